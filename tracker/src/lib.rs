@@ -1,0 +1,24 @@
+//! The tracker: office-bridge's pure core.
+//!
+//! It takes plain values in (cells that were read, content about to be written, the
+//! administrator's policy, the person's standing choices) and gives labels, flows and
+//! decisions out. It has no network and no async runtime, so it can be tested and
+//! benchmarked without a server; the bridge calls it at exactly one place per read and
+//! per write.
+//!
+//! Modules:
+//! - [`model`]: the shared vocabulary (documents, cells, reads, writes, flows, decisions).
+//! - [`detect`]: the value index and flow detection (`Detector::add_read`, `Detector::check`).
+//! - [`policy`]: administrator policy, the person's standing choices, decisions.
+//! - [`store`] and [`audit`]: the durable SQLite store and the tamper-evident audit chain.
+//! - [`files`] and [`scan`]: reading workbooks and target documents from disk, offline scans.
+
+pub mod audit;
+pub mod detect;
+pub mod files;
+pub mod model;
+pub mod policy;
+pub mod scan;
+pub mod store;
+
+pub use model::*;

@@ -1,0 +1,530 @@
+//! The vocabulary every part of the tracker (and the bridge) speaks: documents, cells,
+//! reads, writes, flows and decisions. Plain data, serde-friendly, no behaviour beyond
+//! parsing and printing addresses.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Milliseconds since the Unix epoch. Passed in by callers so the tracker stays
+/// deterministic under test.
+pub type UnixMillis = i64;
+
+/// The application a document lives in. `File` is a document reached on disk
+/// (`xlsx_read`, `scan`) rather than through a live pane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum App {
+    Excel,
+    Powerpoint,
+    File,
+}
+
+impl App {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            App::Excel => "excel",
+            App::Powerpoint => "powerpoint",
+            App::File => "file",
+        }
+    }
+}
+
+impl fmt::Display for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stable identifier of a document: the same workbook read twice (or after a restart)
+/// gets the same id. Derived from the app and the document's location (url or path),
+/// falling back to its name for unsaved documents.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DocumentId(pub String);
+
+impl DocumentId {
+    /// `doc_` followed by the first 16 bytes of SHA-256(app NUL location-or-name), hex.
+    pub fn derive(app: App, location: &str, name: &str) -> Self {
+        let key = if location.trim().is_empty() {
+            name.trim()
+        } else {
+            location.trim()
+        };
+        let mut h = Sha256::new();
+        h.update(app.as_str().as_bytes());
+        h.update([0u8]);
+        h.update(key.as_bytes());
+        let digest = h.finalize();
+        DocumentId(format!("doc_{}", hex::encode(&digest[..16])))
+    }
+}
+
+impl fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A document as the person would recognise it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DocumentRef {
+    pub app: App,
+    pub id: DocumentId,
+    /// Display name, e.g. `Q3.xlsx`.
+    pub name: String,
+    /// URL (live documents) or absolute path (files); empty for an unsaved document.
+    pub location: String,
+}
+
+impl DocumentRef {
+    pub fn new(app: App, name: impl Into<String>, location: impl Into<String>) -> Self {
+        let name = name.into();
+        let location = location.into();
+        DocumentRef {
+            app,
+            id: DocumentId::derive(app, &location, &name),
+            name,
+            location,
+        }
+    }
+}
+
+/// Zero-based cell coordinates. Printed and parsed in A1 notation (`B2` is row 1, col 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CellAddr {
+    pub row: u32,
+    pub col: u32,
+}
+
+/// Excel's limits: 1,048,576 rows, 16,384 columns (XFD).
+pub const MAX_ROWS: u32 = 1_048_576;
+pub const MAX_COLS: u32 = 16_384;
+
+impl CellAddr {
+    pub const fn new(row: u32, col: u32) -> Self {
+        CellAddr { row, col }
+    }
+
+    /// Column letters for a zero-based column index: 0 -> A, 25 -> Z, 26 -> AA.
+    pub fn column_name(col: u32) -> String {
+        let mut n = col + 1;
+        let mut out = Vec::new();
+        while n > 0 {
+            let rem = (n - 1) % 26;
+            out.push(b'A' + rem as u8);
+            n = (n - 1) / 26;
+        }
+        out.reverse();
+        String::from_utf8(out).expect("ASCII letters")
+    }
+
+    pub fn to_a1(self) -> String {
+        format!("{}{}", Self::column_name(self.col), self.row + 1)
+    }
+
+    /// Parses `B2` or `$B$2` (absolute markers ignored). Case-insensitive.
+    pub fn parse_a1(s: &str) -> Result<Self, AddressError> {
+        let s = s.trim();
+        let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'$').collect();
+        let letters = bytes.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        if letters == 0 || letters > 3 || letters == bytes.len() {
+            return Err(AddressError::new(s));
+        }
+        let mut col: u32 = 0;
+        for b in &bytes[..letters] {
+            col = col * 26 + u32::from(b.to_ascii_uppercase() - b'A' + 1);
+        }
+        let digits = &bytes[letters..];
+        if !digits.iter().all(u8::is_ascii_digit) || digits.len() > 7 {
+            return Err(AddressError::new(s));
+        }
+        let row: u32 = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| AddressError::new(s))?;
+        if row == 0 || row > MAX_ROWS || col > MAX_COLS {
+            return Err(AddressError::new(s));
+        }
+        Ok(CellAddr {
+            row: row - 1,
+            col: col - 1,
+        })
+    }
+}
+
+impl fmt::Display for CellAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_a1())
+    }
+}
+
+impl FromStr for CellAddr {
+    type Err = AddressError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse_a1(s)
+    }
+}
+
+/// A rectangular range, inclusive on both ends (`B2:D5`). A single cell is a range whose
+/// start equals its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CellRange {
+    pub start: CellAddr,
+    pub end: CellAddr,
+}
+
+impl CellRange {
+    pub fn new(a: CellAddr, b: CellAddr) -> Self {
+        CellRange {
+            start: CellAddr::new(a.row.min(b.row), a.col.min(b.col)),
+            end: CellAddr::new(a.row.max(b.row), a.col.max(b.col)),
+        }
+    }
+
+    /// Parses `B2:D5`, `B2`, or a sheet-qualified `'Q3 Revenue'!B2:D5` (the sheet part is
+    /// dropped; use [`split_sheet`] to keep it).
+    pub fn parse(s: &str) -> Result<Self, AddressError> {
+        let (_, addr) = split_sheet(s);
+        match addr.split_once(':') {
+            Some((a, b)) => Ok(CellRange::new(
+                CellAddr::parse_a1(a)?,
+                CellAddr::parse_a1(b)?,
+            )),
+            None => {
+                let a = CellAddr::parse_a1(addr)?;
+                Ok(CellRange::new(a, a))
+            }
+        }
+    }
+
+    pub fn contains(&self, c: CellAddr) -> bool {
+        (self.start.row..=self.end.row).contains(&c.row)
+            && (self.start.col..=self.end.col).contains(&c.col)
+    }
+
+    pub fn rows(&self) -> u32 {
+        self.end.row - self.start.row + 1
+    }
+
+    pub fn cols(&self) -> u32 {
+        self.end.col - self.start.col + 1
+    }
+
+    pub fn cell_count(&self) -> u64 {
+        u64::from(self.rows()) * u64::from(self.cols())
+    }
+}
+
+impl fmt::Display for CellRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.start == self.end {
+            write!(f, "{}", self.start)
+        } else {
+            write!(f, "{}:{}", self.start, self.end)
+        }
+    }
+}
+
+/// Splits `'My Sheet'!A1:B2` or `Sheet1!A1` into (Some(sheet), address). Quotes are
+/// removed and doubled quotes inside a quoted name unescaped.
+pub fn split_sheet(s: &str) -> (Option<String>, &str) {
+    let s = s.trim();
+    match s.rfind('!') {
+        Some(i) => {
+            let sheet = &s[..i];
+            let sheet = if sheet.len() >= 2 && sheet.starts_with('\'') && sheet.ends_with('\'') {
+                sheet[1..sheet.len() - 1].replace("''", "'")
+            } else {
+                sheet.to_string()
+            };
+            (Some(sheet), &s[i + 1..])
+        }
+        None => (None, s),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a cell address: {0:?} (expected A1 notation such as B2 or B2:D5)")]
+pub struct AddressError(pub String);
+
+impl AddressError {
+    fn new(s: &str) -> Self {
+        AddressError(s.chars().take(64).collect())
+    }
+}
+
+/// A cell's underlying value, as Excel (or calamine) reports it. Dates arrive as
+/// numbers (Excel serials) with a date number format.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "lowercase")]
+pub enum CellValue {
+    Empty,
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    /// `#DIV/0!` and friends.
+    Error(String),
+}
+
+/// One cell as read: its value, the text Excel displayed, and its number format.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadCell {
+    pub addr: CellAddr,
+    pub value: CellValue,
+    /// What the person saw (`$1,234.57`), when the source knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Excel number format (`"$"#,##0.00`, `0.0%`, `yyyy-mm-dd`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_format: Option<String>,
+}
+
+/// Cells read from one sheet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SheetRead {
+    pub sheet: String,
+    pub cells: Vec<ReadCell>,
+}
+
+/// Identifies one read; returned to the agent with the values so a later copy by
+/// reference can cite it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProvenanceId(pub Uuid);
+
+impl ProvenanceId {
+    pub fn new() -> Self {
+        ProvenanceId(Uuid::new_v4())
+    }
+}
+
+impl Default for ProvenanceId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for ProvenanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "prov_{}", self.0.simple())
+    }
+}
+
+/// How sensitive a source is. Two levels, matching the policy's `flows.default` and
+/// `flows.confidential`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Sensitivity {
+    #[default]
+    Normal,
+    Confidential,
+}
+
+/// Who said a source is sensitive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum SensitivityOrigin {
+    /// Nobody marked it: the default.
+    Default,
+    /// The person marked a range or sheet in the Excel pane.
+    Person,
+    /// An administrator rule matched the document or sheet name.
+    AdminRule { pattern: String },
+    /// The workbook carries a Microsoft Purview sensitivity label.
+    Purview { label: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SensitivityMark {
+    pub level: Sensitivity,
+    pub origin: SensitivityOrigin,
+}
+
+impl Default for SensitivityMark {
+    fn default() -> Self {
+        SensitivityMark {
+            level: Sensitivity::Normal,
+            origin: SensitivityOrigin::Default,
+        }
+    }
+}
+
+/// Everything the tracker needs to label one read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadEvent {
+    pub id: ProvenanceId,
+    pub document: DocumentRef,
+    pub sheets: Vec<SheetRead>,
+    pub at: UnixMillis,
+    /// The request that caused the read (MCP tool call id, scan run), for the audit log.
+    pub request: String,
+}
+
+/// One piece of content about to be written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum WritePart {
+    /// Free text: a text box, a paragraph, a title.
+    Text { location: String, text: String },
+    /// A table of cells as they will be shown.
+    Table {
+        location: String,
+        rows: Vec<Vec<String>>,
+    },
+}
+
+impl WritePart {
+    pub fn location(&self) -> &str {
+        match self {
+            WritePart::Text { location, .. } | WritePart::Table { location, .. } => location,
+        }
+    }
+}
+
+/// A copy by reference: the writer says exactly which cells it carries, so provenance
+/// needs no guessing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExplicitSource {
+    pub document: DocumentRef,
+    pub sheet: String,
+    pub range: CellRange,
+    /// Where in the target the copy lands.
+    pub location: String,
+}
+
+/// Content about to be written into a target document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WriteContent {
+    pub target: DocumentRef,
+    pub parts: Vec<WritePart>,
+    #[serde(default)]
+    pub explicit_sources: Vec<ExplicitSource>,
+}
+
+/// How sure the tracker is that a flow is a real transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowStrength {
+    /// Shown, never blocks.
+    Possible,
+    /// Corroborated evidence (or an explicit copy): policy applies in full.
+    Confirmed,
+}
+
+/// Data of one source sheet found in content about to be written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flow {
+    pub source: DocumentRef,
+    pub sheet: String,
+    /// The source cells matched, in row-major order.
+    pub cells: Vec<CellAddr>,
+    pub target: DocumentRef,
+    /// Where in the target (`slide 3`, `Sheet1!A1`, `paragraph 12`).
+    pub location: String,
+    /// How many written values matched source cells.
+    pub matched: usize,
+    /// 0.0 ..= 1.0.
+    pub confidence: f64,
+    pub strength: FlowStrength,
+    pub sensitivity: SensitivityMark,
+    /// True when the writer declared the source (copy by reference).
+    pub explicit: bool,
+}
+
+/// What happens to a write.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Written; the flow is recorded.
+    #[default]
+    Allow,
+    /// Written; the flow is recorded and shown to the person.
+    Notify,
+    /// Held until the person approves; no answer means deny.
+    Ask,
+    /// Not written.
+    Block,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Notify => "notify",
+            Action::Ask => "ask",
+            Action::Block => "block",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A decision with the reason in words the person (and the agent) can read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub action: Action,
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a1_round_trips() {
+        for (s, r, c) in [
+            ("A1", 0, 0),
+            ("B2", 1, 1),
+            ("Z10", 9, 25),
+            ("AA1", 0, 26),
+            ("XFD1048576", 1_048_575, 16_383),
+        ] {
+            let a = CellAddr::parse_a1(s).unwrap();
+            assert_eq!((a.row, a.col), (r, c), "{s}");
+            assert_eq!(a.to_a1(), s);
+        }
+        assert_eq!(CellAddr::parse_a1("$c$3").unwrap(), CellAddr::new(2, 2));
+    }
+
+    #[test]
+    fn a1_rejects_garbage() {
+        for s in ["", "A", "1", "A0", "XFE1", "A1048577", "A-1", "ABCD1", "A1B"] {
+            assert!(CellAddr::parse_a1(s).is_err(), "{s:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn ranges_parse_with_sheets() {
+        let r = CellRange::parse("'Q3 ''Rev'''!D5:B2").unwrap();
+        assert_eq!(r.to_string(), "B2:D5");
+        assert_eq!(r.cell_count(), 12);
+        assert_eq!(
+            split_sheet("'Q3 ''Rev'''!D5:B2"),
+            (Some("Q3 'Rev'".to_string()), "D5:B2")
+        );
+        assert_eq!(CellRange::parse("C3").unwrap().to_string(), "C3");
+    }
+
+    #[test]
+    fn document_ids_are_stable_and_distinct() {
+        let a = DocumentRef::new(App::Excel, "Q3.xlsx", "https://x/Q3.xlsx");
+        let b = DocumentRef::new(App::Excel, "Q3 renamed.xlsx", "https://x/Q3.xlsx");
+        let c = DocumentRef::new(App::Powerpoint, "Q3.xlsx", "https://x/Q3.xlsx");
+        assert_eq!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+        let unsaved = DocumentRef::new(App::Excel, "Book1", "");
+        assert_eq!(unsaved.id, DocumentId::derive(App::Excel, "  ", "Book1"));
+    }
+}
