@@ -1,1 +1,391 @@
-//! (being written)
+//! The tamper-evident audit chain.
+//!
+//! Every record has a sequence number (1, 2, ...), a time, a kind, a JSON body and the hash
+//! of the previous record (64 zeros for the first). Its own hash is SHA-256 over a
+//! length-prefixed encoding of those five fields, with the body in a canonical JSON form
+//! (object keys sorted, no whitespace) produced by [`canonical_json`] — we do not rely on
+//! serde_json's map order, which changes if any crate in the build enables
+//! `preserve_order`. Records are appended by the [`Store`](crate::store::Store) inside the
+//! same SQLite transaction as the data they describe, so a record is durable before the
+//! decision it records takes effect.
+//!
+//! The audit log never holds raw cell values: reads are recorded by location, count and a
+//! SHA-256 of the values.
+//!
+//! ## What [`verify`] can and cannot catch
+//!
+//! - **Edited**: a record whose stored hash no longer matches its fields; or a record that
+//!   was rewritten *and* re-hashed, which breaks the next record's link.
+//! - **Removed**: a gap in the sequence numbers, or (after renumbering) a record linking to
+//!   a hash that is no longer in the chain.
+//! - **Reordered**: a record whose previous-hash names a record that exists elsewhere in the
+//!   chain.
+//! - **Truncated**: the tail was cut off. A chain's last record links to nothing after it,
+//!   so truncation is only visible through the *head anchor* (last seq and hash), which the
+//!   store updates in the same transaction as every append, in a separate table.
+//!
+//! Limits: the anchor lives in the same database file. Someone who can write the file can
+//! truncate the tail *and* rewrite the anchor, or rewrite the whole chain from any point
+//! with fresh hashes; the chain alone cannot tell. To catch that, the head (seq + hash)
+//! must also be kept somewhere the attacker cannot write (printed by `audit verify`,
+//! exported to the auditor, sent to a log server). An export workbook records the head it
+//! saw, so a later truncation below it is visible by comparison.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::UnixMillis;
+use crate::store::{Store, StoreError};
+
+/// The previous-hash of the first record.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Domain separation for the record hash, versioned so the encoding can change later.
+const HASH_DOMAIN: &[u8] = b"office-bridge audit record v1";
+
+/// Record kinds written by the tracker. Kinds are open strings so the bridge can add its
+/// own; these are the ones the store writes.
+pub mod kinds {
+    pub const READ: &str = "read";
+    pub const WRITE: &str = "write";
+    pub const FLOW: &str = "flow";
+    pub const DECISION: &str = "decision";
+    pub const DELETION: &str = "deletion";
+    pub const APPROVAL: &str = "approval";
+    pub const POLICY: &str = "policy";
+    pub const LABEL_SET: &str = "label_set";
+    pub const CHOICES: &str = "choices";
+}
+
+/// One record of the chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: u64,
+    pub at: UnixMillis,
+    pub kind: String,
+    pub body: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// A record exactly as stored, body as text, for verification (an edited body may not even
+/// be JSON any more).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawAuditRow {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub body: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Canonical JSON: object keys sorted by their UTF-8 bytes, no insignificant whitespace,
+/// strings escaped as serde_json escapes them, numbers as serde_json prints them.
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => push_json_string(s, out),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (k, x)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_json_string(k, out);
+                out.push(':');
+                write_canonical(x, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn push_json_string(s: &str, out: &mut String) {
+    // serde_json's string escaping is deterministic; serializing a &str cannot fail.
+    match serde_json::to_string(s) {
+        Ok(q) => out.push_str(&q),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+/// The record hash: SHA-256 over domain || seq || at || len+kind || len+body || len+prev,
+/// integers big-endian 8 bytes. Length prefixes make the encoding unambiguous (no field can
+/// bleed into the next).
+pub fn record_hash(
+    seq: u64,
+    at: UnixMillis,
+    kind: &str,
+    canonical_body: &str,
+    prev_hash: &str,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(HASH_DOMAIN);
+    h.update(seq.to_be_bytes());
+    h.update(at.to_be_bytes());
+    for part in [
+        kind.as_bytes(),
+        canonical_body.as_bytes(),
+        prev_hash.as_bytes(),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    hex::encode(h.finalize())
+}
+
+/// How the chain is broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BreakKind {
+    Edited,
+    Removed,
+    Reordered,
+    Truncated,
+}
+
+/// The first place the chain does not hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenLink {
+    pub seq: u64,
+    pub kind: BreakKind,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// Records present in the store.
+    pub records: u64,
+    /// Seq and hash of the last record, when there is one.
+    pub head_seq: Option<u64>,
+    pub head_hash: Option<String>,
+    pub first_broken: Option<BrokenLink>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.first_broken.is_none()
+    }
+}
+
+/// Checks the whole chain and its head anchor. Returns the first break found.
+pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
+    let rows = store.audit_rows()?;
+    let anchor = store.audit_head()?;
+    Ok(verify_rows(&rows, anchor))
+}
+
+/// The verification itself, over rows in seq order and the head anchor (seq, hash).
+pub fn verify_rows(rows: &[RawAuditRow], anchor: Option<(i64, String)>) -> VerifyReport {
+    let records = rows.len() as u64;
+    let last = rows.last();
+    let mut report = VerifyReport {
+        records,
+        head_seq: last.map(|r| r.seq.max(0) as u64),
+        head_hash: last.map(|r| r.hash.clone()),
+        first_broken: None,
+    };
+    let broken = |seq: i64, kind, detail: String| BrokenLink {
+        seq: seq.max(0) as u64,
+        kind,
+        detail,
+    };
+    // Where each stored hash sits, to recognise links to records elsewhere in the chain.
+    let by_hash: HashMap<&str, i64> = rows.iter().map(|r| (r.hash.as_str(), r.seq)).collect();
+
+    let mut expected: i64 = 1;
+    let mut prev_hash = GENESIS_HASH.to_string();
+    for (i, r) in rows.iter().enumerate() {
+        if r.seq != expected {
+            let b = if r.seq > expected {
+                let detail = if r.seq == expected + 1 {
+                    format!(
+                        "record {expected} is missing (the chain jumps from {} to {})",
+                        expected - 1,
+                        r.seq
+                    )
+                } else {
+                    format!("records {expected} to {} are missing", r.seq - 1)
+                };
+                broken(expected, BreakKind::Removed, detail)
+            } else {
+                // Seq is the primary key, so a smaller seq here means a non-positive one.
+                broken(
+                    expected,
+                    BreakKind::Reordered,
+                    format!(
+                        "record with seq {} found where {expected} was expected",
+                        r.seq
+                    ),
+                )
+            };
+            report.first_broken = Some(b);
+            return report;
+        }
+        let computed = record_hash(r.seq as u64, r.at, &r.kind, &r.body, &r.prev_hash);
+        if r.prev_hash != prev_hash {
+            let b = match by_hash.get(r.prev_hash.as_str()) {
+                Some(&other) if other != r.seq - 1 => broken(
+                    r.seq,
+                    BreakKind::Reordered,
+                    format!(
+                        "record {} links to the record now at seq {other}, not to record {}",
+                        r.seq,
+                        r.seq - 1
+                    ),
+                ),
+                _ if i > 0 && computed == r.hash => {
+                    // This record is intact but its predecessor is not the one it was
+                    // chained to, and seqs are contiguous: the predecessor was rewritten
+                    // and re-hashed (or records were removed and the rest renumbered,
+                    // which also needs re-hashing).
+                    broken(
+                        r.seq - 1,
+                        BreakKind::Edited,
+                        format!(
+                            "record {} was rewritten or replaced: record {} still links to a different hash ({})",
+                            r.seq - 1,
+                            r.seq,
+                            short(&r.prev_hash)
+                        ),
+                    )
+                }
+                _ => broken(
+                    r.seq,
+                    BreakKind::Removed,
+                    format!(
+                        "record {} links to a record that is no longer in the chain ({})",
+                        r.seq,
+                        short(&r.prev_hash)
+                    ),
+                ),
+            };
+            report.first_broken = Some(b);
+            return report;
+        }
+        if computed != r.hash {
+            report.first_broken = Some(broken(
+                r.seq,
+                BreakKind::Edited,
+                format!(
+                    "record {} ({}) does not match its hash: its contents were changed",
+                    r.seq, r.kind
+                ),
+            ));
+            return report;
+        }
+        prev_hash = r.hash.clone();
+        expected += 1;
+    }
+    let last_seq = expected - 1;
+    match anchor {
+        None if last_seq > 0 => {
+            report.first_broken = Some(broken(
+                last_seq,
+                BreakKind::Truncated,
+                "the head anchor is missing, so the end of the chain cannot be confirmed"
+                    .to_string(),
+            ));
+        }
+        None => {}
+        Some((seq, _)) if seq > last_seq => {
+            report.first_broken = Some(broken(
+                last_seq + 1,
+                BreakKind::Truncated,
+                format!(
+                    "the chain ends at {last_seq} but the head anchor says it ran to {seq}: records {} to {seq} were cut off",
+                    last_seq + 1
+                ),
+            ));
+        }
+        Some((seq, _)) if seq < last_seq => {
+            report.first_broken = Some(broken(
+                seq + 1,
+                BreakKind::Edited,
+                format!(
+                    "records {} to {last_seq} were added outside the store (the head anchor ends at {seq})",
+                    seq + 1
+                ),
+            ));
+        }
+        Some((seq, hash)) if hash != prev_hash => {
+            report.first_broken = Some(broken(
+                seq,
+                BreakKind::Edited,
+                format!(
+                    "record {seq} differs from the one the head anchor recorded ({})",
+                    short(&hash)
+                ),
+            ));
+        }
+        Some(_) => {}
+    }
+    report
+}
+
+fn short(h: &str) -> String {
+    h.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let v = json!({"b": 1, "a": {"z": [1, {"y": true, "x": null}], "c": "é\"\n"}});
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"c":"é\"\n","z":[1,{"x":null,"y":true}]},"b":1}"#
+        );
+        // Same value built in another key order: same text.
+        let mut m = serde_json::Map::new();
+        m.insert("b".into(), json!(1));
+        m.insert(
+            "a".into(),
+            json!({"c": "é\"\n", "z": [1, {"x": null, "y": true}]}),
+        );
+        assert_eq!(
+            canonical_json(&serde_json::Value::Object(m)),
+            canonical_json(&v)
+        );
+        assert_eq!(canonical_json(&json!(1.5)), "1.5");
+    }
+
+    #[test]
+    fn hash_is_length_prefixed() {
+        // Moving a byte between kind and body must change the hash.
+        let a = record_hash(1, 0, "ab", "c", GENESIS_HASH);
+        let b = record_hash(1, 0, "a", "bc", GENESIS_HASH);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, record_hash(1, 0, "ab", "c", GENESIS_HASH));
+    }
+}

@@ -14,6 +14,7 @@
 //! - [`files`] and [`scan`]: reading workbooks and target documents from disk, offline scans.
 
 pub mod audit;
+pub mod audit_export;
 pub mod detect;
 pub mod files;
 pub mod model;

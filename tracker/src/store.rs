@@ -1,1 +1,1123 @@
-//! (being written)
+//! The durable store: one SQLite database (WAL) in the user's data directory holding
+//! documents, reads, cell labels, the person's choices, flows, decisions, approvals and
+//! the audit chain.
+//!
+//! Durability: `synchronous=FULL`, so when a method returns, its transaction — including
+//! the audit record describing it — is on disk. Callers act on a decision only after
+//! [`Store::record_flow_and_decision`] has returned.
+//!
+//! Labels keep what detection needs (value, displayed text, number format) so the
+//! in-memory index can be rebuilt at start with [`Store::labels`]. The audit chain never
+//! holds raw cell values, only locations, counts and hashes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::audit::{self, AuditRecord, GENESIS_HASH, RawAuditRow, kinds};
+use crate::model::{
+    App, CellAddr, CellRange, CellValue, Decision, DocumentId, DocumentRef, Flow, ProvenanceId,
+    ReadCell, ReadEvent, SheetRead, UnixMillis,
+};
+use crate::policy::UserChoices;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {path}: {what}: {source}")]
+    Sqlite {
+        path: String,
+        what: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("store {path}: {what}: {source}")]
+    Io {
+        path: String,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "store {path}: schema version {found} is newer than this build understands ({supported}); upgrade office-bridge"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("store {path}: {what}")]
+    Corrupt { path: String, what: String },
+    #[error("store {path}: approval {id}: {what}")]
+    Approval {
+        path: String,
+        id: String,
+        what: String,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Migrations, applied in order; index + 1 is the schema version. Never edit a released
+/// entry: add a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE documents (
+    id TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    name TEXT NOT NULL,
+    location TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+);
+CREATE TABLE reads (
+    provenance TEXT PRIMARY KEY,
+    document TEXT NOT NULL REFERENCES documents(id),
+    request TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    cells INTEGER NOT NULL
+);
+CREATE INDEX reads_document ON reads(document);
+-- One row per cell ever read; the latest read of a cell wins.
+CREATE TABLE labels (
+    document TEXT NOT NULL,
+    sheet TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    col INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    text TEXT,
+    number_format TEXT,
+    provenance TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (document, sheet, row, col)
+) WITHOUT ROWID;
+CREATE INDEX labels_provenance ON labels(provenance);
+-- The person's standing choices and range marks, one JSON document.
+CREATE TABLE user_choices (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE TABLE flows (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    sheet TEXT NOT NULL,
+    target TEXT NOT NULL,
+    location TEXT NOT NULL,
+    strength TEXT NOT NULL,
+    sensitivity TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX flows_at ON flows(at);
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY,
+    flow INTEGER REFERENCES flows(id),
+    at INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    approval TEXT
+);
+CREATE INDEX decisions_flow ON decisions(flow);
+CREATE TABLE approvals (
+    id TEXT PRIMARY KEY,
+    decision INTEGER REFERENCES decisions(id),
+    state TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER
+);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+-- Last seq and hash, updated with every append: lets verify notice a cut-off tail.
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+"#];
+
+/// An approval's life: pending until answered or expired; answered once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalState {
+    Pending,
+    Allowed,
+    Denied,
+    Expired,
+}
+
+impl ApprovalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Allowed => "allowed",
+            ApprovalState::Denied => "denied",
+            ApprovalState::Expired => "expired",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => ApprovalState::Pending,
+            "allowed" => ApprovalState::Allowed,
+            "denied" => ApprovalState::Denied,
+            "expired" => ApprovalState::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// An approval to open together with an `ask` decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewApproval {
+    pub id: String,
+    pub expires_at: UnixMillis,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApprovalRow {
+    pub id: String,
+    pub decision: Option<i64>,
+    pub state: ApprovalState,
+    pub created_at: UnixMillis,
+    pub expires_at: UnixMillis,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<UnixMillis>,
+}
+
+/// What [`Store::record_flow_and_decision`] wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowRecord {
+    pub flow_id: i64,
+    pub decision_id: i64,
+    pub flow_audit: AuditRecord,
+    pub decision_audit: AuditRecord,
+}
+
+/// A flow as stored, with its decision, for `flows_recent`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StoredFlow {
+    pub id: i64,
+    pub at: UnixMillis,
+    pub flow: Flow,
+    pub decision: Option<Decision>,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// Short location summary of a set of cells: bounding range and count. Never values.
+pub fn cells_summary(cells: &[CellAddr]) -> String {
+    let Some(first) = cells.first() else {
+        return String::new();
+    };
+    let mut r = CellRange::new(*first, *first);
+    for c in cells {
+        r = CellRange::new(
+            CellAddr::new(r.start.row.min(c.row), r.start.col.min(c.col)),
+            CellAddr::new(r.end.row.max(c.row), r.end.col.max(c.col)),
+        );
+    }
+    if r.cell_count() == cells.len() as u64 {
+        r.to_string()
+    } else {
+        format!("{} cells within {r}", cells.len())
+    }
+}
+
+fn app_from_str(s: &str) -> Option<App> {
+    Some(match s {
+        "excel" => App::Excel,
+        "powerpoint" => App::Powerpoint,
+        "file" => App::File,
+        _ => return None,
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`, owner-only, WAL, migrated.
+    pub fn open(path: &Path) -> Result<Store> {
+        let shown = path.display().to_string();
+        create_owner_only(path).map_err(|source| StoreError::Io {
+            path: shown.clone(),
+            what: "cannot create the database file owner-only".into(),
+            source,
+        })?;
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+            path: shown.clone(),
+            what: "cannot open the database".into(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        // The WAL and shared-memory files exist once the database has been written to;
+        // SQLite copies the main file's mode, but make sure.
+        for suffix in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = PathBuf::from(p);
+            if p.exists() {
+                restrict(&p).map_err(|source| StoreError::Io {
+                    path: p.display().to_string(),
+                    what: "cannot make the file owner-only".into(),
+                    source,
+                })?;
+            }
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
+        let path = self.path.display().to_string();
+        let what = what.into();
+        move |source| StoreError::Sqlite { path, what, source }
+    }
+
+    fn corrupt(&self, what: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.display().to_string(),
+            what: what.into(),
+        }
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(self.err("cannot switch to WAL"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(self.corrupt(format!("journal mode is {mode}, WAL was refused")));
+        }
+        // FULL: a commit is on disk before we return, so a decision's record is durable
+        // before the decision takes effect.
+        self.conn
+            .execute_batch(
+                "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+            )
+            .map_err(self.err("cannot set pragmas"))?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.display().to_string();
+        let tx = self.begin("migration")?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            .map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                what: "cannot create schema_version".into(),
+                source,
+            })?;
+        let current: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                what: "cannot read schema version".into(),
+                source,
+            })?;
+        let supported = MIGRATIONS.len() as i64;
+        if current > supported {
+            return Err(StoreError::TooNew {
+                path,
+                found: current,
+                supported,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+            let version = i as i64 + 1;
+            tx.execute_batch(sql).map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                what: format!("migration to schema version {version} failed"),
+                source,
+            })?;
+            tx.execute("DELETE FROM schema_version", [])
+                .and_then(|_| {
+                    tx.execute(
+                        "INSERT INTO schema_version (version) VALUES (?1)",
+                        [version],
+                    )
+                })
+                .map_err(|source| StoreError::Sqlite {
+                    path: path.clone(),
+                    what: "cannot record schema version".into(),
+                    source,
+                })?;
+        }
+        tx.commit().map_err(|source| StoreError::Sqlite {
+            path,
+            what: "cannot commit migration".into(),
+            source,
+        })
+    }
+
+    /// The schema version in the file.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.err("cannot read schema version"))
+    }
+
+    fn begin(&mut self, what: &str) -> Result<Transaction<'_>> {
+        let path = self.path.display().to_string();
+        let what = format!("cannot begin transaction ({what})");
+        self.conn
+            .transaction()
+            .map_err(move |source| StoreError::Sqlite { path, what, source })
+    }
+
+    /// Records a read: the document, the read, every cell's label (one transaction,
+    /// latest read of a cell wins) and an audit record with locations and a hash of the
+    /// values (never the values).
+    pub fn record_read(&mut self, ev: &ReadEvent) -> Result<AuditRecord> {
+        let path = self.path.display().to_string();
+        let e = |what: &str| {
+            let path = path.clone();
+            let what = what.to_string();
+            move |source| StoreError::Sqlite { path, what, source }
+        };
+        let total: usize = ev.sheets.iter().map(|s| s.cells.len()).sum();
+        let mut values_hash = Sha256::new();
+        let mut sheets_body = Vec::new();
+        let tx = self.begin("record read")?;
+        upsert_document(&tx, &ev.document, ev.at).map_err(e("cannot record the document"))?;
+        tx.execute(
+            "INSERT INTO reads (provenance, document, request, at, cells) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(provenance) DO NOTHING",
+            params![ev.id.0.to_string(), ev.document.id.0, ev.request, ev.at, total as i64],
+        )
+        .map_err(e("cannot record the read"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO labels (document, sheet, row, col, value, text, number_format, provenance, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT(document, sheet, row, col) DO UPDATE SET
+                       value = excluded.value, text = excluded.text,
+                       number_format = excluded.number_format,
+                       provenance = excluded.provenance, at = excluded.at
+                     WHERE excluded.at >= labels.at",
+                )
+                .map_err(e("cannot prepare label insert"))?;
+            let prov = ev.id.0.to_string();
+            for s in &ev.sheets {
+                let addrs: Vec<CellAddr> = s.cells.iter().map(|c| c.addr).collect();
+                sheets_body.push(json!({"sheet": s.sheet, "cells": s.cells.len(), "range": cells_summary(&addrs)}));
+                values_hash.update((s.sheet.len() as u64).to_be_bytes());
+                values_hash.update(s.sheet.as_bytes());
+                for c in &s.cells {
+                    let value =
+                        serde_json::to_string(&c.value).map_err(|err| StoreError::Corrupt {
+                            path: path.clone(),
+                            what: format!("cannot encode cell {}: {err}", c.addr),
+                        })?;
+                    values_hash.update(c.addr.row.to_be_bytes());
+                    values_hash.update(c.addr.col.to_be_bytes());
+                    values_hash.update((value.len() as u64).to_be_bytes());
+                    values_hash.update(value.as_bytes());
+                    stmt.execute(params![
+                        ev.document.id.0,
+                        s.sheet,
+                        c.addr.row,
+                        c.addr.col,
+                        value,
+                        c.text,
+                        c.number_format,
+                        prov,
+                        ev.at
+                    ])
+                    .map_err(e("cannot store a label"))?;
+                }
+            }
+        }
+        let body = json!({
+            "provenance": ev.id.to_string(),
+            "document": ev.document.name,
+            "document_id": ev.document.id.0,
+            "app": ev.document.app.as_str(),
+            "request": ev.request,
+            "sheets": sheets_body,
+            "cells": total,
+            "values_sha256": hex::encode(values_hash.finalize()),
+        });
+        let rec = append_in(&tx, &path, ev.at, kinds::READ, &body)?;
+        tx.commit().map_err(e("cannot commit the read"))?;
+        Ok(rec)
+    }
+
+    /// Every stored label, regrouped into the reads they came from (in time order), so the
+    /// detector's index can be rebuilt at start. A read whose cells were all re-read later
+    /// has no labels left and does not appear.
+    pub fn labels(&self) -> Result<Vec<ReadEvent>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT l.provenance, l.sheet, l.row, l.col, l.value, l.text, l.number_format,
+                        r.request, r.at, d.id, d.app, d.name, d.location
+                 FROM labels l
+                 JOIN reads r ON r.provenance = l.provenance
+                 JOIN documents d ON d.id = l.document
+                 ORDER BY r.at, l.provenance, l.sheet, l.row, l.col",
+            )
+            .map_err(self.err("cannot query labels"))?;
+        let mut rows = stmt.query([]).map_err(self.err("cannot query labels"))?;
+        let mut out: Vec<ReadEvent> = Vec::new();
+        let mut current: Option<String> = None;
+        while let Some(row) = rows.next().map_err(self.err("cannot read a label row"))? {
+            let get = |row: &rusqlite::Row<'_>| -> rusqlite::Result<_> {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, u32>(2)?,
+                    row.get::<_, u32>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                    row.get::<_, Option<String>>(6)?,
+                    row.get::<_, String>(7)?,
+                    row.get::<_, i64>(8)?,
+                    row.get::<_, String>(9)?,
+                    row.get::<_, String>(10)?,
+                    row.get::<_, String>(11)?,
+                    row.get::<_, String>(12)?,
+                ))
+            };
+            let (
+                prov,
+                sheet,
+                r,
+                c,
+                value,
+                text,
+                number_format,
+                request,
+                at,
+                id,
+                app,
+                name,
+                location,
+            ) = get(row).map_err(self.err("cannot decode a label row"))?;
+            let value: CellValue = serde_json::from_str(&value).map_err(|err| {
+                self.corrupt(format!(
+                    "label {sheet}!{} has an unreadable value: {err}",
+                    CellAddr::new(r, c)
+                ))
+            })?;
+            let cell = ReadCell {
+                addr: CellAddr::new(r, c),
+                value,
+                text,
+                number_format,
+            };
+            if current.as_deref() != Some(prov.as_str()) {
+                let uuid = Uuid::parse_str(&prov).map_err(|err| {
+                    self.corrupt(format!("read {prov:?} has a bad provenance id: {err}"))
+                })?;
+                let app = app_from_str(&app).ok_or_else(|| {
+                    self.corrupt(format!("document {id} has an unknown app {app:?}"))
+                })?;
+                out.push(ReadEvent {
+                    id: ProvenanceId(uuid),
+                    document: DocumentRef {
+                        app,
+                        id: DocumentId(id),
+                        name,
+                        location,
+                    },
+                    sheets: Vec::new(),
+                    at,
+                    request,
+                });
+                current = Some(prov);
+            }
+            // `out` is non-empty here: we just pushed if it was a new provenance.
+            if let Some(ev) = out.last_mut() {
+                match ev.sheets.last_mut() {
+                    Some(s) if s.sheet == sheet => s.cells.push(cell),
+                    _ => ev.sheets.push(SheetRead {
+                        sheet,
+                        cells: vec![cell],
+                    }),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many label rows are stored.
+    pub fn label_count(&self) -> Result<u64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM labels", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(self.err("cannot count labels"))
+    }
+
+    /// Saves the person's standing choices and marks, with an audit record.
+    pub fn save_choices(&mut self, choices: &UserChoices, at: UnixMillis) -> Result<AuditRecord> {
+        let path = self.path.display().to_string();
+        let body_text = serde_json::to_string(choices).map_err(|err| StoreError::Corrupt {
+            path: path.clone(),
+            what: format!("cannot encode choices: {err}"),
+        })?;
+        let audit_body = serde_json::to_value(choices).map_err(|err| StoreError::Corrupt {
+            path: path.clone(),
+            what: format!("cannot encode choices: {err}"),
+        })?;
+        let tx = self.begin("save choices")?;
+        tx.execute(
+            "INSERT INTO user_choices (id, body, at) VALUES (1, ?1, ?2)
+             ON CONFLICT(id) DO UPDATE SET body = excluded.body, at = excluded.at",
+            params![body_text, at],
+        )
+        .map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            what: "cannot save choices".into(),
+            source,
+        })?;
+        let rec = append_in(&tx, &path, at, kinds::CHOICES, &audit_body)?;
+        tx.commit().map_err(|source| StoreError::Sqlite {
+            path,
+            what: "cannot commit choices".into(),
+            source,
+        })?;
+        Ok(rec)
+    }
+
+    /// The person marked (or unmarked) a range: saves the updated choices and appends a
+    /// `label_set` record naming the range, in one transaction. `choices` is the state
+    /// after the change.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_label_set(
+        &mut self,
+        choices: &UserChoices,
+        document: &DocumentRef,
+        sheet: &str,
+        range: CellRange,
+        sensitivity: crate::model::Sensitivity,
+        by: &str,
+        at: UnixMillis,
+    ) -> Result<AuditRecord> {
+        let path = self.path.display().to_string();
+        let e = |what: &str| {
+            let path = path.clone();
+            let what = what.to_string();
+            move |source| StoreError::Sqlite { path, what, source }
+        };
+        let body_text = serde_json::to_string(choices).map_err(|err| StoreError::Corrupt {
+            path: path.clone(),
+            what: format!("cannot encode choices: {err}"),
+        })?;
+        let level = match sensitivity {
+            crate::model::Sensitivity::Normal => "normal",
+            crate::model::Sensitivity::Confidential => "confidential",
+        };
+        let tx = self.begin("label set")?;
+        upsert_document(&tx, document, at).map_err(e("cannot record the document"))?;
+        tx.execute(
+            "INSERT INTO user_choices (id, body, at) VALUES (1, ?1, ?2)
+             ON CONFLICT(id) DO UPDATE SET body = excluded.body, at = excluded.at",
+            params![body_text, at],
+        )
+        .map_err(e("cannot save choices"))?;
+        let body = json!({
+            "document": document.name,
+            "document_id": document.id.0,
+            "sheet": sheet,
+            "cells": range.to_string(),
+            "sensitivity": level,
+            "decided_by": by,
+        });
+        let rec = append_in(&tx, &path, at, kinds::LABEL_SET, &body)?;
+        tx.commit().map_err(e("cannot commit the label"))?;
+        Ok(rec)
+    }
+
+    /// The saved choices, or empty ones if none were saved.
+    pub fn load_choices(&self) -> Result<UserChoices> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM user_choices WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err("cannot load choices"))?;
+        match body {
+            None => Ok(UserChoices::default()),
+            Some(b) => serde_json::from_str(&b)
+                .map_err(|err| self.corrupt(format!("saved choices are unreadable: {err}"))),
+        }
+    }
+
+    /// Records a flow and its decision (and, for `ask`, a pending approval) in one
+    /// transaction with their audit records. Durable on return: act on the decision after.
+    pub fn record_flow_and_decision(
+        &mut self,
+        flow: &Flow,
+        decision: &Decision,
+        at: UnixMillis,
+        approval: Option<&NewApproval>,
+    ) -> Result<FlowRecord> {
+        let path = self.path.display().to_string();
+        let e = |what: &str| {
+            let path = path.clone();
+            let what = what.to_string();
+            move |source| StoreError::Sqlite { path, what, source }
+        };
+        let flow_text = serde_json::to_string(flow).map_err(|err| StoreError::Corrupt {
+            path: path.clone(),
+            what: format!("cannot encode flow: {err}"),
+        })?;
+        let sensitivity = match flow.sensitivity.level {
+            crate::model::Sensitivity::Normal => "normal",
+            crate::model::Sensitivity::Confidential => "confidential",
+        };
+        let strength = match flow.strength {
+            crate::model::FlowStrength::Possible => "possible",
+            crate::model::FlowStrength::Confirmed => "confirmed",
+        };
+        let tx = self.begin("record flow")?;
+        upsert_document(&tx, &flow.source, at).map_err(e("cannot record the source document"))?;
+        upsert_document(&tx, &flow.target, at).map_err(e("cannot record the target document"))?;
+        tx.execute(
+            "INSERT INTO flows (at, source, sheet, target, location, strength, sensitivity, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                at,
+                flow.source.id.0,
+                flow.sheet,
+                flow.target.id.0,
+                flow.location,
+                strength,
+                sensitivity,
+                flow_text
+            ],
+        )
+        .map_err(e("cannot record the flow"))?;
+        let flow_id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO decisions (flow, at, action, reason, approval) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![flow_id, at, decision.action.as_str(), decision.reason, approval.map(|a| a.id.as_str())],
+        )
+        .map_err(e("cannot record the decision"))?;
+        let decision_id = tx.last_insert_rowid();
+        if let Some(a) = approval {
+            tx.execute(
+                "INSERT INTO approvals (id, decision, state, created_at, expires_at) VALUES (?1, ?2, 'pending', ?3, ?4)",
+                params![a.id, decision_id, at, a.expires_at],
+            )
+            .map_err(e("cannot open the approval"))?;
+        }
+        let flow_body = json!({
+            "flow_id": flow_id,
+            "document": flow.source.name,
+            "document_id": flow.source.id.0,
+            "sheet": flow.sheet,
+            "cells": cells_summary(&flow.cells),
+            "target": flow.target.name,
+            "target_id": flow.target.id.0,
+            "location": flow.location,
+            "matched": flow.matched,
+            "confidence": flow.confidence,
+            "strength": strength,
+            "sensitivity": sensitivity,
+            "explicit": flow.explicit,
+        });
+        let flow_audit = append_in(&tx, &path, at, kinds::FLOW, &flow_body)?;
+        let mut decision_body = json!({
+            "flow_id": flow_id,
+            "decision_id": decision_id,
+            "document": flow.source.name,
+            "target": flow.target.name,
+            "action": decision.action.as_str(),
+            "reason": decision.reason,
+        });
+        if let (Some(a), Some(m)) = (approval, decision_body.as_object_mut()) {
+            m.insert("approval_id".into(), json!(a.id));
+            m.insert("expires_at".into(), json!(a.expires_at));
+        }
+        let decision_audit = append_in(&tx, &path, at, kinds::DECISION, &decision_body)?;
+        tx.commit().map_err(e("cannot commit the flow"))?;
+        Ok(FlowRecord {
+            flow_id,
+            decision_id,
+            flow_audit,
+            decision_audit,
+        })
+    }
+
+    /// The most recent flows with their decisions, newest first.
+    pub fn recent_flows(&self, limit: usize) -> Result<Vec<StoredFlow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT f.id, f.at, f.body, d.action, d.reason FROM flows f
+                 LEFT JOIN decisions d ON d.flow = f.id
+                 ORDER BY f.id DESC LIMIT ?1",
+            )
+            .map_err(self.err("cannot query flows"))?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(self.err("cannot query flows"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, at, body, action, reason) = row.map_err(self.err("cannot read a flow row"))?;
+            let flow: Flow = serde_json::from_str(&body)
+                .map_err(|err| self.corrupt(format!("flow {id} is unreadable: {err}")))?;
+            let decision = match (action, reason) {
+                (Some(a), Some(reason)) => Some(Decision {
+                    action: serde_json::from_value(json!(a)).map_err(|err| {
+                        self.corrupt(format!("flow {id} has an unknown action: {err}"))
+                    })?,
+                    reason,
+                }),
+                _ => None,
+            };
+            out.push(StoredFlow {
+                id,
+                at,
+                flow,
+                decision,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Answers (or expires) a pending approval, once. An approval already answered, or
+    /// unknown, is an error: ids are single-use.
+    pub fn resolve_approval(
+        &mut self,
+        id: &str,
+        state: ApprovalState,
+        decided_by: &str,
+        at: UnixMillis,
+    ) -> Result<AuditRecord> {
+        let path = self.path.display().to_string();
+        let e = |what: &str| {
+            let path = path.clone();
+            let what = what.to_string();
+            move |source| StoreError::Sqlite { path, what, source }
+        };
+        let refuse = |what: &str| StoreError::Approval {
+            path: path.clone(),
+            id: id.chars().take(80).collect(),
+            what: what.to_string(),
+        };
+        if state == ApprovalState::Pending {
+            return Err(refuse("cannot resolve to pending"));
+        }
+        let tx = self.begin("resolve approval")?;
+        let changed = tx
+            .execute(
+                "UPDATE approvals SET state = ?1, decided_by = ?2, decided_at = ?3
+                 WHERE id = ?4 AND state = 'pending'",
+                params![state.as_str(), decided_by, at, id],
+            )
+            .map_err(e("cannot update the approval"))?;
+        if changed != 1 {
+            let existing: Option<String> = tx
+                .query_row("SELECT state FROM approvals WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(e("cannot read the approval"))?;
+            return Err(match existing {
+                None => refuse("no such approval"),
+                Some(s) => refuse(&format!("already {s}")),
+            });
+        }
+        let body = json!({"approval_id": id, "state": state.as_str(), "decided_by": decided_by});
+        let rec = append_in(&tx, &path, at, kinds::APPROVAL, &body)?;
+        tx.commit().map_err(e("cannot commit the approval"))?;
+        Ok(rec)
+    }
+
+    pub fn approval(&self, id: &str) -> Result<Option<ApprovalRow>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, decision, state, created_at, expires_at, decided_by, decided_at FROM approvals WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(self.err("cannot read the approval"))?;
+        let Some((id, decision, state, created_at, expires_at, decided_by, decided_at)) = row
+        else {
+            return Ok(None);
+        };
+        let state = ApprovalState::parse(&state)
+            .ok_or_else(|| self.corrupt(format!("approval {id} has an unknown state {state:?}")))?;
+        Ok(Some(ApprovalRow {
+            id,
+            decision,
+            state,
+            created_at,
+            expires_at,
+            decided_by,
+            decided_at,
+        }))
+    }
+
+    /// Records a deletion and its decision.
+    pub fn record_deletion(
+        &mut self,
+        target: &DocumentRef,
+        what: &str,
+        decision: &Decision,
+        at: UnixMillis,
+    ) -> Result<AuditRecord> {
+        let body = json!({
+            "document": target.name,
+            "document_id": target.id.0,
+            "what": what,
+            "action": decision.action.as_str(),
+            "reason": decision.reason,
+        });
+        self.append_audit(at, kinds::DELETION, &body)
+    }
+
+    /// Appends one audit record in its own transaction; durable on return. The body must
+    /// not carry raw cell values.
+    pub fn append_audit(
+        &mut self,
+        at: UnixMillis,
+        kind: &str,
+        body: &serde_json::Value,
+    ) -> Result<AuditRecord> {
+        let path = self.path.display().to_string();
+        let tx = self.begin("append audit")?;
+        let rec = append_in(&tx, &path, at, kind, body)?;
+        tx.commit().map_err(|source| StoreError::Sqlite {
+            path,
+            what: "cannot commit the audit record".into(),
+            source,
+        })?;
+        Ok(rec)
+    }
+
+    /// Every audit row exactly as stored, in seq order (for verification).
+    pub fn audit_rows(&self) -> Result<Vec<RawAuditRow>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at, kind, body, prev_hash, hash FROM audit ORDER BY seq")
+            .map_err(self.err("cannot query the audit chain"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RawAuditRow {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    kind: r.get(2)?,
+                    body: r.get(3)?,
+                    prev_hash: r.get(4)?,
+                    hash: r.get(5)?,
+                })
+            })
+            .map_err(self.err("cannot query the audit chain"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err("cannot read an audit row"))
+    }
+
+    /// Every audit record with its body parsed. A body that is no longer JSON (tampering)
+    /// is returned as a JSON string so an export still shows it.
+    pub fn audit_records(&self) -> Result<Vec<AuditRecord>> {
+        Ok(self
+            .audit_rows()?
+            .into_iter()
+            .map(|r| AuditRecord {
+                seq: r.seq.max(0) as u64,
+                at: r.at,
+                body: serde_json::from_str(&r.body).unwrap_or(serde_json::Value::String(r.body)),
+                kind: r.kind,
+                prev_hash: r.prev_hash,
+                hash: r.hash,
+            })
+            .collect())
+    }
+
+    /// The head anchor: last seq and hash as recorded at append time.
+    pub fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        self.conn
+            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(self.err("cannot read the audit head"))
+    }
+
+    /// Verifies the audit chain (see [`audit::verify`]).
+    pub fn verify_audit(&self) -> Result<audit::VerifyReport> {
+        audit::verify(self)
+    }
+
+    /// Raw connection for tests that tamper with the file.
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn upsert_document(
+    tx: &Transaction<'_>,
+    d: &DocumentRef,
+    at: UnixMillis,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "INSERT INTO documents (id, app, name, location, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, location = excluded.location,
+           last_seen = MAX(last_seen, excluded.last_seen)",
+    )?
+    .execute(params![d.id.0, d.app.as_str(), d.name, d.location, at])
+}
+
+/// Appends one record inside `tx`, chaining from the head anchor (or, if it is missing,
+/// the last row) and moving the anchor.
+fn append_in(
+    tx: &Transaction<'_>,
+    path: &str,
+    at: UnixMillis,
+    kind: &str,
+    body: &serde_json::Value,
+) -> Result<AuditRecord> {
+    let e = |what: &str| {
+        let path = path.to_string();
+        let what = what.to_string();
+        move |source| StoreError::Sqlite { path, what, source }
+    };
+    let head: Option<(i64, String)> = tx
+        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(e("cannot read the audit head"))?;
+    let head = match head {
+        Some(h) => Some(h),
+        None => tx
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(e("cannot read the last audit record"))?,
+    };
+    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_string()));
+    let seq = prev_seq.max(0) as u64 + 1;
+    let canonical = audit::canonical_json(body);
+    let hash = audit::record_hash(seq, at, kind, &canonical, &prev_hash);
+    tx.prepare_cached(
+        "INSERT INTO audit (seq, at, kind, body, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| s.execute(params![seq as i64, at, kind, canonical, prev_hash, hash]))
+    .map_err(e("cannot append the audit record"))?;
+    tx.prepare_cached(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
+         ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+    )
+    .and_then(|mut s| s.execute(params![seq as i64, hash]))
+    .map_err(e("cannot move the audit head"))?;
+    Ok(AuditRecord {
+        seq,
+        at,
+        kind: kind.to_string(),
+        body: body.clone(),
+        prev_hash,
+        hash,
+    })
+}
+
+#[cfg(unix)]
+fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => restrict(path),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_owner_only(_path: &Path) -> std::io::Result<()> {
+    // On Windows the file inherits the user profile's ACL (owner-only by default).
+    Ok(())
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Labels grouped per document and sheet, for callers that want counts (status pages).
+pub fn label_counts(events: &[ReadEvent]) -> BTreeMap<(DocumentId, String), usize> {
+    let mut m = BTreeMap::new();
+    for ev in events {
+        for s in &ev.sheets {
+            *m.entry((ev.document.id.clone(), s.sheet.clone()))
+                .or_insert(0) += s.cells.len();
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+// Small DOM helpers shared by the panes. Text from documents, cell values and anything the
+// bridge sends is untrusted: it only ever reaches the page through textContent/attributes.
+
+import { STATES } from "./client.js";
+
+/** h("p", {class: "x"}, "text", childNode) - strings become text nodes, never HTML. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const STATE_TEXT = {
+  [STATES.CONNECTING]: "Connecting to office-bridge…",
+  [STATES.CONNECTED]: "Connected to office-bridge",
+  [STATES.RECONNECTING]: "Reconnecting to office-bridge…",
+  [STATES.DISABLED]: "Disabled by your administrator",
+  [STATES.SUPERSEDED]: "Connected from another window",
+  [STATES.STOPPED]: "Not connected",
+};
+
+/** Wires the status line, the disabled banner and the Retry button to a BridgeClient. */
+export function bindStatus(client, { onState } = {}) {
+  const status = document.getElementById("status");
+  const text = document.getElementById("status-text");
+  const detail = document.getElementById("status-detail");
+  const retry = document.getElementById("retry");
+  const banner = document.getElementById("disabled-banner");
+  retry?.addEventListener("click", () => client.retryNow());
+  const render = () => {
+    const s = client.state;
+    status.dataset.state = s;
+    text.textContent = STATE_TEXT[s] ?? s;
+    detail.textContent = s === STATES.CONNECTED ? "" : client.stateDetail || "";
+    if (retry) retry.hidden = !(s === STATES.RECONNECTING || s === STATES.SUPERSEDED);
+    if (banner) banner.hidden = s !== STATES.DISABLED;
+    document.body.classList.toggle("is-disabled", s === STATES.DISABLED);
+    const main = document.querySelector("main");
+    if (main) main.inert = s === STATES.DISABLED; // out of the tab order too, not just greyed
+    document.body.classList.toggle("is-connected", s === STATES.CONNECTED);
+    onState?.(s);
+  };
+  client.addEventListener("state", render);
+  render();
+}
+
+/** Shows an error that stops the pane (no Office, wrong host) in words. */
+export function fatal(message) {
+  const status = document.getElementById("status");
+  if (status) status.dataset.state = "error";
+  const text = document.getElementById("status-text");
+  if (text) text.textContent = "The pane cannot start";
+  const detail = document.getElementById("status-detail");
+  if (detail) detail.textContent = message;
+}
+
+/** A live list, newest first, capped. */
+export class Feed {
+  constructor(listEl, emptyEl, max = 50) {
+    this.list = listEl;
+    this.empty = emptyEl;
+    this.max = max;
+  }
+  add({ title, detail, kind = "info", time = new Date() }) {
+    const li = h(
+      "li",
+      { class: `feed-item feed-${kind}` },
+      h("span", { class: "feed-icon", "aria-hidden": "true" }),
+      h(
+        "div",
+        { class: "feed-body" },
+        h("div", { class: "feed-title" }, title),
+        detail ? h("div", { class: "feed-detail" }, detail) : null,
+        h("time", { class: "feed-time", datetime: time.toISOString() }, time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })),
+      ),
+    );
+    this.list.prepend(li);
+    while (this.list.children.length > this.max) this.list.lastElementChild.remove();
+    if (this.empty) this.empty.hidden = true;
+    return li;
+  }
+}
+
+/** Reads the fields of a flow as the bridge sends them, tolerating missing ones. */
+export function describeFlow(raw) {
+  const f = raw?.flow ?? raw ?? {};
+  const src = f.source ?? {};
+  const sourceName = str(src.name ?? src.document?.name ?? src.document ?? f.source_document ?? f.source_name) || "another document";
+  const sheet = str(f.sheet ?? src.sheet);
+  let cells = f.cells ?? src.cells;
+  if (Array.isArray(cells)) cells = cells.length <= 4 ? cells.join(", ") : `${cells.slice(0, 3).join(", ")} and ${cells.length - 3} more`;
+  cells = str(cells);
+  const where = [sheet, cells].filter(Boolean).join("!");
+  const tgt = f.target ?? {};
+  const targetName = str(typeof tgt === "string" ? tgt : tgt.name ?? tgt.document?.name ?? f.target_document ?? f.target_name);
+  const location = str(f.location ?? tgt.location);
+  const level = str(f.sensitivity?.level ?? f.sensitivity ?? src.sensitivity?.level ?? src.sensitivity);
+  const matched = f.matched;
+  const matchedText = Array.isArray(matched) ? `${matched.length} value${matched.length === 1 ? "" : "s"}` : typeof matched === "number" ? `${matched} value${matched === 1 ? "" : "s"}` : str(matched);
+  return {
+    sourceName,
+    where,
+    from: where ? `${sourceName} > ${where}` : sourceName,
+    targetName,
+    location,
+    level,
+    matched: matchedText,
+    decision: str(f.decision ?? raw?.decision),
+    reason: str(f.reason ?? raw?.reason),
+    strength: str(f.strength),
+  };
+}
+
+function str(v) {
+  if (v === undefined || v === null) return "";
+  if (typeof v === "object") return "";
+  return String(v).slice(0, 500);
+}
+
+export function sensitivityClass(level) {
+  const l = String(level ?? "").toLowerCase();
+  if (/highly|secret|restricted/.test(l)) return "sens-high";
+  if (/confidential/.test(l)) return "sens-conf";
+  if (/internal|general/.test(l)) return "sens-internal";
+  return "sens-none";
+}
+
+export function formatCountdown(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const m = Math.floor(s / 60);
+  return `${m}:${String(s % 60).padStart(2, "0")}`;
+}
+
+export function decisionWords(decision) {
+  switch (String(decision ?? "").toLowerCase()) {
+    case "allow":
+    case "allowed":
+      return "allowed";
+    case "notify":
+    case "notified":
+      return "allowed, you were notified";
+    case "ask":
+    case "held":
+    case "pending":
+      return "waiting for approval";
+    case "block":
+    case "blocked":
+    case "deny":
+    case "denied":
+      return "blocked";
+    default:
+      return String(decision ?? "");
+  }
+}
+
+export function cellCount(values) {
+  if (!Array.isArray(values)) return 0;
+  return values.reduce((n, r) => n + (Array.isArray(r) ? r.length : 0), 0);
+}

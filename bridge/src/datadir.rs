@@ -1,0 +1,102 @@
+//! Where office-bridge keeps its state: certificates, the bearer token, the database.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// Environment variable that overrides the data directory (as `--data-dir` does).
+pub const DATA_DIR_ENV: &str = "OFFICE_BRIDGE_DATA_DIR";
+
+/// The data directory and the files in it.
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// `explicit` (from `--data-dir` or the environment) wins; otherwise the OS user data
+    /// directory (`~/.local/share/office-bridge`, `~/Library/Application Support/office-bridge`,
+    /// `%APPDATA%\office-bridge`).
+    pub fn resolve(explicit: Option<PathBuf>) -> Result<Self> {
+        let root = match explicit {
+            Some(p) => p,
+            None => dirs::data_dir()
+                .context("cannot find the user data directory; pass --data-dir or set OFFICE_BRIDGE_DATA_DIR")?
+                .join("office-bridge"),
+        };
+        Ok(DataDir { root })
+    }
+
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Creates the directory (owner-only on Unix) if it does not exist yet.
+    pub fn ensure(&self) -> Result<()> {
+        fs::create_dir_all(&self.root)
+            .with_context(|| format!("creating data directory {}", self.root.display()))?;
+        restrict_dir(&self.root)
+    }
+
+    pub fn token_file(&self) -> PathBuf {
+        self.root.join("token")
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.root.join("office-bridge.sqlite3")
+    }
+
+    pub fn certs(&self) -> certs::CertPaths {
+        certs::CertPaths::new(&self.root)
+    }
+}
+
+#[cfg(unix)]
+fn restrict_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("restricting {} to its owner", path.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict_dir(_path: &Path) -> Result<()> {
+    // The per-user data directory on Windows already inherits an owner-only ACL.
+    Ok(())
+}
+
+/// Writes a secret file atomically and owner-only: the temporary file is created with
+/// mode 0600 before any byte is written, so the secret is never readable by others,
+/// not even for a moment.
+pub fn write_secret(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .context("secret file has no parent directory")?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("secret"),
+        std::process::id()
+    ));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(contents)
+        .and_then(|_| file.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! office-bridge: the local HTTPS bridge between an AI agent (over MCP) and the Excel and
+//! PowerPoint task panes, with every transfer between documents tracked and decided.
+//!
+//! The binary (`main.rs`) is a thin CLI over this library; integration tests start the
+//! same [`server::Bridge`] on an ephemeral port.
+
+pub mod addin;
+pub mod datadir;
+pub mod events;
+pub mod logging;
+pub mod server;
+pub mod token;

@@ -1,0 +1,120 @@
+//! The task-pane assets from `addins/`, embedded in the binary so one file ships the whole
+//! product, served with exact content types and a Content-Security-Policy that allows
+//! Office.js from Microsoft's CDN and nothing else from outside.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use include_dir::{Dir, include_dir};
+
+use super::guard::Origins;
+
+static ADDINS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../addins");
+
+/// Microsoft's CDN for Office.js; the store policy requires loading it from there.
+pub const OFFICE_JS_ORIGIN: &str = "https://appsforoffice.microsoft.com";
+
+/// Office on the web hosts task panes in an iframe under these sites.
+const OFFICE_FRAME_ANCESTORS: &str = "https://*.officeapps.live.com https://*.office.com \
+    https://*.office365.com https://*.sharepoint.com https://*.microsoft365.com https://*.cloud.microsoft";
+
+pub fn content_security_policy(origins: &Origins) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' {OFFICE_JS_ORIGIN}; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; \
+         connect-src 'self' {ws} {OFFICE_JS_ORIGIN}; frame-src 'self'; \
+         frame-ancestors 'self' {OFFICE_FRAME_ANCESTORS}; base-uri 'self'; form-action 'self'; \
+         object-src 'none'",
+        ws = origins.websocket_sources()
+    )
+}
+
+pub fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    match ext.to_ascii_lowercase().as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "xml" => "application/xml",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Maps a URL path to an embedded file: `/` and `/dir/` to their `index.html`.
+fn lookup(path: &str) -> Option<(&'static str, &'static [u8])> {
+    let rel = path.trim_start_matches('/');
+    if rel.split('/').any(|seg| seg == ".." || seg == ".") || rel.contains('\\') {
+        return None;
+    }
+    let rel = if rel.is_empty() || rel.ends_with('/') {
+        format!("{rel}index.html")
+    } else {
+        rel.to_string()
+    };
+    let file = ADDINS.get_file(&rel)?;
+    Some((file.path().to_str()?, file.contents()))
+}
+
+pub async fn serve(State(origins): State<Arc<Origins>>, uri: Uri) -> Response {
+    let Some((path, body)) = lookup(uri.path()) else {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(path)),
+    );
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&origins)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    // Panes must pick up a new bridge version at once; the files are tiny and local.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_and_traversal() {
+        assert!(lookup("/").is_some(), "addins/index.html must be embedded");
+        assert!(lookup("/../Cargo.toml").is_none());
+        assert!(lookup("/./index.html").is_none());
+        assert!(lookup("/nope.js").is_none());
+    }
+
+    #[test]
+    fn csp_allows_office_js_and_own_websocket_only() {
+        let csp = content_security_policy(&Origins::new(29443));
+        assert!(csp.contains("script-src 'self' https://appsforoffice.microsoft.com;"));
+        assert!(csp.contains("wss://localhost:29443"));
+        assert!(csp.contains("object-src 'none'"));
+        assert!(!csp.contains("unsafe-eval"));
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(content_type("a/b.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("x.SVG"), "image/svg+xml");
+        assert_eq!(content_type("noext"), "application/octet-stream");
+    }
+}

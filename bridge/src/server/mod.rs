@@ -1,0 +1,285 @@
+//! The HTTPS server: TLS on loopback only, the routes, and graceful shutdown.
+
+pub mod assets;
+pub mod guard;
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::addin::PanePolicy;
+use crate::addin::registry::{ChannelConfig, Registry};
+use crate::addin::socket::{self, ChannelContext, NoExtraMethods, PaneHandler};
+use crate::datadir::DataDir;
+use crate::events::EventBus;
+use crate::token::TokenFile;
+use guard::Origins;
+
+/// The default port: below the ephemeral ranges of Linux (32768+) and Windows (49152+),
+/// so no outgoing connection takes it, and clear of common development servers.
+pub const DEFAULT_PORT: u16 = 29443;
+
+/// How the server is started.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub data_dir: DataDir,
+    pub bind: IpAddr,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    pub channel: ChannelConfig,
+}
+
+impl ServeOptions {
+    pub fn new(data_dir: DataDir) -> Self {
+        ServeOptions {
+            data_dir,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: DEFAULT_PORT,
+            channel: ChannelConfig::default(),
+        }
+    }
+}
+
+/// Refuses anything but a loopback address: the bridge holds a person's documents and
+/// must never be reachable from the network.
+pub fn check_loopback(bind: IpAddr) -> Result<()> {
+    if bind.is_loopback() {
+        Ok(())
+    } else {
+        bail!(
+            "refusing to listen on {bind}: office-bridge only listens on loopback (127.0.0.1 or ::1), \
+             so nothing on the network can reach your documents"
+        )
+    }
+}
+
+/// Shared state of the running bridge, handed to every route.
+#[derive(Clone)]
+pub struct AppState {
+    pub origins: Arc<Origins>,
+    pub token: Arc<TokenFile>,
+    pub registry: Arc<Registry>,
+    pub events: EventBus,
+    pub pane_policy: Arc<watch::Sender<PanePolicy>>,
+    pub pane_handler: Arc<dyn PaneHandler>,
+}
+
+/// A bound, not yet serving, bridge. Binding first lets callers learn the real port
+/// (with `port: 0`) and print it before serving.
+pub struct Bridge {
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    state: AppState,
+    certs: certs::Material,
+    data_dir: DataDir,
+}
+
+impl Bridge {
+    pub async fn bind(options: ServeOptions) -> Result<Self> {
+        check_loopback(options.bind)?;
+        options.data_dir.ensure()?;
+        let cert_paths = options.data_dir.certs();
+        let material = certs::ensure(&cert_paths, time::OffsetDateTime::now_utc())
+            .context("preparing the local certificates")?;
+        match &material.outcome {
+            certs::EnsureOutcome::Reused => {}
+            certs::EnsureOutcome::CreatedCaAndLeaf => {
+                tracing::info!(dir = %cert_paths.dir.display(), "created a local CA and a localhost certificate")
+            }
+            certs::EnsureOutcome::RenewedLeaf { reason } => {
+                tracing::info!(%reason, "renewed the localhost certificate")
+            }
+        }
+        let tls_config =
+            certs::server_config(&material).context("loading the TLS configuration")?;
+        let token = TokenFile::open(&options.data_dir.token_file())?;
+        let addr = SocketAddr::new(options.bind, options.port);
+        let listener = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr}; is another office-bridge running? (use --port to pick another port)")
+        })?;
+        let port = listener.local_addr()?.port();
+        let events = EventBus::default();
+        let (policy_tx, _) = watch::channel(PanePolicy::default());
+        let state = AppState {
+            origins: Arc::new(Origins::new(port)),
+            token: Arc::new(token),
+            registry: Arc::new(Registry::new(options.channel.clone(), events.clone())),
+            events,
+            pane_policy: Arc::new(policy_tx),
+            pane_handler: Arc::new(NoExtraMethods),
+        };
+        Ok(Bridge {
+            listener,
+            tls: TlsAcceptor::from(Arc::new(tls_config)),
+            state,
+            certs: material,
+            data_dir: options.data_dir,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has a local address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn certificates(&self) -> &certs::Material {
+        &self.certs
+    }
+
+    pub fn data_dir(&self) -> &DataDir {
+        &self.data_dir
+    }
+
+    /// Installs the handler for pane -> bridge methods beyond `register` and `ping`.
+    pub fn set_pane_handler(&mut self, handler: Arc<dyn PaneHandler>) {
+        self.state.pane_handler = handler;
+    }
+
+    pub fn router(state: AppState) -> Router {
+        let api = Router::new().route("/v1/status", get(status)).route_layer(
+            middleware::from_fn_with_state(state.token.clone(), guard::require_token),
+        );
+        Router::new()
+            .route("/healthz", get(healthz))
+            .route("/addin/ws", get(addin_socket))
+            .merge(api)
+            .fallback(get(assets::serve).with_state(state.origins.clone()))
+            .layer(middleware::from_fn_with_state(
+                state.origins.clone(),
+                guard::host_and_origin,
+            ))
+            .with_state(state)
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, closes pane connections
+    /// with "going away", and gives open requests a few seconds to finish.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+        let router = Self::router(self.state.clone());
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (tcp, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let acceptor = self.tls.clone();
+            let service = TowerToHyperService::new(router.clone());
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+                    .await
+                {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, "TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+                let builder = auto::Builder::new(TokioExecutor::new());
+                let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                if let Err(e) = watcher.watch(connection.into_owned()).await {
+                    tracing::debug!(%peer, "connection ended with an error: {e}");
+                }
+            });
+        }
+        tracing::info!("shutting down");
+        self.state
+            .registry
+            .close_all(socket::CLOSE_GOING_AWAY, "the bridge is shutting down")
+            .await;
+        if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not finish within 5s; closing them");
+        }
+        Ok(())
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let connected = state.registry.list().iter().filter(|s| s.connected).count();
+    axum::Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "panes_connected": connected,
+    }))
+    .into_response()
+}
+
+async fn status(State(state): State<AppState>) -> Response {
+    axum::Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "documents": state.registry.list(),
+        "policy": *state.pane_policy.borrow(),
+    }))
+    .into_response()
+}
+
+async fn addin_socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // The guard already refused a foreign Origin; the pane channel also refuses a missing
+    // one, since only a pane page served by this bridge may open it.
+    let origin_ok = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| state.origins.is_own_origin(o));
+    if !origin_ok {
+        return (
+            StatusCode::FORBIDDEN,
+            format!(
+                "the add-in channel only accepts connections from {}\n",
+                state.origins.primary()
+            ),
+        )
+            .into_response();
+    }
+    // The hard limit; the soft one (half of it) is answered in the read loop.
+    let limit = state.registry.config().max_message_bytes.saturating_mul(2);
+    let ctx = ChannelContext {
+        registry: state.registry.clone(),
+        handler: state.pane_handler.clone(),
+        policy: state.pane_policy.subscribe(),
+    };
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |ws| socket::serve_connection(ws, ctx))
+}

@@ -1,0 +1,238 @@
+//! A guard for legacy .xls files, run before calamine sees them. calamine reserves memory
+//! for the cell count a sheet's DIMENSIONS record declares; a 2 KB file declaring four
+//! billion rows makes that reservation fail, and a failed allocation aborts the process
+//! (it cannot be caught like a panic). So the compound file (CFB) is opened here, its
+//! `Workbook` stream assembled with every sector bounded by the file, and each DIMENSIONS
+//! record checked against what an .xls sheet can hold.
+
+use super::{Kind, Problem};
+
+const MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
+/// The largest sheet BIFF8 can describe: 65,536 rows by 256 columns.
+const MAX_XLS_CELLS: u64 = 65_536 * 256;
+
+fn u16_at(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(d.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn damaged(detail: &str) -> Problem {
+    Problem::invalid(Kind::Xls, format!("compound file is damaged: {detail}"))
+}
+
+struct Cfb<'a> {
+    data: &'a [u8],
+    sector: usize,
+    fat: Vec<u32>,
+}
+
+impl Cfb<'_> {
+    fn sector(&self, id: u32) -> Option<&[u8]> {
+        let start = (id as usize).checked_add(1)?.checked_mul(self.sector)?;
+        self.data.get(start..start.checked_add(self.sector)?)
+    }
+
+    /// Follows a chain of sector ids. Each sector is visited at most once, so a cyclic
+    /// chain ends and the result is never longer than the file.
+    fn chain(&self, start: u32, table: &[u32]) -> Vec<u32> {
+        let mut seen = vec![false; table.len()];
+        let mut out = Vec::new();
+        let mut id = start;
+        while let Some(flag) = seen.get_mut(id as usize) {
+            if *flag {
+                break;
+            }
+            *flag = true;
+            out.push(id);
+            match table.get(id as usize) {
+                Some(&next) if next != END_OF_CHAIN => id = next,
+                _ => break,
+            }
+        }
+        out
+    }
+
+    fn read_chain(&self, start: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        for id in self.chain(start, &self.fat) {
+            if let Some(s) = self.sector(id) {
+                out.extend_from_slice(s);
+            }
+        }
+        out
+    }
+}
+
+/// The `Workbook` (or BIFF5 `Book`) stream of a compound file.
+fn workbook_stream(data: &[u8]) -> Result<Vec<u8>, Problem> {
+    if data.get(..8) != Some(&MAGIC[..]) {
+        return Err(Problem::invalid(
+            Kind::Xls,
+            "the file is not an OLE compound file (an .xls saved as something else?)",
+        ));
+    }
+    let shift = u16_at(data, 0x1E).ok_or_else(|| damaged("short header"))?;
+    if shift != 9 && shift != 12 {
+        return Err(damaged("unexpected sector size"));
+    }
+    let sector = 1usize << shift;
+    let mini_shift = u16_at(data, 0x20).ok_or_else(|| damaged("short header"))?;
+    if mini_shift != 6 {
+        return Err(damaged("unexpected mini sector size"));
+    }
+    let first_dir = u32_at(data, 0x30).ok_or_else(|| damaged("short header"))?;
+    let mini_cutoff = u32_at(data, 0x38).ok_or_else(|| damaged("short header"))?;
+    let first_minifat = u32_at(data, 0x3C).ok_or_else(|| damaged("short header"))?;
+    let first_difat = u32_at(data, 0x44).ok_or_else(|| damaged("short header"))?;
+    let sectors_in_file = data.len() / sector;
+
+    // FAT sector ids: 109 in the header, the rest in a chain of DIFAT sectors.
+    let mut fat_ids: Vec<u32> = (0..109)
+        .filter_map(|k| u32_at(data, 0x4C + 4 * k))
+        .filter(|&id| (id as usize) < sectors_in_file)
+        .collect();
+    let mut difat = first_difat;
+    let mut hops = 0;
+    let per = sector / 4;
+    while (difat as usize) < sectors_in_file && hops < sectors_in_file {
+        let start = (difat as usize + 1) * sector;
+        let Some(s) = data.get(start..start + sector) else {
+            break;
+        };
+        for k in 0..per - 1 {
+            if let Some(id) = u32_at(s, 4 * k)
+                && (id as usize) < sectors_in_file
+            {
+                fat_ids.push(id);
+            }
+        }
+        difat = u32_at(s, 4 * (per - 1)).unwrap_or(END_OF_CHAIN);
+        hops += 1;
+    }
+    let mut cfb = Cfb {
+        data,
+        sector,
+        fat: Vec::new(),
+    };
+    let mut fat = Vec::new();
+    for id in fat_ids {
+        if let Some(s) = cfb.sector(id) {
+            fat.extend(s.chunks_exact(4).filter_map(|c| u32_at(c, 0)));
+        }
+        // Entries beyond the file's sectors can only point outside it.
+        if fat.len() > sectors_in_file {
+            break;
+        }
+    }
+    fat.truncate(sectors_in_file);
+    cfb.fat = fat;
+
+    let dir = cfb.read_chain(first_dir);
+    let entries: Vec<&[u8]> = dir.chunks_exact(128).collect();
+    let root = entries.first().ok_or_else(|| damaged("no directory"))?;
+    let stream = entries
+        .iter()
+        .find(|e| {
+            let len = u16_at(e, 64).unwrap_or(0) as usize;
+            let units: Vec<u16> = e
+                .get(..len.min(64))
+                .unwrap_or(&[])
+                .chunks_exact(2)
+                .filter_map(|c| u16_at(c, 0))
+                .take_while(|&u| u != 0)
+                .collect();
+            let name = String::from_utf16_lossy(&units);
+            e.get(66) == Some(&2)
+                && (name.eq_ignore_ascii_case("Workbook") || name.eq_ignore_ascii_case("Book"))
+        })
+        .ok_or_else(|| {
+            Problem::invalid(Kind::Xls, "it has no Workbook stream (not an Excel file)")
+        })?;
+    let start = u32_at(stream, 116).ok_or_else(|| damaged("short directory entry"))?;
+    let size = u32_at(stream, 120).ok_or_else(|| damaged("short directory entry"))? as usize;
+
+    let mut bytes = if (size as u64) < u64::from(mini_cutoff) {
+        // Small streams live in the mini stream, addressed in 64-byte mini sectors.
+        let mini_stream = cfb.read_chain(u32_at(root, 116).unwrap_or(END_OF_CHAIN));
+        let minifat: Vec<u32> = cfb
+            .read_chain(first_minifat)
+            .chunks_exact(4)
+            .filter_map(|c| u32_at(c, 0))
+            .take(mini_stream.len() / 64)
+            .collect();
+        let mut out = Vec::new();
+        for id in cfb.chain(start, &minifat) {
+            let at = id as usize * 64;
+            if let Some(s) = mini_stream.get(at..at + 64) {
+                out.extend_from_slice(s);
+            }
+        }
+        out
+    } else {
+        cfb.read_chain(start)
+    };
+    bytes.truncate(size);
+    Ok(bytes)
+}
+
+/// Checks an .xls file's declared sheet dimensions before calamine reads it.
+pub(crate) fn check_xls(data: &[u8]) -> Result<(), Problem> {
+    let stream = workbook_stream(data)?;
+    let mut pos = 0usize;
+    while let (Some(typ), Some(len)) = (u16_at(&stream, pos), u16_at(&stream, pos + 2)) {
+        let body_at = pos + 4;
+        let len = len as usize;
+        if typ == 0x0200 {
+            let Some(body) = stream.get(body_at..body_at + len) else {
+                break;
+            };
+            check_dimensions(body)?;
+        }
+        pos = body_at + len;
+    }
+    Ok(())
+}
+
+/// Mirrors calamine's reading of a DIMENSIONS record and refuses what would make it
+/// reserve more cells than a sheet can hold, or compute a negative extent.
+fn check_dimensions(r: &[u8]) -> Result<(), Problem> {
+    let (rf, rl, cf, cl) = match r.len() {
+        10 => (
+            u32::from(u16_at(r, 0).unwrap_or(0)),
+            u32::from(u16_at(r, 2).unwrap_or(0)),
+            u32::from(u16_at(r, 4).unwrap_or(0)),
+            u32::from(u16_at(r, 6).unwrap_or(0)),
+        ),
+        14 | 16 => (
+            u32_at(r, 0).unwrap_or(0),
+            u32_at(r, 4).unwrap_or(0),
+            u32::from(u16_at(r, 8).unwrap_or(0)),
+            u32::from(u16_at(r, 10).unwrap_or(0)),
+        ),
+        // calamine rejects other lengths with an error of its own.
+        _ => return Ok(()),
+    };
+    let cf = if cf > 0xFF || cl < cf { 0 } else { cf };
+    if rl == 0 || cl == 0 {
+        return Ok(());
+    }
+    let (rows, cols) = match ((rl - 1).checked_sub(rf), (cl - 1).checked_sub(cf)) {
+        (Some(r), Some(c)) => (u64::from(r) + 1, u64::from(c) + 1),
+        _ => {
+            return Err(Problem::Refused(
+                "a sheet declares dimensions that end before they start (malformed .xls)"
+                    .to_string(),
+            ));
+        }
+    };
+    if rows * cols > MAX_XLS_CELLS {
+        return Err(Problem::Refused(format!(
+            "a sheet declares {rows} rows by {cols} columns, more than an .xls sheet can hold"
+        )));
+    }
+    Ok(())
+}

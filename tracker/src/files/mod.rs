@@ -1,0 +1,517 @@
+//! Reading workbooks (sources) and documents (targets) from disk, for `scan` and for the
+//! bridge's `xlsx_read` / `scan_file` tools.
+//!
+//! Every file here is untrusted. The readers therefore:
+//! - refuse a file larger than [`Limits::max_file_bytes`] before opening it;
+//! - check a zip container (xlsx, xlsm, ods, pptx, docx) with their own guard: entry count,
+//!   declared sizes and compression ratio, and then enforce the same limits while actually
+//!   decompressing (declared sizes can lie), before any part is parsed or the archive is
+//!   handed to calamine;
+//! - parse XML with a streaming reader that bounds nesting depth and the amount of text;
+//! - never size an allocation by a number the file declares, and refuse the declared
+//!   counts calamine would allocate by (an xlsx shared-string count, an xls sheet's
+//!   DIMENSIONS, an ods sheet's repeated rows) before calamine reads the file, because a
+//!   failed allocation aborts the process rather than panicking; calamine runs inside
+//!   `catch_unwind` as well;
+//! - answer every problem with a [`FileError`] naming the file and the problem in words,
+//!   so a scan can report it and carry on with the next file.
+//!
+//! Workbooks (xlsx, xlsm, xls, ods) are read through calamine; for xlsx/xlsm the cell
+//! number formats come from calamine's style palette and the displayed text is rendered by
+//! [`format_number`]. CSV is parsed here (RFC 4180 quoting, `,` `;` or tab sniffed from the
+//! first line); fields that look like numbers become [`CellValue::Number`].
+//!
+//! Text encodings: csv must be UTF-8 (or UTF-16 with a byte-order mark) and is refused
+//! otherwise, because a wrongly decoded source would silently stop matching; txt and md
+//! are decoded lossily (invalid bytes become U+FFFD), which is fine for finding passages.
+
+mod cfb;
+mod csv;
+mod guard;
+mod numfmt;
+mod ooxml;
+mod text;
+mod workbook;
+mod xml;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::model::{
+    App, CellAddr, CellRange, CellValue, DocumentRef, ReadCell, SheetRead, WritePart,
+};
+
+pub use numfmt::format_number;
+
+const MIB: u64 = 1024 * 1024;
+
+/// Bounds applied to every file read. The defaults suit a desktop scan; tests lower them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file accepted at all (200 MiB).
+    pub max_file_bytes: u64,
+    /// Most entries a zip container may have (10,000).
+    pub max_entries: usize,
+    /// Largest decompressed size of one zip entry (256 MiB).
+    pub max_entry_uncompressed: u64,
+    /// Largest decompressed size of all entries together (1 GiB).
+    pub max_total_uncompressed: u64,
+    /// Largest compression ratio (uncompressed / compressed) of an entry bigger than 1 MiB
+    /// (200). Real office XML compresses 10-50x; bombs compress 1000x.
+    pub max_ratio: u64,
+    /// Deepest XML element nesting accepted (256).
+    pub max_xml_depth: usize,
+    /// Most cells read from one workbook, all sheets together (20 million).
+    pub max_cells: u64,
+    /// Most characters of text taken from one file (64 Mi characters).
+    pub max_text_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 200 * MIB,
+            max_entries: 10_000,
+            max_entry_uncompressed: 256 * MIB,
+            max_total_uncompressed: 1024 * MIB,
+            max_ratio: 200,
+            max_xml_depth: 256,
+            max_cells: 20_000_000,
+            max_text_chars: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A Microsoft Purview (MIP) sensitivity label found in a file.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PurviewLabel {
+    /// The label's GUID, as written in the file (without braces).
+    pub id: String,
+    /// The label's display name (`Confidential`); the GUID when the file names none.
+    pub name: String,
+    pub enabled: bool,
+}
+
+/// A workbook read from disk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkbookRead {
+    /// `App::File`, name = file name, location = absolute path.
+    pub document: DocumentRef,
+    /// Sheets in workbook order; a csv file is one sheet named after the file stem.
+    pub sheets: Vec<SheetRead>,
+    pub purview: Option<PurviewLabel>,
+}
+
+/// A document read as content that was (or is about to be) written: what a scan checks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetDoc {
+    pub document: DocumentRef,
+    pub parts: Vec<WritePart>,
+}
+
+/// A problem with one file: the file as given, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {problem}")]
+pub struct FileError {
+    /// The path as the caller gave it.
+    pub file: String,
+    pub problem: Problem,
+}
+
+/// What went wrong with a file.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    #[error("cannot read the file ({0})")]
+    Io(#[from] std::io::Error),
+    #[error("unsupported file type {found} (supported: {supported})")]
+    Unsupported {
+        found: String,
+        supported: &'static str,
+    },
+    /// A limit was hit: too big, too many entries, a likely zip bomb, too deep.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The bytes are not what the extension promises, or are damaged.
+    #[error("not a valid {kind} ({detail})")]
+    Invalid { kind: &'static str, detail: String },
+    #[error("no sheet named {name:?} (sheets: {available})")]
+    NoSuchSheet { name: String, available: String },
+}
+
+impl Problem {
+    pub(crate) fn invalid(kind: Kind, detail: impl Into<String>) -> Self {
+        Problem::Invalid {
+            kind: kind.name(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The file types this module knows, by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Xlsx,
+    Xlsm,
+    Xls,
+    Ods,
+    Csv,
+    Pptx,
+    Docx,
+    Txt,
+    Md,
+}
+
+/// What [`read_workbook`] accepts.
+pub const WORKBOOK_TYPES: &str = "xlsx, xlsm, xls, ods, csv";
+/// What [`read_target`] accepts.
+pub const TARGET_TYPES: &str = "pptx, docx, xlsx, xlsm, xls, ods, csv, txt, md";
+/// What [`purview_label`] accepts.
+pub const LABEL_TYPES: &str = "xlsx, xlsm, pptx, docx";
+
+impl Kind {
+    fn of(path: &Path) -> Option<Kind> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "xlsx" => Kind::Xlsx,
+            "xlsm" => Kind::Xlsm,
+            "xls" => Kind::Xls,
+            "ods" => Kind::Ods,
+            "csv" => Kind::Csv,
+            "pptx" => Kind::Pptx,
+            "docx" => Kind::Docx,
+            "txt" => Kind::Txt,
+            "md" | "markdown" => Kind::Md,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Xlsx => "xlsx",
+            Kind::Xlsm => "xlsm",
+            Kind::Xls => "xls",
+            Kind::Ods => "ods",
+            Kind::Csv => "csv",
+            Kind::Pptx => "pptx",
+            Kind::Docx => "docx",
+            Kind::Txt => "txt",
+            Kind::Md => "md",
+        }
+    }
+
+    fn is_workbook(self) -> bool {
+        matches!(
+            self,
+            Kind::Xlsx | Kind::Xlsm | Kind::Xls | Kind::Ods | Kind::Csv
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// True when [`read_workbook`] accepts this file type (by extension).
+pub fn is_workbook_path(path: &Path) -> bool {
+    Kind::of(path).is_some_and(Kind::is_workbook)
+}
+
+/// True when [`read_target`] accepts this file type (by extension).
+pub fn is_target_path(path: &Path) -> bool {
+    Kind::of(path).is_some()
+}
+
+/// Reads every sheet of a workbook (xlsx, xlsm, xls, ods via calamine; csv).
+pub fn read_workbook(path: &Path, limits: &Limits) -> Result<WorkbookRead, FileError> {
+    read_workbook_range(path, None, None, limits)
+}
+
+/// Reads one sheet (or all when `sheet` is `None`), keeping only the cells inside `range`
+/// when one is given. A sheet that does not exist is an error listing the sheets there are.
+pub fn read_workbook_range(
+    path: &Path,
+    sheet: Option<&str>,
+    range: Option<CellRange>,
+    limits: &Limits,
+) -> Result<WorkbookRead, FileError> {
+    let on_file = |problem| FileError {
+        file: path.display().to_string(),
+        problem,
+    };
+    let kind = kind_for(path, WORKBOOK_TYPES, Kind::is_workbook).map_err(on_file)?;
+    check_size(path, limits).map_err(on_file)?;
+    let (sheets, purview) = match kind {
+        Kind::Csv => {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "Sheet1".to_string());
+            let cells = csv::read_cells(path, limits).map_err(on_file)?;
+            if let Some(want) = sheet
+                && want != stem
+            {
+                return Err(on_file(Problem::NoSuchSheet {
+                    name: want.to_string(),
+                    available: stem,
+                }));
+            }
+            let cells = cells
+                .into_iter()
+                .filter(|c| range.is_none_or(|r| r.contains(c.addr)))
+                .collect();
+            (vec![SheetRead { sheet: stem, cells }], None)
+        }
+        _ => workbook::read(path, kind, sheet, range, limits).map_err(on_file)?,
+    };
+    Ok(WorkbookRead {
+        document: file_document(path),
+        sheets,
+        purview,
+    })
+}
+
+/// Reads a document as a list of parts (text blocks and tables) with their locations:
+/// - pptx, slides in presentation order: `slide N` (all text outside tables, paragraphs
+///   joined by newlines), `slide N table K`, `slide N chart K` (the chart's cached data:
+///   a category row, then one row per series), `slide N notes` (speaker notes);
+/// - docx: `paragraph N` (one part per non-empty body paragraph; N counts every body
+///   paragraph outside tables), `table K` (top-level tables; nested tables fold into
+///   their cell), `chart K`; headers, footers, footnotes and comments are not read;
+/// - workbooks: one table per sheet over its used range at `Sheet!A1:D9` with displayed
+///   text where known (a very sparse sheet becomes one table per row instead);
+/// - csv: one table at `rows 1-N`; txt/md: blocks between blank lines at `line N`.
+pub fn read_target(path: &Path, limits: &Limits) -> Result<TargetDoc, FileError> {
+    let on_file = |problem| FileError {
+        file: path.display().to_string(),
+        problem,
+    };
+    let kind = kind_for(path, TARGET_TYPES, |_| true).map_err(on_file)?;
+    check_size(path, limits).map_err(on_file)?;
+    let parts = match kind {
+        Kind::Pptx => ooxml::pptx_parts(path, limits).map_err(on_file)?,
+        Kind::Docx => ooxml::docx_parts(path, limits).map_err(on_file)?,
+        Kind::Csv => csv::read_table(path, limits).map_err(on_file)?,
+        Kind::Txt | Kind::Md => text::read_blocks(path, limits).map_err(on_file)?,
+        Kind::Xlsx | Kind::Xlsm | Kind::Xls | Kind::Ods => {
+            let (sheets, _) = workbook::read(path, kind, None, None, limits).map_err(on_file)?;
+            sheets.iter().flat_map(sheet_tables).collect()
+        }
+    };
+    Ok(TargetDoc {
+        document: file_document(path),
+        parts,
+    })
+}
+
+/// The Purview sensitivity label of an OOXML file (xlsx, xlsm, pptx, docx), from
+/// `docProps/custom.xml` (`MSIP_Label_<guid>_Enabled` / `_Name` properties) or, for files
+/// saved by newer Office, `docMetadata/LabelInfo.xml`. `None` when the file has no label.
+/// When several labels are present the first enabled one wins.
+pub fn purview_label(path: &Path, limits: &Limits) -> Result<Option<PurviewLabel>, FileError> {
+    let on_file = |problem| FileError {
+        file: path.display().to_string(),
+        problem,
+    };
+    let kind = kind_for(path, LABEL_TYPES, |k| {
+        matches!(k, Kind::Xlsx | Kind::Xlsm | Kind::Pptx | Kind::Docx)
+    })
+    .map_err(on_file)?;
+    check_size(path, limits).map_err(on_file)?;
+    let mut archive = guard::Archive::open(path, kind, limits).map_err(on_file)?;
+    ooxml::purview(&mut archive, limits).map_err(on_file)
+}
+
+/// The document reference of a file on disk: `App::File`, its file name, its absolute
+/// path (made absolute against the current directory when relative).
+pub fn file_document(path: &Path) -> DocumentRef {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let absolute: PathBuf = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    DocumentRef::new(App::File, name, absolute.display().to_string())
+}
+
+fn kind_for(
+    path: &Path,
+    supported: &'static str,
+    accept: impl Fn(Kind) -> bool,
+) -> Result<Kind, Problem> {
+    match Kind::of(path) {
+        Some(k) if accept(k) => Ok(k),
+        _ => Err(Problem::Unsupported {
+            found: match path.extension() {
+                Some(e) => format!(".{}", e.to_string_lossy()),
+                None => "(no extension)".to_string(),
+            },
+            supported,
+        }),
+    }
+}
+
+fn check_size(path: &Path, limits: &Limits) -> Result<(), Problem> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Problem::Io(std::io::Error::other("not a regular file")));
+    }
+    if meta.len() > limits.max_file_bytes {
+        return Err(Problem::Refused(format!(
+            "the file is {}, larger than the {} limit",
+            human_bytes(meta.len()),
+            human_bytes(limits.max_file_bytes)
+        )));
+    }
+    Ok(())
+}
+
+/// `256 MiB`, `1 GiB`, `512 bytes`: sizes in error messages.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const GIB: u64 = 1024 * MIB;
+    if n >= GIB && n.is_multiple_of(GIB) {
+        format!("{} GiB", n / GIB)
+    } else if n >= MIB {
+        let whole = n / MIB;
+        if n.is_multiple_of(MIB) {
+            format!("{whole} MiB")
+        } else {
+            format!("{:.1} MiB", n as f64 / MIB as f64)
+        }
+    } else if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// A sheet quoted for an A1 reference when its name needs it: `'Q3 Revenue'`.
+pub(crate) fn quote_sheet(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if plain {
+        name.to_string()
+    } else {
+        format!("'{}'", name.replace('\'', "''"))
+    }
+}
+
+/// What a cell shows: its displayed text when known, else its value printed plainly.
+pub(crate) fn shown(cell: &ReadCell) -> String {
+    if let Some(t) = &cell.text {
+        return t.clone();
+    }
+    match &cell.value {
+        CellValue::Empty => String::new(),
+        CellValue::Number(n) => numfmt::general(*n),
+        CellValue::Text(s) => s.clone(),
+        CellValue::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        CellValue::Error(e) => e.clone(),
+    }
+}
+
+/// Grids up to this many slots are always built; beyond it only when at least a quarter
+/// of the slots hold a cell.
+const DENSE_GRID: u64 = 1_000_000;
+
+/// One sheet as a table over its used range (`Sheet!A1:D9`); nothing when it is empty.
+/// A sparse sheet (one cell in A1, one in XFD1048576) would make a grid of billions of
+/// empty strings, so a sparse used range becomes one table per row instead, holding only
+/// that row's cells (`Sheet!B7:XFD7`): bounded by the cells the file really has.
+fn sheet_tables(sheet: &SheetRead) -> Vec<WritePart> {
+    let Some(first) = sheet.cells.first() else {
+        return Vec::new();
+    };
+    let (mut r0, mut r1, mut c0, mut c1) = (
+        first.addr.row,
+        first.addr.row,
+        first.addr.col,
+        first.addr.col,
+    );
+    for c in &sheet.cells {
+        r0 = r0.min(c.addr.row);
+        r1 = r1.max(c.addr.row);
+        c0 = c0.min(c.addr.col);
+        c1 = c1.max(c.addr.col);
+    }
+    let range = CellRange::new(CellAddr::new(r0, c0), CellAddr::new(r1, c1));
+    let quoted = quote_sheet(&sheet.sheet);
+    let area = range.cell_count();
+    if area > DENSE_GRID && area / 4 > sheet.cells.len() as u64 {
+        let mut by_row: Vec<&ReadCell> = sheet.cells.iter().collect();
+        by_row.sort_by_key(|c| (c.addr.row, c.addr.col));
+        return by_row
+            .chunk_by(|a, b| a.addr.row == b.addr.row)
+            .filter_map(|row| {
+                let (a, b) = (row.first()?, row.last()?);
+                Some(WritePart::Table {
+                    location: format!("{quoted}!{}", CellRange::new(a.addr, b.addr)),
+                    rows: vec![row.iter().map(|c| shown(c)).collect()],
+                })
+            })
+            .collect();
+    }
+    let width = (c1 - c0 + 1) as usize;
+    let mut rows = vec![vec![String::new(); width]; (r1 - r0 + 1) as usize];
+    for c in &sheet.cells {
+        if let Some(slot) = rows
+            .get_mut((c.addr.row - r0) as usize)
+            .and_then(|row| row.get_mut((c.addr.col - c0) as usize))
+        {
+            *slot = shown(c);
+        }
+    }
+    vec![WritePart::Table {
+        location: format!("{quoted}!{range}"),
+        rows,
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_print_in_words() {
+        assert_eq!(human_bytes(256 * MIB), "256 MiB");
+        assert_eq!(human_bytes(1024 * MIB), "1 GiB");
+        assert_eq!(human_bytes(3 * MIB / 2), "1.5 MiB");
+        assert_eq!(human_bytes(2048), "2 KiB");
+        assert_eq!(human_bytes(12), "12 bytes");
+    }
+
+    #[test]
+    fn sheet_names_are_quoted_when_needed() {
+        assert_eq!(quote_sheet("Sheet1"), "Sheet1");
+        assert_eq!(quote_sheet("Q3 Revenue"), "'Q3 Revenue'");
+        assert_eq!(quote_sheet("Bob's"), "'Bob''s'");
+        assert_eq!(quote_sheet("2024"), "'2024'");
+    }
+
+    #[test]
+    fn file_types_by_extension() {
+        assert!(is_workbook_path(Path::new("a/Q3.XLSX")));
+        assert!(is_workbook_path(Path::new("data.csv")));
+        assert!(!is_workbook_path(Path::new("deck.pptx")));
+        assert!(is_target_path(Path::new("deck.pptx")));
+        assert!(is_target_path(Path::new("notes.markdown")));
+        assert!(!is_target_path(Path::new("notes.pdf")));
+        assert!(!is_target_path(Path::new("README")));
+    }
+
+    #[test]
+    fn unsupported_extension_names_the_supported_list() {
+        let err = read_target(Path::new("/nonexistent/notes.pdf"), &Limits::default())
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "/nonexistent/notes.pdf: unsupported file type .pdf (supported: pptx, docx, xlsx, xlsm, xls, ods, csv, txt, md)"
+            )
+        );
+    }
+}

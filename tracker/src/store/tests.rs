@@ -1,0 +1,370 @@
+//! Store and audit-chain tests, including tampering with the file through raw SQL.
+
+use super::*;
+use crate::audit::{BreakKind, verify};
+use crate::model::{FlowStrength, Sensitivity, SensitivityMark, SensitivityOrigin};
+use crate::policy::{AdminPolicy, decide_flow};
+
+fn q3() -> DocumentRef {
+    DocumentRef::new(App::Excel, "Q3.xlsx", "https://x/Q3.xlsx")
+}
+fn deck() -> DocumentRef {
+    DocumentRef::new(App::Powerpoint, "Deck.pptx", "https://x/Deck.pptx")
+}
+
+fn read(doc: &DocumentRef, sheet: &str, at: i64, values: &[(u32, u32, f64)]) -> ReadEvent {
+    ReadEvent {
+        id: ProvenanceId::new(),
+        document: doc.clone(),
+        sheets: vec![SheetRead {
+            sheet: sheet.into(),
+            cells: values
+                .iter()
+                .map(|&(r, c, v)| ReadCell {
+                    addr: CellAddr::new(r, c),
+                    value: CellValue::Number(v),
+                    text: Some(format!("${v:.2}")),
+                    number_format: Some("$#,##0.00".into()),
+                })
+                .collect(),
+        }],
+        at,
+        request: "req-1".into(),
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    (dir, s)
+}
+
+fn sample_flow() -> Flow {
+    Flow {
+        source: q3(),
+        sheet: "Revenue".into(),
+        cells: vec![CellAddr::new(1, 1), CellAddr::new(1, 2)],
+        target: deck(),
+        location: "slide 3".into(),
+        matched: 2,
+        confidence: 0.95,
+        strength: FlowStrength::Confirmed,
+        sensitivity: SensitivityMark {
+            level: Sensitivity::Confidential,
+            origin: SensitivityOrigin::Person,
+        },
+        explicit: false,
+    }
+}
+
+#[test]
+fn opens_owner_only_wal_and_migrated() {
+    let (dir, s) = open();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let mode: String = s
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = s
+        .conn()
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sync, 2, "FULL");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["tracker.db", "tracker.db-wal", "tracker.db-shm"] {
+            let p = dir.path().join(f);
+            if p.exists() {
+                let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(m, 0o600, "{f}");
+            }
+        }
+    }
+    drop(s);
+    // Reopening does not re-run migrations.
+    let s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let (dir, s) = open();
+    s.conn()
+        .execute("UPDATE schema_version SET version = 99", [])
+        .unwrap();
+    drop(s);
+    let e = Store::open(&dir.path().join("tracker.db")).unwrap_err();
+    assert!(matches!(e, StoreError::TooNew { found: 99, .. }), "{e}");
+    assert!(e.to_string().contains("tracker.db"));
+}
+
+#[test]
+fn reads_round_trip_latest_wins_and_survive_reopen() {
+    let (dir, mut s) = open();
+    let doc = q3();
+    let r1 = read(&doc, "Revenue", 1000, &[(1, 1, 10.0), (1, 2, 20.0)]);
+    let r2 = read(&doc, "Revenue", 2000, &[(1, 2, 98765.4321), (2, 2, 30.0)]);
+    let rec = s.record_read(&r1).unwrap();
+    assert_eq!(rec.kind, "read");
+    assert_eq!(rec.seq, 1);
+    s.record_read(&r2).unwrap();
+    // An older read arriving late does not overwrite newer labels.
+    let old = read(&doc, "Revenue", 500, &[(2, 2, 1.0)]);
+    s.record_read(&old).unwrap();
+    drop(s);
+    let s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    assert_eq!(s.label_count().unwrap(), 3);
+    let evs = s.labels().unwrap();
+    assert_eq!(evs.len(), 2, "{evs:#?}");
+    assert_eq!(evs[0].id, r1.id);
+    assert_eq!(evs[0].sheets[0].cells, vec![r1.sheets[0].cells[0].clone()]);
+    assert_eq!(evs[1].id, r2.id);
+    assert_eq!(evs[1].sheets[0].cells, r2.sheets[0].cells);
+    assert_eq!(evs[1].document, doc);
+    assert_eq!(evs[1].request, "req-1");
+    // The audit log holds locations and a hash, never the values.
+    let rows = s.audit_rows().unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert!(
+            !r.body.contains("98765") && !r.body.contains('$'),
+            "{}",
+            r.body
+        );
+    }
+    assert!(
+        rows[1].body.contains("\"range\":\"C2:C3\""),
+        "{}",
+        rows[1].body
+    );
+    assert!(verify(&s).unwrap().ok());
+}
+
+#[test]
+fn choices_round_trip() {
+    let (_d, mut s) = open();
+    assert_eq!(s.load_choices().unwrap(), UserChoices::default());
+    let mut ch = UserChoices::default();
+    ch.allow_always(&q3().id, &deck().id);
+    ch.mark_confidential(&q3().id, "Revenue", CellRange::parse("B2:D5").unwrap());
+    let rec = s.save_choices(&ch, 5).unwrap();
+    assert_eq!(rec.kind, "choices");
+    assert_eq!(s.load_choices().unwrap(), ch);
+    let range = CellRange::parse("A1:A3").unwrap();
+    ch.mark_confidential(&q3().id, "Costs", range);
+    let rec = s
+        .record_label_set(
+            &ch,
+            &q3(),
+            "Costs",
+            range,
+            Sensitivity::Confidential,
+            "pane",
+            6,
+        )
+        .unwrap();
+    assert_eq!(rec.kind, "label_set");
+    assert_eq!(rec.body["cells"], "A1:A3");
+    assert_eq!(s.load_choices().unwrap(), ch);
+    assert!(verify(&s).unwrap().ok());
+}
+
+#[test]
+fn flows_decisions_and_approvals() {
+    let (_d, mut s) = open();
+    let f = sample_flow();
+    let d = decide_flow(&f, &AdminPolicy::default(), &UserChoices::default());
+    assert_eq!(d.action, crate::model::Action::Ask);
+    let ap = NewApproval {
+        id: "apr_1".into(),
+        expires_at: 121_000,
+    };
+    let rec = s.record_flow_and_decision(&f, &d, 1000, Some(&ap)).unwrap();
+    assert_eq!((rec.flow_audit.seq, rec.decision_audit.seq), (1, 2));
+    assert_eq!(rec.decision_audit.body["action"], "ask");
+    let recent = s.recent_flows(10).unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].flow, f);
+    assert_eq!(recent[0].decision.as_ref(), Some(&d));
+    let a = s.approval("apr_1").unwrap().unwrap();
+    assert_eq!(a.state, ApprovalState::Pending);
+    s.resolve_approval("apr_1", ApprovalState::Allowed, "pane", 2000)
+        .unwrap();
+    let a = s.approval("apr_1").unwrap().unwrap();
+    assert_eq!(
+        (a.state, a.decided_by.as_deref()),
+        (ApprovalState::Allowed, Some("pane"))
+    );
+    // Single use.
+    let e = s
+        .resolve_approval("apr_1", ApprovalState::Denied, "events", 3000)
+        .unwrap_err();
+    assert!(e.to_string().contains("already allowed"), "{e}");
+    let e = s
+        .resolve_approval("nope", ApprovalState::Denied, "events", 3000)
+        .unwrap_err();
+    assert!(e.to_string().contains("no such approval"), "{e}");
+    s.record_deletion(
+        &deck(),
+        "slide 3",
+        &crate::policy::decide_deletion(&deck(), "slide 3", &AdminPolicy::default()),
+        4000,
+    )
+    .unwrap();
+    let r = verify(&s).unwrap();
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(r.records, 4);
+}
+
+fn chain(n: usize) -> (tempfile::TempDir, Store) {
+    let (d, mut s) = open();
+    for i in 0..n {
+        s.append_audit(
+            i as i64 * 10,
+            if i % 2 == 0 { "policy" } else { "label_set" },
+            &json!({"i": i, "note": "x"}),
+        )
+        .unwrap();
+    }
+    (d, s)
+}
+
+#[test]
+fn untouched_chain_of_1000_verifies() {
+    let (_d, s) = chain(1000);
+    let r = verify(&s).unwrap();
+    assert_eq!(r.records, 1000);
+    assert_eq!(r.head_seq, Some(1000));
+    assert!(r.ok(), "{r:?}");
+    let empty = open();
+    assert!(verify(&empty.1).unwrap().ok());
+}
+
+fn broken(s: &Store) -> (u64, BreakKind, String) {
+    let b = verify(s)
+        .unwrap()
+        .first_broken
+        .expect("tampering must be detected");
+    (b.seq, b.kind, b.detail)
+}
+
+#[test]
+fn edited_body_is_detected() {
+    let (_d, s) = chain(20);
+    s.conn()
+        .execute(
+            "UPDATE audit SET body = replace(body, '\"x\"', '\"y\"') WHERE seq = 7",
+            [],
+        )
+        .unwrap();
+    let (seq, kind, detail) = broken(&s);
+    assert_eq!((seq, kind), (7, BreakKind::Edited), "{detail}");
+}
+
+#[test]
+fn edited_and_rehashed_is_detected() {
+    let (_d, s) = chain(20);
+    let row = &s.audit_rows().unwrap()[6];
+    let body = row.body.replace("\"x\"", "\"y\"");
+    let h = audit::record_hash(7, row.at, &row.kind, &body, &row.prev_hash);
+    s.conn()
+        .execute(
+            "UPDATE audit SET body = ?1, hash = ?2 WHERE seq = 7",
+            params![body, h],
+        )
+        .unwrap();
+    let (seq, kind, detail) = broken(&s);
+    assert_eq!((seq, kind), (7, BreakKind::Edited), "{detail}");
+}
+
+#[test]
+fn removed_middle_record_is_detected() {
+    let (_d, s) = chain(20);
+    s.conn()
+        .execute("DELETE FROM audit WHERE seq = 9", [])
+        .unwrap();
+    let (seq, kind, detail) = broken(&s);
+    assert_eq!((seq, kind), (9, BreakKind::Removed), "{detail}");
+    // Removing the first record too.
+    let (_d2, s2) = chain(5);
+    s2.conn()
+        .execute("DELETE FROM audit WHERE seq = 1", [])
+        .unwrap();
+    assert_eq!(broken(&s2).0, 1);
+    assert_eq!(broken(&s2).1, BreakKind::Removed);
+}
+
+#[test]
+fn removed_and_renumbered_is_detected() {
+    let (_d, s) = chain(20);
+    s.conn()
+        .execute("DELETE FROM audit WHERE seq = 9", [])
+        .unwrap();
+    s.conn()
+        .execute("UPDATE audit SET seq = seq - 1 WHERE seq > 9", [])
+        .unwrap();
+    let (seq, kind, detail) = broken(&s);
+    assert_eq!((seq, kind), (9, BreakKind::Removed), "{detail}");
+}
+
+#[test]
+fn swapped_records_are_detected() {
+    let (_d, s) = chain(20);
+    let c = s.conn();
+    c.execute("UPDATE audit SET seq = -1 WHERE seq = 5", [])
+        .unwrap();
+    c.execute("UPDATE audit SET seq = 5 WHERE seq = 6", [])
+        .unwrap();
+    c.execute("UPDATE audit SET seq = 6 WHERE seq = -1", [])
+        .unwrap();
+    let (seq, kind, detail) = broken(&s);
+    assert_eq!((seq, kind), (5, BreakKind::Reordered), "{detail}");
+}
+
+#[test]
+fn truncated_tail_is_detected() {
+    let (_d, s) = chain(20);
+    s.conn()
+        .execute("DELETE FROM audit WHERE seq > 17", [])
+        .unwrap();
+    let (seq, kind, detail) = broken(&s);
+    assert_eq!((seq, kind), (18, BreakKind::Truncated), "{detail}");
+    assert!(detail.contains("18 to 20"), "{detail}");
+}
+
+#[test]
+fn appends_continue_the_chain_after_reopen() {
+    let (d, s) = chain(3);
+    drop(s);
+    let mut s = Store::open(&d.path().join("tracker.db")).unwrap();
+    let r = s
+        .append_audit(99, "policy", &json!({"b": 2, "a": 1}))
+        .unwrap();
+    assert_eq!(r.seq, 4);
+    assert_eq!(s.audit_rows().unwrap()[3].body, r#"{"a":1,"b":2}"#);
+    assert!(verify(&s).unwrap().ok());
+}
+
+/// Inserting 100k labels in one read: prepared statement, one transaction. Prints the
+/// figure (run with --nocapture); the bound is generous for a shared 2-core debug build.
+#[test]
+fn insert_100k_labels() {
+    let (_d, mut s) = open();
+    let doc = q3();
+    let values: Vec<(u32, u32, f64)> = (0..100_000u32)
+        .map(|i| (i / 20, i % 20, f64::from(i) * 1.5))
+        .collect();
+    let ev = read(&doc, "Big", 1, &values);
+    let t = std::time::Instant::now();
+    s.record_read(&ev).unwrap();
+    let took = t.elapsed();
+    eprintln!("inserted 100000 labels in {took:?}");
+    assert_eq!(s.label_count().unwrap(), 100_000);
+    let t = std::time::Instant::now();
+    let back = s.labels().unwrap();
+    eprintln!("rebuilt 100000 labels in {:?}", t.elapsed());
+    assert_eq!(back[0].sheets[0].cells.len(), 100_000);
+    assert!(took.as_secs() < 60);
+}
