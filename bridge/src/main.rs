@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use office_bridge::cli;
 use office_bridge::datadir::{DATA_DIR_ENV, DataDir};
 use office_bridge::logging::{self, LogFormat};
 use office_bridge::server::{self, Bridge, ServeOptions};
@@ -49,6 +50,45 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Which data of SOURCE workbooks appears in TARGET files. Exit 0: no confirmed flow;
+    /// 1: confirmed flows found; 2: error.
+    Scan {
+        /// Files to check: pptx, docx, xlsx, xlsm, xls, ods, csv, txt, md.
+        #[arg(required = true)]
+        targets: Vec<PathBuf>,
+        /// Workbooks whose data to look for: xlsx, xlsm, xls, ods, csv.
+        #[arg(long, required = true, num_args = 1..)]
+        against: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Write the add-in manifests for a port other than the default.
+    Manifests {
+        #[arg(long, default_value_t = server::DEFAULT_PORT)]
+        port: u16,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check the whole chain; exit 1 at the first edited, removed, reordered or cut record.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the log as a workbook: one sheet per record kind, filterable.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        xlsx: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -74,18 +114,39 @@ enum TokenAction {
 fn main() {
     let cli = Cli::parse();
     logging::init(cli.log_format);
-    if let Err(e) = run(cli) {
-        eprintln!("office-bridge: {e:#}");
-        std::process::exit(2);
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("office-bridge: {e:#}");
+            std::process::exit(2);
+        }
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Runs a command; the result is the process exit code.
+fn run(cli: Cli) -> Result<i32> {
     let data_dir = DataDir::resolve(cli.data_dir)?;
     match cli.command {
-        Command::Serve { port, bind } => serve(data_dir, port, bind),
-        Command::Certs { action } => certs_command(&data_dir, action),
-        Command::Token { action } => token_command(&data_dir, action),
+        Command::Serve { port, bind } => serve(data_dir, port, bind).map(|()| 0),
+        Command::Certs { action } => certs_command(&data_dir, action).map(|()| 0),
+        Command::Token { action } => token_command(&data_dir, action).map(|()| 0),
+        Command::Scan {
+            targets,
+            against,
+            json,
+        } => cli::scan::run(&targets, &against, json),
+        Command::Audit { action } => match action {
+            AuditAction::Verify { json } => cli::audit::verify(&data_dir.database(), json),
+            AuditAction::Export { xlsx } => {
+                cli::audit::export(&data_dir.database(), &xlsx).map(|()| 0)
+            }
+        },
+        Command::Manifests { port, out } => {
+            for name in cli::manifests::write(port, &out)? {
+                println!("{}", out.join(name).display());
+            }
+            Ok(0)
+        }
     }
 }
 

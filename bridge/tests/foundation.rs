@@ -311,11 +311,19 @@ async fn malformed_and_oversized_frames_get_errors_and_others_keep_working() {
 
     // A message over the limit (1 MiB in tests) is refused unread with an error, and the
     // connection stays usable.
-    let over = format!(r#"{{"jsonrpc":"2.0","id":9,"method":"ping","pad":"{}"}}"#, "x".repeat(1536 * 1024));
+    let over = format!(
+        r#"{{"jsonrpc":"2.0","id":9,"method":"ping","pad":"{}"}}"#,
+        "x".repeat(1536 * 1024)
+    );
     bad.send_text(&over).await;
     let reply = bad.next_json().await.expect("an error reply");
     assert_eq!(reply["error"]["code"], json!(-32600), "{reply}");
-    assert!(reply["error"]["message"].as_str().unwrap().contains("over the limit"));
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit")
+    );
     assert!(bad.call("ping", json!({})).await.unwrap()["pong"].is_i64());
 
     // Past the hard limit (twice that) the connection is ended.

@@ -11,15 +11,18 @@
 //! - [`detect`]: the value index and flow detection (`Detector::add_read`, `Detector::check`).
 //! - [`policy`]: administrator policy, the person's standing choices, decisions.
 //! - [`store`] and [`audit`]: the durable SQLite store and the tamper-evident audit chain.
+//! - [`engine`]: [`Tracker`], the one place the bridge asks (index + store + policy).
 //! - [`files`] and [`scan`]: reading workbooks and target documents from disk, offline scans.
 
 pub mod audit;
 pub mod audit_export;
 pub mod detect;
+pub mod engine;
 pub mod files;
 pub mod model;
 pub mod policy;
 pub mod scan;
 pub mod store;
 
+pub use engine::{CheckedFlow, Tracker, WriteCheck};
 pub use model::*;

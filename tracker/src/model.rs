@@ -500,7 +500,9 @@ mod tests {
 
     #[test]
     fn a1_rejects_garbage() {
-        for s in ["", "A", "1", "A0", "XFE1", "A1048577", "A-1", "ABCD1", "A1B"] {
+        for s in [
+            "", "A", "1", "A0", "XFE1", "A1048577", "A-1", "ABCD1", "A1B",
+        ] {
             assert!(CellAddr::parse_a1(s).is_err(), "{s:?} should be rejected");
         }
     }

@@ -1,0 +1,259 @@
+//! The `office-bridge` binary as a person or a script runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use rust_xlsxwriter::{Format, Workbook};
+use serde_json::Value;
+
+fn bridge(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_office-bridge"))
+        .args(args)
+        .env("OFFICE_BRIDGE_DATA_DIR", data_dir)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn serve_refuses_a_non_loopback_address() {
+    let dir = tempfile::tempdir().unwrap();
+    for addr in ["0.0.0.0", "192.168.1.10", "::"] {
+        let o = bridge(dir.path(), &["serve", "--bind", addr, "--port", "0"]);
+        assert_eq!(o.status.code(), Some(2), "{addr}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("refusing to listen on {addr}")),
+            "{err}"
+        );
+        assert!(err.contains("loopback"), "{err}");
+    }
+}
+
+#[test]
+fn certs_status_names_files_and_expiry_and_token_commands_work() {
+    let dir = tempfile::tempdir().unwrap();
+    // Before anything exists, status says so without creating files.
+    let o = bridge(dir.path(), &["certs", "status"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!dir.path().join("tls").join("ca.key").exists());
+
+    let shown = bridge(dir.path(), &["token", "show"]);
+    assert!(shown.status.success());
+    let token = stdout(&shown).trim().to_string();
+    assert_eq!(token.len(), 64);
+    assert_eq!(
+        stdout(&bridge(dir.path(), &["token", "show"])).trim(),
+        token
+    );
+    let path = stdout(&bridge(dir.path(), &["token", "path"]));
+    assert!(path.trim().ends_with("token"));
+    assert!(bridge(dir.path(), &["token", "rotate"]).status.success());
+    assert_ne!(
+        stdout(&bridge(dir.path(), &["token", "show"])).trim(),
+        token
+    );
+
+    // With certificates made (as `serve` does), status reports the paths and expiry.
+    certs::ensure(
+        &certs::CertPaths::new(dir.path()),
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let o = bridge(dir.path(), &["certs", "status"]);
+    let out = stdout(&o);
+    assert!(out.contains("ca.pem"), "{out}");
+    assert!(out.contains("localhost.pem"), "{out}");
+}
+
+fn revenue_workbook(path: &Path) {
+    let mut wb = Workbook::new();
+    let money = Format::new().set_num_format("$#,##0");
+    let sheet = wb.add_worksheet().set_name("Revenue").unwrap();
+    for (c, h) in ["Region", "Q1", "Q2", "Q3"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let rows = [
+        ("EMEA", [1_234_567.89, 1_456_789.12, 1_611_022.47]),
+        ("Americas", [2_345_678.91, 2_567_890.23, 2_789_012.35]),
+        ("APAC", [987_654.32, 1_098_765.43, 1_209_876.54]),
+    ];
+    for (r, (region, values)) in rows.iter().enumerate() {
+        let row = r as u32 + 1;
+        sheet.write_string(row, 0, *region).unwrap();
+        for (c, v) in values.iter().enumerate() {
+            sheet
+                .write_number_with_format(row, c as u16 + 1, *v, &money)
+                .unwrap();
+        }
+    }
+    wb.save(path).unwrap();
+}
+
+#[test]
+fn scan_reports_flows_as_json_with_the_documented_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let source = d.join("Q3.xlsx");
+    revenue_workbook(&source);
+    let leaked = d.join("board.md");
+    std::fs::write(
+        &leaked,
+        "# Board update\n\nRevenue by region:\n\n| Region | Q1 | Q2 | Q3 |\n|---|---|---|---|\n\
+         | EMEA | $1.23M | $1.46M | $1.61M |\n| Americas | $2.35M | $2.57M | $2.79M |\n",
+    )
+    .unwrap();
+    let clean = d.join("notes.txt");
+    std::fs::write(
+        &clean,
+        "Agenda: welcome, hiring plan for 2025, office move on page 4.\n",
+    )
+    .unwrap();
+    let broken = d.join("broken.pptx");
+    std::fs::write(&broken, b"this is not a zip archive").unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+
+    // A confirmed flow: exit 1, JSON in the brief's shape.
+    let o = bridge(
+        d,
+        &["scan", &s(&leaked), "--against", &s(&source), "--json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report: Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
+    let target = &report["targets"][0];
+    assert_eq!(target["path"], s(&leaked));
+    let flow = &target["flows"][0];
+    assert_eq!(flow["strength"], "confirmed");
+    assert_eq!(flow["source"]["sheet"], "Revenue");
+    assert!(
+        flow["source"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("Q3.xlsx")
+    );
+    let cells: Vec<&str> = flow["source"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(cells.contains(&"B2") && cells.contains(&"D3"), "{cells:?}");
+    assert!(flow["matched"].as_u64().unwrap() >= 6, "{flow}");
+    assert!(flow["confidence"].as_f64().unwrap() > 0.5);
+    assert!(flow["location"].as_str().is_some());
+
+    // Nothing there: exit 0. Human output by default.
+    let o = bridge(d, &["scan", &s(&clean), "--against", &s(&source)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("no flows found"));
+
+    // An unreadable file with nothing confirmed: exit 2, the error named per file.
+    let o = bridge(
+        d,
+        &[
+            "scan",
+            &s(&clean),
+            &s(&broken),
+            "--against",
+            &s(&source),
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        report["targets"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("broken.pptx")
+    );
+    assert_eq!(report["targets"][0]["flows"].as_array().unwrap().len(), 0);
+
+    // A confirmed flow still wins over another file's error: exit 1, both reported.
+    let o = bridge(
+        d,
+        &[
+            "scan",
+            &s(&broken),
+            &s(&leaked),
+            "--against",
+            &s(&source),
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    // Missing --against is a usage error (exit 2 from clap).
+    let o = bridge(d, &["scan", &s(&leaked)]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn audit_verify_and_export_on_a_real_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = bridge(d, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no audit log"));
+
+    let db = d.join("office-bridge.sqlite3");
+    {
+        let mut store = tracker::store::Store::open(&db).unwrap();
+        for i in 0..5 {
+            store
+                .append_audit(1_000 + i, "policy", &serde_json::json!({"n": i}))
+                .unwrap();
+        }
+    }
+    let o = bridge(d, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("intact: 5 record(s)"));
+
+    let xlsx = d.join("audit.xlsx");
+    let o = bridge(d, &["audit", "export", "--xlsx", xlsx.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::metadata(&xlsx).unwrap().len() > 1000);
+
+    // Edit one record behind the chain's back: verify names it and exits 1.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE audit SET body = replace(body, '3', '4') WHERE seq = 4",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+    let o = bridge(d, &["audit", "verify", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["first_broken"]["seq"], 4);
+    assert_eq!(report["first_broken"]["kind"], "edited");
+}
+
+#[test]
+fn manifests_are_written_for_another_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let o = bridge(
+        dir.path(),
+        &[
+            "manifests",
+            "--port",
+            "40555",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let xml = std::fs::read_to_string(out.join("powerpoint.xml")).unwrap();
+    assert!(xml.contains("https://localhost:40555/"));
+    assert!(out.join("color.png").exists());
+}

@@ -1,0 +1,1065 @@
+//! The value index and flow detection.
+//!
+//! Every cell the agent reads is indexed with its label (document, sheet, cell). Before a
+//! write, [`Detector::check`] finds which labelled cells the content carries, even after an
+//! agent re-rendered them, and decides how sure it is.
+//!
+//! Matching: each written token is parsed into the intervals of underlying values that
+//! would display as it ([`parse`]); numbers live in sorted runs keyed by their absolute
+//! value, so an interval is two binary searches per run. Dates are Excel serials on cells
+//! with a date format. Short distinctive strings match exactly after case/space folding;
+//! long passages by winnowing fingerprints of word 5-grams.
+//!
+//! Scoring (why a lone "$4.2M" is not a transfer): each matched token contributes the
+//! negative log of the chance that the sheet holds such a value by coincidence. That
+//! chance per cell is the largest of three estimates: the width of the token's interval
+//! under a log-uniform prior over magnitudes, the density of the whole index in that
+//! interval, and the sheet's own density in a window 61 times wider (percentages crowd
+//! 0..1, amounts crowd their band; without this, same-domain decks confirm by accident).
+//! A token beside its row or column header counts as if the coincidence had to land on
+//! that header's line; several tokens landing in a compact block of the sheet add the
+//! chance of that clustering; rare short strings and shared passage fingerprints add
+//! their own evidence. The sum, minus ln(number of candidate sheets) for the
+//! look-elsewhere effect, decides: [`CONFIRM_EVIDENCE`] and above is Confirmed,
+//! [`POSSIBLE_EVIDENCE`] and above is Possible. A value written at the crossing of both
+//! its row and column header confirms on its own when that crossing is rare enough
+//! ([`PIN_EVIDENCE`]).
+//!
+//! Limits: an interval hitting more than [`ENUM_CAP`] cells is counted but not enumerated
+//! (such a value is no evidence anyway), so a very common value in a huge index is not
+//! attributed to a cell; small bare integers and years are never evidence.
+
+pub mod eval;
+pub mod parse;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use crate::model::{
+    CellAddr, CellValue, DocumentRef, Flow, FlowStrength, ProvenanceId, ReadEvent, SensitivityMark,
+    WriteContent, WritePart,
+};
+use parse::{NumToken, Reading};
+
+/// Evidence (natural log of 1 / chance of coincidence) needed for a Confirmed flow.
+pub const CONFIRM_EVIDENCE: f64 = 14.5;
+/// Evidence needed for a Possible flow (shown, never blocks).
+pub const POSSIBLE_EVIDENCE: f64 = 3.0;
+/// A value written at the crossing of its row and column headers confirms when the chance
+/// of such a value there by coincidence (times the places holding that header pair) is
+/// below e^-7 (1 in 1,100).
+pub const PIN_EVIDENCE: f64 = 7.0;
+/// Log-range of magnitudes a financial value may take (1e-2 ..= 1e9): the prior density
+/// of the log-uniform model.
+const LOG_RANGE: f64 = 25.3;
+/// An interval hitting more cells than this is not distinctive: it is counted but its
+/// cells are not enumerated, which keeps `check` bounded on huge indexes.
+pub const ENUM_CAP: usize = 256;
+/// Per-token evidence cap, so one token can never outweigh everything else.
+const TOKEN_CAP: f64 = 12.0;
+/// A date alone is weak (quarter ends are everywhere).
+const DATE_CAP: f64 = 3.0;
+/// Half-width multiplier of the window used to measure a sheet's local value density.
+const WIDE: f64 = 30.0;
+/// Enumeration cap of that window; beyond it the global density stands in.
+const WIDE_CAP: usize = 1024;
+/// Evidence per shared winnowing fingerprint.
+const FP_EVIDENCE: f64 = 5.0;
+
+const FLAG_DATE: u8 = 1;
+const DEAD: u32 = u32::MAX;
+
+/// One indexed cell.
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    /// The number (or date serial) for numeric cells; NaN for text.
+    value: f64,
+    sheet: u32,
+    row: u32,
+    read: u32,
+    col: u16,
+    flags: u8,
+}
+
+#[derive(Clone, Debug, Default)]
+struct SheetInfo {
+    doc: u32,
+    name: String,
+    max_row: u32,
+    max_col: u32,
+    /// Live cells, numeric cells and date cells: sizes for the coincidence model.
+    cells: u32,
+    nums: u32,
+    dates: u32,
+}
+
+/// A log-structured sorted multimap u64 -> cell id: sorted runs whose sizes halve, merged
+/// on insert (amortised O(log n) per entry), so lookups never need `&mut`.
+#[derive(Clone, Debug, Default)]
+struct Runs {
+    runs: Vec<(Vec<u64>, Vec<u32>)>,
+}
+
+impl Runs {
+    fn push_batch(&mut self, mut batch: Vec<(u64, u32)>) {
+        if batch.is_empty() {
+            return;
+        }
+        batch.sort_unstable();
+        let run = batch.into_iter().unzip();
+        self.runs.push(run);
+        while self.runs.len() >= 2 {
+            let n = self.runs.len();
+            let (a, b) = (&self.runs[n - 2], &self.runs[n - 1]);
+            if a.0.len() > 2 * b.0.len() {
+                break;
+            }
+            let b = self.runs.pop().unwrap_or_default();
+            let a = self.runs.pop().unwrap_or_default();
+            self.runs.push(merge(a, b));
+        }
+    }
+
+    /// Calls `f` for each id with key in `lo..=hi` unless more than `cap` match; returns the
+    /// number of matches either way.
+    fn query(&self, lo: u64, hi: u64, cap: usize, mut f: impl FnMut(u32)) -> usize {
+        let mut total = 0;
+        let mut spans = Vec::with_capacity(self.runs.len());
+        for (keys, _) in &self.runs {
+            let a = keys.partition_point(|k| *k < lo);
+            let b = keys.partition_point(|k| *k <= hi);
+            total += b.saturating_sub(a);
+            spans.push((a, b));
+        }
+        if total <= cap {
+            for ((_, ids), (a, b)) in self.runs.iter().zip(spans) {
+                for id in ids.get(a..b).unwrap_or(&[]) {
+                    f(*id);
+                }
+            }
+        }
+        total
+    }
+
+    fn retain(&mut self, keep: impl Fn(u32) -> bool) {
+        let all = std::mem::take(&mut self.runs);
+        let mut merged: (Vec<u64>, Vec<u32>) = (Vec::new(), Vec::new());
+        for run in all {
+            merged = merge(merged, run);
+        }
+        let (mut k, mut v) = (Vec::new(), Vec::new());
+        for (key, id) in merged.0.into_iter().zip(merged.1) {
+            if keep(id) {
+                k.push(key);
+                v.push(id);
+            }
+        }
+        if !k.is_empty() {
+            self.runs.push((k, v));
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.runs
+            .iter()
+            .map(|(k, v)| k.capacity() * 8 + v.capacity() * 4)
+            .sum::<usize>()
+            + self.runs.capacity() * 48
+    }
+}
+
+fn merge(a: (Vec<u64>, Vec<u32>), b: (Vec<u64>, Vec<u32>)) -> (Vec<u64>, Vec<u32>) {
+    let n = a.0.len() + b.0.len();
+    let (mut k, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut i, mut j) = (0, 0);
+    while i < a.0.len() || j < b.0.len() {
+        let take_a = match (a.0.get(i), b.0.get(j)) {
+            (Some(x), Some(y)) => x <= y,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if take_a {
+            k.extend(a.0.get(i));
+            v.extend(a.1.get(i));
+            i += 1;
+        } else {
+            k.extend(b.0.get(j));
+            v.extend(b.1.get(j));
+            j += 1;
+        }
+    }
+    (k, v)
+}
+
+/// Order-preserving key of a non-negative f64.
+fn num_key(x: f64) -> u64 {
+    x.abs().to_bits()
+}
+
+fn pos_key(sheet: u32, row: u32, col: u32) -> u64 {
+    (u64::from(sheet) << 36) | (u64::from(row.min(0xF_FFFF)) << 16) | u64::from(col.min(0xFFFF))
+}
+
+/// The in-memory index of labelled cells and the flow detector.
+#[derive(Clone, Debug, Default)]
+pub struct Detector {
+    docs: Vec<DocumentRef>,
+    doc_ids: HashMap<crate::model::DocumentId, u32>,
+    sheets: Vec<SheetInfo>,
+    sheet_ids: HashMap<(u32, String), u32>,
+    reads: Vec<ProvenanceId>,
+    cells: Vec<Cell>,
+    /// (sheet, row, col) -> live cell id: latest read wins.
+    pos: HashMap<u64, u32>,
+    nums: Runs,
+    texts: Runs,
+    fps: Runs,
+    dead: usize,
+    live_nums: usize,
+}
+
+/// A written token to look up.
+#[derive(Debug)]
+enum ItemKind {
+    Num(NumToken),
+    Date(Vec<f64>),
+    Text { hash: u64, evidence: f64 },
+}
+
+#[derive(Debug)]
+struct Item {
+    kind: ItemKind,
+    /// Folded labels written beside the token (row / column headers, sentence words).
+    labels: Vec<u64>,
+}
+
+/// Candidate evidence for one item in one sheet.
+#[derive(Debug, Default)]
+struct SheetHits {
+    /// (item index, cell ids in this sheet, local chance per cell: this sheet's cells in a
+    /// window 61x wider than the token's interval, over 61 (plus half a pseudo-count), per numeric cell of the sheet)
+    items: Vec<(usize, Vec<u32>, f64)>,
+    fps: Vec<(u64, u32)>,
+}
+
+impl Detector {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Indexes every cell of the read, labelled with its document, sheet, address and the
+    /// read's id. A cell read again replaces its earlier value.
+    pub fn add_read(&mut self, read: &ReadEvent) {
+        let doc = match self.doc_ids.get(&read.document.id) {
+            Some(d) => {
+                if let Some(slot) = self.docs.get_mut(*d as usize) {
+                    *slot = read.document.clone();
+                }
+                *d
+            }
+            None => {
+                let d = self.docs.len() as u32;
+                self.docs.push(read.document.clone());
+                self.doc_ids.insert(read.document.id.clone(), d);
+                d
+            }
+        };
+        let read_idx = self.reads.len() as u32;
+        self.reads.push(read.id);
+        let (mut nums, mut texts, mut fps) = (Vec::new(), Vec::new(), Vec::new());
+        for sheet in &read.sheets {
+            let key = (doc, sheet.sheet.clone());
+            let sid = match self.sheet_ids.get(&key) {
+                Some(s) => *s,
+                None => {
+                    let s = self.sheets.len() as u32;
+                    self.sheets.push(SheetInfo {
+                        doc,
+                        name: sheet.sheet.clone(),
+                        ..SheetInfo::default()
+                    });
+                    self.sheet_ids.insert(key, s);
+                    s
+                }
+            };
+            for rc in &sheet.cells {
+                let (row, col) = (rc.addr.row, rc.addr.col.min(u32::from(u16::MAX)));
+                let pk = pos_key(sid, row, col);
+                if let Some(old) = self.pos.remove(&pk) {
+                    self.kill(old);
+                }
+                let mut cell = Cell {
+                    value: f64::NAN,
+                    sheet: sid,
+                    row,
+                    read: read_idx,
+                    col: col as u16,
+                    flags: 0,
+                };
+                let id = self.cells.len() as u32;
+                let mut indexed = false;
+                match &rc.value {
+                    CellValue::Number(x) if x.is_finite() => {
+                        cell.value = *x;
+                        if rc
+                            .number_format
+                            .as_deref()
+                            .is_some_and(parse::is_date_format)
+                        {
+                            cell.flags |= FLAG_DATE;
+                        }
+                        nums.push((num_key(*x), id));
+                        indexed = true;
+                    }
+                    CellValue::Text(t) if !t.trim().is_empty() => {
+                        let folded = parse::fold(t);
+                        texts.push((parse::hash64(folded.as_bytes()), id));
+                        if let Some(serial) = parse::parse_date(t).first() {
+                            cell.value = *serial;
+                            cell.flags |= FLAG_DATE;
+                            nums.push((num_key(*serial), id));
+                        }
+                        for fp in parse::fingerprints(t) {
+                            fps.push((fp, id));
+                        }
+                        indexed = true;
+                    }
+                    _ => {}
+                }
+                if !indexed {
+                    continue;
+                }
+                if let Some(info) = self.sheets.get_mut(sid as usize) {
+                    info.max_row = info.max_row.max(row);
+                    info.max_col = info.max_col.max(col);
+                    info.cells += 1;
+                    if cell.value.is_finite() {
+                        info.nums += 1;
+                        self.live_nums += 1;
+                        if cell.flags & FLAG_DATE != 0 {
+                            info.dates += 1;
+                        }
+                    }
+                }
+                self.cells.push(cell);
+                self.pos.insert(pk, id);
+            }
+        }
+        self.nums.push_batch(nums);
+        self.texts.push_batch(texts);
+        self.fps.push_batch(fps);
+        if self.dead > 1024 && self.dead > self.len() {
+            self.compact();
+        }
+    }
+
+    fn kill(&mut self, id: u32) {
+        let Some(cell) = self.cells.get_mut(id as usize) else {
+            return;
+        };
+        if cell.sheet == DEAD {
+            return;
+        }
+        if let Some(info) = self.sheets.get_mut(cell.sheet as usize) {
+            info.cells = info.cells.saturating_sub(1);
+            if cell.value.is_finite() {
+                info.nums = info.nums.saturating_sub(1);
+                self.live_nums = self.live_nums.saturating_sub(1);
+                if cell.flags & FLAG_DATE != 0 {
+                    info.dates = info.dates.saturating_sub(1);
+                }
+            }
+        }
+        cell.sheet = DEAD;
+        self.dead += 1;
+    }
+
+    /// Drops index entries of replaced cells and merges every run into one. `add_read`
+    /// calls it when dead entries outnumber live ones; call it after a bulk load to make
+    /// lookups a single binary search.
+    pub fn compact(&mut self) {
+        let cells = &self.cells;
+        let alive = |id: u32| cells.get(id as usize).is_some_and(|c| c.sheet != DEAD);
+        self.nums.retain(alive);
+        self.texts.retain(alive);
+        self.fps.retain(alive);
+    }
+
+    /// Number of live indexed cells.
+    pub fn len(&self) -> usize {
+        self.cells.len() - self.dead
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The read that labelled a live cell, if indexed.
+    pub fn provenance(
+        &self,
+        document: &DocumentRef,
+        sheet: &str,
+        addr: CellAddr,
+    ) -> Option<ProvenanceId> {
+        let doc = *self.doc_ids.get(&document.id)?;
+        let sid = *self.sheet_ids.get(&(doc, sheet.to_string()))?;
+        let id = *self.pos.get(&pos_key(sid, addr.row, addr.col))?;
+        let cell = self.cells.get(id as usize)?;
+        self.reads.get(cell.read as usize).copied()
+    }
+
+    /// Estimated heap use in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        let map_entry = 8 + 4 + 1; // key, value, hashbrown control byte
+        self.cells.capacity() * std::mem::size_of::<Cell>()
+            + self.pos.capacity() * map_entry
+            + self.nums.heap_bytes()
+            + self.texts.heap_bytes()
+            + self.fps.heap_bytes()
+            + self.reads.capacity() * 16
+            + self
+                .sheets
+                .iter()
+                .map(|s| std::mem::size_of::<SheetInfo>() + s.name.capacity() * 2 + 24)
+                .sum::<usize>()
+            + self.docs.len() * 256
+    }
+
+    fn doc_of(&self, sheet: u32) -> Option<&DocumentRef> {
+        let info = self.sheets.get(sheet as usize)?;
+        self.docs.get(info.doc as usize)
+    }
+
+    /// Flows carried by content about to be written: one per (source document, sheet,
+    /// target location) with the matched cells and a confidence. Never a flow from the
+    /// target document to itself.
+    pub fn check(&self, write: &WriteContent) -> Vec<Flow> {
+        let target_doc = self.doc_ids.get(&write.target.id).copied();
+        let mut flows = Vec::new();
+        for ex in &write.explicit_sources {
+            if ex.document.id == write.target.id {
+                continue;
+            }
+            flows.push(self.explicit_flow(write, ex));
+        }
+        for part in &write.parts {
+            let (items, fps) = extract(part);
+            let mut per_sheet: HashMap<u32, SheetHits> = HashMap::new();
+            self.collect(&items, &fps, target_doc, &mut per_sheet);
+            // Look-elsewhere: with many candidate sheets, one of them reaching a given score
+            // by chance is that many times likelier.
+            let look = (per_sheet.len().max(1) as f64).ln();
+            let mut sheets: Vec<u32> = per_sheet.keys().copied().collect();
+            sheets.sort_unstable();
+            for sid in sheets {
+                let Some(hits) = per_sheet.get(&sid) else {
+                    continue;
+                };
+                if let Some(f) = self.score(write, part.location(), sid, &items, hits, look) {
+                    let dup = flows.iter().any(|e: &Flow| {
+                        e.explicit
+                            && e.source.id == f.source.id
+                            && e.sheet == f.sheet
+                            && e.location == f.location
+                    });
+                    if !dup {
+                        flows.push(f);
+                    }
+                }
+            }
+        }
+        flows
+    }
+
+    fn explicit_flow(&self, write: &WriteContent, ex: &crate::model::ExplicitSource) -> Flow {
+        let mut cells = Vec::new();
+        let sid = self
+            .doc_ids
+            .get(&ex.document.id)
+            .and_then(|d| self.sheet_ids.get(&(*d, ex.sheet.clone())))
+            .copied();
+        if let Some(sid) = sid {
+            if ex.range.cell_count() <= 1 << 20 {
+                for r in ex.range.start.row..=ex.range.end.row {
+                    for c in ex.range.start.col..=ex.range.end.col {
+                        if self.pos.contains_key(&pos_key(sid, r, c)) {
+                            cells.push(CellAddr::new(r, c));
+                        }
+                    }
+                }
+            } else {
+                for cell in self.cells.iter().filter(|c| c.sheet == sid) {
+                    let a = CellAddr::new(cell.row, u32::from(cell.col));
+                    if ex.range.contains(a) {
+                        cells.push(a);
+                    }
+                }
+                cells.sort_unstable();
+            }
+        }
+        if cells.is_empty() {
+            // Nothing indexed there: name the whole range (bounded, so a silly range can't
+            // exhaust memory).
+            'outer: for r in ex.range.start.row..=ex.range.end.row {
+                for c in ex.range.start.col..=ex.range.end.col {
+                    if cells.len() >= 100_000 {
+                        break 'outer;
+                    }
+                    cells.push(CellAddr::new(r, c));
+                }
+            }
+        }
+        Flow {
+            source: ex.document.clone(),
+            sheet: ex.sheet.clone(),
+            matched: cells.len(),
+            cells,
+            target: write.target.clone(),
+            location: ex.location.clone(),
+            confidence: 1.0,
+            strength: FlowStrength::Confirmed,
+            sensitivity: SensitivityMark::default(),
+            explicit: true,
+        }
+    }
+
+    fn live_sheet(&self, id: u32, target_doc: Option<u32>) -> Option<u32> {
+        let cell = self.cells.get(id as usize)?;
+        if cell.sheet == DEAD {
+            return None;
+        }
+        let doc = self.sheets.get(cell.sheet as usize)?.doc;
+        if Some(doc) == target_doc {
+            return None;
+        }
+        Some(cell.sheet)
+    }
+
+    fn collect(
+        &self,
+        items: &[Item],
+        fps: &[u64],
+        target_doc: Option<u32>,
+        out: &mut HashMap<u32, SheetHits>,
+    ) {
+        for (i, item) in items.iter().enumerate() {
+            let mut found: Vec<(u32, u32)> = Vec::new();
+            let mut wide: HashMap<u32, u32> = HashMap::new();
+            let mut dense_total = 0usize;
+            match &item.kind {
+                ItemKind::Num(tok) => {
+                    if tok.weak {
+                        continue;
+                    }
+                    for r in &tok.readings {
+                        let (c, h) = ((r.lo + r.hi) / 2.0, (r.hi - r.lo) / 2.0);
+                        let (wl, wh) = ((c - WIDE * h).max(0.0), c + WIDE * h);
+                        let n = self.nums.query(num_key(wl), num_key(wh), WIDE_CAP, |id| {
+                            if let Some(s) = self.live_sheet(id, target_doc) {
+                                *wide.entry(s).or_default() += 1;
+                            }
+                        });
+                        if n > WIDE_CAP {
+                            // Too many to enumerate: fall back to the global density there.
+                            dense_total += n;
+                        }
+                    }
+                    for r in &tok.readings {
+                        self.nums
+                            .query(num_key(r.lo), num_key(r.hi), ENUM_CAP, |id| {
+                                if let Some(s) = self.live_sheet(id, target_doc) {
+                                    found.push((s, id));
+                                }
+                            });
+                    }
+                }
+                ItemKind::Date(serials) => {
+                    for s in serials {
+                        self.nums
+                            .query(num_key(*s), num_key(s + 0.999_999), ENUM_CAP, |id| {
+                                let is_date = self
+                                    .cells
+                                    .get(id as usize)
+                                    .is_some_and(|c| c.flags & FLAG_DATE != 0);
+                                if let Some(sh) =
+                                    self.live_sheet(id, target_doc).filter(|_| is_date)
+                                {
+                                    found.push((sh, id));
+                                }
+                            });
+                    }
+                }
+                ItemKind::Text { hash, evidence } => {
+                    if *evidence <= 0.0 {
+                        continue;
+                    }
+                    // A string found in many places (a shared header, a product name on every
+                    // sheet) is vocabulary: only rare strings count.
+                    let n = self.texts.query(*hash, *hash, 0, |_| {});
+                    if n > 3 {
+                        continue;
+                    }
+                    self.texts.query(*hash, *hash, ENUM_CAP, |id| {
+                        if let Some(s) = self.live_sheet(id, target_doc) {
+                            found.push((s, id));
+                        }
+                    });
+                }
+            }
+            found.sort_unstable();
+            found.dedup();
+            let spread = 2.0 * WIDE + 1.0;
+            let global = dense_total as f64 / spread / self.live_nums.max(1) as f64;
+            let mut in_sheet: HashMap<u32, u32> = HashMap::new();
+            for (s, _) in &found {
+                *in_sheet.entry(*s).or_default() += 1;
+            }
+            for (s, id) in found {
+                let nums = self.sheets.get(s as usize).map_or(1, |i| i.nums.max(1));
+                let near = wide.get(&s).copied().unwrap_or(0);
+                let matched = in_sheet.get(&s).copied().unwrap_or(0);
+                // Discount the matches themselves: they are what is being tested.
+                // Half a pseudo-count smooths small counts on real tables; a handful of cells
+                // says nothing about density, so tiny sheets get proportionally less.
+                let pseudo = 0.5 * (f64::from(nums) / 50.0).min(1.0);
+                let local =
+                    (f64::from(near.saturating_sub(matched)) + pseudo) / spread / f64::from(nums);
+                let w = local.max(global);
+                let entry = out.entry(s).or_default();
+                match entry.items.last_mut() {
+                    Some((j, v, _)) if *j == i => v.push(id),
+                    _ => entry.items.push((i, vec![id], w)),
+                }
+            }
+        }
+        for fp in fps {
+            self.fps.query(*fp, *fp, 64, |id| {
+                if let Some(s) = self.live_sheet(id, target_doc) {
+                    out.entry(s).or_default().fps.push((*fp, id));
+                }
+            });
+        }
+    }
+
+    /// Cells of sheet `sid` whose folded text hashes to `label`.
+    fn label_cells(&self, sid: u32, label: u64) -> Vec<(u32, u32)> {
+        let mut v = Vec::new();
+        self.texts.query(label, label, 4096, |id| {
+            if let Some(c) = self.cells.get(id as usize).filter(|c| c.sheet == sid) {
+                v.push((c.row, u32::from(c.col)));
+            }
+        });
+        v
+    }
+
+    fn score(
+        &self,
+        write: &WriteContent,
+        location: &str,
+        sid: u32,
+        items: &[Item],
+        hits: &SheetHits,
+        look_elsewhere: f64,
+    ) -> Option<Flow> {
+        let info = self.sheets.get(sid as usize)?;
+        let source = self.doc_of(sid)?;
+        let total_nums = self.live_nums.max(1) as f64;
+        let sheet_nums = f64::from(info.nums.max(1));
+        let sheet_dates = f64::from(info.dates.max(1));
+        let area = (f64::from(info.max_row) + 1.0) * (f64::from(info.max_col) + 1.0);
+        let width = f64::from(info.max_col) + 1.0;
+        let height = f64::from(info.max_row) + 1.0;
+        let cell = |id: u32| self.cells.get(id as usize);
+        let mut label_cache: HashMap<u64, Vec<(u32, u32)>> = HashMap::new();
+
+        // Anchor: the median of cells of items that hit this sheet exactly once, so items
+        // with several candidate cells pick the one inside the copied block.
+        let mut anchor_rows: Vec<u32> = Vec::new();
+        let mut anchor_cols: Vec<u32> = Vec::new();
+        for (_, ids, _) in &hits.items {
+            if ids.len() == 1
+                && let Some(c) = ids.first().and_then(|i| cell(*i))
+            {
+                anchor_rows.push(c.row);
+                anchor_cols.push(u32::from(c.col));
+            }
+        }
+        if anchor_rows.is_empty() {
+            for (_, ids, _) in &hits.items {
+                for c in ids.iter().filter_map(|i| cell(*i)) {
+                    anchor_rows.push(c.row);
+                    anchor_cols.push(u32::from(c.col));
+                }
+            }
+        }
+        anchor_rows.sort_unstable();
+        anchor_cols.sort_unstable();
+        let ar = anchor_rows.get(anchor_rows.len() / 2).copied().unwrap_or(0);
+        let ac = anchor_cols.get(anchor_cols.len() / 2).copied().unwrap_or(0);
+
+        // Per item: the chosen cell, its rarity evidence and how many candidates it had.
+        // A value at the crossing of its written row and column headers.
+        let mut pinned = false;
+        // cell -> (evidence, ln hits, kind: 0 number, 1 date, 2 text)
+        let mut chosen: HashMap<u32, (f64, f64, u8)> = HashMap::new();
+        for (idx, ids, wide) in &hits.items {
+            let Some(item) = items.get(*idx) else {
+                continue;
+            };
+            let (p_cell, sheet_n, cap) = match &item.kind {
+                ItemKind::Num(tok) => {
+                    let p_model: f64 = tok.readings.iter().map(reading_p).sum();
+                    let mut total = 0usize;
+                    for r in &tok.readings {
+                        total += self.nums.query(num_key(r.lo), num_key(r.hi), 0, |_| {});
+                    }
+                    let others = total.saturating_sub(ids.len()) as f64;
+                    let p_emp = others / total_nums;
+                    // The sheet's own density near this value (percentages crowd 0..1,
+                    // amounts crowd their own band), discounting the match itself.
+                    (p_model.max(p_emp).max(*wide), sheet_nums, TOKEN_CAP)
+                }
+                ItemKind::Date(s) => (s.len() as f64 / 10_950.0, sheet_dates, DATE_CAP),
+                ItemKind::Text { evidence, .. } => ((-evidence).exp(), 1.0, TOKEN_CAP),
+            };
+            let base = -(p_cell * sheet_n).min(1.0).ln();
+            // Header adjacency: a written label equal to a text cell left of the candidate in
+            // its row, or above it in its column.
+            let mut best: Option<(u32, f64, u32)> = None; // (cell, evidence, distance)
+            for id in ids {
+                let Some(c) = cell(*id) else { continue };
+                let (row, col) = (c.row, u32::from(c.col));
+                let mut hdr = 0u32;
+                let mut line = 1.0f64;
+                // How many places in the whole index hold the matched row / column labels:
+                // a pair of labels found in one sheet pins the value; the same pair on forty
+                // look-alike sheets pins much less.
+                let (mut row_n, mut col_n) = (usize::MAX, usize::MAX);
+                if !matches!(item.kind, ItemKind::Text { .. }) {
+                    for l in &item.labels {
+                        let cells = label_cache
+                            .entry(*l)
+                            .or_insert_with(|| self.label_cells(sid, *l));
+                        let global = || self.texts.query(*l, *l, 0, |_| {});
+                        if cells.iter().any(|(r, cc)| *r == row && *cc < col) {
+                            hdr |= 1;
+                            row_n = row_n.min(global());
+                        }
+                        if cells.iter().any(|(r, cc)| *cc == col && *r < row) {
+                            hdr |= 2;
+                            col_n = col_n.min(global());
+                        }
+                    }
+                    line = match hdr {
+                        1 => width,
+                        2 => height,
+                        3 => 1.0,
+                        _ => 0.0,
+                    };
+                }
+                let mut ev = base;
+                if hdr != 0 {
+                    let p = (p_cell * line * ids.len().min(4) as f64).min(1.0);
+                    ev = ev.max(-p.ln());
+                }
+                let ev = ev.min(cap);
+                if hdr == 3 && matches!(item.kind, ItemKind::Num(_)) {
+                    let places = row_n.min(col_n).max(1) as f64;
+                    if -(p_cell * places).ln() >= PIN_EVIDENCE {
+                        pinned = true;
+                    }
+                }
+                let dist = row.abs_diff(ar) + col.abs_diff(ac);
+                let better = match best {
+                    None => true,
+                    Some((_, bev, bd)) => ev > bev + 1e-9 || (ev >= bev - 1e-9 && dist < bd),
+                };
+                if better {
+                    best = Some((*id, ev, dist));
+                }
+            }
+            if let Some((id, ev, _)) = best {
+                let lnh = (ids.len() as f64).ln();
+                let is_text = match item.kind {
+                    ItemKind::Num(_) => 0u8,
+                    ItemKind::Date(_) => 1,
+                    ItemKind::Text { .. } => 2,
+                };
+                let e = chosen.entry(id).or_insert((0.0, lnh, is_text));
+                if ev > e.0 {
+                    *e = (ev, lnh, is_text);
+                }
+            }
+        }
+        // A name that is the row or column header of a matched value was a label: it is
+        // evidence (the header came from this sheet too) but not a separate value.
+        let value_cells: Vec<(u32, u32)> = chosen
+            .iter()
+            .filter(|(_, v)| v.2 == 0)
+            .filter_map(|(id, _)| cell(*id))
+            .map(|c| (c.row, u32::from(c.col)))
+            .collect();
+        let mut label_evidence = 0.0;
+        chosen.retain(|id, v| {
+            let is_label = v.2 == 2
+                && cell(*id).is_some_and(|c| {
+                    let (r, cc) = (c.row, u32::from(c.col));
+                    value_cells
+                        .iter()
+                        .any(|(vr, vc)| (*vr == r && *vc > cc) || (*vc == cc && *vr > r))
+                });
+            if is_label {
+                label_evidence += v.0;
+            }
+            !is_label
+        });
+        // Passages: fingerprints shared with text cells of this sheet.
+        let mut fp_cells: HashMap<u32, Vec<u64>> = HashMap::new();
+        for (fp, id) in &hits.fps {
+            fp_cells.entry(*id).or_default().push(*fp);
+        }
+        let mut fp_total: Vec<u64> = hits.fps.iter().map(|(f, _)| *f).collect();
+        fp_total.sort_unstable();
+        fp_total.dedup();
+        let fp_evidence = (fp_total.len() as f64 * FP_EVIDENCE).min(40.0);
+        for id in fp_cells.keys() {
+            chosen.entry(*id).or_insert((0.0, 0.0, 2));
+        }
+        if chosen.is_empty() {
+            return None;
+        }
+        let mut evidence: f64 =
+            chosen.values().map(|(e, _, _)| *e).sum::<f64>() + fp_evidence + label_evidence;
+        // Compactness: k cells landing in a small block of a big sheet by chance is unlikely.
+        // Only plain numbers: dates are sorted and clustered in any ledger, text is rare
+        // enough on its own.
+        let numeric: Vec<(&u32, &(f64, f64, u8))> =
+            chosen.iter().filter(|(_, v)| v.2 == 0).collect();
+        if numeric.len() >= 2 {
+            let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0, u32::MAX, 0);
+            for (id, _) in &numeric {
+                if let Some(c) = cell(**id) {
+                    r0 = r0.min(c.row);
+                    r1 = r1.max(c.row);
+                    c0 = c0.min(u32::from(c.col));
+                    c1 = c1.max(u32::from(c.col));
+                }
+            }
+            let boxa =
+                (f64::from(r1.saturating_sub(r0)) + 1.0) * (f64::from(c1.saturating_sub(c0)) + 1.0);
+            let gain = (area / boxa).ln();
+            let mut bonus = 0.0;
+            for (i, (_, (_, lnh, _))) in numeric.iter().enumerate() {
+                if i == 0 {
+                    continue; // the first cell places the block
+                }
+                bonus += (gain - lnh).clamp(0.0, 4.0);
+            }
+            evidence += bonus.min(30.0);
+        }
+        evidence -= look_elsewhere;
+        if pinned {
+            evidence = evidence.max(CONFIRM_EVIDENCE);
+        }
+        if evidence < POSSIBLE_EVIDENCE {
+            return None;
+        }
+        let strength = if evidence >= CONFIRM_EVIDENCE {
+            FlowStrength::Confirmed
+        } else {
+            FlowStrength::Possible
+        };
+        let mut cells: Vec<CellAddr> = chosen
+            .keys()
+            .filter_map(|id| cell(*id))
+            .map(|c| CellAddr::new(c.row, u32::from(c.col)))
+            .collect();
+        cells.sort_unstable();
+        cells.dedup();
+        Some(Flow {
+            source: source.clone(),
+            sheet: info.name.clone(),
+            matched: cells.len(),
+            cells,
+            target: write.target.clone(),
+            location: location.to_string(),
+            confidence: 1.0 - (-evidence / 4.0).exp(),
+            strength,
+            sensitivity: SensitivityMark::default(),
+            explicit: false,
+        })
+    }
+}
+
+/// Prior chance that one cell holds a value in the reading's interval (log-uniform).
+fn reading_p(r: &Reading) -> f64 {
+    let lo = r.lo.max(r.hi * 1e-3).max(1e-12);
+    ((r.hi / lo).ln() / LOG_RANGE).clamp(1e-12, 1.0)
+}
+
+/// Items (numbers, dates, short strings) and passage fingerprints of one write part.
+fn extract(part: &WritePart) -> (Vec<Item>, Vec<u64>) {
+    let mut items = Vec::new();
+    let mut fps = Vec::new();
+    match part {
+        WritePart::Text { text, .. } => {
+            fps.extend(parse::fingerprints(text));
+            text_items(text, &[], &mut items);
+        }
+        WritePart::Table { rows, .. } => {
+            let is_label = |s: &str| {
+                let t = s.trim();
+                !t.is_empty() && parse::parse_number(t).is_none() && parse::parse_date(t).is_empty()
+            };
+            let hash = |s: &str| parse::hash64(parse::fold(s).as_bytes());
+            let header_row: Vec<Option<u64>> = rows
+                .first()
+                .map(|r| r.iter().map(|c| is_label(c).then(|| hash(c))).collect())
+                .unwrap_or_default();
+            for row in rows.iter().take(10_000) {
+                let row_labels: Vec<u64> = row
+                    .iter()
+                    .filter(|c| is_label(c))
+                    .take(2)
+                    .map(|c| hash(c))
+                    .collect();
+                for (j, c) in row.iter().enumerate().take(1000) {
+                    let mut labels = row_labels.clone();
+                    if let Some(Some(h)) = header_row.get(j) {
+                        labels.push(*h);
+                    }
+                    if c.chars().count() >= 40 {
+                        fps.extend(parse::fingerprints(c));
+                    }
+                    text_items(c, &labels, &mut items);
+                }
+            }
+            fps.sort_unstable();
+            fps.dedup();
+        }
+    }
+    (items, fps)
+}
+
+/// Numbers, dates and distinctive strings in a chunk of text. `extra_labels` are the
+/// table headers around it; words of the sentence are labels too.
+fn text_items(text: &str, extra_labels: &[u64], out: &mut Vec<Item>) {
+    let t = text.trim();
+    if t.is_empty() || out.len() > 100_000 {
+        return;
+    }
+    let whole = parse::fold(t);
+    // The whole chunk as one value (a table cell).
+    let dates = parse::parse_date(t);
+    if !dates.is_empty() {
+        out.push(Item {
+            kind: ItemKind::Date(dates),
+            labels: extra_labels.to_vec(),
+        });
+        return;
+    }
+    if let Some(n) = parse::parse_number(t) {
+        out.push(Item {
+            kind: ItemKind::Num(n),
+            labels: extra_labels.to_vec(),
+        });
+        return;
+    }
+    let ev = parse::string_evidence(&whole);
+    if ev > 0.0 && whole.len() <= 200 {
+        out.push(Item {
+            kind: ItemKind::Text {
+                hash: parse::hash64(whole.as_bytes()),
+                evidence: ev,
+            },
+            labels: Vec::new(),
+        });
+    }
+    // Sentences: split at ., !, ?, ;, newlines when followed by space (keeps `4.2`).
+    let mut sentences: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = t.char_indices().collect();
+    for (k, (i, c)) in chars.iter().enumerate() {
+        let next_space = chars.get(k + 1).is_none_or(|(_, n)| n.is_whitespace());
+        if (matches!(c, '.' | '!' | '?' | ';') && next_space) || *c == '\n' {
+            sentences.push(t.get(start..*i).unwrap_or(""));
+            start = i + c.len_utf8();
+        }
+    }
+    sentences.push(t.get(start..).unwrap_or(""));
+    for sentence in sentences {
+        let raw: Vec<&str> = sentence.split_whitespace().take(2000).collect();
+        if raw.is_empty() {
+            continue;
+        }
+        // Labels: every 1..=3 word n-gram of the sentence (cheap hash lookups later).
+        let mut labels: Vec<u64> = extra_labels.to_vec();
+        let plain: Vec<String> = raw
+            .iter()
+            .map(|w| parse::fold(w.trim_matches(|c: char| !c.is_alphanumeric())))
+            .collect();
+        for n in 1..=3 {
+            for g in plain.windows(n) {
+                if g.iter().all(|w| !w.is_empty()) {
+                    labels.push(parse::hash64(g.join(" ").as_bytes()));
+                }
+            }
+        }
+        labels.sort_unstable();
+        labels.dedup();
+        let mut i = 0;
+        while i < raw.len() {
+            let mut took = 0;
+            for n in (1..=4).rev() {
+                let Some(win) = raw.get(i..i + n) else {
+                    continue;
+                };
+                let joined = win.join(" ");
+                let d = parse::parse_date(&joined);
+                if !d.is_empty() {
+                    out.push(Item {
+                        kind: ItemKind::Date(d),
+                        labels: labels.clone(),
+                    });
+                    took = n;
+                    break;
+                }
+                if let Some(num) = parse::parse_number(&joined) {
+                    out.push(Item {
+                        kind: ItemKind::Num(num),
+                        labels: labels.clone(),
+                    });
+                    took = n;
+                    break;
+                }
+            }
+            i += took.max(1);
+        }
+        // Distinctive strings inside the sentence: names, SKUs (2..=4 word n-grams and
+        // single words).
+        let mut seen = Vec::new();
+        for n in 1..=4 {
+            for g in plain.windows(n) {
+                if g.iter().any(|w| w.is_empty()) {
+                    continue;
+                }
+                let s = g.join(" ");
+                let ev = parse::string_evidence(&s);
+                if ev > 0.0 {
+                    let h = parse::hash64(s.as_bytes());
+                    if !seen.contains(&h) {
+                        seen.push(h);
+                        out.push(Item {
+                            kind: ItemKind::Text {
+                                hash: h,
+                                evidence: ev,
+                            },
+                            labels: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,797 @@
+//! Parsers for what an agent writes: numbers in any common rendering (grouping, currency,
+//! parentheses, percent, K/M/B scaling), dates, and text folding / winnowing fingerprints.
+//!
+//! Every parser works on untrusted input: no indexing that can go out of bounds, no
+//! unwrap on parsed data, bounded work per input.
+
+/// One numeric interpretation of a written token: the closed interval of underlying
+/// values that would display as the written text.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reading {
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// A parsed written number.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumToken {
+    /// Intervals of absolute values the source cell may hold (sign is ignored by the index).
+    pub readings: Vec<Reading>,
+    /// Significant digits as displayed.
+    pub sig_digits: u32,
+    /// A bare small integer or year-like number: never evidence on its own.
+    pub weak: bool,
+}
+
+const CURRENCY_SYMBOLS: &[char] = &['$', '€', '£', '¥', '₹', '₩', '₽', '¢'];
+const CURRENCY_CODES: &[&str] = &[
+    "usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "cny", "inr", "sek", "nok", "dkk", "us$",
+    "a$", "c$", "nz$", "hk$",
+];
+
+/// Scale words and their factors, longest first so `mn` wins over `m`.
+const SCALES: &[(&str, f64)] = &[
+    ("trillion", 1e12),
+    ("billion", 1e9),
+    ("million", 1e6),
+    ("thousand", 1e3),
+    ("bn", 1e9),
+    ("mn", 1e6),
+    ("mm", 1e6),
+    ("tn", 1e12),
+    ("k", 1e3),
+    ("m", 1e6),
+    ("b", 1e9),
+    ("t", 1e12),
+];
+
+fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
+    let head = s.get(..p.len())?;
+    if head.eq_ignore_ascii_case(p) {
+        s.get(p.len()..)
+    } else {
+        None
+    }
+}
+
+fn strip_suffix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
+    let cut = s.len().checked_sub(p.len())?;
+    let tail = s.get(cut..)?;
+    if tail.eq_ignore_ascii_case(p) {
+        s.get(..cut)
+    } else {
+        None
+    }
+}
+
+/// Removes currency markers and signs from both ends; returns the rest and whether a
+/// currency marker or minus sign was seen.
+fn strip_decorations(mut s: &str) -> (&str, bool, bool) {
+    let mut currency = false;
+    let mut negative = false;
+    for _ in 0..6 {
+        let before = s.len();
+        s = s.trim_matches(|c: char| c.is_whitespace());
+        if let Some(r) = s.strip_prefix(['-', '−', '–']) {
+            negative = true;
+            s = r;
+        }
+        s = s.strip_prefix('+').unwrap_or(s);
+        if let Some(r) = s.strip_prefix(CURRENCY_SYMBOLS) {
+            currency = true;
+            s = r;
+        }
+        if let Some(r) = s.strip_suffix(CURRENCY_SYMBOLS) {
+            currency = true;
+            s = r;
+        }
+        for code in CURRENCY_CODES {
+            if let Some(r) = strip_prefix_ci(s, code) {
+                // A code must be followed by a non-letter (`USD1`, `USD 1`), never `usdx`.
+                if !r.starts_with(|c: char| c.is_alphabetic()) {
+                    currency = true;
+                    s = r;
+                }
+            }
+            if let Some(r) = strip_suffix_ci(s, code)
+                && !r.ends_with(|c: char| c.is_alphabetic())
+            {
+                currency = true;
+                s = r;
+            }
+        }
+        if s.len() == before {
+            break;
+        }
+    }
+    (s.trim(), currency, negative)
+}
+
+/// Parses a whole string as one number as displayed (`$1,234.5`, `(1.234,50 €)`, `12.3%`,
+/// `$1.23M`, `4.5k`, `1.2 million`). Returns `None` when the string is not exactly a
+/// number.
+pub fn parse_number(input: &str) -> Option<NumToken> {
+    if input.len() > 64 {
+        return None;
+    }
+    let mut s = input.trim();
+    s = s.trim_end_matches(['.', ',', ';', ':', '!', '?', '"', '\'', '”', '’']);
+    s = s.trim_start_matches(['"', '\'', '“', '‘']);
+    let mut paren = false;
+    if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        paren = true;
+        s = inner;
+    }
+    let (rest, mut currency, _neg) = strip_decorations(s);
+    s = rest;
+    let mut percent = false;
+    if let Some(r) = s.strip_suffix('%') {
+        percent = true;
+        s = r.trim_end();
+    } else if let Some(r) = strip_suffix_ci(s, "percent").or_else(|| strip_suffix_ci(s, "pct"))
+        && r.ends_with(|c: char| c.is_whitespace() || c.is_ascii_digit())
+    {
+        percent = true;
+        s = r.trim_end();
+    }
+    let mut scale = 1.0;
+    let mut scaled = false;
+    if !percent {
+        for (word, f) in SCALES {
+            if let Some(r) = strip_suffix_ci(s, word) {
+                // `1.2M`, `1.2 M`, `1.2 million`; the scale must follow a digit or space.
+                if r.ends_with(|c: char| c.is_ascii_digit() || c.is_whitespace()) {
+                    scale = *f;
+                    scaled = true;
+                    s = r.trim_end();
+                    break;
+                }
+            }
+        }
+        let (rest, cur2, _) = strip_decorations(s);
+        currency |= cur2;
+        s = rest;
+    }
+    let core = parse_core(s)?;
+    let mut readings = Vec::new();
+    for (v, decimals) in &core.values {
+        let half = 0.5 * 10f64.powi(-(*decimals as i32));
+        let lo = (v - half).max(0.0);
+        let hi = v + half;
+        if percent {
+            readings.push(widen(lo / 100.0, hi / 100.0));
+            readings.push(widen(lo, hi));
+        } else {
+            let (lo, hi) = (lo * scale, hi * scale);
+            readings.push(widen(lo, hi));
+            // The sheet may hold the value in thousands or millions.
+            if lo >= 1e4 {
+                readings.push(widen(lo / 1e3, hi / 1e3));
+                readings.push(widen(lo / 1e6, hi / 1e6));
+            }
+            if !scaled && *decimals > 0 {
+                // `1,234.6` written from a sheet in units under a "(in thousands)" caption.
+                readings.push(widen(lo * 1e3, hi * 1e3));
+            }
+        }
+    }
+    readings.retain(|r| r.hi > 0.0 && r.lo.is_finite() && r.hi.is_finite());
+    if readings.is_empty() {
+        return None;
+    }
+    let first = core.values.first().map(|v| v.0).unwrap_or(0.0);
+    let bare = !currency && !percent && !scaled && !paren && core.plain_integer;
+    let year_like = bare && (1900.0..=2100.0).contains(&first);
+    let weak = (bare && first < 1000.0) || year_like || first == 0.0;
+    Some(NumToken {
+        readings,
+        sig_digits: core.sig_digits,
+        weak,
+    })
+}
+
+/// Widens an interval by a relative epsilon so binary floating point never misses the
+/// value it was printed from.
+fn widen(lo: f64, hi: f64) -> Reading {
+    let eps = hi.abs().max(lo.abs()) * 1e-9 + 1e-12;
+    Reading {
+        lo: (lo - eps).max(0.0),
+        hi: hi + eps,
+    }
+}
+
+struct Core {
+    /// (value, decimals) alternatives: `1,234` is 1234 (or 1.234 in a comma-decimal locale).
+    values: Vec<(f64, u32)>,
+    sig_digits: u32,
+    plain_integer: bool,
+}
+
+/// Digits with grouping and one decimal separator in any common locale.
+fn parse_core(s: &str) -> Option<Core> {
+    if s.is_empty() || s.len() > 40 {
+        return None;
+    }
+    let ok = s.chars().all(|c| {
+        c.is_ascii_digit() || matches!(c, ',' | '.' | '\'' | ' ' | '\u{a0}' | '\u{202f}' | '’')
+    });
+    let starts = s.starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    if !ok || !starts || !s.ends_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let plain_integer = s.chars().all(|c| c.is_ascii_digit());
+    // Spaces and apostrophes are only ever grouping; groups after them must be 3 digits.
+    let groups_ok = |sep: &[char], t: &str| -> bool {
+        let parts: Vec<&str> = t.split(sep).collect();
+        parts.len() <= 1
+            || parts
+                .iter()
+                .skip(1)
+                .all(|p| p.len() >= 3 && p.chars().take(3).all(|c| c.is_ascii_digit()))
+    };
+    let space_seps = [' ', '\u{a0}', '\u{202f}', '\'', '’'];
+    if !groups_ok(&space_seps, s) {
+        return None;
+    }
+    let t: String = s.chars().filter(|c| !space_seps.contains(c)).collect();
+    let commas = t.matches(',').count();
+    let dots = t.matches('.').count();
+    let mut alts: Vec<(String, u32)> = Vec::new();
+    let as_decimal = |t: &str, dec: char, grp: char| -> Option<(String, u32)> {
+        // Grouping separators must sit between groups of exactly three digits.
+        let (int, frac) = match t.rfind(dec) {
+            Some(i) => (t.get(..i)?, t.get(i + 1..)?),
+            None => (t, ""),
+        };
+        if frac.contains([',', '.']) {
+            return None;
+        }
+        let groups: Vec<&str> = int.split(grp).collect();
+        if groups.len() > 1
+            && (groups.first().is_none_or(|g| g.is_empty() || g.len() > 3)
+                || groups.iter().skip(1).any(|g| g.len() != 3))
+        {
+            return None;
+        }
+        let digits: String = groups.concat();
+        Some((format!("{digits}.{frac}"), frac.len() as u32))
+    };
+    match (commas, dots) {
+        (0, 0) => alts.push((t.clone(), 0)),
+        (_, 0) if commas > 1 => alts.extend(as_decimal(&t, '.', ',')),
+        (0, _) if dots > 1 => alts.extend(as_decimal(&t, ',', '.')),
+        (1, 0) => {
+            // `1,234` grouping first; `12,5` or `1,234` as a comma decimal too.
+            let frac_len = t.rsplit(',').next().map(str::len).unwrap_or(0);
+            if frac_len == 3 {
+                alts.extend(as_decimal(&t, '.', ','));
+            }
+            alts.extend(as_decimal(&t, ',', '.'));
+        }
+        (0, 1) => {
+            let frac_len = t.rsplit('.').next().map(str::len).unwrap_or(0);
+            alts.extend(as_decimal(&t, '.', ','));
+            if frac_len == 3 {
+                alts.extend(as_decimal(&t, ',', '.'));
+            }
+        }
+        _ => {
+            // Both present: the last one is the decimal separator.
+            let last_comma = t.rfind(',').unwrap_or(0);
+            let last_dot = t.rfind('.').unwrap_or(0);
+            if last_dot > last_comma {
+                alts.extend(as_decimal(&t, '.', ','));
+            } else {
+                alts.extend(as_decimal(&t, ',', '.'));
+            }
+        }
+    }
+    let mut values = Vec::new();
+    for (num, dec) in alts {
+        let num = num.trim_end_matches('.');
+        let num = if num.starts_with('.') {
+            format!("0{num}")
+        } else {
+            num.to_string()
+        };
+        if let Ok(v) = num.parse::<f64>()
+            && v.is_finite()
+        {
+            values.push((v, dec));
+        }
+    }
+    if values.is_empty() {
+        return None;
+    }
+    let digits: String = t.chars().filter(|c| c.is_ascii_digit()).collect();
+    let sig = digits.trim_start_matches('0').len() as u32;
+    Some(Core {
+        values,
+        sig_digits: sig,
+        plain_integer,
+    })
+}
+
+/// Days from 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Excel serial day number (1900 system) for a valid date in 1900..=2200, else `None`.
+pub fn excel_serial(y: i64, m: i64, d: i64) -> Option<f64> {
+    if !(1900..=2200).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+        return None;
+    }
+    // Serial 25569 is 1970-01-01; valid for dates after 1900-02-28 (Excel's leap bug).
+    Some((days_from_civil(y, m, d) + 25_569) as f64)
+}
+
+fn month_from_name(s: &str) -> Option<i64> {
+    const NAMES: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let l = s.trim_end_matches('.').to_lowercase();
+    if l.len() < 3 {
+        return None;
+    }
+    let full = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    for (i, n) in NAMES.iter().enumerate() {
+        let ok = l == *n || full.get(i).is_some_and(|f| *f == l) || (l == "sept" && i == 8);
+        if ok {
+            return Some(i as i64 + 1);
+        }
+    }
+    None
+}
+
+fn small_int(s: &str, max_len: usize) -> Option<i64> {
+    if s.is_empty() || s.len() > max_len || !s.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Parses a whole string as a date written in a common format and returns the candidate
+/// Excel serials (two for an ambiguous `03/04/2025`). `Q1 2025`, `2025` and `FY25` are
+/// periods, not dates, and give nothing.
+pub fn parse_date(input: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    if input.len() > 40 {
+        return out;
+    }
+    let s = input
+        .trim()
+        .trim_end_matches(['.', ',', ';', ':', ')', '!', '?'])
+        .trim_start_matches('(');
+    // ISO with an optional time part.
+    let date_part = s.split(['T', ' ']).next().unwrap_or("");
+    let nums: Vec<&str> = date_part.split(['-', '/', '.']).collect();
+    if nums.len() == 3 && (date_part.len() == s.len() || s.contains('T') || s.contains(':')) {
+        let (a, b, c) = (nums[0], nums[1], nums[2]);
+        if a.len() == 4 {
+            if let (Some(y), Some(m), Some(d)) = (small_int(a, 4), small_int(b, 2), small_int(c, 2))
+            {
+                out.extend(excel_serial(y, m, d));
+            }
+        } else if (c.len() == 4 || c.len() == 2)
+            && let (Some(p), Some(q), Some(y)) = (small_int(a, 2), small_int(b, 2), small_int(c, 4))
+        {
+            {
+                let y = if c.len() == 2 { 2000 + y } else { y };
+                // dd/mm/yyyy and mm/dd/yyyy: try both; identical when p == q.
+                out.extend(excel_serial(y, q, p));
+                if p != q {
+                    out.extend(excel_serial(y, p, q));
+                }
+            }
+        }
+        if !out.is_empty() {
+            return out;
+        }
+    }
+    // Month names: `Mar 31, 2025`, `31 March 2025`, `31-Mar-2025`, `March 31 2025`.
+    let words: Vec<&str> = s
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '-' || c == '/')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() == 3 {
+        let (w0, w1, w2) = (words[0], words[1], words[2]);
+        let day = |w: &str| {
+            let w = w.trim_end_matches(|c: char| c.is_ascii_alphabetic()); // 31st
+            small_int(w, 2)
+        };
+        let year = |w: &str| small_int(w, 4).filter(|_| w.len() == 4);
+        if let (Some(m), Some(d), Some(y)) = (month_from_name(w0), day(w1), year(w2)) {
+            out.extend(excel_serial(y, m, d));
+        } else if let (Some(d), Some(m), Some(y)) = (day(w0), month_from_name(w1), year(w2)) {
+            out.extend(excel_serial(y, m, d));
+        }
+    }
+    out
+}
+
+/// True when an Excel number format shows a date (`yyyy-mm-dd`, `m/d/yy`, `d-mmm`), not a
+/// number or a duration. Quoted literals and `[...]` sections are ignored.
+pub fn is_date_format(fmt: &str) -> bool {
+    let mut clean = String::new();
+    let mut in_quote = false;
+    let mut in_bracket = false;
+    for c in fmt.chars().take(256) {
+        match c {
+            '"' => in_quote = !in_quote,
+            '[' if !in_quote => in_bracket = true,
+            ']' if !in_quote => in_bracket = false,
+            _ if in_quote || in_bracket => {}
+            _ => clean.push(c.to_ascii_lowercase()),
+        }
+    }
+    clean.contains('y') || clean.contains('d')
+}
+
+/// Case- and space-folded text: lowercase, runs of whitespace to one space, trimmed.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// FNV-1a, 64-bit: deterministic across runs and platforms (the index may be rebuilt).
+pub fn hash64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Final avalanche (splitmix64) so low bits are usable and winnowing minima are fair.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Words too common to be evidence of anything, even together.
+const COMMON: &[&str] = &[
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "of",
+    "to",
+    "in",
+    "on",
+    "for",
+    "by",
+    "with",
+    "at",
+    "from",
+    "as",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "we",
+    "our",
+    "us",
+    "you",
+    "your",
+    "they",
+    "their",
+    "he",
+    "she",
+    "his",
+    "her",
+    "not",
+    "no",
+    "yes",
+    "but",
+    "if",
+    "than",
+    "then",
+    "so",
+    "up",
+    "down",
+    "over",
+    "under",
+    "into",
+    "per",
+    "vs",
+    "will",
+    "would",
+    "can",
+    "could",
+    "should",
+    "has",
+    "have",
+    "had",
+    "do",
+    "does",
+    "did",
+    "all",
+    "any",
+    "each",
+    "more",
+    "most",
+    "less",
+    "other",
+    "new",
+    "total",
+    "revenue",
+    "revenues",
+    "sales",
+    "cost",
+    "costs",
+    "margin",
+    "profit",
+    "income",
+    "expense",
+    "expenses",
+    "growth",
+    "year",
+    "years",
+    "quarter",
+    "quarterly",
+    "month",
+    "monthly",
+    "q1",
+    "q2",
+    "q3",
+    "q4",
+    "fy",
+    "ytd",
+    "h1",
+    "h2",
+    "north",
+    "south",
+    "east",
+    "west",
+    "region",
+    "regions",
+    "product",
+    "products",
+    "net",
+    "gross",
+    "operating",
+    "budget",
+    "forecast",
+    "actual",
+    "actuals",
+    "plan",
+    "target",
+    "page",
+    "slide",
+    "table",
+    "summary",
+    "overview",
+    "note",
+    "notes",
+    "source",
+    "million",
+    "billion",
+    "thousand",
+    "percent",
+    "increase",
+    "decrease",
+    "compared",
+    "prior",
+    "last",
+    "next",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "team",
+    "customer",
+    "customers",
+    "market",
+    "share",
+    "units",
+    "price",
+    "average",
+    "emea",
+    "apac",
+    "americas",
+    "amer",
+    "latam",
+    "europe",
+    "asia",
+    "usa",
+    "uk",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+    "key",
+    "highlights",
+    "results",
+    "performance",
+    "report",
+    "update",
+    "strong",
+    "higher",
+    "lower",
+    "about",
+    "around",
+    "approximately",
+    "which",
+    "while",
+    "also",
+    "only",
+    "both",
+];
+
+pub fn is_common(word: &str) -> bool {
+    COMMON.contains(&word)
+}
+
+/// Folded words of a text: alphanumeric runs (with inner `-`, `_`, `.`, `'` kept, so SKUs
+/// and decimals stay one word).
+pub fn words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in s.split(|c: char| !(c.is_alphanumeric() || "-_.'&/".contains(c))) {
+        let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
+        if !w.is_empty() {
+            out.push(w.to_lowercase());
+        }
+        if out.len() >= 100_000 {
+            break;
+        }
+    }
+    out
+}
+
+/// How much a folded short string says about its source: 0 for common words, short or
+/// low-entropy strings; more for longer strings with digits (SKUs) or several uncommon
+/// words (names). Natural-log units, like the numeric evidence.
+pub fn string_evidence(folded: &str) -> f64 {
+    let ws: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    // Numbers inside a label (`Q4 2025`, `FY 2024`) are periods, not names.
+    let is_word = |w: &&str| w.chars().any(char::is_alphabetic) && !is_common(w);
+    if !ws.iter().any(is_word) {
+        return 0.0;
+    }
+    let letters = folded.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = folded.chars().filter(|c| c.is_ascii_digit()).count();
+    if letters == 0 {
+        // Pure numbers are the numeric matcher's business.
+        return 0.0;
+    }
+    let uncommon = ws.iter().filter(|w| is_word(w)).count();
+    if folded.chars().count() < 6 || (digits == 0 && uncommon == 1) {
+        // One plain word (`Sprockets`, `Contoso`) is vocabulary, not a fingerprint.
+        return 0.0;
+    }
+    if ws.len() == 1 && letters <= 3 && (digits < 3 || digits == 4 && year_in(folded)) {
+        // `FY2024`, `H1`, `CY2025`: periods.
+        return 0.0;
+    }
+    let bits = 0.8 * letters.min(40) as f64 + 1.5 * digits.min(20) as f64;
+    (bits - 4.0).clamp(0.0, 12.0)
+}
+
+fn year_in(s: &str) -> bool {
+    let d: String = s.chars().filter(char::is_ascii_digit).collect();
+    d.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y))
+}
+
+/// Word k-gram size and winnowing window: any shared run of k + w - 1 = 8 words is
+/// guaranteed to share a fingerprint (Schleimer, Wilkerson, Aiken 2003).
+pub const K: usize = 5;
+pub const W: usize = 4;
+
+/// Winnowing fingerprints of a text's word k-grams. K-grams made only of common words are
+/// skipped so boilerplate never counts.
+pub fn fingerprints(text: &str) -> Vec<u64> {
+    let ws = words(text);
+    if ws.len() < K {
+        return Vec::new();
+    }
+    let mut hashes: Vec<u64> = Vec::with_capacity(ws.len());
+    for g in ws.windows(K) {
+        if g.iter()
+            .all(|w| is_common(w) || w.chars().all(|c| c.is_ascii_digit()))
+        {
+            // Keep positions aligned, but never select this k-gram.
+            hashes.push(u64::MAX);
+            continue;
+        }
+        hashes.push(hash64(g.join(" ").as_bytes()));
+    }
+    let mut out: Vec<u64> = Vec::new();
+    if hashes.len() <= W {
+        out.extend(hashes.iter().copied().filter(|h| *h != u64::MAX));
+    } else {
+        let mut last: Option<usize> = None;
+        for start in 0..=hashes.len() - W {
+            let win = hashes.get(start..start + W).unwrap_or(&[]);
+            // Rightmost minimum, as in the paper.
+            let mut best = 0;
+            for (i, h) in win.iter().enumerate() {
+                if *h <= win.get(best).copied().unwrap_or(u64::MAX) {
+                    best = i;
+                }
+            }
+            let pos = start + best;
+            if last != Some(pos) {
+                if let Some(h) = hashes.get(pos).filter(|h| **h != u64::MAX) {
+                    out.push(*h);
+                }
+                last = Some(pos);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}

@@ -1,0 +1,666 @@
+//! Behavioural tests: each transformation and each corroboration rule, positive and
+//! negative, asserting sheets, cells and strength.
+
+use super::parse::{fingerprints, fold, parse_date, parse_number, string_evidence};
+use super::*;
+use crate::model::{App, CellRange, ExplicitSource, ReadCell, SheetRead};
+
+fn doc(name: &str) -> DocumentRef {
+    DocumentRef::new(App::Excel, name, format!("https://x/{name}"))
+}
+
+fn deck() -> DocumentRef {
+    DocumentRef::new(App::Powerpoint, "Deck.pptx", "https://x/Deck.pptx")
+}
+
+fn num(r: u32, c: u32, v: f64, fmt: &str) -> ReadCell {
+    ReadCell {
+        addr: CellAddr::new(r, c),
+        value: CellValue::Number(v),
+        text: None,
+        number_format: Some(fmt.to_string()),
+    }
+}
+
+fn text(r: u32, c: u32, t: &str) -> ReadCell {
+    ReadCell {
+        addr: CellAddr::new(r, c),
+        value: CellValue::Text(t.to_string()),
+        text: Some(t.to_string()),
+        number_format: None,
+    }
+}
+
+fn read(d: &DocumentRef, sheet: &str, cells: Vec<ReadCell>) -> ReadEvent {
+    ReadEvent {
+        id: ProvenanceId::new(),
+        document: d.clone(),
+        sheets: vec![SheetRead {
+            sheet: sheet.to_string(),
+            cells,
+        }],
+        at: 0,
+        request: "t".into(),
+    }
+}
+
+/// Regions x quarters revenue table at A1: header row, row headers in column A, values
+/// with many significant digits.
+fn revenue_table() -> Vec<ReadCell> {
+    let regions = ["EMEA", "Americas", "APAC", "LATAM"];
+    let quarters = ["Q1 2025", "Q2 2025", "Q3 2025", "Q4 2025"];
+    let mut cells = vec![text(0, 0, "Region")];
+    for (j, q) in quarters.iter().enumerate() {
+        cells.push(text(0, j as u32 + 1, q));
+    }
+    for (i, r) in regions.iter().enumerate() {
+        cells.push(text(i as u32 + 1, 0, r));
+        for j in 0..4 {
+            let v = 1_000_000.0 + 123_457.31 * (i * 4 + j + 1) as f64 * 7.3;
+            cells.push(num(i as u32 + 1, j as u32 + 1, v, "$#,##0"));
+        }
+    }
+    cells
+}
+
+fn value(i: usize, j: usize) -> f64 {
+    1_000_000.0 + 123_457.31 * (i * 4 + j + 1) as f64 * 7.3
+}
+
+/// A big sheet (8,000 cells) of log-uniform random values, seeded.
+fn big_sheet(seed: u64) -> Vec<ReadCell> {
+    let mut rng = eval::Rng::new(seed);
+    let mut cells = Vec::new();
+    for r in 0..200 {
+        for c in 0..40 {
+            let v = 10f64.powf(2.0 + 6.0 * rng.f64());
+            cells.push(num(r, c, (v * 100.0).round() / 100.0, "#,##0.00"));
+        }
+    }
+    cells
+}
+
+fn write_table(rows: Vec<Vec<&str>>) -> WriteContent {
+    WriteContent {
+        target: deck(),
+        parts: vec![WritePart::Table {
+            location: "slide 2".into(),
+            rows: rows
+                .into_iter()
+                .map(|r| r.into_iter().map(String::from).collect())
+                .collect(),
+        }],
+        explicit_sources: vec![],
+    }
+}
+
+fn write_text(t: &str) -> WriteContent {
+    WriteContent {
+        target: deck(),
+        parts: vec![WritePart::Text {
+            location: "slide 1".into(),
+            text: t.to_string(),
+        }],
+        explicit_sources: vec![],
+    }
+}
+
+fn confirmed(flows: &[Flow]) -> Vec<&Flow> {
+    flows
+        .iter()
+        .filter(|f| f.strength == FlowStrength::Confirmed)
+        .collect()
+}
+
+fn fmt_m(v: f64, d: usize) -> String {
+    format!("${:.*}M", d, v / 1e6)
+}
+
+fn detector_with_revenue() -> (Detector, DocumentRef) {
+    let d = doc("Q3.xlsx");
+    let mut det = Detector::new();
+    det.add_read(&read(&d, "Revenue", revenue_table()));
+    det.add_read(&read(&doc("Other.xlsx"), "Noise", big_sheet(7)));
+    (det, d)
+}
+
+// ---------- parsers ----------
+
+fn contains(tok: &parse::NumToken, x: f64) -> bool {
+    tok.readings.iter().any(|r| r.lo <= x && x <= r.hi)
+}
+
+#[test]
+fn numbers_parse_in_every_rendering() {
+    let cases: &[(&str, f64)] = &[
+        ("1,234,567.89", 1_234_567.89),
+        ("1.234.567,89", 1_234_567.89),
+        ("1 234 567,89", 1_234_567.89),
+        ("1'234'567.89", 1_234_567.89),
+        ("$1,234,568", 1_234_567.89),
+        ("USD 1,234,567.89", 1_234_567.89),
+        ("1.234.568 €", 1_234_567.89),
+        ("(1,234)", 1234.0),
+        ("-$1,234", 1234.0),
+        ("$1.23M", 1_234_567.89),
+        ("1.2 million", 1_234_567.89),
+        ("4.5k", 4_510.0),
+        ("$2.1bn", 2_100_000_000.0),
+        ("12.3%", 0.1234),
+        ("12.34 %", 0.1234),
+        ("12%", 0.1234),
+    ];
+    for (s, x) in cases {
+        let t = parse_number(s).unwrap_or_else(|| panic!("{s} should parse"));
+        assert!(contains(&t, *x), "{s} should cover {x}: {:?}", t.readings);
+    }
+    // Displayed precision bounds the interval: $1.23M does not cover 1.24M.
+    let t = parse_number("$1.23M").unwrap();
+    assert!(!contains(&t, 1_240_000.0));
+    for s in [
+        "",
+        "abc",
+        "1,2,3,4",
+        "12 34",
+        "$",
+        "--",
+        "1.2.3,4.5",
+        "Q1 2025",
+        "v1.2a",
+    ] {
+        assert!(parse_number(s).is_none(), "{s:?} should not parse");
+    }
+}
+
+#[test]
+fn weak_numbers_are_flagged() {
+    for s in ["2025", "12", "7", "300", "0"] {
+        assert!(parse_number(s).unwrap().weak, "{s}");
+    }
+    for s in ["$12", "12.5%", "1,234", "4.2M", "2025.5"] {
+        assert!(!parse_number(s).unwrap().weak, "{s}");
+    }
+}
+
+#[test]
+fn dates_parse_in_common_formats_but_not_periods() {
+    let serial = 45747.0; // 2025-03-31
+    for s in [
+        "2025-03-31",
+        "2025/03/31",
+        "31/03/2025",
+        "03/31/2025",
+        "Mar 31, 2025",
+        "March 31, 2025",
+        "31 March 2025",
+        "31-Mar-2025",
+        "2025-03-31T00:00:00",
+    ] {
+        assert!(parse_date(s).contains(&serial), "{s}: {:?}", parse_date(s));
+    }
+    // Ambiguous day/month: both readings.
+    let both = parse_date("03/04/2025");
+    assert_eq!(both.len(), 2);
+    for s in [
+        "Q1 2025",
+        "2025",
+        "FY25",
+        "March 2025",
+        "31/02/2025",
+        "1.5",
+        "12/2025",
+    ] {
+        assert!(parse_date(s).is_empty(), "{s:?} is not a date");
+    }
+}
+
+#[test]
+fn folding_and_string_evidence() {
+    assert_eq!(fold("  ACME   Robotics\tGmbH "), "acme robotics gmbh");
+    assert!(string_evidence("acme robotics gmbh") > 0.0);
+    assert!(string_evidence("sku-88231-x") > 0.0);
+    for common in [
+        "revenue",
+        "total",
+        "q3",
+        "the",
+        "emea",
+        "net revenue",
+        "north",
+    ] {
+        assert_eq!(string_evidence(common), 0.0, "{common}");
+    }
+}
+
+#[test]
+fn parsers_never_panic_on_odd_input() {
+    let odd = [
+        "(",
+        ")",
+        "()",
+        "$(",
+        "(%)",
+        "1e400",
+        "٣٤٥",
+        "１２３",
+        "1,,,",
+        ".",
+        "..5",
+        "5..",
+        "\u{0}",
+        "💰1,2",
+        "(((1)))",
+        "1 2 3 4 5 6 7 8",
+        "99/99/9999",
+        "-",
+        "−1",
+        "0000",
+    ];
+    for s in odd {
+        let _ = parse_number(s);
+        let _ = parse_date(s);
+        let _ = fingerprints(s);
+        let _ = string_evidence(&fold(s));
+    }
+    let mut det = Detector::new();
+    det.add_read(&read(&doc("a.xlsx"), "S", vec![text(0, 0, "(((")]));
+    for s in odd {
+        let _ = det.check(&write_text(s));
+        let _ = det.check(&write_table(vec![vec![s, s], vec![s]]));
+    }
+}
+
+// ---------- corroboration ----------
+
+#[test]
+fn exact_table_copy_confirms_with_the_right_cells() {
+    let (det, d) = detector_with_revenue();
+    let rows: Vec<Vec<String>> = vec![
+        vec!["".into(), "Q1 2025".into(), "Q2 2025".into()],
+        vec!["EMEA".into(), fmt_m(value(0, 0), 2), fmt_m(value(0, 1), 2)],
+        vec![
+            "Americas".into(),
+            fmt_m(value(1, 0), 2),
+            fmt_m(value(1, 1), 2),
+        ],
+    ];
+    let w = write_table(
+        rows.iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect(),
+    );
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    let f = c[0];
+    assert_eq!(f.source.id, d.id);
+    assert_eq!(f.sheet, "Revenue");
+    assert_eq!(f.location, "slide 2");
+    let want: Vec<CellAddr> = [(1, 1), (1, 2), (2, 1), (2, 2)]
+        .iter()
+        .map(|(r, c)| CellAddr::new(*r, *c))
+        .collect();
+    for w in &want {
+        assert!(f.cells.contains(w), "{w} missing from {:?}", f.cells);
+    }
+    assert!(f.matched >= 4);
+    assert!(f.confidence > 0.9 && f.confidence <= 1.0);
+    assert!(!f.explicit);
+    assert_eq!(f.sensitivity, SensitivityMark::default());
+}
+
+#[test]
+fn transposed_table_confirms() {
+    let (det, _) = detector_with_revenue();
+    let rows = [
+        vec![String::new(), "EMEA".into(), "APAC".into()],
+        vec![
+            "Q1 2025".into(),
+            fmt_m(value(0, 0), 1),
+            fmt_m(value(2, 0), 1),
+        ],
+        vec![
+            "Q3 2025".into(),
+            fmt_m(value(0, 2), 1),
+            fmt_m(value(2, 2), 1),
+        ],
+    ];
+    let w = write_table(
+        rows.iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect(),
+    );
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].sheet, "Revenue");
+    for (r, col) in [(1, 1), (3, 1), (1, 3), (3, 3)] {
+        assert!(
+            c[0].cells.contains(&CellAddr::new(r, col)),
+            "{:?}",
+            c[0].cells
+        );
+    }
+}
+
+#[test]
+fn values_in_a_sentence_confirm() {
+    let (det, _) = detector_with_revenue();
+    let t = format!(
+        "In Q2 EMEA brought in {} while Americas reached {}, and APAC {}.",
+        fmt_m(value(0, 1), 2),
+        fmt_m(value(1, 1), 2),
+        fmt_m(value(2, 1), 2)
+    );
+    let flows = det.check(&write_text(&t));
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].sheet, "Revenue");
+    assert_eq!(
+        c[0].cells,
+        vec![
+            CellAddr::new(1, 2),
+            CellAddr::new(2, 2),
+            CellAddr::new(3, 2)
+        ]
+    );
+    assert_eq!(c[0].location, "slide 1");
+}
+
+#[test]
+fn lone_two_figure_value_in_big_sheet_is_at_most_possible() {
+    let mut det = Detector::new();
+    let cells = big_sheet(11);
+    let target = cells
+        .iter()
+        .find_map(|c| match c.value {
+            CellValue::Number(v) if v > 1e6 => Some(v),
+            _ => None,
+        })
+        .unwrap();
+    det.add_read(&read(&doc("Big.xlsx"), "Data", cells));
+    let flows = det.check(&write_text(&format!(
+        "We made {} this year.",
+        fmt_m(target, 1)
+    )));
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+}
+
+#[test]
+fn same_value_beside_its_header_confirms() {
+    // Big sheet plus a header row and column: the value beside both headers is pinned.
+    let mut cells = big_sheet(12);
+    for c in &mut cells {
+        c.addr = CellAddr::new(c.addr.row + 1, c.addr.col + 1);
+    }
+    cells.push(text(0, 5, "Widgets Pro"));
+    cells.push(text(7, 0, "Contoso North"));
+    let v = cells
+        .iter()
+        .find_map(|c| match c.value {
+            CellValue::Number(v) if c.addr == CellAddr::new(7, 5) => Some(v),
+            _ => None,
+        })
+        .unwrap();
+    let mut det = Detector::new();
+    det.add_read(&read(&doc("Big.xlsx"), "Data", cells));
+    let shown = format!("{:.1}k", v / 1e3);
+    let lone = det.check(&write_text(&format!("The figure is {shown}.")));
+    assert!(confirmed(&lone).is_empty(), "{lone:#?}");
+    let w = write_table(vec![vec!["", "Widgets Pro"], vec!["Contoso North", &shown]]);
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].cells, vec![CellAddr::new(7, 5)]);
+}
+
+#[test]
+fn years_and_page_numbers_never_confirm() {
+    let mut det = Detector::new();
+    let mut cells = vec![];
+    for i in 0..20 {
+        cells.push(num(i, 0, 2000.0 + f64::from(i), "0"));
+        cells.push(num(i, 1, f64::from(i + 1), "0"));
+    }
+    det.add_read(&read(&doc("Years.xlsx"), "S", cells));
+    let flows = det.check(&write_text(
+        "Page 3 of 12. Since 2005, 2010 and 2015 we grew; see page 7, 8, 9 and 11.",
+    ));
+    assert!(flows.is_empty(), "{flows:#?}");
+    let flows = det.check(&write_table(vec![
+        vec!["2011", "2012", "2013"],
+        vec!["4", "5", "6"],
+    ]));
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+}
+
+#[test]
+fn quarter_is_not_a_date_match() {
+    let mut det = Detector::new();
+    det.add_read(&read(
+        &doc("Dates.xlsx"),
+        "S",
+        vec![
+            num(0, 0, 45658.0, "yyyy-mm-dd"),
+            num(1, 0, 45748.0, "yyyy-mm-dd"),
+        ],
+    ));
+    assert!(
+        det.check(&write_text("Q1 2025 and Q2 2025 were fine"))
+            .is_empty()
+    );
+    // The same dates re-rendered do match (weakly: dates alone never confirm).
+    let flows = det.check(&write_text("From Jan 1, 2025 to 01/04/2025."));
+    assert_eq!(flows.len(), 1, "{flows:#?}");
+    assert_eq!(
+        flows[0].cells,
+        vec![CellAddr::new(0, 0), CellAddr::new(1, 0)]
+    );
+}
+
+#[test]
+fn dates_with_values_confirm() {
+    let d = doc("Ledger.xlsx");
+    let mut det = Detector::new();
+    let mut cells = vec![];
+    let vals = [48_213.17, 51_994.02, 47_118.66];
+    for (i, v) in vals.iter().enumerate() {
+        cells.push(num(i as u32, 0, 45747.0 + 30.0 * i as f64, "yyyy-mm-dd"));
+        cells.push(num(i as u32, 1, *v, "$#,##0.00"));
+    }
+    det.add_read(&read(&d, "Ledger", cells));
+    let w = write_table(vec![
+        vec!["Date", "Amount"],
+        vec!["Mar 31, 2025", "$48.2k"],
+        vec!["30/04/2025", "$52.0k"],
+        vec!["2025-05-30", "$47.1k"],
+    ]);
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].cells.len(), 6, "{:?}", c[0].cells);
+}
+
+#[test]
+fn percent_and_negative_and_locale_renderings_confirm() {
+    let d = doc("Margins.xlsx");
+    let mut det = Detector::new();
+    det.add_read(&read(
+        &d,
+        "KPI",
+        vec![
+            num(0, 0, 0.123_456, "0.0%"),
+            num(0, 1, -1_234_567.0, "#,##0;(#,##0)"),
+            num(0, 2, 0.087_913, "0.0%"),
+            num(0, 3, 98_765.43, "#,##0.00"),
+        ],
+    ));
+    let w = write_text("Margin 12.35 %, loss (1,234,567), churn 8.79%, cash 98.765,43 EUR.");
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].cells.len(), 4, "{:?}", c[0].cells);
+}
+
+#[test]
+fn subset_of_a_table_confirms_only_those_cells() {
+    let (det, _) = detector_with_revenue();
+    let w = write_table(vec![
+        vec!["LATAM", "Q4 2025"],
+        vec!["", &format!("{:.0}", value(3, 3))],
+        vec!["", &format!("{:.0}", value(3, 2))],
+    ]);
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].cells, vec![CellAddr::new(4, 3), CellAddr::new(4, 4)]);
+}
+
+#[test]
+fn long_quoted_passage_confirms_and_common_words_do_not() {
+    let d = doc("Memo.xlsx");
+    let passage = "The Halvorsen acquisition closes after regulators in Oslo approve the revised \
+                   pipeline tariff schedule submitted last autumn by the integration office";
+    let mut det = Detector::new();
+    det.add_read(&read(
+        &d,
+        "Notes",
+        vec![text(4, 2, passage), text(0, 0, "the")],
+    ));
+    let t = format!("As the memo says: \"{}\", so we wait.", &passage[4..]);
+    let flows = det.check(&write_text(&t));
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].cells, vec![CellAddr::new(4, 2)]);
+    // Common words only: nothing.
+    let flows = det.check(&write_text(
+        "The total revenue for the quarter was up in the region.",
+    ));
+    assert!(flows.is_empty(), "{flows:#?}");
+}
+
+#[test]
+fn names_and_skus_match_after_folding() {
+    let d = doc("Customers.xlsx");
+    let mut det = Detector::new();
+    det.add_read(&read(
+        &d,
+        "Accounts",
+        vec![
+            text(3, 0, "Acme Robotics GmbH"),
+            text(3, 1, "SKU-88231-XR"),
+            text(4, 0, "Revenue"),
+        ],
+    ));
+    let flows = det.check(&write_text(
+        "Top account: ACME  robotics gmbh, mostly sku-88231-xr.",
+    ));
+    assert_eq!(flows.len(), 1, "{flows:#?}");
+    assert_eq!(
+        flows[0].cells,
+        vec![CellAddr::new(3, 0), CellAddr::new(3, 1)]
+    );
+    assert_eq!(flows[0].strength, FlowStrength::Confirmed);
+    // One common word alone never counts.
+    assert!(det.check(&write_text("Revenue")).is_empty());
+    // A lone name is shown but does not confirm.
+    let flows = det.check(&write_text("Meeting with Acme Robotics GmbH"));
+    assert_eq!(flows.len(), 1);
+    assert_eq!(flows[0].strength, FlowStrength::Possible);
+}
+
+#[test]
+fn never_a_flow_from_the_target_itself() {
+    let mut det = Detector::new();
+    det.add_read(&read(&deck(), "Slide1", revenue_table()));
+    let w = write_text(&format!(
+        "{} {} {}",
+        fmt_m(value(0, 0), 3),
+        fmt_m(value(0, 1), 3),
+        fmt_m(value(0, 2), 3)
+    ));
+    assert!(det.check(&w).is_empty());
+    let mut w = w;
+    w.explicit_sources.push(ExplicitSource {
+        document: deck(),
+        sheet: "Slide1".into(),
+        range: CellRange::parse("A1:B2").unwrap(),
+        location: "slide 1".into(),
+    });
+    assert!(det.check(&w).is_empty());
+}
+
+#[test]
+fn explicit_sources_are_confirmed_with_indexed_cells() {
+    let (det, d) = detector_with_revenue();
+    let mut w = write_text("see table");
+    w.explicit_sources.push(ExplicitSource {
+        document: d.clone(),
+        sheet: "Revenue".into(),
+        range: CellRange::parse("B2:C3").unwrap(),
+        location: "slide 4".into(),
+    });
+    w.explicit_sources.push(ExplicitSource {
+        document: doc("Unread.xlsx"),
+        sheet: "S".into(),
+        range: CellRange::parse("A1:A2").unwrap(),
+        location: "slide 5".into(),
+    });
+    let flows = det.check(&w);
+    assert_eq!(flows.len(), 2, "{flows:#?}");
+    assert!(flows.iter().all(|f| f.explicit && f.confidence == 1.0));
+    assert!(flows.iter().all(|f| f.strength == FlowStrength::Confirmed));
+    assert_eq!(flows[0].cells.len(), 4);
+    assert_eq!(flows[0].matched, 4);
+    assert_eq!(
+        flows[1].cells,
+        vec![CellAddr::new(0, 0), CellAddr::new(1, 0)]
+    );
+}
+
+#[test]
+fn latest_read_wins() {
+    let d = doc("Live.xlsx");
+    let mut det = Detector::new();
+    let old = vec![
+        num(0, 0, 1_234_567.89, "0.00"),
+        num(0, 1, 7_654_321.98, "0.00"),
+    ];
+    det.add_read(&read(&d, "S", old));
+    assert_eq!(det.len(), 2);
+    let new = vec![
+        num(0, 0, 5_555_555.55, "0.00"),
+        num(0, 1, 6_666_666.66, "0.00"),
+    ];
+    det.add_read(&read(&d, "S", new));
+    assert_eq!(det.len(), 2);
+    assert!(
+        det.check(&write_text("1,234,567.89 and 7,654,321.98"))
+            .is_empty()
+    );
+    let flows = det.check(&write_text("5,555,555.55 and 6,666,666.66"));
+    assert_eq!(confirmed(&flows).len(), 1, "{flows:#?}");
+    // Many rewrites trigger compaction and keep answers right.
+    for k in 0..3000 {
+        det.add_read(&read(&d, "S", vec![num(0, 0, f64::from(k) + 0.5, "0.0")]));
+    }
+    assert_eq!(det.len(), 2);
+    let flows = det.check(&write_text("2999.5 and 6,666,666.66"));
+    assert_eq!(confirmed(&flows).len(), 1, "{flows:#?}");
+    assert_eq!(
+        flows[0].cells,
+        vec![CellAddr::new(0, 0), CellAddr::new(0, 1)]
+    );
+}
+
+#[test]
+fn unrelated_workbook_of_same_domain_does_not_confirm() {
+    let (det, _) = detector_with_revenue();
+    let w = write_table(vec![
+        vec!["Region", "Q1 2025", "Q2 2025"],
+        vec!["EMEA", "$3.1M", "$4.7M"],
+        vec!["APAC", "$2.2M", "$5.9M"],
+    ]);
+    let flows = det.check(&w);
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+}
