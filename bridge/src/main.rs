@@ -172,8 +172,13 @@ fn print_banner(bridge: &Bridge) {
     let certs = bridge.certificates();
     println!("office-bridge {} is running", env!("CARGO_PKG_VERSION"));
     println!("  URL:           https://localhost:{port}/");
-    println!("  MCP endpoint:  https://localhost:{port}/mcp");
+    println!(
+        "  MCP endpoint:  https://localhost:{port}/mcp (served from the MCP release on; not yet in this version)"
+    );
     println!("  Add-in channel wss://localhost:{port}/addin/ws");
+    println!(
+        "  Playground:    https://localhost:{port}/playground/ (the real panes on a simulated workbook and deck)"
+    );
     println!(
         "  CA:            {} (expires {})",
         paths.ca_cert().display(),

@@ -257,3 +257,69 @@ fn manifests_are_written_for_another_port() {
     assert!(xml.contains("https://localhost:40555/"));
     assert!(out.join("color.png").exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn serve_prints_where_things_are_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_office-bridge"))
+        .args(["serve", "--port", "0"])
+        .env("OFFICE_BRIDGE_DATA_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("Stop with Ctrl-C") {
+            break;
+        }
+    }
+    for expected in [
+        "https://localhost:",
+        "/mcp",
+        "/addin/ws",
+        "ca.pem",
+        "token",
+        "Sideload",
+    ] {
+        assert!(
+            banner.contains(expected),
+            "banner lacks {expected}:\n{banner}"
+        );
+    }
+    // Files made on first run, keys owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    for key in ["tls/ca.key", "tls/localhost.key", "token"] {
+        let mode = std::fs::metadata(dir.path().join(key))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{key}");
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "graceful shutdown exits 0, got {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -63,7 +63,7 @@ const DATE_CAP: f64 = 3.0;
 /// Half-width multiplier of the window used to measure a sheet's local value density.
 const WIDE: f64 = 30.0;
 /// Enumeration cap of that window; beyond it the global density stands in.
-const WIDE_CAP: usize = 1024;
+const WIDE_CAP: usize = 128;
 /// Evidence per shared winnowing fingerprint.
 const FP_EVIDENCE: f64 = 5.0;
 
@@ -547,6 +547,7 @@ impl Detector {
             let mut found: Vec<(u32, u32)> = Vec::new();
             let mut wide: HashMap<u32, u32> = HashMap::new();
             let mut dense_total = 0usize;
+            let mut exact_total = 0usize;
             match &item.kind {
                 ItemKind::Num(tok) => {
                     if tok.weak {
@@ -566,12 +567,13 @@ impl Detector {
                         }
                     }
                     for r in &tok.readings {
-                        self.nums
-                            .query(num_key(r.lo), num_key(r.hi), ENUM_CAP, |id| {
-                                if let Some(s) = self.live_sheet(id, target_doc) {
-                                    found.push((s, id));
-                                }
-                            });
+                        exact_total +=
+                            self.nums
+                                .query(num_key(r.lo), num_key(r.hi), ENUM_CAP, |id| {
+                                    if let Some(s) = self.live_sheet(id, target_doc) {
+                                        found.push((s, id));
+                                    }
+                                });
                     }
                 }
                 ItemKind::Date(serials) => {
@@ -625,7 +627,10 @@ impl Detector {
                 let pseudo = 0.5 * (f64::from(nums) / 50.0).min(1.0);
                 let local =
                     (f64::from(near.saturating_sub(matched)) + pseudo) / spread / f64::from(nums);
-                let w = local.max(global);
+                // Index-wide density in the exact interval, the sheet's own matches aside.
+                let p_emp = exact_total.saturating_sub(matched as usize) as f64
+                    / self.live_nums.max(1) as f64;
+                let w = local.max(global).max(p_emp);
                 let entry = out.entry(s).or_default();
                 match entry.items.last_mut() {
                     Some((j, v, _)) if *j == i => v.push(id),
@@ -710,15 +715,10 @@ impl Detector {
             let (p_cell, sheet_n, cap) = match &item.kind {
                 ItemKind::Num(tok) => {
                     let p_model: f64 = tok.readings.iter().map(reading_p).sum();
-                    let mut total = 0usize;
-                    for r in &tok.readings {
-                        total += self.nums.query(num_key(r.lo), num_key(r.hi), 0, |_| {});
-                    }
-                    let others = total.saturating_sub(ids.len()) as f64;
-                    let p_emp = others / total_nums;
-                    // The sheet's own density near this value (percentages crowd 0..1,
-                    // amounts crowd their own band), discounting the match itself.
-                    (p_model.max(p_emp).max(*wide), sheet_nums, TOKEN_CAP)
+                    // `wide` holds the empirical densities measured in `collect`: the
+                    // sheet's own near this value (percentages crowd 0..1, amounts crowd
+                    // their band) and the whole index's.
+                    (p_model.max(*wide), sheet_nums, TOKEN_CAP)
                 }
                 ItemKind::Date(s) => (s.len() as f64 / 10_950.0, sheet_dates, DATE_CAP),
                 ItemKind::Text { evidence, .. } => ((-evidence).exp(), 1.0, TOKEN_CAP),
