@@ -1,4 +1,9 @@
-//! Evaluation corpus for flow detection (being written).
+//! Evaluation corpus for flow detection: a deterministic generator of source workbooks
+//! (financial tables, orders with dates/customers/SKUs, note passages, big detail sheets)
+//! and target writes with known flows for every transformation class, negatives built from
+//! unrelated workbooks of the same domain, an exact-string baseline, and the report printed
+//! by `examples/detection_eval.rs`. Public so the example and benches can use it; not part
+//! of the bridge-facing API.
 
 /// splitmix64: a tiny deterministic PRNG, so the corpus is the same on every machine.
 #[derive(Clone, Debug)]

@@ -55,7 +55,13 @@ pub const PIN_EVIDENCE: f64 = 7.0;
 const LOG_RANGE: f64 = 25.3;
 /// An interval hitting more cells than this is not distinctive: it is counted but its
 /// cells are not enumerated, which keeps `check` bounded on huge indexes.
-pub const ENUM_CAP: usize = 256;
+pub const ENUM_CAP: usize = 128;
+/// Cells enumerated per `check` before caps tighten (see `collect`).
+const ENUM_BUDGET: usize = 3_000;
+/// Half-size of the window around the anchor block in which matched cells form the copied
+/// block (compactness is measured there, so stray coincidences elsewhere don't dilute it).
+const CLUSTER_ROWS: u32 = 32;
+const CLUSTER_COLS: u32 = 16;
 /// Per-token evidence cap, so one token can never outweigh everything else.
 const TOKEN_CAP: f64 = 12.0;
 /// A date alone is weak (quarter ends are everywhere).
@@ -63,7 +69,7 @@ const DATE_CAP: f64 = 3.0;
 /// Half-width multiplier of the window used to measure a sheet's local value density.
 const WIDE: f64 = 30.0;
 /// Enumeration cap of that window; beyond it the global density stands in.
-const WIDE_CAP: usize = 128;
+const WIDE_CAP: usize = 256;
 /// Evidence per shared winnowing fingerprint.
 const FP_EVIDENCE: f64 = 5.0;
 
@@ -543,7 +549,15 @@ impl Detector {
         target_doc: Option<u32>,
         out: &mut HashMap<u32, SheetHits>,
     ) {
+        // A per-check enumeration budget keeps a 200-value write on a 10M-cell index within
+        // a millisecond: past it, only rarer values (fewer hits) are enumerated.
+        let mut budget: usize = ENUM_BUDGET;
         for (i, item) in items.iter().enumerate() {
+            let (cap, wide_cap) = if budget > 0 {
+                (ENUM_CAP, WIDE_CAP)
+            } else {
+                (ENUM_CAP / 8, 0)
+            };
             let mut found: Vec<(u32, u32)> = Vec::new();
             let mut wide: HashMap<u32, u32> = HashMap::new();
             let mut dense_total = 0usize;
@@ -556,30 +570,28 @@ impl Detector {
                     for r in &tok.readings {
                         let (c, h) = ((r.lo + r.hi) / 2.0, (r.hi - r.lo) / 2.0);
                         let (wl, wh) = ((c - WIDE * h).max(0.0), c + WIDE * h);
-                        let n = self.nums.query(num_key(wl), num_key(wh), WIDE_CAP, |id| {
+                        let n = self.nums.query(num_key(wl), num_key(wh), wide_cap, |id| {
                             if let Some(s) = self.live_sheet(id, target_doc) {
                                 *wide.entry(s).or_default() += 1;
                             }
                         });
-                        if n > WIDE_CAP {
+                        if n > wide_cap {
                             // Too many to enumerate: fall back to the global density there.
                             dense_total += n;
                         }
                     }
                     for r in &tok.readings {
-                        exact_total +=
-                            self.nums
-                                .query(num_key(r.lo), num_key(r.hi), ENUM_CAP, |id| {
-                                    if let Some(s) = self.live_sheet(id, target_doc) {
-                                        found.push((s, id));
-                                    }
-                                });
+                        exact_total += self.nums.query(num_key(r.lo), num_key(r.hi), cap, |id| {
+                            if let Some(s) = self.live_sheet(id, target_doc) {
+                                found.push((s, id));
+                            }
+                        });
                     }
                 }
                 ItemKind::Date(serials) => {
                     for s in serials {
                         self.nums
-                            .query(num_key(*s), num_key(s + 0.999_999), ENUM_CAP, |id| {
+                            .query(num_key(*s), num_key(s + 0.999_999), cap, |id| {
                                 let is_date = self
                                     .cells
                                     .get(id as usize)
@@ -602,13 +614,14 @@ impl Detector {
                     if n > 3 {
                         continue;
                     }
-                    self.texts.query(*hash, *hash, ENUM_CAP, |id| {
+                    self.texts.query(*hash, *hash, cap, |id| {
                         if let Some(s) = self.live_sheet(id, target_doc) {
                             found.push((s, id));
                         }
                     });
                 }
             }
+            budget = budget.saturating_sub(found.len() + wide.values().sum::<u32>() as usize);
             found.sort_unstable();
             found.dedup();
             let spread = 2.0 * WIDE + 1.0;
@@ -658,6 +671,50 @@ impl Detector {
         v
     }
 
+    /// The cell of sheet `sid` at the crossing of two written labels (a row header to its
+    /// left, a column header above it) whose value the token covers.
+    fn crossing(
+        &self,
+        sid: u32,
+        tok: &NumToken,
+        labels: &[u64],
+        cache: &mut HashMap<u64, Vec<(u32, u32)>>,
+    ) -> Option<u32> {
+        for la in labels.iter().take(8) {
+            for lb in labels.iter().take(8) {
+                if la == lb {
+                    continue;
+                }
+                let rows = cache
+                    .entry(*la)
+                    .or_insert_with(|| self.label_cells(sid, *la))
+                    .clone();
+                let cols = cache
+                    .entry(*lb)
+                    .or_insert_with(|| self.label_cells(sid, *lb))
+                    .clone();
+                for (r, c1) in rows.iter().take(8) {
+                    for (r2, c) in cols.iter().take(8) {
+                        if c <= c1 || r <= r2 {
+                            continue;
+                        }
+                        let Some(id) = self.pos.get(&pos_key(sid, *r, *c)) else {
+                            continue;
+                        };
+                        let covered = self.cells.get(*id as usize).is_some_and(|cl| {
+                            let v = cl.value.abs();
+                            tok.readings.iter().any(|rd| rd.lo <= v && v <= rd.hi)
+                        });
+                        if covered {
+                            return Some(*id);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
     fn score(
         &self,
         write: &WriteContent,
@@ -669,7 +726,7 @@ impl Detector {
     ) -> Option<Flow> {
         let info = self.sheets.get(sid as usize)?;
         let source = self.doc_of(sid)?;
-        let total_nums = self.live_nums.max(1) as f64;
+
         let sheet_nums = f64::from(info.nums.max(1));
         let sheet_dates = f64::from(info.dates.max(1));
         let area = (f64::from(info.max_row) + 1.0) * (f64::from(info.max_col) + 1.0);
@@ -678,30 +735,31 @@ impl Detector {
         let cell = |id: u32| self.cells.get(id as usize);
         let mut label_cache: HashMap<u64, Vec<(u32, u32)>> = HashMap::new();
 
-        // Anchor: the median of cells of items that hit this sheet exactly once, so items
-        // with several candidate cells pick the one inside the copied block.
-        let mut anchor_rows: Vec<u32> = Vec::new();
-        let mut anchor_cols: Vec<u32> = Vec::new();
+        // Anchor: the coarse block (16 rows x 8 columns) hit by the most distinct items, so
+        // items with several candidate cells pick the one inside the copied block.
+        let mut votes: HashMap<(u32, u32), (u32, u64, u64, u64)> = HashMap::new();
         for (_, ids, _) in &hits.items {
-            if ids.len() == 1
-                && let Some(c) = ids.first().and_then(|i| cell(*i))
-            {
-                anchor_rows.push(c.row);
-                anchor_cols.push(u32::from(c.col));
-            }
-        }
-        if anchor_rows.is_empty() {
-            for (_, ids, _) in &hits.items {
-                for c in ids.iter().filter_map(|i| cell(*i)) {
-                    anchor_rows.push(c.row);
-                    anchor_cols.push(u32::from(c.col));
+            let mut seen: Vec<(u32, u32)> = Vec::new();
+            for c in ids.iter().filter_map(|i| cell(*i)) {
+                let key = (c.row / 16, u32::from(c.col) / 8);
+                let v = votes.entry(key).or_default();
+                if !seen.contains(&key) {
+                    seen.push(key);
+                    v.0 += 1;
                 }
+                v.1 += u64::from(c.row);
+                v.2 += u64::from(c.col);
+                v.3 += 1;
             }
         }
-        anchor_rows.sort_unstable();
-        anchor_cols.sort_unstable();
-        let ar = anchor_rows.get(anchor_rows.len() / 2).copied().unwrap_or(0);
-        let ac = anchor_cols.get(anchor_cols.len() / 2).copied().unwrap_or(0);
+        let best_block = votes
+            .iter()
+            .max_by(|x, y| x.1.0.cmp(&y.1.0).then(y.0.cmp(x.0)))
+            .map(|(_, v)| *v);
+        let (ar, ac) = match best_block {
+            Some((_, sr, sc, n)) if n > 0 => ((sr / n) as u32, (sc / n) as u32),
+            _ => (0, 0),
+        };
 
         // Per item: the chosen cell, its rarity evidence and how many candidates it had.
         // A value at the crossing of its written row and column headers.
@@ -792,6 +850,23 @@ impl Detector {
                 }
             }
         }
+        // Values too common to enumerate (a 2-significant-figure amount in a big index) are
+        // still attributed when both their written headers cross in this sheet. They add
+        // no evidence (kind 1: no rarity, no compactness), only the right cells.
+        let present: Vec<usize> = hits.items.iter().map(|x| x.0).collect();
+        if !chosen.is_empty() {
+            for (idx, item) in items.iter().enumerate().take(1000) {
+                let ItemKind::Num(tok) = &item.kind else {
+                    continue;
+                };
+                if tok.weak || item.labels.len() < 2 || present.contains(&idx) {
+                    continue;
+                }
+                if let Some(id) = self.crossing(sid, tok, &item.labels, &mut label_cache) {
+                    chosen.entry(id).or_insert((0.0, 0.0, 1));
+                }
+            }
+        }
         // A name that is the row or column header of a matched value was a label: it is
         // evidence (the header came from this sheet too) but not a separate value.
         let value_cells: Vec<(u32, u32)> = chosen
@@ -829,13 +904,23 @@ impl Detector {
         if chosen.is_empty() {
             return None;
         }
+        // Weak coincidental matches far from the copied block are noise, not cells of the
+        // flow: a value with no rarity of its own only counts near the anchor.
+        let near_anchor = |id: &u32| {
+            cell(*id).is_some_and(|c| {
+                c.row.abs_diff(ar) <= CLUSTER_ROWS && u32::from(c.col).abs_diff(ac) <= CLUSTER_COLS
+            })
+        };
+        chosen.retain(|id, v| v.2 == 2 || v.0 >= 1.0 || near_anchor(id));
         let mut evidence: f64 =
             chosen.values().map(|(e, _, _)| *e).sum::<f64>() + fp_evidence + label_evidence;
         // Compactness: k cells landing in a small block of a big sheet by chance is unlikely.
         // Only plain numbers: dates are sorted and clustered in any ledger, text is rare
         // enough on its own.
-        let numeric: Vec<(&u32, &(f64, f64, u8))> =
-            chosen.iter().filter(|(_, v)| v.2 == 0).collect();
+        let numeric: Vec<(&u32, &(f64, f64, u8))> = chosen
+            .iter()
+            .filter(|(id, v)| v.2 == 0 && near_anchor(id))
+            .collect();
         if numeric.len() >= 2 {
             let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0, u32::MAX, 0);
             for (id, _) in &numeric {

@@ -664,3 +664,52 @@ fn unrelated_workbook_of_same_domain_does_not_confirm() {
     let flows = det.check(&w);
     assert!(confirmed(&flows).is_empty(), "{flows:#?}");
 }
+
+#[test]
+fn rounded_table_with_headers_confirms_with_the_right_cells() {
+    let (det, _) = detector_with_revenue();
+    let rows = [
+        vec![
+            String::new(),
+            "Q2 2025".into(),
+            "Q3 2025".into(),
+            "Q4 2025".into(),
+        ],
+        vec![
+            "Americas".into(),
+            fmt_m(value(1, 1), 1),
+            fmt_m(value(1, 2), 1),
+            fmt_m(value(1, 3), 1),
+        ],
+        vec![
+            "APAC".into(),
+            fmt_m(value(2, 1), 1),
+            fmt_m(value(2, 2), 1),
+            fmt_m(value(2, 3), 1),
+        ],
+    ];
+    let w = write_table(
+        rows.iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect(),
+    );
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    let want: Vec<CellAddr> = (2..=3)
+        .flat_map(|r| (2..=4).map(move |col| CellAddr::new(r, col)))
+        .collect();
+    assert_eq!(c[0].cells, want);
+    // The same rounded figures without headers, scattered in a sentence, do not confirm
+    // against the big noise sheet alone.
+    let t = format!(
+        "We saw {} and {}.",
+        fmt_m(value(1, 1), 1),
+        fmt_m(value(2, 3), 1)
+    );
+    let flows = det.check(&write_text(&t));
+    assert!(
+        confirmed(&flows).iter().all(|f| f.sheet == "Revenue"),
+        "{flows:#?}"
+    );
+}
