@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -80,6 +80,18 @@ test("both panes register with the real bridge from its playground, under its CS
   const health = await page.evaluate(async () => (await fetch("/healthz")).json());
   assert.equal(health.panes_connected, 2, JSON.stringify(health));
   assert.ok(await page.locator("table.grid td", { hasText: "$1,234,567.89" }).count());
+  // For review: the playground and each pane at task-pane width, as served by the bridge.
+  const out = join(ROOT, "tests/output");
+  mkdirSync(out, { recursive: true });
+  await page.screenshot({ path: join(out, "playground.png"), fullPage: true });
+  for (const app of ["excel", "powerpoint"]) {
+    const pane = await page.context().newPage();
+    await pane.setViewportSize({ width: 320, height: 640 });
+    await pane.goto(`${origin}/${app}/taskpane.html?standin=1`);
+    await pane.waitForSelector("#status[data-state=connected]", { timeout: 15000 });
+    await pane.screenshot({ path: join(out, `${app}-pane.png`) });
+    await pane.close();
+  }
 });
 
 test("the bridge's pages raise no CSP complaints or page errors", { skip }, () => {

@@ -70,6 +70,11 @@ const DATE_CAP: f64 = 3.0;
 const WIDE: f64 = 30.0;
 /// Enumeration cap of that window; beyond it the global density stands in.
 const WIDE_CAP: usize = 256;
+/// Deferred (too common) values sampled to find candidate blocks, the most hits a sampled
+/// value may have, and the candidate sheets then searched per `check`.
+const SAMPLE_ITEMS: usize = 24;
+const SAMPLE_CAP: usize = 4096;
+const CANDIDATE_SHEETS: usize = 4;
 /// Evidence per shared winnowing fingerprint.
 const FP_EVIDENCE: f64 = 5.0;
 
@@ -203,6 +208,12 @@ fn num_key(x: f64) -> u64 {
     x.abs().to_bits()
 }
 
+/// Key of a number within its sheet: the sheet, then the value rounded to f32 (order
+/// preserving for non-negative values; lookups widen by one ulp and check the exact value).
+fn sheet_num_key(sheet: u32, x: f64) -> u64 {
+    (u64::from(sheet) << 32) | u64::from((x.abs() as f32).to_bits())
+}
+
 fn pos_key(sheet: u32, row: u32, col: u32) -> u64 {
     (u64::from(sheet) << 36) | (u64::from(row.min(0xF_FFFF)) << 16) | u64::from(col.min(0xFFFF))
 }
@@ -219,10 +230,36 @@ pub struct Detector {
     /// (sheet, row, col) -> live cell id: latest read wins.
     pos: HashMap<u64, u32>,
     nums: Runs,
+    /// The same numbers keyed by (sheet, value as f32): a value's cells within one sheet
+    /// are two binary searches away however common the value is index-wide.
+    sheet_nums: Runs,
     texts: Runs,
     fps: Runs,
     dead: usize,
     live_nums: usize,
+}
+
+/// A numeric item whose readings (index, hit count) were too common to enumerate, with
+/// its chance per cell (index-wide density).
+#[derive(Debug)]
+struct Deferred {
+    item: usize,
+    readings: Vec<(usize, usize)>,
+    w: f64,
+}
+
+/// Cells per block of the candidate-block count (16 rows x 8 columns).
+const BLOCK_CELLS: f64 = 128.0;
+
+fn block_key(sheet: u32, row: u32, col: u32) -> u64 {
+    (u64::from(sheet) << 40) | (u64::from(row / 16) << 16) | u64::from((col / 8).min(0xFFFF))
+}
+
+/// ln P(X >= k) for X ~ Poisson(lambda), by its leading term (good when lambda < k).
+fn poisson_tail_ln(k: u32, lambda: f64) -> f64 {
+    let lambda = lambda.max(1e-12);
+    let ln_fact: f64 = (2..=k).map(|i| f64::from(i).ln()).sum();
+    (f64::from(k) * lambda.ln() - lambda - ln_fact).min(0.0)
 }
 
 /// A written token to look up.
@@ -274,6 +311,7 @@ impl Detector {
         let read_idx = self.reads.len() as u32;
         self.reads.push(read.id);
         let (mut nums, mut texts, mut fps) = (Vec::new(), Vec::new(), Vec::new());
+        let mut by_sheet = Vec::new();
         for sheet in &read.sheets {
             let key = (doc, sheet.sheet.clone());
             let sid = match self.sheet_ids.get(&key) {
@@ -316,6 +354,7 @@ impl Detector {
                             cell.flags |= FLAG_DATE;
                         }
                         nums.push((num_key(*x), id));
+                        by_sheet.push((sheet_num_key(sid, *x), id));
                         indexed = true;
                     }
                     CellValue::Text(t) if !t.trim().is_empty() => {
@@ -325,6 +364,7 @@ impl Detector {
                             cell.value = *serial;
                             cell.flags |= FLAG_DATE;
                             nums.push((num_key(*serial), id));
+                            by_sheet.push((sheet_num_key(sid, *serial), id));
                         }
                         for fp in parse::fingerprints(t) {
                             fps.push((fp, id));
@@ -353,6 +393,7 @@ impl Detector {
             }
         }
         self.nums.push_batch(nums);
+        self.sheet_nums.push_batch(by_sheet);
         self.texts.push_batch(texts);
         self.fps.push_batch(fps);
         if self.dead > 1024 && self.dead > self.len() {
@@ -388,6 +429,7 @@ impl Detector {
         let cells = &self.cells;
         let alive = |id: u32| cells.get(id as usize).is_some_and(|c| c.sheet != DEAD);
         self.nums.retain(alive);
+        self.sheet_nums.retain(alive);
         self.texts.retain(alive);
         self.fps.retain(alive);
     }
@@ -421,6 +463,7 @@ impl Detector {
         self.cells.capacity() * std::mem::size_of::<Cell>()
             + self.pos.capacity() * map_entry
             + self.nums.heap_bytes()
+            + self.sheet_nums.heap_bytes()
             + self.texts.heap_bytes()
             + self.fps.heap_bytes()
             + self.reads.capacity() * 16
@@ -552,6 +595,8 @@ impl Detector {
         // A per-check enumeration budget keeps a 200-value write on a 10M-cell index within
         // a millisecond: past it, only rarer values (fewer hits) are enumerated.
         let mut budget: usize = ENUM_BUDGET;
+        // Readings too common to enumerate index-wide: looked up per candidate sheet below.
+        let mut deferred: Vec<Deferred> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let (cap, wide_cap) = if budget > 0 {
                 (ENUM_CAP, WIDE_CAP)
@@ -562,6 +607,7 @@ impl Detector {
             let mut wide: HashMap<u32, u32> = HashMap::new();
             let mut dense_total = 0usize;
             let mut exact_total = 0usize;
+            let mut over: Vec<(usize, usize)> = Vec::new();
             match &item.kind {
                 ItemKind::Num(tok) => {
                     if tok.weak {
@@ -580,12 +626,16 @@ impl Detector {
                             dense_total += n;
                         }
                     }
-                    for r in &tok.readings {
-                        exact_total += self.nums.query(num_key(r.lo), num_key(r.hi), cap, |id| {
+                    for (ri, r) in tok.readings.iter().enumerate() {
+                        let n = self.nums.query(num_key(r.lo), num_key(r.hi), cap, |id| {
                             if let Some(s) = self.live_sheet(id, target_doc) {
                                 found.push((s, id));
                             }
                         });
+                        exact_total += n;
+                        if n > cap {
+                            over.push((ri, n));
+                        }
                     }
                 }
                 ItemKind::Date(serials) => {
@@ -626,6 +676,13 @@ impl Detector {
             found.dedup();
             let spread = 2.0 * WIDE + 1.0;
             let global = dense_total as f64 / spread / self.live_nums.max(1) as f64;
+            if !over.is_empty() {
+                deferred.push(Deferred {
+                    item: i,
+                    readings: over,
+                    w: global.max(exact_total as f64 / self.live_nums.max(1) as f64),
+                });
+            }
             let mut in_sheet: HashMap<u32, u32> = HashMap::new();
             for (s, _) in &found {
                 *in_sheet.entry(*s).or_default() += 1;
@@ -651,12 +708,120 @@ impl Detector {
                 }
             }
         }
+        self.collect_deferred(items, &deferred, target_doc, out);
         for fp in fps {
             self.fps.query(*fp, *fp, 64, |id| {
                 if let Some(s) = self.live_sheet(id, target_doc) {
                     out.entry(s).or_default().fps.push((*fp, id));
                 }
             });
+        }
+    }
+
+    /// Attribution of values too common to enumerate across the whole index (3 significant
+    /// figures in a 10M-cell index): a sample of them is enumerated just far enough to count
+    /// how many distinct values land in each block of 16 rows x 8 columns; blocks holding
+    /// far more of them than chance allows name the candidate sheets, and every deferred
+    /// value is then looked up within those sheets only (two binary searches per sheet).
+    fn collect_deferred(
+        &self,
+        items: &[Item],
+        deferred: &[Deferred],
+        target_doc: Option<u32>,
+        out: &mut HashMap<u32, SheetHits>,
+    ) {
+        if deferred.is_empty() {
+            return;
+        }
+        let live = self.live_nums.max(1) as f64;
+        let mut blocks: HashMap<u64, u32> = HashMap::new();
+        let mut lambda = 0.0;
+        let mut sampled = 0;
+        let mut keys: Vec<u64> = Vec::new();
+        for d in deferred {
+            if sampled >= SAMPLE_ITEMS {
+                break;
+            }
+            let Some(ItemKind::Num(tok)) = items.get(d.item).map(|x| &x.kind) else {
+                continue;
+            };
+            if d.readings.iter().map(|x| x.1).sum::<usize>() > SAMPLE_CAP {
+                continue;
+            }
+            keys.clear();
+            for (ri, n) in &d.readings {
+                let Some(r) = tok.readings.get(*ri) else {
+                    continue;
+                };
+                lambda += *n as f64 * BLOCK_CELLS / live;
+                self.nums
+                    .query(num_key(r.lo), num_key(r.hi), SAMPLE_CAP, |id| {
+                        if let (Some(s), Some(c)) =
+                            (self.live_sheet(id, target_doc), self.cells.get(id as usize))
+                        {
+                            keys.push(block_key(s, c.row, u32::from(c.col)));
+                        }
+                    });
+            }
+            keys.sort_unstable();
+            keys.dedup();
+            for k in &keys {
+                *blocks.entry(*k).or_default() += 1;
+            }
+            sampled += 1;
+        }
+        // A block is a candidate when that many sampled values landing in it by chance
+        // (Poisson, mean `lambda`) is unlikely even across every block of the index.
+        let need = (live / BLOCK_CELLS).max(1.0).ln() + 2.3;
+        let mut cands: Vec<(u32, u32)> = blocks
+            .iter()
+            .filter(|(_, k)| **k >= 3 && -poisson_tail_ln(**k, lambda) >= need)
+            .map(|(key, k)| (*k, (key >> 40) as u32))
+            .collect();
+        cands.sort_unstable_by(|a, b| b.cmp(a));
+        let mut sheets: Vec<u32> = Vec::new();
+        for (_, s) in cands {
+            if !sheets.contains(&s) && sheets.len() < CANDIDATE_SHEETS {
+                sheets.push(s);
+            }
+        }
+        for s in sheets {
+            for d in deferred.iter().take(2000) {
+                let Some(ItemKind::Num(tok)) = items.get(d.item).map(|x| &x.kind) else {
+                    continue;
+                };
+                let mut ids: Vec<u32> = Vec::new();
+                for (ri, _) in &d.readings {
+                    let Some(r) = tok.readings.get(*ri) else {
+                        continue;
+                    };
+                    let lo = sheet_num_key(s, r.lo).saturating_sub(1);
+                    let hi = sheet_num_key(s, r.hi).saturating_add(1);
+                    self.sheet_nums.query(lo, hi, 512, |id| {
+                        let ok = self.cells.get(id as usize).is_some_and(|c| {
+                            let v = c.value.abs();
+                            c.sheet == s && r.lo <= v && v <= r.hi
+                        });
+                        if ok {
+                            ids.push(id);
+                        }
+                    });
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                if ids.is_empty() {
+                    continue;
+                }
+                let entry = out.entry(s).or_default();
+                match entry.items.iter_mut().find(|x| x.0 == d.item) {
+                    Some((_, v, _)) => {
+                        v.extend(ids);
+                        v.sort_unstable();
+                        v.dedup();
+                    }
+                    None => entry.items.push((d.item, ids, d.w)),
+                }
+            }
         }
     }
 
