@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use common::{TestBridge, quick_channel};
 use office_bridge::addin::PanePolicy;
 use office_bridge::addin::registry::ChannelError;
+use rustls::pki_types::pem::PemObject;
 use serde_json::json;
 
 #[tokio::test]
@@ -443,4 +444,75 @@ async fn wait_until(mut cond: impl FnMut() -> bool) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn a_running_bridge_renews_its_leaf_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options =
+        office_bridge::server::ServeOptions::new(office_bridge::datadir::DataDir::at(dir.path()));
+    options.port = 0;
+    let bridge = office_bridge::server::Bridge::bind(options).await.unwrap();
+    let before = bridge.certificates().leaf_not_after;
+    // The renewed leaf's validity starts at the simulated time, so the client checks it
+    // with that clock too.
+    #[derive(Debug)]
+    struct FixedClock(rustls::pki_types::UnixTime);
+    impl rustls::time_provider::TimeProvider for FixedClock {
+        fn current_time(&self) -> Option<rustls::pki_types::UnixTime> {
+            Some(self.0)
+        }
+    }
+    let at = before - time::Duration::days(10);
+    let clock = std::sync::Arc::new(FixedClock(rustls::pki_types::UnixTime::since_unix_epoch(
+        Duration::from_secs(at.unix_timestamp() as u64),
+    )));
+    let peer_leaf = |addr: std::net::SocketAddr, ca: String| async move {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from_pem_slice(ca.as_bytes()).unwrap())
+            .unwrap();
+        let config = rustls::ClientConfig::builder_with_details(
+            std::sync::Arc::new(rustls::crypto::ring::default_provider()),
+            clock,
+        )
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = connector.connect(name, tcp).await.unwrap();
+        tls.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+    };
+    assert_eq!(
+        bridge
+            .renew_certificate_if_due(time::OffsetDateTime::now_utc())
+            .unwrap(),
+        None,
+        "a fresh leaf is not renewed"
+    );
+    let addr = bridge.local_addr();
+    let ca = bridge.certificates().ca_pem.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let renewer = {
+        // Ten days before expiry, as seen by the renewal check.
+        let reason = bridge.renew_certificate_if_due(at).unwrap();
+        assert!(reason.is_some(), "a leaf 10 days from expiry is renewed");
+        bridge
+    };
+    let task = tokio::spawn(renewer.serve(async move {
+        let _ = rx.await;
+    }));
+    let presented = peer_leaf(addr, ca.clone()).await;
+    let on_disk = std::fs::read_to_string(certs::CertPaths::new(dir.path()).leaf_cert()).unwrap();
+    let on_disk = rustls::pki_types::CertificateDer::from_pem_slice(on_disk.as_bytes()).unwrap();
+    assert_eq!(
+        presented,
+        on_disk.to_vec(),
+        "the renewed leaf is presented without a restart"
+    );
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
 }

@@ -531,10 +531,20 @@ pub fn ensure(paths: &CertPaths, now: OffsetDateTime) -> Result<Material, CertEr
     })
 }
 
-/// The rustls server configuration for the bridge: ring provider, safe protocol versions,
-/// ALPN h2 then http/1.1, chain `[leaf, ca]` so clients that only know the CA by fingerprint
-/// can still see it.
-pub fn server_config(m: &Material) -> Result<rustls::ServerConfig, CertError> {
+/// The server certificate of a running bridge, replaceable without a restart: a bridge
+/// left running for months renews its leaf in place (see [`LiveCertificate::replace`]), and
+/// every TLS handshake after that presents the new one.
+pub struct LiveCertificate {
+    current: std::sync::RwLock<Arc<rustls::sign::CertifiedKey>>,
+}
+
+impl fmt::Debug for LiveCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LiveCertificate(<key redacted>)")
+    }
+}
+
+fn certified_key(m: &Material) -> Result<Arc<rustls::sign::CertifiedKey>, CertError> {
     let leaf = CertificateDer::from_pem_slice(m.leaf_pem.as_bytes())
         .map_err(|e| CertError::Pem(format!("leaf certificate: {e}")))?;
     let ca = CertificateDer::from_pem_slice(m.ca_pem.as_bytes())
@@ -542,10 +552,51 @@ pub fn server_config(m: &Material) -> Result<rustls::ServerConfig, CertError> {
     // Deliberately no detail from the parser here: it must never echo key bytes.
     let key = PrivateKeyDer::from_pem_slice(m.leaf_key_pem.as_bytes())
         .map_err(|_| CertError::Pem("leaf private key is not valid PEM".into()))?;
+    let key = rustls::sign::CertifiedKey::from_der(vec![leaf, ca], key, &provider())?;
+    Ok(Arc::new(key))
+}
+
+impl LiveCertificate {
+    pub fn new(m: &Material) -> Result<Arc<Self>, CertError> {
+        Ok(Arc::new(LiveCertificate {
+            current: std::sync::RwLock::new(certified_key(m)?),
+        }))
+    }
+
+    /// Presents `m` from the next handshake on; connections already open keep theirs.
+    pub fn replace(&self, m: &Material) -> Result<(), CertError> {
+        let key = certified_key(m)?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = key;
+        Ok(())
+    }
+}
+
+impl rustls::server::ResolvesServerCert for LiveCertificate {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        )
+    }
+}
+
+/// A rustls server configuration presenting `m` (leaf + CA chain), TLS 1.2 and 1.3 with
+/// the ring provider, ALPN h2 and http/1.1.
+pub fn server_config(m: &Material) -> Result<rustls::ServerConfig, CertError> {
+    server_config_live(LiveCertificate::new(m)?)
+}
+
+/// Like [`server_config`], with a certificate that can be replaced while serving.
+pub fn server_config_live(live: Arc<LiveCertificate>) -> Result<rustls::ServerConfig, CertError> {
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(vec![leaf, ca], key)?;
+        .with_cert_resolver(live);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }

@@ -88,8 +88,13 @@ pub struct Bridge {
     tls: TlsAcceptor,
     state: AppState,
     certs: certs::Material,
+    live_cert: Arc<certs::LiveCertificate>,
     data_dir: DataDir,
 }
+
+/// How often a running bridge checks whether its leaf certificate is due for renewal
+/// (30 days before expiry), so one left running for months never serves an expired one.
+pub const RENEWAL_CHECK: Duration = Duration::from_secs(6 * 3600);
 
 impl Bridge {
     pub async fn bind(options: ServeOptions) -> Result<Self> {
@@ -107,8 +112,10 @@ impl Bridge {
                 tracing::info!(%reason, "renewed the localhost certificate")
             }
         }
-        let tls_config =
-            certs::server_config(&material).context("loading the TLS configuration")?;
+        let live_cert =
+            certs::LiveCertificate::new(&material).context("loading the certificate")?;
+        let tls_config = certs::server_config_live(live_cert.clone())
+            .context("loading the TLS configuration")?;
         let token = TokenFile::open(&options.data_dir.token_file())?;
         let addr = SocketAddr::new(options.bind, options.port);
         let listener = TcpListener::bind(addr).await.with_context(|| {
@@ -130,6 +137,7 @@ impl Bridge {
             tls: TlsAcceptor::from(Arc::new(tls_config)),
             state,
             certs: material,
+            live_cert,
             data_dir: options.data_dir,
         })
     }
@@ -150,6 +158,12 @@ impl Bridge {
 
     pub fn data_dir(&self) -> &DataDir {
         &self.data_dir
+    }
+
+    /// Renews the leaf certificate when it is due at `now` and presents the new one from the
+    /// next handshake on. Returns the reason when it renewed.
+    pub fn renew_certificate_if_due(&self, now: time::OffsetDateTime) -> Result<Option<String>> {
+        renew_if_due(&self.data_dir, &self.live_cert, now)
     }
 
     /// Installs the handler for pane -> bridge methods beyond `register` and `ping`.
@@ -178,6 +192,25 @@ impl Bridge {
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
         let router = Self::router(self.state.clone());
         let graceful = GracefulShutdown::new();
+        let renewal = tokio::spawn({
+            let data_dir = self.data_dir.clone();
+            let live = self.live_cert.clone();
+            async move {
+                let mut tick = tokio::time::interval(RENEWAL_CHECK);
+                tick.tick().await; // the first tick is immediate; `bind` just checked
+                loop {
+                    tick.tick().await;
+                    let (dir, cert) = (data_dir.clone(), live.clone());
+                    let now = time::OffsetDateTime::now_utc();
+                    match tokio::task::spawn_blocking(move || renew_if_due(&dir, &cert, now)).await
+                    {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!("certificate renewal check failed: {e:#}"),
+                        Err(e) => tracing::warn!("certificate renewal task failed: {e}"),
+                    }
+                }
+            }
+        });
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             let (tcp, peer) = tokio::select! {
@@ -216,6 +249,7 @@ impl Bridge {
                 }
             });
         }
+        renewal.abort();
         tracing::info!("shutting down");
         self.state
             .registry
@@ -228,6 +262,23 @@ impl Bridge {
             tracing::warn!("some connections did not finish within 5s; closing them");
         }
         Ok(())
+    }
+}
+
+fn renew_if_due(
+    data_dir: &DataDir,
+    live: &certs::LiveCertificate,
+    now: time::OffsetDateTime,
+) -> Result<Option<String>> {
+    let material = certs::ensure(&data_dir.certs(), now).context("checking the certificate")?;
+    match &material.outcome {
+        certs::EnsureOutcome::RenewedLeaf { reason } => {
+            live.replace(&material)
+                .context("loading the renewed certificate")?;
+            tracing::info!(%reason, "renewed the localhost certificate while running");
+            Ok(Some(reason.clone()))
+        }
+        _ => Ok(None),
     }
 }
 
