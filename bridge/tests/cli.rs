@@ -266,10 +266,11 @@ fn serve_prints_where_things_are_and_stops_cleanly_on_sigterm() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_office-bridge"))
-        .args(["serve", "--port", "0"])
+        .args(["serve", "--port", "0", "--log-format", "json"])
         .env("OFFICE_BRIDGE_DATA_DIR", dir.path())
+        .env("RUST_LOG", "debug")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -321,5 +322,34 @@ fn serve_prints_where_things_are_and_stops_cleanly_on_sigterm() {
             "serve did not stop within 10 s of SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(50));
+    }
+    // Logs: one JSON object per line, even at debug level, and no secret in any of them.
+    let mut logs = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let token = std::fs::read_to_string(dir.path().join("token")).unwrap();
+    let key = std::fs::read_to_string(dir.path().join("tls/localhost.key")).unwrap();
+    let key_body = key.lines().nth(1).unwrap();
+    assert!(
+        logs.lines().count() >= 2,
+        "startup and shutdown are logged:\n{logs}"
+    );
+    for line in logs.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v.get("level").is_some(), "{line}");
+        assert!(
+            !line.contains(token.trim()),
+            "the token leaked into a log line"
+        );
+        assert!(
+            !line.contains(key_body) && !line.contains("PRIVATE KEY"),
+            "key material leaked"
+        );
     }
 }
