@@ -60,7 +60,8 @@ pub const CLASSES: &[&str] = &[
     "rows/columns reordered",
     "subset of a table",
     "values inside sentences",
-    "lone value beside its headers",
+    "lone value, shared headers: Possible",
+    "lone value, distinctive headers",
     "quoted text passage",
     "names / SKUs case+space folded",
 ];
@@ -384,17 +385,43 @@ fn make_table(rng: &mut Rng, sheet: &str, kind: Kind) -> Table {
     }
 }
 
+/// Revenue by key account: row headers (account names) distinctive to this workbook, so
+/// a value at an (account, quarter) crossing is pinned by its headers. Its own generator
+/// (seeded by the workbook index) leaves the rest of the corpus unchanged.
+fn account_table(idx: usize) -> Table {
+    let mut rng = Rng::new(0xACC0_0000 ^ idx as u64);
+    let row_headers: Vec<String> = (0..4).map(|_| name(&mut rng)).collect();
+    let col_headers: Vec<String> = (0..4).map(|i| format!("Q{} 2024", i + 1)).collect();
+    let values = row_headers
+        .iter()
+        .map(|_| {
+            col_headers
+                .iter()
+                .map(|_| cents(log_uniform(&mut rng, 1e5, 5e7)))
+                .collect()
+        })
+        .collect();
+    Table {
+        sheet: "Accounts".into(),
+        kind: Kind::Money,
+        row_headers,
+        col_headers,
+        values,
+    }
+}
+
 fn make_workbook(rng: &mut Rng, idx: usize, big: bool) -> Workbook {
     let doc = DocumentRef::new(
         App::Excel,
         format!("Book{idx}.xlsx"),
         format!("https://corp.example/finance/Book{idx}.xlsx"),
     );
-    let tables = vec![
+    let mut tables = vec![
         make_table(rng, "Revenue", Kind::Money),
         make_table(rng, "P&L", Kind::Signed),
         make_table(rng, "Margins", Kind::Percent),
     ];
+    tables.push(account_table(idx));
     let mut sheets = Vec::new();
     for t in &tables {
         let mut cells = vec![text_cell(0, 0, "")];
@@ -761,6 +788,12 @@ fn make_case(
             (table_write(target, rows), truth(money, cells_of(&r, &c)))
         }
         13 => {
+            let acc = tables.get(3).unwrap_or(money);
+            let (r, c) = block(rng, acc, 1, 1);
+            let rows = render_block(acc, &r, &c, false, &mut |v| scaled(v, 3, 0));
+            (table_write(target, rows), truth(acc, cells_of(&r, &c)))
+        }
+        14 => {
             let (row, p) = wb
                 .passages
                 .get(rng.below(wb.passages.len()))

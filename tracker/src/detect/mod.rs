@@ -23,11 +23,18 @@
 //! look-elsewhere effect, decides: [`CONFIRM_EVIDENCE`] and above is Confirmed,
 //! [`POSSIBLE_EVIDENCE`] and above is Possible. A value written at the crossing of both
 //! its row and column header confirms on its own when that crossing is rare enough
-//! ([`PIN_EVIDENCE`]).
+//! ([`PIN_EVIDENCE`]); two or more values at their own crossings confirm jointly when
+//! their summed rarity, less the places holding those headers, is enough
+//! ([`JOINT_PIN_EVIDENCE`]).
 //!
-//! Limits: an interval hitting more than [`ENUM_CAP`] cells is counted but not enumerated
-//! (such a value is no evidence anyway), so a very common value in a huge index is not
-//! attributed to a cell; small bare integers and years are never evidence.
+//! Scale: an interval hitting more than [`ENUM_CAP`] cells is counted but not enumerated
+//! index-wide. Such values are attributed per sheet instead: the first values looked up
+//! (or a sample of the common ones) vote for blocks of 16 rows x 8 columns; a block holding
+//! far more of them than chance allows (Poisson, over every block of the index) names a
+//! candidate sheet, and each common value is then found in those few sheets through a
+//! second index keyed by (sheet, value). So a copied block of 3-significant-figure
+//! values still confirms in a 10M-cell index. Small bare integers and years are never
+//! evidence.
 
 pub mod eval;
 pub mod parse;
@@ -48,8 +55,12 @@ pub const CONFIRM_EVIDENCE: f64 = 14.5;
 pub const POSSIBLE_EVIDENCE: f64 = 3.0;
 /// A value written at the crossing of its row and column headers confirms when the chance
 /// of such a value there by coincidence (times the places holding that header pair) is
-/// below e^-7 (1 in 1,100).
-pub const PIN_EVIDENCE: f64 = 7.0;
+/// below e^-6.5 (1 in 670). The chance uses the sheet's own value density, which on a
+/// small header table is a pessimistic, noisy estimate; shared headers are paid for by the
+/// count of places holding them, so a crossing of headers every workbook has stays Possible.
+pub const PIN_EVIDENCE: f64 = 6.5;
+/// Two or more values at their header crossings confirm jointly above this (1 in 8,100).
+pub const JOINT_PIN_EVIDENCE: f64 = 9.0;
 /// Log-range of magnitudes a financial value may take (1e-2 ..= 1e9): the prior density
 /// of the log-uniform model.
 const LOG_RANGE: f64 = 25.3;
@@ -153,6 +164,48 @@ impl Runs {
         total
     }
 
+    /// Per run, the index span of keys in `lo..=hi`: narrows later lookups to a small,
+    /// cache-resident slice (one sheet's numbers).
+    fn spans(&self, lo: u64, hi: u64) -> Vec<(usize, usize)> {
+        self.runs
+            .iter()
+            .map(|(keys, _)| {
+                (
+                    keys.partition_point(|k| *k < lo),
+                    keys.partition_point(|k| *k <= hi),
+                )
+            })
+            .collect()
+    }
+
+    /// [`Runs::query`] restricted to `spans` (from [`Runs::spans`]).
+    fn query_in(
+        &self,
+        spans: &[(usize, usize)],
+        lo: u64,
+        hi: u64,
+        cap: usize,
+        mut f: impl FnMut(u32),
+    ) -> usize {
+        let mut total = 0;
+        let mut found = Vec::with_capacity(spans.len());
+        for ((keys, _), (s0, s1)) in self.runs.iter().zip(spans) {
+            let slice = keys.get(*s0..*s1).unwrap_or(&[]);
+            let a = s0 + slice.partition_point(|k| *k < lo);
+            let b = s0 + slice.partition_point(|k| *k <= hi);
+            total += b.saturating_sub(a);
+            found.push((a, b));
+        }
+        if total <= cap {
+            for ((_, ids), (a, b)) in self.runs.iter().zip(found) {
+                for id in ids.get(a..b).unwrap_or(&[]) {
+                    f(*id);
+                }
+            }
+        }
+        total
+    }
+
     fn retain(&mut self, keep: impl Fn(u32) -> bool) {
         let all = std::mem::take(&mut self.runs);
         let mut merged: (Vec<u64>, Vec<u32>) = (Vec::new(), Vec::new());
@@ -246,6 +299,23 @@ struct Deferred {
     item: usize,
     readings: Vec<(usize, usize)>,
     w: f64,
+}
+
+/// Distinct blocks hit by each of the first few values looked up, for the candidate-block
+/// test, and the expected number of such hits per block by chance.
+#[derive(Debug, Default)]
+struct BlockSample {
+    keys: Vec<u64>,
+    items: usize,
+    lambda: f64,
+}
+
+impl BlockSample {
+    fn add(&mut self, keys: &[u64], hits: usize, live: usize) {
+        self.keys.extend_from_slice(keys);
+        self.items += 1;
+        self.lambda += hits as f64 * BLOCK_CELLS / live.max(1) as f64;
+    }
 }
 
 /// Cells per block of the candidate-block count (16 rows x 8 columns).
@@ -597,6 +667,8 @@ impl Detector {
         let mut budget: usize = ENUM_BUDGET;
         // Readings too common to enumerate index-wide: looked up per candidate sheet below.
         let mut deferred: Vec<Deferred> = Vec::new();
+        // Block counts of the first enumerated values, reused to find candidate blocks.
+        let mut sample = BlockSample::default();
         for (i, item) in items.iter().enumerate() {
             let (cap, wide_cap) = if budget > 0 {
                 (ENUM_CAP, WIDE_CAP)
@@ -613,10 +685,16 @@ impl Detector {
                     if tok.weak {
                         continue;
                     }
+                    // The exact interval lies inside the wide one: search it within the
+                    // wide span (a small slice) instead of the whole index again.
+                    let mut wspans = Vec::with_capacity(tok.readings.len());
                     for r in &tok.readings {
                         let (c, h) = ((r.lo + r.hi) / 2.0, (r.hi - r.lo) / 2.0);
-                        let (wl, wh) = ((c - WIDE * h).max(0.0), c + WIDE * h);
-                        let n = self.nums.query(num_key(wl), num_key(wh), wide_cap, |id| {
+                        let (wl, wh) =
+                            ((c - WIDE * h).max(0.0).min(r.lo), (c + WIDE * h).max(r.hi));
+                        let (kl, kh) = (num_key(wl), num_key(wh));
+                        let sp = self.nums.spans(kl, kh);
+                        let n = self.nums.query_in(&sp, kl, kh, wide_cap, |id| {
                             if let Some(s) = self.live_sheet(id, target_doc) {
                                 *wide.entry(s).or_default() += 1;
                             }
@@ -625,9 +703,11 @@ impl Detector {
                             // Too many to enumerate: fall back to the global density there.
                             dense_total += n;
                         }
+                        wspans.push(sp);
                     }
-                    for (ri, r) in tok.readings.iter().enumerate() {
-                        let n = self.nums.query(num_key(r.lo), num_key(r.hi), cap, |id| {
+                    for ((ri, r), sp) in tok.readings.iter().enumerate().zip(&wspans) {
+                        let (kl, kh) = (num_key(r.lo), num_key(r.hi));
+                        let n = self.nums.query_in(sp, kl, kh, cap, |id| {
                             if let Some(s) = self.live_sheet(id, target_doc) {
                                 found.push((s, id));
                             }
@@ -676,6 +756,22 @@ impl Detector {
             found.dedup();
             let spread = 2.0 * WIDE + 1.0;
             let global = dense_total as f64 / spread / self.live_nums.max(1) as f64;
+            if matches!(item.kind, ItemKind::Num(_))
+                && over.is_empty()
+                && !found.is_empty()
+                && sample.items < SAMPLE_ITEMS
+            {
+                let mut keys: Vec<u64> = found
+                    .iter()
+                    .filter_map(|(s, id)| {
+                        let c = self.cells.get(*id as usize)?;
+                        Some(block_key(*s, c.row, u32::from(c.col)))
+                    })
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                sample.add(&keys, exact_total, self.live_nums);
+            }
             if !over.is_empty() {
                 deferred.push(Deferred {
                     item: i,
@@ -708,7 +804,7 @@ impl Detector {
                 }
             }
         }
-        self.collect_deferred(items, &deferred, target_doc, out);
+        self.collect_deferred(items, &deferred, &mut sample, target_doc, out);
         for fp in fps {
             self.fps.query(*fp, *fp, 64, |id| {
                 if let Some(s) = self.live_sheet(id, target_doc) {
@@ -727,6 +823,7 @@ impl Detector {
         &self,
         items: &[Item],
         deferred: &[Deferred],
+        sample: &mut BlockSample,
         target_doc: Option<u32>,
         out: &mut HashMap<u32, SheetHits>,
     ) {
@@ -734,12 +831,9 @@ impl Detector {
             return;
         }
         let live = self.live_nums.max(1) as f64;
-        let mut blocks: HashMap<u64, u32> = HashMap::new();
-        let mut lambda = 0.0;
-        let mut sampled = 0;
         let mut keys: Vec<u64> = Vec::new();
         for d in deferred {
-            if sampled >= SAMPLE_ITEMS {
+            if sample.items >= SAMPLE_ITEMS {
                 break;
             }
             let Some(ItemKind::Num(tok)) = items.get(d.item).map(|x| &x.kind) else {
@@ -749,11 +843,10 @@ impl Detector {
                 continue;
             }
             keys.clear();
-            for (ri, n) in &d.readings {
+            for (ri, _) in &d.readings {
                 let Some(r) = tok.readings.get(*ri) else {
                     continue;
                 };
-                lambda += *n as f64 * BLOCK_CELLS / live;
                 self.nums
                     .query(num_key(r.lo), num_key(r.hi), SAMPLE_CAP, |id| {
                         if let (Some(s), Some(c)) =
@@ -765,17 +858,24 @@ impl Detector {
             }
             keys.sort_unstable();
             keys.dedup();
-            for k in &keys {
-                *blocks.entry(*k).or_default() += 1;
+            let n = d.readings.iter().map(|x| x.1).sum::<usize>();
+            sample.add(&keys, n, self.live_nums);
+        }
+        let lambda = sample.lambda;
+        sample.keys.sort_unstable();
+        let mut blocks: Vec<(u64, u32)> = Vec::new();
+        for k in &sample.keys {
+            match blocks.last_mut() {
+                Some((lk, n)) if lk == k => *n += 1,
+                _ => blocks.push((*k, 1)),
             }
-            sampled += 1;
         }
         // A block is a candidate when that many sampled values landing in it by chance
         // (Poisson, mean `lambda`) is unlikely even across every block of the index.
         let need = (live / BLOCK_CELLS).max(1.0).ln() + 2.3;
         let mut cands: Vec<(u32, u32)> = blocks
             .iter()
-            .filter(|(_, k)| **k >= 3 && -poisson_tail_ln(**k, lambda) >= need)
+            .filter(|(_, k)| *k >= 3 && -poisson_tail_ln(*k, lambda) >= need)
             .map(|(key, k)| (*k, (key >> 40) as u32))
             .collect();
         cands.sort_unstable_by(|a, b| b.cmp(a));
@@ -786,6 +886,10 @@ impl Detector {
             }
         }
         for s in sheets {
+            let spans = self.sheet_nums.spans(
+                u64::from(s) << 32,
+                (u64::from(s) << 32) | u64::from(u32::MAX),
+            );
             for d in deferred.iter().take(2000) {
                 let Some(ItemKind::Num(tok)) = items.get(d.item).map(|x| &x.kind) else {
                     continue;
@@ -797,7 +901,7 @@ impl Detector {
                     };
                     let lo = sheet_num_key(s, r.lo).saturating_sub(1);
                     let hi = sheet_num_key(s, r.hi).saturating_add(1);
-                    self.sheet_nums.query(lo, hi, 512, |id| {
+                    self.sheet_nums.query_in(&spans, lo, hi, 512, |id| {
                         let ok = self.cells.get(id as usize).is_some_and(|c| {
                             let v = c.value.abs();
                             c.sheet == s && r.lo <= v && v <= r.hi
@@ -929,6 +1033,9 @@ impl Detector {
         // Per item: the chosen cell, its rarity evidence and how many candidates it had.
         // A value at the crossing of its written row and column headers.
         let mut pinned = false;
+        // Values written at their header crossings: (cell, -ln chance there, places holding
+        // those headers). Several of them in one sheet pin the source jointly.
+        let mut crossings: Vec<(u32, f64, f64)> = Vec::new();
         // cell -> (evidence, ln hits, kind: 0 number, 1 date, 2 text)
         let mut chosen: HashMap<u32, (f64, f64, u8)> = HashMap::new();
         for (idx, ids, wide) in &hits.items {
@@ -950,6 +1057,7 @@ impl Detector {
             // Header adjacency: a written label equal to a text cell left of the candidate in
             // its row, or above it in its column.
             let mut best: Option<(u32, f64, u32)> = None; // (cell, evidence, distance)
+            let mut crossing: Option<(u32, f64, f64)> = None;
             for id in ids {
                 let Some(c) = cell(*id) else { continue };
                 let (row, col) = (c.row, u32::from(c.col));
@@ -992,6 +1100,7 @@ impl Detector {
                     if -(p_cell * places).ln() >= PIN_EVIDENCE {
                         pinned = true;
                     }
+                    crossing = Some((*id, -p_cell.max(1e-300).ln(), places));
                 }
                 let dist = row.abs_diff(ar) + col.abs_diff(ac);
                 let better = match best {
@@ -1002,6 +1111,7 @@ impl Detector {
                     best = Some((*id, ev, dist));
                 }
             }
+            crossings.extend(crossing);
             if let Some((id, ev, _)) = best {
                 let lnh = (ids.len() as f64).ln();
                 let is_text = match item.kind {
@@ -1109,6 +1219,9 @@ impl Detector {
             evidence += bonus.min(30.0);
         }
         evidence -= look_elsewhere;
+        if joint_pin(&mut crossings) {
+            pinned = true;
+        }
         if pinned {
             evidence = evidence.max(CONFIRM_EVIDENCE);
         }
@@ -1140,6 +1253,21 @@ impl Detector {
             explicit: false,
         })
     }
+}
+
+/// Whether two or more values, each at the crossing of its own written row and column
+/// headers (distinct cells), are jointly too unlikely to be coincidence: the sum of their
+/// rarities, less ln(places holding such headers) and ln(count) for choosing them, must
+/// clear [`JOINT_PIN_EVIDENCE`].
+fn joint_pin(crossings: &mut Vec<(u32, f64, f64)>) -> bool {
+    crossings.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    crossings.dedup_by_key(|c| c.0);
+    if crossings.len() < 2 {
+        return false;
+    }
+    let places = crossings.iter().map(|c| c.2).fold(1.0f64, f64::max);
+    let total: f64 = crossings.iter().map(|c| c.1.min(TOKEN_CAP)).sum();
+    total - places.ln() - (crossings.len() as f64).ln() >= JOINT_PIN_EVIDENCE
 }
 
 /// Prior chance that one cell holds a value in the reading's interval (log-uniform).

@@ -713,3 +713,204 @@ fn rounded_table_with_headers_confirms_with_the_right_cells() {
         "{flows:#?}"
     );
 }
+
+// ---------- attribution at scale, joint pins, distinctive headers ----------
+
+#[test]
+fn runs_spans_narrow_lookups_to_one_sheet() {
+    let mut det = Detector::new();
+    det.add_read(&read(
+        &doc("A.xlsx"),
+        "S",
+        vec![num(0, 0, 5.0, "0"), num(0, 1, 7.5, "0")],
+    ));
+    det.add_read(&read(&doc("B.xlsx"), "T", vec![num(0, 0, 5.0, "0")]));
+    // Order of the per-sheet key follows the value within a sheet.
+    assert!(sheet_num_key(0, 5.0) < sheet_num_key(0, 7.5));
+    assert!(sheet_num_key(0, 1e12) < sheet_num_key(1, 0.0));
+    for compact in [false, true] {
+        if compact {
+            det.compact();
+        }
+        let spans = det
+            .sheet_nums
+            .spans(1 << 32, (1 << 32) | u64::from(u32::MAX));
+        let mut ids = Vec::new();
+        let n = det.sheet_nums.query_in(
+            &spans,
+            sheet_num_key(1, 4.0),
+            sheet_num_key(1, 6.0),
+            10,
+            |id| ids.push(id),
+        );
+        assert_eq!((n, ids.len()), (1, 1));
+        assert_eq!(det.cells[ids[0] as usize].sheet, 1);
+        // Over the cap: counted, not enumerated.
+        let spans0 = det.sheet_nums.spans(0, u64::from(u32::MAX));
+        let mut k = 0;
+        let n0 = det
+            .sheet_nums
+            .query_in(&spans0, 0, u64::from(u32::MAX), 1, |_| k += 1);
+        assert_eq!((n0, k), (2, 0));
+    }
+}
+
+#[test]
+fn joint_pin_needs_two_distinct_rare_crossings() {
+    // One crossing never pins jointly.
+    assert!(!joint_pin(&mut vec![(1, 12.0, 1.0)]));
+    // Two rare crossings in distinct cells do.
+    assert!(joint_pin(&mut vec![(1, 7.0, 1.0), (2, 7.0, 1.0)]));
+    // The same cell twice is one crossing.
+    assert!(!joint_pin(&mut vec![(1, 7.0, 1.0), (1, 7.0, 1.0)]));
+    // Headers shared by many places weaken it.
+    assert!(!joint_pin(&mut vec![(1, 7.0, 1e4), (2, 7.0, 1e4)]));
+    // Common values (little rarity each) do not pin.
+    assert!(!joint_pin(&mut vec![
+        (1, 3.0, 1.0),
+        (2, 3.0, 1.0),
+        (3, 3.0, 1.0)
+    ]));
+}
+
+#[test]
+fn copied_block_of_values_too_common_to_enumerate_still_confirms() {
+    // Every copied value also sits, scattered, in 140 other sheets: each has more index-wide
+    // hits than ENUM_CAP, so none is enumerated across the index. The block-count sample
+    // finds the one sheet where they sit together and looks them up there.
+    let mut rng = eval::Rng::new(99);
+    let block: Vec<f64> = (0..20)
+        .map(|_| (10f64.powf(3.0 + 4.0 * rng.f64()) * 100.0).round() / 100.0)
+        .collect();
+    let mut det = Detector::new();
+    for b in 0..140u32 {
+        let mut cells = Vec::new();
+        for r in 0..25 {
+            for c in 0..40 {
+                let v = (10f64.powf(2.0 + 6.0 * rng.f64()) * 100.0).round() / 100.0;
+                cells.push(num(r, c, v, "#,##0.00"));
+            }
+        }
+        for (k, v) in block.iter().enumerate() {
+            cells.push(num(100 + 16 * k as u32, k as u32, *v, "#,##0.00"));
+        }
+        det.add_read(&read(&doc(&format!("N{b}.xlsx")), "Data", cells));
+    }
+    let src = doc("Src.xlsx");
+    let mut cells = Vec::new();
+    for (k, v) in block.iter().enumerate() {
+        cells.push(num(k as u32 / 4, k as u32 % 4, *v, "#,##0.00"));
+    }
+    det.add_read(&read(&src, "Block", cells));
+    det.compact();
+    let rows: Vec<Vec<String>> = block
+        .chunks(4)
+        .map(|r| r.iter().map(|v| eval::group(*v, 2, ",", ".")).collect())
+        .collect();
+    let w = WriteContent {
+        target: deck(),
+        parts: vec![WritePart::Table {
+            location: "slide 1".into(),
+            rows,
+        }],
+        explicit_sources: vec![],
+    };
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, src.id);
+    let want: Vec<CellAddr> = (0..20u32).map(|k| CellAddr::new(k / 4, k % 4)).collect();
+    assert_eq!(c[0].cells, want);
+}
+
+/// Thirty look-alike workbooks (same regions, same quarters) and one with key-account
+/// rows: (region, quarter) crossings are everywhere, (account, quarter) is in one place.
+fn lookalikes_and_accounts() -> (Detector, DocumentRef, f64, DocumentRef, f64) {
+    let mut rng = eval::Rng::new(5);
+    let mut det = Detector::new();
+    let regions = ["EMEA", "Americas", "APAC", "LATAM"];
+    let quarters = ["Q1 2025", "Q2 2025", "Q3 2025", "Q4 2025"];
+    let table = |rows: &[&str], rng: &mut eval::Rng| {
+        let mut cells = Vec::new();
+        let mut vals = Vec::new();
+        for (j, q) in quarters.iter().enumerate() {
+            cells.push(text(0, j as u32 + 1, q));
+        }
+        for (i, r) in rows.iter().enumerate() {
+            cells.push(text(i as u32 + 1, 0, r));
+            for j in 0..4 {
+                let v = (10f64.powf(5.0 + 2.5 * rng.f64()) * 100.0).round() / 100.0;
+                vals.push(v);
+                cells.push(num(i as u32 + 1, j as u32 + 1, v, "$#,##0"));
+            }
+        }
+        (cells, vals)
+    };
+    let mut shared = (doc("R0.xlsx"), 0.0);
+    for b in 0..30 {
+        let d = doc(&format!("R{b}.xlsx"));
+        let (cells, vals) = table(&regions, &mut rng);
+        if b == 0 {
+            shared = (d.clone(), vals[5]); // Americas, Q2 2025: cell (2, 2)
+        }
+        det.add_read(&read(&d, "Revenue", cells));
+    }
+    let acct = doc("Accounts.xlsx");
+    let (cells, vals) = table(
+        &["Halvorsen Logistics AG", "Quilmor Labs", "Tasdak GmbH"],
+        &mut rng,
+    );
+    det.add_read(&read(&acct, "Accounts", cells));
+    (det, shared.0, shared.1, acct, vals[5])
+}
+
+#[test]
+fn lone_value_at_distinctive_headers_confirms_at_shared_headers_is_possible() {
+    let (det, shared_doc, shared_v, acct, acct_v) = lookalikes_and_accounts();
+    // Shared headers: thirty places hold (Americas, Q2 2025); a 3-figure value there is
+    // shown as Possible, never Confirmed.
+    let w = write_table(vec![
+        vec!["", "Q2 2025"],
+        vec!["Americas", &eval::scaled(shared_v, 3, 0)],
+    ]);
+    let flows = det.check(&w);
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+    assert!(
+        flows.iter().any(|f| f.source.id == shared_doc.id
+            && f.strength == FlowStrength::Possible
+            && f.cells == vec![CellAddr::new(2, 2)]),
+        "{flows:#?}"
+    );
+    // Distinctive headers: one place holds (Quilmor Labs, Q2 2025): the value is pinned.
+    let w = write_table(vec![
+        vec!["", "Q2 2025"],
+        vec!["Quilmor Labs", &eval::scaled(acct_v, 3, 0)],
+    ]);
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, acct.id);
+    assert_eq!(c[0].cells, vec![CellAddr::new(2, 2)]);
+}
+
+#[test]
+fn two_values_at_their_header_crossings_confirm_jointly() {
+    let (det, shared_doc, _, _, _) = lookalikes_and_accounts();
+    // Two 3-figure values of one look-alike workbook, each under its own quarter header in
+    // the Americas row: the pair pins the source even though the headers are shared.
+    let mut rng = eval::Rng::new(5);
+    let mut vals = Vec::new();
+    for _ in 0..16 {
+        vals.push((10f64.powf(5.0 + 2.5 * rng.f64()) * 100.0).round() / 100.0);
+    }
+    let (a, b) = (eval::scaled(vals[5], 3, 0), eval::scaled(vals[6], 3, 0));
+    let w = write_table(vec![
+        vec!["", "Q2 2025", "Q3 2025"],
+        vec!["Americas", &a, &b],
+    ]);
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, shared_doc.id);
+    assert_eq!(c[0].cells, vec![CellAddr::new(2, 2), CellAddr::new(2, 3)]);
+}
