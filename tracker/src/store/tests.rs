@@ -348,7 +348,7 @@ fn appends_continue_the_chain_after_reopen() {
 }
 
 /// Inserting 100k labels in one read: prepared statement, one transaction. Prints the
-/// figure (run with --nocapture); the bound is generous for a shared 2-core debug build.
+/// figure (run with --nocapture); speed is reported, not asserted.
 #[test]
 fn insert_100k_labels() {
     let (_d, mut s) = open();
@@ -366,5 +366,4 @@ fn insert_100k_labels() {
     let back = s.labels().unwrap();
     eprintln!("rebuilt 100000 labels in {:?}", t.elapsed());
     assert_eq!(back[0].sheets[0].cells.len(), 100_000);
-    assert!(took.as_secs() < 60);
 }
