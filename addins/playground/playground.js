@@ -2,6 +2,7 @@
 // (each in an iframe with ?standin=1), live. Everything shown from the documents goes through
 // textContent: cell values are untrusted like anywhere else.
 import { h } from "../shared/ui.js";
+import { numToCol as colName } from "../excel/operations.js";
 
 const $ = (id) => document.getElementById(id);
 const xlFrame = $("xl-pane");
@@ -39,15 +40,6 @@ function whenReady(frame, attach) {
 }
 
 // ---------------------------------------------------------------- Excel
-const colName = (n) => {
-  let s = "";
-  while (n > 0) {
-    const r = (n - 1) % 26;
-    s = String.fromCharCode(65 + r) + s;
-    n = Math.floor((n - 1) / 26);
-  }
-  return s;
-};
 
 function renderWorkbook(inst) {
   const wb = inst.env.workbook;

@@ -160,9 +160,10 @@ fn serve(data_dir: DataDir, port: u16, bind: IpAddr) -> Result<()> {
         let mut options = ServeOptions::new(data_dir);
         options.port = port;
         options.bind = bind;
+        let shutdown = shutdown_signal()?;
         let bridge = Bridge::bind(options).await?;
         print_banner(&bridge);
-        bridge.serve(shutdown_signal()).await
+        bridge.serve(shutdown).await
     })
 }
 
@@ -196,24 +197,28 @@ fn print_banner(bridge: &Bridge) {
     println!("  Stop with Ctrl-C.");
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the Ctrl-C and SIGTERM handlers now (tokio would only register them when the
+/// future is first polled, leaving a window after the banner where SIGTERM kills the
+/// process abruptly) and returns the future that completes on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        let mut ctrl_c = tokio::signal::windows::ctrl_c().context("listening for Ctrl-C")?;
+        Ok(async move {
+            ctrl_c.recv().await;
+        })
     }
 }
 
