@@ -225,6 +225,13 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Maps a SQLite error to one naming the database and what was being done. A free
+/// function because the callers hold a transaction that borrows the store mutably.
+fn sql_err(path: &str, what: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + use<> {
+    let (path, what) = (path.to_string(), what.to_string());
+    move |source| StoreError::Sqlite { path, what, source }
+}
+
 /// Short location summary of a set of cells: bounding range and count. Never values.
 pub fn cells_summary(cells: &[CellAddr]) -> String {
     let Some(first) = cells.first() else {
@@ -404,11 +411,7 @@ impl Store {
     /// values (never the values).
     pub fn record_read(&mut self, ev: &ReadEvent) -> Result<AuditRecord> {
         let path = self.path.display().to_string();
-        let e = |what: &str| {
-            let path = path.clone();
-            let what = what.to_string();
-            move |source| StoreError::Sqlite { path, what, source }
-        };
+        let e = |what: &str| sql_err(&path, what);
         let total: usize = ev.sheets.iter().map(|s| s.cells.len()).sum();
         let mut values_hash = Sha256::new();
         let mut sheets_body = Vec::new();
@@ -630,11 +633,7 @@ impl Store {
         at: UnixMillis,
     ) -> Result<AuditRecord> {
         let path = self.path.display().to_string();
-        let e = |what: &str| {
-            let path = path.clone();
-            let what = what.to_string();
-            move |source| StoreError::Sqlite { path, what, source }
-        };
+        let e = |what: &str| sql_err(&path, what);
         let body_text = serde_json::to_string(choices).map_err(|err| StoreError::Corrupt {
             path: path.clone(),
             what: format!("cannot encode choices: {err}"),
@@ -690,11 +689,7 @@ impl Store {
         approval: Option<&NewApproval>,
     ) -> Result<FlowRecord> {
         let path = self.path.display().to_string();
-        let e = |what: &str| {
-            let path = path.clone();
-            let what = what.to_string();
-            move |source| StoreError::Sqlite { path, what, source }
-        };
+        let e = |what: &str| sql_err(&path, what);
         let flow_text = serde_json::to_string(flow).map_err(|err| StoreError::Corrupt {
             path: path.clone(),
             what: format!("cannot encode flow: {err}"),
@@ -832,11 +827,7 @@ impl Store {
         at: UnixMillis,
     ) -> Result<AuditRecord> {
         let path = self.path.display().to_string();
-        let e = |what: &str| {
-            let path = path.clone();
-            let what = what.to_string();
-            move |source| StoreError::Sqlite { path, what, source }
-        };
+        let e = |what: &str| sql_err(&path, what);
         let refuse = |what: &str| StoreError::Approval {
             path: path.clone(),
             id: id.chars().take(80).collect(),
@@ -1028,11 +1019,7 @@ fn append_in(
     kind: &str,
     body: &serde_json::Value,
 ) -> Result<AuditRecord> {
-    let e = |what: &str| {
-        let path = path.to_string();
-        let what = what.to_string();
-        move |source| StoreError::Sqlite { path, what, source }
-    };
+    let e = |what: &str| sql_err(path, what);
     let head: Option<(i64, String)> = tx
         .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
