@@ -201,6 +201,17 @@ impl CellRange {
         }
     }
 
+    /// The smallest range holding every cell; None for no cells.
+    pub fn bounding(cells: &[CellAddr]) -> Option<Self> {
+        let (first, rest) = cells.split_first()?;
+        Some(rest.iter().fold(CellRange::new(*first, *first), |r, c| {
+            CellRange::new(
+                CellAddr::new(r.start.row.min(c.row), r.start.col.min(c.col)),
+                CellAddr::new(r.end.row.max(c.row), r.end.col.max(c.col)),
+            )
+        }))
+    }
+
     pub fn contains(&self, c: CellAddr) -> bool {
         (self.start.row..=self.end.row).contains(&c.row)
             && (self.start.col..=self.end.col).contains(&c.col)
@@ -517,6 +528,10 @@ mod tests {
             (Some("Q3 'Rev'".to_string()), "D5:B2")
         );
         assert_eq!(CellRange::parse("C3").unwrap().to_string(), "C3");
+        let cells = ["C3", "D5", "B2"].map(|a| CellAddr::parse_a1(a).unwrap());
+        assert_eq!(CellRange::bounding(&cells).unwrap().to_string(), "B2:D5");
+        assert_eq!(CellRange::bounding(&cells[..1]).unwrap().to_string(), "C3");
+        assert_eq!(CellRange::bounding(&[]), None);
     }
 
     #[test]

@@ -234,16 +234,9 @@ fn sql_err(path: &str, what: &str) -> impl FnOnce(rusqlite::Error) -> StoreError
 
 /// Short location summary of a set of cells: bounding range and count. Never values.
 pub fn cells_summary(cells: &[CellAddr]) -> String {
-    let Some(first) = cells.first() else {
+    let Some(r) = CellRange::bounding(cells) else {
         return String::new();
     };
-    let mut r = CellRange::new(*first, *first);
-    for c in cells {
-        r = CellRange::new(
-            CellAddr::new(r.start.row.min(c.row), r.start.col.min(c.col)),
-            CellAddr::new(r.end.row.max(c.row), r.end.col.max(c.col)),
-        );
-    }
     if r.cell_count() == cells.len() as u64 {
         r.to_string()
     } else {

@@ -122,20 +122,12 @@ pub fn summarize_cells(cells: &[String]) -> String {
         .iter()
         .filter_map(|c| CellAddr::parse_a1(c).ok())
         .collect();
-    if parsed.is_empty() || parsed.len() != cells.len() {
-        return cells.join(", ");
-    }
-    let range =
-        parsed
-            .iter()
-            .skip(1)
-            .fold(tracker::CellRange::new(parsed[0], parsed[0]), |r, c| {
-                tracker::CellRange::new(
-                    CellAddr::new(r.start.row.min(c.row), r.start.col.min(c.col)),
-                    CellAddr::new(r.end.row.max(c.row), r.end.col.max(c.col)),
-                )
-            });
-    let mut unique = parsed.clone();
+    // Cells that do not parse are shown as given rather than summarised wrongly.
+    let range = match tracker::CellRange::bounding(&parsed) {
+        Some(r) if parsed.len() == cells.len() => r,
+        _ => return cells.join(", "),
+    };
+    let mut unique = parsed;
     unique.sort();
     unique.dedup();
     if range.cell_count() == unique.len() as u64 {

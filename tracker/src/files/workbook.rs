@@ -101,16 +101,10 @@ fn read_inner(
             drop(archive);
             let mut wb: Ods<_> = Ods::new(BufReader::new(File::open(path)?))
                 .map_err(|e| Problem::invalid(kind, e.to_string()))?;
-            let names = selected(wb.sheet_names(), sheet)?;
-            let mut sheets = Vec::new();
-            for name in names {
-                let data = wb
-                    .worksheet_range(&name)
-                    .map_err(|e| Problem::invalid(kind, format!("sheet {name:?}: {e}")))?;
-                let cells = range_cells(&data, range, &mut budget)?;
-                sheets.push(SheetRead { sheet: name, cells });
-            }
-            Ok((sheets, None))
+            Ok((
+                range_sheets(&mut wb, kind, sheet, range, &mut budget)?,
+                None,
+            ))
         }
         Kind::Xls => {
             // The size was checked before: holding the file in memory is bounded.
@@ -118,16 +112,10 @@ fn read_inner(
             super::cfb::check_xls(&bytes)?;
             let mut wb: Xls<_> = Xls::new(std::io::Cursor::new(bytes))
                 .map_err(|e| Problem::invalid(kind, e.to_string()))?;
-            let names = selected(wb.sheet_names(), sheet)?;
-            let mut sheets = Vec::new();
-            for name in names {
-                let data = wb
-                    .worksheet_range(&name)
-                    .map_err(|e| Problem::invalid(kind, format!("sheet {name:?}: {e}")))?;
-                let cells = range_cells(&data, range, &mut budget)?;
-                sheets.push(SheetRead { sheet: name, cells });
-            }
-            Ok((sheets, None))
+            Ok((
+                range_sheets(&mut wb, kind, sheet, range, &mut budget)?,
+                None,
+            ))
         }
         _ => Err(Problem::invalid(kind, "not a workbook")),
     }
@@ -322,6 +310,28 @@ fn xlsx_sheet(
         }
     }
     Ok(cells)
+}
+
+/// The selected sheets of a workbook calamine reads as whole ranges (xls, ods).
+fn range_sheets<RS: std::io::Read + std::io::Seek, R: Reader<RS>>(
+    wb: &mut R,
+    kind: Kind,
+    sheet: Option<&str>,
+    range: Option<CellRange>,
+    budget: &mut Budget<'_>,
+) -> Result<Vec<SheetRead>, Problem>
+where
+    R::Error: std::fmt::Display,
+{
+    let mut sheets = Vec::new();
+    for name in selected(wb.sheet_names(), sheet)? {
+        let data = wb
+            .worksheet_range(&name)
+            .map_err(|e| Problem::invalid(kind, format!("sheet {name:?}: {e}")))?;
+        let cells = range_cells(&data, range, budget)?;
+        sheets.push(SheetRead { sheet: name, cells });
+    }
+    Ok(sheets)
 }
 
 fn range_cells(
