@@ -52,6 +52,13 @@ impl DataDir {
         self.root.join("office-bridge.sqlite3")
     }
 
+    /// Written by a running `serve` (port, pid, version) so `office-bridge mcp` and other
+    /// local tools find it; removed on a clean shutdown. Not a lock: a stale file is
+    /// detected by probing the port.
+    pub fn run_file(&self) -> PathBuf {
+        self.root.join("bridge.json")
+    }
+
     pub fn certs(&self) -> certs::CertPaths {
         certs::CertPaths::new(&self.root)
     }

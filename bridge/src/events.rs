@@ -1,11 +1,106 @@
 //! The bridge's internal event bus. Every surface that shows what happens (the event
 //! stream, the monitor page, the panes, notifications) subscribes here, so each event is
-//! produced at one place and seen the same way everywhere.
+//! produced at one place and seen the same way everywhere. No event carries a cell value:
+//! events say where data came from and went, never what it was.
 
 use serde::Serialize;
 use tokio::sync::broadcast;
+use tracker::{App, CellAddr, CellRange, Decision, DocumentRef, Flow, UnixMillis};
 
 use crate::addin::registry::SessionInfo;
+
+/// A document as events name it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DocumentSummary {
+    pub app: App,
+    pub name: String,
+    pub id: String,
+}
+
+impl From<&DocumentRef> for DocumentSummary {
+    fn from(d: &DocumentRef) -> Self {
+        DocumentSummary {
+            app: d.app,
+            name: d.name.clone(),
+            id: d.id.0.clone(),
+        }
+    }
+}
+
+/// One flow with its decision, as every surface shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FlowSummary {
+    pub flow_id: i64,
+    pub source: DocumentSummary,
+    pub sheet: String,
+    /// Bounding range of the matched cells ("B2:D5"), or "" when none.
+    pub cells: String,
+    pub cell_count: usize,
+    pub target: DocumentSummary,
+    pub location: String,
+    pub matched: usize,
+    pub confidence: f64,
+    pub strength: tracker::FlowStrength,
+    pub sensitivity: tracker::Sensitivity,
+    /// Copied by reference (`from_range`, a chart), not found by detection.
+    pub explicit: bool,
+    pub decision: tracker::Action,
+    /// The decision's reason, in words.
+    pub reason: String,
+    /// The one line a notification shows.
+    pub line: String,
+}
+
+impl FlowSummary {
+    pub fn new(flow_id: i64, flow: &Flow, decision: &Decision) -> Self {
+        let cells = bounding(&flow.cells);
+        let line = format!(
+            "{} value{} from {} > {}{} moved into {} {}",
+            flow.matched,
+            if flow.matched == 1 { "" } else { "s" },
+            flow.source.name,
+            flow.sheet,
+            if cells.is_empty() {
+                String::new()
+            } else {
+                format!("!{cells}")
+            },
+            flow.target.name,
+            flow.location
+        );
+        FlowSummary {
+            flow_id,
+            source: (&flow.source).into(),
+            sheet: flow.sheet.clone(),
+            cells,
+            cell_count: flow.cells.len(),
+            target: (&flow.target).into(),
+            location: flow.location.clone(),
+            matched: flow.matched,
+            confidence: flow.confidence,
+            strength: flow.strength,
+            sensitivity: flow.sensitivity.level,
+            explicit: flow.explicit,
+            decision: decision.action,
+            reason: decision.reason.clone(),
+            line,
+        }
+    }
+}
+
+fn bounding(cells: &[CellAddr]) -> String {
+    CellRange::bounding(cells)
+        .map(|r| r.to_string())
+        .unwrap_or_default()
+}
+
+/// What an approval holds: a transfer, or a deletion.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HeldAction {
+    Flow { flow: Box<FlowSummary> },
+    Deletion { what: String },
+}
 
 /// Something the person or an administrator may want to see.
 #[derive(Clone, Debug, Serialize)]
@@ -19,6 +114,46 @@ pub enum BridgeEvent {
         session: SessionInfo,
         reason: String,
     },
+    /// The agent read cells; they are labelled now.
+    Read {
+        provenance_id: String,
+        document: DocumentSummary,
+        sheet: String,
+        address: String,
+        cells: usize,
+        /// Cells whose text looks like instructions aimed at the agent.
+        flagged: usize,
+        at: UnixMillis,
+    },
+    /// A write carried data from another document; `decision` says what happened to it.
+    Flow {
+        flow: FlowSummary,
+        at: UnixMillis,
+    },
+    ApprovalRequested {
+        approval_id: String,
+        target: DocumentSummary,
+        #[serde(flatten)]
+        held: HeldAction,
+        expires_at: UnixMillis,
+        line: String,
+    },
+    ApprovalResolved {
+        approval_id: String,
+        /// allowed, denied or expired.
+        state: String,
+        /// pane, events, elicitation, timeout, or bridge.
+        decided_by: String,
+        /// once or document ("always for this deck").
+        scope: String,
+        at: UnixMillis,
+    },
+    PolicyChanged {
+        policy: serde_json::Value,
+        /// Set when the policy file could not be used (the last good policy stays).
+        error: Option<String>,
+        at: UnixMillis,
+    },
 }
 
 impl BridgeEvent {
@@ -27,6 +162,11 @@ impl BridgeEvent {
         match self {
             BridgeEvent::AddinConnected { .. } => "addin_connected",
             BridgeEvent::AddinDisconnected { .. } => "addin_disconnected",
+            BridgeEvent::Read { .. } => "read",
+            BridgeEvent::Flow { .. } => "flow",
+            BridgeEvent::ApprovalRequested { .. } => "approval_requested",
+            BridgeEvent::ApprovalResolved { .. } => "approval_resolved",
+            BridgeEvent::PolicyChanged { .. } => "policy_changed",
         }
     }
 }

@@ -39,6 +39,10 @@ enum Command {
         /// Loopback address to listen on (127.0.0.1 or ::1); anything else is refused.
         #[arg(long, default_value = "127.0.0.1")]
         bind: IpAddr,
+        /// A folder the file tools (xlsx_read, xlsx_write, scan_file) may use; repeat for
+        /// more. Default: the current directory only.
+        #[arg(long = "allow-dir", value_name = "FOLDER")]
+        allow_dirs: Vec<PathBuf>,
     },
     /// The local certificate authority and the localhost certificate.
     Certs {
@@ -67,6 +71,14 @@ enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditAction,
+    },
+    /// Speak MCP on stdin/stdout and relay it to the bridge's /mcp endpoint, starting the
+    /// bridge if none is running (for clients that only start stdio servers, like Claude
+    /// Desktop).
+    Mcp {
+        /// The bridge's port; default: the one a running bridge recorded, else 29443.
+        #[arg(long)]
+        port: Option<u16>,
     },
     /// Write the add-in manifests for a port other than the default.
     Manifests {
@@ -127,7 +139,11 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     let data_dir = DataDir::resolve(cli.data_dir)?;
     match cli.command {
-        Command::Serve { port, bind } => serve(data_dir, port, bind).map(|()| 0),
+        Command::Serve {
+            port,
+            bind,
+            allow_dirs,
+        } => serve(data_dir, port, bind, allow_dirs).map(|()| 0),
         Command::Certs { action } => certs_command(&data_dir, action).map(|()| 0),
         Command::Token { action } => token_command(&data_dir, action).map(|()| 0),
         Command::Scan {
@@ -141,6 +157,7 @@ fn run(cli: Cli) -> Result<i32> {
                 cli::audit::export(&data_dir.database(), &xlsx).map(|()| 0)
             }
         },
+        Command::Mcp { port } => office_bridge::relay::run(data_dir, port),
         Command::Manifests { port, out } => {
             for name in cli::manifests::write(port, &out)? {
                 println!("{}", out.join(name).display());
@@ -150,7 +167,7 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn serve(data_dir: DataDir, port: u16, bind: IpAddr) -> Result<()> {
+fn serve(data_dir: DataDir, port: u16, bind: IpAddr, allow_dirs: Vec<PathBuf>) -> Result<()> {
     server::check_loopback(bind)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -160,11 +177,36 @@ fn serve(data_dir: DataDir, port: u16, bind: IpAddr) -> Result<()> {
         let mut options = ServeOptions::new(data_dir);
         options.port = port;
         options.bind = bind;
+        options.allow_dirs = allow_dirs;
         let shutdown = shutdown_signal()?;
         let bridge = Bridge::bind(options).await?;
+        let run_file = bridge.data_dir().run_file();
+        write_run_file(&run_file, bridge.local_addr().port())?;
         print_banner(&bridge);
-        bridge.serve(shutdown).await
+        let served = bridge.serve(shutdown).await;
+        // Only our own run file: a newer bridge may have replaced it.
+        if read_run_pid(&run_file) == Some(std::process::id()) {
+            let _ = std::fs::remove_file(&run_file);
+        }
+        served
     })
+}
+
+/// Tells local tools (`office-bridge mcp`) where this bridge listens.
+fn write_run_file(path: &std::path::Path, port: u16) -> Result<()> {
+    let body = serde_json::json!({
+        "port": port,
+        "pid": std::process::id(),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    office_bridge::datadir::write_secret(path, body.to_string().as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn read_run_pid(path: &std::path::Path) -> Option<u32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("pid")?.as_u64().map(|p| p as u32)
 }
 
 fn print_banner(bridge: &Bridge) {
@@ -174,8 +216,9 @@ fn print_banner(bridge: &Bridge) {
     println!("office-bridge {} is running", env!("CARGO_PKG_VERSION"));
     println!("  URL:           https://localhost:{port}/");
     println!(
-        "  MCP endpoint:  https://localhost:{port}/mcp (served from the MCP release on; not yet in this version)"
+        "  MCP endpoint:  https://localhost:{port}/mcp (bearer token; stdio clients: `office-bridge mcp`)"
     );
+    println!("  Events:        https://localhost:{port}/v1/events (bearer token)");
     println!("  Add-in channel wss://localhost:{port}/addin/ws");
     println!(
         "  Playground:    https://localhost:{port}/playground/ (the real panes on a simulated workbook and deck)"

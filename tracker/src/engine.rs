@@ -165,16 +165,41 @@ impl Tracker {
         policy::flow_sensitivity(&with_base, &self.admin, &self.choices).0
     }
 
-    /// Decides a deletion and records it.
+    /// Decides a deletion and records it; `approval` is called when the decision is `ask`,
+    /// to open the approval the caller will wait on.
     pub fn check_deletion(
         &mut self,
         target: &DocumentRef,
         what: &str,
         at: UnixMillis,
-    ) -> Result<Decision, StoreError> {
+        approval: &mut dyn FnMut() -> NewApproval,
+    ) -> Result<(Decision, Option<NewApproval>), StoreError> {
         let decision = policy::decide_deletion(target, what, &self.admin);
-        self.store.record_deletion(target, what, &decision, at)?;
-        Ok(decision)
+        let new_approval = (decision.action == Action::Ask).then(&mut *approval);
+        self.store
+            .record_deletion(target, what, &decision, at, new_approval.as_ref())?;
+        Ok((decision, new_approval))
+    }
+
+    /// The flows a piece of content carries, without recording or deciding anything: for
+    /// scanning a file the agent asks about, which moves no data.
+    pub fn find_flows(&self, content: &WriteContent) -> Vec<Flow> {
+        let mut flows = self.detector.check(content);
+        for flow in &mut flows {
+            flow.sensitivity = self.sensitivity(flow);
+        }
+        flows
+    }
+
+    /// Appends a record of something done (a write landed, an approval answered) to the
+    /// audit chain; durable on return.
+    pub fn audit(
+        &mut self,
+        at: UnixMillis,
+        kind: &str,
+        body: &serde_json::Value,
+    ) -> Result<AuditRecord, StoreError> {
+        self.store.append_audit(at, kind, body)
     }
 
     /// The person's "always allow / always block this source for this document".
@@ -191,6 +216,33 @@ impl Tracker {
             self.choices.block_always(source, target);
         }
         self.store.save_choices(&self.choices, at)
+    }
+
+    /// The person marked (or unmarked) a range: saved with its audit record, then used by
+    /// every later decision.
+    pub fn set_label(
+        &mut self,
+        document: &DocumentRef,
+        sheet: &str,
+        range: crate::model::CellRange,
+        sensitivity: crate::model::Sensitivity,
+        by: &str,
+        at: UnixMillis,
+    ) -> Result<AuditRecord, StoreError> {
+        let mut choices = self.choices.clone();
+        match sensitivity {
+            crate::model::Sensitivity::Confidential => {
+                choices.mark_confidential(&document.id, sheet, range)
+            }
+            crate::model::Sensitivity::Normal => {
+                choices.unmark(&document.id, sheet, range);
+            }
+        }
+        let rec =
+            self.store
+                .record_label_set(&choices, document, sheet, range, sensitivity, by, at)?;
+        self.choices = choices;
+        Ok(rec)
     }
 
     pub fn verify_audit(&self) -> Result<VerifyReport, StoreError> {
@@ -358,8 +410,16 @@ mod tests {
             .check_write(&reformatted_table(), 2_000, &mut no_approval)
             .unwrap();
         assert_eq!(check.action(), Action::Block);
-        let d = t.check_deletion(&deck(), "slide 2", 3_000).unwrap();
+        let (d, approval) = t
+            .check_deletion(&deck(), "slide 2", 3_000, &mut || NewApproval {
+                id: "apr_del".into(),
+                expires_at: 9_000,
+            })
+            .unwrap();
         assert_eq!(d.action, Action::Ask);
+        assert_eq!(approval.map(|a| a.id), Some("apr_del".to_string()));
+        let row = t.store().approval("apr_del").unwrap().expect("stored");
+        assert_eq!(row.decision, None);
         assert!(t.verify_audit().unwrap().ok());
     }
 

@@ -13,12 +13,14 @@
 //! - [`store`] and [`audit`]: the durable SQLite store and the tamper-evident audit chain.
 //! - [`engine`]: [`Tracker`], the one place the bridge asks (index + store + policy).
 //! - [`files`] and [`scan`]: reading workbooks and target documents from disk, offline scans.
+//! - [`injection`]: flagging document text that looks like instructions to an AI agent.
 
 pub mod audit;
 pub mod audit_export;
 pub mod detect;
 pub mod engine;
 pub mod files;
+pub mod injection;
 pub mod model;
 pub mod policy;
 pub mod scan;

@@ -892,22 +892,41 @@ impl Store {
         }))
     }
 
-    /// Records a deletion and its decision.
+    /// Records a deletion and its decision (and, for `ask`, a pending approval) in one
+    /// transaction. Durable on return.
     pub fn record_deletion(
         &mut self,
         target: &DocumentRef,
         what: &str,
         decision: &Decision,
         at: UnixMillis,
+        approval: Option<&NewApproval>,
     ) -> Result<AuditRecord> {
-        let body = json!({
+        let path = self.path.display().to_string();
+        let e = |what: &str| sql_err(&path, what);
+        let mut body = json!({
             "document": target.name,
             "document_id": target.id.0,
             "what": what,
             "action": decision.action.as_str(),
             "reason": decision.reason,
         });
-        self.append_audit(at, kinds::DELETION, &body)
+        let tx = self.begin("record deletion")?;
+        if let Some(a) = approval {
+            // A deletion has no flow or decision row: its approval stands alone.
+            tx.execute(
+                "INSERT INTO approvals (id, decision, state, created_at, expires_at) VALUES (?1, NULL, 'pending', ?2, ?3)",
+                params![a.id, at, a.expires_at],
+            )
+            .map_err(e("cannot open the approval"))?;
+            if let Some(m) = body.as_object_mut() {
+                m.insert("approval_id".into(), json!(a.id));
+                m.insert("expires_at".into(), json!(a.expires_at));
+            }
+        }
+        let rec = append_in(&tx, &path, at, kinds::DELETION, &body)?;
+        tx.commit().map_err(e("cannot commit the deletion"))?;
+        Ok(rec)
     }
 
     /// Appends one audit record in its own transaction; durable on return. The body must

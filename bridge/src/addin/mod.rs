@@ -1,6 +1,7 @@
 //! The add-in channel: JSON-RPC 2.0 over WebSocket between the bridge and the task panes.
 //! See docs/addin-protocol.md for the wire contract.
 
+pub mod pane_methods;
 pub mod protocol;
 pub mod registry;
 pub mod socket;

@@ -1,6 +1,7 @@
 //! The HTTPS server: TLS on loopback only, the routes, and graceful shutdown.
 
 pub mod assets;
+pub mod events_api;
 pub mod guard;
 
 use std::future::Future;
@@ -14,7 +15,7 @@ use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -25,12 +26,18 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::addin::PanePolicy;
+use crate::addin::pane_methods::GatePaneMethods;
 use crate::addin::registry::{ChannelConfig, Registry};
-use crate::addin::socket::{self, ChannelContext, NoExtraMethods, PaneHandler};
+use crate::addin::socket::{self, ChannelContext, PaneHandler};
 use crate::datadir::DataDir;
-use crate::events::EventBus;
+use crate::events::{BridgeEvent, EventBus};
+use crate::files::AllowedDirs;
+use crate::gate::Gate;
+use crate::mcp::McpContext;
+use crate::policy_file;
 use crate::token::TokenFile;
 use guard::Origins;
+use tokio_util::sync::CancellationToken;
 
 /// The default port: below the ephemeral ranges of Linux (32768+) and Windows (49152+),
 /// so no outgoing connection takes it, and clear of common development servers.
@@ -44,6 +51,14 @@ pub struct ServeOptions {
     /// 0 picks a free port (tests).
     pub port: u16,
     pub channel: ChannelConfig,
+    /// Folders the file tools may read and write (`--allow-dir`); none means the current
+    /// directory.
+    pub allow_dirs: Vec<std::path::PathBuf>,
+    /// The administrator's policy file (`OFFICE_BRIDGE_POLICY` or the OS-wide path).
+    pub policy_path: std::path::PathBuf,
+    /// How long a held transfer waits for the person; the policy's
+    /// `approval_timeout_seconds` when None.
+    pub approval_timeout: Option<Duration>,
 }
 
 impl ServeOptions {
@@ -53,6 +68,9 @@ impl ServeOptions {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: DEFAULT_PORT,
             channel: ChannelConfig::default(),
+            allow_dirs: Vec::new(),
+            policy_path: policy_file::managed_path(),
+            approval_timeout: None,
         }
     }
 }
@@ -79,6 +97,10 @@ pub struct AppState {
     pub events: EventBus,
     pub pane_policy: Arc<watch::Sender<PanePolicy>>,
     pub pane_handler: Arc<dyn PaneHandler>,
+    pub gate: Arc<Gate>,
+    pub mcp: Arc<McpContext>,
+    /// Cancelled when the bridge shuts down: ends event streams and MCP sessions.
+    pub shutdown: CancellationToken,
 }
 
 /// A bound, not yet serving, bridge. Binding first lets callers learn the real port
@@ -123,15 +145,58 @@ impl Bridge {
         })?;
         let port = listener.local_addr()?.port();
         let events = EventBus::default();
-        let (policy_tx, _) = watch::channel(PanePolicy::default());
+        let (admin, policy_error) = policy_file::load(&options.policy_path);
+        if let Some(e) = &policy_error {
+            tracing::warn!("the administrator's policy file cannot be used, using defaults: {e}");
+        }
+        let (policy_tx, policy_rx) = watch::channel(policy_file::pane_policy(&admin));
+        let approval_timeout = options
+            .approval_timeout
+            .unwrap_or(Duration::from_secs(admin.approval_timeout_seconds.into()));
+        let database = options.data_dir.database();
+        let tracker = tokio::task::spawn_blocking(move || tracker::Tracker::open(&database, admin))
+            .await
+            .context("opening the tracker")?
+            .context("opening the tracker's database")?;
+        let allow_dirs = if options.allow_dirs.is_empty() {
+            vec![std::env::current_dir().context("finding the current directory")?]
+        } else {
+            options.allow_dirs.clone()
+        };
+        let allowed_dirs = AllowedDirs::new(&allow_dirs).context("checking --allow-dir")?;
+        let registry = Arc::new(Registry::new(options.channel.clone(), events.clone()));
+        let gate = Arc::new(Gate::new(
+            tracker,
+            events.clone(),
+            registry.clone(),
+            approval_timeout,
+        ));
+        let mcp = Arc::new(McpContext {
+            registry: registry.clone(),
+            gate: gate.clone(),
+            policy: policy_rx,
+            allowed_dirs: Arc::new(allowed_dirs),
+            limits: tracker::files::Limits::default(),
+            started: std::time::Instant::now(),
+        });
         let state = AppState {
             origins: Arc::new(Origins::new(port)),
             token: Arc::new(token),
-            registry: Arc::new(Registry::new(options.channel.clone(), events.clone())),
-            events,
+            registry,
+            events: events.clone(),
             pane_policy: Arc::new(policy_tx),
-            pane_handler: Arc::new(NoExtraMethods),
+            pane_handler: Arc::new(GatePaneMethods { gate: gate.clone() }),
+            gate,
+            mcp,
+            shutdown: CancellationToken::new(),
         };
+        if let Some(error) = policy_error {
+            events.publish(BridgeEvent::PolicyChanged {
+                policy: serde_json::to_value(state.mcp.policy.borrow().clone()).unwrap_or_default(),
+                error: Some(error),
+                at: 0,
+            });
+        }
         Ok(Bridge {
             listener,
             tls: TlsAcceptor::from(Arc::new(tls_config)),
@@ -172,9 +237,21 @@ impl Bridge {
     }
 
     pub fn router(state: AppState) -> Router {
-        let api = Router::new().route("/v1/status", get(status)).route_layer(
-            middleware::from_fn_with_state(state.token.clone(), guard::require_token),
+        let mcp = crate::mcp::service(
+            state.mcp.clone(),
+            state.origins.port(),
+            state.shutdown.child_token(),
         );
+        let api = Router::new()
+            .route("/v1/status", get(status))
+            .route("/v1/events", get(events_api::events))
+            .route("/v1/approvals", get(events_api::pending))
+            .route("/v1/approvals/{id}", post(events_api::decide))
+            .nest_service("/mcp", mcp)
+            .layer(middleware::from_fn_with_state(
+                state.token.clone(),
+                guard::require_token,
+            ));
         Router::new()
             .route("/healthz", get(healthz))
             .route("/addin/ws", get(addin_socket))
@@ -251,6 +328,7 @@ impl Bridge {
         }
         renewal.abort();
         tracing::info!("shutting down");
+        self.state.shutdown.cancel();
         self.state
             .registry
             .close_all(socket::CLOSE_GOING_AWAY, "the bridge is shutting down")

@@ -23,6 +23,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+pub mod office;
+
 pub struct TestBridge {
     pub addr: SocketAddr,
     pub ca_pem: String,
@@ -54,9 +56,23 @@ impl TestBridge {
     }
 
     pub async fn start_in(dir: tempfile::TempDir, channel: ChannelConfig) -> Self {
+        Self::start_configured(dir, |o| o.channel = channel).await
+    }
+
+    /// Starts with test defaults (free port, no OS-wide policy file, the data dir's
+    /// `files/` as the one allowed folder), then `configure`.
+    pub async fn start_configured(
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut ServeOptions),
+    ) -> Self {
         let mut options = ServeOptions::new(DataDir::at(dir.path()));
         options.port = 0;
-        options.channel = channel;
+        options.channel = quick_channel();
+        options.policy_path = dir.path().join("policy.json");
+        let files = dir.path().join("files");
+        std::fs::create_dir_all(&files).unwrap();
+        options.allow_dirs = vec![files];
+        configure(&mut options);
         let bridge = Bridge::bind(options).await.expect("bridge binds");
         let addr = bridge.local_addr();
         let ca_pem = bridge.certificates().ca_pem.clone();

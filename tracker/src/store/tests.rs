@@ -211,6 +211,7 @@ fn flows_decisions_and_approvals() {
         "slide 3",
         &crate::policy::decide_deletion(&deck(), "slide 3", &AdminPolicy::default()),
         4000,
+        None,
     )
     .unwrap();
     let r = verify(&s).unwrap();

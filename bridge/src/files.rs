@@ -1,0 +1,1711 @@
+//! The ground under the MCP file tools (`xlsx_read`, `xlsx_write`, `scan_file`): which
+//! paths the agent may touch, and reading and writing workbooks on disk.
+//!
+//! # Which paths
+//!
+//! The person names folders when starting the bridge (`--allow-dir`); [`AllowedDirs`] holds
+//! them canonicalized (symlinks and `..` resolved, so a root given through a symlink is
+//! its real folder). A requested path is canonicalized too and must then lie inside a root,
+//! compared component by component (`Path::starts_with`, so `/data-evil` is not inside
+//! `/data`). That one rule covers `../` traversal, absolute paths elsewhere, symlinked
+//! folders and symlinked files pointing outside. A path that does not exist is reported as
+//! missing only when its deepest existing ancestor is inside a root; otherwise it is
+//! refused as outside, so the answers do not reveal what exists elsewhere on the disk.
+//!
+//! Writes are stricter: the parent folder must exist and canonicalize inside a root, and
+//! an existing target must be a regular file, not a symbolic link (even one pointing
+//! inside: a link is someone's deliberate indirection, and replacing it would surprise).
+//!
+//! **Time of check and time of use.** The check canonicalizes at call time and hands
+//! back the canonical path, which the caller then opens. Someone able to change the
+//! allowed folders between the check and the use (replace a folder on the path by a
+//! symlink) could redirect a read; std has no portable `openat`-style API that would close
+//! that window, and such a person can already change the files themselves. Writes narrow
+//! it further: the data goes to a new temporary file created (`create_new`) in the checked
+//! folder, is flushed to disk, and is then renamed onto the target name. A rename replaces
+//! the directory entry and never follows a symlink planted at the target, and a hard link
+//! at the target is replaced rather than written through, so no file outside the roots is
+//! ever modified.
+//!
+//! # Reading
+//!
+//! [`read_workbook_range`] reads one sheet (the first by default) through the tracker's
+//! bounded readers (xlsx, xlsm, xls, ods, csv) and returns a rectangle of values and
+//! displayed text, cut to `max_cells`, plus the cells themselves for the tracker's labels.
+//!
+//! # Writing
+//!
+//! [`write_workbook`] validates everything first, then writes an `.xlsx` atomically: the
+//! target either keeps its old content or gets the complete new one, and on any error no
+//! file is left behind. Strings are always written as text cells, including strings that
+//! start with `=`: an agent copying text it read from an untrusted document must not be
+//! able to plant a live formula (`=WEBSERVICE(...)`, `=HYPERLINK(...)`, DDE payloads) that
+//! runs or leaks data when the person opens the file. [`write_content`] is what the tracker
+//! checks before the write, in the same shape Excel shows.
+
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+use tracker::files::{FileError, Limits, Problem, PurviewLabel};
+use tracker::{
+    CellAddr, CellRange, CellValue, DocumentRef, MAX_COLS, MAX_ROWS, ReadCell, WriteContent,
+    WritePart,
+};
+
+/// Longest path accepted, in bytes (PATH_MAX on Linux).
+pub const MAX_PATH_BYTES: usize = 4096;
+/// Most sheets one `xlsx_write` may create.
+pub const MAX_SHEETS: usize = 64;
+/// Most cells (values, nulls included) one `xlsx_write` may carry.
+pub const MAX_WRITE_CELLS: usize = 5_000_000;
+/// Excel's longest text in a cell, in UTF-16 code units (what Excel counts).
+pub const MAX_CELL_TEXT: usize = 32_767;
+/// Excel's longest sheet name, in UTF-16 code units.
+pub const MAX_SHEET_NAME: usize = 31;
+
+/// What can go wrong in a file tool; every message is written for the agent to read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileToolError {
+    /// The path resolves outside every allowed folder.
+    #[error(
+        "refused: {path} is outside the folders you allowed ({allowed}); start the bridge with --allow-dir <folder> to allow another"
+    )]
+    Outside { path: String, allowed: String },
+    /// The path or the operation is not acceptable (empty path, NUL byte, too long,
+    /// symlink target, not a regular file, wrong extension, existing file ...).
+    #[error("refused: {path}: {why}")]
+    Refused { path: String, why: String },
+    #[error("{path} does not exist")]
+    NotFound { path: String },
+    /// The tracker's reader could not read the file (damaged, too big, unknown sheet ...).
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("cannot write {path}: {why}")]
+    Write { path: String, why: String },
+    /// Bad arguments (range, sheet names, cell values, limits).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+// ---------------------------------------------------------------------------------------
+// Allowed folders
+
+/// The folders the agent may read and write in, canonicalized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllowedDirs {
+    roots: Vec<PathBuf>,
+}
+
+impl AllowedDirs {
+    /// Canonicalizes each dir; a dir that does not exist or is not a directory is an error
+    /// naming it. Duplicates (after canonicalization) are kept once, in the order given.
+    /// An empty list is accepted and allows nothing.
+    pub fn new(dirs: &[PathBuf]) -> Result<Self, FileToolError> {
+        let mut roots: Vec<PathBuf> = Vec::with_capacity(dirs.len());
+        for dir in dirs {
+            let shown = dir.display().to_string();
+            let canon = match fs::canonicalize(dir) {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(FileToolError::NotFound { path: shown });
+                }
+                Err(e) => {
+                    return Err(FileToolError::Refused {
+                        path: shown,
+                        why: format!("cannot open the folder ({e})"),
+                    });
+                }
+            };
+            if !canon.is_dir() {
+                return Err(FileToolError::Refused {
+                    path: shown,
+                    why: "not a folder".to_string(),
+                });
+            }
+            if !roots.contains(&canon) {
+                roots.push(canon);
+            }
+        }
+        Ok(AllowedDirs { roots })
+    }
+
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// An existing file the agent may read. Relative paths are taken against the first
+    /// root; `~` and `~/...` against the home folder. Returns the canonical path.
+    pub fn resolve_existing(&self, requested: &str) -> Result<PathBuf, FileToolError> {
+        let path = self.requested_path(requested)?;
+        let canon = match fs::canonicalize(&path) {
+            Ok(c) => c,
+            Err(e) => return Err(self.missing(&path, requested, e)),
+        };
+        self.check_inside(&canon, requested)?;
+        let meta = fs::metadata(&canon).map_err(|e| FileToolError::Refused {
+            path: requested.to_string(),
+            why: format!("cannot inspect it ({e})"),
+        })?;
+        if !meta.is_file() {
+            return Err(FileToolError::Refused {
+                path: requested.to_string(),
+                why: "not a regular file".to_string(),
+            });
+        }
+        Ok(canon)
+    }
+
+    /// A file the agent may create or replace: the parent must exist and canonicalize
+    /// inside a root; an existing target that is a symlink, or resolves outside, or is not
+    /// a regular file, is refused. Returns the canonical parent joined with the file name.
+    pub fn resolve_for_write(&self, requested: &str) -> Result<PathBuf, FileToolError> {
+        let path = self.requested_path(requested)?;
+        let refused = |why: &str| FileToolError::Refused {
+            path: requested.to_string(),
+            why: why.to_string(),
+        };
+        if requested.ends_with(['/', std::path::MAIN_SEPARATOR]) {
+            return Err(refused("names a folder, not a file"));
+        }
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(refused("names a folder, not a file"));
+        };
+        let canon_parent = match fs::canonicalize(parent) {
+            Ok(c) => c,
+            Err(e) => {
+                return Err(match self.missing(parent, requested, e) {
+                    FileToolError::NotFound { .. } => FileToolError::NotFound {
+                        path: parent.display().to_string(),
+                    },
+                    other => other,
+                });
+            }
+        };
+        self.check_inside(&canon_parent, requested)?;
+        if !canon_parent.is_dir() {
+            return Err(refused("its parent is not a folder"));
+        }
+        let target = canon_parent.join(name);
+        match fs::symlink_metadata(&target) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(refused(
+                "is a symbolic link; writing through links is not allowed",
+            )),
+            Ok(meta) if !meta.is_file() => Err(refused("exists and is not a regular file")),
+            Ok(_) => Ok(target),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(target),
+            Err(e) => Err(FileToolError::Refused {
+                path: requested.to_string(),
+                why: format!("cannot inspect it ({e})"),
+            }),
+        }
+    }
+
+    /// The requested path checked for shape and made absolute (not yet resolved).
+    fn requested_path(&self, requested: &str) -> Result<PathBuf, FileToolError> {
+        let refused = |why: String| FileToolError::Refused {
+            path: shorten(requested),
+            why,
+        };
+        if requested.trim().is_empty() {
+            return Err(refused("the path is empty".to_string()));
+        }
+        if requested.contains('\0') {
+            return Err(refused("the path contains a NUL byte".to_string()));
+        }
+        if requested.len() > MAX_PATH_BYTES {
+            return Err(refused(format!(
+                "the path is {} bytes long, more than the {MAX_PATH_BYTES} allowed",
+                requested.len()
+            )));
+        }
+        let given = Path::new(requested);
+        let home = || dirs::home_dir().ok_or_else(|| refused("no home folder is known".into()));
+        let path = if requested == "~" {
+            home()?
+        } else if let Some(rest) = requested
+            .strip_prefix("~/")
+            .or_else(|| requested.strip_prefix("~\\").filter(|_| cfg!(windows)))
+        {
+            home()?.join(rest)
+        } else if given.is_absolute() {
+            given.to_path_buf()
+        } else {
+            match self.roots.first() {
+                Some(first) => first.join(given),
+                None => {
+                    return Err(FileToolError::Outside {
+                        path: requested.to_string(),
+                        allowed: self.allowed(),
+                    });
+                }
+            }
+        };
+        Ok(path)
+    }
+
+    fn check_inside(&self, canon: &Path, requested: &str) -> Result<(), FileToolError> {
+        if self.roots.iter().any(|r| canon.starts_with(r)) {
+            Ok(())
+        } else {
+            Err(FileToolError::Outside {
+                path: requested.to_string(),
+                allowed: self.allowed(),
+            })
+        }
+    }
+
+    /// The error for a path that could not be canonicalized: outside when its deepest
+    /// existing ancestor is outside every root (so nothing is revealed about other
+    /// folders), else missing (or unreadable).
+    fn missing(&self, path: &Path, requested: &str, err: io::Error) -> FileToolError {
+        let inside = path
+            .ancestors()
+            .skip(1)
+            .find_map(|a| fs::canonicalize(a).ok())
+            .is_some_and(|c| self.roots.iter().any(|r| c.starts_with(r)));
+        if !inside {
+            FileToolError::Outside {
+                path: requested.to_string(),
+                allowed: self.allowed(),
+            }
+        } else if err.kind() == io::ErrorKind::NotFound {
+            FileToolError::NotFound {
+                path: requested.to_string(),
+            }
+        } else {
+            FileToolError::Refused {
+                path: requested.to_string(),
+                why: format!("cannot resolve it ({err})"),
+            }
+        }
+    }
+
+    fn allowed(&self) -> String {
+        if self.roots.is_empty() {
+            "none".to_string()
+        } else {
+            self.roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    }
+}
+
+/// A path for an error message: at most 200 characters.
+fn shorten(s: &str) -> String {
+    if s.chars().count() <= 200 {
+        s.replace('\0', "\\0")
+    } else {
+        let head: String = s.chars().take(199).collect();
+        format!("{}…", head.replace('\0', "\\0"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+
+/// A rectangle of one sheet, as `xlsx_read` returns it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct WorkbookRange {
+    /// `App::File`, from `tracker::files::file_document`.
+    pub document: DocumentRef,
+    pub sheet: String,
+    /// A1 range of what is returned, e.g. `A1:C3` (`""` when empty).
+    pub address: String,
+    /// Rectangular, row-major from the range's top-left: numbers (whole numbers as JSON
+    /// integers), strings, booleans, null for empty; error cells as their text (`#DIV/0!`).
+    pub values: Vec<Vec<Value>>,
+    /// Displayed form where the file has a number format, else the value as text; `""`
+    /// for empty.
+    pub text: Vec<Vec<String>>,
+    /// Every sheet name in the workbook, to help the agent.
+    pub sheets: Vec<String>,
+    /// The workbook's Purview label (xlsx and xlsm only).
+    pub purview: Option<PurviewLabel>,
+    /// The non-empty cells returned, for the tracker's labels.
+    pub cells: Vec<ReadCell>,
+    /// True when non-empty cells were left out to stay within `max_cells`.
+    pub truncated: bool,
+}
+
+/// Reads one sheet of a workbook (xlsx, xlsm, xls, ods, csv).
+///
+/// `sheet` None = the first sheet (or the sheet named in a qualified `range` such as
+/// `Data!B2:D5`). `range` None = the used range (the smallest rectangle holding every
+/// non-empty cell). A range is A1 notation: `B2:D5`, `C3`, whole columns `B:D` or whole
+/// rows `2:5`. A range of at most `max_cells` cells comes back in full, empty cells as
+/// null, like Excel's own `readRange`; a larger one is trimmed to the last row and
+/// column holding data (its top-left kept). At most `max_cells` cells are returned: whole
+/// rows are cut from the bottom (columns too when one row alone is wider), and
+/// `truncated` says whether any non-empty cell was left out.
+pub fn read_workbook_range(
+    path: &Path,
+    sheet: Option<&str>,
+    range: Option<&str>,
+    max_cells: usize,
+    limits: &Limits,
+) -> Result<WorkbookRange, FileToolError> {
+    if max_cells == 0 {
+        return Err(FileToolError::Invalid(
+            "max_cells must be at least 1".to_string(),
+        ));
+    }
+    let (range_sheet, range) = match range.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => {
+            let (s, addr) = tracker::split_sheet(r);
+            (s, Some(parse_range(addr)?))
+        }
+        None => (None, None),
+    };
+    let wanted: Option<String> = match (sheet, range_sheet) {
+        (Some(a), Some(b)) if !a.eq_ignore_ascii_case(&b) => {
+            return Err(FileToolError::Invalid(format!(
+                "the range names sheet {b:?} but the sheet argument is {a:?}"
+            )));
+        }
+        (Some(a), _) => Some(a.to_string()),
+        (None, b) => b,
+    };
+
+    // A small range is read from every sheet in one pass (which also lists the sheets);
+    // otherwise one cheap pass lists the sheets (keeping only A1 of each), and a second
+    // reads the chosen sheet.
+    let small = range.filter(|r| r.cell_count() <= max_cells as u64);
+    let a1 = CellRange::new(CellAddr::new(0, 0), CellAddr::new(0, 0));
+    let first = tracker::files::read_workbook_range(path, None, Some(small.unwrap_or(a1)), limits)?;
+    let names: Vec<String> = first.sheets.iter().map(|s| s.sheet.clone()).collect();
+    let index = choose_sheet(path, &names, wanted.as_deref())?;
+    let sheet_name = names[index].clone();
+    let mut cells = if small.is_some() {
+        first
+            .sheets
+            .into_iter()
+            .nth(index)
+            .map(|s| s.cells)
+            .unwrap_or_default()
+    } else {
+        tracker::files::read_workbook_range(path, Some(&sheet_name), range, limits)?
+            .sheets
+            .into_iter()
+            .next()
+            .map(|s| s.cells)
+            .unwrap_or_default()
+    };
+    cells.sort_by_key(|c| (c.addr.row, c.addr.col));
+
+    let addrs: Vec<CellAddr> = cells.iter().map(|c| c.addr).collect();
+    let used = CellRange::bounding(&addrs);
+    let bounds = match (range, small) {
+        (Some(r), Some(_)) => Some(r),
+        (Some(r), None) => used.map(|u| CellRange::new(r.start, u.end)),
+        (None, _) => used,
+    };
+    let Some(bounds) = bounds else {
+        return Ok(WorkbookRange {
+            document: first.document,
+            sheet: sheet_name,
+            address: String::new(),
+            values: Vec::new(),
+            text: Vec::new(),
+            sheets: names,
+            purview: first.purview,
+            cells: Vec::new(),
+            truncated: false,
+        });
+    };
+    let cols = bounds.cols() as usize;
+    let rows = bounds.rows() as usize;
+    let (keep_rows, keep_cols) = if cols > max_cells {
+        (1, max_cells)
+    } else {
+        (rows.min(max_cells / cols), cols)
+    };
+    // keep_rows, keep_cols >= 1 and fit in u32 (they are at most the range's size).
+    let shown_range = CellRange::new(
+        bounds.start,
+        CellAddr::new(
+            bounds.start.row + keep_rows as u32 - 1,
+            bounds.start.col + keep_cols as u32 - 1,
+        ),
+    );
+    let mut values = vec![vec![Value::Null; keep_cols]; keep_rows];
+    let mut text = vec![vec![String::new(); keep_cols]; keep_rows];
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    for cell in cells {
+        if !shown_range.contains(cell.addr) {
+            truncated = true;
+            continue;
+        }
+        let r = (cell.addr.row - shown_range.start.row) as usize;
+        let c = (cell.addr.col - shown_range.start.col) as usize;
+        values[r][c] = json_value(&cell.value);
+        text[r][c] = shown(&cell);
+        kept.push(cell);
+    }
+    Ok(WorkbookRange {
+        document: first.document,
+        sheet: sheet_name,
+        address: shown_range.to_string(),
+        values,
+        text,
+        sheets: names,
+        purview: first.purview,
+        cells: kept,
+        truncated,
+    })
+}
+
+/// `B2:D5`, `C3`, `B:D` (whole columns), `2:5` (whole rows); `$` markers allowed.
+fn parse_range(s: &str) -> Result<CellRange, FileToolError> {
+    let invalid = |s: &str| {
+        FileToolError::Invalid(format!(
+            "not a cell range: {:?} (expected A1 notation such as B2, B2:D5, B:D or 2:5)",
+            s.chars().take(64).collect::<String>()
+        ))
+    };
+    let s = s.trim();
+    let strip = |p: &str| p.trim().replace('$', "");
+    if let Some((a, b)) = s.split_once(':') {
+        let (a, b) = (strip(a), strip(b));
+        let letters = |p: &str| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphabetic());
+        let digits = |p: &str| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit());
+        if letters(&a) && letters(&b) {
+            let col = |p: &str| {
+                CellAddr::parse_a1(&format!("{p}1"))
+                    .map(|c| c.col)
+                    .map_err(|_| invalid(s))
+            };
+            return Ok(CellRange::new(
+                CellAddr::new(0, col(&a)?),
+                CellAddr::new(MAX_ROWS - 1, col(&b)?),
+            ));
+        }
+        if digits(&a) && digits(&b) {
+            let row = |p: &str| {
+                CellAddr::parse_a1(&format!("A{p}"))
+                    .map(|c| c.row)
+                    .map_err(|_| invalid(s))
+            };
+            return Ok(CellRange::new(
+                CellAddr::new(row(&a)?, 0),
+                CellAddr::new(row(&b)?, MAX_COLS - 1),
+            ));
+        }
+    }
+    CellRange::parse(s).map_err(|_| invalid(s))
+}
+
+/// The index of the wanted sheet (exact name, else ignoring case as Excel does), the
+/// first when none is wanted; an error listing the sheets otherwise.
+fn choose_sheet(
+    path: &Path,
+    names: &[String],
+    wanted: Option<&str>,
+) -> Result<usize, FileToolError> {
+    let no_sheet = |name: &str| {
+        FileToolError::File(FileError {
+            file: path.display().to_string(),
+            problem: Problem::NoSuchSheet {
+                name: name.to_string(),
+                available: names.join(", "),
+            },
+        })
+    };
+    match wanted {
+        None if names.is_empty() => Err(no_sheet("(the first)")),
+        None => Ok(0),
+        Some(w) => names
+            .iter()
+            .position(|n| n == w)
+            .or_else(|| {
+                names
+                    .iter()
+                    .position(|n| n.to_lowercase() == w.to_lowercase())
+            })
+            .ok_or_else(|| no_sheet(w)),
+    }
+}
+
+/// A cell value as JSON: whole numbers within ±2^53 as integers (`3`, not `3.0`).
+fn json_value(v: &CellValue) -> Value {
+    match v {
+        CellValue::Empty => Value::Null,
+        CellValue::Number(n) => {
+            if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 {
+                Value::from(*n as i64)
+            } else {
+                serde_json::Number::from_f64(*n)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
+            }
+        }
+        CellValue::Text(s) | CellValue::Error(s) => Value::String(s.clone()),
+        CellValue::Bool(b) => Value::Bool(*b),
+    }
+}
+
+/// What a cell shows: the file's displayed text when known, else the value as Excel's
+/// General format would show it.
+fn shown(cell: &ReadCell) -> String {
+    if let Some(t) = &cell.text {
+        return t.clone();
+    }
+    match &cell.value {
+        CellValue::Empty => String::new(),
+        CellValue::Number(n) => {
+            tracker::files::format_number(*n, "General").unwrap_or_else(|| n.to_string())
+        }
+        CellValue::Text(s) | CellValue::Error(s) => s.clone(),
+        CellValue::Bool(b) => bool_text(*b).to_string(),
+    }
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b { "TRUE" } else { "FALSE" }
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing
+
+/// One sheet to write: its name and its rows of values from A1.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct SheetInput {
+    /// Sheet name: 1-31 characters, none of [ ] : * ? / \, not starting or ending with '.
+    pub name: String,
+    /// Rows from A1, each a list of values: numbers, strings, booleans, or null for an
+    /// empty cell. Strings are written as text, never as formulas.
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// A sheet as written.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct WrittenSheet {
+    pub name: String,
+    /// The rectangle the input covers from A1 (rows × the longest row), `""` when empty.
+    pub address: String,
+}
+
+/// Validates then writes atomically (temp file in the same dir, fsync, rename). Refuses
+/// an existing file unless `overwrite`. The extension must be `.xlsx`. On any error no
+/// file is left behind, and an existing target keeps its old content.
+///
+/// `path` should come from [`AllowedDirs::resolve_for_write`]; the symlink and
+/// regular-file checks are repeated here so a change since then is caught.
+pub fn write_workbook(
+    path: &Path,
+    sheets: &[SheetInput],
+    overwrite: bool,
+) -> Result<Vec<WrittenSheet>, FileToolError> {
+    let shown_path = path.display().to_string();
+    let refused = |why: String| FileToolError::Refused {
+        path: shown_path.clone(),
+        why,
+    };
+    let ext = path.extension().and_then(OsStr::to_str).unwrap_or("");
+    if !ext.eq_ignore_ascii_case("xlsx") {
+        return Err(refused(format!(
+            "only .xlsx files can be written (got {})",
+            if ext.is_empty() {
+                "no extension".to_string()
+            } else {
+                format!(".{ext}")
+            }
+        )));
+    }
+    let written = validate(sheets)?;
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(refused("names a folder, not a file".to_string()));
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let existing = match fs::symlink_metadata(path) {
+        Ok(meta) => Some(meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(refused(format!("cannot inspect it ({e})"))),
+    };
+    if let Some(meta) = &existing {
+        if !overwrite {
+            return Err(refused(
+                "the file already exists; pass overwrite: true to replace it".to_string(),
+            ));
+        }
+        if meta.file_type().is_symlink() {
+            return Err(refused(
+                "is a symbolic link; writing through links is not allowed".to_string(),
+            ));
+        }
+        if !meta.is_file() {
+            return Err(refused("exists and is not a regular file".to_string()));
+        }
+    }
+
+    let write_err = |why: String| FileToolError::Write {
+        path: shown_path.clone(),
+        why,
+    };
+    let mut workbook = build_workbook(sheets).map_err(|e| write_err(e.to_string()))?;
+    let mut temp = TempFile::create(dir, name).map_err(|e| write_err(e.to_string()))?;
+    {
+        let mut out = BufWriter::new(&temp.file);
+        workbook
+            .save_to_writer(&mut out)
+            .map_err(|e| write_err(e.to_string()))?;
+        out.flush().map_err(|e| write_err(e.to_string()))?;
+    }
+    if let Some(meta) = &existing {
+        // Keep the replaced file's permissions (best effort: the content is what matters).
+        let _ = fs::set_permissions(&temp.path, meta.permissions());
+    }
+    temp.file
+        .sync_all()
+        .map_err(|e| write_err(format!("cannot flush to disk ({e})")))?;
+    if overwrite {
+        fs::rename(&temp.path, path).map_err(|e| write_err(e.to_string()))?;
+        temp.persisted = true;
+    } else {
+        // A hard link fails when the name exists, so a file created since the check above
+        // is never clobbered. Filesystems without hard links fall back to check + rename.
+        match fs::hard_link(&temp.path, path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(refused(
+                    "the file already exists; pass overwrite: true to replace it".to_string(),
+                ));
+            }
+            Err(_) => {
+                if fs::symlink_metadata(path).is_ok() {
+                    return Err(refused(
+                        "the file already exists; pass overwrite: true to replace it".to_string(),
+                    ));
+                }
+                fs::rename(&temp.path, path).map_err(|e| write_err(e.to_string()))?;
+                temp.persisted = true;
+            }
+        }
+    }
+    drop(temp);
+    sync_dir(dir);
+    Ok(written)
+}
+
+/// What the tracker checks before the write: one `WritePart::Table` per sheet at
+/// `Name!A1:C3` (the name quoted as in a formula when it needs it, `'Q3 Revenue'!A1:B2`;
+/// the bare name for an empty sheet), rows padded to a rectangle, cells as Excel will show
+/// them: numbers in their shortest round-trip form (`1234.5`, `0.1`), booleans
+/// `TRUE`/`FALSE`, null as `""`.
+pub fn write_content(target: &DocumentRef, sheets: &[SheetInput]) -> WriteContent {
+    let parts = sheets
+        .iter()
+        .map(|s| {
+            let width = s.rows.iter().map(Vec::len).max().unwrap_or(0);
+            let address = shape_address(s.rows.len(), width);
+            let quoted = quote_sheet(&s.name);
+            let location = if address.is_empty() {
+                quoted
+            } else {
+                format!("{quoted}!{address}")
+            };
+            let rows = s
+                .rows
+                .iter()
+                .map(|row| {
+                    let mut out: Vec<String> = row.iter().map(display_value).collect();
+                    out.resize(width, String::new());
+                    out
+                })
+                .collect();
+            WritePart::Table { location, rows }
+        })
+        .collect();
+    WriteContent {
+        target: target.clone(),
+        parts,
+        explicit_sources: Vec::new(),
+    }
+}
+
+/// A JSON value as the text Excel will show for it.
+fn display_value(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Bool(b) => bool_text(*b).to_string(),
+        Value::Number(n) => match n.as_f64() {
+            // -0 shows as 0 in Excel.
+            Some(f) => {
+                if f == 0.0 {
+                    "0".to_string()
+                } else {
+                    f.to_string()
+                }
+            }
+            None => n.to_string(),
+        },
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `A1:C3` for a rows × cols rectangle from A1; `""` when it holds no cell.
+fn shape_address(rows: usize, cols: usize) -> String {
+    if rows == 0 || cols == 0 {
+        return String::new();
+    }
+    CellRange::new(
+        CellAddr::new(0, 0),
+        CellAddr::new(rows as u32 - 1, cols as u32 - 1),
+    )
+    .to_string()
+}
+
+/// A sheet name quoted for an A1 reference when it needs it (same rule as the tracker's).
+fn quote_sheet(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if plain {
+        name.to_string()
+    } else {
+        format!("'{}'", name.replace('\'', "''"))
+    }
+}
+
+/// Checks everything before a byte is written; the sheets as they will be written.
+fn validate(sheets: &[SheetInput]) -> Result<Vec<WrittenSheet>, FileToolError> {
+    validate_with(sheets, MAX_WRITE_CELLS)
+}
+
+fn validate_with(
+    sheets: &[SheetInput],
+    max_cells: usize,
+) -> Result<Vec<WrittenSheet>, FileToolError> {
+    let invalid = |m: String| Err(FileToolError::Invalid(m));
+    if sheets.is_empty() {
+        return invalid("at least one sheet is needed".to_string());
+    }
+    if sheets.len() > MAX_SHEETS {
+        return invalid(format!(
+            "{} sheets given; at most {MAX_SHEETS} can be written at once",
+            sheets.len()
+        ));
+    }
+    // Names and shapes first: cheap, and a refused write should not cost a pass over
+    // millions of values.
+    let mut seen: Vec<String> = Vec::with_capacity(sheets.len());
+    let mut total: usize = 0;
+    for s in sheets {
+        check_sheet_name(&s.name)?;
+        let folded = s.name.to_lowercase();
+        if seen.contains(&folded) {
+            return invalid(format!(
+                "sheet name {:?} is used twice (Excel compares sheet names ignoring case)",
+                s.name
+            ));
+        }
+        seen.push(folded);
+        if s.rows.len() > MAX_ROWS as usize {
+            return invalid(format!(
+                "sheet {} has {} rows; Excel allows at most 1,048,576",
+                s.name,
+                s.rows.len()
+            ));
+        }
+        for (r, row) in s.rows.iter().enumerate() {
+            if row.len() > MAX_COLS as usize {
+                return invalid(format!(
+                    "sheet {} row {} has {} values; Excel allows at most 16,384 columns",
+                    s.name,
+                    r + 1,
+                    row.len()
+                ));
+            }
+            total = total.saturating_add(row.len());
+        }
+    }
+    if total > max_cells {
+        return invalid(format!(
+            "{total} cells given; at most {max_cells} can be written at once"
+        ));
+    }
+    for s in sheets {
+        for (r, row) in s.rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                let why = match v {
+                    Value::Object(_) => "objects cannot be written to a cell".to_string(),
+                    Value::Array(_) => "arrays cannot be written to a cell".to_string(),
+                    Value::Number(n) if !n.as_f64().is_some_and(f64::is_finite) => {
+                        "only finite numbers can be written".to_string()
+                    }
+                    Value::String(t) if t.encode_utf16().count() > MAX_CELL_TEXT => format!(
+                        "text of {} characters is longer than Excel's limit of 32,767",
+                        t.encode_utf16().count()
+                    ),
+                    _ => continue,
+                };
+                let addr = CellAddr::new(r as u32, c as u32);
+                return invalid(format!("sheet {} cell {addr}: {why}", s.name));
+            }
+        }
+    }
+    Ok(sheets
+        .iter()
+        .map(|s| WrittenSheet {
+            name: s.name.clone(),
+            address: shape_address(s.rows.len(), s.rows.iter().map(Vec::len).max().unwrap_or(0)),
+        })
+        .collect())
+}
+
+/// Excel's sheet-name rules: 1-31 characters (UTF-16 units), none of `[ ] : * ? / \`,
+/// not starting or ending with an apostrophe, no control characters, not `History`
+/// (reserved by Excel).
+fn check_sheet_name(name: &str) -> Result<(), FileToolError> {
+    let why = if name.is_empty() {
+        "a sheet name cannot be empty"
+    } else if name.encode_utf16().count() > MAX_SHEET_NAME {
+        "a sheet name can have at most 31 characters"
+    } else if name.contains(['[', ']', ':', '*', '?', '/', '\\']) {
+        "a sheet name cannot contain any of [ ] : * ? / \\"
+    } else if name.starts_with('\'') || name.ends_with('\'') {
+        "a sheet name cannot start or end with an apostrophe"
+    } else if name.chars().any(char::is_control) {
+        "a sheet name cannot contain control characters"
+    } else if name.eq_ignore_ascii_case("history") {
+        "History is a name Excel reserves"
+    } else {
+        return Ok(());
+    };
+    Err(FileToolError::Invalid(format!(
+        "sheet name {name:?}: {why}"
+    )))
+}
+
+/// The workbook in memory; values were validated, so only I/O-like failures remain.
+fn build_workbook(
+    sheets: &[SheetInput],
+) -> Result<rust_xlsxwriter::Workbook, rust_xlsxwriter::XlsxError> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    for s in sheets {
+        let ws = workbook.add_worksheet();
+        ws.set_name(&s.name)?;
+        for (r, row) in s.rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                // Validated: r < 1,048,576 and c < 16,384.
+                let (r, c) = (r as u32, c as u16);
+                match v {
+                    Value::Null => {}
+                    Value::Bool(b) => {
+                        ws.write_boolean(r, c, *b)?;
+                    }
+                    Value::Number(n) => {
+                        ws.write_number(r, c, n.as_f64().unwrap_or(0.0))?;
+                    }
+                    // Always a text cell: "=SUM(A1)" stays the text "=SUM(A1)".
+                    Value::String(t) => {
+                        ws.write_string(r, c, t)?;
+                    }
+                    Value::Array(_) | Value::Object(_) => {}
+                }
+            }
+        }
+    }
+    Ok(workbook)
+}
+
+/// A temporary file next to the target, removed on drop unless it was renamed into place.
+struct TempFile {
+    path: PathBuf,
+    file: File,
+    persisted: bool,
+}
+
+impl TempFile {
+    fn create(dir: &Path, target_name: &OsStr) -> io::Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let stem: String = target_name.to_string_lossy().chars().take(64).collect();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        for _ in 0..16 {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(".{stem}.{}-{nanos:x}-{n}.tmp", std::process::id()));
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => {
+                    return Ok(TempFile {
+                        path,
+                        file,
+                        persisted: false,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::other("could not create a temporary file"))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Makes a rename durable (unix); elsewhere the filesystem does what it does.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tempfile::TempDir;
+    use tracker::App;
+
+    struct Fixture {
+        _tmp: TempDir,
+        root: PathBuf,
+        outside: PathBuf,
+        dirs: AllowedDirs,
+    }
+
+    /// `tmp/root` (allowed) and `tmp/outside` (not), both canonical.
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = fs::canonicalize(tmp.path()).unwrap();
+        let root = base.join("root");
+        let outside = base.join("outside");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(root.join("in.xlsx"), b"x").unwrap();
+        fs::write(outside.join("secret.xlsx"), b"s").unwrap();
+        let dirs = AllowedDirs::new(std::slice::from_ref(&root)).unwrap();
+        Fixture {
+            _tmp: tmp,
+            root,
+            outside,
+            dirs,
+        }
+    }
+
+    fn outside_msg(f: &Fixture, path: &str) -> String {
+        format!(
+            "refused: {path} is outside the folders you allowed ({}); start the bridge with --allow-dir <folder> to allow another",
+            f.root.display()
+        )
+    }
+
+    fn err_text<T: std::fmt::Debug>(r: Result<T, FileToolError>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    fn sheet(name: &str, rows: Value) -> SheetInput {
+        serde_json::from_value(json!({"name": name, "rows": rows})).unwrap()
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn roots_must_exist_and_be_folders() {
+        let f = fixture();
+        let missing = f.root.join("nope");
+        assert_eq!(
+            err_text(AllowedDirs::new(&[f.root.clone(), missing])),
+            format!("{} does not exist", f.root.join("nope").display())
+        );
+        let file = f.root.join("in.xlsx");
+        assert_eq!(
+            err_text(AllowedDirs::new(std::slice::from_ref(&file))),
+            format!("refused: {}: not a folder", file.display())
+        );
+        let twice = AllowedDirs::new(&[f.root.clone(), f.root.join("sub/..")]).unwrap();
+        assert_eq!(twice.roots(), std::slice::from_ref(&f.root));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_root_given_through_a_symlink_is_canonicalized() {
+        let f = fixture();
+        let link = f.outside.join("root-link");
+        std::os::unix::fs::symlink(&f.root, &link).unwrap();
+        let dirs = AllowedDirs::new(&[link]).unwrap();
+        assert_eq!(dirs.roots(), std::slice::from_ref(&f.root));
+        assert_eq!(
+            dirs.resolve_existing("in.xlsx").unwrap(),
+            f.root.join("in.xlsx")
+        );
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_first_root() {
+        let f = fixture();
+        fs::write(f.root.join("sub/a.xlsx"), b"a").unwrap();
+        assert_eq!(
+            f.dirs.resolve_existing("sub/a.xlsx").unwrap(),
+            f.root.join("sub/a.xlsx")
+        );
+        assert_eq!(
+            f.dirs.resolve_existing("sub/../in.xlsx").unwrap(),
+            f.root.join("in.xlsx")
+        );
+        assert_eq!(
+            f.dirs.resolve_for_write("sub/new.xlsx").unwrap(),
+            f.root.join("sub/new.xlsx")
+        );
+        let abs = f.root.join("in.xlsx");
+        assert_eq!(f.dirs.resolve_existing(abs.to_str().unwrap()).unwrap(), abs);
+    }
+
+    #[test]
+    fn traversal_and_absolute_paths_outside_are_refused() {
+        let f = fixture();
+        for p in ["../outside/secret.xlsx", "sub/../../outside/secret.xlsx"] {
+            assert_eq!(err_text(f.dirs.resolve_existing(p)), outside_msg(&f, p));
+            assert_eq!(err_text(f.dirs.resolve_for_write(p)), outside_msg(&f, p));
+        }
+        let abs = f.outside.join("secret.xlsx");
+        let abs = abs.to_str().unwrap();
+        assert_eq!(err_text(f.dirs.resolve_existing(abs)), outside_msg(&f, abs));
+        // A sibling whose name merely starts with the root's is outside too.
+        let sibling = format!("{}-evil", f.root.display());
+        fs::create_dir_all(&sibling).unwrap();
+        let p = format!("{sibling}/x.xlsx");
+        fs::write(&p, b"x").unwrap();
+        assert_eq!(err_text(f.dirs.resolve_existing(&p)), outside_msg(&f, &p));
+        assert_eq!(err_text(f.dirs.resolve_for_write(&p)), outside_msg(&f, &p));
+        // Missing files outside are "outside", not "does not exist".
+        let p = "../outside/nothing-here.xlsx";
+        assert_eq!(err_text(f.dirs.resolve_existing(p)), outside_msg(&f, p));
+        assert_eq!(err_text(f.dirs.resolve_for_write(p)), outside_msg(&f, p));
+        // The root's own parent is outside.
+        let p = "../new.xlsx";
+        assert_eq!(err_text(f.dirs.resolve_for_write(p)), outside_msg(&f, p));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_folders_and_files_pointing_outside_are_refused() {
+        let f = fixture();
+        std::os::unix::fs::symlink(&f.outside, f.root.join("dirlink")).unwrap();
+        std::os::unix::fs::symlink(f.outside.join("secret.xlsx"), f.root.join("filelink.xlsx"))
+            .unwrap();
+        for p in ["dirlink/secret.xlsx", "filelink.xlsx"] {
+            assert_eq!(err_text(f.dirs.resolve_existing(p)), outside_msg(&f, p));
+        }
+        assert_eq!(
+            err_text(f.dirs.resolve_for_write("dirlink/new.xlsx")),
+            outside_msg(&f, "dirlink/new.xlsx")
+        );
+        // A link that stays inside may be read; the canonical target is returned.
+        std::os::unix::fs::symlink(f.root.join("in.xlsx"), f.root.join("inlink.xlsx")).unwrap();
+        assert_eq!(
+            f.dirs.resolve_existing("inlink.xlsx").unwrap(),
+            f.root.join("in.xlsx")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_is_never_a_write_target() {
+        let f = fixture();
+        let why = "is a symbolic link; writing through links is not allowed";
+        std::os::unix::fs::symlink(f.outside.join("secret.xlsx"), f.root.join("out.xlsx")).unwrap();
+        std::os::unix::fs::symlink(f.root.join("in.xlsx"), f.root.join("inlink.xlsx")).unwrap();
+        std::os::unix::fs::symlink(f.root.join("gone.xlsx"), f.root.join("dangling.xlsx")).unwrap();
+        for p in ["out.xlsx", "inlink.xlsx", "dangling.xlsx"] {
+            assert_eq!(
+                err_text(f.dirs.resolve_for_write(p)),
+                format!("refused: {p}: {why}")
+            );
+        }
+        // write_workbook checks again, and the outside file is untouched.
+        let sheets = [sheet("S", json!([[1]]))];
+        assert_eq!(
+            err_text(write_workbook(&f.root.join("out.xlsx"), &sheets, true)),
+            format!("refused: {}: {why}", f.root.join("out.xlsx").display())
+        );
+        assert_eq!(fs::read(f.outside.join("secret.xlsx")).unwrap(), b"s");
+    }
+
+    #[test]
+    fn bad_path_shapes_are_refused() {
+        let f = fixture();
+        assert_eq!(
+            err_text(f.dirs.resolve_existing("")),
+            "refused: : the path is empty"
+        );
+        assert_eq!(
+            err_text(f.dirs.resolve_existing("  ")),
+            "refused:   : the path is empty"
+        );
+        assert_eq!(
+            err_text(f.dirs.resolve_existing("a\0b.xlsx")),
+            "refused: a\\0b.xlsx: the path contains a NUL byte"
+        );
+        let long = "a".repeat(4097);
+        assert_eq!(
+            err_text(f.dirs.resolve_for_write(&long)),
+            format!(
+                "refused: {}…: the path is 4097 bytes long, more than the 4096 allowed",
+                "a".repeat(199)
+            )
+        );
+        assert_eq!(
+            err_text(f.dirs.resolve_existing("sub")),
+            "refused: sub: not a regular file"
+        );
+        assert_eq!(
+            err_text(f.dirs.resolve_for_write("sub")),
+            "refused: sub: exists and is not a regular file"
+        );
+        assert_eq!(
+            err_text(f.dirs.resolve_for_write("sub/")),
+            "refused: sub/: names a folder, not a file"
+        );
+        assert_eq!(
+            err_text(f.dirs.resolve_for_write("in.xlsx/x.xlsx")),
+            "refused: in.xlsx/x.xlsx: its parent is not a folder"
+        );
+    }
+
+    #[test]
+    fn missing_files_and_folders_inside_are_reported_missing() {
+        let f = fixture();
+        assert_eq!(
+            err_text(f.dirs.resolve_existing("nope.xlsx")),
+            "nope.xlsx does not exist"
+        );
+        assert_eq!(
+            err_text(f.dirs.resolve_existing("no/such/dir.xlsx")),
+            "no/such/dir.xlsx does not exist"
+        );
+        assert_eq!(
+            err_text(f.dirs.resolve_for_write("no/such/dir.xlsx")),
+            format!("{} does not exist", f.root.join("no/such").display())
+        );
+    }
+
+    #[test]
+    fn home_paths_are_expanded_then_checked() {
+        let f = fixture();
+        let home = dirs::home_dir().expect("a home folder");
+        let p = "~/office-bridge-no-such-file.xlsx";
+        let want = if home.starts_with(&f.root) {
+            format!("{p} does not exist")
+        } else {
+            outside_msg(&f, p)
+        };
+        assert_eq!(err_text(f.dirs.resolve_existing(p)), want);
+        // Inside a root, `~` is the home folder again, not a folder named "~".
+        let home_root = AllowedDirs::new(std::slice::from_ref(&home)).unwrap();
+        assert_eq!(
+            err_text(home_root.resolve_existing(p)),
+            format!("{p} does not exist")
+        );
+        assert_eq!(
+            home_root.resolve_for_write(p).unwrap(),
+            fs::canonicalize(&home)
+                .unwrap()
+                .join("office-bridge-no-such-file.xlsx")
+        );
+    }
+
+    #[test]
+    fn no_roots_allows_nothing() {
+        let dirs = AllowedDirs::new(&[]).unwrap();
+        assert_eq!(
+            err_text(dirs.resolve_existing("a.xlsx")),
+            "refused: a.xlsx is outside the folders you allowed (none); start the bridge with --allow-dir <folder> to allow another"
+        );
+    }
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    #[test]
+    fn a_written_workbook_reads_back_with_formulas_as_text() {
+        let f = fixture();
+        let path = f.root.join("out.xlsx");
+        let sheets = [
+            sheet(
+                "Revenue",
+                json!([
+                    ["Region", "Q1", "Q2", "Note"],
+                    ["EMEA", 1234.5, 3, "=SUM(A1)"],
+                    ["APAC", -0.25, null, true],
+                ]),
+            ),
+            sheet("Q3 Notes", json!([["only"], [], [null, "b"]])),
+        ];
+        let written = write_workbook(&path, &sheets, false).unwrap();
+        assert_eq!(
+            written,
+            vec![
+                WrittenSheet {
+                    name: "Revenue".into(),
+                    address: "A1:D3".into()
+                },
+                WrittenSheet {
+                    name: "Q3 Notes".into(),
+                    address: "A1:B3".into()
+                },
+            ]
+        );
+        assert_eq!(entries(&f.root), ["in.xlsx", "out.xlsx", "sub"]);
+
+        let r = read_workbook_range(&path, None, None, 100, &limits()).unwrap();
+        assert_eq!(r.document, tracker::files::file_document(&path));
+        assert_eq!(r.document.app, App::File);
+        assert_eq!(r.sheet, "Revenue");
+        assert_eq!(r.sheets, ["Revenue", "Q3 Notes"]);
+        assert_eq!(r.address, "A1:D3");
+        assert_eq!(
+            r.values,
+            vec![
+                vec![json!("Region"), json!("Q1"), json!("Q2"), json!("Note")],
+                vec![json!("EMEA"), json!(1234.5), json!(3), json!("=SUM(A1)")],
+                vec![json!("APAC"), json!(-0.25), Value::Null, json!(true)],
+            ]
+        );
+        assert_eq!(
+            r.text,
+            vec![
+                vec!["Region", "Q1", "Q2", "Note"],
+                vec!["EMEA", "1234.5", "3", "=SUM(A1)"],
+                vec!["APAC", "-0.25", "", "TRUE"],
+            ]
+        );
+        assert_eq!(r.cells.len(), 11);
+        let note = r
+            .cells
+            .iter()
+            .find(|c| c.addr == CellAddr::new(1, 3))
+            .unwrap();
+        assert_eq!(note.value, CellValue::Text("=SUM(A1)".into()));
+        assert_eq!(r.purview, None);
+        assert!(!r.truncated);
+
+        let q3 = read_workbook_range(&path, Some("q3 notes"), None, 100, &limits()).unwrap();
+        assert_eq!(q3.sheet, "Q3 Notes");
+        assert_eq!(q3.address, "A1:B3");
+        assert_eq!(
+            q3.values,
+            vec![
+                vec![json!("only"), Value::Null],
+                vec![Value::Null, Value::Null],
+                vec![Value::Null, json!("b")],
+            ]
+        );
+    }
+
+    #[test]
+    fn displayed_text_comes_from_the_number_format() {
+        let f = fixture();
+        let path = f.root.join("money.xlsx");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let money = rust_xlsxwriter::Format::new().set_num_format("$#,##0.00");
+        let ws = wb.add_worksheet();
+        ws.write_number_with_format(0, 0, 1234.5, &money).unwrap();
+        ws.write_number(0, 1, 0.5).unwrap();
+        wb.save(&path).unwrap();
+        let r = read_workbook_range(&path, None, None, 10, &limits()).unwrap();
+        assert_eq!(r.values, vec![vec![json!(1234.5), json!(0.5)]]);
+        assert_eq!(r.text, vec![vec!["$1,234.50", "0.5"]]);
+        assert_eq!(r.cells[0].number_format.as_deref(), Some("$#,##0.00"));
+    }
+
+    /// Sheet1: 10 rows × 3 columns, A1..C10 = row*10+col; Data: a 2×2 block at B2.
+    fn grid_workbook(f: &Fixture) -> PathBuf {
+        let path = f.root.join("grid.xlsx");
+        let rows: Vec<Value> = (1..=10)
+            .map(|r| json!([r * 10 + 1, r * 10 + 2, r * 10 + 3]))
+            .collect();
+        write_workbook(
+            &path,
+            &[
+                sheet("Sheet1", Value::Array(rows)),
+                sheet("Data", json!([[], [null, "x", "y"], [null, 1, 2]])),
+            ],
+            false,
+        )
+        .unwrap();
+        path
+    }
+
+    #[test]
+    fn ranges_and_sheets_are_selected() {
+        let f = fixture();
+        let path = grid_workbook(&f);
+        let r = read_workbook_range(&path, None, Some("B2:C3"), 100, &limits()).unwrap();
+        assert_eq!((r.sheet.as_str(), r.address.as_str()), ("Sheet1", "B2:C3"));
+        assert_eq!(
+            r.values,
+            vec![vec![json!(22), json!(23)], vec![json!(32), json!(33)]]
+        );
+        assert_eq!(r.sheets, ["Sheet1", "Data"]);
+
+        let r = read_workbook_range(&path, None, Some("Data!B2:C3"), 100, &limits()).unwrap();
+        assert_eq!((r.sheet.as_str(), r.address.as_str()), ("Data", "B2:C3"));
+        assert_eq!(
+            r.values,
+            vec![vec![json!("x"), json!("y")], vec![json!(1), json!(2)]]
+        );
+
+        // Used range of a sheet that does not start at A1.
+        let r = read_workbook_range(&path, Some("DATA"), None, 100, &limits()).unwrap();
+        assert_eq!((r.sheet.as_str(), r.address.as_str()), ("Data", "B2:C3"));
+
+        // A small range comes back whole, empty cells as null.
+        let r = read_workbook_range(&path, Some("Data"), Some("C3:D4"), 100, &limits()).unwrap();
+        assert_eq!(r.address, "C3:D4");
+        assert_eq!(
+            r.values,
+            vec![vec![json!(2), Value::Null], vec![Value::Null, Value::Null]]
+        );
+        assert_eq!(r.text, vec![vec!["2", ""], vec!["", ""]]);
+        assert_eq!(r.cells.len(), 1);
+
+        // Whole columns are trimmed to the data, keeping the top-left.
+        let r = read_workbook_range(&path, None, Some("$B:C"), 100, &limits()).unwrap();
+        assert_eq!(r.address, "B1:C10");
+        assert_eq!(r.values[9], vec![json!(102), json!(103)]);
+        let r = read_workbook_range(&path, None, Some("9:10"), 100, &limits()).unwrap();
+        assert_eq!(r.address, "A9:C10");
+
+        // A big range with no data is empty.
+        let r = read_workbook_range(&path, Some("Data"), Some("E:F"), 100, &limits()).unwrap();
+        assert_eq!(r.address, "");
+        assert_eq!(r.values, Vec::<Vec<Value>>::new());
+        assert!(r.cells.is_empty() && !r.truncated);
+
+        assert_eq!(
+            err_text(read_workbook_range(
+                &path,
+                Some("Sheet1"),
+                Some("Data!A1"),
+                10,
+                &limits()
+            )),
+            "the range names sheet \"Data\" but the sheet argument is \"Sheet1\""
+        );
+    }
+
+    #[test]
+    fn unknown_sheets_and_bad_ranges_are_clear_errors() {
+        let f = fixture();
+        let path = grid_workbook(&f);
+        assert_eq!(
+            err_text(read_workbook_range(
+                &path,
+                Some("Summary"),
+                None,
+                10,
+                &limits()
+            )),
+            format!(
+                "{}: no sheet named \"Summary\" (sheets: Sheet1, Data)",
+                path.display()
+            )
+        );
+        for bad in ["A0", "B2:", "XFE1", "hello", "1:A"] {
+            assert_eq!(
+                err_text(read_workbook_range(&path, None, Some(bad), 10, &limits())),
+                format!(
+                    "not a cell range: {bad:?} (expected A1 notation such as B2, B2:D5, B:D or 2:5)"
+                )
+            );
+        }
+        assert_eq!(
+            err_text(read_workbook_range(&path, None, None, 0, &limits())),
+            "max_cells must be at least 1"
+        );
+    }
+
+    #[test]
+    fn reads_are_cut_to_max_cells() {
+        let f = fixture();
+        let path = grid_workbook(&f);
+        let r = read_workbook_range(&path, None, None, 7, &limits()).unwrap();
+        assert_eq!(r.address, "A1:C2");
+        assert_eq!(
+            r.values,
+            vec![
+                vec![json!(11), json!(12), json!(13)],
+                vec![json!(21), json!(22), json!(23)]
+            ]
+        );
+        assert_eq!(r.cells.len(), 6);
+        assert!(r.truncated);
+        // Narrower than one row: columns are cut too.
+        let r = read_workbook_range(&path, None, Some("A5:C10"), 2, &limits()).unwrap();
+        assert_eq!(r.address, "A5:B5");
+        assert_eq!(r.values, vec![vec![json!(51), json!(52)]]);
+        assert!(r.truncated);
+        // Exactly enough is not truncated.
+        let r = read_workbook_range(&path, None, None, 30, &limits()).unwrap();
+        assert_eq!((r.address.as_str(), r.truncated), ("A1:C10", false));
+    }
+
+    #[test]
+    fn csv_files_are_one_sheet_named_after_the_file() {
+        let f = fixture();
+        let path = f.root.join("sales.csv");
+        fs::write(&path, "Region,Amount\nEMEA,\"1,234.50\"\n").unwrap();
+        let r = read_workbook_range(&path, None, None, 100, &limits()).unwrap();
+        assert_eq!(r.sheets, ["sales"]);
+        assert_eq!(r.address, "A1:B2");
+        assert_eq!(
+            r.values,
+            vec![
+                vec![json!("Region"), json!("Amount")],
+                vec![json!("EMEA"), json!(1234.5)]
+            ]
+        );
+        assert_eq!(r.text[1], vec!["EMEA", "1,234.50"]);
+        assert_eq!(r.purview, None);
+    }
+
+    #[test]
+    fn existing_files_are_replaced_only_with_overwrite() {
+        let f = fixture();
+        let path = f.root.join("book.xlsx");
+        write_workbook(&path, &[sheet("A", json!([["first"]]))], false).unwrap();
+        assert_eq!(
+            err_text(write_workbook(
+                &path,
+                &[sheet("A", json!([["second"]]))],
+                false
+            )),
+            format!(
+                "refused: {}: the file already exists; pass overwrite: true to replace it",
+                path.display()
+            )
+        );
+        let r = read_workbook_range(&path, None, None, 10, &limits()).unwrap();
+        assert_eq!(r.values, vec![vec![json!("first")]]);
+        write_workbook(&path, &[sheet("B", json!([["second"]]))], true).unwrap();
+        let r = read_workbook_range(&path, None, None, 10, &limits()).unwrap();
+        assert_eq!(
+            (r.sheet.as_str(), r.values.clone()),
+            ("B", vec![vec![json!("second")]])
+        );
+        assert_eq!(entries(&f.root), ["book.xlsx", "in.xlsx", "sub"]);
+    }
+
+    #[test]
+    fn invalid_input_leaves_no_file_behind() {
+        let f = fixture();
+        let dir = f.root.join("sub");
+        let path = dir.join("bad.xlsx");
+        let cases: Vec<(Vec<SheetInput>, String)> = vec![
+            (vec![], "at least one sheet is needed".into()),
+            (
+                (0..65).map(|i| sheet(&format!("S{i}"), json!([]))).collect(),
+                "65 sheets given; at most 64 can be written at once".into(),
+            ),
+            (
+                vec![sheet("Revenue", json!([[1, 2], [3, {"a": 1}]]))],
+                "sheet Revenue cell B2: objects cannot be written to a cell".into(),
+            ),
+            (
+                vec![sheet("Ok", json!([[1]])), sheet("Revenue", json!([[null, null, [1]]]))],
+                "sheet Revenue cell C1: arrays cannot be written to a cell".into(),
+            ),
+            (
+                vec![sheet("Long", json!([["x".repeat(32_768)]]))],
+                "sheet Long cell A1: text of 32768 characters is longer than Excel's limit of 32,767"
+                    .into(),
+            ),
+            (
+                vec![sheet("Wide", Value::Array(vec![Value::Array(vec![Value::Null; 16_385])]))],
+                "sheet Wide row 1 has 16385 values; Excel allows at most 16,384 columns".into(),
+            ),
+            (
+                vec![sheet("Rev", json!([])), sheet("rev", json!([]))],
+                "sheet name \"rev\" is used twice (Excel compares sheet names ignoring case)"
+                    .into(),
+            ),
+            (
+                vec![sheet("", json!([]))],
+                "sheet name \"\": a sheet name cannot be empty".into(),
+            ),
+            (
+                vec![sheet(&"x".repeat(32), json!([]))],
+                format!("sheet name \"{}\": a sheet name can have at most 31 characters", "x".repeat(32)),
+            ),
+            (
+                vec![sheet("Q3/Q4", json!([]))],
+                "sheet name \"Q3/Q4\": a sheet name cannot contain any of [ ] : * ? / \\".into(),
+            ),
+            (
+                vec![sheet("'Quoted", json!([]))],
+                "sheet name \"'Quoted\": a sheet name cannot start or end with an apostrophe"
+                    .into(),
+            ),
+            (
+                vec![sheet("history", json!([]))],
+                "sheet name \"history\": History is a name Excel reserves".into(),
+            ),
+        ];
+        for (sheets, want) in cases {
+            assert_eq!(err_text(write_workbook(&path, &sheets, false)), want);
+            assert_eq!(entries(&dir), Vec::<String>::new(), "after: {want}");
+        }
+        assert_eq!(
+            err_text(write_workbook(
+                &dir.join("bad.csv"),
+                &[sheet("S", json!([[1]]))],
+                false
+            )),
+            format!(
+                "refused: {}: only .xlsx files can be written (got .csv)",
+                dir.join("bad.csv").display()
+            )
+        );
+        assert_eq!(
+            err_text(write_workbook(
+                &dir.join("noext"),
+                &[sheet("S", json!([[1]]))],
+                false
+            )),
+            format!(
+                "refused: {}: only .xlsx files can be written (got no extension)",
+                dir.join("noext").display()
+            )
+        );
+        let missing = err_text(write_workbook(
+            &dir.join("missing/x.xlsx"),
+            &[sheet("S", json!([[1]]))],
+            false,
+        ));
+        assert!(
+            missing.starts_with(&format!(
+                "cannot write {}: ",
+                dir.join("missing/x.xlsx").display()
+            )),
+            "{missing}"
+        );
+        assert_eq!(entries(&dir), Vec::<String>::new());
+    }
+
+    #[test]
+    fn too_many_cells_are_refused_before_values_are_looked_at() {
+        // The real limit (5,000,000) applies through `validate`; a small one shows the rule
+        // without allocating millions of values. Nulls count, and the bad value is never
+        // reached because the count is checked first.
+        let sheets = [
+            sheet("A", json!([[1, 2, 3], [null, null]])),
+            sheet("B", json!([[1], [{"x": 1}]])),
+        ];
+        assert_eq!(
+            err_text(validate_with(&sheets, 6)),
+            "7 cells given; at most 6 can be written at once"
+        );
+        assert_eq!(
+            err_text(validate_with(&sheets, 7)),
+            "sheet B cell A2: objects cannot be written to a cell"
+        );
+        assert_eq!(MAX_WRITE_CELLS, 5_000_000);
+    }
+
+    #[test]
+    fn the_temp_file_is_removed_when_not_persisted() {
+        let f = fixture();
+        let dir = f.root.join("sub");
+        let t = TempFile::create(&dir, OsStr::new("x.xlsx")).unwrap();
+        let name = t.path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(".x.xlsx.") && name.ends_with(".tmp"),
+            "{name}"
+        );
+        assert_eq!(entries(&dir), [name]);
+        drop(t);
+        assert_eq!(entries(&dir), Vec::<String>::new());
+    }
+
+    #[test]
+    fn write_content_shows_what_excel_will_show() {
+        let target = DocumentRef::new(App::File, "out.xlsx", "/data/out.xlsx");
+        let sheets = [
+            sheet(
+                "Revenue",
+                json!([
+                    ["Region", 1234.5, 3],
+                    ["EMEA", 0.1, true, false],
+                    [null, -0.0, 1e21]
+                ]),
+            ),
+            sheet("Q3 Notes", json!([["=SUM(A1)"]])),
+            sheet("Bob's", json!([])),
+        ];
+        let content = write_content(&target, &sheets);
+        assert_eq!(content.target, target);
+        assert!(content.explicit_sources.is_empty());
+        assert_eq!(
+            content.parts,
+            vec![
+                WritePart::Table {
+                    location: "Revenue!A1:D3".into(),
+                    rows: vec![
+                        vec!["Region".into(), "1234.5".into(), "3".into(), "".into()],
+                        vec!["EMEA".into(), "0.1".into(), "TRUE".into(), "FALSE".into()],
+                        vec![
+                            "".into(),
+                            "0".into(),
+                            "1000000000000000000000".into(),
+                            "".into()
+                        ],
+                    ],
+                },
+                WritePart::Table {
+                    location: "'Q3 Notes'!A1".into(),
+                    rows: vec![vec!["=SUM(A1)".into()]],
+                },
+                WritePart::Table {
+                    location: "'Bob''s'".into(),
+                    rows: vec![],
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn sheet_input_deserializes_from_tool_arguments() {
+        let s: SheetInput =
+            serde_json::from_value(json!({"name": "S", "rows": [[1, "a", null, true]]})).unwrap();
+        assert_eq!(
+            s.rows[0],
+            vec![json!(1), json!("a"), Value::Null, json!(true)]
+        );
+        let err = serde_json::from_value::<SheetInput>(json!({"name": "S"})).unwrap_err();
+        assert_eq!(err.to_string(), "missing field `rows`");
+    }
+}

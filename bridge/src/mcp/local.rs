@@ -1,0 +1,368 @@
+//! Tools that need no pane: the bridge's status, workbook files in allowed folders,
+//! scanning a file for tracked data, and the recent flows.
+
+use std::path::PathBuf;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::{Peer, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracker::{ProvenanceId, ReadEvent, SheetRead, WriteContent};
+
+use super::pane_data::{flag_cells, warning_json};
+use super::{OfficeBridgeMcp, fail, internal, ok};
+use crate::files::{self, FileToolError, SheetInput};
+use crate::gate::Verdict;
+
+/// Most cells one `xlsx_read` returns (the rest is cut, and said so).
+const MAX_READ_CELLS: usize = 100_000;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StatusArgs {}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct XlsxReadArgs {
+    /// Path of a workbook (xlsx, xlsm, xls, ods, csv) inside a folder the person allowed;
+    /// relative paths are taken from the first allowed folder.
+    pub path: String,
+    /// Worksheet name; the first sheet when absent.
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// A1 range, e.g. "A1:D20"; the sheet's used range when absent.
+    #[serde(default)]
+    pub range: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SheetSpec {
+    /// Worksheet name (Excel rules: 1-31 characters, none of []:*?/\).
+    pub name: String,
+    /// Rows of cell values: numbers, strings, booleans, or null for an empty cell.
+    /// Strings are always written as text, never as formulas.
+    pub rows: Vec<Vec<Value>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct XlsxWriteArgs {
+    /// Path of the .xlsx file to write, inside a folder the person allowed.
+    pub path: String,
+    /// The sheets, in order.
+    pub sheets: Vec<SheetSpec>,
+    /// Replace the file if it exists (default: refuse).
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ScanFileArgs {
+    /// The file to check (pptx, docx, xlsx, csv, txt, md), inside a folder the person allowed.
+    pub path: String,
+    /// Workbooks whose data to look for. When absent, the file is checked against every
+    /// value the agent has read through office-bridge.
+    #[serde(default)]
+    pub against: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct FlowsRecentArgs {
+    /// How many flows, newest first (1-200, default 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, FileToolError> + Send + 'static,
+) -> Result<T, CallToolResult> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(fail(e.to_string())),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+#[tool_router(router = local_tools, vis = "pub(super)")]
+impl OfficeBridgeMcp {
+    #[tool(
+        description = "What office-bridge is connected to: open documents and their panes, the administrator's policy, the folders file tools may use, pending approvals.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn office_status(&self, Parameters(_): Parameters<StatusArgs>) -> CallToolResult {
+        let policy = self.ctx.policy.borrow().clone();
+        let documents: Vec<Value> = self
+            .ctx
+            .registry
+            .list()
+            .iter()
+            .map(|s| {
+                json!({
+                    "app": s.app,
+                    "name": s.document.name,
+                    "url": s.document.location,
+                    "id": s.document.id.0,
+                    "connected": s.connected,
+                    "addin_enabled": policy.addin_enabled(s.app),
+                })
+            })
+            .collect();
+        let indexed = self
+            .ctx
+            .gate
+            .with_tracker(|t| t.indexed_cells())
+            .await
+            .unwrap_or(0);
+        ok(json!({
+            "bridge": {"version": env!("CARGO_PKG_VERSION"), "uptime_seconds": self.ctx.started.elapsed().as_secs()},
+            "documents": documents,
+            "policy": policy,
+            "allowed_folders": self.ctx.allowed_dirs.roots().iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "pending_approvals": self.ctx.gate.pending().len(),
+            "labelled_cells": indexed,
+        }))
+    }
+
+    #[tool(
+        description = "Read a workbook file (xlsx, xlsm, xls, ods, csv) from a folder the person allowed: values and their displayed form. The cells are labelled with their source like a live read; instruction-like text is flagged.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn xlsx_read(&self, Parameters(args): Parameters<XlsxReadArgs>) -> CallToolResult {
+        let dirs = self.ctx.allowed_dirs.clone();
+        let limits = self.ctx.limits.clone();
+        let read = blocking(move || {
+            let path = dirs.resolve_existing(&args.path)?;
+            files::read_workbook_range(
+                &path,
+                args.sheet.as_deref(),
+                args.range.as_deref(),
+                MAX_READ_CELLS,
+                &limits,
+            )
+        })
+        .await;
+        let wb = match read {
+            Ok(wb) => wb,
+            Err(e) => return e,
+        };
+        let flagged = flag_cells(&wb.sheet, &wb.cells);
+        let event = ReadEvent {
+            id: ProvenanceId::new(),
+            document: wb.document.clone(),
+            sheets: vec![SheetRead {
+                sheet: wb.sheet.clone(),
+                cells: wb.cells.clone(),
+            }],
+            at: now(),
+            request: "xlsx_read".into(),
+        };
+        let purview = wb
+            .purview
+            .as_ref()
+            .filter(|l| l.enabled)
+            .map(|l| l.name.clone());
+        let doc_id = wb.document.id.clone();
+        if let Err(e) = self
+            .ctx
+            .gate
+            .with_tracker(move |t| t.set_purview_label(&doc_id, purview))
+            .await
+        {
+            return internal(e);
+        }
+        let provenance = match self
+            .ctx
+            .gate
+            .record_read(event, wb.address.clone(), flagged.len())
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => return internal(e),
+        };
+        let mut result = json!({
+            "path": wb.document.location,
+            "sheet": wb.sheet,
+            "sheets": wb.sheets,
+            "address": wb.address,
+            "values": wb.values,
+            "text": wb.text,
+            "truncated": wb.truncated,
+            "sensitivity_label": wb.purview.map(|l| l.name),
+            "provenance_id": provenance.to_string(),
+        });
+        if let Some(w) = warning_json(&flagged) {
+            result["instructions_in_data"] = w;
+        }
+        ok(result)
+    }
+
+    #[tool(
+        description = "Write an .xlsx workbook into a folder the person allowed. Checked first for data from other documents like any write: may be held for approval (the call waits) or blocked (the error says why). Refuses to replace a file unless overwrite is true.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn xlsx_write(
+        &self,
+        Parameters(args): Parameters<XlsxWriteArgs>,
+        peer: Peer<RoleServer>,
+    ) -> CallToolResult {
+        let dirs = self.ctx.allowed_dirs.clone();
+        let requested = args.path.clone();
+        let path: PathBuf = match blocking(move || dirs.resolve_for_write(&requested)).await {
+            Ok(p) => p,
+            Err(e) => return e,
+        };
+        let sheets: Vec<SheetInput> = args
+            .sheets
+            .into_iter()
+            .map(|s| SheetInput {
+                name: s.name,
+                rows: s.rows,
+            })
+            .collect();
+        let target = tracker::files::file_document(&path);
+        let content: WriteContent = files::write_content(&target, &sheets);
+        let location = path.display().to_string();
+        let verdict = match self
+            .ctx
+            .gate
+            .check_write(content, self.elicitor(&peer))
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return internal(e),
+        };
+        match verdict {
+            Verdict::Refused { message, flows } => {
+                let mut r = fail(message);
+                r.structured_content = Some(json!({"written": false, "flows": flows}));
+                r
+            }
+            Verdict::Proceed(passage) => {
+                let overwrite = args.overwrite;
+                let written = match blocking(move || {
+                    files::write_workbook(&path, &sheets, overwrite)
+                })
+                .await
+                {
+                    Ok(w) => w,
+                    Err(e) => return e,
+                };
+                if let Err(e) = self
+                    .ctx
+                    .gate
+                    .landed(&passage, "xlsx_write", &location)
+                    .await
+                {
+                    return internal(e);
+                }
+                ok(json!({
+                    "written": true,
+                    "path": location,
+                    "sheets": written.iter().map(|w| json!({"name": w.name, "address": w.address})).collect::<Vec<_>>(),
+                    "flows": passage.flows_json(),
+                    "approvals": passage.approvals.iter().map(|(id, by)| json!({"approval_id": id, "allowed_by": by.as_str()})).collect::<Vec<_>>(),
+                }))
+            }
+        }
+    }
+
+    #[tool(
+        description = "Check a file (pptx, docx, xlsx, csv, txt, md) in an allowed folder for data from tracked sources: everything read through office-bridge, or the workbooks given in against. Moves no data and records nothing.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn scan_file(&self, Parameters(args): Parameters<ScanFileArgs>) -> CallToolResult {
+        let dirs = self.ctx.allowed_dirs.clone();
+        let limits = self.ctx.limits.clone();
+        match args.against {
+            Some(against) => {
+                let report = blocking(move || {
+                    let target = dirs.resolve_existing(&args.path)?;
+                    let sources = against
+                        .iter()
+                        .map(|s| dirs.resolve_existing(s))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(tracker::scan::scan(
+                        &[target],
+                        &sources,
+                        &limits,
+                        now(),
+                        &mut |_| {},
+                    ))
+                })
+                .await;
+                match report {
+                    Ok(r) => ok(json!(r)),
+                    Err(e) => e,
+                }
+            }
+            None => {
+                let doc = blocking(move || {
+                    let target = dirs.resolve_existing(&args.path)?;
+                    Ok(tracker::files::read_target(&target, &limits)?)
+                })
+                .await;
+                let doc = match doc {
+                    Ok(d) => d,
+                    Err(e) => return e,
+                };
+                let content = WriteContent {
+                    target: doc.document.clone(),
+                    parts: doc.parts,
+                    explicit_sources: vec![],
+                };
+                let flows = match self
+                    .ctx
+                    .gate
+                    .with_tracker(move |t| t.find_flows(&content))
+                    .await
+                {
+                    Ok(f) => f,
+                    Err(e) => return internal(e),
+                };
+                ok(json!({
+                    "path": doc.document.location,
+                    "flows": flows.iter().map(|f| json!({
+                        "source": {"document": f.source.name, "location": f.source.location, "app": f.source.app, "sheet": f.sheet,
+                                   "cells": tracker::CellRange::bounding(&f.cells).map(|r| r.to_string())},
+                        "location": f.location,
+                        "matched": f.matched,
+                        "confidence": f.confidence,
+                        "strength": f.strength,
+                        "sensitivity": f.sensitivity.level,
+                    })).collect::<Vec<_>>(),
+                }))
+            }
+        }
+    }
+
+    #[tool(
+        description = "The most recent transfers between documents that office-bridge saw, newest first, with their decisions.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn flows_recent(&self, Parameters(args): Parameters<FlowsRecentArgs>) -> CallToolResult {
+        let limit = args.limit.unwrap_or(20).clamp(1, 200) as usize;
+        match self.ctx.gate.recent_flows(limit).await {
+            Ok(flows) => ok(json!({
+                "flows": flows.iter().map(|f| {
+                    let decision = f.decision.clone().unwrap_or(tracker::Decision { action: tracker::Action::Allow, reason: String::new() });
+                    let mut s = json!(crate::events::FlowSummary::new(f.id, &f.flow, &decision));
+                    s["at"] = json!(f.at);
+                    s
+                }).collect::<Vec<_>>(),
+            })),
+            Err(e) => internal(e),
+        }
+    }
+}

@@ -1,0 +1,1342 @@
+//! `office-bridge mcp`: a stdio MCP server that relays every message to the bridge's
+//! Streamable HTTP endpoint (`https://localhost:PORT/mcp`).
+//!
+//! Why it exists: Claude Desktop (and other clients) start local MCP servers as stdio
+//! commands and do not reliably trust a custom CA. This relay trusts exactly the bridge's
+//! own CA, adds the bearer token, and speaks newline-delimited JSON-RPC on stdin/stdout.
+//! It does not interpret MCP beyond what the transport needs (session id, protocol
+//! version header, which ids a response answers), so tools added to the bridge need no
+//! change here.
+//!
+//! stdout carries only protocol lines, written by one task so lines never interleave;
+//! logs go to stderr.
+
+use std::fs::{self, OpenOptions};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::datadir::DataDir;
+use crate::server::DEFAULT_PORT;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+const PROTOCOL_HEADER: &str = "mcp-protocol-version";
+const LAST_EVENT_ID_HEADER: &str = "last-event-id";
+/// Where a client on protocol 2026-07-28 or later names its version on every request
+/// (there is no initialize handshake from that revision on).
+const META_PROTOCOL_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+/// From this revision on, servers require `Mcp-Method` / `Mcp-Name` headers (SEP-2243).
+const STANDARD_HEADERS_VERSION: &str = "2026-07-28";
+/// How long a freshly started bridge may take to answer `/healthz`.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+/// After stdin closes, how long answers still in flight may take before we exit anyway
+/// (a client that closed stdin is usually gone; a pipe user still gets quick answers).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts to resume a response stream that broke before the answer came.
+const RESUME_ATTEMPTS: u32 = 5;
+/// JSON-RPC error codes.
+const PARSE_ERROR: i64 = -32700;
+const INTERNAL_ERROR: i64 = -32603;
+
+/// `<data dir>/bridge.json`, written by a running `serve`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RunFile {
+    pub port: u16,
+    #[serde(default)]
+    pub pid: Option<u32>,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// Reads the run file; a missing, half-written or foreign file is "no information"
+/// (the probe decides whether a bridge is really there).
+pub fn read_run_file(path: &Path) -> Option<RunFile> {
+    let text = fs::read_to_string(path).ok()?;
+    match serde_json::from_str::<RunFile>(&text) {
+        Ok(run) if run.port != 0 => Some(run),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "ignoring unreadable run file: {e}");
+            None
+        }
+    }
+}
+
+/// `--port` wins, then the run file of a running (or crashed) bridge, then the default.
+pub fn choose_port(explicit: Option<u16>, run_file: Option<&RunFile>) -> u16 {
+    explicit
+        .or(run_file.map(|r| r.port))
+        .unwrap_or(DEFAULT_PORT)
+}
+
+/// Runs the relay until stdin closes; the result is the exit code.
+pub fn run(data_dir: DataDir, port: Option<u16>) -> Result<i32> {
+    if port == Some(0) {
+        anyhow::bail!("--port 0 is not a port a bridge listens on; give the bridge's port");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (relay, rx) = Relay::new(data_dir, port);
+    runtime.block_on(relay_stdio(relay, rx))
+}
+
+/// One stdout line, or the signal that no more will come.
+enum Out {
+    Line(String),
+    Close,
+}
+
+/// The MCP session as the bridge sees it. `generation` changes whenever the session is
+/// replaced, so concurrent failures re-handshake once, not once each.
+#[derive(Default, Clone)]
+struct Session {
+    id: Option<String>,
+    protocol: Option<String>,
+    generation: u64,
+}
+
+/// Why a POST did not go through. Only failures that happen before the bridge acted on
+/// the message are retried, so a tool call is never run twice.
+enum PostError {
+    /// Connection refused or TLS failure: the bridge is down or restarting.
+    Unreachable(String),
+    /// 404 for the session we sent: the bridge restarted or dropped the session.
+    SessionExpired,
+    /// 401: the token may have been rotated between reading and sending.
+    Unauthorized,
+    /// Anything else: reported to the client as is.
+    Failed(String),
+}
+
+struct Relay {
+    data_dir: DataDir,
+    explicit_port: Option<u16>,
+    /// The port and client of the bridge last found; `None` until one answered.
+    bridge: Mutex<Option<(u16, reqwest::Client)>>,
+    session: Mutex<Session>,
+    /// The client's own initialize request, replayed when the bridge lost the session.
+    init_message: Mutex<Option<Value>>,
+    /// Serialises starting the bridge and re-handshaking.
+    recover: tokio::sync::Mutex<()>,
+    /// The GET stream for server-initiated messages of the current session.
+    listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    out: mpsc::UnboundedSender<Out>,
+}
+
+impl Relay {
+    fn new(
+        data_dir: DataDir,
+        explicit_port: Option<u16>,
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<Out>) {
+        let (out, rx) = mpsc::unbounded_channel();
+        let relay = Arc::new(Relay {
+            data_dir,
+            explicit_port,
+            bridge: Mutex::new(None),
+            session: Mutex::new(Session::default()),
+            init_message: Mutex::new(None),
+            recover: tokio::sync::Mutex::new(()),
+            listener: Mutex::new(None),
+            out,
+        });
+        (relay, rx)
+    }
+}
+
+/// Reads stdin until EOF, forwarding each message; then ends the session.
+async fn relay_stdio(relay: Arc<Relay>, rx: mpsc::UnboundedReceiver<Out>) -> Result<i32> {
+    let writer = tokio::spawn(write_stdout(rx));
+    // Find or start the bridge now, so it is warm when `initialize` arrives; a
+    // failure here is logged and retried per message, never fatal.
+    match relay.ensure_bridge().await {
+        Ok(port) => tracing::info!("relaying MCP between stdio and https://localhost:{port}/mcp"),
+        Err(e) => tracing::error!("{e}"),
+    }
+
+    let mut stdin = BufReader::new(tokio::io::stdin());
+    let mut tasks = JoinSet::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match stdin.read_until(b'\n', &mut line).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!("reading stdin: {e}");
+                break;
+            }
+        }
+        // Reap finished tasks so a long session does not accumulate them.
+        while tasks.try_join_next().is_some() {}
+        let Some(message) = relay.parse_line(&line) else {
+            continue;
+        };
+        if is_method(&message, "initialize") {
+            // Inline, so that the session id is known before any later message is
+            // sent (clients wait for this answer anyway).
+            relay.forward(message).await;
+        } else {
+            let relay = relay.clone();
+            tasks.spawn(async move { relay.forward(message).await });
+        }
+    }
+
+    tracing::debug!("stdin closed");
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+    if let Some(listener) = relay.listener.lock().unwrap().take() {
+        listener.abort();
+    }
+    relay.end_session().await;
+    let _ = relay.out.send(Out::Close);
+    let _ = writer.await;
+    Ok(0)
+}
+
+/// The one writer of stdout: whole lines, flushed one by one so the client sees each
+/// message as soon as it arrives.
+async fn write_stdout(mut rx: mpsc::UnboundedReceiver<Out>) {
+    let mut stdout = tokio::io::stdout();
+    while let Some(Out::Line(mut line)) = rx.recv().await {
+        line.push('\n');
+        if let Err(e) = async {
+            stdout.write_all(line.as_bytes()).await?;
+            stdout.flush().await
+        }
+        .await
+        {
+            tracing::error!("writing stdout: {e}");
+            return;
+        }
+    }
+}
+
+impl Relay {
+    fn emit(&self, message: &Value) {
+        // serde_json escapes control characters, so the compact form is one line.
+        let _ = self.out.send(Out::Line(message.to_string()));
+    }
+
+    fn emit_error(&self, ids: &[Value], code: i64, message: &str) {
+        for id in ids {
+            self.emit(&error_response(id.clone(), code, message));
+        }
+    }
+
+    /// A stdin line as a message, or `None` (blank line, or answered with -32700).
+    fn parse_line(&self, line: &[u8]) -> Option<Value> {
+        let text = match std::str::from_utf8(line) {
+            Ok(t) => t.trim(),
+            Err(_) => {
+                self.emit(&error_response(
+                    Value::Null,
+                    PARSE_ERROR,
+                    "Parse error: stdin line is not UTF-8",
+                ));
+                return None;
+            }
+        };
+        if text.is_empty() {
+            return None;
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) if v.is_object() || v.is_array() => Some(v),
+            Ok(_) => {
+                self.emit(&error_response(
+                    Value::Null,
+                    PARSE_ERROR,
+                    "Parse error: a message must be a JSON object",
+                ));
+                None
+            }
+            Err(e) => {
+                self.emit(&error_response(
+                    Value::Null,
+                    PARSE_ERROR,
+                    &format!("Parse error: {e}"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn base_url(&self) -> Option<(String, reqwest::Client)> {
+        let bridge = self.bridge.lock().unwrap();
+        bridge
+            .as_ref()
+            .map(|(port, client)| (format!("https://localhost:{port}/mcp"), client.clone()))
+    }
+
+    fn port_for_messages(&self) -> u16 {
+        match &*self.bridge.lock().unwrap() {
+            Some((port, _)) => *port,
+            None => choose_port(
+                self.explicit_port,
+                read_run_file(&self.data_dir.run_file()).as_ref(),
+            ),
+        }
+    }
+
+    /// Sends one client message and relays what comes back. Never fails: errors become
+    /// JSON-RPC errors for the requests among the message.
+    async fn forward(self: &Arc<Self>, message: Value) {
+        let ids = request_ids(&message);
+        let initialize = is_method(&message, "initialize");
+        if initialize {
+            *self.init_message.lock().unwrap() = Some(message.clone());
+        }
+        let mut retried = false;
+        loop {
+            let seen = self.session.lock().unwrap().generation;
+            let result = self.post(&message, &ids, initialize, true).await;
+            let error = match result {
+                Ok(()) => break,
+                Err(PostError::Failed(e)) => e,
+                Err(_) if retried => {
+                    // The recovery below already ran once; report what is wrong now.
+                    match self.post(&message, &ids, initialize, false).await {
+                        Ok(()) => break,
+                        Err(PostError::Unreachable(e)) => self.unreachable_message(&e),
+                        Err(PostError::SessionExpired) => {
+                            "office-bridge lost the MCP session again right after a new one was made".into()
+                        }
+                        Err(PostError::Unauthorized) => self.unauthorized_message(),
+                        Err(PostError::Failed(e)) => e,
+                    }
+                }
+                Err(PostError::Unauthorized) => {
+                    // The token file is re-read on every request; once more picks up a
+                    // rotation that raced with this request.
+                    retried = true;
+                    continue;
+                }
+                Err(PostError::SessionExpired) if !initialize => {
+                    retried = true;
+                    match self.rehandshake(seen).await {
+                        Ok(()) => continue,
+                        Err(e) => e,
+                    }
+                }
+                Err(PostError::SessionExpired) => {
+                    "office-bridge refused the initialize request (HTTP 404)".into()
+                }
+                Err(PostError::Unreachable(e)) => {
+                    retried = true;
+                    tracing::warn!("office-bridge is not answering ({e}); checking on it");
+                    let had_session = self.session.lock().unwrap().id.is_some();
+                    match self.ensure_bridge().await {
+                        Ok(_) if had_session && !initialize => match self.rehandshake(seen).await {
+                            Ok(()) => continue,
+                            Err(e) => e,
+                        },
+                        Ok(_) => continue,
+                        Err(e) => e,
+                    }
+                }
+            };
+            tracing::warn!("{error}");
+            self.emit_error(&ids, INTERNAL_ERROR, &error);
+            break;
+        }
+        if is_method(&message, "notifications/initialized") {
+            self.start_listener();
+        }
+    }
+
+    fn unreachable_message(&self, detail: &str) -> String {
+        format!(
+            "office-bridge is not reachable at https://localhost:{}: {detail}",
+            self.port_for_messages()
+        )
+    }
+
+    fn unauthorized_message(&self) -> String {
+        format!(
+            "office-bridge refused the token in {} (HTTP 401); is the bridge using another data directory?",
+            self.data_dir.token_file().display()
+        )
+    }
+
+    /// Headers every request to `/mcp` carries.
+    fn headers(&self, message: Option<&Value>, session: &Session) -> Result<HeaderMap, String> {
+        let token_path = self.data_dir.token_file();
+        // Read per request: `office-bridge token rotate` may replace it at any time.
+        let token = fs::read_to_string(&token_path)
+            .map_err(|e| format!("cannot read the token file {}: {e}", token_path.display()))?;
+        let mut headers = HeaderMap::new();
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
+            format!(
+                "the token file {} is damaged; run `office-bridge token rotate`",
+                token_path.display()
+            )
+        })?;
+        headers.insert(AUTHORIZATION, bearer);
+        if let Some(id) = &session.id
+            && let Ok(v) = HeaderValue::from_str(id)
+        {
+            headers.insert(SESSION_HEADER, v);
+        }
+        let version = message
+            .and_then(meta_protocol_version)
+            .or_else(|| session.protocol.clone());
+        if let Some(version) = version {
+            if let Ok(v) = HeaderValue::from_str(&version) {
+                headers.insert(PROTOCOL_HEADER, v);
+            }
+            if version.as_str() >= STANDARD_HEADERS_VERSION
+                && let Some(message) = message
+            {
+                for (name, value) in standard_headers(message) {
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        headers.insert(name, v);
+                    }
+                }
+            }
+        }
+        Ok(headers)
+    }
+
+    /// POSTs one message and relays the answer to stdout. `relay_output` false is used
+    /// only by the internal re-handshake, whose answers the client must not see.
+    async fn post(
+        &self,
+        message: &Value,
+        ids: &[Value],
+        initialize: bool,
+        relay_output: bool,
+    ) -> Result<(), PostError> {
+        let Some((url, client)) = self.base_url() else {
+            return Err(PostError::Unreachable("no bridge has answered yet".into()));
+        };
+        let session = if initialize {
+            // A new handshake starts a new session: never send the old id with it.
+            Session::default()
+        } else {
+            self.session.lock().unwrap().clone()
+        };
+        let mut headers = self
+            .headers(Some(message), &session)
+            .map_err(PostError::Failed)?;
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let response = client
+            .post(&url)
+            .headers(headers)
+            .body(message.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_connect() {
+                    PostError::Unreachable(error_chain(&e))
+                } else {
+                    PostError::Failed(format!("office-bridge did not answer: {}", error_chain(&e)))
+                }
+            })?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(PostError::Unauthorized);
+        }
+        if status == StatusCode::NOT_FOUND && session.id.is_some() {
+            return Err(PostError::SessionExpired);
+        }
+        if initialize && status.is_success() {
+            let id = response
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let mut s = self.session.lock().unwrap();
+            s.id = id;
+            s.protocol = None;
+            s.generation += 1;
+        }
+        if status == StatusCode::ACCEPTED {
+            return Ok(());
+        }
+        let content_type = content_type(response.headers());
+        if status.is_success() && content_type == "text/event-stream" {
+            return self
+                .relay_event_stream(response, ids, initialize, relay_output)
+                .await
+                .map_err(PostError::Failed);
+        }
+        let body = response.bytes().await.map_err(|e| {
+            PostError::Failed(format!(
+                "office-bridge's answer broke off: {}",
+                error_chain(&e)
+            ))
+        })?;
+        // A JSON-RPC body is relayed whatever the status: the bridge and rmcp answer
+        // protocol errors (bad header, unknown session) as JSON-RPC errors with a 4xx.
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(v) if is_jsonrpc(&v) => {
+                if status == StatusCode::NOT_FOUND
+                    && !response_ids(&v).iter().any(|id| ids.contains(id))
+                {
+                    return Err(PostError::Failed(no_mcp_message(status, &body)));
+                }
+                self.observe(&v, initialize);
+                if relay_output {
+                    self.emit(&v);
+                }
+                Ok(())
+            }
+            _ if status.is_success() && ids.is_empty() => Ok(()),
+            _ if status == StatusCode::NOT_FOUND => {
+                Err(PostError::Failed(no_mcp_message(status, &body)))
+            }
+            _ => Err(PostError::Failed(format!(
+                "office-bridge answered HTTP {status}: {}",
+                snippet(&body)
+            ))),
+        }
+    }
+
+    /// Notes what the transport needs from the bridge's answers: the protocol version
+    /// agreed in `initialize`.
+    fn observe(&self, message: &Value, initialize: bool) {
+        if !initialize {
+            return;
+        }
+        for m in as_messages(message) {
+            if let Some(version) = m.pointer("/result/protocolVersion").and_then(Value::as_str) {
+                self.session.lock().unwrap().protocol = Some(version.to_owned());
+            }
+        }
+    }
+
+    /// Relays an SSE response as it arrives (a tool call may wait minutes for a
+    /// person's approval). If the stream breaks before the answers to `ids` came, it is
+    /// resumed with `Last-Event-ID` as the transport specifies.
+    async fn relay_event_stream(
+        &self,
+        response: reqwest::Response,
+        ids: &[Value],
+        initialize: bool,
+        relay_output: bool,
+    ) -> Result<(), String> {
+        let mut pending: Vec<Value> = ids.to_vec();
+        let mut parser = SseParser::default();
+        let mut outcome = self
+            .pump(
+                response,
+                &mut parser,
+                &mut pending,
+                initialize,
+                relay_output,
+            )
+            .await;
+        let mut attempts = 0;
+        while !pending.is_empty() {
+            let Some(last_id) = parser.last_event_id.clone() else {
+                let why = outcome.err().unwrap_or_else(|| "the stream ended".into());
+                return Err(format!(
+                    "office-bridge closed the response stream before answering ({why}); the request may or may not have been carried out"
+                ));
+            };
+            attempts += 1;
+            if attempts > RESUME_ATTEMPTS {
+                return Err(format!(
+                    "office-bridge's response stream broke and could not be resumed: {}",
+                    outcome.err().unwrap_or_else(|| "the stream ended".into())
+                ));
+            }
+            tokio::time::sleep(parser.retry.unwrap_or(Duration::from_secs(1))).await;
+            tracing::debug!(attempt = attempts, "resuming a response stream");
+            outcome = match self.open_get(Some(&last_id)).await {
+                Ok(Some(response)) => {
+                    let mut next = SseParser {
+                        last_event_id: parser.last_event_id.clone(),
+                        retry: parser.retry,
+                        ..SseParser::default()
+                    };
+                    let r = self
+                        .pump(response, &mut next, &mut pending, initialize, relay_output)
+                        .await;
+                    parser.last_event_id = next.last_event_id;
+                    parser.retry = next.retry;
+                    r
+                }
+                Ok(None) => Err("the bridge does not offer stream resumption".into()),
+                Err(e) => Err(e),
+            };
+        }
+        Ok(())
+    }
+
+    /// Reads one SSE body, relaying each message; stops early once every awaited answer
+    /// came (the server closes the stream then anyway).
+    async fn pump(
+        &self,
+        response: reqwest::Response,
+        parser: &mut SseParser,
+        pending: &mut Vec<Value>,
+        initialize: bool,
+        relay_output: bool,
+    ) -> Result<(), String> {
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| error_chain(&e))?;
+            for event in parser.push(&chunk) {
+                let Some(message) = self.message_of(event) else {
+                    continue;
+                };
+                self.observe(&message, initialize);
+                pending.retain(|id| !response_ids(&message).contains(id));
+                if relay_output {
+                    self.emit(&message);
+                }
+            }
+            if pending.is_empty() && !initialize {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// The JSON-RPC message an SSE event carries, if any (priming events have empty
+    /// data; named events other than `message` are not MCP messages).
+    fn message_of(&self, event: SseEvent) -> Option<Value> {
+        if event.data.trim().is_empty() {
+            return None;
+        }
+        if event.event.as_deref().is_some_and(|e| e != "message") {
+            tracing::debug!(event = ?event.event, "skipping a non-message SSE event");
+            return None;
+        }
+        match serde_json::from_str::<Value>(&event.data) {
+            Ok(v) if is_jsonrpc(&v) => Some(v),
+            _ => {
+                tracing::warn!("skipping an SSE event that is not a JSON-RPC message");
+                None
+            }
+        }
+    }
+
+    /// `GET /mcp`: the stream of server-initiated messages, or a resumed response stream.
+    /// `Ok(None)`: the bridge offers no such stream (405).
+    async fn open_get(
+        &self,
+        last_event_id: Option<&str>,
+    ) -> Result<Option<reqwest::Response>, String> {
+        let Some((url, client)) = self.base_url() else {
+            return Err("no bridge has answered yet".into());
+        };
+        let session = self.session.lock().unwrap().clone();
+        let mut headers = self.headers(None, &session)?;
+        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        if let Some(id) = last_event_id
+            && let Ok(v) = HeaderValue::from_str(id)
+        {
+            headers.insert(LAST_EVENT_ID_HEADER, v);
+        }
+        let response = client
+            .get(&url)
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| error_chain(&e))?;
+        match response.status() {
+            StatusCode::METHOD_NOT_ALLOWED => Ok(None),
+            s if s.is_success() && content_type(response.headers()) == "text/event-stream" => {
+                Ok(Some(response))
+            }
+            s => Err(format!("HTTP {s}")),
+        }
+    }
+
+    /// Starts (or restarts, for a new session) the GET stream that carries the bridge's
+    /// own messages: list changes, elicitation requests.
+    fn start_listener(self: &Arc<Self>) {
+        let relay = self.clone();
+        let generation = self.session.lock().unwrap().generation;
+        let task = tokio::spawn(async move { relay.listen(generation).await });
+        if let Some(old) = self.listener.lock().unwrap().replace(task) {
+            old.abort();
+        }
+    }
+
+    async fn listen(&self, generation: u64) {
+        let mut parser = SseParser::default();
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            if self.session.lock().unwrap().generation != generation {
+                return;
+            }
+            let last = parser.last_event_id.clone();
+            match self.open_get(last.as_deref()).await {
+                Ok(None) => {
+                    tracing::debug!("office-bridge offers no server-to-client stream (405)");
+                    return;
+                }
+                Ok(Some(response)) => {
+                    backoff = Duration::from_millis(500);
+                    let mut next = SseParser {
+                        last_event_id: parser.last_event_id.clone(),
+                        retry: parser.retry,
+                        ..SseParser::default()
+                    };
+                    if let Err(e) = self.pump_forever(response, &mut next).await {
+                        tracing::debug!("server-to-client stream broke: {e}");
+                    }
+                    parser = next;
+                }
+                Err(e) => {
+                    tracing::debug!("server-to-client stream not available: {e}");
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+            tokio::time::sleep(parser.retry.unwrap_or(Duration::ZERO).max(backoff)).await;
+        }
+    }
+
+    async fn pump_forever(
+        &self,
+        response: reqwest::Response,
+        parser: &mut SseParser,
+    ) -> Result<(), String> {
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| error_chain(&e))?;
+            for event in parser.push(&chunk) {
+                if let Some(message) = self.message_of(event) {
+                    self.emit(&message);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces a session the bridge no longer knows (it restarted, or dropped it) by
+    /// replaying the client's own `initialize`, invisibly to the client.
+    async fn rehandshake(self: &Arc<Self>, seen_generation: u64) -> Result<(), String> {
+        let _guard = self.recover.lock().await;
+        if self.session.lock().unwrap().generation != seen_generation {
+            return Ok(()); // another task already made a new session
+        }
+        let Some(mut init) = self.init_message.lock().unwrap().clone() else {
+            return Err(
+                "office-bridge has no MCP session for this client and it never sent initialize"
+                    .into(),
+            );
+        };
+        tracing::info!("office-bridge lost the MCP session (restarted?); opening a new one");
+        init["id"] = json!("office-bridge-relay-reinitialize");
+        let ids = request_ids(&init);
+        let fail = |e: PostError| match e {
+            PostError::Unreachable(e) | PostError::Failed(e) => {
+                format!("could not open a new MCP session: {e}")
+            }
+            PostError::SessionExpired => "could not open a new MCP session (HTTP 404)".into(),
+            PostError::Unauthorized => self.unauthorized_message(),
+        };
+        self.post(&init, &ids, true, false).await.map_err(fail)?;
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        self.post(&initialized, &[], false, false)
+            .await
+            .map_err(fail)?;
+        self.start_listener();
+        Ok(())
+    }
+
+    /// Best effort `DELETE /mcp` so the bridge frees the session at once.
+    async fn end_session(&self) {
+        let session = self.session.lock().unwrap().clone();
+        let (Some(_), Some((url, client))) = (&session.id, self.base_url()) else {
+            return;
+        };
+        let Ok(headers) = self.headers(None, &session) else {
+            return;
+        };
+        let sent = client
+            .delete(&url)
+            .headers(headers)
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await;
+        if let Err(e) = sent {
+            tracing::debug!("ending the MCP session: {}", error_chain(&e));
+        }
+    }
+
+    /// Finds a bridge that answers `/healthz` over TLS trusting only its own CA, or
+    /// starts one in the background; returns its port.
+    async fn ensure_bridge(&self) -> Result<u16, String> {
+        let _guard = self.recover.lock().await;
+        let run_file = read_run_file(&self.data_dir.run_file());
+        let port = choose_port(self.explicit_port, run_file.as_ref());
+        if let Some(client) = self.probe(port).await {
+            *self.bridge.lock().unwrap() = Some((port, client));
+            return Ok(port);
+        }
+        let log_path = self.data_dir.root().join("bridge.log");
+        tracing::info!(port, log = %log_path.display(), "no bridge answers; starting `office-bridge serve` in the background");
+        let child = self.spawn_bridge(port, &log_path).map_err(|e| {
+            format!("office-bridge is not reachable at https://localhost:{port} and could not be started: {e:#}")
+        })?;
+        let started = tokio::time::Instant::now();
+        while started.elapsed() < START_TIMEOUT {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if let Some(client) = self.probe(port).await {
+                *self.bridge.lock().unwrap() = Some((port, client));
+                tracing::info!(port, "office-bridge is up");
+                return Ok(port);
+            }
+            if let Some(status) = *child.lock().unwrap() {
+                return Err(format!(
+                    "office-bridge is not reachable at https://localhost:{port}: the bridge started for it exited ({status}); see {}",
+                    log_path.display()
+                ));
+            }
+        }
+        Err(format!(
+            "office-bridge is not reachable at https://localhost:{port}: a bridge was started but did not answer within {} s; see {}",
+            START_TIMEOUT.as_secs(),
+            log_path.display()
+        ))
+    }
+
+    /// A client for the bridge on `port` if it answers `/healthz`. Trusts only the
+    /// bridge's CA: anything else on that port (or a proxy) fails the handshake.
+    async fn probe(&self, port: u16) -> Option<reqwest::Client> {
+        let ca = fs::read_to_string(self.data_dir.certs().ca_cert()).ok()?;
+        let client = match bridge_client(&ca) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("cannot use the bridge's CA: {e:#}");
+                return None;
+            }
+        };
+        let answer = client
+            .get(format!("https://localhost:{port}/healthz"))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await;
+        match answer {
+            Ok(r) if r.status().is_success() => Some(client),
+            Ok(r) => {
+                tracing::debug!(port, status = %r.status(), "healthz refused");
+                None
+            }
+            Err(e) => {
+                tracing::debug!(port, "healthz: {}", error_chain(&e));
+                None
+            }
+        }
+    }
+
+    /// Starts `office-bridge serve` detached: its own process group (closing the relay
+    /// must not take the bridge down with it, other clients may use it), stdin null,
+    /// output appended to `<data dir>/bridge.log`. A thread reaps it so an early exit is
+    /// reported at once instead of after the whole wait.
+    fn spawn_bridge(
+        &self,
+        port: u16,
+        log_path: &Path,
+    ) -> Result<Arc<Mutex<Option<std::process::ExitStatus>>>> {
+        self.data_dir.ensure()?;
+        let exe = std::env::current_exe().context("finding this executable")?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .with_context(|| format!("opening {}", log_path.display()))?;
+        let mut command = std::process::Command::new(exe);
+        command
+            .arg("--data-dir")
+            .arg(self.data_dir.root())
+            .arg("serve")
+            .arg("--port")
+            .arg(port.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().context("duplicating the log handle")?)
+            .stderr(log);
+        detach(&mut command);
+        let mut child = command.spawn().context("starting `office-bridge serve`")?;
+        let status = Arc::new(Mutex::new(None));
+        let reaped = status.clone();
+        std::thread::spawn(move || {
+            if let Ok(s) = child.wait() {
+                *reaped.lock().unwrap() = Some(s);
+            }
+        });
+        Ok(status)
+    }
+}
+
+#[cfg(unix)]
+fn detach(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    command.process_group(0);
+}
+
+#[cfg(windows)]
+fn detach(command: &mut std::process::Command) {
+    use std::os::windows::process::CommandExt;
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+    command.creation_flags(CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW);
+}
+
+#[cfg(not(any(unix, windows)))]
+fn detach(_command: &mut std::process::Command) {}
+
+/// An HTTPS client that trusts only the bridge's CA, never the system roots, and no
+/// proxy (a proxy would see the token). No overall timeout: answers may wait minutes
+/// for a person's approval.
+fn bridge_client(ca_pem: &str) -> Result<reqwest::Client> {
+    let tls = certs::client_config_trusting(ca_pem)?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .context("building the HTTPS client")
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn no_mcp_message(status: StatusCode, body: &[u8]) -> String {
+    format!(
+        "office-bridge has no MCP endpoint at /mcp (HTTP {status}: {}); is it an older version?",
+        snippet(body)
+    )
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None if text.is_empty() => "(empty body)".into(),
+        None => text.to_owned(),
+    }
+}
+
+/// reqwest's top-level errors say little ("error sending request"); the causes say why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn as_messages(message: &Value) -> Vec<&Value> {
+    match message {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+fn is_method(message: &Value, method: &str) -> bool {
+    message.get("method").and_then(Value::as_str) == Some(method)
+}
+
+fn is_jsonrpc(message: &Value) -> bool {
+    as_messages(message)
+        .iter()
+        .all(|m| m.get("jsonrpc").and_then(Value::as_str) == Some("2.0"))
+        && !matches!(message, Value::Array(a) if a.is_empty())
+}
+
+/// Ids of the requests in a message (or batch): the answers the client waits for, and
+/// the ids an error must name if the bridge cannot be reached.
+pub fn request_ids(message: &Value) -> Vec<Value> {
+    as_messages(message)
+        .into_iter()
+        .filter(|m| m.get("method").is_some())
+        .filter_map(|m| m.get("id").filter(|id| !id.is_null()).cloned())
+        .collect()
+}
+
+/// Ids a message (or batch) answers: responses and errors carry `id` and no `method`.
+pub fn response_ids(message: &Value) -> Vec<Value> {
+    as_messages(message)
+        .into_iter()
+        .filter(|m| m.get("method").is_none())
+        .filter(|m| m.get("result").is_some() || m.get("error").is_some())
+        .filter_map(|m| m.get("id").cloned())
+        .collect()
+}
+
+pub fn error_response(id: Value, code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+/// The protocol version a 2026-07-28+ client names in the request's `_meta`.
+fn meta_protocol_version(message: &Value) -> Option<String> {
+    message
+        .pointer("/params/_meta")
+        .and_then(|m| m.get(META_PROTOCOL_KEY))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// SEP-2243 `Mcp-Method` and `Mcp-Name` for a request or notification. (Tool arguments
+/// promoted to `Mcp-Param-*` headers need the tool's schema; the bridge's tools
+/// annotate none.)
+fn standard_headers(message: &Value) -> Vec<(&'static str, String)> {
+    let Some(method) = message.get("method").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let mut out = vec![("mcp-method", method.to_owned())];
+    let key = match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => Some("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
+        _ => None,
+    };
+    if let Some(name) = key
+        .and_then(|k| message.pointer(&format!("/params/{k}")))
+        .and_then(Value::as_str)
+    {
+        out.push(("mcp-name", header_safe(name)));
+    }
+    out
+}
+
+/// Header values must be visible ASCII; anything else travels Base64-wrapped
+/// (`=?base64?...?=`), as SEP-2243 specifies.
+fn header_safe(value: &str) -> String {
+    use base64::Engine;
+    let plain = !value.is_empty()
+        && value.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !value.starts_with([' ', '\t'])
+        && !value.ends_with([' ', '\t'])
+        && !value.starts_with("=?base64?");
+    if plain {
+        value.to_owned()
+    } else {
+        format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(value)
+        )
+    }
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    /// `event:` field; `None` means the default type, `message`.
+    pub event: Option<String>,
+    pub data: String,
+    pub id: Option<String>,
+}
+
+/// An incremental `text/event-stream` parser (the WHATWG rules): chunks may split lines
+/// anywhere, lines end in LF, CRLF or CR, `:` starts a comment (keep-alives), several
+/// `data:` lines join with LF, and an event without any `data` field is not dispatched
+/// but its `id` still counts for resumption. MCP servers send priming events (an id and
+/// an empty `data:`) so a client can resume; those arrive with empty data.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    line: Vec<u8>,
+    /// The previous chunk ended in CR: a LF at the start of this one belongs to it.
+    after_cr: bool,
+    started: bool,
+    data: String,
+    has_data: bool,
+    event: String,
+    /// The id to send as `Last-Event-ID` when reconnecting.
+    pub last_event_id: Option<String>,
+    /// The server's `retry:` advice for reconnecting.
+    pub retry: Option<Duration>,
+}
+
+impl SseParser {
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+        let mut events = Vec::new();
+        for &byte in chunk {
+            if std::mem::take(&mut self.after_cr) && byte == b'\n' {
+                continue;
+            }
+            match byte {
+                b'\n' => self.end_line(&mut events),
+                b'\r' => {
+                    self.end_line(&mut events);
+                    self.after_cr = true;
+                }
+                _ => self.line.push(byte),
+            }
+        }
+        events
+    }
+
+    fn end_line(&mut self, events: &mut Vec<SseEvent>) {
+        let raw = std::mem::take(&mut self.line);
+        let mut line = String::from_utf8_lossy(&raw).into_owned();
+        if !self.started {
+            self.started = true;
+            if let Some(rest) = line.strip_prefix('\u{feff}') {
+                line = rest.to_owned();
+            }
+        }
+        if line.is_empty() {
+            self.dispatch(events);
+            return;
+        }
+        if line.starts_with(':') {
+            return;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line.as_str(), ""),
+        };
+        match field {
+            "data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+            }
+            "event" => self.event = value.to_owned(),
+            "id" if !value.contains('\0') => self.last_event_id = Some(value.to_owned()),
+            "retry" => {
+                if let Ok(ms) = value.parse::<u64>() {
+                    self.retry = Some(Duration::from_millis(ms));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, events: &mut Vec<SseEvent>) {
+        let event = std::mem::take(&mut self.event);
+        if !std::mem::take(&mut self.has_data) {
+            return;
+        }
+        events.push(SseEvent {
+            event: (!event.is_empty()).then_some(event),
+            data: std::mem::take(&mut self.data),
+            id: self.last_event_id.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(chunks: &[&[u8]]) -> (Vec<SseEvent>, SseParser) {
+        let mut p = SseParser::default();
+        let mut all = Vec::new();
+        for c in chunks {
+            all.extend(p.push(c));
+        }
+        (all, p)
+    }
+
+    #[test]
+    fn sse_events_with_multi_line_data_comments_and_ids() {
+        let (events, p) = parse_all(&[
+            b": keep-alive\n\nid: 7\nevent: message\ndata: {\"a\":\ndata: 1}\n\ndata:x\n\n",
+        ]);
+        assert_eq!(
+            events,
+            vec![
+                SseEvent {
+                    event: Some("message".into()),
+                    data: "{\"a\":\n1}".into(),
+                    id: Some("7".into())
+                },
+                SseEvent {
+                    event: None,
+                    data: "x".into(),
+                    id: Some("7".into())
+                },
+            ]
+        );
+        assert_eq!(p.last_event_id.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn sse_line_endings_crlf_and_cr_split_across_chunks() {
+        // CRLF split between chunks must not count as two line ends (that would end the
+        // event early); a lone CR is a line end too.
+        let (events, _) = parse_all(&[
+            b"data: a\r",
+            b"\ndata: b\r\n\r",
+            b"\ndata: c\r\rdata: d\n\n",
+        ]);
+        assert_eq!(
+            events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(),
+            ["a\nb", "c", "d"]
+        );
+    }
+
+    #[test]
+    fn sse_byte_by_byte_equals_whole() {
+        let text = b"\xEF\xBB\xBFretry: 250\nid: s1\ndata: \n\nid: s2\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"t\":\"\xC3\xA9\"}}\n\n";
+        let whole = parse_all(&[text]);
+        let mut p = SseParser::default();
+        let mut bytewise = Vec::new();
+        for b in text.iter() {
+            bytewise.extend(p.push(std::slice::from_ref(b)));
+        }
+        assert_eq!(whole.0, bytewise);
+        assert_eq!(bytewise.len(), 2);
+        assert_eq!(
+            bytewise[0].data, "",
+            "a priming event: empty data, skipped later"
+        );
+        assert!(bytewise[1].data.contains('é'));
+        assert_eq!(p.last_event_id.as_deref(), Some("s2"));
+        assert_eq!(p.retry, Some(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn sse_priming_event_sets_the_resume_id() {
+        let (events, p) = parse_all(&[b"id: 0\nretry: 3000\ndata:\n\n: ping\n\nid: 1\n\n"]);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].data, "");
+        assert_eq!(events[0].id.as_deref(), Some("0"));
+        assert_eq!(
+            p.last_event_id.as_deref(),
+            Some("1"),
+            "an id alone still counts"
+        );
+        assert_eq!(p.retry, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn sse_fields_without_colon_bad_retry_and_unknown_fields() {
+        let (events, p) = parse_all(&[b"data\nretry: soon\nfoo: bar\nid: a\0b\n\n"]);
+        assert_eq!(
+            events,
+            vec![SseEvent {
+                event: None,
+                data: String::new(),
+                id: None
+            }]
+        );
+        assert_eq!(p.retry, None);
+        assert_eq!(p.last_event_id, None, "an id with NUL is ignored");
+    }
+
+    #[test]
+    fn ids_of_requests_and_responses() {
+        let req = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {}});
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let resp = json!({"jsonrpc": "2.0", "id": "e1", "result": {"action": "accept"}});
+        let err = json!({"jsonrpc": "2.0", "id": 4, "error": {"code": -1, "message": "x"}});
+        assert_eq!(request_ids(&req), vec![json!(3)]);
+        assert!(request_ids(&note).is_empty());
+        assert!(
+            request_ids(&resp).is_empty(),
+            "a client's answer to the server is no request"
+        );
+        assert_eq!(response_ids(&resp), vec![json!("e1")]);
+        assert_eq!(response_ids(&err), vec![json!(4)]);
+        assert!(response_ids(&req).is_empty());
+        let batch = json!([req, note, {"jsonrpc": "2.0", "id": "b", "method": "ping"}]);
+        assert_eq!(request_ids(&batch), vec![json!(3), json!("b")]);
+        assert!(is_jsonrpc(&batch));
+        assert!(!is_jsonrpc(&json!([])));
+        assert!(!is_jsonrpc(&json!({"id": 1})));
+    }
+
+    #[test]
+    fn error_responses_are_one_line_json_rpc() {
+        let e = error_response(
+            json!(9),
+            INTERNAL_ERROR,
+            "office-bridge is not reachable at https://localhost:29443: refused\nline two",
+        );
+        let line = e.to_string();
+        assert!(!line.contains('\n'));
+        let back: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["id"], 9);
+        assert_eq!(back["error"]["code"], -32603);
+        assert_eq!(
+            error_response(Value::Null, PARSE_ERROR, "x")["id"],
+            Value::Null
+        );
+    }
+
+    #[test]
+    fn run_file_and_port_choice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bridge.json");
+        assert_eq!(read_run_file(&path), None);
+        fs::write(&path, r#"{"port": 40123, "pid": 77, "version": "0.1.0"}"#).unwrap();
+        let run = read_run_file(&path).unwrap();
+        assert_eq!(
+            run,
+            RunFile {
+                port: 40123,
+                pid: Some(77),
+                version: Some("0.1.0".into())
+            }
+        );
+        assert_eq!(choose_port(None, Some(&run)), 40123);
+        assert_eq!(choose_port(Some(5000), Some(&run)), 5000);
+        assert_eq!(choose_port(None, None), DEFAULT_PORT);
+        fs::write(&path, r#"{"port": 41000}"#).unwrap();
+        assert_eq!(read_run_file(&path).unwrap().port, 41000);
+        for bad in [
+            "",
+            "{",
+            r#"{"port": "x"}"#,
+            r#"{"port": 0}"#,
+            r#"{"port": 70000}"#,
+        ] {
+            fs::write(&path, bad).unwrap();
+            assert_eq!(read_run_file(&path), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn standard_headers_and_meta_version() {
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "xlsx_read", "_meta": {META_PROTOCOL_KEY: "2026-07-28"}}});
+        assert_eq!(meta_protocol_version(&call).as_deref(), Some("2026-07-28"));
+        assert_eq!(
+            standard_headers(&call),
+            vec![
+                ("mcp-method", "tools/call".to_owned()),
+                ("mcp-name", "xlsx_read".to_owned())
+            ]
+        );
+        assert_eq!(
+            standard_headers(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})).len(),
+            1
+        );
+        assert_eq!(header_safe("ok name"), "ok name");
+        assert_eq!(header_safe("Umsatz Q3 é"), "=?base64?VW1zYXR6IFEzIMOp?=");
+        assert!(header_safe(" lead").starts_with("=?base64?"));
+    }
+}

@@ -1,0 +1,96 @@
+//! The desktop API: `GET /v1/events` (server-sent events of everything that happens) and
+//! the approvals (`GET /v1/approvals` lists the pending ones, `POST /v1/approvals/{id}`
+//! answers one). Both need the bearer token; see docs/events.md.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::AppState;
+use crate::gate::{Answer, ApprovalError, Decider, Scope};
+
+/// Streams every bridge event as it happens. A subscriber too slow to keep up gets a
+/// `lagged` event saying how many it missed, instead of slowing the bridge down.
+pub async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let shutdown = state.shutdown.clone();
+    let stream = BroadcastStream::new(state.events.subscribe())
+        .map(|item| {
+            Ok(match item {
+                Ok(event) => Event::default()
+                    .event(event.name())
+                    .json_data(&event)
+                    .unwrap_or_else(|_| Event::default().event("error").data("unencodable event")),
+                Err(BroadcastStreamRecvError::Lagged(n)) => Event::default()
+                    .event("lagged")
+                    .data(json!({"missed": n}).to_string()),
+            })
+        })
+        // End the stream when the bridge shuts down, so graceful shutdown need not wait.
+        .take_until(shutdown.cancelled_owned());
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// The approvals waiting for an answer.
+pub async fn pending(State(state): State<AppState>) -> Response {
+    Json(json!({"approvals": state.gate.pending()})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideBody {
+    decision: Decision,
+    #[serde(default)]
+    scope: Scope,
+}
+
+#[derive(Deserialize, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Decision {
+    Allow,
+    Deny,
+}
+
+/// Answers an approval from the desktop (monitor page, notifications, a script).
+pub async fn decide(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<DecideBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": format!("{}; send {{\"decision\": \"allow\"|\"deny\", \"scope\": \"once\"|\"document\"}}", e.body_text())})),
+            )
+                .into_response();
+        }
+    };
+    let answer = Answer {
+        allow: body.decision == Decision::Allow,
+        scope: body.scope,
+        by: Decider::Events,
+    };
+    match state.gate.answer(&id, answer, None) {
+        Ok(()) => Json(json!({"accepted": true})).into_response(),
+        Err(e @ ApprovalError::Unknown(_)) => {
+            (StatusCode::NOT_FOUND, Json(json!({"error": e.to_string()}))).into_response()
+        }
+        Err(e @ ApprovalError::WrongDocument { .. }) => {
+            (StatusCode::FORBIDDEN, Json(json!({"error": e.to_string()}))).into_response()
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Simulated Office documents behind real panes, and a real MCP client (rmcp over HTTPS
+//! trusting only the bridge's CA), for end-to-end tests of the agent's tools.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{TestBridge, WAIT};
+
+/// What a simulated document answers to a bridge request.
+pub type Office = Arc<dyn Fn(&str, &Value) -> Result<Value, Value> + Send + Sync>;
+
+/// A call from a pane to the bridge, with where to put the answer.
+type PaneCall = (String, Value, oneshot::Sender<Result<Value, Value>>);
+
+/// A pane of a simulated document, running on its own task: it answers the bridge's
+/// requests with `office`, records every request and notification it receives, and can
+/// call the bridge (approval.decide, label.set).
+pub struct SimPane {
+    pub session_id: String,
+    pub document_id: String,
+    received: mpsc::UnboundedReceiver<(String, Value)>,
+    calls: mpsc::UnboundedSender<PaneCall>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimPane {
+    pub async fn open(bridge: &TestBridge, app: &str, name: &str, office: Office) -> SimPane {
+        let ws = bridge
+            .ws(Some(&bridge.origin()))
+            .await
+            .expect("pane connects");
+        let mut pane = super::Pane::new(ws);
+        let reg = pane
+            .call(
+                "register",
+                json!({"app": app, "document": {"name": name, "url": format!("https://contoso.example/{name}")}}),
+            )
+            .await
+            .expect("registered");
+        let session_id = reg["session_id"].as_str().unwrap().to_string();
+        let document_id = reg["document_id"].as_str().unwrap().to_string();
+        let (seen_tx, received) = mpsc::unbounded_channel();
+        let (calls, mut call_rx) = mpsc::unbounded_channel::<PaneCall>();
+        let mut ws = pane.ws;
+        let task = tokio::spawn(async move {
+            let mut next_id = 1000i64;
+            let mut waiting: HashMap<i64, oneshot::Sender<Result<Value, Value>>> = HashMap::new();
+            loop {
+                tokio::select! {
+                    msg = ws.next() => {
+                        let Some(Ok(msg)) = msg else { return };
+                        let Message::Text(text) = msg else { continue };
+                        let v: Value = serde_json::from_str(text.as_str()).expect("JSON from the bridge");
+                        if let Some(method) = v.get("method").and_then(Value::as_str) {
+                            let params = v.get("params").cloned().unwrap_or(Value::Null);
+                            let _ = seen_tx.send((method.to_string(), params.clone()));
+                            if let Some(id) = v.get("id") {
+                                let reply = match office(method, &params) {
+                                    Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                                    Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+                                };
+                                if ws.send(Message::Text(reply.to_string().into())).await.is_err() { return }
+                            }
+                        } else if let Some(id) = v.get("id").and_then(Value::as_i64)
+                            && let Some(tx) = waiting.remove(&id)
+                        {
+                            let _ = tx.send(match v.get("error") {
+                                Some(e) => Err(e.clone()),
+                                None => Ok(v["result"].clone()),
+                            });
+                        }
+                    }
+                    call = call_rx.recv() => {
+                        let Some((method, params, tx)) = call else { return };
+                        next_id += 1;
+                        waiting.insert(next_id, tx);
+                        let req = json!({"jsonrpc": "2.0", "id": next_id, "method": method, "params": params});
+                        if ws.send(Message::Text(req.to_string().into())).await.is_err() { return }
+                    }
+                }
+            }
+        });
+        SimPane {
+            session_id,
+            document_id,
+            received,
+            calls,
+            task,
+        }
+    }
+
+    /// Calls a bridge method from this pane.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, Value> {
+        let (tx, rx) = oneshot::channel();
+        self.calls
+            .send((method.to_string(), params, tx))
+            .expect("pane task running");
+        tokio::time::timeout(WAIT, rx)
+            .await
+            .expect("answer within the wait")
+            .expect("pane task running")
+    }
+
+    /// The next message of `method` this pane received (request or notification).
+    pub async fn next(&mut self, method: &str) -> Value {
+        loop {
+            let (m, params) = tokio::time::timeout(WAIT, self.received.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {method} within the wait"))
+                .expect("pane open");
+            if m == method {
+                return params;
+            }
+        }
+    }
+
+    /// Everything received so far, without waiting.
+    pub fn drain(&mut self) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        while let Ok(m) = self.received.try_recv() {
+            out.push(m);
+        }
+        out
+    }
+
+    /// Closes the pane's connection abruptly.
+    pub fn vanish(self) {
+        self.task.abort();
+    }
+}
+
+/// The revenue sheet every test reads: regions down A, quarters across row 1.
+pub fn revenue_answer(address: &str) -> Value {
+    let values = json!([
+        ["Region", "Q1", "Q2", "Q3"],
+        ["EMEA", 1234567.89, 1456789.12, 1611022.47],
+        ["Americas", 2345678.91, 2567890.23, 2789012.35],
+        ["APAC", 987654.32, 1098765.43, 1209876.54]
+    ]);
+    let text = json!([
+        ["Region", "Q1", "Q2", "Q3"],
+        ["EMEA", "$1,234,568", "$1,456,789", "$1,611,022"],
+        ["Americas", "$2,345,679", "$2,567,890", "$2,789,012"],
+        ["APAC", "$987,654", "$1,098,765", "$1,209,877"]
+    ]);
+    let fmt = json!([
+        ["General", "General", "General", "General"],
+        ["General", "$#,##0", "$#,##0", "$#,##0"],
+        ["General", "$#,##0", "$#,##0", "$#,##0"],
+        ["General", "$#,##0", "$#,##0", "$#,##0"]
+    ]);
+    json!({"sheet": "Revenue", "address": address, "values": values, "text": text, "numberFormat": fmt})
+}
+
+/// An Excel workbook with a Revenue sheet (A1:D4) and one chart over it.
+pub fn workbook() -> Office {
+    Arc::new(|method, params| match method {
+        "excel.readRange" | "excel.getSelection" => Ok(revenue_answer("A1:D4")),
+        "excel.listSheets" => {
+            Ok(json!({"sheets": [{"name": "Revenue", "position": 0, "visible": "Visible"}]}))
+        }
+        "excel.listCharts" => Ok(
+            json!({"charts": [{"name": "Revenue chart", "sheet": "Revenue", "sourceRange": "Revenue!A1:D4"}]}),
+        ),
+        "excel.getChartImage" => {
+            Ok(json!({"png_base64": "iVBORw0KGgo=", "sourceRange": "Revenue!B2:D4"}))
+        }
+        "excel.writeRange" => Ok(json!({"address": params["address"].clone()})),
+        "excel.deleteSheet" => Ok(json!({"deleted": params["sheet"].clone()})),
+        other => Err(json!({"code": -32601, "message": format!("no {other}")})),
+    })
+}
+
+/// A PowerPoint deck that records every write it receives.
+pub fn deck(writes: Arc<Mutex<Vec<(String, Value)>>>) -> Office {
+    Arc::new(move |method, params| {
+        let result = match method {
+            "powerpoint.listSlides" => {
+                json!({"slides": [{"id": "256", "index": 1, "shapes": [{"id": "1", "name": "Title", "text": "Board meeting"}]}]})
+            }
+            "powerpoint.readSlide" => {
+                json!({"id": "256", "index": 1, "shapes": [{"id": "1", "name": "Title", "text": "Board meeting"}]})
+            }
+            "powerpoint.addSlide" => json!({"id": "257", "index": 2}),
+            "powerpoint.addTextBox" | "powerpoint.addTable" | "powerpoint.insertImage" => {
+                json!({"shape_id": "9"})
+            }
+            "powerpoint.deleteSlide" => json!({"deleted": "256"}),
+            other => return Err(json!({"code": -32601, "message": format!("no {other}")})),
+        };
+        writes
+            .lock()
+            .unwrap()
+            .push((method.to_string(), params.clone()));
+        Ok(result)
+    })
+}
+
+pub type Client = RunningService<RoleClient, ClientImpl>;
+
+/// A client handler that answers elicitations with `allow` (None: declares no
+/// elicitation support).
+#[derive(Clone, Default)]
+pub struct ClientImpl {
+    pub elicitation: Option<bool>,
+}
+
+impl ClientHandler for ClientImpl {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        let mut caps = rmcp::model::ClientCapabilities::default();
+        if self.elicitation.is_some() {
+            caps = rmcp::model::ClientCapabilities::builder()
+                .enable_elicitation()
+                .build();
+        }
+        rmcp::model::ClientConfig::new(
+            caps,
+            rmcp::model::Implementation::new("office-bridge-tests", "0"),
+        )
+    }
+
+    async fn create_elicitation(
+        &self,
+        _request: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        let allow = self.elicitation.unwrap_or(false);
+        Ok(
+            rmcp::model::ElicitResult::new(rmcp::model::ElicitationAction::Accept)
+                .with_content(json!({"allow": allow})),
+        )
+    }
+}
+
+impl TestBridge {
+    /// An HTTPS client trusting only this bridge's CA.
+    pub fn https_client(&self) -> reqwest::Client {
+        let tls = certs::client_config_trusting(&self.ca_pem).expect("client TLS");
+        reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .build()
+            .expect("client")
+    }
+
+    /// A real MCP client (rmcp, Streamable HTTP) with the bearer token.
+    pub async fn mcp(&self) -> Client {
+        self.mcp_with(ClientImpl::default()).await
+    }
+
+    pub async fn mcp_with(&self, handler: ClientImpl) -> Client {
+        let config = StreamableHttpClientTransportConfig::with_uri(format!(
+            "https://localhost:{}/mcp",
+            self.port()
+        ))
+        .auth_header(self.token.clone());
+        let transport = StreamableHttpClientTransport::with_client(self.https_client(), config);
+        tokio::time::timeout(WAIT, handler.serve(transport))
+            .await
+            .expect("MCP initialize within the wait")
+            .expect("MCP session")
+    }
+}
+
+/// Calls a tool; returns (is_error, text of the first content block, structured content).
+pub async fn call(
+    client: &rmcp::Peer<RoleClient>,
+    tool: &str,
+    args: Value,
+) -> (bool, String, Value) {
+    let params = CallToolRequestParams::new(tool.to_string())
+        .with_arguments(args.as_object().cloned().expect("args are an object"));
+    let result: CallToolResult =
+        tokio::time::timeout(Duration::from_secs(30), client.call_tool(params))
+            .await
+            .expect("tool answers within 30 s")
+            .expect("tool call is not a protocol error");
+    let text = result
+        .content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    (
+        result.is_error.unwrap_or(false),
+        text,
+        result.structured_content.unwrap_or(Value::Null),
+    )
+}
