@@ -50,3 +50,25 @@ fi
 npm ci --no-audit --no-fund --loglevel=error
 cargo build -p office-bridge --locked
 OFFICE_BRIDGE_BIN=target/debug/office-bridge npm test
+
+step "MCP clients nobody here wrote (Python MCP SDK over HTTPS and the stdio relay; MCP conformance suite)"
+# The Python SDK needs Python >= 3.11 (with venv); the conformance suite brings its own
+# Node 22 from npm (tests/mcp_clients/package.json).
+have_python() {
+  for p in python3.13 python3.12 python3.11 python3; do
+    command -v "$p" >/dev/null 2>&1 &&
+      "$p" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && return 0
+  done
+  return 1
+}
+if ! have_python && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv
+fi
+if have_python; then
+  OFFICE_BRIDGE_BIN=target/debug/office-bridge bash tests/mcp_clients/run.sh
+elif ci; then
+  echo "no Python >= 3.11 with venv and cannot install one: the MCP client tests cannot run" >&2
+  exit 1
+else
+  echo "!!! SKIPPED: MCP client tests need Python >= 3.11 with venv (apt-get install python3 python3-venv)" >&2
+fi

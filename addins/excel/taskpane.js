@@ -3,7 +3,7 @@
 
 import { BridgeClient, STATES, bridgeUrl, supportedSets } from "../shared/client.js";
 import { loadOffice } from "../shared/office-host.js";
-import { Feed, bindStatus, cellCount, decisionWords, describeFlow, fatal, h, sensitivityClass } from "../shared/ui.js";
+import { Feed, bindStatus, cellCount, decisionWords, describeFlow, fatal, h, levelWords, sensitivityClass } from "../shared/ui.js";
 import { createExcelOperations, excelDocumentInfo, excelSelection, purviewLabel } from "./operations.js";
 
 export const ADDIN_VERSION = "0.1.0";
@@ -120,7 +120,7 @@ function onNotification({ method, params }) {
     feed.add({
       kind: /blocked/.test(decision) ? "blocked" : "out",
       title: `Left this workbook: ${f.where || f.sourceName} → ${to}`,
-      detail: [f.matched && `${f.matched} matched`, f.level && `sensitivity: ${f.level}`, decision].filter(Boolean).join(" · "),
+      detail: [f.matched && `${f.matched} matched`, f.level && `sensitivity: ${levelWords(f.level)}`, decision].filter(Boolean).join(" · "),
     });
   } else if (method === "policy.changed") {
     const p = params?.policy ?? params ?? {};

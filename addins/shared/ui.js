@@ -118,7 +118,36 @@ export function describeFlow(raw) {
     decision: str(f.decision ?? raw?.decision),
     reason: str(f.reason ?? raw?.reason),
     strength: str(f.strength),
+    // Copied by reference (from_range, a chart) or found in what the agent wrote.
+    how: f.explicit === true ? "copied from the workbook" : f.explicit === false ? "found in what the agent wrote" : "",
   };
+}
+
+/**
+ * Reads an approval.request: a held transfer (`held.kind` "flow", the flow in `flow`) or a
+ * held deletion (`held.kind` "deletion", `held.what` such as "slide 3"). `subject` names it
+ * in the feed ("content from Q3.xlsx > Revenue!B2:D5", "delete slide 3 from Deck.pptx").
+ */
+export function describeApproval(req) {
+  const held = req?.held && typeof req.held === "object" ? req.held : {};
+  const raw = req?.flow ?? (held.kind === "flow" ? held.flow : undefined) ?? {};
+  const flow = describeFlow(raw);
+  const deletion = held.kind === "deletion" || (held.kind === undefined && typeof raw?.what === "string" && !raw.source);
+  if (deletion) {
+    const what = str(held.what ?? raw.what) || "something";
+    const doc = str(req?.target?.name ?? raw?.target?.name) || "this document";
+    return { deletion: true, what, flow, subject: `delete ${what} from ${doc}`, title: `Delete ${what} from ${doc}?` };
+  }
+  return { deletion: false, what: "", flow, subject: `content from ${flow.from}`, title: `Content from ${flow.sourceName}` };
+}
+
+/** A sensitivity level in words: the bridge sends "normal" or "confidential"; labels pass through. */
+export function levelWords(level) {
+  const l = String(level ?? "").trim();
+  if (!l) return "not labelled";
+  if (l.toLowerCase() === "normal") return "not marked sensitive";
+  if (l.toLowerCase() === "confidential") return "Confidential";
+  return l;
 }
 
 function str(v) {

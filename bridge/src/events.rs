@@ -88,6 +88,19 @@ impl FlowSummary {
     }
 }
 
+/// A stored flow as the surfaces show it: the summary plus when it happened.
+pub fn stored_flow_json(f: &tracker::store::StoredFlow) -> serde_json::Value {
+    // A flow stored without its decision (a crash between the two is impossible: they
+    // share a transaction) would read as allowed; keep the shape total anyway.
+    let decision = f.decision.clone().unwrap_or(Decision {
+        action: tracker::Action::Allow,
+        reason: String::new(),
+    });
+    let mut s = serde_json::json!(FlowSummary::new(f.id, &f.flow, &decision));
+    s["at"] = serde_json::json!(f.at);
+    s
+}
+
 fn bounding(cells: &[CellAddr]) -> String {
     CellRange::bounding(cells)
         .map(|r| r.to_string())

@@ -10,6 +10,7 @@
 //! await.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -142,7 +143,8 @@ pub struct Gate {
     pending: Mutex<HashMap<String, Pending>>,
     events: EventBus,
     registry: Arc<Registry>,
-    approval_timeout: Duration,
+    /// Milliseconds; the administrator's policy may change it while running.
+    approval_timeout_ms: AtomicU64,
 }
 
 fn now_millis() -> UnixMillis {
@@ -174,12 +176,18 @@ impl Gate {
             pending: Mutex::new(HashMap::new()),
             events,
             registry,
-            approval_timeout,
+            approval_timeout_ms: AtomicU64::new(approval_timeout.as_millis() as u64),
         }
     }
 
     pub fn approval_timeout(&self) -> Duration {
-        self.approval_timeout
+        Duration::from_millis(self.approval_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Applies to approvals opened from now on.
+    pub fn set_approval_timeout(&self, timeout: Duration) {
+        self.approval_timeout_ms
+            .store(timeout.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Runs `f` on the tracker on the blocking pool.
@@ -233,7 +241,7 @@ impl Gate {
         elicit: Option<Elicit>,
     ) -> Result<Verdict, GateError> {
         let at = now_millis();
-        let expires_at = at + self.approval_timeout.as_millis() as UnixMillis;
+        let expires_at = at + self.approval_timeout().as_millis() as UnixMillis;
         let target = write.target.clone();
         // The tracker opens one approval per held flow, in flow order; the ids are kept
         // here in the same order.
@@ -315,7 +323,7 @@ impl Gate {
         elicit: Option<Elicit>,
     ) -> Result<Verdict, GateError> {
         let at = now_millis();
-        let expires_at = at + self.approval_timeout.as_millis() as UnixMillis;
+        let expires_at = at + self.approval_timeout().as_millis() as UnixMillis;
         let (doc, what_owned) = (target.clone(), what.to_string());
         let (decision, approval) = self
             .with_tracker(move |t| {
@@ -632,6 +640,20 @@ impl Gate {
                 scope: scope.as_str().to_string(),
                 at,
             });
+            // The target's panes drop the card (it may have been answered elsewhere).
+            let settled = json!({
+                "approval_id": id,
+                "state": state.as_str(),
+                "decided_by": by,
+                "scope": scope.as_str(),
+            });
+            for session in self.registry.list() {
+                if session.connected && session.document.id == target.id {
+                    self.registry
+                        .notify(&session.session_id, "approval.resolved", &settled)
+                        .await;
+                }
+            }
             match state {
                 ApprovalState::Allowed => {
                     let decider = answer.map(|a| a.by).unwrap_or(Decider::Events);
@@ -651,7 +673,7 @@ impl Gate {
                 ApprovalState::Expired if refusal.is_none() => {
                     refusal = Some(format!(
                         "nobody answered the approval within {} s, so it was denied",
-                        self.approval_timeout.as_secs()
+                        self.approval_timeout().as_secs()
                     ));
                 }
                 _ => {}

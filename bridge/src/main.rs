@@ -67,6 +67,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The administrator's managed policy file (see docs/admin.md).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// The tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -79,6 +84,41 @@ enum Command {
         /// The bridge's port; default: the one a running bridge recorded, else 29443.
         #[arg(long)]
         port: Option<u16>,
+        /// Folders the file tools may use, for a bridge this command starts (as
+        /// `serve --allow-dir`); repeat for more. A running bridge keeps its own.
+        #[arg(long = "allow-dir", value_name = "FOLDER")]
+        allow_dirs: Vec<PathBuf>,
+    },
+    /// Print the link to the monitor page (connected documents, live flows, approvals, the
+    /// policy), with the token in its fragment; `--open` opens it in the default browser.
+    Monitor {
+        /// The bridge's port; default: the one a running bridge recorded, else 29443.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Open the page in the default browser too.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Show each transfer and approval as a desktop notification (or, with --print, a line
+    /// on stdout) as it happens, following the running bridge's event stream.
+    ///
+    /// Shown: transfers the policy shows or blocks ("12 values from Q3.xlsx >
+    /// Revenue!A1:D4 moved into Board.pptx slide 3"), approvals asked for and answered,
+    /// and an administrator's policy file that could not be used. Left out as noise: reads,
+    /// transfers the policy simply allows, panes connecting and disconnecting, and
+    /// transfers held for approval (the "Approval needed" line that follows says the same,
+    /// with the deadline). Several transfers between the same two documents within 2 s
+    /// become one line ("3 transfers: 36 values from Q3.xlsx moved into Board.pptx");
+    /// approvals are never grouped or delayed. Reconnects by itself when the bridge
+    /// restarts. Without a notification service (no D-Bus session), prints the lines.
+    Notify {
+        /// Print the lines on stdout instead of raising notifications (for terminals and
+        /// scripts).
+        #[arg(long)]
+        print: bool,
+        /// The bridge's port; default: the one a running bridge recorded, else 29443.
+        #[arg(long)]
+        port: Option<u16>,
     },
     /// Write the add-in manifests for a port other than the default.
     Manifests {
@@ -86,6 +126,25 @@ enum Command {
         port: u16,
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Print the effective policy and where each value came from.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch an add-in or transfers between documents off, for everyone on this machine.
+    Disable {
+        #[arg(value_enum)]
+        what: cli::admin::Switch,
+    },
+    /// Switch it back on.
+    Enable {
+        #[arg(value_enum)]
+        what: cli::admin::Switch,
     },
 }
 
@@ -151,13 +210,24 @@ fn run(cli: Cli) -> Result<i32> {
             against,
             json,
         } => cli::scan::run(&targets, &against, json),
+        Command::Admin { action } => {
+            let path = office_bridge::policy_file::managed_path();
+            match action {
+                AdminAction::Status { json } => cli::admin::status(&path, json),
+                AdminAction::Disable { what } => cli::admin::set(&path, what, false),
+                AdminAction::Enable { what } => cli::admin::set(&path, what, true),
+            }
+            .map(|()| 0)
+        }
         Command::Audit { action } => match action {
             AuditAction::Verify { json } => cli::audit::verify(&data_dir.database(), json),
             AuditAction::Export { xlsx } => {
                 cli::audit::export(&data_dir.database(), &xlsx).map(|()| 0)
             }
         },
-        Command::Mcp { port } => office_bridge::relay::run(data_dir, port),
+        Command::Mcp { port, allow_dirs } => office_bridge::relay::run(data_dir, port, allow_dirs),
+        Command::Monitor { port, open } => cli::monitor::run(&data_dir, port, open),
+        Command::Notify { print, port } => cli::notify::run(data_dir, print, port),
         Command::Manifests { port, out } => {
             for name in cli::manifests::write(port, &out)? {
                 println!("{}", out.join(name).display());

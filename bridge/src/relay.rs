@@ -12,7 +12,7 @@
 //! logs go to stderr.
 
 use std::fs::{self, OpenOptions};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -80,7 +80,9 @@ pub fn choose_port(explicit: Option<u16>, run_file: Option<&RunFile>) -> u16 {
 }
 
 /// Runs the relay until stdin closes; the result is the exit code.
-pub fn run(data_dir: DataDir, port: Option<u16>) -> Result<i32> {
+/// `allow_dirs` are handed to a bridge the relay starts (`serve --allow-dir`), so the file
+/// tools of an agent started from some arbitrary folder do not default to that folder.
+pub fn run(data_dir: DataDir, port: Option<u16>, allow_dirs: Vec<PathBuf>) -> Result<i32> {
     if port == Some(0) {
         anyhow::bail!("--port 0 is not a port a bridge listens on; give the bridge's port");
     }
@@ -89,7 +91,7 @@ pub fn run(data_dir: DataDir, port: Option<u16>) -> Result<i32> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (relay, rx) = Relay::new(data_dir, port);
+    let (relay, rx) = Relay::new(data_dir, port, allow_dirs);
     runtime.block_on(relay_stdio(relay, rx))
 }
 
@@ -121,8 +123,20 @@ enum PostError {
     Failed(String),
 }
 
+/// What `GET /mcp` gave.
+enum GetStream {
+    Open(reqwest::Response),
+    /// 405: the server sends nothing unprompted (or cannot resume).
+    NotOffered,
+    /// 404 for our session id.
+    SessionGone,
+    Failed(String),
+}
+
 struct Relay {
     data_dir: DataDir,
+    /// Passed to a bridge this relay starts.
+    allow_dirs: Vec<PathBuf>,
     explicit_port: Option<u16>,
     /// The port and client of the bridge last found; `None` until one answered.
     bridge: Mutex<Option<(u16, reqwest::Client)>>,
@@ -140,10 +154,12 @@ impl Relay {
     fn new(
         data_dir: DataDir,
         explicit_port: Option<u16>,
+        allow_dirs: Vec<PathBuf>,
     ) -> (Arc<Self>, mpsc::UnboundedReceiver<Out>) {
         let (out, rx) = mpsc::unbounded_channel();
         let relay = Arc::new(Relay {
             data_dir,
+            allow_dirs,
             explicit_port,
             bridge: Mutex::new(None),
             session: Mutex::new(Session::default()),
@@ -307,19 +323,9 @@ impl Relay {
             let result = self.post(&message, &ids, initialize, true).await;
             let error = match result {
                 Ok(()) => break,
+                // One recovery per message: after it, report what is wrong now.
+                Err(e) if retried => self.describe(e),
                 Err(PostError::Failed(e)) => e,
-                Err(_) if retried => {
-                    // The recovery below already ran once; report what is wrong now.
-                    match self.post(&message, &ids, initialize, false).await {
-                        Ok(()) => break,
-                        Err(PostError::Unreachable(e)) => self.unreachable_message(&e),
-                        Err(PostError::SessionExpired) => {
-                            "office-bridge lost the MCP session again right after a new one was made".into()
-                        }
-                        Err(PostError::Unauthorized) => self.unauthorized_message(),
-                        Err(PostError::Failed(e)) => e,
-                    }
-                }
                 Err(PostError::Unauthorized) => {
                     // The token file is re-read on every request; once more picks up a
                     // rotation that raced with this request.
@@ -333,9 +339,8 @@ impl Relay {
                         Err(e) => e,
                     }
                 }
-                Err(PostError::SessionExpired) => {
-                    "office-bridge refused the initialize request (HTTP 404)".into()
-                }
+                // (initialize is sent without a session id, so it never gets here)
+                Err(e @ PostError::SessionExpired) => self.describe(e),
                 Err(PostError::Unreachable(e)) => {
                     retried = true;
                     tracing::warn!("office-bridge is not answering ({e}); checking on it");
@@ -356,6 +361,17 @@ impl Relay {
         }
         if is_method(&message, "notifications/initialized") {
             self.start_listener();
+        }
+    }
+
+    fn describe(&self, error: PostError) -> String {
+        match error {
+            PostError::Unreachable(e) => self.unreachable_message(&e),
+            PostError::SessionExpired => {
+                "office-bridge lost the MCP session again right after a new one was made".into()
+            }
+            PostError::Unauthorized => self.unauthorized_message(),
+            PostError::Failed(e) => e,
         }
     }
 
@@ -563,7 +579,7 @@ impl Relay {
             tokio::time::sleep(parser.retry.unwrap_or(Duration::from_secs(1))).await;
             tracing::debug!(attempt = attempts, "resuming a response stream");
             outcome = match self.open_get(Some(&last_id)).await {
-                Ok(Some(response)) => {
+                GetStream::Open(response) => {
                     let mut next = SseParser {
                         last_event_id: parser.last_event_id.clone(),
                         retry: parser.retry,
@@ -576,8 +592,9 @@ impl Relay {
                     parser.retry = next.retry;
                     r
                 }
-                Ok(None) => Err("the bridge does not offer stream resumption".into()),
-                Err(e) => Err(e),
+                GetStream::NotOffered => Err("the bridge does not offer stream resumption".into()),
+                GetStream::SessionGone => Err("the bridge lost the session".into()),
+                GetStream::Failed(e) => Err(e),
             };
         }
         Ok(())
@@ -593,6 +610,7 @@ impl Relay {
         initialize: bool,
         relay_output: bool,
     ) -> Result<(), String> {
+        let awaiting = !pending.is_empty();
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| error_chain(&e))?;
@@ -606,7 +624,7 @@ impl Relay {
                     self.emit(&message);
                 }
             }
-            if pending.is_empty() && !initialize {
+            if awaiting && pending.is_empty() {
                 return Ok(());
             }
         }
@@ -633,34 +651,32 @@ impl Relay {
     }
 
     /// `GET /mcp`: the stream of server-initiated messages, or a resumed response stream.
-    /// `Ok(None)`: the bridge offers no such stream (405).
-    async fn open_get(
-        &self,
-        last_event_id: Option<&str>,
-    ) -> Result<Option<reqwest::Response>, String> {
+    async fn open_get(&self, last_event_id: Option<&str>) -> GetStream {
         let Some((url, client)) = self.base_url() else {
-            return Err("no bridge has answered yet".into());
+            return GetStream::Failed("no bridge has answered yet".into());
         };
         let session = self.session.lock().unwrap().clone();
-        let mut headers = self.headers(None, &session)?;
+        let mut headers = match self.headers(None, &session) {
+            Ok(h) => h,
+            Err(e) => return GetStream::Failed(e),
+        };
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         if let Some(id) = last_event_id
             && let Ok(v) = HeaderValue::from_str(id)
         {
             headers.insert(LAST_EVENT_ID_HEADER, v);
         }
-        let response = client
-            .get(&url)
-            .headers(headers)
-            .send()
-            .await
-            .map_err(|e| error_chain(&e))?;
+        let response = match client.get(&url).headers(headers).send().await {
+            Ok(r) => r,
+            Err(e) => return GetStream::Failed(error_chain(&e)),
+        };
         match response.status() {
-            StatusCode::METHOD_NOT_ALLOWED => Ok(None),
+            StatusCode::METHOD_NOT_ALLOWED => GetStream::NotOffered,
+            StatusCode::NOT_FOUND if session.id.is_some() => GetStream::SessionGone,
             s if s.is_success() && content_type(response.headers()) == "text/event-stream" => {
-                Ok(Some(response))
+                GetStream::Open(response)
             }
-            s => Err(format!("HTTP {s}")),
+            s => GetStream::Failed(format!("HTTP {s}")),
         }
     }
 
@@ -684,11 +700,13 @@ impl Relay {
             }
             let last = parser.last_event_id.clone();
             match self.open_get(last.as_deref()).await {
-                Ok(None) => {
+                GetStream::NotOffered => {
                     tracing::debug!("office-bridge offers no server-to-client stream (405)");
                     return;
                 }
-                Ok(Some(response)) => {
+                // The next POST finds out too, makes a new session and a new listener.
+                GetStream::SessionGone => return,
+                GetStream::Open(response) => {
                     backoff = Duration::from_millis(500);
                     let mut next = SseParser {
                         last_event_id: parser.last_event_id.clone(),
@@ -700,7 +718,7 @@ impl Relay {
                     }
                     parser = next;
                 }
-                Err(e) => {
+                GetStream::Failed(e) => {
                     tracing::debug!("server-to-client stream not available: {e}");
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
@@ -866,7 +884,11 @@ impl Relay {
             .arg(self.data_dir.root())
             .arg("serve")
             .arg("--port")
-            .arg(port.to_string())
+            .arg(port.to_string());
+        for dir in &self.allow_dirs {
+            command.arg("--allow-dir").arg(dir);
+        }
+        command
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().context("duplicating the log handle")?)
             .stderr(log);
@@ -1338,5 +1360,121 @@ mod tests {
         assert_eq!(header_safe("ok name"), "ok name");
         assert_eq!(header_safe("Umsatz Q3 é"), "=?base64?VW1zYXR6IFEzIMOp?=");
         assert!(header_safe(" lead").starts_with("=?base64?"));
+    }
+
+    /// The relay against the real bridge, in process: handshake, session id, a request
+    /// after the bridge forgot the session (re-handshake, invisible to the client).
+    #[tokio::test]
+    async fn relays_to_the_real_bridge_and_replaces_a_lost_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = crate::server::ServeOptions::new(DataDir::at(dir.path()));
+        options.port = 0;
+        options.policy_path = dir.path().join("policy.json");
+        options.allow_dirs = vec![dir.path().to_path_buf()];
+        let bridge = crate::server::Bridge::bind(options).await.unwrap();
+        let port = bridge.local_addr().port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(bridge.serve(async move {
+            let _ = stopped.await;
+        }));
+
+        let (relay, mut out) = Relay::new(DataDir::at(dir.path()), Some(port), Vec::new());
+        assert_eq!(relay.ensure_bridge().await.unwrap(), port);
+        let mut next =
+            async || match tokio::time::timeout(Duration::from_secs(10), out.recv()).await {
+                Ok(Some(Out::Line(line))) => serde_json::from_str::<Value>(&line).unwrap(),
+                _ => panic!("no line from the relay"),
+            };
+
+        relay
+            .forward(
+                json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "relay-test", "version": "1"}}}),
+            )
+            .await;
+        let init = next().await;
+        assert_eq!(init["id"], 1);
+        assert_eq!(init["result"]["serverInfo"]["name"], "office-bridge");
+        let session = relay.session.lock().unwrap().clone();
+        assert!(session.id.is_some(), "the bridge gave a session id");
+        assert_eq!(session.protocol.as_deref(), Some("2025-11-25"));
+        relay
+            .forward(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        relay
+            .forward(json!({"jsonrpc": "2.0", "id": "a", "method": "tools/list"}))
+            .await;
+        let tools = next().await;
+        assert_eq!(tools["id"], "a");
+        assert!(tools["result"]["tools"].as_array().unwrap().len() >= 17);
+
+        // The bridge no longer knows our session (as after a restart): 404, then a new
+        // handshake from the saved initialize, then the request goes through.
+        relay.session.lock().unwrap().id = Some("gone".into());
+        relay
+            .forward(json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}))
+            .await;
+        assert_eq!(
+            next().await,
+            json!({"jsonrpc": "2.0", "id": 2, "result": {}})
+        );
+        let renewed = relay.session.lock().unwrap().clone();
+        assert!(renewed.id.is_some() && renewed.id.as_deref() != Some("gone"));
+        assert!(renewed.generation > session.generation);
+
+        relay.end_session().await;
+        let _ = stop.send(());
+        served.await.unwrap().unwrap();
+    }
+
+    /// No bridge and none can be started: requests get a JSON-RPC error naming the
+    /// address, notifications get nothing, and nothing panics.
+    #[tokio::test]
+    async fn unreachable_bridge_is_a_json_rpc_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        fs::write(&blocker, "").unwrap();
+        // A data directory under a file: the relay cannot start a bridge there.
+        let (relay, mut out) = Relay::new(DataDir::at(blocker.join("data")), Some(1), Vec::new());
+        relay
+            .forward(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        relay
+            .forward(json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}))
+            .await;
+        let Some(Out::Line(line)) = out.recv().await else {
+            panic!("no error line")
+        };
+        let error: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(error["id"], 5);
+        assert_eq!(error["error"]["code"], INTERNAL_ERROR);
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("office-bridge is not reachable at https://localhost:1"),
+            "{message}"
+        );
+        assert!(out.try_recv().is_err(), "one line, for the request only");
+    }
+
+    #[test]
+    fn stdin_lines_that_are_not_messages_get_a_parse_error() {
+        let (relay, mut out) = Relay::new(DataDir::at("/nonexistent"), Some(1), Vec::new());
+        for line in [&b"{oops\n"[..], b"42\n", b"\xff\n"] {
+            assert!(relay.parse_line(line).is_none());
+            let Ok(Out::Line(l)) = out.try_recv() else {
+                panic!("no error for {line:?}")
+            };
+            let e: Value = serde_json::from_str(&l).unwrap();
+            assert_eq!(e["id"], Value::Null);
+            assert_eq!(e["error"]["code"], PARSE_ERROR);
+        }
+        assert!(relay.parse_line(b"  \r\n").is_none());
+        assert!(out.try_recv().is_err(), "blank lines are skipped silently");
+        assert!(
+            relay
+                .parse_line(b"{\"jsonrpc\":\"2.0\",\"method\":\"x\"}\r\n")
+                .is_some()
+        );
     }
 }

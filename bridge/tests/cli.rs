@@ -353,3 +353,61 @@ fn serve_prints_where_things_are_and_stops_cleanly_on_sigterm() {
         );
     }
 }
+
+#[test]
+fn admin_disables_and_enables_and_status_says_where_values_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("etc").join("policy.json");
+    let admin = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_office-bridge"))
+            .arg("admin")
+            .args(args)
+            .env("OFFICE_BRIDGE_DATA_DIR", dir.path())
+            .env("OFFICE_BRIDGE_POLICY", &policy)
+            .output()
+            .expect("the binary runs")
+    };
+    let o = admin(&["status"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("absent: the defaults apply"),
+        "{}",
+        stdout(&o)
+    );
+    let o = admin(&["disable", "powerpoint"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("The PowerPoint add-in disabled in"),
+        "{}",
+        stdout(&o)
+    );
+    let o = admin(&["status"]);
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.contains("addins.powerpoint.enabled"))
+        .expect("the setting is listed");
+    assert!(
+        line.contains("false") && line.contains("set in the file"),
+        "{line}"
+    );
+    let line = out.lines().find(|l| l.contains("flows.default")).unwrap();
+    assert!(
+        line.contains("notify") && line.contains("default"),
+        "{line}"
+    );
+    let o = admin(&["status", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["policy"]["addins"]["powerpoint"]["enabled"],
+        Value::Bool(false)
+    );
+    let o = admin(&["enable", "powerpoint"]);
+    assert!(o.status.success());
+    std::fs::write(&policy, "{ broken").unwrap();
+    let o = admin(&["disable", "excel"]);
+    assert_eq!(o.status.code(), Some(2), "refused");
+    assert!(stderr(&o).contains("fix it first"), "{}", stderr(&o));
+    let o = admin(&["status"]);
+    assert!(stdout(&o).contains("NOT USED"), "{}", stdout(&o));
+}

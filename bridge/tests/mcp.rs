@@ -439,6 +439,7 @@ async fn the_agents_client_can_answer_by_elicitation() {
         bridge,
         ClientImpl {
             elicitation: Some(true),
+            ..ClientImpl::default()
         },
     )
     .await;
@@ -771,4 +772,52 @@ async fn a_workbook_file_read_is_tracked_into_a_written_workbook() {
     let (err, _, recent) = call(&client, "flows_recent", json!({"limit": 5})).await;
     assert!(!err);
     assert_eq!(recent["flows"][0]["target"]["name"], "summary.xlsx");
+}
+
+#[tokio::test]
+async fn a_workbooks_purview_label_makes_its_data_confidential() {
+    // Default policy: normal data is announced, confidential data is held.
+    let bridge = bridge_with_policy(json!({}), WAIT).await;
+    let plain = workbook();
+    let labelled: common::office::Office = Arc::new(move |method, params| match method {
+        "excel.getProperties" => Ok(json!({"name": "Q3.xlsx", "url": "", "custom": {
+            "MSIP_Label_3c8e2f4a-0000-4000-8000-000000000001_Enabled": "true",
+            "MSIP_Label_3c8e2f4a-0000-4000-8000-000000000001_Name": "Confidential"
+        }})),
+        other => plain(other, params),
+    });
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let _excel = SimPane::open(&bridge, "excel", "Q3.xlsx", labelled).await;
+    let mut ppt = SimPane::open(&bridge, "powerpoint", "Board.pptx", deck(writes.clone())).await;
+    let client = bridge.mcp().await;
+    let (err, text, _) = call(
+        &client,
+        "excel_read_range",
+        json!({"sheet": "Revenue", "range": "A1:D4"}),
+    )
+    .await;
+    assert!(!err, "{text}");
+    let c = client.clone();
+    let write = tokio::spawn(async move { call(&c, "ppt_add_table", reformatted_table()).await });
+    let request = ppt.next("approval.request").await;
+    assert_eq!(request["flow"]["sensitivity"], "confidential");
+    assert!(
+        request["flow"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Purview"),
+        "{request}"
+    );
+    ppt.call(
+        "approval.decide",
+        json!({"approval_id": request["approval_id"], "decision": "deny"}),
+    )
+    .await
+    .unwrap();
+    let settled = ppt.next("approval.resolved").await;
+    assert_eq!(settled["state"], "denied");
+    assert_eq!(settled["decided_by"], "pane");
+    let (err, _, _) = write.await.unwrap();
+    assert!(err);
+    assert!(writes.lock().unwrap().is_empty());
 }

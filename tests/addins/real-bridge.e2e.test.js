@@ -1,96 +1,307 @@
 // The panes against the real Rust bridge: set OFFICE_BRIDGE_BIN to the built binary
-// (for example target/debug/office-bridge); skipped otherwise. Starts `office-bridge serve`
-// on a free port with a throwaway data dir and policy file, opens the playground it serves
-// (addins/ embedded in the binary, the bridge's own CSP) in Chromium with Office.js's CDN
-// URL routed to the stand-in, and checks both panes register, then the administrator's switch.
+// (for example target/debug/office-bridge); skipped otherwise. Starts two
+// `office-bridge serve --port 0` with throwaway data dirs and administrator policy files:
+//  - bridge A holds every cross-document transfer for approval ({"flows": {"default": "ask"}});
+//  - bridge B has the PowerPoint add-in switched off ({"addins": {"powerpoint": {"enabled": false}}}).
+// Opens each bridge's playground (addins/ embedded in the binary, the bridge's own CSP) in
+// Chromium with Office.js's CDN URL routed to the stand-in. On bridge A an MCP client
+// (helpers/bridge-process.mjs: https + the bridge's CA + bearer token, Streamable HTTP) reads
+// a range through the Excel pane and writes the figures, reformatted, into the deck: the PowerPoint pane shows the
+// approval card, the test answers it there, and the table lands in the simulated deck. On
+// bridge B the PowerPoint pane shows "Disabled by your administrator".
+// Screenshots for review go to tests/output/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CHROMIUM_ARGS, McpClient, sleep, startBridge, stopBridge } from "./helpers/bridge-process.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = process.env.OFFICE_BRIDGE_BIN ? resolve(ROOT, process.env.OFFICE_BRIDGE_BIN) : null;
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const skip = !BIN ? "set OFFICE_BRIDGE_BIN to a built office-bridge to run" : !existsSync(BIN) ? `${BIN} does not exist` : !existsSync(CHROMIUM) ? `Chromium not found at ${CHROMIUM}` : false;
 const STANDIN = join(ROOT, "addins/standin/office-standin.js");
+const OUT = join(ROOT, "tests/output");
 
-let proc, browser, page, port, policyFile, origin;
+const bridges = []; // every bridge started, for after()
+let browser, ask, off; // ask: bridge A (flows held), off: bridge B (PowerPoint disabled)
 const problems = [];
-const logs = [];
 
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => res(p));
+// ------------------------------------------------------------------ browser helpers
+
+async function openPlayground(bridge) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1600, height: 1000 } });
+  // The real pages load Office.js from Microsoft's CDN; here that URL serves the stand-in.
+  await context.route("https://appsforoffice.microsoft.com/**", (route) => route.fulfill({ status: 200, contentType: "text/javascript", body: readFileSync(STANDIN) }));
+  const page = await context.newPage();
+  page.on("pageerror", (e) => problems.push(`${bridge.name}: pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) problems.push(`${bridge.name}: console: ${m.text()}`);
+  });
+  await page.goto(`${bridge.origin}/playground/`);
+  await page.waitForFunction(() => document.querySelectorAll("iframe").length === 2);
+  const frame = (app) => page.frames().find((f) => f.url().includes(`/${app}/taskpane.html`));
+  for (const app of ["excel", "powerpoint"]) {
+    const t0 = Date.now();
+    while (!frame(app)) {
+      if (Date.now() - t0 > 10000) throw new Error(`no ${app} pane in the playground`);
+      await sleep(50);
+    }
+  }
+  return { context, page, frame };
+}
+
+/** A card's text as the person reads it (innerText: one line per row), on one line. */
+const readCard = async (card) => (await card.evaluate((el) => el.innerText)).replace(/\s+/g, " ").trim();
+
+/** The feed's lines in a pane, newest first. */
+const feedLines = (frame) => frame.$$eval("#feed .feed-item", (items) => items.map((li) => li.textContent.replace(/\s+/g, " ").trim()));
+
+/** The stand-in's in-memory deck, as the PowerPoint pane's Office.js sees it. */
+const deckOf = (frame) => frame.evaluate(() => JSON.parse(JSON.stringify(globalThis.OfficeStandin.instance.env.deck)));
+
+/** The bridge's token-protected HTTP API (/v1/...), as a desktop tool calls it. */
+function api(bridge, method, path, body) {
+  return new Promise((resolveApi, reject) => {
+    const req = httpsRequest(new URL(path, bridge.origin), { method, ca: bridge.ca, agent: false, headers: { authorization: `Bearer ${bridge.token}`, "content-type": "application/json" } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolveApi({ status: res.statusCode, body: text ? JSON.parse(text) : null }));
     });
+    req.on("error", reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
-function writePolicy(excel, powerpoint) {
-  writeFileSync(policyFile, JSON.stringify({ addins: { excel: { enabled: excel }, powerpoint: { enabled: powerpoint } } }));
-}
+// ------------------------------------------------------------------ setup
 
 before(async () => {
   if (skip) return;
-  port = await freePort();
-  origin = `https://localhost:${port}`;
-  const dir = mkdtempSync(join(tmpdir(), "ob-real-"));
-  policyFile = join(dir, "policy.json");
-  writePolicy(true, true);
-  proc = spawn(BIN, ["serve", "--port", String(port)], { env: { ...process.env, OFFICE_BRIDGE_DATA_DIR: join(dir, "data"), OFFICE_BRIDGE_POLICY: policyFile } });
-  proc.stdout.on("data", (d) => logs.push(String(d)));
-  proc.stderr.on("data", (d) => logs.push(String(d)));
-  const t0 = Date.now();
-  while (!logs.join("").includes("is running")) {
-    if (Date.now() - t0 > 30000) throw new Error(`the bridge did not start:\n${logs.join("")}`);
-    if (proc.exitCode !== null) throw new Error(`the bridge exited:\n${logs.join("")}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  mkdirSync(OUT, { recursive: true });
+  const started = await Promise.allSettled([
+    startBridge(BIN, "real-ask", { flows: { default: "ask" } }),
+    startBridge(BIN, "real-off", { addins: { powerpoint: { enabled: false } } }),
+  ]);
+  for (const r of started) if (r.status === "fulfilled") bridges.push(r.value);
+  for (const r of started) if (r.status === "rejected") throw r.reason;
+  [ask, off] = bridges;
   const { chromium } = await import("playwright-core");
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"] });
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1600, height: 1000 } });
-  await context.route("https://appsforoffice.microsoft.com/**", (route) => route.fulfill({ status: 200, contentType: "text/javascript", body: readFileSync(STANDIN) }));
-  page = await context.newPage();
-  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => {
-    if (/Content Security Policy/i.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  ask.mcp = new McpClient(ask);
 });
 
 after(async () => {
+  ask?.mcp?.close();
   await browser?.close();
-  proc?.kill("SIGTERM");
+  await Promise.all(bridges.map(stopBridge));
+  for (const b of bridges) rmSync(b.dir, { recursive: true, force: true });
 });
 
-const frame = (name) => page.frames().find((f) => f.url().includes(`/${name}/taskpane.html`));
+// ------------------------------------------------------------------ the tests
 
 test("both panes register with the real bridge from its playground, under its CSP", { skip }, async () => {
-  await page.goto(`${origin}/playground/`);
-  await page.waitForFunction(() => document.querySelectorAll("iframe").length === 2);
-  for (const app of ["excel", "powerpoint"]) {
-    await page.waitForFunction((a) => [...document.querySelectorAll("iframe")].some((f) => f.src.includes(`/${a}/`)), app);
-    await frame(app).waitForSelector("#status[data-state=connected]", { timeout: 15000 });
-  }
+  ask.pg = await openPlayground(ask);
+  const { page, frame } = ask.pg;
+  for (const app of ["excel", "powerpoint"]) await frame(app).waitForSelector("#status[data-state=connected]", { timeout: 15000 });
+  assert.equal(await frame("excel").textContent("#status-text"), "Connected to office-bridge");
+  assert.equal(await frame("powerpoint").textContent("#status-text"), "Connected to office-bridge");
   const health = await page.evaluate(async () => (await fetch("/healthz")).json());
   assert.equal(health.panes_connected, 2, JSON.stringify(health));
   assert.ok(await page.locator("table.grid td", { hasText: "$1,234,567.89" }).count());
-  // For review: the playground and each pane at task-pane width, as served by the bridge.
-  const out = join(ROOT, "tests/output");
-  mkdirSync(out, { recursive: true });
-  await page.screenshot({ path: join(out, "playground.png"), fullPage: true });
-  for (const app of ["excel", "powerpoint"]) {
-    const pane = await page.context().newPage();
-    await pane.setViewportSize({ width: 320, height: 640 });
-    await pane.goto(`${origin}/${app}/taskpane.html?standin=1`);
-    await pane.waitForSelector("#status[data-state=connected]", { timeout: 15000 });
-    await pane.screenshot({ path: join(out, `${app}-pane.png`) });
-    await pane.close();
+});
+
+test("an agent over MCP sees both documents and reads a range through the Excel pane", { skip }, async () => {
+  const { page, frame } = ask.pg;
+  const init = await ask.mcp.connect();
+  assert.ok(init.serverInfo, JSON.stringify(init));
+  const tools = (await ask.mcp.rpc("tools/list", {})).tools.map((t) => t.name);
+  for (const name of ["excel_read_range", "ppt_add_table", "ppt_delete_slide", "office_status"]) assert.ok(tools.includes(name), `tools/list has ${name}: ${tools}`);
+
+  const status = await ask.mcp.callTool("office_status", {});
+  assert.equal(status.isError, false, JSON.stringify(status));
+  const seen = JSON.stringify(status.structuredContent ?? status.content);
+  for (const name of ["Q3.xlsx", "Q3 review.pptx"]) assert.ok(seen.includes(`"${name}"`), `office_status lists ${name}: ${seen.slice(0, 1000)}`);
+
+  const read = await ask.mcp.callTool("excel_read_range", { sheet: "Revenue", range: "A1:D4" });
+  assert.equal(read.isError, false, JSON.stringify(read));
+  const r = read.structuredContent;
+  assert.equal(r.sheet, "Revenue");
+  assert.equal(r.address, "A1:D4");
+  assert.equal(r.document.name, "Q3.xlsx");
+  assert.deepEqual(r.values[0], ["Region", "Q1", "Q2", "Q3"]);
+  assert.deepEqual(r.values[1], ["EMEA", 1234567.89, 1302450.5, 1421337.25]);
+  assert.equal(r.text[1][1], "$1,234,567.89");
+  assert.match(r.provenance_id, /\S/);
+  // The person sees the read: in the Excel pane's activity, and highlighted in the grid.
+  await frame("excel").waitForFunction(() => /The agent read: Revenue!A1:D4/.test(document.getElementById("feed").textContent));
+  await page.waitForFunction(() => document.querySelectorAll("table.grid td.read").length >= 16, null, { timeout: 4000 }); // the 16 read cells, highlighted
+  ask.read = r;
+});
+
+test("a write of those figures, reformatted, is held: the PowerPoint pane's card, Allow once, the table lands", { skip }, async () => {
+  const { page, frame } = ask.pg;
+  const pp = frame("powerpoint");
+  const xl = frame("excel");
+  const millions = (v) => `$${(v / 1e6).toFixed(2)}M`;
+  const rows = ask.read.values.map((row, i) => (i === 0 ? row : [row[0], ...row.slice(1).map(millions)]));
+  assert.deepEqual(rows[1], ["EMEA", "$1.23M", "$1.30M", "$1.42M"]);
+  const slidesBefore = (await deckOf(pp)).slides[1].shapes.length;
+
+  let settled = false;
+  const call = ask.mcp.callTool("ppt_add_table", { slide: 2, rows }).finally(() => (settled = true));
+  call.catch(() => {}); // awaited below; keep an early failure from being unhandled
+
+  const card = await pp.waitForSelector("article.card", { timeout: 15000 });
+  const cardText = await readCard(card);
+  assert.match(cardText, /Content from Q3\.xlsx/);
+  assert.match(cardText, /From Revenue![A-D]\d+(:[A-D]\d+)?/);
+  assert.match(cardText, /\d+ values matched/);
+  assert.match(cardText, /Going to slide 2/);
+  assert.match(cardText, /Why held .*approval/);
+  assert.match(cardText, /Blocked automatically in [12]:\d\d/);
+  for (const name of [/^Allow once/, /^Always allow/, /^Block/]) assert.equal(await pp.getByRole("button", { name }).isEnabled(), true);
+  // While the card is up, nothing is written and the agent's call is still waiting.
+  await sleep(300);
+  assert.equal(settled, false, "the tool call waits for the person");
+  assert.equal((await deckOf(pp)).slides[1].shapes.length, slidesBefore);
+  // Both panes were told of the flow as it was held.
+  await pp.waitForFunction(() => /from Q3\.xlsx > Revenue!.*waiting for approval/s.test(document.getElementById("feed").textContent));
+  await xl.waitForFunction(() => /Left this workbook: Revenue!\S+ → Q3 review\.pptx, slide 2/.test(document.getElementById("feed").textContent));
+  assert.match((await feedLines(xl))[0], /waiting for approval/);
+
+  // For review: both panes and the playground with the card held.
+  await page.screenshot({ path: join(OUT, "playground-held.png"), fullPage: true });
+  await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane-held.png") });
+  await page.locator("#xl-pane").screenshot({ path: join(OUT, "excel-pane.png") });
+
+  await pp.getByRole("button", { name: /^Allow once/ }).click();
+  const result = await call;
+  assert.equal(result.isError, false, JSON.stringify(result));
+  const s = result.structuredContent;
+  assert.equal(s.written, true, JSON.stringify(s));
+  assert.ok(s.result.shape_id, JSON.stringify(s));
+  assert.equal(s.approvals.length, 1, JSON.stringify(s.approvals));
+  assert.equal(s.approvals[0].allowed_by, "pane");
+  assert.ok(s.flows.length >= 1, JSON.stringify(s.flows));
+  const flow = s.flows.find((f) => f.decision === "ask");
+  assert.ok(flow, JSON.stringify(s.flows));
+  assert.equal(flow.source.name, "Q3.xlsx");
+  assert.equal(flow.sheet, "Revenue");
+  assert.equal(flow.target.name, "Q3 review.pptx");
+  assert.equal(flow.location, "slide 2");
+  assert.equal(flow.explicit, false, "found by detection in the reformatted figures, not copied by reference");
+  assert.equal(flow.strength, "confirmed");
+  // The card named exactly what the bridge held.
+  assert.ok(cardText.includes(`From Revenue!${flow.cells}`), `card ${JSON.stringify(cardText)} names Revenue!${flow.cells}`);
+  assert.ok(cardText.includes(`${flow.matched} value`), `card names ${flow.matched} matched values`);
+
+  // The table is in the simulated deck, on slide 2, as written; and on the rendered slide.
+  await pp.waitForSelector("article.card", { state: "detached" });
+  const deck = await deckOf(pp);
+  const tables = deck.slides[1].shapes.filter((sh) => sh.type === "Table");
+  assert.equal(tables.length, 1, JSON.stringify(deck.slides[1].shapes));
+  assert.deepEqual(tables[0].table, rows);
+  assert.equal(tables[0].id, s.result.shape_id);
+  await page.waitForSelector(".slide .shape table td:text-is('$1.23M')");
+  // The person's answer and the write are in the PowerPoint pane's feed.
+  const lines = await feedLines(pp);
+  assert.ok(lines.some((l) => /^You allowed once: content from Q3\.xlsx > Revenue!/.test(l)), lines.join("\n"));
+  assert.ok(lines.some((l) => /^The agent added a table to slide 2/.test(l)), lines.join("\n"));
+  assert.equal(await pp.isVisible("#approvals-empty"), true);
+  await page.screenshot({ path: join(OUT, "playground.png"), fullPage: true });
+  await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane.png") });
+});
+
+test("from_range held and blocked in the pane: the tool call fails and the deck is unchanged", { skip }, async () => {
+  const pp = ask.pg.frame("powerpoint");
+  const before = await deckOf(pp);
+  const call = ask.mcp.callTool("ppt_add_table", { slide: 1, from_range: { sheet: "Costs", range: "A1:C3" } });
+  call.catch(() => {});
+  const card = await pp.waitForSelector("article.card", { timeout: 15000 });
+  const cardText = await readCard(card);
+  assert.match(cardText, /Content from Q3\.xlsx/);
+  assert.match(cardText, /From Costs!A1:C3/);
+  assert.match(cardText, /Going to slide 1/);
+  await pp.getByRole("button", { name: /^Block/ }).click();
+  const result = await call;
+  assert.equal(result.isError, true, JSON.stringify(result));
+  assert.equal(result.structuredContent?.written, false, JSON.stringify(result));
+  assert.match(result.content[0].text, /denied/);
+  assert.match(result.content[0].text, /Q3\.xlsx > Costs!A1:C3/);
+  assert.deepEqual(await deckOf(pp), before);
+  await pp.waitForSelector("article.card", { state: "detached" });
+  assert.match((await feedLines(pp))[0], /^You blocked: content from Q3\.xlsx > Costs!A1:C3/);
+});
+
+test("a slide deletion is held as a deletion, not as content from another document", { skip }, async () => {
+  const pp = ask.pg.frame("powerpoint");
+  const slides = (await deckOf(pp)).slides.length;
+  const call = ask.mcp.callTool("ppt_delete_slide", { slide: 1 });
+  call.catch(() => {});
+  const card = await pp.waitForSelector("article.card", { timeout: 15000 });
+  const cardText = await readCard(card);
+  assert.match(cardText, /Delete slide 1 from Q3 review\.pptx\?/);
+  assert.doesNotMatch(cardText, /another document/);
+  assert.equal(await pp.getByRole("button", { name: /^Always allow/ }).count(), 0, "no standing choice for a deletion");
+  await pp.getByRole("button", { name: /^Block/ }).click();
+  const result = await call;
+  assert.equal(result.isError, true, JSON.stringify(result));
+  assert.match(result.content[0].text, /Not deleted/);
+  assert.equal((await deckOf(pp)).slides.length, slides);
+  // The tool call can return before the pane has handled the bridge's answer to its decide.
+  await pp.waitForSelector("article.card", { state: "detached" });
+  assert.match((await feedLines(pp))[0], /^You blocked: delete slide 1 from Q3 review\.pptx/);
+});
+
+test("an approval answered on the desktop first: the tool call is refused and the pane's card goes", { skip }, async () => {
+  const pp = ask.pg.frame("powerpoint");
+  const before = await deckOf(pp);
+  const millions = (v) => `$${(v / 1e6).toFixed(2)}M`;
+  const rows = ask.read.values.map((row, i) => (i === 0 ? row : [row[0], ...row.slice(1).map(millions)]));
+  const call = ask.mcp.callTool("ppt_add_table", { slide: 2, rows });
+  call.catch(() => {});
+  await pp.waitForSelector("article.card", { timeout: 15000 });
+  const pending = await api(ask, "GET", "/v1/approvals");
+  assert.equal(pending.status, 200, JSON.stringify(pending));
+  assert.equal(pending.body.approvals.length, 1, JSON.stringify(pending.body));
+  const id = pending.body.approvals[0].approval_id;
+  const answered = await api(ask, "POST", `/v1/approvals/${id}`, { decision: "deny", scope: "once" });
+  assert.deepEqual(answered, { status: 200, body: { accepted: true } });
+  const result = await call;
+  assert.equal(result.isError, true, JSON.stringify(result));
+  assert.match(result.content[0].text, /denied it \(answered on the desktop\)/);
+  assert.deepEqual(await deckOf(pp), before);
+  // The bridge tells the pane the approval was settled elsewhere: its card goes, in words.
+  await pp.waitForSelector("article.card", { state: "detached", timeout: 5000 });
+  assert.match((await feedLines(pp))[0], /^Blocked on the desktop: content from Q3\.xlsx > Revenue!/);
+  assert.deepEqual(await deckOf(pp), before);
+});
+
+test("the administrator's switch: with PowerPoint disabled the pane says so and the bridge refuses it", { skip }, async () => {
+  off.pg = await openPlayground(off);
+  const { page, frame } = off.pg;
+  await frame("excel").waitForSelector("#status[data-state=connected]", { timeout: 15000 });
+  const pp = frame("powerpoint");
+  await pp.waitForSelector("#status[data-state=disabled]", { timeout: 15000 });
+  assert.equal(await pp.textContent("#status-text"), "Disabled by your administrator");
+  assert.equal(await pp.isVisible("#disabled-banner"), true);
+  assert.match(await pp.textContent("#disabled-banner"), /Disabled by your administrator/);
+  assert.equal(await pp.evaluate(() => document.querySelector("main").inert), true);
+  const health = await page.evaluate(async () => (await fetch("/healthz")).json());
+  assert.equal(health.panes_connected, 1, JSON.stringify(health));
+  await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane-disabled.png") });
+  // The agent is told the same, in words.
+  const mcp = new McpClient(off);
+  try {
+    await mcp.connect();
+    const r = await mcp.callTool("ppt_list_slides", {});
+    assert.equal(r.isError, true, JSON.stringify(r));
+    assert.match(r.content[0].text, /disabled by your administrator/);
+  } finally {
+    mcp.close();
   }
 });
 

@@ -1,7 +1,7 @@
 // The pure parts of the pane UI: reading flows as the bridge sends them, countdowns, words.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeFlow, formatCountdown, decisionWords, sensitivityClass, cellCount } from "../../addins/shared/ui.js";
+import { describeApproval, describeFlow, formatCountdown, decisionWords, levelWords, sensitivityClass, cellCount } from "../../addins/shared/ui.js";
 
 test("describeFlow reads the approval.request flow shape", () => {
   const f = describeFlow({ source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", matched: 12, sensitivity: { level: "Confidential" }, location: "slide 3, table", reason: "confidential" });
@@ -30,4 +30,27 @@ test("countdown, decisions, sensitivity classes, cell counts", () => {
   assert.equal(sensitivityClass("Confidential"), "sens-conf");
   assert.equal(sensitivityClass(""), "sens-none");
   assert.equal(cellCount([[1, 2], [3, 4]]), 4);
+});
+
+test("describeApproval reads the bridge's approval.request: a held transfer or a held deletion", () => {
+  const flow = { flow_id: 7, source: { app: "excel", name: "Q3.xlsx", id: "doc_1" }, sheet: "Revenue", cells: "B2:D4", cell_count: 9, target: { app: "powerpoint", name: "Q3 review.pptx", id: "doc_2" }, location: "slide 3", matched: 9, confidence: 0.97, strength: "confirmed", sensitivity: "normal", explicit: false, decision: "ask", reason: "approval required", line: "9 values from Q3.xlsx > Revenue!B2:D4 moved into Q3 review.pptx slide 3" };
+  const a = describeApproval({ approval_id: "apr_1", target: flow.target, held: { kind: "flow", flow }, flow, expires_at: 1, line: flow.line });
+  assert.equal(a.deletion, false);
+  assert.equal(a.title, "Content from Q3.xlsx");
+  assert.equal(a.subject, "content from Q3.xlsx > Revenue!B2:D4");
+  assert.equal(a.flow.how, "found in what the agent wrote");
+  assert.equal(levelWords(a.flow.level), "not marked sensitive");
+  const d = describeApproval({ approval_id: "apr_2", target: { app: "powerpoint", name: "Q3 review.pptx", id: "doc_2" }, held: { kind: "deletion", what: "slide 1" }, flow: { what: "slide 1", target: { name: "Q3 review.pptx" }, location: "slide 1", reason: "deletions need your permission" } });
+  assert.equal(d.deletion, true);
+  assert.equal(d.title, "Delete slide 1 from Q3 review.pptx?");
+  assert.equal(d.subject, "delete slide 1 from Q3 review.pptx");
+  assert.equal(d.flow.reason, "deletions need your permission");
+  assert.equal(describeApproval({ flow: { source: { name: "A.xlsx" }, explicit: true } }).flow.how, "copied from the workbook");
+  assert.equal(describeApproval(null).title, "Content from another document");
+});
+
+test("levelWords: the bridge's levels in words, labels pass through", () => {
+  assert.equal(levelWords("confidential"), "Confidential");
+  assert.equal(levelWords("Highly Confidential"), "Highly Confidential");
+  assert.equal(levelWords(""), "not labelled");
 });

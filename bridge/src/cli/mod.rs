@@ -1,5 +1,8 @@
 //! Subcommands beyond `serve`, each a thin layer over a library.
 
+pub mod admin;
 pub mod audit;
 pub mod manifests;
+pub mod monitor;
+pub mod notify;
 pub mod scan;

@@ -236,6 +236,7 @@ impl OfficeBridgeMcp {
         sheet: Option<&str>,
     ) -> Result<(Value, PaneRange, tracker::DocumentRef), CallToolResult> {
         let session = self.resolve(App::Excel, document).map_err(fail)?;
+        self.learn_purview_label(&session).await;
         let answer = self.pane(&session, method, params).await.map_err(fail)?;
         let range = PaneRange::parse(&answer, sheet).map_err(fail)?;
         let read = range.read_event(&session.document, tool, now());
@@ -259,6 +260,54 @@ impl OfficeBridgeMcp {
             result["instructions_in_data"] = w;
         }
         Ok((result, range, session.document))
+    }
+
+    /// Asks a workbook's pane, once per session, for its Microsoft Purview label (custom
+    /// properties `MSIP_Label_<guid>_*`), so data from a labelled workbook is treated as
+    /// confidential from its first read. A host without ExcelApi 1.7 cannot say; the
+    /// person's marks and the administrator's rules still apply then.
+    async fn learn_purview_label(&self, session: &crate::addin::registry::SessionInfo) {
+        let first = self
+            .ctx
+            .purview_checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(session.session_id.clone());
+        if !first {
+            return;
+        }
+        let Ok(props) = self.pane(session, "excel.getProperties", json!({})).await else {
+            return;
+        };
+        let custom: Vec<(String, String)> = props
+            .get("custom")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let label = tracker::files::purview_from_properties(
+            custom.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .filter(|l| l.enabled)
+        .map(|l| l.name);
+        let doc = session.document.id.clone();
+        if let Err(e) = self
+            .ctx
+            .gate
+            .with_tracker(move |t| t.set_purview_label(&doc, label))
+            .await
+        {
+            tracing::warn!("cannot record a workbook's sensitivity label: {e}");
+        }
     }
 
     /// Writes through the gate: checks `content`, carries out the decision, and runs

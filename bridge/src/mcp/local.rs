@@ -355,12 +355,7 @@ impl OfficeBridgeMcp {
         let limit = args.limit.unwrap_or(20).clamp(1, 200) as usize;
         match self.ctx.gate.recent_flows(limit).await {
             Ok(flows) => ok(json!({
-                "flows": flows.iter().map(|f| {
-                    let decision = f.decision.clone().unwrap_or(tracker::Decision { action: tracker::Action::Allow, reason: String::new() });
-                    let mut s = json!(crate::events::FlowSummary::new(f.id, &f.flow, &decision));
-                    s["at"] = json!(f.at);
-                    s
-                }).collect::<Vec<_>>(),
+                "flows": flows.iter().map(crate::events::stored_flow_json).collect::<Vec<_>>(),
             })),
             Err(e) => internal(e),
         }

@@ -37,6 +37,27 @@ pub struct McpContext {
     pub allowed_dirs: Arc<AllowedDirs>,
     pub limits: tracker::files::Limits,
     pub started: Instant,
+    /// Every MCP session, to tell them when the tool list changes.
+    pub peers: std::sync::Mutex<Vec<Peer<RoleServer>>>,
+    /// Pane sessions already asked for their workbook's Purview label.
+    pub purview_checked: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl McpContext {
+    /// Sends `notifications/tools/list_changed` to every open MCP session (an add-in was
+    /// disabled or enabled) and forgets the closed ones.
+    pub async fn tools_changed(&self) {
+        let peers: Vec<Peer<RoleServer>> = {
+            let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+            peers.retain(|p| !p.is_transport_closed());
+            peers.clone()
+        };
+        for peer in peers {
+            if let Err(e) = peer.notify_tool_list_changed().await {
+                tracing::debug!("could not tell an MCP session its tools changed: {e}");
+            }
+        }
+    }
 }
 
 /// One MCP session's server. Cheap to make: the state is in the shared context.
@@ -306,6 +327,14 @@ impl ServerHandler for OfficeBridgeMcp {
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.tools.get(name).cloned()
+    }
+
+    async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        self.ctx
+            .peers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(context.peer);
     }
 }
 

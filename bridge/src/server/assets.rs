@@ -64,8 +64,27 @@ fn lookup(path: &str) -> Option<(&'static str, &'static [u8])> {
     Some((file.path().to_str()?, file.contents()))
 }
 
+/// `/monitor` and `/playground` name folders: their pages are at `/monitor/` and
+/// `/playground/` (relative links resolve against the slash). The answer is the redirect's
+/// path, query kept; a browser keeps the `#fragment` (the monitor's token) across it.
+fn folder_redirect(uri: &Uri) -> Option<String> {
+    let path = uri.path();
+    // "//monitor" would be a protocol-relative Location: another host.
+    if path.ends_with('/') || path.starts_with("//") {
+        return None;
+    }
+    lookup(&format!("{path}/"))?;
+    Some(match uri.query() {
+        Some(q) => format!("{path}/?{q}"),
+        None => format!("{path}/"),
+    })
+}
+
 pub async fn serve(State(origins): State<Arc<Origins>>, uri: Uri) -> Response {
     let Some((path, body)) = lookup(uri.path()) else {
+        if let Some(to) = folder_redirect(&uri) {
+            return axum::response::Redirect::permanent(&to).into_response();
+        }
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     };
     let mut response = (StatusCode::OK, body).into_response();
@@ -100,6 +119,21 @@ mod tests {
         assert!(lookup("/../Cargo.toml").is_none());
         assert!(lookup("/./index.html").is_none());
         assert!(lookup("/nope.js").is_none());
+    }
+
+    #[test]
+    fn folders_without_their_slash_redirect() {
+        let to = |p: &str| folder_redirect(&p.parse::<Uri>().unwrap());
+        assert_eq!(to("/monitor").as_deref(), Some("/monitor/"));
+        assert_eq!(to("/playground?x=1").as_deref(), Some("/playground/?x=1"));
+        assert_eq!(to("/monitor/"), None);
+        assert_eq!(to("/nope"), None);
+        assert_eq!(to("//monitor"), None, "never a protocol-relative Location");
+        assert_eq!(to("/shared/ui.js"), None);
+        assert!(
+            lookup("/monitor/").is_some(),
+            "addins/monitor/index.html is embedded"
+        );
     }
 
     #[test]

@@ -43,6 +43,37 @@ pub async fn events(
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
+#[derive(Deserialize)]
+pub struct FlowsQuery {
+    limit: Option<usize>,
+}
+
+/// The most recent flows with their decisions, newest first (`?limit=`, at most 500).
+pub async fn flows(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<FlowsQuery>,
+) -> Response {
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    match state.gate.recent_flows(limit).await {
+        Ok(flows) => {
+            let flows: Vec<serde_json::Value> =
+                flows.iter().map(crate::events::stored_flow_json).collect();
+            Json(json!({"flows": flows})).into_response()
+        }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+/// The administrator's policy in force, where each value came from, and why the file is
+/// not used if it is not.
+pub async fn policy(State(state): State<AppState>) -> Response {
+    Json(json!(*state.admin.borrow())).into_response()
+}
+
 /// The approvals waiting for an answer.
 pub async fn pending(State(state): State<AppState>) -> Response {
     Json(json!({"approvals": state.gate.pending()})).into_response()

@@ -101,6 +101,76 @@ pub struct AppState {
     pub mcp: Arc<McpContext>,
     /// Cancelled when the bridge shuts down: ends event streams and MCP sessions.
     pub shutdown: CancellationToken,
+    /// The administrator's policy in force, with where it came from.
+    pub admin: Arc<watch::Sender<policy_file::PolicyState>>,
+    /// Set by tests: approvals then wait this long whatever the policy says.
+    pub fixed_approval_timeout: Option<Duration>,
+}
+
+fn now_millis() -> tracker::UnixMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as tracker::UnixMillis)
+        .unwrap_or(0)
+}
+
+impl AppState {
+    /// Puts a (re)loaded policy in force: the tracker decides by it from the next write,
+    /// panes are told (and a disabled add-in's panes closed, by the channel), MCP sessions
+    /// learn that their tool list changed, the change is in the audit chain and on the
+    /// event stream. A file that could not be used changes nothing but is announced.
+    pub async fn apply_policy(&self, next: policy_file::PolicyState) {
+        let previous = self.admin.borrow().clone();
+        let policy_changed = previous.policy != next.policy;
+        let error_changed = previous.error != next.error;
+        if !policy_changed && !error_changed {
+            return;
+        }
+        match &next.error {
+            Some(e) => tracing::warn!(
+                "the administrator's policy file cannot be used; the last good policy stays: {e}"
+            ),
+            None => tracing::info!(path = %next.path.display(), "administrator policy applied"),
+        }
+        if policy_changed {
+            let policy = next.policy.clone();
+            let body = json!({
+                "path": next.path.display().to_string(),
+                "policy": policy,
+            });
+            let applied = self
+                .gate
+                .with_tracker(move |t| {
+                    t.set_admin_policy(policy);
+                    t.audit(now_millis(), tracker::audit::kinds::POLICY, &body)
+                })
+                .await;
+            match applied {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!("cannot record the policy change: {e}"),
+                Err(e) => tracing::error!("cannot apply the policy change: {e}"),
+            }
+            if self.fixed_approval_timeout.is_none() {
+                self.gate.set_approval_timeout(Duration::from_secs(
+                    next.policy.approval_timeout_seconds.into(),
+                ));
+            }
+            let panes_before = self.pane_policy.borrow().clone();
+            let panes_after = next.pane_policy();
+            self.pane_policy.send_replace(panes_after.clone());
+            if panes_before.excel_enabled != panes_after.excel_enabled
+                || panes_before.powerpoint_enabled != panes_after.powerpoint_enabled
+            {
+                self.mcp.tools_changed().await;
+            }
+        }
+        self.events.publish(BridgeEvent::PolicyChanged {
+            policy: serde_json::to_value(&next.policy).unwrap_or_default(),
+            error: next.error.clone(),
+            at: now_millis(),
+        });
+        self.admin.send_replace(next);
+    }
 }
 
 /// A bound, not yet serving, bridge. Binding first lets callers learn the real port
@@ -145,21 +215,37 @@ impl Bridge {
         })?;
         let port = listener.local_addr()?.port();
         let events = EventBus::default();
-        let (admin, policy_error) = policy_file::load(&options.policy_path);
-        if let Some(e) = &policy_error {
+        let admin = policy_file::PolicyState::load(&options.policy_path);
+        if let Some(e) = &admin.error {
             tracing::warn!("the administrator's policy file cannot be used, using defaults: {e}");
         }
-        let (policy_tx, policy_rx) = watch::channel(policy_file::pane_policy(&admin));
-        let approval_timeout = options
-            .approval_timeout
-            .unwrap_or(Duration::from_secs(admin.approval_timeout_seconds.into()));
+        let (policy_tx, policy_rx) = watch::channel(admin.pane_policy());
+        let approval_timeout = options.approval_timeout.unwrap_or(Duration::from_secs(
+            admin.policy.approval_timeout_seconds.into(),
+        ));
+        let start_error = admin.error.clone();
+        let (admin_tx, _) = watch::channel(admin);
+        let tracker_policy = admin_tx.borrow().policy.clone();
         let database = options.data_dir.database();
-        let tracker = tokio::task::spawn_blocking(move || tracker::Tracker::open(&database, admin))
-            .await
-            .context("opening the tracker")?
-            .context("opening the tracker's database")?;
+        let tracker =
+            tokio::task::spawn_blocking(move || tracker::Tracker::open(&database, tracker_policy))
+                .await
+                .context("opening the tracker")?
+                .context("opening the tracker's database")?;
         let allow_dirs = if options.allow_dirs.is_empty() {
-            vec![std::env::current_dir().context("finding the current directory")?]
+            let cwd = std::env::current_dir().context("finding the current directory")?;
+            // A bridge started by a desktop app (through `office-bridge mcp`) often runs in
+            // `/`: the whole disk is no sensible default. Allow nothing then; the file tools
+            // say how to allow a folder.
+            if cwd.parent().is_none() {
+                tracing::info!(
+                    "file tools allow no folder (started in {}); use --allow-dir",
+                    cwd.display()
+                );
+                Vec::new()
+            } else {
+                vec![cwd]
+            }
         } else {
             options.allow_dirs.clone()
         };
@@ -178,6 +264,8 @@ impl Bridge {
             allowed_dirs: Arc::new(allowed_dirs),
             limits: tracker::files::Limits::default(),
             started: std::time::Instant::now(),
+            peers: std::sync::Mutex::new(Vec::new()),
+            purview_checked: std::sync::Mutex::new(std::collections::HashSet::new()),
         });
         let state = AppState {
             origins: Arc::new(Origins::new(port)),
@@ -189,12 +277,14 @@ impl Bridge {
             gate,
             mcp,
             shutdown: CancellationToken::new(),
+            admin: Arc::new(admin_tx),
+            fixed_approval_timeout: options.approval_timeout,
         };
-        if let Some(error) = policy_error {
+        if let Some(error) = start_error {
             events.publish(BridgeEvent::PolicyChanged {
-                policy: serde_json::to_value(state.mcp.policy.borrow().clone()).unwrap_or_default(),
+                policy: serde_json::to_value(&state.admin.borrow().policy).unwrap_or_default(),
                 error: Some(error),
-                at: 0,
+                at: now_millis(),
             });
         }
         Ok(Bridge {
@@ -246,6 +336,8 @@ impl Bridge {
             .route("/v1/status", get(status))
             .route("/v1/events", get(events_api::events))
             .route("/v1/approvals", get(events_api::pending))
+            .route("/v1/flows", get(events_api::flows))
+            .route("/v1/policy", get(events_api::policy))
             .route("/v1/approvals/{id}", post(events_api::decide))
             .nest_service("/mcp", mcp)
             .layer(middleware::from_fn_with_state(
@@ -284,6 +376,24 @@ impl Bridge {
                         Ok(Ok(_)) => {}
                         Ok(Err(e)) => tracing::warn!("certificate renewal check failed: {e:#}"),
                         Err(e) => tracing::warn!("certificate renewal task failed: {e}"),
+                    }
+                }
+            }
+        });
+        let policy_watch = tokio::spawn({
+            let state = self.state.clone();
+            async move {
+                let path = state.admin.borrow().path.clone();
+                let (mut ticks, _watcher) = policy_file::watch(&path);
+                while ticks.recv().await.is_some() {
+                    // Editors and deployment tools write in several steps: let them finish.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    while ticks.try_recv().is_ok() {}
+                    let current = state.admin.borrow().clone();
+                    let next = tokio::task::spawn_blocking(move || current.reload()).await;
+                    match next {
+                        Ok(next) => state.apply_policy(next).await,
+                        Err(e) => tracing::warn!("policy reload failed: {e}"),
                     }
                 }
             }
@@ -327,6 +437,7 @@ impl Bridge {
             });
         }
         renewal.abort();
+        policy_watch.abort();
         tracing::info!("shutting down");
         self.state.shutdown.cancel();
         self.state

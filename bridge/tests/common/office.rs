@@ -214,6 +214,8 @@ pub type Client = RunningService<RoleClient, ClientImpl>;
 #[derive(Clone, Default)]
 pub struct ClientImpl {
     pub elicitation: Option<bool>,
+    /// Told of every `notifications/tools/list_changed`.
+    pub tools_changed: Option<mpsc::UnboundedSender<()>>,
 }
 
 impl ClientHandler for ClientImpl {
@@ -228,6 +230,12 @@ impl ClientHandler for ClientImpl {
             caps,
             rmcp::model::Implementation::new("office-bridge-tests", "0"),
         )
+    }
+
+    async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {
+        if let Some(tx) = &self.tools_changed {
+            let _ = tx.send(());
+        }
     }
 
     async fn create_elicitation(

@@ -42,6 +42,7 @@ use crate::model::{
 };
 
 pub use numfmt::format_number;
+pub use ooxml::purview_from_properties;
 
 const MIB: u64 = 1024 * 1024;
 

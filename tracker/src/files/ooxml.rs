@@ -585,15 +585,32 @@ pub(crate) fn purview(
             )?;
         }
     }
+    Ok(pick_label(&labels))
+}
+
+/// The first enabled label, else the first one found.
+fn pick_label(labels: &[(String, Option<String>, Option<bool>)]) -> Option<PurviewLabel> {
     let pick = labels
         .iter()
         .find(|(_, _, en)| *en == Some(true))
         .or_else(|| labels.first());
-    Ok(pick.map(|(id, name, enabled)| PurviewLabel {
+    pick.map(|(id, name, enabled)| PurviewLabel {
         id: id.clone(),
         name: name.clone().unwrap_or_else(|| id.clone()),
         enabled: enabled.unwrap_or(false),
-    }))
+    })
+}
+
+/// The Purview label among custom document properties as Office.js reports them
+/// (`MSIP_Label_<guid>_Name`, `_Enabled`, ...): the same rules as for a file.
+pub fn purview_from_properties<'a>(
+    properties: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<PurviewLabel> {
+    let mut labels = Vec::new();
+    for (name, value) in properties {
+        record_msip(&mut labels, name, value);
+    }
+    pick_label(&labels)
 }
 
 /// Records one `MSIP_Label_<guid>_<Field>` property.

@@ -1,0 +1,268 @@
+// The monitor's logic without the DOM: the server-sent-events parser, the graph of what
+// moved where (and its layout), and the policy table's rows. Plain functions, tested with
+// node --test (tests/addins/monitor.test.js).
+
+/**
+ * Server-sent events (text/event-stream) as the HTML standard parses them: lines end with
+ * CRLF, LF or CR; `event:`, `data:` (joined with "\n"), `id:`, `retry:`; lines starting with
+ * ":" are comments (keep-alives); a blank line dispatches. Fed with text as it arrives.
+ */
+export class SseParser {
+  constructor(onEvent) {
+    this.onEvent = onEvent;
+    this.buf = "";
+    this.reset();
+  }
+  reset() {
+    this.event = "";
+    this.data = [];
+  }
+  push(chunk) {
+    this.buf += chunk;
+    for (;;) {
+      const m = /\r\n|\r|\n/.exec(this.buf);
+      if (!m) break;
+      // A CR at the very end may be the first half of a CRLF split across chunks.
+      if (m[0] === "\r" && m.index === this.buf.length - 1) break;
+      const line = this.buf.slice(0, m.index);
+      this.buf = this.buf.slice(m.index + m[0].length);
+      this.line(line);
+    }
+    // A peer that never ends a line must not grow the buffer forever.
+    if (this.buf.length > 4 * 1024 * 1024) this.buf = "";
+  }
+  line(line) {
+    if (line === "") {
+      if (this.data.length) this.onEvent({ event: this.event || "message", data: this.data.join("\n") });
+      this.reset();
+      return;
+    }
+    if (line.startsWith(":")) return;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") this.event = value;
+    else if (field === "data") this.data.push(value);
+  }
+}
+
+/** Backoff before reconnect attempt `n` (0-based): 1, 2, 4, 8, 16, 30, 30 s... with ±20 % jitter. */
+export function backoffMs(n, random = Math.random) {
+  const base = Math.min(30000, 1000 * 2 ** Math.min(n, 5));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+// ------------------------------------------------------------------ decisions
+
+const RANK = { allow: 0, notify: 1, ask: 2, block: 3 };
+
+/** "allow" | "notify" | "ask" | "block" from the bridge's words (and "denied" etc.). */
+export function normDecision(d) {
+  const s = String(d ?? "").toLowerCase();
+  if (s === "allow" || s === "allowed") return "allow";
+  if (s === "notify" || s === "notified") return "notify";
+  if (s === "ask" || s === "held" || s === "pending") return "ask";
+  if (s === "block" || s === "blocked" || s === "deny" || s === "denied" || s === "expired") return "block";
+  return "allow";
+}
+
+export function stricter(a, b) {
+  return RANK[normDecision(a)] >= RANK[normDecision(b)] ? normDecision(a) : normDecision(b);
+}
+
+export const DECISION_LABEL = { allow: "Allowed", notify: "Allowed, shown to you", ask: "Held for approval", block: "Blocked" };
+
+// ------------------------------------------------------------------ the graph
+
+export const APP_LABEL = { excel: "Excel", powerpoint: "PowerPoint", file: "File" };
+
+function docKey(d) {
+  if (!d || typeof d !== "object") return `?:${String(d ?? "")}`;
+  return d.id ? String(d.id) : `${d.app ?? "?"}:${d.name ?? ""}`;
+}
+
+/**
+ * Transfers between documents, summed per (source, target) pair: the values moved (the
+ * sum of `matched`), how many transfers, and the strictest decision. A transfer held for
+ * approval and then denied (or left to expire) counts as blocked: nothing was written.
+ */
+export class FlowGraph {
+  constructor() {
+    this.flows = new Map(); // flow_id -> {flow, outcome}
+    this.docs = new Map(); // key -> {app, name, id}
+  }
+  /** Adds a flow summary (a `flow` event's `flow`, or a /v1/flows row); false if known. */
+  add(flow) {
+    if (!flow || typeof flow !== "object" || !flow.source || !flow.target) return false;
+    const id = flow.flow_id ?? `${docKey(flow.source)}>${docKey(flow.target)}@${flow.at ?? ""}:${flow.location ?? ""}`;
+    if (this.flows.has(id)) return false;
+    this.flows.set(id, { flow, outcome: null });
+    for (const d of [flow.source, flow.target]) {
+      const k = docKey(d);
+      if (!this.docs.has(k)) this.docs.set(k, { app: String(d.app ?? ""), name: String(d.name ?? "a document"), id: d.id ?? null });
+    }
+    return true;
+  }
+  /** The approval of flow `id` ended: "allowed", "denied" or "expired". */
+  resolve(id, state) {
+    const f = this.flows.get(id);
+    if (!f) return false;
+    f.outcome = state;
+    return true;
+  }
+  get size() {
+    return this.flows.size;
+  }
+  edges() {
+    const edges = new Map();
+    for (const { flow, outcome } of this.flows.values()) {
+      const s = docKey(flow.source);
+      const t = docKey(flow.target);
+      const key = `${s}\u0000${t}`;
+      let e = edges.get(key);
+      if (!e) {
+        e = { key, source: s, target: t, values: 0, count: 0, decision: "allow" };
+        edges.set(key, e);
+      }
+      e.values += Number(flow.matched) > 0 ? Number(flow.matched) : 0;
+      e.count += 1;
+      const effective = outcome === "denied" || outcome === "expired" ? "block" : flow.decision;
+      e.decision = stricter(e.decision, effective);
+    }
+    return [...edges.values()];
+  }
+  nodes() {
+    return [...this.docs.entries()].map(([key, d]) => ({ key, ...d }));
+  }
+}
+
+const NODE_W = 200;
+const NODE_H = 44;
+const GAP = 18;
+const PAD = 14;
+
+/**
+ * A deterministic layout: documents that only gave data on the left, documents that only
+ * received on the right, documents that did both in the middle; each column sorted by app
+ * then name. Edges are horizontal cubic curves from the source's right side to the target's
+ * left side (between two middle documents, a loop on the right), with an arrowhead at the
+ * target and a stroke from 2 to 10 units by the square root of the values moved.
+ */
+export function layout(graph, width = 760) {
+  const edges = graph.edges();
+  const role = new Map();
+  for (const e of edges) {
+    role.set(e.source, (role.get(e.source) ?? 0) | 1);
+    role.set(e.target, (role.get(e.target) ?? 0) | 2);
+  }
+  const byName = (a, b) => (a.app || "").localeCompare(b.app || "") || a.name.localeCompare(b.name) || a.key.localeCompare(b.key);
+  const nodes = graph.nodes().filter((n) => role.has(n.key)).sort(byName);
+  const cols = { 1: [], 3: [], 2: [] };
+  for (const n of nodes) cols[role.get(n.key)].push(n);
+  const hasMiddle = cols[3].length > 0;
+  const w = hasMiddle ? Math.min(NODE_W, Math.floor((width - 2 * PAD - 2 * 90) / 3)) : NODE_W;
+  const x = { 1: PAD, 3: Math.round((width - w) / 2), 2: width - PAD - w };
+  const rows = Math.max(1, cols[1].length, cols[2].length, cols[3].length);
+  const height = 2 * PAD + rows * NODE_H + (rows - 1) * GAP + 8;
+  const placed = new Map();
+  for (const c of [1, 3, 2]) {
+    const list = cols[c];
+    // Centre shorter columns against the tallest.
+    const offset = ((rows - list.length) * (NODE_H + GAP)) / 2;
+    list.forEach((n, i) => placed.set(n.key, { ...n, col: c, x: x[c], y: Math.round(PAD + offset + i * (NODE_H + GAP)), w, h: NODE_H }));
+  }
+  const max = Math.max(1, ...edges.map((e) => e.values));
+  const laid = edges
+    .map((e) => {
+      const s = placed.get(e.source);
+      const t = placed.get(e.target);
+      const stroke = Math.round((2 + 8 * Math.sqrt(e.values / max)) * 10) / 10;
+      const head = Math.max(8, stroke * 1.4);
+      const sy = s.y + s.h / 2;
+      const ty = t.y + t.h / 2;
+      let d, label, arrow;
+      if (t.x > s.x) {
+        const x1 = s.x + s.w;
+        const x2 = t.x - head;
+        const dx = Math.max(30, (x2 - x1) / 2);
+        d = `M${x1} ${sy} C${x1 + dx} ${sy} ${x2 - dx} ${ty} ${x2} ${ty}`;
+        arrow = `M${x2} ${ty - head / 1.6} L${t.x} ${ty} L${x2} ${ty + head / 1.6} Z`;
+        label = { x: (x1 + x2) / 2, y: (sy + ty) / 2 };
+      } else {
+        // Same column (middle to middle, or a document into itself): a loop on the right.
+        const x1 = s.x + s.w;
+        const x2 = t.x + t.w + head;
+        const a = s === t ? sy - 8 : sy;
+        const b = s === t ? ty + 8 : ty;
+        const bulge = 60 + Math.abs(ty - sy) / 4;
+        d = `M${x1} ${a} C${x1 + bulge} ${a} ${x2 + bulge} ${b} ${x2} ${b}`;
+        arrow = `M${x2} ${b - head / 1.6} L${t.x + t.w} ${b} L${x2} ${b + head / 1.6} Z`;
+        label = { x: x1 + bulge * 0.75, y: (a + b) / 2 };
+      }
+      return { ...e, from: s, to: t, stroke, d, arrow, label };
+    })
+    .sort((a, b) => a.key.localeCompare(b.key));
+  return { width, height, nodes: [...placed.values()], edges: laid };
+}
+
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+// ------------------------------------------------------------------ policy
+
+const POLICY_LABEL = {
+  "addins.excel.enabled": "Excel add-in",
+  "addins.powerpoint.enabled": "PowerPoint add-in",
+  "flows.enabled": "Transfers between documents",
+  "flows.default": "A transfer, by default",
+  "flows.confidential": "A transfer of confidential data",
+  deletions: "Deleting a sheet or slide",
+  "sensitivity.confidential_documents": "Confidential documents",
+  "sensitivity.confidential_sheets": "Confidential sheets",
+  approval_timeout_seconds: "Time to answer an approval",
+};
+
+const ACTION_WORDS = { allow: "allowed", notify: "allowed, and you are told", ask: "held for your approval", block: "blocked" };
+
+/** A policy value in words. */
+export function policyValueWords(path, value) {
+  // /v1/policy gives values as the text `admin status` prints ("true", "120", "(none)").
+  if (value === "true" || value === "false") value = value === "true";
+  else if (path === "approval_timeout_seconds" && /^\d+$/.test(String(value))) value = Number(value);
+  else if (value === "(none)") value = [];
+  if (typeof value === "boolean") return path.endsWith("enabled") ? (value ? "on" : "off") : String(value);
+  if (Array.isArray(value)) return value.length ? value.map(String).join(", ") : "none";
+  if (path === "approval_timeout_seconds" && typeof value === "number") return `${value} s, then denied`;
+  if (typeof value === "string" && ACTION_WORDS[value]) return ACTION_WORDS[value];
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function flatten(obj, prefix = "", out = []) {
+  for (const [k, v] of Object.entries(obj ?? {})) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === "object" && !Array.isArray(v)) flatten(v, path, out);
+    else out.push({ path, value: v, source: null });
+  }
+  return out;
+}
+
+/**
+ * The rows of the policy table from `GET /v1/policy`: its `values` (path, value, source)
+ * when present, else the `policy` object flattened (source unknown).
+ */
+export function policyRows(resp) {
+  const values = Array.isArray(resp?.values) && resp.values.length ? resp.values : flatten(resp?.policy);
+  return values
+    .filter((v) => v && typeof v.path === "string")
+    .map((v) => ({
+      path: v.path,
+      label: POLICY_LABEL[v.path] ?? v.path,
+      value: policyValueWords(v.path, v.value),
+      raw: v.value,
+      source: v.source === "file" ? "policy file" : v.source === "default" ? "default" : v.source ? String(v.source) : "",
+    }));
+}

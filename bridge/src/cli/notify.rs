@@ -1,0 +1,1045 @@
+//! `office-bridge notify [--print]`: follows the bridge's event stream (`GET /v1/events`)
+//! and shows one line per transfer and per approval, as native desktop notifications
+//! (D-Bus on Linux and the BSDs, Notification Center on macOS, toasts on Windows) or, with
+//! `--print`, on stdout.
+//!
+//! What is shown (see [`interpret`]): flows the policy decided to show (`notify`) or
+//! blocked, approvals asked and answered, and an administrator's policy file that could
+//! not be used. Left out as noise: reads, flows the policy simply allowed, panes coming
+//! and going, and flows held for approval (the approval line that follows at once says
+//! the same, with the deadline). Transfers between the same two documents in a burst are
+//! coalesced into one line ([`Coalescer`]); approvals are never coalesced or delayed.
+//!
+//! The formatting and the coalescing are pure (events and timestamps in, lines out) so
+//! they are tested exactly; the network side only feeds them.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::datadir::DataDir;
+use crate::relay::{SseParser, choose_port, read_run_file};
+use crate::token::Token;
+
+/// Flows of one pair arriving with less than this between them form one burst.
+pub const COALESCE_WINDOW_MS: u64 = 2_000;
+/// A burst that keeps going is still shown this long after its first flow.
+pub const COALESCE_MAX_DELAY_MS: u64 = 10_000;
+/// Reconnect backoff: from 1 s, doubling, up to 30 s.
+const BACKOFF_START: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// The bridge sends a keep-alive comment every 15 s; silence for this long means the
+/// connection is dead even if no error surfaced.
+const IDLE_LIMIT: Duration = Duration::from_secs(45);
+/// Approval lines remembered for their resolution (approvals expire within minutes).
+const REMEMBERED_APPROVALS: usize = 1024;
+
+// ---------------------------------------------------------------------------------------
+// Events as the stream carries them (only the fields shown; unknown ones are ignored).
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+struct DocData {
+    name: String,
+    id: String,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+struct FlowData {
+    source: DocData,
+    target: DocData,
+    matched: u64,
+    strength: String,
+    decision: String,
+    reason: String,
+    line: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FlowEvent {
+    flow: FlowData,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ApprovalRequested {
+    approval_id: String,
+    expires_at: i64,
+    line: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ApprovalResolved {
+    approval_id: String,
+    state: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PolicyChanged {
+    error: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Formatting: pure functions, exact strings.
+
+/// A transfer worth showing, before coalescing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowNotice {
+    pub source_id: String,
+    pub source_name: String,
+    pub target_id: String,
+    pub target_name: String,
+    pub matched: u64,
+    pub possible: bool,
+    /// allow, notify, ask or block.
+    pub decision: String,
+    /// The decision's reason, as the bridge gave it.
+    pub reason: String,
+    /// The whole line for this flow alone.
+    pub line: String,
+}
+
+/// What one event becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// A transfer: coalesced with others between the same two documents.
+    Flow(FlowNotice),
+    /// Shown at once, never coalesced: approvals, the administrator's policy errors.
+    Now(String),
+}
+
+/// The words after a flow's line for its decision.
+pub fn decision_suffix(decision: &str, reason: &str) -> String {
+    match decision {
+        "ask" => " — waiting for your approval".to_string(),
+        "block" => format!(" — blocked: {}", blocked_why(reason)),
+        _ => String::new(),
+    }
+}
+
+/// The bridge's reason restates the transfer before saying why ("12 values from Q3.xlsx >
+/// Revenue!A1:D4 would go to Board.pptx; your administrator blocks …"); the line already
+/// says what moved where, so only the why is kept.
+fn blocked_why(reason: &str) -> &str {
+    match reason.split_once("; ") {
+        Some((_, why)) if !why.trim().is_empty() => why.trim(),
+        _ => reason.trim(),
+    }
+}
+
+/// The line for one flow: the bridge's own line, "possibly " first for a weak match, then
+/// the decision in words.
+pub fn flow_line(line: &str, possible: bool, decision: &str, reason: &str) -> String {
+    format!(
+        "{}{line}{}",
+        if possible { "possibly " } else { "" },
+        decision_suffix(decision, reason)
+    )
+}
+
+/// "Approval needed: … (answer in the pane or on the monitor within N s)".
+pub fn approval_requested_line(line: &str, expires_at: i64, now_unix_ms: i64) -> String {
+    let seconds = ((expires_at - now_unix_ms).max(0) + 500) / 1000;
+    format!("Approval needed: {line} (answer in the pane or on the monitor within {seconds} s)")
+}
+
+/// "Allowed: …", "Denied: …" or "Expired (denied): …", naming what the request named.
+pub fn approval_resolved_line(state: &str, line: Option<&str>, approval_id: &str) -> String {
+    let what = match line {
+        Some(l) => l.to_string(),
+        None => format!("approval {approval_id}"),
+    };
+    match state {
+        "allowed" => format!("Allowed: {what}"),
+        "denied" => format!("Denied: {what}"),
+        "expired" => format!("Expired (denied): {what}"),
+        other => format!("{other}: {what}"),
+    }
+}
+
+pub fn policy_error_line(error: &str) -> String {
+    format!("Administrator policy file not used: {error}")
+}
+
+/// "3 transfers: 36 values from Q3.xlsx moved into Board.pptx", with the group's
+/// decision in words (every flow of a group has the same decision).
+pub fn burst_line(flows: &[FlowNotice]) -> String {
+    match flows {
+        [] => String::new(),
+        [one] => one.line.clone(),
+        [first, ..] => {
+            let values: u64 = flows.iter().map(|f| f.matched).sum();
+            let possibly = if flows.iter().all(|f| f.possible) {
+                "possibly "
+            } else {
+                ""
+            };
+            format!(
+                "{} transfers: {possibly}{values} value{} from {} moved into {}{}",
+                flows.len(),
+                if values == 1 { "" } else { "s" },
+                first.source_name,
+                first.target_name,
+                decision_suffix(&first.decision, &first.reason)
+            )
+        }
+    }
+}
+
+/// Turns stream events into notices, remembering each approval's line until it is
+/// resolved. Events not shown by default give `None`.
+#[derive(Default)]
+pub struct Interpreter {
+    approvals: HashMap<String, String>,
+    order: VecDeque<String>,
+}
+
+impl Interpreter {
+    /// `event` is the SSE event name, `data` its JSON; `now_unix_ms` is the wall clock
+    /// (for the seconds left on an approval).
+    pub fn interpret(&mut self, event: &str, data: &str, now_unix_ms: i64) -> Option<Notice> {
+        match event {
+            "flow" => {
+                let f = serde_json::from_str::<FlowEvent>(data).ok()?.flow;
+                // Allowed flows are routine; held ones are announced by their approval.
+                if !matches!(f.decision.as_str(), "notify" | "block") {
+                    return None;
+                }
+                let possible = f.strength == "possible";
+                Some(Notice::Flow(FlowNotice {
+                    line: flow_line(&f.line, possible, &f.decision, &f.reason),
+                    source_id: f.source.id,
+                    source_name: f.source.name,
+                    target_id: f.target.id,
+                    target_name: f.target.name,
+                    matched: f.matched,
+                    possible,
+                    decision: f.decision,
+                    reason: f.reason,
+                }))
+            }
+            "approval_requested" => {
+                let a = serde_json::from_str::<ApprovalRequested>(data).ok()?;
+                let text = approval_requested_line(&a.line, a.expires_at, now_unix_ms);
+                self.remember(a.approval_id, a.line);
+                Some(Notice::Now(text))
+            }
+            "approval_resolved" => {
+                let r = serde_json::from_str::<ApprovalResolved>(data).ok()?;
+                let line = self.approvals.remove(&r.approval_id);
+                self.order.retain(|id| *id != r.approval_id);
+                Some(Notice::Now(approval_resolved_line(
+                    &r.state,
+                    line.as_deref(),
+                    &r.approval_id,
+                )))
+            }
+            "policy_changed" => {
+                let p = serde_json::from_str::<PolicyChanged>(data).ok()?;
+                p.error.map(|e| Notice::Now(policy_error_line(&e)))
+            }
+            // read, addin_connected, addin_disconnected and anything newer: not shown.
+            _ => None,
+        }
+    }
+
+    fn remember(&mut self, id: String, line: String) {
+        if self.approvals.insert(id.clone(), line).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > REMEMBERED_APPROVALS {
+            if let Some(old) = self.order.pop_front() {
+                self.approvals.remove(&old);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Coalescing: pure, driven by the caller's clock.
+
+struct Burst {
+    key: (String, String, String),
+    first_ms: u64,
+    last_ms: u64,
+    flows: Vec<FlowNotice>,
+}
+
+/// Collects flows between the same source and target document (and with the same
+/// decision) into bursts. A burst is shown once [`COALESCE_WINDOW_MS`] pass without
+/// another flow of its pair, or [`COALESCE_MAX_DELAY_MS`] after its first flow, whichever
+/// comes first: a lone flow appears after the window, alone and in full; several become
+/// "N transfers: …". An immediate notice (an approval) first shows every waiting burst,
+/// so lines stay in the order things happened, and is never held itself.
+pub struct Coalescer {
+    window_ms: u64,
+    max_delay_ms: u64,
+    bursts: Vec<Burst>,
+}
+
+impl Default for Coalescer {
+    fn default() -> Self {
+        Self::new(COALESCE_WINDOW_MS, COALESCE_MAX_DELAY_MS)
+    }
+}
+
+impl Coalescer {
+    pub fn new(window_ms: u64, max_delay_ms: u64) -> Self {
+        Coalescer {
+            window_ms,
+            max_delay_ms,
+            bursts: Vec::new(),
+        }
+    }
+
+    /// Takes a notice at `now_ms`; returns the lines to show now.
+    pub fn push(&mut self, notice: Notice, now_ms: u64) -> Vec<String> {
+        let mut out = self.due(now_ms);
+        match notice {
+            Notice::Now(line) => {
+                out.extend(self.flush());
+                out.push(line);
+            }
+            Notice::Flow(flow) => {
+                let key = (
+                    flow.source_id.clone(),
+                    flow.target_id.clone(),
+                    flow.decision.clone(),
+                );
+                match self.bursts.iter_mut().find(|b| b.key == key) {
+                    Some(burst) => {
+                        burst.last_ms = now_ms;
+                        burst.flows.push(flow);
+                    }
+                    None => self.bursts.push(Burst {
+                        key,
+                        first_ms: now_ms,
+                        last_ms: now_ms,
+                        flows: vec![flow],
+                    }),
+                }
+            }
+        }
+        out
+    }
+
+    fn deadline(&self, burst: &Burst) -> u64 {
+        (burst.last_ms + self.window_ms).min(burst.first_ms + self.max_delay_ms)
+    }
+
+    /// When the next burst is due, if any is waiting.
+    pub fn next_due(&self) -> Option<u64> {
+        self.bursts.iter().map(|b| self.deadline(b)).min()
+    }
+
+    /// The bursts due at `now_ms`, in the order they began.
+    pub fn due(&mut self, now_ms: u64) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.bursts.len() {
+            if self.deadline(&self.bursts[i]) <= now_ms {
+                out.push(burst_line(&self.bursts.remove(i).flows));
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Every waiting burst, now (before an approval, and on exit).
+    pub fn flush(&mut self) -> Vec<String> {
+        self.bursts
+            .drain(..)
+            .map(|b| burst_line(&b.flows))
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Where lines go.
+
+/// Desktop notifications on a thread of their own (the D-Bus client blocks), or stdout.
+enum Sink {
+    Print,
+    Desktop(std::sync::mpsc::Sender<String>),
+}
+
+impl Sink {
+    fn new(print: bool) -> Sink {
+        if print {
+            return Sink::Print;
+        }
+        if let Err(e) = desktop::probe() {
+            eprintln!(
+                "office-bridge notify: no desktop notifications here ({e}); printing them instead"
+            );
+            return Sink::Print;
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            let mut working = true;
+            for line in rx {
+                if working && let Err(e) = desktop::show(&line) {
+                    eprintln!(
+                        "office-bridge notify: desktop notifications failed ({e}); printing them instead"
+                    );
+                    working = false;
+                }
+                if !working {
+                    print_line(&line);
+                }
+            }
+        });
+        Sink::Desktop(tx)
+    }
+
+    /// Shows a line; `false` once stdout is gone (the reader of `--print` went away).
+    fn show(&self, line: String) -> bool {
+        match self {
+            Sink::Print => print_line(&line),
+            Sink::Desktop(tx) => match tx.send(line) {
+                Ok(()) => true,
+                Err(e) => print_line(&e.0),
+            },
+        }
+    }
+}
+
+fn print_line(line: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+}
+
+mod desktop {
+    use notify_rust::Notification;
+
+    fn notification(line: &str) -> Notification {
+        let mut n = Notification::new();
+        n.appname("office-bridge")
+            .summary("office-bridge")
+            .body(line);
+        n
+    }
+
+    /// Is there a notification service to talk to? (Only D-Bus can be asked up front.)
+    #[cfg(all(unix, not(target_os = "macos")))]
+    pub fn probe() -> Result<(), String> {
+        notify_rust::get_server_information()
+            .map(|_| ())
+            .map_err(|e| format!("no notification service on the D-Bus session bus: {e}"))
+    }
+
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    pub fn probe() -> Result<(), String> {
+        Ok(())
+    }
+
+    pub fn show(line: &str) -> Result<(), String> {
+        notification(line)
+            .show()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Following the stream.
+
+/// One event off the stream.
+struct Incoming {
+    name: String,
+    data: String,
+}
+
+/// Runs until interrupted; the result is the exit code.
+pub fn run(data_dir: DataDir, print: bool, port: Option<u16>) -> Result<i32> {
+    if port == Some(0) {
+        bail!("--port 0 is not a port a bridge listens on; give the bridge's port");
+    }
+    // Before the async runtime: the D-Bus probe blocks on a runtime of its own.
+    let sink = Sink::new(print);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(watch(data_dir, port, sink))
+}
+
+async fn watch(data_dir: DataDir, port: Option<u16>, sink: Sink) -> Result<i32> {
+    let (tx, mut rx) = mpsc::channel::<Incoming>(256);
+    let follower = tokio::spawn(follow(data_dir, port, tx));
+    let start = tokio::time::Instant::now();
+    let elapsed = move || start.elapsed().as_millis() as u64;
+    let mut interpreter = Interpreter::default();
+    let mut coalescer = Coalescer::default();
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        let due = coalescer
+            .next_due()
+            .map(|ms| start + Duration::from_millis(ms));
+        tokio::select! {
+            incoming = rx.recv() => {
+                let Some(incoming) = incoming else { break };
+                if incoming.name == "lagged" {
+                    eprintln!("office-bridge notify: fell behind the bridge and missed some events ({})", incoming.data);
+                    continue;
+                }
+                if let Some(notice) = interpreter.interpret(&incoming.name, &incoming.data, unix_now_ms())
+                    && !show_all(&sink, coalescer.push(notice, elapsed()))
+                {
+                    break;
+                }
+            }
+            () = sleep_until(due) => {
+                if !show_all(&sink, coalescer.due(elapsed())) {
+                    break;
+                }
+            }
+            () = &mut stop => break,
+        }
+    }
+    show_all(&sink, coalescer.flush());
+    follower.abort();
+    // Let the desktop thread hand over what it still holds.
+    drop(sink);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    Ok(0)
+}
+
+fn show_all(sink: &Sink, lines: Vec<String>) -> bool {
+    lines.into_iter().all(|line| sink.show(line))
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Why a connection attempt did not give a stream.
+enum Refused {
+    /// The token was refused (it is re-read on the next attempt).
+    Token,
+    /// Anything else, in words.
+    Other(String),
+}
+
+/// Connects, reads, and reconnects with backoff, for as long as the receiver listens.
+/// Says on stderr when it connects and when it loses the stream; a failure is said once,
+/// not on every retry.
+async fn follow(data_dir: DataDir, explicit_port: Option<u16>, tx: mpsc::Sender<Incoming>) {
+    let mut backoff = BACKOFF_START;
+    let mut last_problem: Option<String> = None;
+    loop {
+        // The run file is re-read every time: a restarted bridge may use another port.
+        let port = choose_port(explicit_port, read_run_file(&data_dir.run_file()).as_ref());
+        let url = format!("https://localhost:{port}/v1/events");
+        match open(&data_dir, &url).await {
+            Ok(response) => {
+                eprintln!("office-bridge notify: connected to {url}");
+                last_problem = None;
+                backoff = BACKOFF_START;
+                let why = read_stream(response, &tx).await;
+                if tx.is_closed() {
+                    return;
+                }
+                eprintln!("office-bridge notify: lost the event stream ({why}); reconnecting");
+            }
+            Err(refused) => {
+                let problem = match refused {
+                    Refused::Token => format!(
+                        "the bridge at {url} refused the token in {} (HTTP 401); is it using another data directory? Retrying",
+                        data_dir.token_file().display()
+                    ),
+                    Refused::Other(detail) => {
+                        format!("cannot reach the bridge at {url}: {detail}; retrying")
+                    }
+                };
+                if last_problem.as_deref() != Some(problem.as_str()) {
+                    eprintln!("office-bridge notify: {problem}");
+                    last_problem = Some(problem);
+                }
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// One attempt: the CA and the token are read afresh (a first start creates the CA, and
+/// `office-bridge token rotate` may have replaced the token).
+async fn open(data_dir: &DataDir, url: &str) -> Result<reqwest::Response, Refused> {
+    let ca_path = data_dir.certs().ca_cert();
+    let ca = std::fs::read_to_string(&ca_path).map_err(|e| {
+        Refused::Other(format!(
+            "no CA certificate at {} ({e}); has the bridge run with this data directory?",
+            ca_path.display()
+        ))
+    })?;
+    let token = Token::load_or_create(&data_dir.token_file())
+        .map_err(|e| Refused::Other(format!("{e:#}")))?;
+    let tls = certs::client_config_trusting(&ca).map_err(|e| Refused::Other(e.to_string()))?;
+    // Only the bridge's CA, never a proxy (a proxy would see the token); no overall
+    // timeout, the stream is meant to last.
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| Refused::Other(error_chain(&e)))?;
+    let response = client
+        .get(url)
+        .bearer_auth(token.expose())
+        .header(ACCEPT, "text/event-stream")
+        .send()
+        .await
+        .map_err(|e| Refused::Other(error_chain(&e)))?;
+    match response.status() {
+        StatusCode::OK => {}
+        StatusCode::UNAUTHORIZED => return Err(Refused::Token),
+        status => return Err(Refused::Other(format!("HTTP {status}"))),
+    }
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.starts_with("text/event-stream") {
+        return Err(Refused::Other(format!(
+            "not an event stream ({content_type:?}); is it an office-bridge?"
+        )));
+    }
+    Ok(response)
+}
+
+/// Forwards events until the stream ends; returns why it ended.
+async fn read_stream(response: reqwest::Response, tx: &mpsc::Sender<Incoming>) -> String {
+    let mut parser = SseParser::default();
+    let mut body = response.bytes_stream();
+    loop {
+        let chunk = match tokio::time::timeout(IDLE_LIMIT, body.next()).await {
+            Err(_) => return format!("nothing for {} s", IDLE_LIMIT.as_secs()),
+            Ok(None) => return "the bridge closed it".to_string(),
+            Ok(Some(Err(e))) => return error_chain(&e),
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        for event in parser.push(&chunk) {
+            let incoming = Incoming {
+                name: event.event.unwrap_or_else(|| "message".to_string()),
+                data: event.data,
+            };
+            if tx.send(incoming).await.is_err() {
+                return "stopped".to_string();
+            }
+        }
+    }
+}
+
+/// reqwest's top-level errors say little ("error sending request"); the causes say why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const LINE: &str = "12 values from Q3.xlsx > Revenue!A1:D4 moved into Board.pptx slide 3";
+
+    fn flow_event(decision: &str, strength: &str, reason: &str) -> String {
+        json!({"type": "flow", "at": 1764460002345i64, "flow": {
+            "flow_id": 42,
+            "source": {"app": "excel", "name": "Q3.xlsx", "id": "doc_q3"},
+            "sheet": "Revenue", "cells": "A1:D4", "cell_count": 12,
+            "target": {"app": "powerpoint", "name": "Board.pptx", "id": "doc_board"},
+            "location": "slide 3", "matched": 12, "confidence": 0.97,
+            "strength": strength, "sensitivity": "normal", "explicit": false,
+            "decision": decision, "reason": reason, "line": LINE}})
+        .to_string()
+    }
+
+    fn flow_notice(source: &str, target: &str, matched: u64, decision: &str) -> Notice {
+        let reason = "x would go to y; your administrator blocks data moving between documents";
+        Notice::Flow(FlowNotice {
+            source_id: format!("id_{source}"),
+            source_name: source.to_string(),
+            target_id: format!("id_{target}"),
+            target_name: target.to_string(),
+            matched,
+            possible: false,
+            decision: decision.to_string(),
+            reason: reason.to_string(),
+            line: flow_line(
+                &format!("{matched} values from {source} > S!A1 moved into {target} slide 1"),
+                false,
+                decision,
+                reason,
+            ),
+        })
+    }
+
+    fn lines(i: &mut Interpreter, event: &str, data: &str) -> Option<String> {
+        match i.interpret(event, data, 1764460002345)? {
+            Notice::Flow(f) => Some(f.line),
+            Notice::Now(l) => Some(l),
+        }
+    }
+
+    #[test]
+    fn flow_lines_by_decision_and_strength() {
+        let mut i = Interpreter::default();
+        let shown = "data from Q3.xlsx goes to Board.pptx: shown to you";
+        assert_eq!(
+            lines(&mut i, "flow", &flow_event("notify", "confirmed", shown)).as_deref(),
+            Some(LINE)
+        );
+        assert_eq!(
+            lines(&mut i, "flow", &flow_event("notify", "possible", shown)).as_deref(),
+            Some("possibly 12 values from Q3.xlsx > Revenue!A1:D4 moved into Board.pptx slide 3")
+        );
+        let blocked = "12 values from Q3.xlsx > Revenue!A1:D4 would go to Board.pptx; your administrator blocks data moving between documents";
+        assert_eq!(
+            lines(&mut i, "flow", &flow_event("block", "confirmed", blocked)).as_deref(),
+            Some(
+                "12 values from Q3.xlsx > Revenue!A1:D4 moved into Board.pptx slide 3 — blocked: your administrator blocks data moving between documents"
+            )
+        );
+        // Routine and held flows are not shown (the approval line says it for held ones).
+        assert_eq!(
+            lines(&mut i, "flow", &flow_event("allow", "confirmed", shown)),
+            None
+        );
+        assert_eq!(
+            lines(&mut i, "flow", &flow_event("ask", "confirmed", shown)),
+            None
+        );
+    }
+
+    #[test]
+    fn decision_words() {
+        assert_eq!(
+            flow_line(LINE, false, "ask", "r"),
+            format!("{LINE} — waiting for your approval")
+        );
+        assert_eq!(flow_line(LINE, false, "allow", "r"), LINE);
+        assert_eq!(flow_line(LINE, false, "notify", "r"), LINE);
+        assert_eq!(
+            flow_line(LINE, false, "block", "switched off"),
+            format!("{LINE} — blocked: switched off")
+        );
+        assert_eq!(
+            flow_line(
+                "2 values from A.xlsx > S!A1:A2 moved into B.pptx slide 1",
+                true,
+                "block",
+                "a; b; c"
+            ),
+            "possibly 2 values from A.xlsx > S!A1:A2 moved into B.pptx slide 1 — blocked: b; c"
+        );
+    }
+
+    #[test]
+    fn approvals_are_announced_and_resolved_with_the_requests_line() {
+        let mut i = Interpreter::default();
+        let request = json!({"type": "approval_requested", "approval_id": "apr_1",
+            "target": {"app": "powerpoint", "name": "Board.pptx", "id": "doc_board"},
+            "kind": "flow", "flow": {}, "expires_at": 1764460002345i64 + 119_990, "line": LINE})
+        .to_string();
+        assert_eq!(
+            lines(&mut i, "approval_requested", &request).unwrap(),
+            format!("Approval needed: {LINE} (answer in the pane or on the monitor within 120 s)")
+        );
+        let resolved = |id: &str, state: &str| {
+            json!({"type": "approval_resolved", "approval_id": id, "state": state,
+                "decided_by": "pane", "scope": "once", "at": 1})
+            .to_string()
+        };
+        assert_eq!(
+            lines(&mut i, "approval_resolved", &resolved("apr_1", "allowed")).unwrap(),
+            format!("Allowed: {LINE}")
+        );
+        for (state, word) in [("denied", "Denied"), ("expired", "Expired (denied)")] {
+            let req = request.replace("apr_1", "apr_2");
+            lines(&mut i, "approval_requested", &req);
+            assert_eq!(
+                lines(&mut i, "approval_resolved", &resolved("apr_2", state)).unwrap(),
+                format!("{word}: {LINE}")
+            );
+        }
+        // One the command never saw requested (it started later).
+        assert_eq!(
+            lines(&mut i, "approval_resolved", &resolved("apr_9", "denied")).unwrap(),
+            "Denied: approval apr_9"
+        );
+        // A deletion carries its own line.
+        let deletion = json!({"type": "approval_requested", "approval_id": "apr_3",
+            "kind": "deletion", "what": "slide 2", "expires_at": 1764460002345i64 + 30_000,
+            "line": "delete slide 2 from Board.pptx"})
+        .to_string();
+        assert_eq!(
+            lines(&mut i, "approval_requested", &deletion).unwrap(),
+            "Approval needed: delete slide 2 from Board.pptx (answer in the pane or on the monitor within 30 s)"
+        );
+        assert_eq!(
+            approval_requested_line("x", 1000, 5000),
+            "Approval needed: x (answer in the pane or on the monitor within 0 s)"
+        );
+    }
+
+    #[test]
+    fn policy_errors_shown_and_the_rest_left_out() {
+        let mut i = Interpreter::default();
+        let bad = json!({"type": "policy_changed", "policy": {}, "error": "line 1: expected value", "at": 1}).to_string();
+        assert_eq!(
+            lines(&mut i, "policy_changed", &bad).unwrap(),
+            "Administrator policy file not used: line 1: expected value"
+        );
+        let good =
+            json!({"type": "policy_changed", "policy": {}, "error": null, "at": 1}).to_string();
+        assert_eq!(lines(&mut i, "policy_changed", &good), None);
+        let read = json!({"type": "read", "provenance_id": "p", "document": {"app": "excel", "name": "Q3.xlsx", "id": "d"}, "sheet": "Revenue", "address": "A1:D4", "cells": 16, "flagged": 0, "at": 1}).to_string();
+        assert_eq!(lines(&mut i, "read", &read), None);
+        assert_eq!(lines(&mut i, "addin_connected", "{}"), None);
+        assert_eq!(lines(&mut i, "flow", "not json"), None);
+    }
+
+    #[test]
+    fn resolved_approvals_are_forgotten_and_memory_is_bounded() {
+        let mut i = Interpreter::default();
+        for n in 0..(REMEMBERED_APPROVALS + 10) {
+            let req = json!({"approval_id": format!("apr_{n}"), "expires_at": 0, "line": "l"})
+                .to_string();
+            i.interpret("approval_requested", &req, 0);
+        }
+        assert_eq!(i.approvals.len(), REMEMBERED_APPROVALS);
+        assert_eq!(i.order.len(), REMEMBERED_APPROVALS);
+        i.interpret(
+            "approval_resolved",
+            &json!({"approval_id": "apr_20", "state": "allowed"}).to_string(),
+            0,
+        );
+        assert_eq!(i.approvals.len(), REMEMBERED_APPROVALS - 1);
+        assert_eq!(i.order.len(), REMEMBERED_APPROVALS - 1);
+    }
+
+    #[test]
+    fn a_lone_flow_shows_after_the_window_in_full() {
+        let mut c = Coalescer::new(2000, 10_000);
+        assert!(
+            c.push(flow_notice("Q3.xlsx", "Board.pptx", 12, "notify"), 0)
+                .is_empty()
+        );
+        assert_eq!(c.next_due(), Some(2000));
+        assert!(c.due(1999).is_empty());
+        assert_eq!(
+            c.due(2000),
+            ["12 values from Q3.xlsx > S!A1 moved into Board.pptx slide 1"]
+        );
+        assert_eq!(c.next_due(), None);
+    }
+
+    #[test]
+    fn a_burst_between_two_documents_becomes_one_line() {
+        let mut c = Coalescer::new(2000, 10_000);
+        assert!(
+            c.push(flow_notice("Q3.xlsx", "Board.pptx", 12, "notify"), 0)
+                .is_empty()
+        );
+        assert!(
+            c.push(flow_notice("Q3.xlsx", "Board.pptx", 16, "notify"), 800)
+                .is_empty()
+        );
+        assert!(
+            c.push(flow_notice("Q3.xlsx", "Board.pptx", 8, "notify"), 2500)
+                .is_empty()
+        );
+        // Another pair is its own burst; blocked flows are not mixed with shown ones.
+        assert!(
+            c.push(flow_notice("Q3.xlsx", "Notes.pptx", 3, "notify"), 2600)
+                .is_empty()
+        );
+        assert!(
+            c.push(flow_notice("Q3.xlsx", "Board.pptx", 4, "block"), 2700)
+                .is_empty()
+        );
+        assert_eq!(c.next_due(), Some(4500));
+        assert_eq!(
+            c.due(4500),
+            ["3 transfers: 36 values from Q3.xlsx moved into Board.pptx"]
+        );
+        assert_eq!(
+            c.due(4700),
+            [
+                "3 values from Q3.xlsx > S!A1 moved into Notes.pptx slide 1",
+                "4 values from Q3.xlsx > S!A1 moved into Board.pptx slide 1 — blocked: your administrator blocks data moving between documents"
+            ]
+        );
+        assert!(c.due(100_000).is_empty());
+    }
+
+    #[test]
+    fn a_burst_that_keeps_going_is_shown_after_the_longest_delay() {
+        let mut c = Coalescer::new(2000, 10_000);
+        let mut t = 0;
+        while t < 10_000 {
+            assert!(
+                c.push(flow_notice("A.xlsx", "B.pptx", 1, "block"), t)
+                    .is_empty(),
+                "{t}"
+            );
+            t += 1000;
+        }
+        assert_eq!(c.next_due(), Some(10_000));
+        assert_eq!(
+            c.due(10_000),
+            [
+                "10 transfers: 10 values from A.xlsx moved into B.pptx — blocked: your administrator blocks data moving between documents"
+            ]
+        );
+        // The next flow starts a new burst.
+        assert!(
+            c.push(flow_notice("A.xlsx", "B.pptx", 1, "block"), 10_000)
+                .is_empty()
+        );
+        assert_eq!(c.next_due(), Some(12_000));
+    }
+
+    #[test]
+    fn approvals_are_never_held_and_keep_the_order() {
+        let mut c = Coalescer::new(2000, 10_000);
+        assert!(
+            c.push(flow_notice("Q3.xlsx", "Board.pptx", 12, "notify"), 0)
+                .is_empty()
+        );
+        assert!(
+            c.push(flow_notice("Q3.xlsx", "Board.pptx", 4, "notify"), 100)
+                .is_empty()
+        );
+        assert_eq!(
+            c.push(Notice::Now("Approval needed: x".into()), 200),
+            [
+                "2 transfers: 16 values from Q3.xlsx moved into Board.pptx",
+                "Approval needed: x"
+            ]
+        );
+        assert_eq!(
+            c.push(Notice::Now("Allowed: x".into()), 300),
+            ["Allowed: x"]
+        );
+        // A due burst comes out before a later notice even without a tick in between.
+        assert!(
+            c.push(flow_notice("Q3.xlsx", "Board.pptx", 1, "notify"), 400)
+                .is_empty()
+        );
+        assert_eq!(
+            c.push(Notice::Now("Denied: y".into()), 5000),
+            [
+                "1 values from Q3.xlsx > S!A1 moved into Board.pptx slide 1",
+                "Denied: y"
+            ]
+        );
+        assert!(c.flush().is_empty());
+    }
+
+    #[test]
+    fn possible_bursts_say_so_and_singular_counts() {
+        let possible = |n: u64| {
+            let Notice::Flow(mut f) = flow_notice("Q3.xlsx", "Board.pptx", n, "notify") else {
+                unreachable!()
+            };
+            f.possible = true;
+            f
+        };
+        assert_eq!(
+            burst_line(&[possible(1), possible(2)]),
+            "2 transfers: possibly 3 values from Q3.xlsx moved into Board.pptx"
+        );
+        let Notice::Flow(sure) = flow_notice("Q3.xlsx", "Board.pptx", 5, "notify") else {
+            unreachable!()
+        };
+        assert_eq!(
+            burst_line(&[possible(1), sure]),
+            "2 transfers: 6 values from Q3.xlsx moved into Board.pptx"
+        );
+        let mut one = [possible(0), possible(1)];
+        one[0].possible = false;
+        assert_eq!(
+            burst_line(&one),
+            "2 transfers: 1 value from Q3.xlsx moved into Board.pptx"
+        );
+    }
+
+    #[test]
+    fn lines_from_a_raw_stream() {
+        // The whole path but the network: SSE bytes in, lines out.
+        let mut parser = SseParser::default();
+        let mut i = Interpreter::default();
+        let mut c = Coalescer::default();
+        let stream = format!(
+            ": keep-alive\n\nevent: read\ndata: {{\"type\":\"read\"}}\n\nevent: flow\ndata: {}\n\n",
+            flow_event("notify", "confirmed", "shown")
+        );
+        let mut out = Vec::new();
+        for ev in parser.push(stream.as_bytes()) {
+            if let Some(n) = i.interpret(ev.event.as_deref().unwrap_or("message"), &ev.data, 0) {
+                out.extend(c.push(n, 0));
+            }
+        }
+        out.extend(c.due(COALESCE_WINDOW_MS));
+        assert_eq!(out, [LINE]);
+    }
+}

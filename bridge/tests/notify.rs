@@ -1,0 +1,254 @@
+//! `office-bridge notify --print` as a person or a script runs it: the built binary follows
+//! a real bridge's event stream over TLS and prints one line per transfer and approval.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::office::{ClientImpl, SimPane, call, deck, workbook};
+use common::{TestBridge, WAIT};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+/// The flow every test makes: the revenue table read in Excel, written reformatted
+/// ("$1.23M") into slide 3 of the deck.
+const FLOW_LINE: &str = "12 values from Q3.xlsx > Revenue!B2:D4 moved into Board.pptx slide 3";
+
+/// The built binary running `notify --print` against a data directory, its stdout and
+/// stderr read line by line. Killed when dropped.
+struct Notifier {
+    child: Child,
+    stdout: mpsc::UnboundedReceiver<String>,
+    stderr: mpsc::UnboundedReceiver<String>,
+    seen_stderr: Vec<String>,
+}
+
+fn lines_of(reader: impl std::io::Read + Send + 'static) -> mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+impl Notifier {
+    fn start(data_dir: &Path) -> Notifier {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_office-bridge"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["notify", "--print"])
+            .env_remove("RUST_LOG")
+            .env_remove("OFFICE_BRIDGE_DATA_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let stdout = lines_of(child.stdout.take().unwrap());
+        let stderr = lines_of(child.stderr.take().unwrap());
+        Notifier {
+            child,
+            stdout,
+            stderr,
+            seen_stderr: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `text`.
+    async fn stderr_says(&mut self, text: &str) {
+        let found = tokio::time::timeout(WAIT, async {
+            while let Some(line) = self.stderr.recv().await {
+                self.seen_stderr.push(line.clone());
+                if line.contains(text) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert!(
+            matches!(found, Ok(true)),
+            "no {text:?} on stderr; it said {:?}",
+            self.seen_stderr
+        );
+    }
+
+    /// The next line on stdout.
+    async fn line(&mut self) -> String {
+        match tokio::time::timeout(WAIT, self.stdout.recv()).await {
+            Ok(Some(line)) => line,
+            other => {
+                while let Ok(l) = self.stderr.try_recv() {
+                    self.seen_stderr.push(l);
+                }
+                panic!(
+                    "no line on stdout ({other:?}); stderr: {:?}",
+                    self.seen_stderr
+                )
+            }
+        }
+    }
+
+    /// Nothing more on stdout for a while.
+    async fn quiet_for(&mut self, wait: Duration) {
+        if let Ok(Some(line)) = tokio::time::timeout(wait, self.stdout.recv()).await {
+            panic!("unexpected line {line:?}");
+        }
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What `office-bridge serve` writes for local tools (the harness runs the library
+/// server, not the binary, so the test writes it).
+fn write_run_file(bridge: &TestBridge) {
+    let body = json!({"port": bridge.port(), "pid": std::process::id(), "version": env!("CARGO_PKG_VERSION")});
+    std::fs::write(bridge.data_dir.path().join("bridge.json"), body.to_string()).unwrap();
+}
+
+async fn bridge_with_policy(dir: tempfile::TempDir, policy: Value) -> TestBridge {
+    std::fs::write(dir.path().join("policy.json"), policy.to_string()).unwrap();
+    let bridge =
+        TestBridge::start_configured(dir, |o| o.approval_timeout = Some(Duration::from_secs(60)))
+            .await;
+    write_run_file(&bridge);
+    bridge
+}
+
+struct Scene {
+    _excel: SimPane,
+    ppt: SimPane,
+    client: common::office::Client,
+}
+
+async fn scene(bridge: &TestBridge) -> Scene {
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let excel = SimPane::open(bridge, "excel", "Q3.xlsx", workbook()).await;
+    let ppt = SimPane::open(bridge, "powerpoint", "Board.pptx", deck(writes)).await;
+    let client = bridge.mcp_with(ClientImpl::default()).await;
+    let (err, text, _) = call(
+        &client,
+        "excel_read_range",
+        json!({"sheet": "Revenue", "range": "A1:D4"}),
+    )
+    .await;
+    assert!(!err, "{text}");
+    Scene {
+        _excel: excel,
+        ppt,
+        client,
+    }
+}
+
+fn reformatted_table() -> Value {
+    json!({"slide": 3, "rows": [
+        ["Region", "Q1", "Q2", "Q3"],
+        ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
+        ["Americas", "$2.35M", "$2.57M", "$2.79M"],
+        ["APAC", "$0.99M", "$1.10M", "$1.21M"]
+    ]})
+}
+
+#[tokio::test]
+async fn prints_the_line_for_a_flow_and_leaves_out_the_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let bridge = bridge_with_policy(dir, json!({"flows": {"default": "notify"}})).await;
+    let mut notifier = Notifier::start(bridge.data_dir.path());
+    notifier
+        .stderr_says(&format!(
+            "connected to https://localhost:{}/v1/events",
+            bridge.port()
+        ))
+        .await;
+    let s = scene(&bridge).await;
+    let (err, text, result) = call(&s.client, "ppt_add_table", reformatted_table()).await;
+    assert!(!err, "{text}");
+    assert_eq!(result["flows"][0]["line"], FLOW_LINE);
+    // The read came first but is not shown: the flow's line is the first and only one.
+    assert_eq!(notifier.line().await, FLOW_LINE);
+    notifier.quiet_for(Duration::from_millis(500)).await;
+    drop(notifier);
+    bridge.stop().await;
+}
+
+#[tokio::test]
+async fn prints_approval_asked_and_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let bridge = bridge_with_policy(dir, json!({"flows": {"default": "ask"}})).await;
+    let mut notifier = Notifier::start(bridge.data_dir.path());
+    notifier.stderr_says("connected to").await;
+    let mut s = scene(&bridge).await;
+    let client = s.client.clone();
+    let write =
+        tokio::spawn(async move { call(&client, "ppt_add_table", reformatted_table()).await });
+    // Shown at once, not after the coalescing window; the held flow itself is not shown.
+    let asked = tokio::time::timeout(Duration::from_millis(1500), notifier.line())
+        .await
+        .expect("the approval is not delayed");
+    let prefix =
+        format!("Approval needed: {FLOW_LINE} (answer in the pane or on the monitor within ");
+    let seconds: u64 = asked
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix(" s)"))
+        .unwrap_or_else(|| panic!("{asked}"))
+        .parse()
+        .unwrap();
+    assert!((55..=60).contains(&seconds), "{asked}");
+    let request = s.ppt.next("approval.request").await;
+    s.ppt
+        .call(
+            "approval.decide",
+            json!({"approval_id": request["approval_id"], "decision": "allow", "scope": "once"}),
+        )
+        .await
+        .unwrap();
+    let (err, text, _) = write.await.unwrap();
+    assert!(!err, "{text}");
+    assert_eq!(notifier.line().await, format!("Allowed: {FLOW_LINE}"));
+    notifier.quiet_for(Duration::from_millis(500)).await;
+    drop(notifier);
+    bridge.stop().await;
+}
+
+#[tokio::test]
+async fn reconnects_when_the_bridge_restarts_on_another_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = bridge_with_policy(dir, json!({"flows": {"default": "notify"}})).await;
+    let mut notifier = Notifier::start(first.data_dir.path());
+    notifier
+        .stderr_says(&format!(
+            "connected to https://localhost:{}/v1/events",
+            first.port()
+        ))
+        .await;
+    let dir = first.stop().await;
+    notifier.stderr_says("lost the event stream").await;
+    let second = TestBridge::start_configured(dir, |_| {}).await;
+    write_run_file(&second);
+    notifier
+        .stderr_says(&format!(
+            "connected to https://localhost:{}/v1/events",
+            second.port()
+        ))
+        .await;
+    let s = scene(&second).await;
+    let (err, text, _) = call(&s.client, "ppt_add_table", reformatted_table()).await;
+    assert!(!err, "{text}");
+    assert_eq!(notifier.line().await, FLOW_LINE);
+    drop(notifier);
+    second.stop().await;
+}
