@@ -97,7 +97,9 @@ export class FlowGraph {
     if (!flow || typeof flow !== "object" || !flow.source || !flow.target) return false;
     const id = flow.flow_id ?? `${docKey(flow.source)}>${docKey(flow.target)}@${flow.at ?? ""}:${flow.location ?? ""}`;
     if (this.flows.has(id)) return false;
-    this.flows.set(id, { flow, outcome: null });
+    // A /v1/flows row of a held flow carries how its approval ended.
+    const outcome = typeof flow.outcome === "string" && flow.outcome !== "pending" ? flow.outcome : null;
+    this.flows.set(id, { flow, outcome });
     for (const d of [flow.source, flow.target]) {
       const k = docKey(d);
       if (!this.docs.has(k)) this.docs.set(k, { app: String(d.app ?? ""), name: String(d.name ?? "a document"), id: d.id ?? null });

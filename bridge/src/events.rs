@@ -98,6 +98,10 @@ pub fn stored_flow_json(f: &tracker::store::StoredFlow) -> serde_json::Value {
     });
     let mut s = serde_json::json!(FlowSummary::new(f.id, &f.flow, &decision));
     s["at"] = serde_json::json!(f.at);
+    // A held flow's decision stays "ask"; how the person answered is the outcome.
+    if let Some(state) = f.approval {
+        s["outcome"] = serde_json::json!(state.as_str());
+    }
     s
 }
 

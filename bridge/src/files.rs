@@ -608,18 +608,7 @@ pub fn write_workbook(
         path: shown_path.clone(),
         why,
     };
-    let ext = path.extension().and_then(OsStr::to_str).unwrap_or("");
-    if !ext.eq_ignore_ascii_case("xlsx") {
-        return Err(refused(format!(
-            "only .xlsx files can be written (got {})",
-            if ext.is_empty() {
-                "no extension".to_string()
-            } else {
-                format!(".{ext}")
-            }
-        )));
-    }
-    let written = validate(sheets)?;
+    let written = check_writable(path, sheets)?;
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(refused("names a folder, not a file".to_string()));
     };
@@ -696,6 +685,31 @@ pub fn write_workbook(
     drop(temp);
     sync_dir(dir);
     Ok(written)
+}
+
+/// The checks [`write_workbook`] makes before it touches the disk: the extension is
+/// `.xlsx` and the sheets are valid (names, counts, shapes, cell values). `xlsx_write` runs
+/// them before the write is checked for flows, so nobody is asked to approve a write that
+/// could not happen. Returns the sheets as they will be written.
+pub fn check_writable(
+    path: &Path,
+    sheets: &[SheetInput],
+) -> Result<Vec<WrittenSheet>, FileToolError> {
+    let ext = path.extension().and_then(OsStr::to_str).unwrap_or("");
+    if !ext.eq_ignore_ascii_case("xlsx") {
+        return Err(FileToolError::Refused {
+            path: path.display().to_string(),
+            why: format!(
+                "only .xlsx files can be written (got {})",
+                if ext.is_empty() {
+                    "no extension".to_string()
+                } else {
+                    format!(".{ext}")
+                }
+            ),
+        });
+    }
+    validate(sheets)
 }
 
 /// What the tracker checks before the write: one `WritePart::Table` per sheet at

@@ -365,6 +365,10 @@ async fn ask_answered_no_on_the_desktop_writes_nothing() {
         .unwrap();
     assert_eq!(row.state.as_str(), "denied");
     assert_eq!(row.decided_by.as_deref(), Some("events"));
+    // The stored flow still says it was held; its outcome says how that ended.
+    let (_, _, recent) = call(&s.client, "flows_recent", json!({"limit": 1})).await;
+    assert_eq!(recent["flows"][0]["decision"], "ask");
+    assert_eq!(recent["flows"][0]["outcome"], "denied");
     assert!(!s.audit_kinds().contains(&"write".to_string()));
     s.audit_ok().await;
 }

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 /// The flow every test makes: the revenue table read in Excel, written reformatted
 /// ("$1.23M") into slide 3 of the deck.
-const FLOW_LINE: &str = "12 values from Q3.xlsx > Revenue!B2:D4 moved into Board.pptx slide 3";
+const FLOW_LINE: &str = "9 values from Q3.xlsx > Revenue!B2:D4 moved into Board.pptx slide 3";
 
 /// The built binary running `notify --print` against a data directory, its stdout and
 /// stderr read line by line. Killed when dropped.

@@ -63,6 +63,15 @@ test("graph: one edge per pair, values summed, strictest decision, denied approv
   assert.deepEqual(layout(g, 760), l, "deterministic");
 });
 
+test("graph: a held flow loaded after its answer keeps its outcome", () => {
+  const g = new FlowGraph();
+  g.add({ ...flow(7, doc("excel", "Q3.xlsx"), doc("powerpoint", "Board.pptx"), 5, "ask"), outcome: "expired" });
+  g.add({ ...flow(8, doc("excel", "Costs.xlsx"), doc("powerpoint", "Board.pptx"), 5, "ask"), outcome: "pending" });
+  const edges = g.edges();
+  assert.equal(edges.find((e) => e.source === "doc_Q3.xlsx").decision, "block");
+  assert.equal(edges.find((e) => e.source === "doc_Costs.xlsx").decision, "ask");
+});
+
 test("graph: a document that gives and receives sits in the middle", () => {
   const a = doc("excel", "A.xlsx");
   const b = doc("excel", "B.xlsx");

@@ -212,6 +212,8 @@ pub struct StoredFlow {
     pub at: UnixMillis,
     pub flow: Flow,
     pub decision: Option<Decision>,
+    /// For a held flow: how its approval ended (or that it is still pending).
+    pub approval: Option<ApprovalState>,
 }
 
 pub struct Store {
@@ -770,8 +772,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT f.id, f.at, f.body, d.action, d.reason FROM flows f
+                "SELECT f.id, f.at, f.body, d.action, d.reason, a.state FROM flows f
                  LEFT JOIN decisions d ON d.flow = f.id
+                 LEFT JOIN approvals a ON a.id = d.approval
                  ORDER BY f.id DESC LIMIT ?1",
             )
             .map_err(self.err("cannot query flows"))?;
@@ -783,12 +786,14 @@ impl Store {
                     r.get::<_, String>(2)?,
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
                 ))
             })
             .map_err(self.err("cannot query flows"))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, at, body, action, reason) = row.map_err(self.err("cannot read a flow row"))?;
+            let (id, at, body, action, reason, approval) =
+                row.map_err(self.err("cannot read a flow row"))?;
             let flow: Flow = serde_json::from_str(&body)
                 .map_err(|err| self.corrupt(format!("flow {id} is unreadable: {err}")))?;
             let decision = match (action, reason) {
@@ -800,11 +805,20 @@ impl Store {
                 }),
                 _ => None,
             };
+            let approval = match approval {
+                None => None,
+                Some(state) => Some(ApprovalState::parse(&state).ok_or_else(|| {
+                    self.corrupt(format!(
+                        "flow {id}'s approval has an unknown state {state:?}"
+                    ))
+                })?),
+            };
             out.push(StoredFlow {
                 id,
                 at,
                 flow,
                 decision,
+                approval,
             });
         }
         Ok(out)

@@ -591,11 +591,11 @@ async fn follow(data_dir: DataDir, explicit_port: Option<u16>, tx: mpsc::Sender<
             Err(refused) => {
                 let problem = match refused {
                     Refused::Token => format!(
-                        "the bridge at {url} refused the token in {} (HTTP 401); is it using another data directory? Retrying",
+                        "the bridge at {url} refused the token in {} (HTTP 401); is it using another data directory? The file is read again on each retry",
                         data_dir.token_file().display()
                     ),
                     Refused::Other(detail) => {
-                        format!("cannot reach the bridge at {url}: {detail}; retrying")
+                        format!("waiting for the bridge at {url}: {detail}")
                     }
                 };
                 if last_problem.as_deref() != Some(problem.as_str()) {
@@ -614,10 +614,14 @@ async fn follow(data_dir: DataDir, explicit_port: Option<u16>, tx: mpsc::Sender<
 async fn open(data_dir: &DataDir, url: &str) -> Result<reqwest::Response, Refused> {
     let ca_path = data_dir.certs().ca_cert();
     let ca = std::fs::read_to_string(&ca_path).map_err(|e| {
-        Refused::Other(format!(
-            "no CA certificate at {} ({e}); has the bridge run with this data directory?",
-            ca_path.display()
-        ))
+        Refused::Other(if e.kind() == std::io::ErrorKind::NotFound {
+            format!(
+                "no CA certificate at {} yet (has the bridge run with this data directory?)",
+                ca_path.display()
+            )
+        } else {
+            format!("cannot read {}: {e}", ca_path.display())
+        })
     })?;
     let token = Token::load_or_create(&data_dir.token_file())
         .map_err(|e| Refused::Other(format!("{e:#}")))?;
