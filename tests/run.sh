@@ -11,6 +11,8 @@ ci() { [ "${CI:-}" = "true" ]; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+# The fuzz crate is a workspace of its own (fuzz/Cargo.toml).
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -30,6 +32,18 @@ if command -v cargo-nextest >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+step "load smoke run (office-bridge-load: 5 panes, 3 agents, 5 s against the real binary; the full run: README, Performance)"
+# Fails on any lost, repeated or failed request and on any write missing from the audit chain.
+cargo build -p office-bridge -p office-bridge-load --locked
+"${CARGO_TARGET_DIR:-target}/debug/office-bridge-load" --panes 5 --agents 3 --duration 5 --baseline 10
+
+step "fuzzing (cargo fuzz: every target for a few seconds; longer runs: docs/security.md)"
+# Needs cargo-fuzz; installed when missing, here and in CI alike (never skipped).
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install --locked cargo-fuzz
+fi
+bash fuzz/run.sh "${FUZZ_SECONDS:-8}"
 
 step "add-in tests (node --test: operations on office-addin-mock, client, stand-in, manifests, Chromium end to end)"
 # Debian packages the add-in tests use: xmllint for the XML manifests, Chromium for the

@@ -1,8 +1,10 @@
-// The Excel task pane: connects to office-bridge, serves the bridge's Excel operations, and
-// shows the person what the agent read here and what left this workbook.
+// The Excel task pane: connects to office-bridge, serves the bridge's Excel operations,
+// shows the person what the agent read here and what left this workbook, and asks about
+// writes into this workbook held for approval (another document's data, a sheet deletion).
 
 import { BridgeClient, STATES, bridgeUrl, supportedSets } from "../shared/client.js";
 import { loadOffice } from "../shared/office-host.js";
+import { ApprovalCards } from "../shared/approvals.js";
 import { Feed, bindStatus, cellCount, decisionWords, describeFlow, fatal, h, levelWords, sensitivityClass } from "../shared/ui.js";
 import { createExcelOperations, excelDocumentInfo, excelSelection, purviewLabel } from "./operations.js";
 
@@ -12,6 +14,16 @@ const $ = (id) => document.getElementById(id);
 const feed = new Feed($("feed"), $("feed-empty"));
 const markButton = $("mark");
 markButton.disabled = true;
+let client = null;
+const cards = new ApprovalCards({
+  host: "excel",
+  list: $("approvals"),
+  empty: $("approvals-empty"),
+  heading: $("approvals-h"),
+  feed,
+  decide: (id, decision, scope) => client.decideApproval(id, decision, scope),
+  connected: () => client?.state === STATES.CONNECTED,
+});
 
 async function main() {
   try {
@@ -23,7 +35,7 @@ async function main() {
   }
   const { Office, Excel } = globalThis;
   const ops = createExcelOperations({ Excel, Office });
-  const client = new BridgeClient({
+  client = new BridgeClient({
     url: bridgeUrl(),
     app: "excel",
     addinVersion: ADDIN_VERSION,
@@ -31,7 +43,12 @@ async function main() {
     getCapabilities: () => supportedSets(Office, "excel"),
     operations: ops,
   });
-  bindStatus(client, { onState: (s) => (markButton.disabled = s !== STATES.CONNECTED) });
+  bindStatus(client, {
+    onState: (s) => {
+      markButton.disabled = s !== STATES.CONNECTED;
+      cards.setEnabled(s === STATES.CONNECTED);
+    },
+  });
 
   client.addEventListener("registered", async () => {
     const doc = client.documentInfo ?? {};
@@ -44,6 +61,7 @@ async function main() {
 
   client.addEventListener("served", (ev) => onServed(ev.detail));
   client.addEventListener("notification", (ev) => onNotification(ev.detail));
+  setInterval(() => cards.tick(), 1000);
 
   markButton.addEventListener("click", async () => {
     const msg = $("mark-message");
@@ -116,16 +134,32 @@ function onNotification({ method, params }) {
   if (method === "flow.notice") {
     const f = describeFlow(params);
     const decision = decisionWords(f.decision);
+    const blocked = /blocked/.test(decision);
+    const detail = [f.matched && `${f.matched} matched`, f.level && `sensitivity: ${levelWords(f.level)}`, decision].filter(Boolean).join(" · ");
+    // The bridge tells both ends of a flow: this workbook is its source or its target.
+    if (isIncoming(params)) {
+      feed.add({ kind: blocked ? "blocked" : "in", title: `Came into this workbook: from ${f.from}${f.location ? ` → ${f.location}` : ""}`, detail });
+      return;
+    }
     const to = [f.targetName || "another document", f.location].filter(Boolean).join(", ");
-    feed.add({
-      kind: /blocked/.test(decision) ? "blocked" : "out",
-      title: `Left this workbook: ${f.where || f.sourceName} → ${to}`,
-      detail: [f.matched && `${f.matched} matched`, f.level && `sensitivity: ${levelWords(f.level)}`, decision].filter(Boolean).join(" · "),
-    });
+    feed.add({ kind: blocked ? "blocked" : "out", title: `Left this workbook: ${f.where || f.sourceName} → ${to}`, detail });
+  } else if (method === "approval.request") {
+    cards.add(params ?? {});
+  } else if (method === "approval.resolved") {
+    cards.settle(params ?? {});
   } else if (method === "policy.changed") {
     const p = params?.policy ?? params ?? {};
     if (p.flows_enabled === false) feed.add({ kind: "info", title: "Your administrator turned off transfers between documents" });
   }
+}
+
+/** A flow whose target is this workbook (by the document id the bridge gave at register). */
+function isIncoming(params) {
+  const f = params?.flow ?? params ?? {};
+  const mine = client?.session?.document_id;
+  const target = f.target && typeof f.target === "object" ? f.target.id : undefined;
+  const source = f.source && typeof f.source === "object" ? f.source.id : undefined;
+  return Boolean(mine) && target === mine && source !== mine;
 }
 
 export function errorWords(e) {

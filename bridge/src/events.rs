@@ -55,7 +55,7 @@ impl FlowSummary {
     pub fn new(flow_id: i64, flow: &Flow, decision: &Decision) -> Self {
         let cells = bounding(&flow.cells);
         let line = format!(
-            "{} value{} from {} > {}{} moved into {} {}",
+            "{} value{} from {} > {}{} {} {} {}",
             flow.matched,
             if flow.matched == 1 { "" } else { "s" },
             flow.source.name,
@@ -64,6 +64,12 @@ impl FlowSummary {
                 String::new()
             } else {
                 format!("!{cells}")
+            },
+            // Nothing moved when the write was blocked.
+            if decision.action == tracker::Action::Block {
+                "kept out of"
+            } else {
+                "moved into"
             },
             flow.target.name,
             flow.location

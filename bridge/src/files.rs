@@ -50,7 +50,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
-use tracker::files::{FileError, Limits, Problem, PurviewLabel};
+use tracker::files::{FileError, Limits, Problem, PurviewLabel, quote_sheet};
 use tracker::{
     CellAddr, CellRange, CellValue, DocumentRef, MAX_COLS, MAX_ROWS, ReadCell, WriteContent,
     WritePart,
@@ -779,20 +779,6 @@ fn shape_address(rows: usize, cols: usize) -> String {
         CellAddr::new(rows as u32 - 1, cols as u32 - 1),
     )
     .to_string()
-}
-
-/// A sheet name quoted for an A1 reference when it needs it (same rule as the tracker's).
-fn quote_sheet(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if plain {
-        name.to_string()
-    } else {
-        format!("'{}'", name.replace('\'', "''"))
-    }
 }
 
 /// Checks everything before a byte is written; the sheets as they will be written.

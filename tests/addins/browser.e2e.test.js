@@ -3,7 +3,7 @@
 // serves addins/ with the bridge's CSP. Skipped when Chromium is absent, except under CI=true.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFakeBridge } from "./fake-bridge.mjs";
@@ -11,6 +11,7 @@ import { startFakeBridge } from "./fake-bridge.mjs";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const CI = process.env.CI === "true";
 const STANDIN = join(dirname(fileURLToPath(import.meta.url)), "../../addins/standin/office-standin.js");
+const OUT = join(dirname(fileURLToPath(import.meta.url)), "../output");
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && CI) throw new Error(`Chromium not found at ${CHROMIUM}; under CI=true the browser tests may not be skipped`);
 const skip = haveChromium ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium)`;
@@ -22,6 +23,7 @@ before(async () => {
   if (skip) return;
   const { chromium } = await import("playwright-core");
   bridge = await startFakeBridge();
+  mkdirSync(OUT, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
@@ -100,6 +102,56 @@ test("approval cards: allow once sends approval.decide; an unanswered card expir
   const decided3 = new Promise((r) => bridge.events.once("approval.decide", r));
   await pp.getByRole("button", { name: /^Always allow/ }).click();
   assert.deepEqual(await decided3, { approval_id: "ap_3", decision: "allow", scope: "document" });
+});
+
+test("approval cards in the Excel pane: a held write into the workbook, Allow once, one settled elsewhere", { skip }, async () => {
+  // The bridge sends approval.request to the pane of the TARGET document: here the workbook
+  // the agent writes another document's data into.
+  const xl = frame("excel");
+  const target = { app: "excel", name: "Q3.xlsx", id: "doc_excel" };
+  const flow = { source: { app: "excel", name: "Budget.xlsx", id: "doc_b" }, sheet: "Costs", cells: "A1:C3", target, location: "Summary!B2:D4", matched: 9, sensitivity: "confidential", explicit: false, decision: "ask", reason: "confidential data needs your approval" };
+  const req = (approval_id, expiresIn) => ({ approval_id, target, held: { kind: "flow", flow }, flow, expires_at: Date.now() + expiresIn, line: "9 values from Budget.xlsx > Costs!A1:C3 moved into Q3.xlsx Summary!B2:D4" });
+  assert.equal(await xl.isVisible("#approvals-empty"), true);
+  bridge.notify("excel", "approval.request", req("xl_1", 90000));
+  const card = await xl.waitForSelector("article.card");
+  const cardText = (await card.innerText()).replace(/\s+/g, " ");
+  assert.match(cardText, /Content from Budget\.xlsx From Costs!A1:C3 What 9 values matched \(found in what the agent wrote\) Sensitivity Confidential Going to Summary!B2:D4 Why held confidential data needs your approval/);
+  assert.match(cardText, /Blocked automatically in 1:(29|30)/);
+  assert.equal(await xl.isVisible("#approvals-empty"), false);
+  for (const name of [/^Allow once/, /^Always allow content from Budget\.xlsx in this workbook$/, /^Block/]) assert.equal(await xl.getByRole("button", { name }).isEnabled(), true);
+  assert.equal(await xl.getByRole("button", { name: /^Always allow/ }).textContent(), "Always for this workbook");
+  // The countdown runs.
+  const shown = await xl.textContent("article.card .countdown strong");
+  await xl.waitForFunction((t) => document.querySelector("article.card .countdown strong").textContent !== t, shown, { timeout: 3000 });
+  // The buttons are reachable from the keyboard: Tab from the region's heading reaches Allow once.
+  await xl.focus("#approvals-h");
+  await xl.press("#approvals-h", "Tab");
+  assert.equal(await xl.evaluate(() => document.activeElement?.textContent), "Allow once");
+  // A second card, to be settled elsewhere; the pane with both cards, for review.
+  bridge.notify("excel", "approval.request", req("xl_2", 60000));
+  await xl.waitForFunction(() => document.querySelectorAll("article.card").length === 2);
+  await page.locator("#xl-pane").screenshot({ path: join(OUT, "excel-pane-held.png") });
+  const decided = new Promise((r) => bridge.events.once("approval.decide", (params, conn) => r({ params, app: conn.app })));
+  await xl.locator("article.card[data-approval-id='xl_1']").getByRole("button", { name: /^Allow once/ }).click();
+  assert.deepEqual(await decided, { params: { approval_id: "xl_1", decision: "allow", scope: "once" }, app: "excel" });
+  await xl.waitForSelector("article.card[data-approval-id='xl_1']", { state: "detached" });
+  await xl.waitForFunction(() => /You allowed once: content from Budget\.xlsx > Costs!A1:C3/.test(document.getElementById("feed").textContent));
+  // The other one is answered on the desktop: approval.resolved removes it, in words.
+  bridge.notify("excel", "approval.resolved", { approval_id: "xl_2", state: "denied", decided_by: "events", scope: "once" });
+  await xl.waitForSelector("article.card", { state: "detached" });
+  const first = await xl.textContent("#feed li:first-child .feed-title");
+  assert.equal(first, "Blocked on the desktop: content from Budget.xlsx > Costs!A1:C3");
+  assert.equal(await xl.isVisible("#approvals-empty"), true);
+  // An incoming flow is told as one: this workbook is its target.
+  bridge.notify("excel", "flow.notice", { ...flow, target: { ...target, id: "doc_excel" }, decision: "allow" });
+  await xl.waitForFunction(() => /Came into this workbook: from Budget\.xlsx > Costs!A1:C3 → Summary!B2:D4/.test(document.getElementById("feed").textContent));
+  // A deletion of a sheet: Allow once / Block only; not answered in time, it goes as blocked.
+  bridge.notify("excel", "approval.request", { approval_id: "xl_3", target, held: { kind: "deletion", what: "sheet Costs" }, flow: { what: "sheet Costs", target: { name: "Q3.xlsx" }, location: "sheet Costs", reason: "deletions need your permission" }, expires_at: Date.now() + 1500 });
+  await xl.waitForSelector("article.card");
+  assert.match(await xl.textContent("article.card h3"), /^Delete sheet Costs from Q3\.xlsx\?$/);
+  assert.equal(await xl.getByRole("button", { name: /^Always allow/ }).count(), 0);
+  await xl.waitForSelector("article.card", { state: "detached", timeout: 5000 });
+  await xl.waitForFunction(() => /Not answered in time, blocked: delete sheet Costs from Q3\.xlsx/.test(document.getElementById("feed").textContent));
 });
 
 test("Mark selection as confidential sends label.set for the grid's selection", { skip }, async () => {

@@ -353,7 +353,9 @@ const MAX_NAME: usize = 1024;
 const MAX_URL: usize = 8192;
 const MAX_CAPABILITIES: usize = 64;
 
-fn parse_registration(params: &Value) -> Result<Registration, RpcError> {
+/// Checks a pane's `register` params (docs/addin-protocol.md); public for the fuzz target
+/// `addin_decode`.
+pub fn parse_registration(params: &Value) -> Result<Registration, RpcError> {
     let invalid = |m: &str| RpcError::new(codes::INVALID_PARAMS, format!("register: {m}"));
     let obj = params
         .as_object()

@@ -3,11 +3,11 @@
 //! (D-Bus on Linux and the BSDs, Notification Center on macOS, toasts on Windows) or, with
 //! `--print`, on stdout.
 //!
-//! What is shown (see [`interpret`]): flows the policy decided to show (`notify`) or
-//! blocked, approvals asked and answered, and an administrator's policy file that could
-//! not be used. Left out as noise: reads, flows the policy simply allowed, panes coming
-//! and going, and flows held for approval (the approval line that follows at once says
-//! the same, with the deadline). Transfers between the same two documents in a burst are
+//! What is shown (see [`Interpreter::interpret`]): flows the policy decided to show
+//! (`notify`) or blocked, approvals asked and answered, and an administrator's policy file
+//! that could not be used. Left out as noise: reads, flows the policy simply allowed,
+//! panes coming and going, and flows held for approval (the approval line that follows at
+//! once says the same, with the deadline). Transfers between the same two documents in a burst are
 //! coalesced into one line ([`Coalescer`]); approvals are never coalesced or delayed.
 //!
 //! The formatting and the coalescing are pure (events and timestamps in, lines out) so
@@ -185,10 +185,15 @@ pub fn burst_line(flows: &[FlowNotice]) -> String {
                 ""
             };
             format!(
-                "{} transfers: {possibly}{values} value{} from {} moved into {}{}",
+                "{} transfers: {possibly}{values} value{} from {} {} {}{}",
                 flows.len(),
                 if values == 1 { "" } else { "s" },
                 first.source_name,
+                if first.decision == "block" {
+                    "kept out of"
+                } else {
+                    "moved into"
+                },
                 first.target_name,
                 decision_suffix(&first.decision, &first.reason)
             )
@@ -640,7 +645,7 @@ async fn open(data_dir: &DataDir, url: &str) -> Result<reqwest::Response, Refuse
         .header(ACCEPT, "text/event-stream")
         .send()
         .await
-        .map_err(|e| Refused::Other(error_chain(&e)))?;
+        .map_err(|e| Refused::Other(root_cause(&e)))?;
     match response.status() {
         StatusCode::OK => {}
         StatusCode::UNAUTHORIZED => return Err(Refused::Token),
@@ -680,6 +685,16 @@ async fn read_stream(response: reqwest::Response, tx: &mpsc::Sender<Incoming>) -
             }
         }
     }
+}
+
+/// The innermost cause ("Connection refused (os error 111)", "invalid peer certificate:
+/// UnknownIssuer"): what a person can act on.
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(s) = cause.source() {
+        cause = s;
+    }
+    cause.to_string()
 }
 
 /// reqwest's top-level errors say little ("error sending request"); the causes say why.
@@ -951,7 +966,7 @@ mod tests {
         assert_eq!(
             c.due(10_000),
             [
-                "10 transfers: 10 values from A.xlsx moved into B.pptx — blocked: your administrator blocks data moving between documents"
+                "10 transfers: 10 values from A.xlsx kept out of B.pptx — blocked: your administrator blocks data moving between documents"
             ]
         );
         // The next flow starts a new burst.

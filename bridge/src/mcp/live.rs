@@ -10,13 +10,9 @@ use serde_json::{Value, json};
 use tracker::{App, CellRange, ExplicitSource, WriteContent, WritePart};
 
 use super::pane_data::{PaneRange, flag_cells, flag_slides, slide_read, warning_json};
+use super::validate::{TableSource, a1_address, display};
 use super::{OfficeBridgeMcp, document_json, fail, internal, ok};
 use crate::gate::Verdict;
-
-/// The most cells one write may carry (the panes refuse more in one message).
-const MAX_WRITE_CELLS: usize = 100_000;
-/// Largest text for one text box.
-const MAX_TEXT_CHARS: usize = 100_000;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DocumentArgs {
@@ -178,51 +174,21 @@ pub struct InsertChartArgs {
     pub chart: ChartRef,
 }
 
+/// The value of a `Result<T, String>`, or the tool's error result made of its message.
+macro_rules! or_fail {
+    ($result:expr) => {
+        match $result {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        }
+    };
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// A cell value as the table shows it.
-fn display(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Bool(true) => "TRUE".into(),
-        Value::Bool(false) => "FALSE".into(),
-        other => other.to_string(),
-    }
-}
-
-/// Checks a grid of values: rectangular enough, scalar cells, bounded. Returns the cell
-/// count.
-fn check_grid(rows: &[Vec<Value>], what: &str) -> Result<usize, String> {
-    if rows.is_empty() || rows.iter().all(Vec::is_empty) {
-        return Err(format!(
-            "{what} is empty: give at least one row with one cell"
-        ));
-    }
-    let mut cells = 0usize;
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if v.is_object() || v.is_array() {
-                return Err(format!(
-                    "{what}: row {} cell {} is a list or object; cells hold numbers, strings, booleans or null",
-                    r + 1,
-                    c + 1
-                ));
-            }
-        }
-        cells += row.len();
-    }
-    if cells > MAX_WRITE_CELLS {
-        return Err(format!(
-            "{what} has {cells} cells; at most {MAX_WRITE_CELLS} per call, split it"
-        ));
-    }
-    Ok(cells)
 }
 
 impl OfficeBridgeMcp {
@@ -312,7 +278,7 @@ impl OfficeBridgeMcp {
 
     /// Writes through the gate: checks `content`, carries out the decision, and runs
     /// `write` only when the gate lets it through.
-    async fn gated_write<F, Fut>(
+    pub(super) async fn gated_write<F, Fut>(
         &self,
         tool: &str,
         content: WriteContent,
@@ -399,10 +365,7 @@ impl OfficeBridgeMcp {
         &self,
         Parameters(args): Parameters<DocumentArgs>,
     ) -> CallToolResult {
-        let session = match self.resolve(App::Excel, args.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let session = or_fail!(self.resolve(App::Excel, args.document.as_deref()));
         let sheets = match self.pane(&session, "excel.listSheets", json!({})).await {
             Ok(v) => v,
             Err(e) => return fail(e),
@@ -430,15 +393,16 @@ impl OfficeBridgeMcp {
         &self,
         Parameters(args): Parameters<ReadRangeArgs>,
     ) -> CallToolResult {
-        if let Err(e) = CellRange::parse(tracker::split_sheet(&args.range).1) {
-            return fail(format!("range {:?} is not an A1 range: {e}", args.range));
-        }
+        let address = match a1_address(&args.range, "range") {
+            Ok((address, _)) => address,
+            Err(e) => return fail(e),
+        };
         match self
             .read_through_pane(
                 "excel_read_range",
                 args.document.as_deref(),
                 "excel.readRange",
-                json!({"sheet": args.sheet, "address": tracker::split_sheet(&args.range).1}),
+                json!({"sheet": args.sheet, "address": address}),
                 Some(&args.sheet),
             )
             .await
@@ -485,24 +449,11 @@ impl OfficeBridgeMcp {
         Parameters(args): Parameters<WriteRangeArgs>,
         peer: Peer<RoleServer>,
     ) -> CallToolResult {
-        if let Err(e) = check_grid(&args.values, "values") {
-            return fail(e);
-        }
-        let address = tracker::split_sheet(&args.range).1.to_string();
-        let start = match CellRange::parse(&address) {
-            Ok(r) => r.start,
-            Err(e) => return fail(format!("range {:?} is not an A1 range: {e}", args.range)),
-        };
-        let session = match self.resolve(App::Excel, args.document.as_deref()) {
-            Ok(s) => s,
+        let (address, location) = match args.plan() {
+            Ok(plan) => (plan.address.to_string(), plan.location),
             Err(e) => return fail(e),
         };
-        let width = args.values.iter().map(Vec::len).max().unwrap_or(0) as u32;
-        let end = tracker::CellAddr::new(
-            start.row + args.values.len() as u32 - 1,
-            start.col + width.max(1) - 1,
-        );
-        let location = format!("{}!{}", args.sheet, CellRange::new(start, end));
+        let session = or_fail!(self.resolve(App::Excel, args.document.as_deref()));
         let content = WriteContent {
             target: session.document.clone(),
             parts: vec![WritePart::Table {
@@ -552,10 +503,7 @@ impl OfficeBridgeMcp {
         Parameters(args): Parameters<SheetArgs>,
         peer: Peer<RoleServer>,
     ) -> CallToolResult {
-        let session = match self.resolve(App::Excel, args.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let session = or_fail!(self.resolve(App::Excel, args.document.as_deref()));
         let what = format!("sheet {}", args.sheet);
         let params = json!({"sheet": args.sheet});
         self.gated_delete(
@@ -573,10 +521,7 @@ impl OfficeBridgeMcp {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn ppt_list_slides(&self, Parameters(args): Parameters<DocumentArgs>) -> CallToolResult {
-        let session = match self.resolve(App::Powerpoint, args.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let session = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
         let answer = match self
             .pane(&session, "powerpoint.listSlides", json!({}))
             .await
@@ -598,10 +543,7 @@ impl OfficeBridgeMcp {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn ppt_read_slide(&self, Parameters(args): Parameters<SlideArgs>) -> CallToolResult {
-        let session = match self.resolve(App::Powerpoint, args.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let session = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
         let answer = match self
             .pane(
                 &session,
@@ -627,10 +569,7 @@ impl OfficeBridgeMcp {
         )
     )]
     async fn ppt_add_slide(&self, Parameters(args): Parameters<AddSlideArgs>) -> CallToolResult {
-        let session = match self.resolve(App::Powerpoint, args.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let session = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
         let params = match &args.layout {
             Some(l) => json!({"layout": l}),
             None => json!({}),
@@ -655,18 +594,10 @@ impl OfficeBridgeMcp {
         Parameters(args): Parameters<AddTextArgs>,
         peer: Peer<RoleServer>,
     ) -> CallToolResult {
-        if args.text.trim().is_empty() {
-            return fail("text is empty");
+        if let Err(e) = args.check() {
+            return fail(e);
         }
-        if args.text.chars().count() > MAX_TEXT_CHARS {
-            return fail(format!(
-                "text is over {MAX_TEXT_CHARS} characters; split it"
-            ));
-        }
-        let session = match self.resolve(App::Powerpoint, args.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let session = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
         let location = args.slide.location();
         let content = WriteContent {
             target: session.document.clone(),
@@ -708,29 +639,10 @@ impl OfficeBridgeMcp {
         peer: Peer<RoleServer>,
     ) -> CallToolResult {
         let location = args.slide.location();
-        let (rows, explicit) = match (&args.rows, &args.from_range) {
-            (Some(_), Some(_)) => return fail("give either rows or from_range, not both"),
-            (None, None) => {
-                return fail("give the table's rows, or from_range to copy an Excel range");
-            }
-            (Some(rows), None) => {
-                if let Err(e) = check_grid(rows, "rows") {
-                    return fail(e);
-                }
-                let rows: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| r.iter().map(display).collect())
-                    .collect();
-                (rows, None)
-            }
-            (None, Some(from)) => {
-                let address = tracker::split_sheet(&from.range).1.to_string();
-                if let Err(e) = CellRange::parse(&address) {
-                    return fail(format!(
-                        "from_range.range {:?} is not an A1 range: {e}",
-                        from.range
-                    ));
-                }
+        let (rows, explicit) = match args.source() {
+            Err(e) => return fail(e),
+            Ok(TableSource::Rows(rows)) => (rows, None),
+            Ok(TableSource::Range { from, address }) => {
                 let (_, range, source) = match self
                     .read_through_pane(
                         "ppt_add_table",
@@ -775,10 +687,7 @@ impl OfficeBridgeMcp {
                 (rows, Some(explicit))
             }
         };
-        let session = match self.resolve(App::Powerpoint, args.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let session = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
         let content = WriteContent {
             target: session.document.clone(),
             parts: vec![WritePart::Table {
@@ -808,14 +717,8 @@ impl OfficeBridgeMcp {
         Parameters(args): Parameters<InsertChartArgs>,
         peer: Peer<RoleServer>,
     ) -> CallToolResult {
-        let workbook = match self.resolve(App::Excel, args.chart.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
-        let deck = match self.resolve(App::Powerpoint, args.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let workbook = or_fail!(self.resolve(App::Excel, args.chart.document.as_deref()));
+        let deck = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
         let image = match self
             .pane(
                 &workbook,
@@ -882,10 +785,7 @@ impl OfficeBridgeMcp {
         Parameters(args): Parameters<SlideArgs>,
         peer: Peer<RoleServer>,
     ) -> CallToolResult {
-        let session = match self.resolve(App::Powerpoint, args.document.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let session = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
         let what = args.slide.location();
         let params = json!({"slide": args.slide.json()});
         self.gated_delete(

@@ -14,7 +14,6 @@ use tracker::{ProvenanceId, ReadEvent, SheetRead, WriteContent};
 use super::pane_data::{flag_cells, warning_json};
 use super::{OfficeBridgeMcp, fail, internal, ok};
 use crate::files::{self, FileToolError, SheetInput};
-use crate::gate::Verdict;
 
 /// Most cells one `xlsx_read` returns (the rest is cut, and said so).
 const MAX_READ_CELLS: usize = 100_000;
@@ -223,59 +222,36 @@ impl OfficeBridgeMcp {
             Ok(p) => p,
             Err(e) => return e,
         };
-        let sheets: Vec<SheetInput> = args
-            .sheets
-            .into_iter()
-            .map(|s| SheetInput {
-                name: s.name,
-                rows: s.rows,
-            })
-            .collect();
+        let sheets: Vec<SheetInput> = super::validate::sheet_inputs(args.sheets);
+        // Everything that would stop the write is checked before anyone is asked to
+        // approve it.
+        if let Err(e) = files::check_writable(&path, &sheets) {
+            return fail(e.to_string());
+        }
+        if !args.overwrite && path.exists() {
+            // Said before the check: a write that cannot happen should not be decided.
+            return fail(format!(
+                "refused: {} exists; pass overwrite: true to replace it",
+                path.display()
+            ));
+        }
         let target = tracker::files::file_document(&path);
         let content: WriteContent = files::write_content(&target, &sheets);
         let location = path.display().to_string();
-        let verdict = match self
-            .ctx
-            .gate
-            .check_write(content, self.elicitor(&peer))
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return internal(e),
-        };
-        match verdict {
-            Verdict::Refused { message, flows } => {
-                let mut r = fail(message);
-                r.structured_content = Some(json!({"written": false, "flows": flows}));
-                r
-            }
-            Verdict::Proceed(passage) => {
-                let overwrite = args.overwrite;
-                let written = match blocking(move || {
-                    files::write_workbook(&path, &sheets, overwrite)
-                })
-                .await
-                {
-                    Ok(w) => w,
-                    Err(e) => return e,
-                };
-                if let Err(e) = self
-                    .ctx
-                    .gate
-                    .landed(&passage, "xlsx_write", &location)
+        let overwrite = args.overwrite;
+        let shown = location.clone();
+        self.gated_write("xlsx_write", content, &location, &peer, || async move {
+            let written =
+                tokio::task::spawn_blocking(move || files::write_workbook(&path, &sheets, overwrite))
                     .await
-                {
-                    return internal(e);
-                }
-                ok(json!({
-                    "written": true,
-                    "path": location,
-                    "sheets": written.iter().map(|w| json!({"name": w.name, "address": w.address})).collect::<Vec<_>>(),
-                    "flows": passage.flows_json(),
-                    "approvals": passage.approvals.iter().map(|(id, by)| json!({"approval_id": id, "allowed_by": by.as_str()})).collect::<Vec<_>>(),
-                }))
-            }
-        }
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+            Ok(json!({
+                "path": shown,
+                "sheets": written.iter().map(|w| json!({"name": w.name, "address": w.address})).collect::<Vec<_>>(),
+            }))
+        })
+        .await
     }
 
     #[tool(

@@ -7,6 +7,9 @@
 mod live;
 mod local;
 mod pane_data;
+mod validate;
+
+pub use validate::validate_arguments;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -412,6 +412,10 @@ impl Bridge {
                 },
                 () = &mut shutdown => break,
             };
+            // Small frames (pane requests, SSE events) go out at once: with Nagle's algorithm
+            // a frame written while an earlier one waits for the peer's delayed ACK is held
+            // ~40 ms (found with office-bridge-load: every tool call paid it).
+            let _ = tcp.set_nodelay(true);
             let acceptor = self.tls.clone();
             let service = TowerToHyperService::new(router.clone());
             let watcher = graceful.watcher();

@@ -44,8 +44,8 @@ mod tests;
 use std::collections::HashMap;
 
 use crate::model::{
-    CellAddr, CellValue, DocumentRef, Flow, FlowStrength, ProvenanceId, ReadEvent, SensitivityMark,
-    WriteContent, WritePart,
+    CellAddr, CellValue, DocumentRef, Flow, FlowStrength, ProvenanceId, ReadCell, ReadEvent,
+    SensitivityMark, WriteContent, WritePart,
 };
 use parse::{NumToken, Reading};
 
@@ -206,7 +206,9 @@ impl Runs {
         total
     }
 
-    fn retain(&mut self, keep: impl Fn(u32) -> bool) {
+    /// Keeps the entries whose id `map` sends somewhere, renumbered, merged into one run.
+    /// `map` must preserve the order of the ids it keeps, so the run stays sorted.
+    fn retain_map(&mut self, map: impl Fn(u32) -> Option<u32>) {
         let all = std::mem::take(&mut self.runs);
         let mut merged: (Vec<u64>, Vec<u32>) = (Vec::new(), Vec::new());
         for run in all {
@@ -214,9 +216,9 @@ impl Runs {
         }
         let (mut k, mut v) = (Vec::new(), Vec::new());
         for (key, id) in merged.0.into_iter().zip(merged.1) {
-            if keep(id) {
+            if let Some(new) = map(id) {
                 k.push(key);
-                v.push(id);
+                v.push(new);
             }
         }
         if !k.is_empty() {
@@ -254,6 +256,34 @@ fn merge(a: (Vec<u64>, Vec<u32>), b: (Vec<u64>, Vec<u32>)) -> (Vec<u64>, Vec<u32
         }
     }
     (k, v)
+}
+
+/// A text cell's `value`: a NaN (so never taken for a number) carrying 51 bits of the
+/// folded text's hash, so a re-read can tell whether the text changed.
+fn text_marker(hash: u64) -> f64 {
+    f64::from_bits(0x7FF8_0000_0000_0000 | (hash & 0x0007_FFFF_FFFF_FFFF))
+}
+
+/// Whether a cell read again holds what the indexed cell holds (same number and date
+/// format, or same plain text). Text that reads as a date is re-indexed every time: its
+/// cell keeps the date, not the text.
+fn same_content(cell: &Cell, rc: &ReadCell) -> bool {
+    match &rc.value {
+        CellValue::Number(x) if x.is_finite() => {
+            let date = rc
+                .number_format
+                .as_deref()
+                .is_some_and(parse::is_date_format);
+            cell.value.to_bits() == x.to_bits() && (cell.flags & FLAG_DATE != 0) == date
+        }
+        CellValue::Text(t) if !t.trim().is_empty() && cell.flags & FLAG_DATE == 0 => {
+            cell.value.is_nan()
+                && parse::parse_date(t).is_empty()
+                && cell.value.to_bits()
+                    == text_marker(parse::hash64(parse::fold(t).as_bytes())).to_bits()
+        }
+        _ => false,
+    }
 }
 
 /// Order-preserving key of a non-negative f64.
@@ -400,6 +430,17 @@ impl Detector {
             for rc in &sheet.cells {
                 let (row, col) = (rc.addr.row, rc.addr.col.min(u32::from(u16::MAX)));
                 let pk = pos_key(sid, row, col);
+                // An agent re-reads the same ranges again and again: an unchanged cell only
+                // takes the new read as its label. Replacing it would leave dead copies in
+                // the runs until the next compaction, and they count in every lookup (a
+                // header read four times would look like common vocabulary).
+                if let Some(&old) = self.pos.get(&pk)
+                    && let Some(c) = self.cells.get_mut(old as usize)
+                    && same_content(c, rc)
+                {
+                    c.read = read_idx;
+                    continue;
+                }
                 if let Some(old) = self.pos.remove(&pk) {
                     self.kill(old);
                 }
@@ -429,7 +470,9 @@ impl Detector {
                     }
                     CellValue::Text(t) if !t.trim().is_empty() => {
                         let folded = parse::fold(t);
-                        texts.push((parse::hash64(folded.as_bytes()), id));
+                        let hash = parse::hash64(folded.as_bytes());
+                        texts.push((hash, id));
+                        cell.value = text_marker(hash);
                         if let Some(serial) = parse::parse_date(t).first() {
                             cell.value = *serial;
                             cell.flags |= FLAG_DATE;
@@ -466,7 +509,10 @@ impl Detector {
         self.sheet_nums.push_batch(by_sheet);
         self.texts.push_batch(texts);
         self.fps.push_batch(fps);
-        if self.dead > 1024 && self.dead > self.len() {
+        // Replaced cells, and reads that label no live cell any more (an unchanged re-read
+        // moves every label to the newer read), are dropped once they outnumber the live.
+        let orphaned_reads = self.reads.len() > 4096 && self.reads.len() > 2 * self.len();
+        if (self.dead > 1024 && self.dead > self.len()) || orphaned_reads {
             self.compact();
         }
     }
@@ -492,16 +538,50 @@ impl Detector {
         self.dead += 1;
     }
 
-    /// Drops index entries of replaced cells and merges every run into one. `add_read`
-    /// calls it when dead entries outnumber live ones; call it after a bulk load to make
-    /// lookups a single binary search.
+    /// Drops replaced cells, the index entries pointing at them and the reads no live cell
+    /// came from any more, renumbers what is left, and merges every run into one, so a
+    /// long-running bridge that reads the same ranges again and again stays the same size.
+    /// `add_read` calls it when dead cells outnumber live ones; call it after a bulk load to
+    /// make lookups a single binary search.
     pub fn compact(&mut self) {
-        let cells = &self.cells;
-        let alive = |id: u32| cells.get(id as usize).is_some_and(|c| c.sheet != DEAD);
-        self.nums.retain(alive);
-        self.sheet_nums.retain(alive);
-        self.texts.retain(alive);
-        self.fps.retain(alive);
+        // New ids in the old order: every run stays sorted by (key, id).
+        let mut remap = vec![u32::MAX; self.cells.len()];
+        let mut cells = Vec::with_capacity(self.len());
+        let mut read_used = vec![false; self.reads.len()];
+        for (old, c) in self.cells.iter().enumerate() {
+            if c.sheet != DEAD {
+                remap[old] = cells.len() as u32;
+                if let Some(used) = read_used.get_mut(c.read as usize) {
+                    *used = true;
+                }
+                cells.push(*c);
+            }
+        }
+        let mut read_remap = vec![u32::MAX; self.reads.len()];
+        let mut reads = Vec::new();
+        for (i, used) in read_used.iter().enumerate() {
+            if *used {
+                read_remap[i] = reads.len() as u32;
+                reads.push(self.reads[i]);
+            }
+        }
+        for c in &mut cells {
+            c.read = read_remap.get(c.read as usize).copied().unwrap_or(u32::MAX);
+        }
+        let map = |id: u32| remap.get(id as usize).copied().filter(|n| *n != u32::MAX);
+        self.nums.retain_map(map);
+        self.sheet_nums.retain_map(map);
+        self.texts.retain_map(map);
+        self.fps.retain_map(map);
+        // `pos` only ever holds live ids.
+        for id in self.pos.values_mut() {
+            *id = remap.get(*id as usize).copied().unwrap_or(u32::MAX);
+        }
+        cells.shrink_to_fit();
+        reads.shrink_to_fit();
+        self.cells = cells;
+        self.reads = reads;
+        self.dead = 0;
     }
 
     /// Number of live indexed cells.

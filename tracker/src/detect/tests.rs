@@ -914,3 +914,67 @@ fn two_values_at_their_header_crossings_confirm_jointly() {
     assert_eq!(c[0].source.id, shared_doc.id);
     assert_eq!(c[0].cells, vec![CellAddr::new(2, 2), CellAddr::new(2, 3)]);
 }
+
+#[test]
+fn reading_the_same_ranges_again_and_again_keeps_the_index_the_same_size() {
+    let d = doc("Q3.xlsx");
+    let mut det = Detector::new();
+    let first = read(&d, "Revenue", revenue_table());
+    det.add_read(&first);
+    let live = det.len();
+    let mut last = first.id;
+    for round in 0..20_000 {
+        // Every other round one value changes: a replaced cell, compacted away in time.
+        let mut cells = revenue_table();
+        if round % 2 == 1
+            && let Some(c) = cells
+                .iter_mut()
+                .find(|c| c.addr == CellAddr::parse_a1("E4").unwrap())
+        {
+            c.value = CellValue::Number(round as f64 + 0.5);
+        }
+        let again = read(&d, "Revenue", cells);
+        last = again.id;
+        det.add_read(&again);
+        assert_eq!(
+            det.len(),
+            live,
+            "round {round}: a re-read replaces, never adds"
+        );
+        // Bounded by the compaction thresholds, not by the number of reads.
+        assert!(
+            det.cells.len() <= live + 1025,
+            "round {round}: {} cells",
+            det.cells.len()
+        );
+        assert!(
+            det.reads.len() <= 4097,
+            "round {round}: {} reads",
+            det.reads.len()
+        );
+    }
+    // Every cell carries the latest read's label, and the data is still detected.
+    assert_eq!(
+        det.provenance(&d, "Revenue", CellAddr::parse_a1("B2").unwrap()),
+        Some(last)
+    );
+    det.add_read(&read(&doc("Other.xlsx"), "Noise", big_sheet(7)));
+    let rows: Vec<Vec<String>> = vec![
+        vec!["".into(), "Q1 2025".into(), "Q2 2025".into()],
+        vec!["EMEA".into(), fmt_m(value(0, 0), 2), fmt_m(value(0, 1), 2)],
+        vec![
+            "Americas".into(),
+            fmt_m(value(1, 0), 2),
+            fmt_m(value(1, 1), 2),
+        ],
+    ];
+    let w = write_table(
+        rows.iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect(),
+    );
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, d.id);
+}

@@ -387,7 +387,7 @@ pub(crate) fn human_bytes(n: u64) -> String {
 }
 
 /// A sheet quoted for an A1 reference when its name needs it: `'Q3 Revenue'`.
-pub(crate) fn quote_sheet(name: &str) -> String {
+pub fn quote_sheet(name: &str) -> String {
     let plain = !name.is_empty()
         && name
             .chars()

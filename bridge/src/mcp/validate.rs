@@ -1,0 +1,298 @@
+//! The checks the tools make on their arguments before they ask a pane, read or write a
+//! file, or consult the tracker, in one place. The tool handlers call these; and
+//! [`validate_arguments`] runs, for any tool by name, the same deserialization rmcp does
+//! (`serde_json::from_value` of the arguments object) followed by the same checks, so the
+//! fuzz target `mcp_tool_args` and the tests exercise exactly what the server runs.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tracker::{CellAddr, CellRange};
+
+use super::live::{
+    AddSlideArgs, AddTableArgs, AddTextArgs, DocumentArgs, InsertChartArgs, RangeRef,
+    ReadRangeArgs, SheetArgs, SlideArgs, WriteRangeArgs,
+};
+use super::local::{FlowsRecentArgs, ScanFileArgs, StatusArgs, XlsxReadArgs, XlsxWriteArgs};
+use crate::files::{AllowedDirs, SheetInput};
+
+/// The most cells one write may carry (the panes refuse more in one message).
+pub(crate) const MAX_WRITE_CELLS: usize = 100_000;
+/// Largest text for one text box.
+pub(crate) const MAX_TEXT_CHARS: usize = 100_000;
+
+/// Deserializes `args` for `tool` exactly as the server does and runs the checks the tool
+/// makes on them before it touches a pane, a file or the tracker: A1 ranges, grids of
+/// values, text sizes, table sources; for the file tools, path resolution inside `dirs`
+/// (which only inspects the file system) and, for `xlsx_write`, the extension and the
+/// sheets (not whether the file exists already). `Err` holds the message the agent would
+/// get (for arguments of the wrong shape, rmcp's "failed to deserialize parameters: …").
+pub fn validate_arguments(tool: &str, args: Value, dirs: &AllowedDirs) -> Result<(), String> {
+    fn parse<T: DeserializeOwned>(args: Value) -> Result<T, String> {
+        // rmcp hands a tool its arguments as a JSON object (absent: an empty one).
+        let args = match args {
+            Value::Null => Value::Object(Default::default()),
+            other => other,
+        };
+        serde_json::from_value(args).map_err(|e| format!("failed to deserialize parameters: {e}"))
+    }
+    match tool {
+        "office_status" => parse::<StatusArgs>(args).map(drop),
+        "excel_list_sheets" | "excel_read_selection" | "ppt_list_slides" => {
+            parse::<DocumentArgs>(args).map(drop)
+        }
+        "excel_read_range" => a1_address(&parse::<ReadRangeArgs>(args)?.range, "range").map(drop),
+        "excel_write_range" => parse::<WriteRangeArgs>(args)?.plan().map(drop),
+        "excel_delete_sheet" => parse::<SheetArgs>(args).map(drop),
+        "ppt_read_slide" | "ppt_delete_slide" => parse::<SlideArgs>(args).map(drop),
+        "ppt_add_slide" => parse::<AddSlideArgs>(args).map(drop),
+        "ppt_add_text" => parse::<AddTextArgs>(args)?.check(),
+        "ppt_add_table" => parse::<AddTableArgs>(args)?.source().map(drop),
+        "ppt_insert_chart" => parse::<InsertChartArgs>(args).map(drop),
+        "xlsx_read" => {
+            let args = parse::<XlsxReadArgs>(args)?;
+            dirs.resolve_existing(&args.path)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+        "xlsx_write" => {
+            let args = parse::<XlsxWriteArgs>(args)?;
+            let path = dirs
+                .resolve_for_write(&args.path)
+                .map_err(|e| e.to_string())?;
+            crate::files::check_writable(&path, &sheet_inputs(args.sheets))
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+        "scan_file" => {
+            let args = parse::<ScanFileArgs>(args)?;
+            dirs.resolve_existing(&args.path)
+                .map_err(|e| e.to_string())?;
+            for source in args.against.iter().flatten() {
+                dirs.resolve_existing(source).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        "flows_recent" => parse::<FlowsRecentArgs>(args).map(drop),
+        other => Err(format!("unknown tool {other:?}")),
+    }
+}
+
+/// The sheets of an `xlsx_write` as the file writer takes them.
+pub(crate) fn sheet_inputs(sheets: Vec<super::local::SheetSpec>) -> Vec<SheetInput> {
+    sheets
+        .into_iter()
+        .map(|s| SheetInput {
+            name: s.name,
+            rows: s.rows,
+        })
+        .collect()
+}
+
+/// An A1 range argument (`B2:D5`, `Revenue!B2`): the address without its sheet, parsed.
+/// `what` names the argument in the error.
+pub(crate) fn a1_address<'a>(range: &'a str, what: &str) -> Result<(&'a str, CellRange), String> {
+    let address = tracker::split_sheet(range).1;
+    CellRange::parse(address)
+        .map(|r| (address, r))
+        .map_err(|e| format!("{what} {range:?} is not an A1 range: {e}"))
+}
+
+/// A cell value as a table shows it.
+pub(crate) fn display(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => "TRUE".into(),
+        Value::Bool(false) => "FALSE".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks a grid of values: at least one cell, scalar cells, bounded. Returns the cell
+/// count.
+pub(crate) fn check_grid(rows: &[Vec<Value>], what: &str) -> Result<usize, String> {
+    if rows.is_empty() || rows.iter().all(Vec::is_empty) {
+        return Err(format!(
+            "{what} is empty: give at least one row with one cell"
+        ));
+    }
+    let mut cells = 0usize;
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if v.is_object() || v.is_array() {
+                return Err(format!(
+                    "{what}: row {} cell {} is a list or object; cells hold numbers, strings, booleans or null",
+                    r + 1,
+                    c + 1
+                ));
+            }
+        }
+        cells += row.len();
+    }
+    if cells > MAX_WRITE_CELLS {
+        return Err(format!(
+            "{what} has {cells} cells; at most {MAX_WRITE_CELLS} per call, split it"
+        ));
+    }
+    Ok(cells)
+}
+
+/// Where an `excel_write_range` lands, worked out before anything is asked.
+pub(crate) struct WritePlan<'a> {
+    /// The address as given, without its sheet (what the pane is sent).
+    pub address: &'a str,
+    /// `Sheet!B2:D5`: the rectangle the values cover from the range's top-left cell.
+    pub location: String,
+}
+
+impl WriteRangeArgs {
+    pub(crate) fn plan(&self) -> Result<WritePlan<'_>, String> {
+        check_grid(&self.values, "values")?;
+        let (address, range) = a1_address(&self.range, "range")?;
+        let start = range.start;
+        let width = self.values.iter().map(Vec::len).max().unwrap_or(0) as u32;
+        // check_grid bounds the cells, not the rows: a grid of many empty rows must not
+        // overflow the address arithmetic.
+        let height = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        let end = CellAddr::new(
+            start.row.saturating_add(height - 1),
+            start.col.saturating_add(width.max(1) - 1),
+        );
+        Ok(WritePlan {
+            address,
+            location: format!("{}!{}", self.sheet, CellRange::new(start, end)),
+        })
+    }
+}
+
+impl AddTextArgs {
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.text.trim().is_empty() {
+            return Err("text is empty".into());
+        }
+        if self.text.chars().count() > MAX_TEXT_CHARS {
+            return Err(format!(
+                "text is over {MAX_TEXT_CHARS} characters; split it"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where a `ppt_add_table`'s cells come from.
+pub(crate) enum TableSource<'a> {
+    /// Rows the agent gave, as the table will show them.
+    Rows(Vec<Vec<String>>),
+    /// An Excel range to read (`address` without its sheet).
+    Range {
+        from: &'a RangeRef,
+        address: &'a str,
+    },
+}
+
+impl AddTableArgs {
+    pub(crate) fn source(&self) -> Result<TableSource<'_>, String> {
+        match (&self.rows, &self.from_range) {
+            (Some(_), Some(_)) => Err("give either rows or from_range, not both".into()),
+            (None, None) => {
+                Err("give the table's rows, or from_range to copy an Excel range".into())
+            }
+            (Some(rows), None) => {
+                check_grid(rows, "rows")?;
+                Ok(TableSource::Rows(
+                    rows.iter()
+                        .map(|r| r.iter().map(display).collect())
+                        .collect(),
+                ))
+            }
+            (None, Some(from)) => {
+                let (address, _) = a1_address(&from.range, "from_range.range")?;
+                Ok(TableSource::Range { from, address })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn dirs() -> (tempfile::TempDir, AllowedDirs) {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = AllowedDirs::new(&[dir.path().to_path_buf()]).unwrap();
+        (dir, dirs)
+    }
+
+    #[test]
+    fn each_tool_checks_what_it_checks_before_touching_anything() {
+        let (_d, dirs) = dirs();
+        let v = |tool: &str, args: Value| validate_arguments(tool, args, &dirs);
+        assert_eq!(v("office_status", Value::Null), Ok(()));
+        assert_eq!(
+            v(
+                "excel_read_range",
+                json!({"sheet": "S", "range": "'A B'!B2:D5"})
+            ),
+            Ok(())
+        );
+        let e = v("excel_read_range", json!({"sheet": "S", "range": "B2:"})).unwrap_err();
+        assert!(e.starts_with("range \"B2:\" is not an A1 range"), "{e}");
+        let e = v("excel_read_range", json!({"sheet": "S"})).unwrap_err();
+        assert!(e.contains("missing field `range`"), "{e}");
+        let e = v(
+            "excel_write_range",
+            json!({"sheet": "S", "range": "A1", "values": [[{}]]}),
+        )
+        .unwrap_err();
+        assert!(e.contains("row 1 cell 1 is a list or object"), "{e}");
+        let e = v("ppt_add_text", json!({"slide": 1, "text": "  "})).unwrap_err();
+        assert_eq!(e, "text is empty");
+        let e = v("ppt_add_table", json!({"slide": "257"})).unwrap_err();
+        assert!(e.contains("give the table's rows"), "{e}");
+        let e = v("ppt_read_slide", json!({"slide": -1})).unwrap_err();
+        assert!(e.starts_with("failed to deserialize parameters"), "{e}");
+        let e = v("xlsx_read", json!({"path": "../x.xlsx"})).unwrap_err();
+        assert!(e.starts_with("refused:"), "{e}");
+        let e = v(
+            "xlsx_write",
+            json!({"path": "a.csv", "sheets": [{"name": "S", "rows": []}]}),
+        )
+        .unwrap_err();
+        assert!(e.contains("only .xlsx files can be written"), "{e}");
+        let e = v(
+            "xlsx_write",
+            json!({"path": "a.xlsx", "sheets": [{"name": "a/b", "rows": []}]}),
+        )
+        .unwrap_err();
+        assert!(e.contains("a/b"), "{e}");
+        assert_eq!(
+            v(
+                "xlsx_write",
+                json!({"path": "a.xlsx", "sheets": [{"name": "S", "rows": [[1]]}]})
+            ),
+            Ok(())
+        );
+        assert!(v("nope", json!({})).unwrap_err().contains("unknown tool"));
+    }
+
+    #[test]
+    fn a_write_of_many_empty_rows_far_down_does_not_overflow() {
+        let mut values = vec![vec![]; 200_000];
+        values.push(vec![json!(1)]);
+        let args = WriteRangeArgs {
+            document: None,
+            sheet: "S".into(),
+            range: "XFD1048576".into(),
+            values,
+            formulas: false,
+        };
+        let plan = args.plan().unwrap();
+        assert_eq!(plan.address, "XFD1048576");
+        assert!(
+            plan.location.starts_with("S!XFD1048576:XFD"),
+            "{}",
+            plan.location
+        );
+    }
+}

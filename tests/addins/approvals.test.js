@@ -1,0 +1,314 @@
+// The approval cards both panes share (addins/shared/approvals.js), on a small DOM stand-in:
+// what a card says, its buttons per host and per kind, approval.decide on click, how a card
+// ends (answered here, answered elsewhere, expired, already gone) and the feed line for each,
+// the countdown, the connection state, the keyboard focus when a card goes.
+import { test, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { install } from "./helpers/mini-dom.mjs";
+import { ApprovalCards, answerWords, isGone, settledWords, URGENT_MS } from "../../addins/shared/approvals.js";
+import { Feed } from "../../addins/shared/ui.js";
+
+const NOW = 1_700_000_000_000;
+const flow = {
+  flow_id: 7,
+  source: { app: "powerpoint", name: "Board.pptx", id: "doc_2" },
+  sheet: "",
+  cells: "",
+  target: { app: "excel", name: "Q3.xlsx", id: "doc_1" },
+  location: "Summary!A1:C3",
+  matched: 9,
+  sensitivity: "confidential",
+  explicit: false,
+  decision: "ask",
+  reason: "confidential data needs your approval",
+};
+const xlFlow = { ...flow, source: { app: "excel", name: "Budget.xlsx", id: "doc_3" }, sheet: "Costs", cells: "A1:C3" };
+const request = (id, f = xlFlow, expiresIn = 90000) => ({ approval_id: id, target: f.target, held: { kind: "flow", flow: f }, flow: f, expires_at: NOW + expiresIn, line: "…" });
+const deletion = (id) => ({
+  approval_id: id,
+  target: { app: "excel", name: "Q3.xlsx", id: "doc_1" },
+  held: { kind: "deletion", what: "sheet Costs" },
+  flow: { what: "sheet Costs", target: { name: "Q3.xlsx" }, location: "sheet Costs", reason: "deletions need your permission" },
+  expires_at: NOW + 60000,
+});
+
+let doc, list, empty, heading, lines, decided, answer, clock, connected;
+
+function make(host = "excel", extra = {}) {
+  return new ApprovalCards({
+    host,
+    list,
+    empty,
+    heading,
+    feed: { add: (l) => lines.push(l) },
+    decide: (...args) => {
+      decided.push(args);
+      return answer();
+    },
+    connected: () => connected,
+    now: () => clock,
+    ...extra,
+  });
+}
+
+const text = (el) => el.textContent.replace(/\s+/g, " ").trim();
+const buttons = (el) => el.querySelectorAll("button");
+const byLabel = (el, label) => buttons(el).find((b) => b.textContent === label);
+const tickAway = () => new Promise((r) => setImmediate(r));
+
+beforeEach(() => {
+  doc = install();
+  heading = doc.createElement("h2");
+  heading.id = "approvals-h";
+  empty = doc.createElement("p");
+  list = doc.createElement("div");
+  doc.body.append(heading, empty, list);
+  lines = [];
+  decided = [];
+  answer = async () => ({ accepted: true });
+  clock = NOW;
+  connected = true;
+});
+
+test("a held transfer into a workbook: what, from where, sensitivity, going to, why, countdown, three answers", () => {
+  const cards = make("excel");
+  const card = cards.add(request("apr_1"));
+  assert.equal(list.children.length, 1);
+  assert.equal(empty.hidden, true);
+  assert.equal(card.tagName, "ARTICLE");
+  assert.equal(card.getAttribute("data-approval-id"), "apr_1");
+  const h3 = card.querySelector("h3");
+  assert.equal(card.getAttribute("aria-labelledby"), h3.id, "the card is named by its title");
+  assert.equal(h3.textContent, "Content from Budget.xlsx");
+  const dl = text(card.querySelector("dl"));
+  assert.match(dl, /From\s*Costs!A1:C3/);
+  assert.match(dl, /What\s*9 values matched \(found in what the agent wrote\)/);
+  assert.match(dl, /Sensitivity\s*Confidential/);
+  assert.equal(card.querySelector("span").className, "badge sens-conf");
+  assert.match(dl, /Going to\s*Summary!A1:C3/);
+  assert.match(dl, /Why held\s*confidential data needs your approval/);
+  const timer = card.querySelector("p.countdown");
+  assert.equal(text(timer), "Blocked automatically in 1:30");
+  assert.equal(timer.getAttribute("role"), "timer");
+  assert.equal(timer.getAttribute("aria-live"), "off", "the countdown is not announced every second");
+  assert.deepEqual(buttons(card).map((b) => b.textContent), ["Allow once", "Always for this workbook", "Block"]);
+  assert.deepEqual(buttons(card).map((b) => b.getAttribute("aria-label")), [
+    "Allow once: content from Budget.xlsx > Costs!A1:C3",
+    "Always allow content from Budget.xlsx in this workbook",
+    "Block content from Budget.xlsx > Costs!A1:C3",
+  ]);
+  assert.ok(buttons(card).every((b) => b.getAttribute("type") === "button" && !b.disabled), "ordinary, enabled buttons: in the tab order");
+  assert.equal(cards.size, 1);
+  assert.equal(cards.has("apr_1"), true);
+});
+
+test("the PowerPoint wording: Always for this deck", () => {
+  const card = make("powerpoint").add(request("apr_1", { ...xlFlow, target: { app: "powerpoint", name: "Deck.pptx", id: "doc_9" }, location: "slide 3" }));
+  assert.deepEqual(buttons(card).map((b) => b.textContent), ["Allow once", "Always for this deck", "Block"]);
+  assert.equal(byLabel(card, "Always for this deck").getAttribute("aria-label"), "Always allow content from Budget.xlsx in this deck");
+  assert.equal(answerWords("allow", "document", "deck"), "You allowed (always for this deck)");
+});
+
+test("a held deletion offers Allow once and Block only", () => {
+  const card = make("excel").add(deletion("apr_d"));
+  assert.equal(card.querySelector("h3").textContent, "Delete sheet Costs from Q3.xlsx?");
+  assert.equal(text(card.querySelector("dl")), "Why helddeletions need your permission");
+  assert.deepEqual(buttons(card).map((b) => b.textContent), ["Allow once", "Block"]);
+  assert.equal(buttons(card)[1].getAttribute("aria-label"), "Block: delete sheet Costs from Q3.xlsx");
+});
+
+test("a repeated or missing approval_id adds no card; cards are newest first with distinct ids", () => {
+  const cards = make();
+  assert.ok(cards.add(request("apr_1")));
+  assert.equal(cards.add(request("apr_1")), null);
+  assert.equal(cards.add({ flow: xlFlow }), null);
+  assert.equal(cards.add(null), null);
+  cards.add(request("apr_2"));
+  assert.deepEqual(list.children.map((c) => c.getAttribute("data-approval-id")), ["apr_2", "apr_1"]);
+  const ids = list.children.map((c) => c.querySelector("h3").id);
+  assert.notEqual(ids[0], ids[1]);
+});
+
+test("Allow once sends approval.decide {allow, once}; the card goes and the feed says so", async () => {
+  const cards = make("excel");
+  const card = cards.add(request("apr_1"));
+  let release;
+  answer = () => new Promise((r) => (release = r));
+  byLabel(card, "Allow once").click();
+  assert.deepEqual(decided, [["apr_1", "allow", "once"]]);
+  assert.ok(buttons(card).every((b) => b.disabled), "no second answer while the first is on its way");
+  assert.equal(card.querySelector("p.message").textContent, "Sending your answer…");
+  byLabel(card, "Block").click(); // disabled: nothing sent
+  assert.equal(decided.length, 1);
+  release({ accepted: true });
+  await tickAway();
+  assert.equal(list.children.length, 0);
+  assert.equal(empty.hidden, false);
+  assert.deepEqual(lines, [{ kind: "ok", title: "You allowed once: content from Budget.xlsx > Costs!A1:C3", detail: "Summary!A1:C3" }]);
+});
+
+test("Always for this workbook sends scope document; Block sends deny", async () => {
+  const cards = make("excel");
+  byLabel(cards.add(request("apr_1")), "Always for this workbook").click();
+  byLabel(cards.add(request("apr_2")), "Block").click();
+  await tickAway();
+  assert.deepEqual(decided, [["apr_1", "allow", "document"], ["apr_2", "deny", "once"]]);
+  assert.deepEqual(lines.map((l) => [l.kind, l.title]), [
+    ["ok", "You allowed (always for this workbook): content from Budget.xlsx > Costs!A1:C3"],
+    ["blocked", "You blocked: content from Budget.xlsx > Costs!A1:C3"],
+  ]);
+});
+
+test("answered elsewhere first: -32602 'no pending approval' removes the card in words", async () => {
+  const cards = make();
+  answer = async () => {
+    throw Object.assign(new Error("no pending approval apr_1"), { code: -32602 });
+  };
+  byLabel(cards.add(request("apr_1")), "Allow once").click();
+  await tickAway();
+  assert.equal(cards.size, 0);
+  assert.deepEqual(lines.map((l) => [l.kind, l.title]), [["info", "Already answered elsewhere, or expired: content from Budget.xlsx > Costs!A1:C3"]]);
+});
+
+test("any other failure keeps the card, says so, and lets the person try again", async () => {
+  const cards = make();
+  const card = cards.add(request("apr_1"));
+  answer = async () => {
+    throw Object.assign(new Error("not connected to office-bridge"), { code: -32603 });
+  };
+  byLabel(card, "Allow once").click();
+  await tickAway();
+  assert.equal(cards.size, 1);
+  assert.equal(card.querySelector("p.message").className, "message error");
+  assert.match(card.querySelector("p.message").textContent, /^Your answer was not recorded: not connected to office-bridge\. Try again\.$/);
+  assert.ok(buttons(card).every((b) => !b.disabled));
+  answer = async () => ({ accepted: true });
+  byLabel(card, "Allow once").click();
+  await tickAway();
+  assert.equal(cards.size, 0);
+  assert.equal(lines.at(-1).title, "You allowed once: content from Budget.xlsx > Costs!A1:C3");
+});
+
+test("approval.resolved removes the card and says how it ended", () => {
+  const cards = make();
+  const cases = [
+    [{ state: "allowed", decided_by: "events", scope: "once" }, "ok", "Allowed on the desktop"],
+    [{ state: "denied", decided_by: "events", scope: "once" }, "blocked", "Blocked on the desktop"],
+    [{ state: "allowed", decided_by: "elicitation", scope: "once" }, "ok", "Allowed in the agent's app"],
+    [{ state: "denied", decided_by: "bridge", scope: "once" }, "blocked", "Blocked"],
+    [{ state: "expired", decided_by: "timeout", scope: "once" }, "blocked", "Not answered in time, blocked"],
+  ];
+  cases.forEach(([msg], i) => cards.add(request(`apr_${i}`)));
+  cases.forEach(([msg], i) => assert.equal(cards.settle({ approval_id: `apr_${i}`, ...msg }), true));
+  assert.equal(cards.size, 0);
+  assert.equal(empty.hidden, false);
+  assert.deepEqual(
+    lines.map((l) => [l.kind, l.title]),
+    cases.map(([, kind, words]) => [kind, `${words}: content from Budget.xlsx > Costs!A1:C3`]),
+  );
+  assert.equal(cards.settle({ approval_id: "apr_unknown", state: "allowed", decided_by: "events" }), false, "no card, no line");
+  assert.equal(lines.length, cases.length);
+  assert.equal(settledWords({ state: "denied", decided_by: "pane" }), "Blocked");
+});
+
+test("the bridge's approval.resolved before its reply to this pane's answer: one line, in the person's words", async () => {
+  const cards = make();
+  let release;
+  answer = () => new Promise((r) => (release = r));
+  byLabel(cards.add(request("apr_1")), "Block").click();
+  cards.settle({ approval_id: "apr_1", state: "denied", decided_by: "pane", scope: "once" });
+  assert.equal(cards.size, 0);
+  release({ accepted: true });
+  await tickAway();
+  assert.deepEqual(lines.map((l) => l.title), ["You blocked: content from Budget.xlsx > Costs!A1:C3"]);
+});
+
+test("the countdown ticks, turns urgent, and an unanswered card goes as blocked", () => {
+  const cards = make();
+  const card = cards.add(request("apr_1", xlFlow, 30000));
+  const timer = card.querySelector("p.countdown");
+  clock = NOW + 10000;
+  cards.tick();
+  assert.equal(text(timer), "Blocked automatically in 0:20");
+  assert.equal(timer.classList.contains("urgent"), false);
+  clock = NOW + 30000 - URGENT_MS;
+  cards.tick();
+  assert.equal(timer.classList.contains("urgent"), true);
+  clock = NOW + 30000;
+  cards.tick();
+  assert.equal(cards.size, 0);
+  assert.deepEqual(lines.map((l) => [l.kind, l.title]), [["blocked", "Not answered in time, blocked: content from Budget.xlsx > Costs!A1:C3"]]);
+  cards.settle({ approval_id: "apr_1", state: "expired", decided_by: "timeout" });
+  assert.equal(lines.length, 1, "the bridge's expiry after the pane's adds nothing");
+});
+
+test("a card whose answer is on its way does not expire under it", async () => {
+  const cards = make();
+  let release;
+  answer = () => new Promise((r) => (release = r));
+  byLabel(cards.add(request("apr_1", xlFlow, 5000)), "Allow once").click();
+  clock = NOW + 6000;
+  cards.tick();
+  assert.equal(cards.size, 1);
+  release({ accepted: true });
+  await tickAway();
+  assert.deepEqual(lines.map((l) => l.title), ["You allowed once: content from Budget.xlsx > Costs!A1:C3"]);
+});
+
+test("the buttons follow the connection", () => {
+  connected = false;
+  const cards = make();
+  const card = cards.add(request("apr_1"));
+  assert.ok(buttons(card).every((b) => b.disabled), "a card that arrives while disconnected cannot be answered yet");
+  byLabel(card, "Allow once").click();
+  assert.equal(decided.length, 0);
+  cards.setEnabled(true);
+  assert.ok(buttons(card).every((b) => !b.disabled));
+  cards.setEnabled(false);
+  assert.ok(buttons(card).every((b) => b.disabled));
+});
+
+test("keyboard: a focused card that goes hands the focus to the next card, then to the heading", () => {
+  const cards = make();
+  const a = cards.add(request("apr_a"));
+  const b = cards.add(request("apr_b"));
+  buttons(b)[1].focus();
+  cards.settle({ approval_id: "apr_b", state: "allowed", decided_by: "events" });
+  assert.equal(doc.activeElement, buttons(a)[0]);
+  cards.settle({ approval_id: "apr_a", state: "denied", decided_by: "events" });
+  assert.equal(doc.activeElement, heading);
+  // A card that goes while the focus is elsewhere (the person's document) does not take it.
+  const c = cards.add(request("apr_c"));
+  const elsewhere = doc.createElement("button");
+  doc.body.append(elsewhere);
+  elsewhere.focus();
+  cards.settle({ approval_id: "apr_c", state: "denied", decided_by: "events" });
+  assert.equal(doc.activeElement, elsewhere);
+  assert.ok(c);
+});
+
+test("what the bridge sends stays text", () => {
+  const evil = { ...xlFlow, source: { name: "<img src=x onerror=alert(1)>" }, reason: "<script>alert(1)</script>" };
+  const card = make().add(request("apr_x", evil));
+  assert.equal(card.querySelector("h3").textContent, "Content from <img src=x onerror=alert(1)>");
+  assert.equal(card.querySelectorAll("img").length, 0);
+  assert.equal(card.querySelectorAll("script").length, 0);
+});
+
+test("with the panes' Feed: the lines land in the feed list", async () => {
+  const feedList = doc.createElement("ol");
+  const feedEmpty = doc.createElement("p");
+  const cards = make("excel", { feed: new Feed(feedList, feedEmpty) });
+  byLabel(cards.add(request("apr_1")), "Allow once").click();
+  await tickAway();
+  assert.equal(feedEmpty.hidden, true);
+  assert.equal(feedList.children[0].className, "feed-item feed-ok");
+  assert.equal(feedList.querySelector("div.feed-title").textContent, "You allowed once: content from Budget.xlsx > Costs!A1:C3");
+});
+
+test("isGone recognises only the bridge's 'no pending approval'", () => {
+  assert.equal(isGone({ code: -32602, message: "no pending approval apr_1" }), true);
+  assert.equal(isGone({ code: -32602, message: "only a pane of that document may answer it" }), false);
+  assert.equal(isGone({ code: -32603, message: "no pending approval" }), false);
+  assert.equal(isGone(null), false);
+});
