@@ -272,9 +272,8 @@ fn parsers_never_panic_on_odd_input() {
 
 // ---------- corroboration ----------
 
-#[test]
-fn exact_table_copy_confirms_with_the_right_cells() {
-    let (det, d) = detector_with_revenue();
+/// Two quarters of two regions of the revenue table, as "$1.23M", under their headers.
+fn revenue_copy_in_millions() -> WriteContent {
     let rows: Vec<Vec<String>> = vec![
         vec!["".into(), "Q1 2025".into(), "Q2 2025".into()],
         vec!["EMEA".into(), fmt_m(value(0, 0), 2), fmt_m(value(0, 1), 2)],
@@ -284,11 +283,17 @@ fn exact_table_copy_confirms_with_the_right_cells() {
             fmt_m(value(1, 1), 2),
         ],
     ];
-    let w = write_table(
+    write_table(
         rows.iter()
             .map(|r| r.iter().map(String::as_str).collect())
             .collect(),
-    );
+    )
+}
+
+#[test]
+fn exact_table_copy_confirms_with_the_right_cells() {
+    let (det, d) = detector_with_revenue();
+    let w = revenue_copy_in_millions();
     let flows = det.check(&w);
     let c = confirmed(&flows);
     assert_eq!(c.len(), 1, "{flows:#?}");
@@ -959,20 +964,7 @@ fn reading_the_same_ranges_again_and_again_keeps_the_index_the_same_size() {
         Some(last)
     );
     det.add_read(&read(&doc("Other.xlsx"), "Noise", big_sheet(7)));
-    let rows: Vec<Vec<String>> = vec![
-        vec!["".into(), "Q1 2025".into(), "Q2 2025".into()],
-        vec!["EMEA".into(), fmt_m(value(0, 0), 2), fmt_m(value(0, 1), 2)],
-        vec![
-            "Americas".into(),
-            fmt_m(value(1, 0), 2),
-            fmt_m(value(1, 1), 2),
-        ],
-    ];
-    let w = write_table(
-        rows.iter()
-            .map(|r| r.iter().map(String::as_str).collect())
-            .collect(),
-    );
+    let w = revenue_copy_in_millions();
     let flows = det.check(&w);
     let c = confirmed(&flows);
     assert_eq!(c.len(), 1, "{flows:#?}");
