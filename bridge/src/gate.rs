@@ -516,17 +516,14 @@ impl Gate {
             gate: self,
             ids: held.iter().map(|(id, ..)| id.clone()).collect(),
         };
-        for (id, action, _) in &held {
-            let line = match action {
-                HeldAction::Flow { flow } => flow.line.clone(),
-                HeldAction::Deletion { what } => format!("delete {what} from {}", target.name),
-            };
+        // `lines` was filled in `held`'s order above.
+        for ((id, action, _), line) in held.iter().zip(&lines) {
             self.events.publish(BridgeEvent::ApprovalRequested {
                 approval_id: id.clone(),
                 target: target.into(),
                 held: action.clone(),
                 expires_at,
-                line,
+                line: line.clone(),
             });
             let request = lock(&self.pending).get(id).map(|p| p.request.clone());
             if let Some(request) = request {
