@@ -850,9 +850,8 @@ async fn oversized_frames_bodies_and_headers_are_refused_and_the_bridge_keeps_se
         .send()
         .await
         .unwrap();
-    // 400 with the reason (the handler answers every unreadable body with 400 and says
-    // why; 413 would be the more precise status).
-    assert_eq!(r.status(), 400, "/v1/approvals with a 3 MiB body");
+    // 413 with the reason, like /mcp.
+    assert_eq!(r.status(), 413, "/v1/approvals with a 3 MiB body");
     let said = r.text().await.unwrap();
     assert!(said.contains("length limit exceeded"), "{said}");
     // Without the token nothing is read at all.
@@ -1406,4 +1405,92 @@ async fn injection_looking_text_is_flagged_in_reads_and_the_event_stream() {
     }
     assert_eq!(flagged_counts, [1, 2, 0]);
     bridge.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Another local user.
+
+/// A pane channel upgrade with the bridge's own Origin, sent by Python's ssl module as
+/// whichever OS user runs it. Prints the status code, or `closed` when the bridge drops
+/// the connection before answering.
+const PANE_UPGRADE_PY: &str = r#"
+import socket, ssl, sys
+port = int(sys.argv[1])
+ctx = ssl.create_default_context(cadata=sys.stdin.read())
+request = (
+    "GET /addin/ws HTTP/1.1\r\nHost: localhost:%d\r\nOrigin: https://localhost:%d\r\n"
+    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % (port, port)
+)
+try:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(request.encode())
+            head = tls.recv(64)
+            print(head.split(b" ")[1].decode() if head else "closed")
+except (ssl.SSLError, OSError) as e:
+    print("closed", type(e).__name__)
+"#;
+
+/// Runs [`PANE_UPGRADE_PY`] as `uid` (None: this process's user) and returns its line.
+fn pane_upgrade_as(uid: Option<u32>, port: u16, ca_pem: &str) -> String {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new("python3");
+    command
+        .args(["-c", PANE_UPGRADE_PY, &port.to_string()])
+        .current_dir("/")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(uid) = uid {
+        command.uid(uid).gid(uid);
+    }
+    let mut child = command.spawn().expect("python3 runs (it is part of the test setup)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ca_pem.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the probe script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Another OS user on the same machine can reach the loopback port and fetch the panes,
+/// so the pane channel cannot rely on a secret: the bridge asks the kernel who owns the
+/// connecting socket and drops any other user's connection before the TLS handshake.
+/// Proven by running the same upgrade as this user (101) and as `nobody` (closed). Needs
+/// root to start a process as another user: CI runs as root and fails rather than skip.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn another_os_user_cannot_open_the_pane_channel() {
+    use std::os::unix::fs::MetadataExt;
+    let own_uid = std::fs::metadata("/proc/self").unwrap().uid();
+    if own_uid != 0 {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "this probe must run as root in CI to start a client as another user"
+        );
+        eprintln!("NOT RUN: another_os_user_cannot_open_the_pane_channel needs root");
+        return;
+    }
+    let bridge = TestBridge::start().await;
+    let (port, ca) = (bridge.port(), bridge.ca_pem.clone());
+    let same_user = tokio::task::spawn_blocking(move || pane_upgrade_as(None, port, &ca));
+    assert_eq!(same_user.await.unwrap(), "101", "control: our own user gets the channel");
+    const NOBODY: u32 = 65534;
+    let (port, ca) = (bridge.port(), bridge.ca_pem.clone());
+    let other = tokio::task::spawn_blocking(move || pane_upgrade_as(Some(NOBODY), port, &ca));
+    let answer = other.await.unwrap();
+    assert!(answer.starts_with("closed"), "another user got: {answer}");
+    // The bridge carries on serving its own user.
+    assert_eq!(bridge.get("/healthz", &[]).await.status, 200);
+    let mut pane = bridge.pane("excel", "Q3.xlsx").await;
+    assert!(pane.call("ping", json!({})).await.is_ok());
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    BasicConstraints, CertificateParams, CidrSubnet, GeneralSubtree, NameConstraints, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls::client::WebPkiServerVerifier;
@@ -326,6 +326,20 @@ fn create_ca(paths: &CertPaths, now: OffsetDateTime) -> Result<LoadedCa, CertErr
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    // The CA only ever signs for loopback names: with these constraints a leaked CA key
+    // (a copied backup of the data folder) cannot mint a certificate any client trusting
+    // the CA would accept for another site.
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: REQUIRED_DNS_SANS
+            .iter()
+            .map(|d| GeneralSubtree::DnsName((*d).to_string()))
+            .chain(REQUIRED_IP_SANS.iter().map(|ip| {
+                let host_prefix = if ip.is_ipv4() { 32 } else { 128 };
+                GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(*ip, host_prefix))
+            }))
+            .collect(),
+        excluded_subtrees: Vec::new(),
+    });
     // Backdate a little: a machine whose clock is a few minutes behind must still accept it.
     params.not_before = now - Duration::hours(1);
     params.not_after = now + CA_VALIDITY;

@@ -772,3 +772,46 @@ fn failing_os_command_shows_stderr_and_the_command() {
     );
     assert!(cmd[0].contains("my home"), "{}", cmd[0]);
 }
+
+/// The CA is name-constrained to the loopback names: a leaf it signs for any other name
+/// (what a stolen CA key would be used for) fails verification, while the loopback leaf
+/// verifies.
+#[test]
+fn the_ca_cannot_vouch_for_names_other_than_loopback() {
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::{CertificateDer, UnixTime, pem::PemObject};
+    let (_d, paths) = setup();
+    let m = ensure(&paths, now()).expect("ensure");
+    let ca_key = rcgen::KeyPair::from_pem(&std::fs::read_to_string(paths.ca_key()).expect("read"))
+        .expect("key");
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&m.ca_pem, &ca_key).expect("issuer");
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(m.ca_pem.as_bytes()).expect("ca der"))
+        .expect("root");
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::new(rustls::crypto::ring::default_provider()),
+    )
+    .build()
+    .expect("verifier");
+    let verify = |name: &str| {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).expect("params");
+        params.not_before = now() - Duration::days(1);
+        params.not_after = now() + Duration::days(10);
+        let leaf = params.signed_by(&key, &issuer).expect("sign");
+        let server_name = ServerName::try_from(name.to_string()).expect("name");
+        verifier.verify_server_cert(leaf.der(), &[], &server_name, &[], UnixTime::now())
+    };
+    for name in ["localhost", "127.0.0.1", "::1"] {
+        assert!(verify(name).is_ok(), "{name}: {:?}", verify(name).err());
+    }
+    for name in ["bank.example", "localhost.evil.example", "127.0.0.2", "10.0.0.1", "::2"] {
+        let err = verify(name).expect_err(name);
+        assert!(
+            format!("{err:?}").contains("NameConstraint"),
+            "{name}: refused for the wrong reason: {err:?}"
+        );
+    }
+}

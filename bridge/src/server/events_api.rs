@@ -103,8 +103,14 @@ pub async fn decide(
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => {
+            // Too large is 413, so a client knows resending the same body cannot work;
+            // anything else about the body is the client's mistake to fix (400).
+            let status = match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
             return (
-                StatusCode::BAD_REQUEST,
+                status,
                 Json(json!({"error": format!("{}; send {{\"decision\": \"allow\"|\"deny\", \"scope\": \"once\"|\"document\"}}", e.body_text())})),
             )
                 .into_response();

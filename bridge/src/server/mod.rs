@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod events_api;
 pub mod guard;
+pub mod peer_user;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -182,6 +183,7 @@ pub struct Bridge {
     certs: certs::Material,
     live_cert: Arc<certs::LiveCertificate>,
     data_dir: DataDir,
+    own_user: peer_user::OwnUser,
 }
 
 /// How often a running bridge checks whether its leaf certificate is due for renewal
@@ -294,6 +296,7 @@ impl Bridge {
             certs: material,
             live_cert,
             data_dir: options.data_dir,
+            own_user: peer_user::OwnUser::current(),
         })
     }
 
@@ -417,9 +420,23 @@ impl Bridge {
             // ~40 ms (found with office-bridge-load: every tool call paid it).
             let _ = tcp.set_nodelay(true);
             let acceptor = self.tls.clone();
+            let own_user = self.own_user;
             let service = TowerToHyperService::new(router.clone());
             let watcher = graceful.watcher();
             tokio::spawn(async move {
+                // Only the bridge's own OS user may connect (see peer_user): checked before
+                // the handshake, so another user's process gets nothing but a closed
+                // connection. A procfs read, so off the accept loop.
+                let local = tcp.local_addr();
+                let check = match local {
+                    Ok(local) => own_user.check(peer, local),
+                    Err(_) => peer_user::PeerCheck::Refused(None),
+                };
+                if let peer_user::PeerCheck::Refused(uid) = check {
+                    let uid = uid.map_or_else(|| "unknown".to_string(), |u| u.to_string());
+                    tracing::warn!(%peer, uid, "refused a connection from another OS user");
+                    return;
+                }
                 let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
                     .await
                 {
