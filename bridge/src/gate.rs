@@ -190,16 +190,27 @@ impl Gate {
             .store(timeout.as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// Runs `f` on the tracker on the blocking pool.
+    /// Runs `f` on the tracker on the blocking pool, and returns once everything it
+    /// recorded is durable. The store commits in groups: the flush happens after the
+    /// tracker's lock is released, so callers arriving meanwhile share it instead of each
+    /// waiting in line behind everyone else's (tracker::store::group_commit).
     pub async fn with_tracker<R, F>(&self, f: F) -> Result<R, GateError>
     where
         F: FnOnce(&mut Tracker) -> R + Send + 'static,
         R: Send + 'static,
     {
         let tracker = self.tracker.clone();
-        tokio::task::spawn_blocking(move || f(&mut lock(&tracker)))
-            .await
-            .map_err(|e| GateError::Task(e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            let (result, ticket) = {
+                let mut t = lock(&tracker);
+                let result = f(&mut t);
+                (result, t.commit_ticket())
+            };
+            ticket.wait().map(|()| result)
+        })
+        .await
+        .map_err(|e| GateError::Task(e.to_string()))?
+        .map_err(GateError::Store)
     }
 
     /// Labels a read (durably) and announces it. `flagged` counts cells whose text looks
@@ -714,14 +725,20 @@ impl Drop for PendingGuard<'_> {
         let tracker = self.gate.tracker.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn_blocking(move || {
-                let mut t = lock(&tracker);
-                for id in abandoned {
-                    let _ = t.store_mut().resolve_approval(
-                        &id,
-                        ApprovalState::Denied,
-                        "bridge: the request was cancelled",
-                        now_millis(),
-                    );
+                let ticket = {
+                    let mut t = lock(&tracker);
+                    for id in abandoned {
+                        let _ = t.store_mut().resolve_approval(
+                            &id,
+                            ApprovalState::Denied,
+                            "bridge: the request was cancelled",
+                            now_millis(),
+                        );
+                    }
+                    t.commit_ticket()
+                };
+                if let Err(e) = ticket.wait() {
+                    tracing::warn!("recording cancelled approvals: {e}");
                 }
             });
         }

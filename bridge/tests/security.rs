@@ -1446,7 +1446,9 @@ fn pane_upgrade_as(uid: Option<u32>, port: u16, ca_pem: &str) -> String {
     if let Some(uid) = uid {
         command.uid(uid).gid(uid);
     }
-    let mut child = command.spawn().expect("python3 runs (it is part of the test setup)");
+    let mut child = command
+        .spawn()
+        .expect("python3 runs (it is part of the test setup)");
     child
         .stdin
         .take()
@@ -1483,7 +1485,11 @@ async fn another_os_user_cannot_open_the_pane_channel() {
     let bridge = TestBridge::start().await;
     let (port, ca) = (bridge.port(), bridge.ca_pem.clone());
     let same_user = tokio::task::spawn_blocking(move || pane_upgrade_as(None, port, &ca));
-    assert_eq!(same_user.await.unwrap(), "101", "control: our own user gets the channel");
+    assert_eq!(
+        same_user.await.unwrap(),
+        "101",
+        "control: our own user gets the channel"
+    );
     const NOBODY: u32 = 65534;
     let (port, ca) = (bridge.port(), bridge.ca_pem.clone());
     let other = tokio::task::spawn_blocking(move || pane_upgrade_as(Some(NOBODY), port, &ca));

@@ -807,7 +807,13 @@ fn the_ca_cannot_vouch_for_names_other_than_loopback() {
     for name in ["localhost", "127.0.0.1", "::1"] {
         assert!(verify(name).is_ok(), "{name}: {:?}", verify(name).err());
     }
-    for name in ["bank.example", "localhost.evil.example", "127.0.0.2", "10.0.0.1", "::2"] {
+    for name in [
+        "bank.example",
+        "localhost.evil.example",
+        "127.0.0.2",
+        "10.0.0.1",
+        "::2",
+    ] {
         let err = verify(name).expect_err(name);
         assert!(
             format!("{err:?}").contains("NameConstraint"),

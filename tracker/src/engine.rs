@@ -13,7 +13,7 @@ use crate::model::{
     UnixMillis, WriteContent,
 };
 use crate::policy::{self, AdminPolicy, UserChoices};
-use crate::store::{NewApproval, Store, StoreError};
+use crate::store::{CommitTicket, Durability, NewApproval, Store, StoreError};
 
 /// A flow found in a write, with its decision, as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,7 +62,18 @@ impl Tracker {
     /// Opens (or creates) the store and rebuilds the index from every label in it, so a
     /// restart still recognises data read before it.
     pub fn open(path: &Path, admin: AdminPolicy) -> Result<Tracker, StoreError> {
-        let store = Store::open(path)?;
+        Self::open_with(path, admin, Durability::EachCommit)
+    }
+
+    /// [`Tracker::open`] with the store's durability chosen. With
+    /// [`Durability::Grouped`] the caller takes [`Tracker::commit_ticket`] after each call
+    /// and waits on it, outside its lock, before acting on the result.
+    pub fn open_with(
+        path: &Path,
+        admin: AdminPolicy,
+        durability: Durability,
+    ) -> Result<Tracker, StoreError> {
+        let store = Store::open_with(path, durability)?;
         let mut detector = Detector::new();
         for read in store.labels()? {
             detector.add_read(&read);
@@ -95,6 +106,11 @@ impl Tracker {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// See [`Store::commit_ticket`].
+    pub fn commit_ticket(&self) -> CommitTicket {
+        self.store.commit_ticket()
     }
 
     pub fn store_mut(&mut self) -> &mut Store {

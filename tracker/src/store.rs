@@ -2,9 +2,11 @@
 //! documents, reads, cell labels, the person's choices, flows, decisions, approvals and
 //! the audit chain.
 //!
-//! Durability: `synchronous=FULL`, so when a method returns, its transaction — including
-//! the audit record describing it — is on disk. Callers act on a decision only after
-//! [`Store::record_flow_and_decision`] has returned.
+//! Durability: by default `synchronous=FULL`, so when a method returns, its transaction —
+//! including the audit record describing it — is on disk. Callers act on a decision only
+//! after [`Store::record_flow_and_decision`] has returned. A store opened with
+//! [`Durability::Grouped`] (the bridge) makes commits durable in batches: the caller
+//! waits on [`Store::commit_ticket`] before acting (see `group_commit`).
 //!
 //! Labels keep what detection needs (value, displayed text, number format) so the
 //! in-memory index can be rebuilt at start with [`Store::labels`]. The audit chain never
@@ -12,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -219,6 +222,7 @@ pub struct StoredFlow {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    group: Arc<GroupCommit>,
 }
 
 impl std::fmt::Debug for Store {
@@ -256,8 +260,16 @@ fn app_from_str(s: &str) -> Option<App> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`, owner-only, WAL, migrated.
+    /// Opens (creating if needed) the store at `path`, owner-only, WAL, migrated; every
+    /// commit is durable when its method returns.
     pub fn open(path: &Path) -> Result<Store> {
+        Self::open_with(path, Durability::EachCommit)
+    }
+
+    /// Opens the store with the given durability. With [`Durability::Grouped`], a method's
+    /// commit is durable only once [`Store::commit_ticket`] taken after it has been waited
+    /// on: the caller must wait before acting on what it recorded.
+    pub fn open_with(path: &Path, durability: Durability) -> Result<Store> {
         let shown = path.display().to_string();
         create_owner_only(path).map_err(|source| StoreError::Io {
             path: shown.clone(),
@@ -272,6 +284,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            group: GroupCommit::new(path, durability),
         };
         store.configure()?;
         store.migrate()?;
@@ -296,6 +309,17 @@ impl Store {
         &self.path
     }
 
+    /// A ticket covering every commit made so far: waiting on it (outside any lock that
+    /// orders the commits) makes them durable. Free with [`Durability::EachCommit`].
+    pub fn commit_ticket(&self) -> CommitTicket {
+        self.group.ticket()
+    }
+
+    /// Flushes made for grouped commits so far (0 with [`Durability::EachCommit`]).
+    pub fn group_flushes(&self) -> u64 {
+        self.group.flushes()
+    }
+
     fn err(&self, what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
         let path = self.path.display().to_string();
         let what = what.into();
@@ -318,11 +342,16 @@ impl Store {
             return Err(self.corrupt(format!("journal mode is {mode}, WAL was refused")));
         }
         // FULL: a commit is on disk before we return, so a decision's record is durable
-        // before the decision takes effect.
+        // before the decision takes effect. NORMAL (grouped): the commit is written and the
+        // caller's ticket flushes it, with others' (see group_commit).
+        let synchronous = match self.group.mode() {
+            Durability::EachCommit => "FULL",
+            Durability::Grouped => "NORMAL",
+        };
         self.conn
-            .execute_batch(
-                "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
-            )
+            .execute_batch(&format!(
+                "PRAGMA synchronous={synchronous}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+            ))
             .map_err(self.err("cannot set pragmas"))?;
         Ok(())
     }
@@ -473,6 +502,7 @@ impl Store {
         });
         let rec = append_in(&tx, &path, ev.at, kinds::READ, &body)?;
         tx.commit().map_err(e("cannot commit the read"))?;
+        self.group.committed();
         Ok(rec)
     }
 
@@ -610,6 +640,7 @@ impl Store {
             what: "cannot commit choices".into(),
             source,
         })?;
+        self.group.committed();
         Ok(rec)
     }
 
@@ -655,6 +686,7 @@ impl Store {
         });
         let rec = append_in(&tx, &path, at, kinds::LABEL_SET, &body)?;
         tx.commit().map_err(e("cannot commit the label"))?;
+        self.group.committed();
         Ok(rec)
     }
 
@@ -759,6 +791,7 @@ impl Store {
         }
         let decision_audit = append_in(&tx, &path, at, kinds::DECISION, &decision_body)?;
         tx.commit().map_err(e("cannot commit the flow"))?;
+        self.group.committed();
         Ok(FlowRecord {
             flow_id,
             decision_id,
@@ -866,6 +899,7 @@ impl Store {
         let body = json!({"approval_id": id, "state": state.as_str(), "decided_by": decided_by});
         let rec = append_in(&tx, &path, at, kinds::APPROVAL, &body)?;
         tx.commit().map_err(e("cannot commit the approval"))?;
+        self.group.committed();
         Ok(rec)
     }
 
@@ -940,6 +974,7 @@ impl Store {
         }
         let rec = append_in(&tx, &path, at, kinds::DELETION, &body)?;
         tx.commit().map_err(e("cannot commit the deletion"))?;
+        self.group.committed();
         Ok(rec)
     }
 
@@ -959,6 +994,7 @@ impl Store {
             what: "cannot commit the audit record".into(),
             source,
         })?;
+        self.group.committed();
         Ok(rec)
     }
 
@@ -1131,6 +1167,10 @@ pub fn label_counts(events: &[ReadEvent]) -> BTreeMap<(DocumentId, String), usiz
     }
     m
 }
+
+mod group_commit;
+use group_commit::GroupCommit;
+pub use group_commit::{CommitTicket, Durability};
 
 #[cfg(test)]
 mod tests;

@@ -229,11 +229,16 @@ impl Bridge {
         let (admin_tx, _) = watch::channel(admin);
         let tracker_policy = admin_tx.borrow().policy.clone();
         let database = options.data_dir.database();
-        let tracker =
-            tokio::task::spawn_blocking(move || tracker::Tracker::open(&database, tracker_policy))
-                .await
-                .context("opening the tracker")?
-                .context("opening the tracker's database")?;
+        let tracker = tokio::task::spawn_blocking(move || {
+            tracker::Tracker::open_with(
+                &database,
+                tracker_policy,
+                tracker::store::Durability::Grouped,
+            )
+        })
+        .await
+        .context("opening the tracker")?
+        .context("opening the tracker's database")?;
         let allow_dirs = if options.allow_dirs.is_empty() {
             let cwd = std::env::current_dir().context("finding the current directory")?;
             // A bridge started by a desktop app (through `office-bridge mcp`) often runs in

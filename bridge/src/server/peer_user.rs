@@ -10,9 +10,10 @@
 //! token already keeps other users out of the APIs, and refusing them at accept time
 //! also spares the bridge their handshakes.
 //!
-//! Linux reads the socket table in `/proc/net/tcp` and `/proc/net/tcp6`. Other systems do
-//! not have that table; there the check is not made (`PeerCheck::Unsupported`) and the
-//! limit is documented.
+//! Linux asks the kernel for that one socket over netlink (`NETLINK_SOCK_DIAG`, what `ss`
+//! uses: an exact lookup), falling back to the socket table in `/proc/net/tcp` and
+//! `/proc/net/tcp6`. Other systems have neither; there the check is not made
+//! (`PeerCheck::Unsupported`) and the limit is documented.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -56,6 +57,13 @@ impl OwnUser {
             let Some(own) = self.uid else {
                 return PeerCheck::Unsupported;
             };
+            // The exact lookup first; the table scan when netlink is not allowed (some
+            // sandboxes filter it). The scan costs milliseconds with many sockets open.
+            match sock_diag::owner(peer, local) {
+                Ok(Some(uid)) if uid == own => return PeerCheck::SameUser,
+                Ok(other) => return PeerCheck::Refused(other),
+                Err(e) => tracing::debug!("sock_diag lookup failed ({e}); scanning the table"),
+            }
             let table = if peer.is_ipv4() {
                 "/proc/net/tcp"
             } else {
@@ -122,6 +130,130 @@ fn parse_endpoint(field: &str) -> Option<SocketAddr> {
         _ => return None,
     };
     Some(SocketAddr::new(ip, port))
+}
+
+/// One `SOCK_DIAG_BY_FAMILY` request for the exact socket (no dump): the kernel finds it
+/// in its connection hash and answers with its owner, or ENOENT.
+#[cfg(target_os = "linux")]
+mod sock_diag {
+    use std::io;
+    use std::net::{IpAddr, SocketAddr};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLMSG_ERROR: u16 = 2;
+    const NLM_F_REQUEST: u16 = 1;
+    const HEADER: usize = 16; // struct nlmsghdr
+    const REQUEST: usize = 56; // struct inet_diag_req_v2
+    const UID_AT: usize = HEADER + 64; // inet_diag_msg: 4 bytes, sockid 48, 3 x u32, uid
+
+    /// The uid owning the socket whose local end is `peer` and remote end is `local`;
+    /// `Ok(None)` when the kernel knows no such socket.
+    pub fn owner(peer: SocketAddr, local: SocketAddr) -> io::Result<Option<u32>> {
+        let family = if peer.is_ipv4() {
+            libc::AF_INET
+        } else {
+            libc::AF_INET6
+        };
+        let mut msg = Vec::with_capacity(HEADER + REQUEST);
+        msg.extend_from_slice(&((HEADER + REQUEST) as u32).to_ne_bytes());
+        msg.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        msg.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+        msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence
+        msg.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel's
+        msg.push(family as u8);
+        msg.push(libc::IPPROTO_TCP as u8);
+        msg.push(0); // no extensions
+        msg.push(0);
+        msg.extend_from_slice(&u32::MAX.to_ne_bytes()); // any state
+        // inet_diag_sockid: the client's end is the "source" of the socket we want.
+        msg.extend_from_slice(&peer.port().to_be_bytes());
+        msg.extend_from_slice(&local.port().to_be_bytes());
+        msg.extend_from_slice(&address(peer.ip()));
+        msg.extend_from_slice(&address(local.ip()));
+        msg.extend_from_slice(&0u32.to_ne_bytes()); // any interface
+        msg.extend_from_slice(&[0xff; 8]); // INET_DIAG_NOCOOKIE
+        debug_assert_eq!(msg.len(), HEADER + REQUEST);
+
+        // SAFETY: plain syscalls on a descriptor we own; the buffers outlive the calls and
+        // their lengths are passed with them.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                libc::NETLINK_SOCK_DIAG,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by socket() and is owned by nothing else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let timeout = libc::timeval {
+            tv_sec: 1,
+            tv_usec: 0,
+        };
+        // SAFETY: as above; `timeout` is a valid timeval for the call's duration.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&timeout as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            );
+        }
+        // SAFETY: as above.
+        let sent = unsafe { libc::send(fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0) };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut reply = [0u8; 1024];
+        // SAFETY: as above; at most `reply.len()` bytes are written into `reply`.
+        let got = unsafe { libc::recv(fd.as_raw_fd(), reply.as_mut_ptr().cast(), reply.len(), 0) };
+        if got < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        parse_reply(&reply[..got as usize])
+    }
+
+    fn address(ip: IpAddr) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        match ip {
+            IpAddr::V4(v4) => out[..4].copy_from_slice(&v4.octets()),
+            IpAddr::V6(v6) => out.copy_from_slice(&v6.octets()),
+        }
+        out
+    }
+
+    pub(super) fn parse_reply(reply: &[u8]) -> io::Result<Option<u32>> {
+        let u16_at = |i: usize| {
+            reply
+                .get(i..i + 2)
+                .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+        };
+        let u32_at = |i: usize| {
+            reply
+                .get(i..i + 4)
+                .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let short = || io::Error::new(io::ErrorKind::InvalidData, "short sock_diag reply");
+        match u16_at(4).ok_or_else(short)? {
+            NLMSG_ERROR => {
+                let errno = u32_at(HEADER).ok_or_else(short)? as i32;
+                if -errno == libc::ENOENT {
+                    Ok(None)
+                } else {
+                    Err(io::Error::from_raw_os_error(-errno))
+                }
+            }
+            SOCK_DIAG_BY_FAMILY => u32_at(UID_AT).map(Some).ok_or_else(short),
+            other => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unexpected netlink message type {other}"),
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +339,49 @@ mod tests {
         ] {
             assert_eq!(socket_owner(text, client, bridge), None, "{text:?}");
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_kernel_names_the_owner_of_a_real_connection_both_ways() {
+        use std::os::unix::fs::MetadataExt;
+        let own = std::fs::metadata("/proc/self").unwrap().uid();
+        for bind in ["127.0.0.1:0", "[::1]:0"] {
+            let Ok(listener) = std::net::TcpListener::bind(bind) else {
+                continue; // no IPv6 loopback on this machine
+            };
+            let server = listener.local_addr().unwrap();
+            let _client = std::net::TcpStream::connect(server).unwrap();
+            let (_accepted, peer) = listener.accept().unwrap();
+            assert_eq!(sock_diag::owner(peer, server).unwrap(), Some(own), "{bind}");
+            let table = if peer.is_ipv4() {
+                "/proc/net/tcp"
+            } else {
+                "/proc/net/tcp6"
+            };
+            let text = std::fs::read_to_string(table).unwrap();
+            assert_eq!(socket_owner(&text, peer, server), Some(own), "{bind}");
+            let gone = SocketAddr::new(peer.ip(), 1);
+            assert_eq!(sock_diag::owner(gone, server).unwrap(), None, "{bind}");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn odd_netlink_replies_are_errors_not_owners() {
+        assert!(sock_diag::parse_reply(&[]).is_err());
+        assert!(sock_diag::parse_reply(&[0; 10]).is_err());
+        let mut error = vec![0u8; 36];
+        error[4..6].copy_from_slice(&2u16.to_ne_bytes());
+        error[16..20].copy_from_slice(&(-libc::EPERM).to_ne_bytes());
+        assert!(sock_diag::parse_reply(&error).is_err());
+        error[16..20].copy_from_slice(&(-libc::ENOENT).to_ne_bytes());
+        assert_eq!(sock_diag::parse_reply(&error).unwrap(), None);
+        let mut found = vec![0u8; 100];
+        found[4..6].copy_from_slice(&20u16.to_ne_bytes());
+        found[80..84].copy_from_slice(&1234u32.to_ne_bytes());
+        assert_eq!(sock_diag::parse_reply(&found).unwrap(), Some(1234));
+        assert!(sock_diag::parse_reply(&found[..82]).is_err());
     }
 
     #[cfg(target_os = "linux")]
