@@ -1175,6 +1175,25 @@ async fn malformed_json_rpc_and_tool_arguments_on_mcp_get_errors_never_a_crash()
     )
     .await;
     assert_eq!(status, 404, "a forged MCP session id");
+    // Ending the session: 204 (clients treat 200 and 204 as done), then it is gone.
+    let end = |id: &str| {
+        bridge
+            .https_client()
+            .delete(format!("https://localhost:{}/mcp", bridge.port()))
+            .bearer_auth(&bridge.token)
+            .header("mcp-session-id", id.to_string())
+            .send()
+    };
+    let r = end(&session).await.unwrap();
+    assert_eq!(r.status(), 204, "DELETE /mcp of a live session");
+    assert_eq!(r.text().await.unwrap(), "");
+    let (status, _, _) = mcp_post(
+        &bridge,
+        Some(&session),
+        r#"{"jsonrpc":"2.0","id":22,"method":"tools/list"}"#,
+    )
+    .await;
+    assert_eq!(status, 404, "a session after DELETE");
     // The bridge keeps serving a real client.
     let client = bridge.mcp().await;
     let (err, text, _) = call(&client, "office_status", json!({})).await;

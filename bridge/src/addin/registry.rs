@@ -315,6 +315,18 @@ impl Registry {
         out
     }
 
+    /// The sessions `keep` accepts, cloning only those: tool calls look up one document
+    /// among many on every call.
+    pub fn matching(&self, keep: impl Fn(&SessionInfo) -> bool) -> Vec<SessionInfo> {
+        let mut sessions = lock(&self.sessions);
+        self.purge_expired(&mut sessions);
+        sessions
+            .values()
+            .filter(|e| keep(&e.info))
+            .map(|e| e.info.clone())
+            .collect()
+    }
+
     pub fn get(&self, session_id: &str) -> Option<SessionInfo> {
         lock(&self.sessions).get(session_id).map(|e| e.info.clone())
     }

@@ -132,6 +132,24 @@ impl OfficeBridgeMcp {
                 app_name(app)
             ));
         }
+        let wanted = document.map(str::trim).filter(|d| !d.is_empty());
+        let names = |s: &SessionInfo, wanted: &str| {
+            s.document.name == wanted
+                || s.document.location == wanted
+                || s.document.id.0 == wanted
+                || s.session_id == wanted
+        };
+        // The usual case, one named document: found without copying every session. The
+        // full list below is for the answers that have to name the candidates.
+        if let Some(wanted) = wanted {
+            let mut found = self
+                .ctx
+                .registry
+                .matching(|s| s.app == app && s.connected && names(s, wanted));
+            if found.len() == 1 {
+                return Ok(found.swap_remove(0));
+            }
+        }
         let sessions: Vec<SessionInfo> = self
             .ctx
             .registry
@@ -146,17 +164,10 @@ impl OfficeBridgeMcp {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        match document.map(str::trim).filter(|d| !d.is_empty()) {
+        match wanted {
             Some(wanted) => {
-                let found: Vec<&SessionInfo> = sessions
-                    .iter()
-                    .filter(|s| {
-                        s.document.name == wanted
-                            || s.document.location == wanted
-                            || s.document.id.0 == wanted
-                            || s.session_id == wanted
-                    })
-                    .collect();
+                let found: Vec<&SessionInfo> =
+                    sessions.iter().filter(|s| names(s, wanted)).collect();
                 match found.as_slice() {
                     [one] => Ok((*one).clone()),
                     [] if sessions.is_empty() => Err(no_pane(app)),

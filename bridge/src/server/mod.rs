@@ -347,7 +347,12 @@ impl Bridge {
             .route("/v1/flows", get(events_api::flows))
             .route("/v1/policy", get(events_api::policy))
             .route("/v1/approvals/{id}", post(events_api::decide))
-            .nest_service("/mcp", mcp)
+            .nest_service(
+                "/mcp",
+                tower::ServiceBuilder::new()
+                    .layer(middleware::from_fn(session_end_is_no_content))
+                    .service(mcp),
+            )
             .layer(middleware::from_fn_with_state(
                 state.token.clone(),
                 guard::require_token,
@@ -548,4 +553,19 @@ async fn addin_socket(
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |ws| socket::serve_connection(ws, ctx))
+}
+
+/// rmcp answers a session's `DELETE /mcp` with 202 Accepted; the session is in fact gone,
+/// and clients (the Python SDK among them) read only 200 or 204 as "terminated" and log
+/// anything else as a failure. 204 says what happened.
+async fn session_end_is_no_content(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let delete = request.method() == axum::http::Method::DELETE;
+    let mut response = next.run(request).await;
+    if delete && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
 }
