@@ -224,6 +224,7 @@ const POLICY_LABEL = {
   "sensitivity.confidential_documents": "Confidential documents",
   "sensitivity.confidential_sheets": "Confidential sheets",
   approval_timeout_seconds: "Time to answer an approval",
+  agent_client_may_approve: "The agent's app may ask you to approve",
 };
 
 const ACTION_WORDS = { allow: "allowed", notify: "allowed, and you are told", ask: "held for your approval", block: "blocked" };
@@ -234,6 +235,9 @@ export function policyValueWords(path, value) {
   if (value === "true" || value === "false") value = value === "true";
   else if (path === "approval_timeout_seconds" && /^\d+$/.test(String(value))) value = Number(value);
   else if (value === "(none)") value = [];
+  if (typeof value === "boolean" && path === "agent_client_may_approve") {
+    return value ? "yes" : "no: only the document's pane and this desktop";
+  }
   if (typeof value === "boolean") return path.endsWith("enabled") ? (value ? "on" : "off") : String(value);
   if (Array.isArray(value)) return value.length ? value.map(String).join(", ") : "none";
   if (path === "approval_timeout_seconds" && typeof value === "number") return `${value} s, then denied`;

@@ -89,6 +89,7 @@ pub fn pane_policy(admin: &AdminPolicy) -> PanePolicy {
         excel_enabled: admin.addins.excel.enabled,
         powerpoint_enabled: admin.addins.powerpoint.enabled,
         flows_enabled: admin.flows.enabled,
+        agent_client_may_approve: admin.agent_client_may_approve,
     }
 }
 

@@ -251,3 +251,74 @@ async fn a_standing_choice_never_loosens_an_administrators_block() {
         .unwrap();
     assert!(report.ok());
 }
+
+#[tokio::test]
+async fn an_administrator_can_keep_approvals_from_the_agents_client() {
+    use std::sync::atomic::Ordering;
+    let bridge =
+        bridge_with_policy(r#"{"flows": {"default": "ask"}, "agent_client_may_approve": false}"#)
+            .await;
+    let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let _excel = SimPane::open(&bridge, "excel", "Q3.xlsx", workbook()).await;
+    let mut ppt = SimPane::open(
+        &bridge,
+        "powerpoint",
+        "Board.pptx",
+        common::office::deck(writes.clone()),
+    )
+    .await;
+    // A client that would allow everything it is asked, at once.
+    let handler = ClientImpl {
+        elicitation: Some(true),
+        ..ClientImpl::default()
+    };
+    let asked = handler.elicitations.clone();
+    let client = bridge.mcp_with(handler).await;
+    let table = json!({"slide": 3, "rows": [
+        ["Region", "Q1", "Q2", "Q3"],
+        ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
+        ["Americas", "$2.35M", "$2.57M", "$2.79M"]
+    ]});
+    let (err, text, _) = call(
+        &client,
+        "excel_read_range",
+        json!({"sheet": "Revenue", "range": "A1:D4"}),
+    )
+    .await;
+    assert!(!err, "{text}");
+    // Held for the pane: the client is not asked, and only the deck's pane answers.
+    let c = client.clone();
+    let t = table.clone();
+    let held = tokio::spawn(async move { call(&c, "ppt_add_table", t).await });
+    let request = ppt.next("approval.request").await;
+    ppt.call(
+        "approval.decide",
+        json!({"approval_id": request["approval_id"], "decision": "allow", "scope": "once"}),
+    )
+    .await
+    .unwrap();
+    let (err, text, result) = held.await.unwrap();
+    assert!(!err, "{text}");
+    assert_eq!(result["approvals"][0]["allowed_by"], "pane", "{result}");
+    assert_eq!(asked.load(Ordering::SeqCst), 0, "the client was asked");
+    // Switched back on, live: the client's answer counts again.
+    let mut events = bridge.state.events.subscribe();
+    write_policy(&bridge, r#"{"flows": {"default": "ask"}}"#);
+    next_policy_event(&mut events).await;
+    let (err, text, result) = call(&client, "ppt_add_table", table).await;
+    assert!(!err, "{text}");
+    assert_eq!(
+        result["approvals"][0]["allowed_by"], "elicitation",
+        "{result}"
+    );
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        writes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m == "powerpoint.addTable")
+            .count(),
+        2
+    );
+}

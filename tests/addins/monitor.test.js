@@ -91,6 +91,7 @@ test("policy rows: labels, values in words, where each came from", () => {
       { path: "addins.excel.enabled", value: "true", source: "default" },
       { path: "sensitivity.confidential_sheets", value: "(none)", source: "default" },
       { path: "approval_timeout_seconds", value: "120", source: "default" },
+      { path: "agent_client_may_approve", value: "false", source: "file" },
     ],
   });
   assert.deepEqual(
@@ -100,6 +101,7 @@ test("policy rows: labels, values in words, where each came from", () => {
       ["Excel add-in", "on", "default"],
       ["Confidential sheets", "none", "default"],
       ["Time to answer an approval", "120 s, then denied", "default"],
+      ["The agent's app may ask you to approve", "no: only the document's pane and this desktop", "policy file"],
     ],
   );
   // Without `values`, the policy object flattened.

@@ -105,6 +105,11 @@ pub struct AdminPolicy {
     pub deletions: DeletionAction,
     pub sensitivity: SensitivityRules,
     pub approval_timeout_seconds: u32,
+    /// Whether the agent's MCP client may answer a held transfer (MCP elicitation). The
+    /// bridge cannot tell whether a person or the client itself answered; an administrator
+    /// who does not trust the clients in use turns this off, leaving the document's pane and
+    /// the desktop (monitor, notifications, the event API).
+    pub agent_client_may_approve: bool,
     /// Dotted paths of the values that came from the file (the rest are defaults).
     #[serde(skip)]
     explicit: BTreeSet<&'static str>,
@@ -129,6 +134,7 @@ impl Default for AdminPolicy {
             deletions: DeletionAction::Ask,
             sensitivity: SensitivityRules::default(),
             approval_timeout_seconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+            agent_client_may_approve: true,
             explicit: BTreeSet::new(),
         }
     }
@@ -160,7 +166,7 @@ pub struct PolicyValue {
 }
 
 /// Every setting path, in display order.
-pub const POLICY_PATHS: [&str; 9] = [
+pub const POLICY_PATHS: [&str; 10] = [
     "addins.excel.enabled",
     "addins.powerpoint.enabled",
     "flows.enabled",
@@ -170,6 +176,7 @@ pub const POLICY_PATHS: [&str; 9] = [
     "sensitivity.confidential_documents",
     "sensitivity.confidential_sheets",
     "approval_timeout_seconds",
+    "agent_client_may_approve",
 ];
 
 impl AdminPolicy {
@@ -257,6 +264,7 @@ impl AdminPolicy {
             "sensitivity.confidential_documents" => list(&self.sensitivity.confidential_documents),
             "sensitivity.confidential_sheets" => list(&self.sensitivity.confidential_sheets),
             "approval_timeout_seconds" => self.approval_timeout_seconds.to_string(),
+            "agent_client_may_approve" => self.agent_client_may_approve.to_string(),
             _ => String::new(),
         }
     }
@@ -290,6 +298,7 @@ struct RawPolicy {
     deletions: Option<DeletionAction>,
     sensitivity: Option<RawSensitivity>,
     approval_timeout_seconds: Option<u32>,
+    agent_client_may_approve: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -378,6 +387,9 @@ impl TryFrom<RawPolicy> for AdminPolicy {
             }
             set("approval_timeout_seconds");
         }
+        if raw.agent_client_may_approve.is_some() {
+            set("agent_client_may_approve");
+        }
         for (key, list) in [
             ("confidential_documents", &docs),
             ("confidential_sheets", &sheets),
@@ -414,6 +426,9 @@ impl TryFrom<RawPolicy> for AdminPolicy {
         }
         if let Some(v) = raw.approval_timeout_seconds {
             p.approval_timeout_seconds = v;
+        }
+        if let Some(v) = raw.agent_client_may_approve {
+            p.agent_client_may_approve = v;
         }
         Ok(p)
     }
@@ -868,6 +883,7 @@ mod tests {
         assert_eq!(p.flows.confidential, Action::Ask);
         assert_eq!(p.deletions, DeletionAction::Ask);
         assert_eq!(p.approval_timeout_seconds, 120);
+        assert!(p.agent_client_may_approve);
         assert!(
             p.provenance()
                 .iter()
@@ -882,9 +898,11 @@ mod tests {
                "flows": {"enabled": true, "default": "allow", "confidential": "block"},
                "deletions": "block",
                "sensitivity": {"confidential_documents": ["*payroll*"], "confidential_sheets": ["HR?"]},
-               "approval_timeout_seconds": 30}"#,
+               "approval_timeout_seconds": 30, "agent_client_may_approve": false}"#,
         )
         .unwrap();
+        assert!(!p.agent_client_may_approve);
+        assert!(p.is_explicit("agent_client_may_approve"));
         assert!(!p.addins.excel.enabled);
         assert!(p.addins.powerpoint.enabled);
         assert_eq!(p.flows.default, Action::Allow);
@@ -926,6 +944,10 @@ mod tests {
                 "unknown variant `maybe`",
             ),
             (r#"{"approval_timeout_seconds": 0}"#, "between 1 and"),
+            (
+                r#"{"agent_client_may_approve": "no"}"#,
+                "invalid type: string \"no\", expected a boolean",
+            ),
             (
                 r#"{"sensitivity": {"confidential_sheets": [" "]}}"#,
                 "glob is empty",

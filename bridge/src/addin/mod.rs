@@ -10,13 +10,16 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tracker::App;
 
-/// What the panes need to know of the administrator's policy, pushed live to them.
+/// What the panes and the MCP side follow of the administrator's policy, live.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PanePolicy {
     pub excel_enabled: bool,
     pub powerpoint_enabled: bool,
     /// Cross-app transfers allowed at all.
     pub flows_enabled: bool,
+    /// The agent's client may answer held transfers (elicitation). Read by the MCP side;
+    /// not sent to panes.
+    pub agent_client_may_approve: bool,
 }
 
 impl Default for PanePolicy {
@@ -25,6 +28,7 @@ impl Default for PanePolicy {
             excel_enabled: true,
             powerpoint_enabled: true,
             flows_enabled: true,
+            agent_client_may_approve: true,
         }
     }
 }

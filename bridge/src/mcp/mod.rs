@@ -225,6 +225,11 @@ impl OfficeBridgeMcp {
 
     /// How a held write asks the agent's own client (when it supports elicitation).
     fn elicitor(&self, peer: &Peer<RoleServer>) -> Option<Elicit> {
+        // The administrator may keep approvals to the pane and the desktop (policy
+        // `agent_client_may_approve`): the client is then not even asked.
+        if !self.ctx.policy.borrow().agent_client_may_approve {
+            return None;
+        }
         let peer = peer.clone();
         let timeout = self.ctx.gate.approval_timeout();
         Some(Box::new(move |question: String| {

@@ -216,6 +216,8 @@ pub struct ClientImpl {
     pub elicitation: Option<bool>,
     /// Told of every `notifications/tools/list_changed`.
     pub tools_changed: Option<mpsc::UnboundedSender<()>>,
+    /// Counts the elicitations the bridge sent.
+    pub elicitations: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ClientHandler for ClientImpl {
@@ -243,6 +245,8 @@ impl ClientHandler for ClientImpl {
         _request: rmcp::model::ElicitRequestParams,
         _context: rmcp::service::RequestContext<RoleClient>,
     ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        self.elicitations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let allow = self.elicitation.unwrap_or(false);
         Ok(
             rmcp::model::ElicitResult::new(rmcp::model::ElicitationAction::Accept)
