@@ -147,10 +147,13 @@ pub fn flow_line(line: &str, possible: bool, decision: &str, reason: &str) -> St
     )
 }
 
+/// How an approval's line begins; the desktop shows those lines as urgent.
+pub const APPROVAL_NEEDED: &str = "Approval needed: ";
+
 /// "Approval needed: … (answer in the pane or on the monitor within N s)".
 pub fn approval_requested_line(line: &str, expires_at: i64, now_unix_ms: i64) -> String {
     let seconds = ((expires_at - now_unix_ms).max(0) + 500) / 1000;
-    format!("Approval needed: {line} (answer in the pane or on the monitor within {seconds} s)")
+    format!("{APPROVAL_NEEDED}{line} (answer in the pane or on the monitor within {seconds} s)")
 }
 
 /// "Allowed: …", "Denied: …" or "Expired (denied): …", naming what the request named.
@@ -429,11 +432,18 @@ fn print_line(line: &str) -> bool {
 mod desktop {
     use notify_rust::Notification;
 
-    fn notification(line: &str) -> Notification {
+    pub(super) fn notification(line: &str) -> Notification {
         let mut n = Notification::new();
         n.appname("office-bridge")
             .summary("office-bridge")
             .body(line);
+        // A held transfer waits for the person: critical notifications stay on screen
+        // until dismissed (XDG servers; a reminder toast on Windows) instead of fading
+        // while the approval runs out. macOS has no such setting in notify-rust.
+        #[cfg(any(target_os = "windows", all(unix, not(target_os = "macos"))))]
+        if line.starts_with(super::APPROVAL_NEEDED) {
+            n.urgency(notify_rust::Urgency::Critical);
+        }
         n
     }
 
@@ -714,6 +724,28 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn approvals_are_critical_and_other_lines_are_not() {
+        use notify_rust::{Hint, Urgency};
+        let critical = Hint::Urgency(Urgency::Critical);
+        let approval = super::approval_requested_line("9 values moved", 120_000, 0);
+        assert!(
+            super::desktop::notification(&approval)
+                .hints
+                .contains(&critical)
+        );
+        for line in [
+            "9 values from Q3.xlsx moved into Board.pptx",
+            "Allowed: 9 values",
+        ] {
+            assert!(
+                !super::desktop::notification(line).hints.contains(&critical),
+                "{line}"
+            );
+        }
+    }
+
     use super::*;
     use serde_json::json;
 
