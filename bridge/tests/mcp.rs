@@ -825,3 +825,41 @@ async fn a_workbooks_purview_label_makes_its_data_confidential() {
     assert!(err);
     assert!(writes.lock().unwrap().is_empty());
 }
+
+/// Group commit: every recorded read and decision is flushed before the tool answers, and
+/// `/v1/status` counts the commits and the flushes that made them durable.
+#[tokio::test]
+async fn status_counts_commits_and_the_flushes_that_made_them_durable() {
+    let bridge = bridge_with_policy(json!({"flows": {"default": "allow"}}), WAIT).await;
+    let s = scene(bridge, ClientImpl::default()).await;
+    let store =
+        |body: &str| -> Value { serde_json::from_str::<Value>(body).unwrap()["store"].clone() };
+    let before = store(
+        &s.bridge
+            .get("/v1/status", &[("authorization", &s.bridge.bearer())])
+            .await
+            .body,
+    );
+    s.read_revenue().await;
+    let (err, text, _) = call(&s.client, "ppt_add_table", reformatted_table()).await;
+    assert!(!err, "{text}");
+    let after = store(
+        &s.bridge
+            .get("/v1/status", &[("authorization", &s.bridge.bearer())])
+            .await
+            .body,
+    );
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+    // A read, a flow with its decision, a write record: at least three commits.
+    assert!(
+        n(&after, "commits") >= n(&before, "commits") + 3,
+        "{before} -> {after}"
+    );
+    // One caller at a time: each answer waited for its own flush.
+    assert!(
+        n(&after, "flushes") >= n(&before, "flushes") + 3,
+        "{before} -> {after}"
+    );
+    assert!(n(&after, "flushes") <= n(&after, "commits"), "{after}");
+    assert!(after["flush_ms"].as_f64().unwrap() > 0.0, "{after}");
+}

@@ -229,6 +229,7 @@ async fn run(args: Args) -> Result<bool> {
     // The load.
     let rss_start = bridge.rss_kib();
     let cpu_start = (cpu_seconds(bridge.pid), cpu_seconds(std::process::id()));
+    let store_start = store_stats(&https, &ep).await;
     let loadavg_start = loadavg();
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(args.duration);
@@ -307,6 +308,7 @@ async fn run(args: Args) -> Result<bool> {
         ((Some(b0), Some(t0)), (Some(b1), Some(t1))) => Some((b1 - b0, t1 - t0)),
         _ => None,
     };
+    let store_end = store_stats(&https, &ep).await;
     running.store(false, Ordering::Relaxed);
     let probes = prober.await.context("probe task")?;
     let rss_series = sampler.await.context("memory sampler")?;
@@ -362,6 +364,7 @@ async fn run(args: Args) -> Result<bool> {
         rss_series,
         bridge_alive,
         cpu,
+        store: store_start.zip(store_end),
         loadavg: (loadavg_start, loadavg()),
         started,
         stopped,
@@ -418,4 +421,24 @@ fn loadavg() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The bridge's group-commit counters (`store` of `/v1/status`): commits, flushes, time
+/// spent flushing. None from a bridge that does not report them.
+async fn store_stats(https: &reqwest::Client, ep: &pane::Endpoint) -> Option<report::StoreStats> {
+    let status: serde_json::Value = https
+        .get(format!("https://localhost:{}/v1/status", ep.port))
+        .bearer_auth(&ep.token)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let store = &status["store"];
+    Some(report::StoreStats {
+        commits: store["commits"].as_u64()?,
+        flushes: store["flushes"].as_u64()?,
+        flush_ms: store["flush_ms"].as_f64()?,
+    })
 }

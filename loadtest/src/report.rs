@@ -84,12 +84,22 @@ pub struct Inputs<'a> {
     pub bridge_alive: bool,
     /// CPU seconds used during the load by the bridge and by this tool.
     pub cpu: Option<(f64, f64)>,
+    /// The bridge's group-commit counters when the load started and ended.
+    pub store: Option<(StoreStats, StoreStats)>,
     /// The machine's 1-minute load average when the load started and ended.
     pub loadavg: (Option<f64>, Option<f64>),
     pub started: std::time::Instant,
     pub stopped: Stopped,
     pub dropped: Vec<String>,
     pub log: Option<(usize, usize, Vec<String>)>,
+}
+
+/// `store` of `/v1/status`.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreStats {
+    pub commits: u64,
+    pub flushes: u64,
+    pub flush_ms: f64,
 }
 
 pub struct Report {
@@ -357,6 +367,27 @@ impl Report {
             .iter()
             .map(|n| (*n as f64 / (secs / 10.0).max(1e-9)).round())
             .collect();
+        // Commits and flushes during the load: how many calls shared each flush.
+        let durability = i.store.map(|(a, b)| {
+            let commits = b.commits.saturating_sub(a.commits);
+            let flushes = b.flushes.saturating_sub(a.flushes);
+            let per_flush = if flushes > 0 {
+                commits as f64 / flushes as f64
+            } else {
+                0.0
+            };
+            let mean_ms = if flushes > 0 {
+                (b.flush_ms - a.flush_ms) / flushes as f64
+            } else {
+                0.0
+            };
+            (commits, flushes, per_flush, mean_ms)
+        });
+        let durability_json = durability.map(|(c, f, per, mean)| {
+            json!({
+                "commits": c, "flushes": f, "commits_per_flush": r3(per), "flush_mean_ms": r3(mean),
+            })
+        });
         let cpu_json = i.cpu.map(|(b, t)| json!({
             "bridge_s": r3(b), "bridge_cores": r3(b / secs.max(1e-9)),
             "bridge_us_per_call": if calls_ok > 0 { (b * 1e6 / calls_ok as f64).round() } else { 0.0 },
@@ -377,6 +408,7 @@ impl Report {
             "throughput": {"tool_calls_per_s": r3(calls_per_s), "flows_per_s": r3(writes_ok_load as f64 / secs.max(1e-9)),
                            "tool_calls_per_s_by_tenth": timeline},
             "cpu": cpu_json,
+            "durability": durability_json,
             "loadavg": {"start": i.loadavg.0, "end": i.loadavg.1},
             "load": load.json(),
             "baseline": base.json(),
@@ -545,6 +577,12 @@ impl Report {
             i.audit_report["records"],
             i.audit.by_kind
         );
+        if let Some((c, f, per, mean)) = durability {
+            let _ = writeln!(
+                t,
+                "durability: {c} commits made durable by {f} flushes of the write-ahead log during the load ({per:.1} commits per flush, {mean:.2} ms per flush)"
+            );
+        }
         let _ = writeln!(
             t,
             "memory (VmRSS): start {}, a quarter in {}, end {}, peak {} MiB; growth after warm-up {} ({})",

@@ -315,9 +315,9 @@ impl Store {
         self.group.ticket()
     }
 
-    /// Flushes made for grouped commits so far (0 with [`Durability::EachCommit`]).
-    pub fn group_flushes(&self) -> u64 {
-        self.group.flushes()
+    /// Commits and the flushes that made them durable so far (grouped mode).
+    pub fn commit_stats(&self) -> CommitStats {
+        self.group.stats()
     }
 
     fn err(&self, what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -1170,7 +1170,7 @@ pub fn label_counts(events: &[ReadEvent]) -> BTreeMap<(DocumentId, String), usiz
 
 mod group_commit;
 use group_commit::GroupCommit;
-pub use group_commit::{CommitTicket, Durability};
+pub use group_commit::{CommitStats, CommitTicket, Durability};
 
 #[cfg(test)]
 mod tests;

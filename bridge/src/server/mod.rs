@@ -513,10 +513,23 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn status(State(state): State<AppState>) -> Response {
+    let store = state
+        .gate
+        .with_tracker(|t| t.store().commit_stats())
+        .await
+        .ok()
+        .map(|c| {
+            json!({
+                "commits": c.commits,
+                "flushes": c.flushes,
+                "flush_ms": c.flush_time.as_secs_f64() * 1000.0,
+            })
+        });
     axum::Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "documents": state.registry.list(),
         "policy": *state.pane_policy.borrow(),
+        "store": store,
     }))
     .into_response()
 }

@@ -19,6 +19,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use super::StoreError;
 
@@ -40,8 +41,9 @@ struct Progress {
     committed: u64,
     /// Commits known to be flushed.
     flushed: u64,
-    /// Flushes made (figures and tests).
+    /// Flushes made, and the time they took (figures and tests).
     flushes: u64,
+    flush_time: Duration,
     /// A caller is flushing now; the others wait for it. When a flush fails, its caller
     /// gets the error and each waiter tries its own flush.
     flushing: bool,
@@ -56,6 +58,15 @@ pub(crate) struct GroupCommit {
     file: Mutex<Option<File>>,
     progress: Mutex<Progress>,
     changed: Condvar,
+}
+
+/// How group commit is doing: commits made, flushes that made them durable, and the time
+/// spent flushing. Zero flushes with [`Durability::EachCommit`] (SQLite flushes itself).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    pub commits: u64,
+    pub flushes: u64,
+    pub flush_time: Duration,
 }
 
 /// What a caller waits on before acting on what it just committed.
@@ -95,9 +106,13 @@ impl GroupCommit {
         }
     }
 
-    /// How many flushes have been made.
-    pub(crate) fn flushes(&self) -> u64 {
-        locked(&self.progress).flushes
+    pub(crate) fn stats(&self) -> CommitStats {
+        let p = locked(&self.progress);
+        CommitStats {
+            commits: p.committed,
+            flushes: p.flushes,
+            flush_time: p.flush_time,
+        }
     }
 
     pub(crate) fn ticket(self: &Arc<Self>) -> CommitTicket {
@@ -140,12 +155,15 @@ impl CommitTicket {
             progress.flushing = true;
             let target = progress.committed;
             drop(progress);
+            let started = Instant::now();
             let result = group.flush_file();
+            let took = started.elapsed();
             progress = locked(&group.progress);
             progress.flushing = false;
             if result.is_ok() {
                 progress.flushed = progress.flushed.max(target);
                 progress.flushes += 1;
+                progress.flush_time += took;
             }
             group.changed.notify_all();
             if let Err(source) = result {

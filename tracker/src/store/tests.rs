@@ -385,18 +385,19 @@ fn one_flush_covers_every_commit_before_it() {
     let first = s.commit_ticket();
     s.append_audit(2, "test", &audit_body(2)).unwrap();
     let second = s.commit_ticket();
-    assert_eq!(s.group_flushes(), 0, "commits alone flush nothing");
+    assert_eq!(s.commit_stats().flushes, 0, "commits alone flush nothing");
     second.wait().unwrap();
-    assert_eq!(s.group_flushes(), 1);
+    assert_eq!(s.commit_stats().flushes, 1);
     // The first commit was covered by the flush made for the second.
     first.wait().unwrap();
-    assert_eq!(s.group_flushes(), 1);
+    assert_eq!(s.commit_stats().flushes, 1);
     // A ticket with nothing new since the last flush costs nothing.
     s.commit_ticket().wait().unwrap();
-    assert_eq!(s.group_flushes(), 1);
+    assert_eq!(s.commit_stats().flushes, 1);
     s.append_audit(3, "test", &audit_body(3)).unwrap();
     s.commit_ticket().wait().unwrap();
-    assert_eq!(s.group_flushes(), 2);
+    assert_eq!(s.commit_stats().flushes, 2);
+    assert_eq!(s.commit_stats().commits, 3);
     drop(s);
     let s = Store::open(&db).unwrap();
     assert_eq!(s.audit_records().unwrap().len(), 3);
@@ -408,7 +409,7 @@ fn each_commit_mode_never_needs_a_flush_from_the_ticket() {
     let (_dir, mut s) = open();
     s.append_audit(1, "test", &audit_body(1)).unwrap();
     s.commit_ticket().wait().unwrap();
-    assert_eq!(s.group_flushes(), 0);
+    assert_eq!(s.commit_stats().flushes, 0);
 }
 
 /// Many threads recording under one lock and waiting outside it, as the bridge does:
@@ -438,7 +439,7 @@ fn concurrent_callers_share_flushes_and_lose_nothing() {
             });
         }
     });
-    let flushes = store.lock().unwrap().group_flushes();
+    let flushes = store.lock().unwrap().commit_stats().flushes;
     assert!(
         flushes >= 1 && flushes <= (threads * each) as u64,
         "{flushes}"
