@@ -294,6 +294,13 @@ impl Bridge {
                 at: now_millis(),
             });
         }
+        let (own_user, peer_check) = peer_user::OwnUser::detect(options.bind);
+        match peer_check {
+            Ok(()) => tracing::debug!("connections from other OS users are refused"),
+            Err(why) => tracing::warn!(
+                "cannot tell which OS user a connection comes from ({why}): other users of this machine are not refused"
+            ),
+        }
         Ok(Bridge {
             listener,
             tls: TlsAcceptor::from(Arc::new(tls_config)),
@@ -301,7 +308,7 @@ impl Bridge {
             certs: material,
             live_cert,
             data_dir: options.data_dir,
-            own_user: peer_user::OwnUser::current(),
+            own_user,
         })
     }
 

@@ -28,7 +28,8 @@ pub enum PeerCheck {
     Unsupported,
 }
 
-/// The bridge's own user, read once at bind.
+/// The bridge's own user, read once at bind, when this system lets the bridge tell who is
+/// connecting.
 #[derive(Clone, Copy, Debug)]
 pub struct OwnUser {
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -36,17 +37,52 @@ pub struct OwnUser {
 }
 
 impl OwnUser {
-    pub fn current() -> Self {
+    /// Finds the bridge's user and proves the lookup works here with a loopback
+    /// connection of its own on `bind`. When it does not (another system, or a sandbox
+    /// that hides both netlink and /proc/net), the check is off rather than refusing
+    /// everyone, and the reason comes back for the log.
+    pub fn detect(bind: std::net::IpAddr) -> (Self, Result<(), String>) {
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::fs::MetadataExt;
             // /proc/self is owned by the process's effective user: no libc call needed.
-            let uid = std::fs::metadata("/proc/self").ok().map(|m| m.uid());
-            Self { uid }
+            let Ok(meta) = std::fs::metadata("/proc/self") else {
+                return (Self { uid: None }, Err("/proc/self is not readable".into()));
+            };
+            let me = Self {
+                uid: Some(meta.uid()),
+            };
+            match me.self_test(bind) {
+                Ok(()) => (me, Ok(())),
+                Err(e) => (Self { uid: None }, Err(e)),
+            }
         }
         #[cfg(not(target_os = "linux"))]
         {
-            Self { uid: None }
+            let _ = bind;
+            (
+                Self { uid: None },
+                Err("not implemented on this system yet".into()),
+            )
+        }
+    }
+
+    /// Whether connections are checked at all.
+    pub fn checks(&self) -> bool {
+        self.uid.is_some()
+    }
+
+    #[cfg(target_os = "linux")]
+    fn self_test(&self, bind: std::net::IpAddr) -> Result<(), String> {
+        let listener = std::net::TcpListener::bind((bind, 0)).map_err(|e| e.to_string())?;
+        let server = listener.local_addr().map_err(|e| e.to_string())?;
+        let _client = std::net::TcpStream::connect(server).map_err(|e| e.to_string())?;
+        let (_accepted, peer) = listener.accept().map_err(|e| e.to_string())?;
+        match self.check(peer, server) {
+            PeerCheck::SameUser => Ok(()),
+            other => Err(format!(
+                "a connection of its own was not recognised ({other:?})"
+            )),
         }
     }
 
@@ -391,7 +427,9 @@ mod tests {
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (_server_side, peer) = listener.accept().unwrap();
         assert_eq!(peer, client.local_addr().unwrap());
-        let own = OwnUser::current();
+        let (own, works) = OwnUser::detect(listener.local_addr().unwrap().ip());
+        assert_eq!(works, Ok(()));
+        assert!(own.checks());
         assert_eq!(
             own.check(peer, listener.local_addr().unwrap()),
             PeerCheck::SameUser
