@@ -185,31 +185,68 @@ async fn a_broken_policy_file_keeps_the_last_good_policy() {
     assert_eq!(policy["addins"]["excel"]["enabled"], json!(true));
 }
 
+/// A workbook and a deck open, an agent connected with `handler`, and the revenue table
+/// already read from the workbook: the start of every held-transfer test here.
+struct Desk {
+    _excel: SimPane,
+    ppt: SimPane,
+    writes: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+    client: common::office::Client,
+}
+
+impl Desk {
+    async fn open(bridge: &TestBridge, handler: ClientImpl) -> Desk {
+        let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let excel = SimPane::open(bridge, "excel", "Q3.xlsx", workbook()).await;
+        let ppt = SimPane::open(
+            bridge,
+            "powerpoint",
+            "Board.pptx",
+            common::office::deck(writes.clone()),
+        )
+        .await;
+        let client = bridge.mcp_with(handler).await;
+        let (err, text, _) = call(
+            &client,
+            "excel_read_range",
+            json!({"sheet": "Revenue", "range": "A1:D4"}),
+        )
+        .await;
+        assert!(!err, "{text}");
+        Desk {
+            _excel: excel,
+            ppt,
+            writes,
+            client,
+        }
+    }
+
+    /// The revenue figures, reformatted, for slide 3.
+    fn copy() -> Value {
+        json!({"slide": 3, "rows": [
+            ["Region", "Q1", "Q2", "Q3"],
+            ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
+            ["Americas", "$2.35M", "$2.57M", "$2.79M"]
+        ]})
+    }
+
+    /// Tables that reached the deck.
+    fn tables_written(&self) -> usize {
+        self.writes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m == "powerpoint.addTable")
+            .count()
+    }
+}
+
 #[tokio::test]
 async fn a_standing_choice_never_loosens_an_administrators_block() {
     let bridge = bridge_with_policy(r#"{"flows": {"default": "ask"}}"#).await;
-    let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let _excel = SimPane::open(&bridge, "excel", "Q3.xlsx", workbook()).await;
-    let mut ppt = SimPane::open(
-        &bridge,
-        "powerpoint",
-        "Board.pptx",
-        common::office::deck(writes.clone()),
-    )
-    .await;
-    let client = bridge.mcp().await;
-    let table = json!({"slide": 3, "rows": [
-        ["Region", "Q1", "Q2", "Q3"],
-        ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
-        ["Americas", "$2.35M", "$2.57M", "$2.79M"]
-    ]});
-    let (err, text, _) = call(
-        &client,
-        "excel_read_range",
-        json!({"sheet": "Revenue", "range": "A1:D4"}),
-    )
-    .await;
-    assert!(!err, "{text}");
+    let mut desk = Desk::open(&bridge, ClientImpl::default()).await;
+    let (client, table) = (desk.client.clone(), Desk::copy());
+    let ppt = &mut desk.ppt;
     // The person says "Always for this deck".
     let c = client.clone();
     let t = table.clone();
@@ -233,15 +270,7 @@ async fn a_standing_choice_never_loosens_an_administrators_block() {
     let (err, text, _) = call(&client, "ppt_add_table", table).await;
     assert!(err, "{text}");
     assert!(text.starts_with("Blocked"), "{text}");
-    assert_eq!(
-        writes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, _)| m == "powerpoint.addTable")
-            .count(),
-        2
-    );
+    assert_eq!(desk.tables_written(), 2);
     let report = bridge
         .state
         .gate
@@ -258,34 +287,15 @@ async fn an_administrator_can_keep_approvals_from_the_agents_client() {
     let bridge =
         bridge_with_policy(r#"{"flows": {"default": "ask"}, "agent_client_may_approve": false}"#)
             .await;
-    let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let _excel = SimPane::open(&bridge, "excel", "Q3.xlsx", workbook()).await;
-    let mut ppt = SimPane::open(
-        &bridge,
-        "powerpoint",
-        "Board.pptx",
-        common::office::deck(writes.clone()),
-    )
-    .await;
     // A client that would allow everything it is asked, at once.
     let handler = ClientImpl {
         elicitation: Some(true),
         ..ClientImpl::default()
     };
     let asked = handler.elicitations.clone();
-    let client = bridge.mcp_with(handler).await;
-    let table = json!({"slide": 3, "rows": [
-        ["Region", "Q1", "Q2", "Q3"],
-        ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
-        ["Americas", "$2.35M", "$2.57M", "$2.79M"]
-    ]});
-    let (err, text, _) = call(
-        &client,
-        "excel_read_range",
-        json!({"sheet": "Revenue", "range": "A1:D4"}),
-    )
-    .await;
-    assert!(!err, "{text}");
+    let mut desk = Desk::open(&bridge, handler).await;
+    let (client, table) = (desk.client.clone(), Desk::copy());
+    let ppt = &mut desk.ppt;
     // Held for the pane: the client is not asked, and only the deck's pane answers.
     let c = client.clone();
     let t = table.clone();
@@ -312,13 +322,5 @@ async fn an_administrator_can_keep_approvals_from_the_agents_client() {
         "{result}"
     );
     assert_eq!(asked.load(Ordering::SeqCst), 1);
-    assert_eq!(
-        writes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, _)| m == "powerpoint.addTable")
-            .count(),
-        2
-    );
+    assert_eq!(desk.tables_written(), 2);
 }
