@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::office::{ClientImpl, SimPane, call, workbook};
+use common::office::{ClientImpl, Desk, SimPane, call, workbook};
 use common::{TestBridge, WAIT};
 use office_bridge::events::BridgeEvent;
 use serde_json::{Value, json};
@@ -183,62 +183,6 @@ async fn a_broken_policy_file_keeps_the_last_good_policy() {
     let (policy, error) = next_policy_event(&mut events).await;
     assert!(error.is_none());
     assert_eq!(policy["addins"]["excel"]["enabled"], json!(true));
-}
-
-/// A workbook and a deck open, an agent connected with `handler`, and the revenue table
-/// already read from the workbook: the start of every held-transfer test here.
-struct Desk {
-    _excel: SimPane,
-    ppt: SimPane,
-    writes: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
-    client: common::office::Client,
-}
-
-impl Desk {
-    async fn open(bridge: &TestBridge, handler: ClientImpl) -> Desk {
-        let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let excel = SimPane::open(bridge, "excel", "Q3.xlsx", workbook()).await;
-        let ppt = SimPane::open(
-            bridge,
-            "powerpoint",
-            "Board.pptx",
-            common::office::deck(writes.clone()),
-        )
-        .await;
-        let client = bridge.mcp_with(handler).await;
-        let (err, text, _) = call(
-            &client,
-            "excel_read_range",
-            json!({"sheet": "Revenue", "range": "A1:D4"}),
-        )
-        .await;
-        assert!(!err, "{text}");
-        Desk {
-            _excel: excel,
-            ppt,
-            writes,
-            client,
-        }
-    }
-
-    /// The revenue figures, reformatted, for slide 3.
-    fn copy() -> Value {
-        json!({"slide": 3, "rows": [
-            ["Region", "Q1", "Q2", "Q3"],
-            ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
-            ["Americas", "$2.35M", "$2.57M", "$2.79M"]
-        ]})
-    }
-
-    /// Tables that reached the deck.
-    fn tables_written(&self) -> usize {
-        self.writes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, _)| m == "powerpoint.addTable")
-            .count()
-    }
 }
 
 #[tokio::test]

@@ -6,10 +6,10 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
-use common::office::{ClientImpl, SimPane, call, deck, workbook};
+use common::office::{ClientImpl, Desk, call};
 use common::{TestBridge, WAIT};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -129,31 +129,6 @@ async fn bridge_with_policy(dir: tempfile::TempDir, policy: Value) -> TestBridge
     bridge
 }
 
-struct Scene {
-    _excel: SimPane,
-    ppt: SimPane,
-    client: common::office::Client,
-}
-
-async fn scene(bridge: &TestBridge) -> Scene {
-    let writes = Arc::new(Mutex::new(Vec::new()));
-    let excel = SimPane::open(bridge, "excel", "Q3.xlsx", workbook()).await;
-    let ppt = SimPane::open(bridge, "powerpoint", "Board.pptx", deck(writes)).await;
-    let client = bridge.mcp_with(ClientImpl::default()).await;
-    let (err, text, _) = call(
-        &client,
-        "excel_read_range",
-        json!({"sheet": "Revenue", "range": "A1:D4"}),
-    )
-    .await;
-    assert!(!err, "{text}");
-    Scene {
-        _excel: excel,
-        ppt,
-        client,
-    }
-}
-
 fn reformatted_table() -> Value {
     json!({"slide": 3, "rows": [
         ["Region", "Q1", "Q2", "Q3"],
@@ -174,7 +149,7 @@ async fn prints_the_line_for_a_flow_and_leaves_out_the_read() {
             bridge.port()
         ))
         .await;
-    let s = scene(&bridge).await;
+    let s = Desk::open(&bridge, ClientImpl::default()).await;
     let (err, text, result) = call(&s.client, "ppt_add_table", reformatted_table()).await;
     assert!(!err, "{text}");
     assert_eq!(result["flows"][0]["line"], FLOW_LINE);
@@ -191,7 +166,7 @@ async fn prints_approval_asked_and_answered() {
     let bridge = bridge_with_policy(dir, json!({"flows": {"default": "ask"}})).await;
     let mut notifier = Notifier::start(bridge.data_dir.path());
     notifier.stderr_says("connected to").await;
-    let mut s = scene(&bridge).await;
+    let mut s = Desk::open(&bridge, ClientImpl::default()).await;
     let client = s.client.clone();
     let write =
         tokio::spawn(async move { call(&client, "ppt_add_table", reformatted_table()).await });
@@ -245,7 +220,7 @@ async fn reconnects_when_the_bridge_restarts_on_another_port() {
             second.port()
         ))
         .await;
-    let s = scene(&second).await;
+    let s = Desk::open(&second, ClientImpl::default()).await;
     let (err, text, _) = call(&s.client, "ppt_add_table", reformatted_table()).await;
     assert!(!err, "{text}");
     assert_eq!(notifier.line().await, FLOW_LINE);

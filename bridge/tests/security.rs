@@ -8,10 +8,10 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::office::{ClientImpl, SimPane, call, deck, workbook};
+use common::office::{ClientImpl, Desk, SimPane, call};
 use common::{Pane, TestBridge, WAIT};
 use futures_util::SinkExt;
 use serde_json::{Value, json};
@@ -618,17 +618,12 @@ async fn approval_ids_cannot_be_forged_replayed_or_answered_by_another_document(
     let bridge =
         TestBridge::start_configured(dir, |o| o.approval_timeout = Some(Duration::from_secs(20)))
             .await;
-    let writes = Arc::new(Mutex::new(Vec::new()));
-    let excel = SimPane::open(&bridge, "excel", "Q3.xlsx", workbook()).await;
-    let mut ppt = SimPane::open(&bridge, "powerpoint", "Board.pptx", deck(writes.clone())).await;
-    let client = bridge.mcp_with(ClientImpl::default()).await;
-    let (err, text, _) = call(
-        &client,
-        "excel_read_range",
-        json!({"sheet": "Revenue", "range": "A1:D4"}),
-    )
-    .await;
-    assert!(!err, "{text}");
+    let Desk {
+        excel,
+        mut ppt,
+        writes,
+        client,
+    } = Desk::open(&bridge, ClientImpl::default()).await;
     let c = client.clone();
     let write = tokio::spawn(async move {
         call(

@@ -309,3 +309,53 @@ pub async fn call(
         result.structured_content.unwrap_or(Value::Null),
     )
 }
+
+/// A workbook and a deck open, an agent connected with `handler`, and the revenue table
+/// already read from the workbook: the start of the held-transfer tests.
+pub struct Desk {
+    pub excel: SimPane,
+    pub ppt: SimPane,
+    pub writes: Arc<Mutex<Vec<(String, Value)>>>,
+    pub client: Client,
+}
+
+impl Desk {
+    pub async fn open(bridge: &TestBridge, handler: ClientImpl) -> Desk {
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let excel = SimPane::open(bridge, "excel", "Q3.xlsx", workbook()).await;
+        let ppt = SimPane::open(bridge, "powerpoint", "Board.pptx", deck(writes.clone())).await;
+        let client = bridge.mcp_with(handler).await;
+        let (err, text, _) = call(
+            &client,
+            "excel_read_range",
+            json!({"sheet": "Revenue", "range": "A1:D4"}),
+        )
+        .await;
+        assert!(!err, "{text}");
+        Desk {
+            excel,
+            ppt,
+            writes,
+            client,
+        }
+    }
+
+    /// The revenue figures, reformatted, for slide 3.
+    pub fn copy() -> Value {
+        json!({"slide": 3, "rows": [
+            ["Region", "Q1", "Q2", "Q3"],
+            ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
+            ["Americas", "$2.35M", "$2.57M", "$2.79M"]
+        ]})
+    }
+
+    /// Tables that reached the deck.
+    pub fn tables_written(&self) -> usize {
+        self.writes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m == "powerpoint.addTable")
+            .count()
+    }
+}
