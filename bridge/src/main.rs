@@ -251,7 +251,8 @@ fn serve(data_dir: DataDir, port: u16, bind: IpAddr, allow_dirs: Vec<PathBuf>) -
         let shutdown = shutdown_signal()?;
         let bridge = Bridge::bind(options).await?;
         let run_file = bridge.data_dir().run_file();
-        write_run_file(&run_file, bridge.local_addr().port())?;
+        let allowed = bridge.state().mcp.allowed_dirs.roots().to_vec();
+        write_run_file(&run_file, bridge.local_addr().port(), &allowed)?;
         print_banner(&bridge);
         let served = bridge.serve(shutdown).await;
         // Only our own run file: a newer bridge may have replaced it.
@@ -262,12 +263,14 @@ fn serve(data_dir: DataDir, port: u16, bind: IpAddr, allow_dirs: Vec<PathBuf>) -
     })
 }
 
-/// Tells local tools (`office-bridge mcp`) where this bridge listens.
-fn write_run_file(path: &std::path::Path, port: u16) -> Result<()> {
+/// Tells local tools (`office-bridge mcp`) where this bridge listens, and which folders
+/// its file tools may use (so a relay asked for others can say they are not in effect).
+fn write_run_file(path: &std::path::Path, port: u16, allowed: &[PathBuf]) -> Result<()> {
     let body = serde_json::json!({
         "port": port,
         "pid": std::process::id(),
         "version": env!("CARGO_PKG_VERSION"),
+        "allowed_folders": allowed,
     });
     office_bridge::datadir::write_secret(path, body.to_string().as_bytes())
         .with_context(|| format!("writing {}", path.display()))

@@ -13,6 +13,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,6 +57,26 @@ pub struct RunFile {
     pub pid: Option<u32>,
     #[serde(default)]
     pub version: Option<String>,
+    /// The running bridge's folders for the file tools (absent from older bridges).
+    #[serde(default)]
+    pub allowed_folders: Option<Vec<PathBuf>>,
+}
+
+/// The requested folders a running bridge does not allow (a relay's `--allow-dir` only
+/// reaches a bridge the relay starts itself). A folder inside an allowed one is allowed.
+/// Nothing when the bridge did not say what it allows.
+pub fn folders_not_in_effect(requested: &[PathBuf], run_file: Option<&RunFile>) -> Vec<PathBuf> {
+    let Some(allowed) = run_file.and_then(|r| r.allowed_folders.as_ref()) else {
+        return Vec::new();
+    };
+    requested
+        .iter()
+        .filter(|dir| {
+            let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+            !allowed.iter().any(|root| dir.starts_with(root))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Reads the run file; a missing, half-written or foreign file is "no information"
@@ -137,6 +158,8 @@ struct Relay {
     data_dir: DataDir,
     /// Passed to a bridge this relay starts.
     allow_dirs: Vec<PathBuf>,
+    /// Said once that a running bridge does not use `allow_dirs`.
+    warned_folders: AtomicBool,
     explicit_port: Option<u16>,
     /// The port and client of the bridge last found; `None` until one answered.
     bridge: Mutex<Option<(u16, reqwest::Client)>>,
@@ -160,6 +183,7 @@ impl Relay {
         let relay = Arc::new(Relay {
             data_dir,
             allow_dirs,
+            warned_folders: AtomicBool::new(false),
             explicit_port,
             bridge: Mutex::new(None),
             session: Mutex::new(Session::default()),
@@ -804,6 +828,14 @@ impl Relay {
         let port = choose_port(self.explicit_port, run_file.as_ref());
         if let Some(client) = self.probe(port).await {
             *self.bridge.lock().unwrap() = Some((port, client));
+            let ignored = folders_not_in_effect(&self.allow_dirs, run_file.as_ref());
+            if !ignored.is_empty() && !self.warned_folders.swap(true, Ordering::Relaxed) {
+                let shown: Vec<String> = ignored.iter().map(|p| p.display().to_string()).collect();
+                tracing::warn!(
+                    "a bridge was already running on port {port}; --allow-dir {} is not in effect for it (stop that bridge and this relay starts one with these folders)",
+                    shown.join(", ")
+                );
+            }
             return Ok(port);
         }
         let log_path = self.data_dir.root().join("bridge.log");
@@ -1310,6 +1342,42 @@ mod tests {
     }
 
     #[test]
+    fn folders_a_running_bridge_does_not_allow_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (inside, outside) = (root.join("reports"), root.join("elsewhere"));
+        fs::create_dir_all(&inside).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        let run = RunFile {
+            port: 1,
+            pid: None,
+            version: None,
+            allowed_folders: Some(vec![inside.clone()]),
+        };
+        let asked = vec![inside.join("."), outside.clone()];
+        assert_eq!(folders_not_in_effect(&asked, Some(&run)), vec![outside]);
+        assert!(folders_not_in_effect(&[inside.clone()], Some(&run)).is_empty());
+        // An older bridge that does not say, or no run file: nothing to warn about.
+        let silent = RunFile {
+            allowed_folders: None,
+            ..run
+        };
+        assert!(folders_not_in_effect(&asked, Some(&silent)).is_empty());
+        assert!(folders_not_in_effect(&asked, None).is_empty());
+        // The run file written by `serve` carries the folders.
+        let path = dir.path().join("bridge.json");
+        fs::write(
+            &path,
+            serde_json::json!({"port": 2, "allowed_folders": [inside]}).to_string(),
+        )
+        .unwrap();
+        assert_eq!(
+            read_run_file(&path).unwrap().allowed_folders,
+            Some(vec![root.join("reports")])
+        );
+    }
+
+    #[test]
     fn run_file_and_port_choice() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bridge.json");
@@ -1321,7 +1389,8 @@ mod tests {
             RunFile {
                 port: 40123,
                 pid: Some(77),
-                version: Some("0.1.0".into())
+                version: Some("0.1.0".into()),
+                allowed_folders: None,
             }
         );
         assert_eq!(choose_port(None, Some(&run)), 40123);
