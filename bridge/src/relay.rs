@@ -1356,7 +1356,7 @@ mod tests {
         };
         let asked = vec![inside.join("."), outside.clone()];
         assert_eq!(folders_not_in_effect(&asked, Some(&run)), vec![outside]);
-        assert!(folders_not_in_effect(&[inside.clone()], Some(&run)).is_empty());
+        assert!(folders_not_in_effect(std::slice::from_ref(&inside), Some(&run)).is_empty());
         // An older bridge that does not say, or no run file: nothing to warn about.
         let silent = RunFile {
             allowed_folders: None,
