@@ -29,12 +29,17 @@
 //!
 //! Scale: an interval hitting more than [`ENUM_CAP`] cells is counted but not enumerated
 //! index-wide. Such values are attributed per sheet instead: the first values looked up
-//! (or a sample of the common ones) vote for blocks of 16 rows x 8 columns; a block holding
-//! far more of them than chance allows (Poisson, over every block of the index) names a
-//! candidate sheet, and each common value is then found in those few sheets through a
-//! second index keyed by (sheet, value). So a copied block of 3-significant-figure
-//! values still confirms in a 10M-cell index. Small bare integers and years are never
-//! evidence.
+//! (or a sample of the common ones, rarest first) vote for blocks of 16 rows x 8 columns,
+//! read from a block tag kept beside each entry of the numbers index rather than from the
+//! cells; a block holding far more of them than chance allows (Poisson, over every block
+//! of the index) names a candidate sheet, and each common value is then found in those
+//! few sheets through a second index keyed by (sheet, value). So a copied block of
+//! 3-significant-figure values still confirms in a 10M-cell index. A bare number (no
+//! header written beside it) matching a sheet with under 1 nat of rarity there
+//! (`WEAK_EVIDENCE`) is set aside: only sheets holding real evidence or a candidate block
+//! see it, so a hundred sheets are not scored on coincidences alone. Small bare integers
+//! and years are never evidence. Sorted runs are searched through a fence (every 32nd key)
+//! that stays in cache.
 
 pub mod eval;
 pub mod parse;
@@ -42,6 +47,7 @@ pub mod parse;
 mod tests;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::model::{
     CellAddr, CellValue, DocumentRef, Flow, FlowStrength, ProvenanceId, ReadCell, ReadEvent,
@@ -86,6 +92,8 @@ const WIDE_CAP: usize = 256;
 const SAMPLE_ITEMS: usize = 24;
 const SAMPLE_CAP: usize = 4096;
 const CANDIDATE_SHEETS: usize = 4;
+/// Rarity below which a match is a weak coincidence: it counts only near the copied block.
+const WEAK_EVIDENCE: f64 = 1.0;
 /// Evidence per shared winnowing fingerprint.
 const FP_EVIDENCE: f64 = 5.0;
 
@@ -116,11 +124,93 @@ struct SheetInfo {
     dates: u32,
 }
 
+/// Keys per fence entry. A run keeps every `FENCE`-th key in a separate small array; a
+/// lookup binary-searches that (a few hundred KiB for a million keys, so it stays in cache)
+/// and then one block of `FENCE` keys (four cache lines). A plain binary search over a
+/// multi-megabyte run misses the cache on nearly every step past the first dozen, and that
+/// was a third of `check` at 1M cells.
+const FENCE: usize = 32;
+
+/// One sorted run: keys, the cell id of each, the block tag of each (see [`block_tag`];
+/// only the numbers index keeps them, empty elsewhere), and the fence (every `FENCE`-th
+/// key).
+#[derive(Clone, Debug, Default)]
+struct Run {
+    keys: Vec<u64>,
+    ids: Vec<u32>,
+    tags: Vec<u32>,
+    fence: Vec<u64>,
+}
+
+impl Run {
+    fn new(keys: Vec<u64>, ids: Vec<u32>, tags: Vec<u32>) -> Self {
+        let fence = keys.iter().step_by(FENCE).copied().collect();
+        Run {
+            keys,
+            ids,
+            tags,
+            fence,
+        }
+    }
+
+    /// Partition point of `pred` (true on a prefix of the keys) within `s0..s1`.
+    fn partition_in(&self, s0: usize, s1: usize, pred: impl Fn(u64) -> bool) -> usize {
+        let s1 = s1.min(self.keys.len());
+        let s0 = s0.min(s1);
+        // fence[i] is keys[i * FENCE]; the fence entries inside the span are lo..hi.
+        let (lo, hi) = (s0.div_ceil(FENCE), s1.div_ceil(FENCE));
+        let j = lo
+            + self
+                .fence
+                .get(lo..hi)
+                .unwrap_or(&[])
+                .partition_point(|f| pred(*f));
+        // pred holds at keys[(j - 1) * FENCE] (if j > lo) and fails at keys[j * FENCE] (if
+        // j < hi): at most one block of keys is left. It is counted, not bisected: the
+        // block's four cache lines are then fetched at once instead of one after another.
+        let a = if j > lo { (j - 1) * FENCE + 1 } else { s0 };
+        let b = if j < hi { j * FENCE } else { s1 };
+        a + self
+            .keys
+            .get(a..b)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|k| pred(**k))
+            .count()
+    }
+
+    /// Index span of keys in `lo..=hi`.
+    fn span(&self, lo: u64, hi: u64) -> (usize, usize) {
+        self.span_in(0, self.keys.len(), lo, hi)
+    }
+
+    /// Index span of keys in `lo..=hi` within the span `s0..s1`.
+    fn span_in(&self, s0: usize, s1: usize, lo: u64, hi: u64) -> (usize, usize) {
+        (
+            self.partition_in(s0, s1, |k| k < lo),
+            self.partition_in(s0, s1, |k| k <= hi),
+        )
+    }
+
+    /// Bounds on the partition point of `pred` read from the fence alone: no block of keys
+    /// is touched, so no cache miss.
+    fn fence_bounds(&self, pred: impl Fn(u64) -> bool) -> (usize, usize) {
+        match self.fence.partition_point(|f| pred(*f)) {
+            0 => (0, 0),
+            j => ((j - 1) * FENCE + 1, (j * FENCE).min(self.keys.len())),
+        }
+    }
+
+    fn ids_in(&self, a: usize, b: usize) -> &[u32] {
+        self.ids.get(a..b).unwrap_or(&[])
+    }
+}
+
 /// A log-structured sorted multimap u64 -> cell id: sorted runs whose sizes halve, merged
 /// on insert (amortised O(log n) per entry), so lookups never need `&mut`.
 #[derive(Clone, Debug, Default)]
 struct Runs {
-    runs: Vec<(Vec<u64>, Vec<u32>)>,
+    runs: Vec<Run>,
 }
 
 impl Runs {
@@ -129,12 +219,31 @@ impl Runs {
             return;
         }
         batch.sort_unstable();
-        let run = batch.into_iter().unzip();
+        let (k, v) = batch.into_iter().unzip();
+        self.push_run(Run::new(k, v, Vec::new()));
+    }
+
+    /// [`Runs::push_batch`] of (key, id, block tag).
+    fn push_tagged(&mut self, mut batch: Vec<(u64, u32, u32)>) {
+        if batch.is_empty() {
+            return;
+        }
+        batch.sort_unstable();
+        let mut run = Run::default();
+        for (k, v, t) in batch {
+            run.keys.push(k);
+            run.ids.push(v);
+            run.tags.push(t);
+        }
+        self.push_run(Run::new(run.keys, run.ids, run.tags));
+    }
+
+    fn push_run(&mut self, run: Run) {
         self.runs.push(run);
         while self.runs.len() >= 2 {
             let n = self.runs.len();
             let (a, b) = (&self.runs[n - 2], &self.runs[n - 1]);
-            if a.0.len() > 2 * b.0.len() {
+            if a.keys.len() > 2 * b.keys.len() {
                 break;
             }
             let b = self.runs.pop().unwrap_or_default();
@@ -146,17 +255,20 @@ impl Runs {
     /// Calls `f` for each id with key in `lo..=hi` unless more than `cap` match; returns the
     /// number of matches either way.
     fn query(&self, lo: u64, hi: u64, cap: usize, mut f: impl FnMut(u32)) -> usize {
+        // Nearly always one or two runs: no allocation for the spans.
+        let mut spans = [(0usize, 0usize); 8];
+        if self.runs.len() > spans.len() {
+            let sp = self.spans(lo, hi);
+            return self.enumerate(&sp, cap, f);
+        }
         let mut total = 0;
-        let mut spans = Vec::with_capacity(self.runs.len());
-        for (keys, _) in &self.runs {
-            let a = keys.partition_point(|k| *k < lo);
-            let b = keys.partition_point(|k| *k <= hi);
-            total += b.saturating_sub(a);
-            spans.push((a, b));
+        for (run, sp) in self.runs.iter().zip(spans.iter_mut()) {
+            *sp = run.span(lo, hi);
+            total += sp.1.saturating_sub(sp.0);
         }
         if total <= cap {
-            for ((_, ids), (a, b)) in self.runs.iter().zip(spans) {
-                for id in ids.get(a..b).unwrap_or(&[]) {
+            for (run, (a, b)) in self.runs.iter().zip(spans) {
+                for id in run.ids_in(a, b) {
                     f(*id);
                 }
             }
@@ -167,15 +279,92 @@ impl Runs {
     /// Per run, the index span of keys in `lo..=hi`: narrows later lookups to a small,
     /// cache-resident slice (one sheet's numbers).
     fn spans(&self, lo: u64, hi: u64) -> Vec<(usize, usize)> {
-        self.runs
-            .iter()
-            .map(|(keys, _)| {
-                (
-                    keys.partition_point(|k| *k < lo),
-                    keys.partition_point(|k| *k <= hi),
-                )
-            })
-            .collect()
+        let mut out = Vec::with_capacity(self.runs.len());
+        self.spans_into(lo, hi, &mut out);
+        out
+    }
+
+    /// [`Runs::spans`] into a reused buffer.
+    fn spans_into(&self, lo: u64, hi: u64, out: &mut Vec<(usize, usize)>) {
+        out.clear();
+        out.extend(self.runs.iter().map(|run| run.span(lo, hi)));
+    }
+
+    /// The number of keys in `lo..=hi`, and per run a span holding them (for narrower
+    /// lookups inside). When the fences alone show more than `cap` (a window of common
+    /// values), the count is their estimate, off by at most `FENCE` per run, and the spans
+    /// are the fences' bounds: reading the exact ends would cost two cache misses per run
+    /// for a density nobody needs to the last entry. Otherwise exact (`true`).
+    fn count_within(
+        &self,
+        lo: u64,
+        hi: u64,
+        cap: usize,
+        out: &mut Vec<(usize, usize)>,
+    ) -> (usize, bool) {
+        out.clear();
+        let (mut least, mut estimate) = (0, 0);
+        for run in &self.runs {
+            let (a0, a1) = run.fence_bounds(|k| k < lo);
+            let (b0, b1) = run.fence_bounds(|k| k <= hi);
+            least += b0.saturating_sub(a1);
+            estimate += ((b0 + b1) / 2).saturating_sub((a0 + a1) / 2);
+            out.push((a0, b1));
+        }
+        if least > cap {
+            return (estimate, false);
+        }
+        for (run, sp) in self.runs.iter().zip(out.iter_mut()) {
+            *sp = run.span_in(sp.0, sp.1, lo, hi);
+        }
+        (Self::count(out), true)
+    }
+
+    /// Calls `f(id, block tag)` for each entry with key in `lo..=hi` unless more than `cap`
+    /// match; returns the number of matches. Reads no cell: ids and tags lie side by side
+    /// in the run, in key order.
+    fn query_tagged(&self, lo: u64, hi: u64, cap: usize, mut f: impl FnMut(u32, u32)) -> usize {
+        // Nearly always one or two runs: no allocation for the spans.
+        let mut buf = [(0usize, 0usize); 8];
+        let many;
+        let spans: &[(usize, usize)] = if self.runs.len() <= buf.len() {
+            for (run, sp) in self.runs.iter().zip(buf.iter_mut()) {
+                *sp = run.span(lo, hi);
+            }
+            buf.get(..self.runs.len()).unwrap_or(&[])
+        } else {
+            many = self.spans(lo, hi);
+            &many
+        };
+        let total = Self::count(spans);
+        if total <= cap {
+            for (run, (a, b)) in self.runs.iter().zip(spans) {
+                let ids = run.ids.get(*a..*b).unwrap_or(&[]);
+                let tags = run.tags.get(*a..*b).unwrap_or(&[]);
+                for (id, tag) in ids.iter().zip(tags) {
+                    f(*id, *tag);
+                }
+            }
+        }
+        total
+    }
+
+    /// Entries in `spans`.
+    fn count(spans: &[(usize, usize)]) -> usize {
+        spans.iter().map(|(a, b)| b.saturating_sub(*a)).sum()
+    }
+
+    /// Calls `f` for each id in `spans` unless more than `cap`; returns their number.
+    fn enumerate(&self, spans: &[(usize, usize)], cap: usize, mut f: impl FnMut(u32)) -> usize {
+        let total = Self::count(spans);
+        if total <= cap {
+            for (run, (a, b)) in self.runs.iter().zip(spans) {
+                for id in run.ids_in(*a, *b) {
+                    f(*id);
+                }
+            }
+        }
+        total
     }
 
     /// [`Runs::query`] restricted to `spans` (from [`Runs::spans`]).
@@ -188,17 +377,23 @@ impl Runs {
         mut f: impl FnMut(u32),
     ) -> usize {
         let mut total = 0;
-        let mut found = Vec::with_capacity(spans.len());
-        for ((keys, _), (s0, s1)) in self.runs.iter().zip(spans) {
-            let slice = keys.get(*s0..*s1).unwrap_or(&[]);
-            let a = s0 + slice.partition_point(|k| *k < lo);
-            let b = s0 + slice.partition_point(|k| *k <= hi);
-            total += b.saturating_sub(a);
-            found.push((a, b));
+        let mut found = [(0usize, 0usize); 8];
+        if spans.len() > found.len() {
+            let found: Vec<(usize, usize)> = self
+                .runs
+                .iter()
+                .zip(spans)
+                .map(|(run, (s0, s1))| run.span_in(*s0, *s1, lo, hi))
+                .collect();
+            return self.enumerate(&found, cap, f);
+        }
+        for ((run, (s0, s1)), fd) in self.runs.iter().zip(spans).zip(found.iter_mut()) {
+            *fd = run.span_in(*s0, *s1, lo, hi);
+            total += fd.1.saturating_sub(fd.0);
         }
         if total <= cap {
-            for ((_, ids), (a, b)) in self.runs.iter().zip(found) {
-                for id in ids.get(a..b).unwrap_or(&[]) {
+            for (run, (a, b)) in self.runs.iter().zip(found) {
+                for id in run.ids_in(a, b) {
                     f(*id);
                 }
             }
@@ -210,52 +405,68 @@ impl Runs {
     /// `map` must preserve the order of the ids it keeps, so the run stays sorted.
     fn retain_map(&mut self, map: impl Fn(u32) -> Option<u32>) {
         let all = std::mem::take(&mut self.runs);
-        let mut merged: (Vec<u64>, Vec<u32>) = (Vec::new(), Vec::new());
+        let mut merged = Run::default();
         for run in all {
             merged = merge(merged, run);
         }
-        let (mut k, mut v) = (Vec::new(), Vec::new());
-        for (key, id) in merged.0.into_iter().zip(merged.1) {
-            if let Some(new) = map(id) {
-                k.push(key);
+        // Sized once: grown by doubling, a 10M-entry run would reserve up to twice that.
+        let n = merged.keys.len();
+        let (mut k, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut t = Vec::with_capacity(merged.tags.len());
+        for (i, (key, id)) in merged.keys.iter().zip(&merged.ids).enumerate() {
+            if let Some(new) = map(*id) {
+                k.push(*key);
                 v.push(new);
+                t.extend(merged.tags.get(i));
             }
         }
         if !k.is_empty() {
-            self.runs.push((k, v));
+            self.runs.push(Run::new(k, v, t));
         }
     }
 
     fn heap_bytes(&self) -> usize {
         self.runs
             .iter()
-            .map(|(k, v)| k.capacity() * 8 + v.capacity() * 4)
+            .map(|r| {
+                r.keys.capacity() * 8
+                    + (r.ids.capacity() + r.tags.capacity()) * 4
+                    + r.fence.capacity() * 8
+            })
             .sum::<usize>()
-            + self.runs.capacity() * 48
+            + self.runs.capacity() * std::mem::size_of::<Run>()
     }
 }
 
-fn merge(a: (Vec<u64>, Vec<u32>), b: (Vec<u64>, Vec<u32>)) -> (Vec<u64>, Vec<u32>) {
-    let n = a.0.len() + b.0.len();
+fn merge(a: Run, b: Run) -> Run {
+    let n = a.keys.len() + b.keys.len();
     let (mut k, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    // Tags follow their entries (both runs have them, or neither).
+    let mut t = Vec::with_capacity(if a.tags.is_empty() && b.tags.is_empty() {
+        0
+    } else {
+        n
+    });
     let (mut i, mut j) = (0, 0);
-    while i < a.0.len() || j < b.0.len() {
-        let take_a = match (a.0.get(i), b.0.get(j)) {
+    while i < a.keys.len() || j < b.keys.len() {
+        let take_a = match (a.keys.get(i), b.keys.get(j)) {
             (Some(x), Some(y)) => x <= y,
             (Some(_), None) => true,
             _ => false,
         };
         if take_a {
-            k.extend(a.0.get(i));
-            v.extend(a.1.get(i));
+            k.extend(a.keys.get(i));
+            v.extend(a.ids.get(i));
+            t.extend(a.tags.get(i));
             i += 1;
         } else {
-            k.extend(b.0.get(j));
-            v.extend(b.1.get(j));
+            k.extend(b.keys.get(j));
+            v.extend(b.ids.get(j));
+            t.extend(b.tags.get(j));
             j += 1;
         }
     }
-    (k, v)
+    Run::new(k, v, t)
 }
 
 /// A text cell's `value`: a NaN (so never taken for a number) carrying 51 bits of the
@@ -285,6 +496,36 @@ fn same_content(cell: &Cell, rc: &ReadCell) -> bool {
         _ => false,
     }
 }
+
+/// The multiply-rotate hash of rustc's `FxHasher`, for the maps `check` builds and drops:
+/// their keys are cell ids, sheet ids and block positions of this index (or hashes already),
+/// and SipHash's DoS resistance cost more than a tenth of a check there. Maps keyed by what
+/// a document supplies and kept across calls (`pos`) keep the randomly seeded default.
+#[derive(Clone, Copy, Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+    fn finish(&self) -> u64 {
+        // The product's well-mixed bits are the high ones; the table indexes by the low ones.
+        self.0.rotate_left(26)
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Order-preserving key of a non-negative f64.
 fn num_key(x: f64) -> u64 {
@@ -335,14 +576,26 @@ struct Deferred {
 /// test, and the expected number of such hits per block by chance.
 #[derive(Debug, Default)]
 struct BlockSample {
-    keys: Vec<u64>,
+    /// Block tag -> (sampled items that hit it, the last of them, one cell of it). Counted
+    /// as the hits are enumerated: no per-item sort and dedup, no sort of every key at the
+    /// end.
+    blocks: FastMap<u32, (u32, u32, u32)>,
     items: usize,
     lambda: f64,
 }
 
 impl BlockSample {
-    fn add(&mut self, keys: &[u64], hits: usize, live: usize) {
-        self.keys.extend_from_slice(keys);
+    /// Counts one hit of the item being sampled (call [`BlockSample::done`] after its last).
+    fn hit(&mut self, tag: u32, id: u32) {
+        let item = self.items as u32;
+        let e = self.blocks.entry(tag).or_insert((0, u32::MAX, id));
+        if e.1 != item {
+            *e = (e.0 + 1, item, e.2);
+        }
+    }
+
+    /// Closes the item being sampled: it had `hits` cells among `live` numbers.
+    fn done(&mut self, hits: usize, live: usize) {
         self.items += 1;
         self.lambda += hits as f64 * BLOCK_CELLS / live.max(1) as f64;
     }
@@ -355,11 +608,33 @@ fn block_key(sheet: u32, row: u32, col: u32) -> u64 {
     (u64::from(sheet) << 40) | (u64::from(row / 16) << 16) | u64::from((col / 8).min(0xFFFF))
 }
 
+/// The block of a cell as 32 bits (a multiplicative hash of [`block_key`]), kept beside each
+/// entry of the numbers index: the candidate-block sample counts the blocks of thousands of
+/// cells per check, and reading each cell for its position was a cache miss each (most of
+/// a check at 10M cells). Two blocks may share a tag; that only adds their counts.
+fn block_tag(sheet: u32, row: u32, col: u32) -> u32 {
+    (block_key(sheet, row, col).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as u32
+}
+
 /// ln P(X >= k) for X ~ Poisson(lambda), by its leading term (good when lambda < k).
 fn poisson_tail_ln(k: u32, lambda: f64) -> f64 {
     let lambda = lambda.max(1e-12);
     let ln_fact: f64 = (2..=k).map(|i| f64::from(i).ln()).sum();
     (f64::from(k) * lambda.ln() - lambda - ln_fact).min(0.0)
+}
+
+/// The cell chosen for one item in `score`.
+#[derive(Clone, Copy, Debug)]
+struct Pick {
+    /// Rarity evidence.
+    ev: f64,
+    /// ln(number of candidate cells the item had in the sheet).
+    lnh: f64,
+    /// 0 number, 1 date (or a value attributed at its header crossing: no rarity, no
+    /// compactness), 2 text.
+    kind: u8,
+    row: u32,
+    col: u32,
 }
 
 /// A written token to look up.
@@ -377,12 +652,22 @@ struct Item {
     labels: Vec<u64>,
 }
 
+/// A matched cell with its position, copied out of `cells` when it is first looked at:
+/// scoring reads positions again and again, and each read of a cell of a big index is a
+/// cache miss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    id: u32,
+    row: u32,
+    col: u32,
+}
+
 /// Candidate evidence for one item in one sheet.
 #[derive(Debug, Default)]
 struct SheetHits {
-    /// (item index, cell ids in this sheet, local chance per cell: this sheet's cells in a
+    /// (item index, cells in this sheet, local chance per cell: this sheet's cells in a
     /// window 61x wider than the token's interval, over 61 (plus half a pseudo-count), per numeric cell of the sheet)
-    items: Vec<(usize, Vec<u32>, f64)>,
+    items: Vec<(usize, Vec<Hit>, f64)>,
     fps: Vec<(u64, u32)>,
 }
 
@@ -464,7 +749,7 @@ impl Detector {
                         {
                             cell.flags |= FLAG_DATE;
                         }
-                        nums.push((num_key(*x), id));
+                        nums.push((num_key(*x), id, block_tag(sid, row, col)));
                         by_sheet.push((sheet_num_key(sid, *x), id));
                         indexed = true;
                     }
@@ -476,7 +761,7 @@ impl Detector {
                         if let Some(serial) = parse::parse_date(t).first() {
                             cell.value = *serial;
                             cell.flags |= FLAG_DATE;
-                            nums.push((num_key(*serial), id));
+                            nums.push((num_key(*serial), id, block_tag(sid, row, col)));
                             by_sheet.push((sheet_num_key(sid, *serial), id));
                         }
                         for fp in parse::fingerprints(t) {
@@ -505,7 +790,7 @@ impl Detector {
                 self.pos.insert(pk, id);
             }
         }
-        self.nums.push_batch(nums);
+        self.nums.push_tagged(nums);
         self.sheet_nums.push_batch(by_sheet);
         self.texts.push_batch(texts);
         self.fps.push_batch(fps);
@@ -644,11 +929,12 @@ impl Detector {
         }
         for part in &write.parts {
             let (items, fps) = extract(part);
-            let mut per_sheet: HashMap<u32, SheetHits> = HashMap::new();
-            self.collect(&items, &fps, target_doc, &mut per_sheet);
+            let mut per_sheet: FastMap<u32, SheetHits> = FastMap::default();
+            let searched = self.collect(&items, &fps, target_doc, &mut per_sheet);
             // Look-elsewhere: with many candidate sheets, one of them reaching a given score
-            // by chance is that many times likelier.
-            let look = (per_sheet.len().max(1) as f64).ln();
+            // by chance is that many times likelier. Sheets whose only matches were set
+            // aside (see `collect`) were candidates too.
+            let look = (searched.max(1) as f64).ln();
             let mut sheets: Vec<u32> = per_sheet.keys().copied().collect();
             sheets.sort_unstable();
             for sid in sheets {
@@ -724,6 +1010,11 @@ impl Detector {
     }
 
     fn live_sheet(&self, id: u32, target_doc: Option<u32>) -> Option<u32> {
+        self.live_hit(id, target_doc).map(|(s, _)| s)
+    }
+
+    /// The sheet and position of a live cell outside the target document.
+    fn live_hit(&self, id: u32, target_doc: Option<u32>) -> Option<(u32, Hit)> {
         let cell = self.cells.get(id as usize)?;
         if cell.sheet == DEAD {
             return None;
@@ -732,16 +1023,23 @@ impl Detector {
         if Some(doc) == target_doc {
             return None;
         }
-        Some(cell.sheet)
+        let hit = Hit {
+            id,
+            row: cell.row,
+            col: u32::from(cell.col),
+        };
+        Some((cell.sheet, hit))
     }
 
+    /// Fills `out` with each sheet's matches; returns the number of sheets any item matched
+    /// in (for the look-elsewhere correction), including sheets left out of `out`.
     fn collect(
         &self,
         items: &[Item],
         fps: &[u64],
         target_doc: Option<u32>,
-        out: &mut HashMap<u32, SheetHits>,
-    ) {
+        out: &mut FastMap<u32, SheetHits>,
+    ) -> usize {
         // A per-check enumeration budget keeps a 200-value write on a 10M-cell index within
         // a millisecond: past it, only rarer values (fewer hits) are enumerated.
         let mut budget: usize = ENUM_BUDGET;
@@ -749,14 +1047,25 @@ impl Detector {
         let mut deferred: Vec<Deferred> = Vec::new();
         // Block counts of the first enumerated values, reused to find candidate blocks.
         let mut sample = BlockSample::default();
+        // Room for every block of the index (up to 16k): the sample never regrows the map.
+        sample.blocks.reserve((self.live_nums / 128).min(1 << 14));
+        // Scratch reused by every item (a check looks up hundreds).
+        let mut wspans: Vec<(usize, usize)> = Vec::new();
+        let mut found: Vec<(u32, Hit)> = Vec::new();
+        // Sheet of each cell enumerated in the wide windows.
+        let mut wide: Vec<u32> = Vec::new();
+        // Matches set aside: (sheet, item, their span of `aside_hits`, chance per cell). Most
+        // are never given back, so their cells share one buffer.
+        let mut aside: Vec<(u32, usize, (usize, usize), f64)> = Vec::new();
+        let mut aside_hits: Vec<Hit> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let (cap, wide_cap) = if budget > 0 {
                 (ENUM_CAP, WIDE_CAP)
             } else {
                 (ENUM_CAP / 8, 0)
             };
-            let mut found: Vec<(u32, u32)> = Vec::new();
-            let mut wide: HashMap<u32, u32> = HashMap::new();
+            found.clear();
+            wide.clear();
             let mut dense_total = 0usize;
             let mut exact_total = 0usize;
             let mut over: Vec<(usize, usize)> = Vec::new();
@@ -765,32 +1074,27 @@ impl Detector {
                     if tok.weak {
                         continue;
                     }
-                    // The exact interval lies inside the wide one: search it within the
-                    // wide span (a small slice) instead of the whole index again.
-                    let mut wspans = Vec::with_capacity(tok.readings.len());
-                    for r in &tok.readings {
+                    for (ri, r) in tok.readings.iter().enumerate() {
                         let (c, h) = ((r.lo + r.hi) / 2.0, (r.hi - r.lo) / 2.0);
                         let (wl, wh) =
                             ((c - WIDE * h).max(0.0).min(r.lo), (c + WIDE * h).max(r.hi));
-                        let (kl, kh) = (num_key(wl), num_key(wh));
-                        let sp = self.nums.spans(kl, kh);
-                        let n = self.nums.query_in(&sp, kl, kh, wide_cap, |id| {
-                            if let Some(s) = self.live_sheet(id, target_doc) {
-                                *wide.entry(s).or_default() += 1;
-                            }
-                        });
+                        let (n, exact) =
+                            self.nums
+                                .count_within(num_key(wl), num_key(wh), wide_cap, &mut wspans);
+                        if exact {
+                            self.nums.enumerate(&wspans, wide_cap, |id| {
+                                wide.extend(self.live_sheet(id, target_doc));
+                            });
+                        }
                         if n > wide_cap {
                             // Too many to enumerate: fall back to the global density there.
                             dense_total += n;
                         }
-                        wspans.push(sp);
-                    }
-                    for ((ri, r), sp) in tok.readings.iter().enumerate().zip(&wspans) {
+                        // The exact interval lies inside the wide one: search it within the
+                        // wide span (or the fences' bounds on it).
                         let (kl, kh) = (num_key(r.lo), num_key(r.hi));
-                        let n = self.nums.query_in(sp, kl, kh, cap, |id| {
-                            if let Some(s) = self.live_sheet(id, target_doc) {
-                                found.push((s, id));
-                            }
+                        let n = self.nums.query_in(&wspans, kl, kh, cap, |id| {
+                            found.extend(self.live_hit(id, target_doc));
                         });
                         exact_total += n;
                         if n > cap {
@@ -806,10 +1110,8 @@ impl Detector {
                                     .cells
                                     .get(id as usize)
                                     .is_some_and(|c| c.flags & FLAG_DATE != 0);
-                                if let Some(sh) =
-                                    self.live_sheet(id, target_doc).filter(|_| is_date)
-                                {
-                                    found.push((sh, id));
+                                if is_date {
+                                    found.extend(self.live_hit(id, target_doc));
                                 }
                             });
                     }
@@ -825,15 +1127,16 @@ impl Detector {
                         continue;
                     }
                     self.texts.query(*hash, *hash, cap, |id| {
-                        if let Some(s) = self.live_sheet(id, target_doc) {
-                            found.push((s, id));
-                        }
+                        found.extend(self.live_hit(id, target_doc));
                     });
                 }
             }
-            budget = budget.saturating_sub(found.len() + wide.values().sum::<u32>() as usize);
-            found.sort_unstable();
-            found.dedup();
+            budget = budget.saturating_sub(found.len() + wide.len());
+            // By (sheet, cell) as one integer: cheaper to compare than the tuple.
+            let order = |(s, h): &(u32, Hit)| (u64::from(*s) << 32) | u64::from(h.id);
+            found.sort_unstable_by_key(order);
+            found.dedup_by_key(|x| order(x));
+            wide.sort_unstable();
             let spread = 2.0 * WIDE + 1.0;
             let global = dense_total as f64 / spread / self.live_nums.max(1) as f64;
             if matches!(item.kind, ItemKind::Num(_))
@@ -841,17 +1144,25 @@ impl Detector {
                 && !found.is_empty()
                 && sample.items < SAMPLE_ITEMS
             {
-                let mut keys: Vec<u64> = found
-                    .iter()
-                    .filter_map(|(s, id)| {
-                        let c = self.cells.get(*id as usize)?;
-                        Some(block_key(*s, c.row, u32::from(c.col)))
-                    })
-                    .collect();
-                keys.sort_unstable();
-                keys.dedup();
-                sample.add(&keys, exact_total, self.live_nums);
+                for (s, h) in &found {
+                    sample.hit(block_tag(*s, h.row, h.col), h.id);
+                }
+                sample.done(exact_total, self.live_nums);
             }
+            // A bare number (no header written beside it, so no header evidence) whose
+            // rarity in a sheet is under WEAK_EVIDENCE (the sheet expects about one such
+            // value by chance) is a weak coincidental match there: `score` counts it only
+            // near the copied block. A 3-figure amount in a 1M-cell index lands a cell or
+            // two in every sheet, and a hundred sheets were scored on such matches alone,
+            // for nothing but chance clusters (1.35 confirmed flows per write where one
+            // was copied). These matches are set aside and given back below only to the
+            // sheets that hold real evidence or a candidate block.
+            let bare_p = match &item.kind {
+                ItemKind::Num(tok) if item.labels.is_empty() => {
+                    Some(tok.readings.iter().map(reading_p).sum::<f64>())
+                }
+                _ => None,
+            };
             if !over.is_empty() {
                 deferred.push(Deferred {
                     item: i,
@@ -859,14 +1170,16 @@ impl Detector {
                     w: global.max(exact_total as f64 / self.live_nums.max(1) as f64),
                 });
             }
-            let mut in_sheet: HashMap<u32, u32> = HashMap::new();
-            for (s, _) in &found {
-                *in_sheet.entry(*s).or_default() += 1;
-            }
-            for (s, id) in found {
+            // `found` is sorted by sheet: one group per sheet.
+            for group in found.chunk_by(|a, b| a.0 == b.0) {
+                let Some((s, _)) = group.first() else {
+                    continue;
+                };
+                let s = *s;
                 let nums = self.sheets.get(s as usize).map_or(1, |i| i.nums.max(1));
-                let near = wide.get(&s).copied().unwrap_or(0);
-                let matched = in_sheet.get(&s).copied().unwrap_or(0);
+                let near =
+                    (wide.partition_point(|x| *x <= s) - wide.partition_point(|x| *x < s)) as u32;
+                let matched = group.len() as u32;
                 // Discount the matches themselves: they are what is being tested.
                 // Half a pseudo-count smooths small counts on real tables; a handful of cells
                 // says nothing about density, so tiny sheets get proportionally less.
@@ -877,14 +1190,40 @@ impl Detector {
                 let p_emp = exact_total.saturating_sub(matched as usize) as f64
                     / self.live_nums.max(1) as f64;
                 let w = local.max(global).max(p_emp);
-                let entry = out.entry(s).or_default();
-                match entry.items.last_mut() {
-                    Some((j, v, _)) if *j == i => v.push(id),
-                    _ => entry.items.push((i, vec![id], w)),
+                // The rarity `score` gives it: -ln(chance per cell x the sheet's numbers).
+                let weak = bare_p.is_some_and(|p_model| {
+                    -(p_model.max(w) * f64::from(nums)).min(1.0).ln() < WEAK_EVIDENCE
+                });
+                let hits = group.iter().map(|(_, h)| *h);
+                if weak {
+                    let start = aside_hits.len();
+                    aside_hits.extend(hits);
+                    aside.push((s, i, (start, aside_hits.len()), w));
+                } else {
+                    out.entry(s).or_default().items.push((i, hits.collect(), w));
                 }
             }
         }
-        self.collect_deferred(items, &deferred, &mut sample, target_doc, out);
+        let mut aside_sheets: Vec<u32> = aside.iter().map(|a| a.0).collect();
+        aside_sheets.sort_unstable();
+        aside_sheets.dedup();
+        let candidates = if deferred.is_empty() && aside.is_empty() {
+            Vec::new()
+        } else {
+            self.candidate_sheets(items, &deferred, &mut sample, target_doc)
+        };
+        // Set-aside matches go back to sheets holding other evidence or a candidate block.
+        for (s, i, (a, b), w) in aside {
+            if candidates.contains(&s) || out.contains_key(&s) {
+                let hits = aside_hits.get(a..b).unwrap_or(&[]).to_vec();
+                out.entry(s).or_default().items.push((i, hits, w));
+            }
+        }
+        for h in out.values_mut() {
+            // Item order, which the lookups of deferred items rely on.
+            h.items.sort_by_key(|x| x.0);
+        }
+        self.collect_deferred(items, &deferred, &candidates, out);
         for fp in fps {
             self.fps.query(*fp, *fp, 64, |id| {
                 if let Some(s) = self.live_sheet(id, target_doc) {
@@ -892,6 +1231,8 @@ impl Detector {
                 }
             });
         }
+        // Every sheet with a match, given back or not.
+        out.len() + aside_sheets.iter().filter(|s| !out.contains_key(s)).count()
     }
 
     /// Attribution of values too common to enumerate across the whole index (3 significant
@@ -899,64 +1240,50 @@ impl Detector {
     /// how many distinct values land in each block of 16 rows x 8 columns; blocks holding
     /// far more of them than chance allows name the candidate sheets, and every deferred
     /// value is then looked up within those sheets only (two binary searches per sheet).
-    fn collect_deferred(
+    fn candidate_sheets(
         &self,
         items: &[Item],
         deferred: &[Deferred],
         sample: &mut BlockSample,
         target_doc: Option<u32>,
-        out: &mut HashMap<u32, SheetHits>,
-    ) {
-        if deferred.is_empty() {
-            return;
-        }
+    ) -> Vec<u32> {
         let live = self.live_nums.max(1) as f64;
-        let mut keys: Vec<u64> = Vec::new();
-        for d in deferred {
+        // The rarest first: fewest cells to read, and the fewest chance hits per block.
+        let mut order: Vec<(usize, &Deferred)> = deferred
+            .iter()
+            .map(|d| (d.readings.iter().map(|x| x.1).sum::<usize>(), d))
+            .filter(|(n, _)| *n <= SAMPLE_CAP)
+            .collect();
+        order.sort_by_key(|(n, d)| (*n, d.item));
+        for (n, d) in order {
             if sample.items >= SAMPLE_ITEMS {
                 break;
             }
             let Some(ItemKind::Num(tok)) = items.get(d.item).map(|x| &x.kind) else {
                 continue;
             };
-            if d.readings.iter().map(|x| x.1).sum::<usize>() > SAMPLE_CAP {
-                continue;
-            }
-            keys.clear();
             for (ri, _) in &d.readings {
                 let Some(r) = tok.readings.get(*ri) else {
                     continue;
                 };
+                // Dead cells and the target's own are counted too (no cell is read here);
+                // a block they make a candidate is dropped below or finds nothing live.
                 self.nums
-                    .query(num_key(r.lo), num_key(r.hi), SAMPLE_CAP, |id| {
-                        if let (Some(s), Some(c)) =
-                            (self.live_sheet(id, target_doc), self.cells.get(id as usize))
-                        {
-                            keys.push(block_key(s, c.row, u32::from(c.col)));
-                        }
+                    .query_tagged(num_key(r.lo), num_key(r.hi), SAMPLE_CAP, |id, tag| {
+                        sample.hit(tag, id);
                     });
             }
-            keys.sort_unstable();
-            keys.dedup();
-            let n = d.readings.iter().map(|x| x.1).sum::<usize>();
-            sample.add(&keys, n, self.live_nums);
+            sample.done(n, self.live_nums);
         }
         let lambda = sample.lambda;
-        sample.keys.sort_unstable();
-        let mut blocks: Vec<(u64, u32)> = Vec::new();
-        for k in &sample.keys {
-            match blocks.last_mut() {
-                Some((lk, n)) if lk == k => *n += 1,
-                _ => blocks.push((*k, 1)),
-            }
-        }
         // A block is a candidate when that many sampled values landing in it by chance
         // (Poisson, mean `lambda`) is unlikely even across every block of the index.
         let need = (live / BLOCK_CELLS).max(1.0).ln() + 2.3;
-        let mut cands: Vec<(u32, u32)> = blocks
-            .iter()
-            .filter(|(_, k)| *k >= 3 && -poisson_tail_ln(*k, lambda) >= need)
-            .map(|(key, k)| (*k, (key >> 40) as u32))
+        let mut cands: Vec<(u32, u32)> = sample
+            .blocks
+            .values()
+            .filter(|(k, _, _)| *k >= 3 && -poisson_tail_ln(*k, lambda) >= need)
+            .filter_map(|(k, _, id)| Some((*k, self.live_sheet(*id, target_doc)?)))
             .collect();
         cands.sort_unstable_by(|a, b| b.cmp(a));
         let mut sheets: Vec<u32> = Vec::new();
@@ -965,16 +1292,35 @@ impl Detector {
                 sheets.push(s);
             }
         }
-        for s in sheets {
+        sheets
+    }
+
+    /// Looks every deferred item up in the candidate sheets.
+    fn collect_deferred(
+        &self,
+        items: &[Item],
+        deferred: &[Deferred],
+        sheets: &[u32],
+        out: &mut FastMap<u32, SheetHits>,
+    ) {
+        if deferred.is_empty() {
+            return;
+        }
+        let mut hits: Vec<Hit> = Vec::new();
+        for &s in sheets {
             let spans = self.sheet_nums.spans(
                 u64::from(s) << 32,
                 (u64::from(s) << 32) | u64::from(u32::MAX),
             );
+            let entry = out.entry(s).or_default();
+            // Items the main pass found here, in item order: deferred items are appended
+            // after them, so only this prefix is searched.
+            let enumerated = entry.items.len();
             for d in deferred.iter().take(2000) {
                 let Some(ItemKind::Num(tok)) = items.get(d.item).map(|x| &x.kind) else {
                     continue;
                 };
-                let mut ids: Vec<u32> = Vec::new();
+                hits.clear();
                 for (ri, _) in &d.readings {
                     let Some(r) = tok.readings.get(*ri) else {
                         continue;
@@ -982,30 +1328,54 @@ impl Detector {
                     let lo = sheet_num_key(s, r.lo).saturating_sub(1);
                     let hi = sheet_num_key(s, r.hi).saturating_add(1);
                     self.sheet_nums.query_in(&spans, lo, hi, 512, |id| {
-                        let ok = self.cells.get(id as usize).is_some_and(|c| {
+                        let hit = self.cells.get(id as usize).and_then(|c| {
                             let v = c.value.abs();
-                            c.sheet == s && r.lo <= v && v <= r.hi
+                            (c.sheet == s && r.lo <= v && v <= r.hi).then_some(Hit {
+                                id,
+                                row: c.row,
+                                col: u32::from(c.col),
+                            })
                         });
-                        if ok {
-                            ids.push(id);
-                        }
+                        hits.extend(hit);
                     });
                 }
-                ids.sort_unstable();
-                ids.dedup();
-                if ids.is_empty() {
+                hits.sort_unstable();
+                hits.dedup();
+                if hits.is_empty() {
                     continue;
                 }
-                let entry = out.entry(s).or_default();
-                match entry.items.iter_mut().find(|x| x.0 == d.item) {
+                let prior = entry
+                    .items
+                    .get(..enumerated)
+                    .unwrap_or(&[])
+                    .binary_search_by_key(&d.item, |x| x.0);
+                match prior.ok().and_then(|k| entry.items.get_mut(k)) {
                     Some((_, v, _)) => {
-                        v.extend(ids);
+                        v.extend_from_slice(&hits);
                         v.sort_unstable();
                         v.dedup();
                     }
-                    None => entry.items.push((d.item, ids, d.w)),
+                    None => entry.items.push((d.item, hits.clone(), d.w)),
                 }
             }
+            if entry.items.is_empty() {
+                out.remove(&s);
+            }
+        }
+    }
+
+    /// A cell chosen without a rarity of its own (a header crossing, a passage's cell).
+    fn pick_at(&self, id: u32, kind: u8) -> Pick {
+        let (row, col) = self
+            .cells
+            .get(id as usize)
+            .map_or((0, 0), |c| (c.row, u32::from(c.col)));
+        Pick {
+            ev: 0.0,
+            lnh: 0.0,
+            kind,
+            row,
+            col,
         }
     }
 
@@ -1027,7 +1397,7 @@ impl Detector {
         sid: u32,
         tok: &NumToken,
         labels: &[u64],
-        cache: &mut HashMap<u64, Vec<(u32, u32)>>,
+        cache: &mut FastMap<u64, Vec<(u32, u32)>>,
     ) -> Option<u32> {
         for la in labels.iter().take(8) {
             for lb in labels.iter().take(8) {
@@ -1081,16 +1451,16 @@ impl Detector {
         let area = (f64::from(info.max_row) + 1.0) * (f64::from(info.max_col) + 1.0);
         let width = f64::from(info.max_col) + 1.0;
         let height = f64::from(info.max_row) + 1.0;
-        let cell = |id: u32| self.cells.get(id as usize);
-        let mut label_cache: HashMap<u64, Vec<(u32, u32)>> = HashMap::new();
+        let mut label_cache: FastMap<u64, Vec<(u32, u32)>> = FastMap::default();
 
         // Anchor: the coarse block (16 rows x 8 columns) hit by the most distinct items, so
         // items with several candidate cells pick the one inside the copied block.
-        let mut votes: HashMap<(u32, u32), (u32, u64, u64, u64)> = HashMap::new();
-        for (_, ids, _) in &hits.items {
-            let mut seen: Vec<(u32, u32)> = Vec::new();
-            for c in ids.iter().filter_map(|i| cell(*i)) {
-                let key = (c.row / 16, u32::from(c.col) / 8);
+        let mut votes: FastMap<(u32, u32), (u32, u64, u64, u64)> = FastMap::default();
+        let mut seen: Vec<(u32, u32)> = Vec::new();
+        for (_, hs, _) in &hits.items {
+            seen.clear();
+            for c in hs {
+                let key = (c.row / 16, c.col / 8);
                 let v = votes.entry(key).or_default();
                 if !seen.contains(&key) {
                     seen.push(key);
@@ -1116,9 +1486,8 @@ impl Detector {
         // Values written at their header crossings: (cell, -ln chance there, places holding
         // those headers). Several of them in one sheet pin the source jointly.
         let mut crossings: Vec<(u32, f64, f64)> = Vec::new();
-        // cell -> (evidence, ln hits, kind: 0 number, 1 date, 2 text)
-        let mut chosen: HashMap<u32, (f64, f64, u8)> = HashMap::new();
-        for (idx, ids, wide) in &hits.items {
+        let mut chosen: FastMap<u32, Pick> = FastMap::default();
+        for (idx, hs, wide) in &hits.items {
             let Some(item) = items.get(*idx) else {
                 continue;
             };
@@ -1136,11 +1505,10 @@ impl Detector {
             let base = -(p_cell * sheet_n).min(1.0).ln();
             // Header adjacency: a written label equal to a text cell left of the candidate in
             // its row, or above it in its column.
-            let mut best: Option<(u32, f64, u32)> = None; // (cell, evidence, distance)
+            let mut best: Option<(Hit, f64, u32)> = None; // (cell, evidence, distance)
             let mut crossing: Option<(u32, f64, f64)> = None;
-            for id in ids {
-                let Some(c) = cell(*id) else { continue };
-                let (row, col) = (c.row, u32::from(c.col));
+            for c in hs {
+                let (id, row, col) = (&c.id, c.row, c.col);
                 let mut hdr = 0u32;
                 let mut line = 1.0f64;
                 // How many places in the whole index hold the matched row / column labels:
@@ -1171,7 +1539,7 @@ impl Detector {
                 }
                 let mut ev = base;
                 if hdr != 0 {
-                    let p = (p_cell * line * ids.len().min(4) as f64).min(1.0);
+                    let p = (p_cell * line * hs.len().min(4) as f64).min(1.0);
                     ev = ev.max(-p.ln());
                 }
                 let ev = ev.min(cap);
@@ -1188,113 +1556,113 @@ impl Detector {
                     Some((_, bev, bd)) => ev > bev + 1e-9 || (ev >= bev - 1e-9 && dist < bd),
                 };
                 if better {
-                    best = Some((*id, ev, dist));
+                    best = Some((*c, ev, dist));
                 }
             }
             crossings.extend(crossing);
-            if let Some((id, ev, _)) = best {
-                let lnh = (ids.len() as f64).ln();
-                let is_text = match item.kind {
+            if let Some((c, ev, _)) = best {
+                let lnh = (hs.len() as f64).ln();
+                let kind = match item.kind {
                     ItemKind::Num(_) => 0u8,
                     ItemKind::Date(_) => 1,
                     ItemKind::Text { .. } => 2,
                 };
-                let e = chosen.entry(id).or_insert((0.0, lnh, is_text));
-                if ev > e.0 {
-                    *e = (ev, lnh, is_text);
+                let pick = |ev| Pick {
+                    ev,
+                    lnh,
+                    kind,
+                    row: c.row,
+                    col: c.col,
+                };
+                let e = chosen.entry(c.id).or_insert(pick(0.0));
+                if ev > e.ev {
+                    *e = pick(ev);
                 }
             }
         }
         // Values too common to enumerate (a 2-significant-figure amount in a big index) are
         // still attributed when both their written headers cross in this sheet. They add
         // no evidence (kind 1: no rarity, no compactness), only the right cells.
-        let present: Vec<usize> = hits.items.iter().map(|x| x.0).collect();
         if !chosen.is_empty() {
+            let mut present: Vec<usize> = hits.items.iter().map(|x| x.0).collect();
+            present.sort_unstable();
             for (idx, item) in items.iter().enumerate().take(1000) {
                 let ItemKind::Num(tok) = &item.kind else {
                     continue;
                 };
-                if tok.weak || item.labels.len() < 2 || present.contains(&idx) {
+                if tok.weak || item.labels.len() < 2 || present.binary_search(&idx).is_ok() {
                     continue;
                 }
                 if let Some(id) = self.crossing(sid, tok, &item.labels, &mut label_cache) {
-                    chosen.entry(id).or_insert((0.0, 0.0, 1));
+                    chosen.entry(id).or_insert_with(|| self.pick_at(id, 1));
                 }
             }
         }
         // A name that is the row or column header of a matched value was a label: it is
         // evidence (the header came from this sheet too) but not a separate value.
         let value_cells: Vec<(u32, u32)> = chosen
-            .iter()
-            .filter(|(_, v)| v.2 == 0)
-            .filter_map(|(id, _)| cell(*id))
-            .map(|c| (c.row, u32::from(c.col)))
+            .values()
+            .filter(|v| v.kind == 0)
+            .map(|v| (v.row, v.col))
             .collect();
         let mut label_evidence = 0.0;
-        chosen.retain(|id, v| {
-            let is_label = v.2 == 2
-                && cell(*id).is_some_and(|c| {
-                    let (r, cc) = (c.row, u32::from(c.col));
-                    value_cells
-                        .iter()
-                        .any(|(vr, vc)| (*vr == r && *vc > cc) || (*vc == cc && *vr > r))
-                });
+        chosen.retain(|_, v| {
+            let (r, cc) = (v.row, v.col);
+            let is_label = v.kind == 2
+                && value_cells
+                    .iter()
+                    .any(|(vr, vc)| (*vr == r && *vc > cc) || (*vc == cc && *vr > r));
             if is_label {
-                label_evidence += v.0;
+                label_evidence += v.ev;
             }
             !is_label
         });
         // Passages: fingerprints shared with text cells of this sheet.
-        let mut fp_cells: HashMap<u32, Vec<u64>> = HashMap::new();
-        for (fp, id) in &hits.fps {
-            fp_cells.entry(*id).or_default().push(*fp);
-        }
         let mut fp_total: Vec<u64> = hits.fps.iter().map(|(f, _)| *f).collect();
         fp_total.sort_unstable();
         fp_total.dedup();
         let fp_evidence = (fp_total.len() as f64 * FP_EVIDENCE).min(40.0);
-        for id in fp_cells.keys() {
-            chosen.entry(*id).or_insert((0.0, 0.0, 2));
+        for (_, id) in &hits.fps {
+            chosen.entry(*id).or_insert_with(|| self.pick_at(*id, 2));
         }
         if chosen.is_empty() {
             return None;
         }
         // Weak coincidental matches far from the copied block are noise, not cells of the
         // flow: a value with no rarity of its own only counts near the anchor.
-        let near_anchor = |id: &u32| {
-            cell(*id).is_some_and(|c| {
-                c.row.abs_diff(ar) <= CLUSTER_ROWS && u32::from(c.col).abs_diff(ac) <= CLUSTER_COLS
-            })
-        };
-        chosen.retain(|id, v| v.2 == 2 || v.0 >= 1.0 || near_anchor(id));
+        let near_anchor =
+            |v: &Pick| v.row.abs_diff(ar) <= CLUSTER_ROWS && v.col.abs_diff(ac) <= CLUSTER_COLS;
+        chosen.retain(|_, v| v.kind == 2 || v.ev >= WEAK_EVIDENCE || near_anchor(v));
         let mut evidence: f64 =
-            chosen.values().map(|(e, _, _)| *e).sum::<f64>() + fp_evidence + label_evidence;
+            chosen.values().map(|v| v.ev).sum::<f64>() + fp_evidence + label_evidence;
         // Compactness: k cells landing in a small block of a big sheet by chance is unlikely.
         // Only plain numbers: dates are sorted and clustered in any ledger, text is rare
         // enough on its own.
-        let numeric: Vec<(&u32, &(f64, f64, u8))> = chosen
+        let mut numeric: Vec<(u32, &Pick)> = chosen
             .iter()
-            .filter(|(id, v)| v.2 == 0 && near_anchor(id))
+            .filter(|(_, v)| v.kind == 0 && near_anchor(v))
+            .map(|(id, v)| (*id, v))
             .collect();
+        // In cell order, so the cell that places the block (and the sum) does not depend
+        // on the map's iteration order.
+        numeric.sort_unstable_by_key(|(id, _)| *id);
         if numeric.len() >= 2 {
             let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0, u32::MAX, 0);
-            for (id, _) in &numeric {
-                if let Some(c) = cell(**id) {
-                    r0 = r0.min(c.row);
-                    r1 = r1.max(c.row);
-                    c0 = c0.min(u32::from(c.col));
-                    c1 = c1.max(u32::from(c.col));
-                }
+            for (_, c) in &numeric {
+                r0 = r0.min(c.row);
+                r1 = r1.max(c.row);
+                c0 = c0.min(c.col);
+                c1 = c1.max(c.col);
             }
             let boxa =
                 (f64::from(r1.saturating_sub(r0)) + 1.0) * (f64::from(c1.saturating_sub(c0)) + 1.0);
             let gain = (area / boxa).ln();
             let mut bonus = 0.0;
-            for (i, (_, (_, lnh, _))) in numeric.iter().enumerate() {
+            for (i, (_, c)) in numeric.iter().enumerate() {
                 if i == 0 {
                     continue; // the first cell places the block
                 }
-                bonus += (gain - lnh).clamp(0.0, 4.0);
+                bonus += (gain - c.lnh).clamp(0.0, 4.0);
             }
             evidence += bonus.min(30.0);
         }
@@ -1314,9 +1682,8 @@ impl Detector {
             FlowStrength::Possible
         };
         let mut cells: Vec<CellAddr> = chosen
-            .keys()
-            .filter_map(|id| cell(*id))
-            .map(|c| CellAddr::new(c.row, u32::from(c.col)))
+            .values()
+            .map(|v| CellAddr::new(v.row, v.col))
             .collect();
         cells.sort_unstable();
         cells.dedup();
@@ -1363,26 +1730,43 @@ fn extract(part: &WritePart) -> (Vec<Item>, Vec<u64>) {
     match part {
         WritePart::Text { text, .. } => {
             fps.extend(parse::fingerprints(text));
-            text_items(text, &[], &mut items);
+            text_items(text, &[], None, &mut items);
         }
         WritePart::Table { rows, .. } => {
-            let is_label = |s: &str| {
-                let t = s.trim();
-                !t.is_empty() && parse::parse_number(t).is_none() && parse::parse_date(t).is_empty()
-            };
             let hash = |s: &str| parse::hash64(parse::fold(s).as_bytes());
+            // Each cell is parsed once: the parse says whether it is a label, and is then
+            // the cell's item (parsing was a fifth of a check when done twice).
+            let parse_row = |r: &[String]| -> Vec<Parsed> {
+                r.iter().take(1000).map(|c| Parsed::of(c)).collect()
+            };
+            let mut first: Option<Vec<Parsed>> = rows.first().map(|r| parse_row(r));
             let header_row: Vec<Option<u64>> = rows
                 .first()
-                .map(|r| r.iter().map(|c| is_label(c).then(|| hash(c))).collect())
+                .zip(first.as_ref())
+                .map(|(r, p)| {
+                    r.iter()
+                        .zip(p)
+                        .map(|(c, p)| p.is_label().then(|| hash(c)))
+                        .collect()
+                })
                 .unwrap_or_default();
-            for row in rows.iter().take(10_000) {
+            for (k, row) in rows.iter().take(10_000).enumerate() {
+                let parsed = match first.take() {
+                    Some(p) if k == 0 => p,
+                    _ => parse_row(row),
+                };
+                // Cells past the first thousand are only searched for labels.
                 let row_labels: Vec<u64> = row
                     .iter()
-                    .filter(|c| is_label(c))
+                    .enumerate()
+                    .filter(|(j, c)| match parsed.get(*j) {
+                        Some(p) => p.is_label(),
+                        None => Parsed::of(c).is_label(),
+                    })
                     .take(2)
-                    .map(|c| hash(c))
+                    .map(|(_, c)| hash(c))
                     .collect();
-                for (j, c) in row.iter().enumerate().take(1000) {
+                for ((j, c), p) in row.iter().enumerate().zip(parsed) {
                     let mut labels = row_labels.clone();
                     if let Some(Some(h)) = header_row.get(j) {
                         labels.push(*h);
@@ -1390,7 +1774,7 @@ fn extract(part: &WritePart) -> (Vec<Item>, Vec<u64>) {
                     if c.chars().count() >= 40 {
                         fps.extend(parse::fingerprints(c));
                     }
-                    text_items(c, &labels, &mut items);
+                    text_items(c, &labels, Some(p), &mut items);
                 }
             }
             fps.sort_unstable();
@@ -1400,30 +1784,66 @@ fn extract(part: &WritePart) -> (Vec<Item>, Vec<u64>) {
     (items, fps)
 }
 
+/// A whole chunk of written text (a table cell) read as one value.
+#[derive(Debug)]
+enum Parsed {
+    Date(Vec<f64>),
+    Num(NumToken),
+    /// Neither (text, or nothing).
+    Other {
+        blank: bool,
+    },
+}
+
+impl Parsed {
+    fn of(text: &str) -> Self {
+        let t = text.trim();
+        if t.is_empty() {
+            return Parsed::Other { blank: true };
+        }
+        let dates = parse::parse_date(t);
+        if !dates.is_empty() {
+            return Parsed::Date(dates);
+        }
+        match parse::parse_number(t) {
+            Some(n) => Parsed::Num(n),
+            None => Parsed::Other { blank: false },
+        }
+    }
+
+    /// Non-blank text that is neither a number nor a date: a row or column header.
+    fn is_label(&self) -> bool {
+        matches!(self, Parsed::Other { blank: false })
+    }
+}
+
 /// Numbers, dates and distinctive strings in a chunk of text. `extra_labels` are the
-/// table headers around it; words of the sentence are labels too.
-fn text_items(text: &str, extra_labels: &[u64], out: &mut Vec<Item>) {
+/// table headers around it; words of the sentence are labels too. `parsed` is the chunk
+/// already read by [`Parsed::of`], if the caller has it.
+fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mut Vec<Item>) {
     let t = text.trim();
     if t.is_empty() || out.len() > 100_000 {
         return;
     }
-    let whole = parse::fold(t);
     // The whole chunk as one value (a table cell).
-    let dates = parse::parse_date(t);
-    if !dates.is_empty() {
-        out.push(Item {
-            kind: ItemKind::Date(dates),
-            labels: extra_labels.to_vec(),
-        });
-        return;
+    match parsed.unwrap_or_else(|| Parsed::of(t)) {
+        Parsed::Date(dates) => {
+            out.push(Item {
+                kind: ItemKind::Date(dates),
+                labels: extra_labels.to_vec(),
+            });
+            return;
+        }
+        Parsed::Num(n) => {
+            out.push(Item {
+                kind: ItemKind::Num(n),
+                labels: extra_labels.to_vec(),
+            });
+            return;
+        }
+        Parsed::Other { .. } => {}
     }
-    if let Some(n) = parse::parse_number(t) {
-        out.push(Item {
-            kind: ItemKind::Num(n),
-            labels: extra_labels.to_vec(),
-        });
-        return;
-    }
+    let whole = parse::fold(t);
     let ev = parse::string_evidence(&whole);
     if ev > 0.0 && whole.len() <= 200 {
         out.push(Item {

@@ -69,7 +69,12 @@ fn strip_suffix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
 fn strip_decorations(mut s: &str) -> (&str, bool, bool) {
     let mut currency = false;
     let mut negative = false;
+    let digit = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
     for _ in 0..6 {
+        // Digits at both ends: nothing below would strip anything.
+        if digit(s.as_bytes().first()) && digit(s.as_bytes().last()) {
+            break;
+        }
         let before = s.len();
         s = s.trim_matches(|c: char| c.is_whitespace());
         if let Some(r) = s.strip_prefix(['-', '−', '–']) {
@@ -85,15 +90,29 @@ fn strip_decorations(mut s: &str) -> (&str, bool, bool) {
             currency = true;
             s = r;
         }
-        for code in CURRENCY_CODES {
-            if let Some(r) = strip_prefix_ci(s, code) {
+        // Codes are ASCII, begin with a letter and end with a letter or `$`: a number that
+        // starts and ends with a digit (nearly all of them) skips the 34 comparisons.
+        let alpha_first = s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic);
+        let alpha_last = s
+            .as_bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'$');
+        for code in CURRENCY_CODES.iter().filter(|_| alpha_first || alpha_last) {
+            // A code can only match where its first (last) byte does: one comparison
+            // before the full one.
+            let end = |b: Option<&u8>| b.map(u8::to_ascii_lowercase);
+            let (cf, cl) = (end(code.as_bytes().first()), end(code.as_bytes().last()));
+            if end(s.as_bytes().first()) == cf
+                && let Some(r) = strip_prefix_ci(s, code)
+            {
                 // A code must be followed by a non-letter (`USD1`, `USD 1`), never `usdx`.
                 if !r.starts_with(|c: char| c.is_alphabetic()) {
                     currency = true;
                     s = r;
                 }
             }
-            if let Some(r) = strip_suffix_ci(s, code)
+            if end(s.as_bytes().last()) == cl
+                && let Some(r) = strip_suffix_ci(s, code)
                 && !r.ends_with(|c: char| c.is_alphabetic())
             {
                 currency = true;
@@ -137,7 +156,9 @@ pub fn parse_number(input: &str) -> Option<NumToken> {
     let mut scale = 1.0;
     let mut scaled = false;
     if !percent {
-        for (word, f) in SCALES {
+        // Scale words end with an ASCII letter: a bare number skips the twelve comparisons.
+        let alpha_last = s.as_bytes().last().is_some_and(u8::is_ascii_alphabetic);
+        for (word, f) in SCALES.iter().filter(|_| alpha_last) {
             if let Some(r) = strip_suffix_ci(s, word) {
                 // `1.2M`, `1.2 M`, `1.2 million`; the scale must follow a digit or space.
                 if r.ends_with(|c: char| c.is_ascii_digit() || c.is_whitespace()) {
@@ -220,6 +241,9 @@ fn parse_core(s: &str) -> Option<Core> {
         return None;
     }
     let plain_integer = s.chars().all(|c| c.is_ascii_digit());
+    if let Some(core) = plain_core(s, plain_integer) {
+        return Some(core);
+    }
     // Spaces and apostrophes are only ever grouping; groups after them must be 3 digits.
     let groups_ok = |sep: &[char], t: &str| -> bool {
         let parts: Vec<&str> = t.split(sep).collect();
@@ -307,6 +331,29 @@ fn parse_core(s: &str) -> Option<Core> {
     let sig = digits.trim_start_matches('0').len() as u32;
     Some(Core {
         values,
+        sig_digits: sig,
+        plain_integer,
+    })
+}
+
+/// [`parse_core`] for the common unambiguous case, without its allocations: digits, or
+/// digits around one `.` with other than three after it (`1.234` is also 1234 grouped in a
+/// comma-decimal locale: left to the general path).
+fn plain_core(s: &str, plain_integer: bool) -> Option<Core> {
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (s, ""),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let ok = digits(int) && (plain_integer || (digits(frac) && frac.len() != 3));
+    if !ok {
+        return None;
+    }
+    let v: f64 = s.parse().ok().filter(|v: &f64| v.is_finite())?;
+    let lead = s.bytes().take_while(|b| *b == b'0' || *b == b'.').count();
+    let sig = s.bytes().skip(lead).filter(u8::is_ascii_digit).count() as u32;
+    Some(Core {
+        values: vec![(v, frac.len() as u32)],
         sig_digits: sig,
         plain_integer,
     })
