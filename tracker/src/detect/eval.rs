@@ -40,9 +40,10 @@ impl Rng {
 use std::collections::{HashMap, HashSet};
 
 use crate::model::{
-    App, CellAddr, CellValue, DocumentId, DocumentRef, Flow, FlowStrength, ProvenanceId, ReadCell,
-    ReadEvent, SheetRead, WriteContent, WritePart,
+    Action, App, CellAddr, CellValue, DocumentId, DocumentRef, Flow, FlowStrength, ProvenanceId,
+    ReadCell, ReadEvent, SheetRead, WriteContent, WritePart,
 };
+use crate::policy::{AdminPolicy, UserChoices, decide_flow};
 
 use super::Detector;
 
@@ -1006,6 +1007,10 @@ pub struct Report {
     pub neg_confirmed: usize,
     pub neg_possible: usize,
     pub base_neg: usize,
+    /// Negatives with a flow the policy would block: under the default policy, and under
+    /// one that blocks every confirmed transfer (`flows.default` and `confidential` block).
+    pub neg_blocked_default: usize,
+    pub neg_blocked_strict: usize,
     pub indexed_cells: usize,
     pub check_micros: Vec<u128>,
 }
@@ -1024,6 +1029,16 @@ pub fn evaluate(c: &Corpus) -> Report {
     let base = Baseline::new(&c.reads);
     let mut rows = vec![Row::default(); CLASSES.len()];
     let (mut negatives, mut neg_confirmed, mut neg_possible, mut base_neg) = (0, 0, 0, 0);
+    let (default_policy, choices) = (AdminPolicy::default(), UserChoices::default());
+    let strict_policy =
+        AdminPolicy::parse(r#"{"flows": {"default": "block", "confidential": "block"}}"#)
+            .unwrap_or_default();
+    let blocks = |flows: &[Flow], policy: &AdminPolicy| {
+        flows
+            .iter()
+            .any(|f| decide_flow(f, policy, &choices).action == Action::Block)
+    };
+    let (mut neg_blocked_default, mut neg_blocked_strict) = (0, 0);
     let mut times = Vec::new();
     for case in &c.cases {
         let t0 = std::time::Instant::now();
@@ -1068,6 +1083,8 @@ pub fn evaluate(c: &Corpus) -> Report {
                 if !b.is_empty() {
                     base_neg += 1;
                 }
+                neg_blocked_default += usize::from(blocks(&flows, &default_policy));
+                neg_blocked_strict += usize::from(blocks(&flows, &strict_policy));
             }
         }
     }
@@ -1077,6 +1094,8 @@ pub fn evaluate(c: &Corpus) -> Report {
         neg_confirmed,
         neg_possible,
         base_neg,
+        neg_blocked_default,
+        neg_blocked_strict,
         indexed_cells: det.len(),
         check_micros: times,
     }
@@ -1124,6 +1143,13 @@ impl std::fmt::Display for Report {
             self.neg_confirmed,
             pct(self.neg_possible, self.negatives),
             pct(self.base_neg, self.negatives)
+        )?;
+        writeln!(
+            f,
+            "negatives blocked: {} under the default policy; {} ({:.4}) under a policy blocking every confirmed transfer (possible flows never block)",
+            self.neg_blocked_default,
+            self.neg_blocked_strict,
+            pct(self.neg_blocked_strict, self.negatives)
         )?;
         let mut t = self.check_micros.clone();
         t.sort_unstable();
