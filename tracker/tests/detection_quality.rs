@@ -27,7 +27,11 @@ fn every_transformation_class_is_found_and_no_negative_is_blocked() {
         "rows/columns reordered",
         "values inside sentences",
     ] {
-        assert!(recall(name) >= 0.95, "{name}: recall {}\n{report}", recall(name));
+        assert!(
+            recall(name) >= 0.95,
+            "{name}: recall {}\n{report}",
+            recall(name)
+        );
     }
     // Rounded values with corroboration: goal 0.9.
     for name in [
@@ -35,13 +39,24 @@ fn every_transformation_class_is_found_and_no_negative_is_blocked() {
         "subset of a table",
         "lone value, distinctive headers",
     ] {
-        assert!(recall(name) >= 0.85, "{name}: recall {}\n{report}", recall(name));
+        assert!(
+            recall(name) >= 0.85,
+            "{name}: recall {}\n{report}",
+            recall(name)
+        );
     }
     // A lone value under headers every workbook shares cannot say where it came from.
-    assert_eq!(recall("lone value, shared headers: Possible"), 0.0, "{report}");
+    assert_eq!(
+        recall("lone value, shared headers: Possible"),
+        0.0,
+        "{report}"
+    );
     // False positives: goal 0.5% of negatives; at most 2 of 400 here.
     assert!(report.neg_confirmed <= 2, "{report}");
     assert_eq!(report.neg_blocked_default, 0, "{report}");
     // Only confirmed flows can be blocked, even by the strictest policy.
-    assert!(report.neg_blocked_strict <= report.neg_confirmed, "{report}");
+    assert!(
+        report.neg_blocked_strict <= report.neg_confirmed,
+        "{report}"
+    );
 }
