@@ -90,6 +90,9 @@ pub struct TrustEnv {
     pub linux_update_command: String,
     /// Linux: the user's NSS database (Chrome/Chromium), when it exists.
     pub nss_db: Option<PathBuf>,
+    /// Linux: Firefox profiles (each has its own NSS database; Firefox on Linux does not
+    /// read the system store). Found under ~/.mozilla, the snap and the flatpak.
+    pub firefox_profiles: Vec<PathBuf>,
     /// The user's home, for the macOS login keychain.
     pub home: Option<PathBuf>,
     /// Whether we may write system locations (Unix: effective uid 0).
@@ -104,6 +107,7 @@ impl fmt::Debug for TrustEnv {
             .field("linux_anchor_dir", &self.linux_anchor_dir)
             .field("linux_update_command", &self.linux_update_command)
             .field("nss_db", &self.nss_db)
+            .field("firefox_profiles", &self.firefox_profiles)
             .field("home", &self.home)
             .field("is_privileged", &self.is_privileged)
             .finish_non_exhaustive()
@@ -133,11 +137,13 @@ impl TrustEnv {
             .as_ref()
             .map(|h| h.join(".pki").join("nssdb"))
             .filter(|p| p.is_dir());
+        let firefox_profiles = home.as_deref().map(firefox_profiles).unwrap_or_default();
         Self {
             os: Os::current(),
             linux_anchor_dir,
             linux_update_command,
             nss_db,
+            firefox_profiles,
             home,
             is_privileged: effective_uid_is_root(),
             runner: Box::new(runner),
@@ -161,6 +167,43 @@ impl TrustEnv {
             _ => None,
         }
     }
+
+    /// Each Firefox profile as (store name, database folder).
+    fn firefox_stores(&self) -> Vec<(String, &Path)> {
+        self.firefox_profiles
+            .iter()
+            .map(|p| {
+                let name = p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                (format!("Firefox profile {name}"), p.as_path())
+            })
+            .collect()
+    }
+}
+
+/// Firefox profiles under `home` that have a certificate database: the usual place, the
+/// snap's and the flatpak's, in name order.
+pub fn firefox_profiles(home: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for base in [
+        ".mozilla/firefox",
+        "snap/firefox/common/.mozilla/firefox",
+        ".var/app/org.mozilla.firefox/.mozilla/firefox",
+    ] {
+        let Ok(entries) = std::fs::read_dir(home.join(base)) else {
+            continue;
+        };
+        let mut here: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("cert9.db").is_file())
+            .collect();
+        here.sort();
+        found.extend(here);
+    }
+    found
 }
 
 /// Reads the effective uid from /proc so no libc binding is needed; where /proc does not
@@ -473,20 +516,12 @@ pub fn install(paths: &CertPaths, env: &TrustEnv) -> Result<TrustReport, CertErr
         Os::Linux => {
             report.actions.push(linux_install(env, &ca));
             report.actions.push(match env.nss_usable() {
-                Some(db) => {
-                    if env
-                        .runner
-                        .run("certutil", &nss_args(db, "-L"))
-                        .is_ok_and(|o| o.success)
-                    {
-                        // Re-adding under the same nickname would fail; drop the old entry so
-                        // a recreated CA replaces it.
-                        let _ = env.runner.run("certutil", &nss_args(db, "-D"));
-                    }
-                    run_step(env, NSS_STORE, "certutil", nss_install_args(db, &ca))
-                }
+                Some(db) => nss_install(env, NSS_STORE, db, &ca),
                 None => nss_skipped(env),
             });
+            for (store, db) in env.firefox_stores() {
+                report.actions.push(nss_install(env, &store, db, &ca));
+            }
         }
         Os::MacOs => report.actions.push(run_step(
             env,
@@ -538,10 +573,73 @@ fn linux_install(env: &TrustEnv, ca: &CaRef) -> TrustAction {
     action
 }
 
+/// Adds the CA to one NSS database (Chrome's or a Firefox profile's).
+fn nss_install(env: &TrustEnv, store: &str, db: &Path, ca: &CaRef) -> TrustAction {
+    if !env.runner.which("certutil") {
+        return certutil_missing(store);
+    }
+    if env
+        .runner
+        .run("certutil", &nss_args(db, "-L"))
+        .is_ok_and(|o| o.success)
+    {
+        // Re-adding under the same nickname would fail; drop the old entry so a recreated
+        // CA replaces it.
+        let _ = env.runner.run("certutil", &nss_args(db, "-D"));
+    }
+    run_step(env, store, "certutil", nss_install_args(db, ca))
+}
+
+/// Removes the CA from one NSS database; "already removed" when it is not there.
+fn nss_uninstall(env: &TrustEnv, store: &str, db: &Path) -> TrustAction {
+    if !env.runner.which("certutil") {
+        return certutil_missing(store);
+    }
+    if env
+        .runner
+        .run("certutil", &nss_args(db, "-L"))
+        .is_ok_and(|o| o.success)
+    {
+        run_step(env, store, "certutil", nss_args(db, "-D"))
+    } else {
+        already(store)
+    }
+}
+
+const CERTUTIL_MISSING: &str = "certutil not found; install it (Debian/Ubuntu: sudo apt install libnss3-tools) and run `office-bridge certs install` again";
+
+fn certutil_missing(store: &str) -> TrustAction {
+    TrustAction {
+        store: store.into(),
+        outcome: TrustOutcome::Skipped {
+            reason: CERTUTIL_MISSING.into(),
+        },
+    }
+}
+
+/// Whether one NSS database trusts the CA, and the command that would fix it.
+fn nss_state(env: &TrustEnv, db: &Path, ca: &CaRef) -> (TrustState, Option<String>) {
+    match env.runner.run("certutil", &nss_args(db, "-L")) {
+        Ok(o) if o.success => (TrustState::Trusted, None),
+        Ok(_) => (
+            TrustState::NotTrusted(format!("no '{NSS_NICKNAME}' in {}", db.display())),
+            Some(display_command(
+                env.os,
+                "certutil",
+                &nss_install_args(db, ca),
+            )),
+        ),
+        Err(e) => (
+            TrustState::Unknown(format!("cannot run certutil: {e}")),
+            None,
+        ),
+    }
+}
+
 fn nss_skipped(env: &TrustEnv) -> TrustAction {
     let reason = match &env.nss_db {
         None => "no NSS database at ~/.pki/nssdb (Chrome/Chromium not set up)".to_string(),
-        Some(_) => "certutil not found; install it (Debian/Ubuntu: sudo apt install libnss3-tools) and run `office-bridge certs install` again".to_string(),
+        Some(_) => CERTUTIL_MISSING.to_string(),
     };
     TrustAction {
         store: NSS_STORE.into(),
@@ -560,19 +658,12 @@ pub fn uninstall(paths: &CertPaths, env: &TrustEnv) -> Result<TrustReport, CertE
         Os::Linux => {
             report.actions.push(linux_uninstall(env));
             report.actions.push(match env.nss_usable() {
-                Some(db) => {
-                    if env
-                        .runner
-                        .run("certutil", &nss_args(db, "-L"))
-                        .is_ok_and(|o| o.success)
-                    {
-                        run_step(env, NSS_STORE, "certutil", nss_args(db, "-D"))
-                    } else {
-                        already(NSS_STORE)
-                    }
-                }
+                Some(db) => nss_uninstall(env, NSS_STORE, db),
                 None => nss_skipped(env),
             });
+            for (store, db) in env.firefox_stores() {
+                report.actions.push(nss_uninstall(env, &store, db));
+            }
         }
         // Asking first turns "not there" into "already removed" instead of a scary failure.
         Os::MacOs => {
@@ -694,27 +785,26 @@ pub(crate) fn check(paths: &CertPaths, env: &TrustEnv) -> Vec<TrustStoreState> {
                     TrustState::Unknown("certutil not found".into()),
                     Some("sudo apt install libnss3-tools && office-bridge certs install".into()),
                 ),
-                (Some(_), Some(db)) => match env.runner.run("certutil", &nss_args(db, "-L")) {
-                    Ok(o) if o.success => (TrustState::Trusted, None),
-                    Ok(_) => (
-                        TrustState::NotTrusted(format!("no '{NSS_NICKNAME}' in {}", db.display())),
-                        Some(display_command(
-                            env.os,
-                            "certutil",
-                            &nss_install_args(db, &ca),
-                        )),
-                    ),
-                    Err(e) => (
-                        TrustState::Unknown(format!("cannot run certutil: {e}")),
-                        None,
-                    ),
-                },
+                (Some(_), Some(db)) => nss_state(env, db, &ca),
             };
             out.push(TrustStoreState {
                 store: NSS_STORE.into(),
                 state,
                 fix,
             });
+            for (store, db) in env.firefox_stores() {
+                let (state, fix) = if env.runner.which("certutil") {
+                    nss_state(env, db, &ca)
+                } else {
+                    (
+                        TrustState::Unknown("certutil not found".into()),
+                        Some(
+                            "sudo apt install libnss3-tools && office-bridge certs install".into(),
+                        ),
+                    )
+                };
+                out.push(TrustStoreState { store, state, fix });
+            }
         }
         Os::MacOs => {
             out.push(query(

@@ -390,7 +390,8 @@ fn material_debug_redacts_the_key() {
 #[derive(Default)]
 struct FakeState {
     calls: Vec<(String, Vec<String>)>,
-    nss_has_ca: bool,
+    /// The NSS databases (their `-d` argument) holding the CA.
+    nss_with_ca: HashSet<String>,
     os_store_has_ca: bool,
     fail_update: bool,
 }
@@ -411,6 +412,13 @@ impl CommandRunner for FakeRunner {
     fn run(&self, program: &str, args: &[String]) -> io::Result<CommandOutput> {
         let mut st = self.state.lock().expect("lock");
         st.calls.push((program.to_string(), args.to_vec()));
+        // certutil's database: the argument after -d.
+        let db = args
+            .iter()
+            .position(|a| a == "-d")
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_default();
         let ok = |success: bool, stderr: &str| CommandOutput {
             success,
             stdout: String::new(),
@@ -444,15 +452,16 @@ impl CommandRunner for FakeRunner {
                 ok(had, "not found")
             }
             "certutil" if args.iter().any(|a| a == "-A") => {
-                st.nss_has_ca = true;
+                st.nss_with_ca.insert(db);
                 ok(true, "")
             }
             "certutil" if args.iter().any(|a| a == "-D") => {
-                let had = st.nss_has_ca;
-                st.nss_has_ca = false;
+                let had = st.nss_with_ca.remove(&db);
                 ok(had, "not found")
             }
-            "certutil" if args.iter().any(|a| a == "-L") => ok(st.nss_has_ca, "not found"),
+            "certutil" if args.iter().any(|a| a == "-L") => {
+                ok(st.nss_with_ca.contains(&db), "not found")
+            }
             _ => ok(false, "unexpected command"),
         })
     }
@@ -473,6 +482,7 @@ fn fake_env(
         linux_anchor_dir: anchor.to_path_buf(),
         linux_update_command: "update-ca-certificates".into(),
         nss_db: nss,
+        firefox_profiles: Vec::new(),
         home: None,
         is_privileged: privileged,
         runner: Box::new(runner),
@@ -820,4 +830,102 @@ fn the_ca_cannot_vouch_for_names_other_than_loopback() {
             "{name}: refused for the wrong reason: {err:?}"
         );
     }
+}
+
+#[test]
+fn firefox_profiles_are_found_and_each_trusts_the_ca() {
+    let (d, paths) = setup();
+    ensure(&paths, now()).expect("ensure");
+    let home = d.path().join("home");
+    let profile = |base: &str, name: &str, with_db: bool| {
+        let dir = home.join(base).join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        if with_db {
+            std::fs::write(dir.join("cert9.db"), b"").expect("db");
+        }
+        dir
+    };
+    let main = profile(".mozilla/firefox", "b2.default-release", true);
+    let older = profile(".mozilla/firefox", "a1.default", true);
+    let _no_db = profile(".mozilla/firefox", "Crash Reports", false);
+    let snap = profile("snap/firefox/common/.mozilla/firefox", "c3.default", true);
+    let found = trust::firefox_profiles(&home);
+    assert_eq!(found, vec![older.clone(), main.clone(), snap.clone()]);
+
+    let anchor_dir = d.path().join("anchors");
+    std::fs::create_dir(&anchor_dir).expect("mkdir");
+    let runner = FakeRunner {
+        on_path: ["certutil", "update-ca-certificates"].into_iter().collect(),
+        ..Default::default()
+    };
+    let mut env = fake_env(&anchor_dir, true, runner.clone(), None);
+    env.firefox_profiles = found.clone();
+    let report = trust::install(&paths, &env).expect("install");
+    assert!(report.is_complete(), "{report}");
+    let firefox: Vec<&trust::TrustAction> = report
+        .actions
+        .iter()
+        .filter(|a| a.store.starts_with("Firefox profile "))
+        .collect();
+    assert_eq!(firefox.len(), 3, "{report}");
+    assert!(
+        firefox.iter().all(|a| a.outcome == TrustOutcome::Done),
+        "{report}"
+    );
+    assert_eq!(firefox[1].store, "Firefox profile b2.default-release");
+    for db in &found {
+        let want = format!("sql:{}", db.display());
+        assert!(
+            runner.calls().iter().any(|(p, a)| p == "certutil"
+                && a.contains(&"-A".to_string())
+                && a.contains(&want)),
+            "no certutil -A for {want}"
+        );
+    }
+    let st = certs::status_with(&paths, now(), &env).expect("status");
+    let states: Vec<&certs::TrustStoreState> = st
+        .trust
+        .iter()
+        .filter(|t| t.store.starts_with("Firefox profile "))
+        .collect();
+    assert_eq!(states.len(), 3, "{st}");
+    assert!(
+        states.iter().all(|t| t.state == TrustState::Trusted),
+        "{st}"
+    );
+
+    let report = trust::uninstall(&paths, &env).expect("uninstall");
+    assert!(report.is_complete(), "{report}");
+    let st = certs::status_with(&paths, now(), &env).expect("status");
+    for t in st
+        .trust
+        .iter()
+        .filter(|t| t.store.starts_with("Firefox profile "))
+    {
+        assert!(matches!(t.state, TrustState::NotTrusted(_)), "{st}");
+        assert!(
+            t.fix
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("certutil -d sql:"),
+            "{st}"
+        );
+    }
+
+    // Without certutil each profile says what to install; nothing is run for them.
+    let bare = FakeRunner {
+        on_path: ["update-ca-certificates"].into_iter().collect(),
+        ..Default::default()
+    };
+    let mut env = fake_env(&anchor_dir, true, bare.clone(), None);
+    env.firefox_profiles = found;
+    let report = trust::install(&paths, &env).expect("install");
+    let skipped = report
+        .actions
+        .iter()
+        .filter(|a| a.store.starts_with("Firefox profile "))
+        .filter(|a| matches!(&a.outcome, TrustOutcome::Skipped { reason } if reason.contains("libnss3-tools")))
+        .count();
+    assert_eq!(skipped, 3, "{report}");
+    assert!(bare.calls().iter().all(|(p, _)| p != "certutil"));
 }
