@@ -573,16 +573,19 @@ fn linux_install(env: &TrustEnv, ca: &CaRef) -> TrustAction {
     action
 }
 
+/// Whether `certutil -L` finds our nickname in the database.
+fn nss_holds_ca(env: &TrustEnv, db: &Path) -> bool {
+    env.runner
+        .run("certutil", &nss_args(db, "-L"))
+        .is_ok_and(|o| o.success)
+}
+
 /// Adds the CA to one NSS database (Chrome's or a Firefox profile's).
 fn nss_install(env: &TrustEnv, store: &str, db: &Path, ca: &CaRef) -> TrustAction {
     if !env.runner.which("certutil") {
         return certutil_missing(store);
     }
-    if env
-        .runner
-        .run("certutil", &nss_args(db, "-L"))
-        .is_ok_and(|o| o.success)
-    {
+    if nss_holds_ca(env, db) {
         // Re-adding under the same nickname would fail; drop the old entry so a recreated
         // CA replaces it.
         let _ = env.runner.run("certutil", &nss_args(db, "-D"));
@@ -595,11 +598,7 @@ fn nss_uninstall(env: &TrustEnv, store: &str, db: &Path) -> TrustAction {
     if !env.runner.which("certutil") {
         return certutil_missing(store);
     }
-    if env
-        .runner
-        .run("certutil", &nss_args(db, "-L"))
-        .is_ok_and(|o| o.success)
-    {
+    if nss_holds_ca(env, db) {
         run_step(env, store, "certutil", nss_args(db, "-D"))
     } else {
         already(store)
