@@ -297,6 +297,10 @@ impl Bridge {
         let (own_user, peer_check) = peer_user::OwnUser::detect(options.bind);
         match peer_check {
             Ok(()) => tracing::debug!("connections from other OS users are refused"),
+            // Expected on Windows and macOS (docs/security.md): said once, not as a fault.
+            Err(why) if !cfg!(target_os = "linux") => tracing::info!(
+                "connections from other OS users are not refused on this system ({why})"
+            ),
             Err(why) => tracing::warn!(
                 "cannot tell which OS user a connection comes from ({why}): other users of this machine are not refused"
             ),
