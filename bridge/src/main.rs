@@ -305,6 +305,14 @@ fn print_banner(bridge: &Bridge) {
         "  Token file:    {} (print it with `office-bridge token show`)",
         bridge.data_dir().token_file().display()
     );
+    println!(
+        "  Other users:   {}",
+        if bridge.refuses_other_users() {
+            "connections from other OS users of this machine are refused"
+        } else {
+            "NOT refused on this system: run the bridge only where other users are trusted (docs/security.md)"
+        }
+    );
     println!("  Sideload:      trust the CA once with `office-bridge certs install`, then add");
     println!("                 manifests/excel.xml and manifests/powerpoint.xml in Office:");
     println!(

@@ -316,6 +316,11 @@ impl Bridge {
         })
     }
 
+    /// Whether connections from other OS users are dropped (see `peer_user`).
+    pub fn refuses_other_users(&self) -> bool {
+        self.own_user.checks()
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
