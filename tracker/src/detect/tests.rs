@@ -783,43 +783,7 @@ fn copied_block_of_values_too_common_to_enumerate_still_confirms() {
     // Every copied value also sits, scattered, in 140 other sheets: each has more index-wide
     // hits than ENUM_CAP, so none is enumerated across the index. The block-count sample
     // finds the one sheet where they sit together and looks them up there.
-    let mut rng = eval::Rng::new(99);
-    let block: Vec<f64> = (0..20)
-        .map(|_| (10f64.powf(3.0 + 4.0 * rng.f64()) * 100.0).round() / 100.0)
-        .collect();
-    let mut det = Detector::new();
-    for b in 0..140u32 {
-        let mut cells = Vec::new();
-        for r in 0..25 {
-            for c in 0..40 {
-                let v = (10f64.powf(2.0 + 6.0 * rng.f64()) * 100.0).round() / 100.0;
-                cells.push(num(r, c, v, "#,##0.00"));
-            }
-        }
-        for (k, v) in block.iter().enumerate() {
-            cells.push(num(100 + 16 * k as u32, k as u32, *v, "#,##0.00"));
-        }
-        det.add_read(&read(&doc(&format!("N{b}.xlsx")), "Data", cells));
-    }
-    let src = doc("Src.xlsx");
-    let mut cells = Vec::new();
-    for (k, v) in block.iter().enumerate() {
-        cells.push(num(k as u32 / 4, k as u32 % 4, *v, "#,##0.00"));
-    }
-    det.add_read(&read(&src, "Block", cells));
-    det.compact();
-    let rows: Vec<Vec<String>> = block
-        .chunks(4)
-        .map(|r| r.iter().map(|v| eval::group(*v, 2, ",", ".")).collect())
-        .collect();
-    let w = WriteContent {
-        target: deck(),
-        parts: vec![WritePart::Table {
-            location: "slide 1".into(),
-            rows,
-        }],
-        explicit_sources: vec![],
-    };
+    let (det, src, _, w) = common_block_index();
     let flows = det.check(&w);
     let c = confirmed(&flows);
     assert_eq!(c.len(), 1, "{flows:#?}");
