@@ -994,7 +994,7 @@ fn snippet(body: &[u8]) -> String {
 }
 
 /// reqwest's top-level errors say little ("error sending request"); the causes say why.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::datadir::DataDir;
-use crate::relay::{SseParser, choose_port, read_run_file};
+use crate::relay::{SseParser, choose_port, error_chain, read_run_file};
 use crate::token::Token;
 
 /// Flows of one pair arriving with less than this between them form one burst.
@@ -705,21 +705,6 @@ fn root_cause(e: &dyn std::error::Error) -> String {
         cause = s;
     }
     cause.to_string()
-}
-
-/// reqwest's top-level errors say little ("error sending request"); the causes say why.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
