@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::office::{ClientImpl, Desk, SimPane, call, workbook};
+use common::office::{ClientImpl, Desk, SimPane, call, reformatted_table, workbook};
 use common::{TestBridge, WAIT};
 use office_bridge::events::BridgeEvent;
 use serde_json::{Value, json};
@@ -189,7 +189,7 @@ async fn a_broken_policy_file_keeps_the_last_good_policy() {
 async fn a_standing_choice_never_loosens_an_administrators_block() {
     let bridge = bridge_with_policy(r#"{"flows": {"default": "ask"}}"#).await;
     let mut desk = Desk::open(&bridge, ClientImpl::default()).await;
-    let (client, table) = (desk.client.clone(), Desk::copy());
+    let (client, table) = (desk.client.clone(), reformatted_table());
     let ppt = &mut desk.ppt;
     // The person says "Always for this deck".
     let c = client.clone();
@@ -215,14 +215,7 @@ async fn a_standing_choice_never_loosens_an_administrators_block() {
     assert!(err, "{text}");
     assert!(text.starts_with("Blocked"), "{text}");
     assert_eq!(desk.tables_written(), 2);
-    let report = bridge
-        .state
-        .gate
-        .with_tracker(|t| t.verify_audit())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(report.ok());
+    bridge.assert_audit_intact().await;
 }
 
 #[tokio::test]
@@ -238,7 +231,7 @@ async fn an_administrator_can_keep_approvals_from_the_agents_client() {
     };
     let asked = handler.elicitations.clone();
     let mut desk = Desk::open(&bridge, handler).await;
-    let (client, table) = (desk.client.clone(), Desk::copy());
+    let (client, table) = (desk.client.clone(), reformatted_table());
     let ppt = &mut desk.ppt;
     // Held for the pane: the client is not asked, and only the deck's pane answers.
     let c = client.clone();

@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::office::{ClientImpl, SimPane, call, deck, workbook};
+use common::office::{ClientImpl, SimPane, call, deck, reformatted_table, workbook};
 use common::{TestBridge, WAIT};
 use office_bridge::events::BridgeEvent;
 use serde_json::{Value, json};
@@ -38,16 +38,6 @@ async fn bridge_with_policy(policy: Value, approval_timeout: Duration) -> TestBr
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("policy.json"), policy.to_string()).unwrap();
     TestBridge::start_configured(dir, |o| o.approval_timeout = Some(approval_timeout)).await
-}
-
-/// The write every decision test makes: the revenue figures as "$1.23M".
-fn reformatted_table() -> Value {
-    json!({"slide": 3, "rows": [
-        ["Region", "Q1", "Q2", "Q3"],
-        ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
-        ["Americas", "$2.35M", "$2.57M", "$2.79M"],
-        ["APAC", "$0.99M", "$1.10M", "$1.21M"]
-    ]})
 }
 
 struct Scene {
@@ -117,15 +107,7 @@ impl Scene {
     }
 
     async fn audit_ok(&self) {
-        let report = self
-            .bridge
-            .state
-            .gate
-            .with_tracker(|t| t.verify_audit())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(report.ok(), "{report:?}");
+        self.bridge.assert_audit_intact().await;
     }
 }
 

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use std::time::Duration;
 
-use common::office::{ClientImpl, Desk, call};
+use common::office::{ClientImpl, Desk, call, reformatted_table};
 use common::{TestBridge, WAIT};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -127,15 +127,6 @@ async fn bridge_with_policy(dir: tempfile::TempDir, policy: Value) -> TestBridge
             .await;
     write_run_file(&bridge);
     bridge
-}
-
-fn reformatted_table() -> Value {
-    json!({"slide": 3, "rows": [
-        ["Region", "Q1", "Q2", "Q3"],
-        ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
-        ["Americas", "$2.35M", "$2.57M", "$2.79M"],
-        ["APAC", "$0.99M", "$1.10M", "$1.21M"]
-    ]})
 }
 
 #[tokio::test]

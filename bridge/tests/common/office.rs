@@ -340,15 +340,6 @@ impl Desk {
         }
     }
 
-    /// The revenue figures, reformatted, for slide 3.
-    pub fn copy() -> Value {
-        json!({"slide": 3, "rows": [
-            ["Region", "Q1", "Q2", "Q3"],
-            ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
-            ["Americas", "$2.35M", "$2.57M", "$2.79M"]
-        ]})
-    }
-
     /// Tables that reached the deck.
     pub fn tables_written(&self) -> usize {
         self.writes
@@ -357,5 +348,30 @@ impl Desk {
             .iter()
             .filter(|(m, _)| m == "powerpoint.addTable")
             .count()
+    }
+}
+
+/// The write the decision tests make: the workbook's revenue figures as "$1.23M", for
+/// `ppt_add_table` on slide 3.
+pub fn reformatted_table() -> Value {
+    json!({"slide": 3, "rows": [
+        ["Region", "Q1", "Q2", "Q3"],
+        ["EMEA", "$1.23M", "$1.46M", "$1.61M"],
+        ["Americas", "$2.35M", "$2.57M", "$2.79M"],
+        ["APAC", "$0.99M", "$1.10M", "$1.21M"]
+    ]})
+}
+
+impl TestBridge {
+    /// `audit verify` on the bridge's own store: the chain is intact.
+    pub async fn assert_audit_intact(&self) {
+        let report = self
+            .state
+            .gate
+            .with_tracker(|t| t.verify_audit())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(report.ok(), "{report:?}");
     }
 }
