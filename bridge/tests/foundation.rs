@@ -342,23 +342,7 @@ async fn malformed_and_oversized_frames_get_errors_and_others_keep_working() {
     assert!(big.next_json().await.is_none(), "the connection is closed");
 
     // ... and the others keep being served.
-    let sid = bridge
-        .state
-        .registry
-        .list()
-        .into_iter()
-        .find(|s| s.document.name == "Good.xlsx")
-        .unwrap()
-        .session_id;
-    let registry = bridge.state.registry.clone();
-    let call = tokio::spawn(async move {
-        registry
-            .request(&sid, "excel.listSheets", json!({}), None)
-            .await
-    });
-    let (id, _, _) = good.next_request().await;
-    good.respond(&id, json!({"sheets": []})).await;
-    assert!(call.await.unwrap().is_ok());
+    bridge.assert_pane_serves(&mut good, "Good.xlsx").await;
     assert_eq!(bridge.get("/healthz", &[]).await.status, 200);
     bridge.stop().await;
 }

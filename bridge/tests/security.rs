@@ -883,23 +883,7 @@ async fn oversized_frames_bodies_and_headers_are_refused_and_the_bridge_keeps_se
 
     // ... and everything still works.
     assert_eq!(bridge.get("/healthz", &[]).await.status, 200);
-    let sid = bridge
-        .state
-        .registry
-        .list()
-        .into_iter()
-        .find(|s| s.document.name == "Good.xlsx")
-        .unwrap()
-        .session_id;
-    let registry = bridge.state.registry.clone();
-    let asked = tokio::spawn(async move {
-        registry
-            .request(&sid, "excel.listSheets", json!({}), None)
-            .await
-    });
-    let (id, _, _) = good.next_request().await;
-    good.respond(&id, json!({"sheets": []})).await;
-    assert!(asked.await.unwrap().is_ok());
+    bridge.assert_pane_serves(&mut good, "Good.xlsx").await;
     let client = bridge.mcp().await;
     let (err, text, _) = call(&client, "office_status", json!({})).await;
     assert!(!err, "{text}");

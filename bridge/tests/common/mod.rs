@@ -176,6 +176,28 @@ impl TestBridge {
             .map(|(ws, _)| ws)
     }
 
+    /// The bridge still routes a request to the pane registered as `name`, and its answer
+    /// back: what the abuse tests check after each probe.
+    pub async fn assert_pane_serves(&self, pane: &mut Pane, name: &str) {
+        let sid = self
+            .state
+            .registry
+            .list()
+            .into_iter()
+            .find(|s| s.document.name == name)
+            .unwrap_or_else(|| panic!("{name} is registered"))
+            .session_id;
+        let registry = self.state.registry.clone();
+        let asked = tokio::spawn(async move {
+            registry
+                .request(&sid, "excel.listSheets", json!({}), None)
+                .await
+        });
+        let (id, _, _) = pane.next_request().await;
+        pane.respond(&id, json!({"sheets": []})).await;
+        assert!(asked.await.unwrap().is_ok());
+    }
+
     pub async fn pane(&self, app: &str, name: &str) -> Pane {
         self.pane_with(app, name, None).await
     }
