@@ -1,6 +1,7 @@
 """The MCP Inspector's CLI (`@modelcontextprotocol/inspector --cli`, pinned in package.json)
 against a running bridge: over Streamable HTTP with the token, and through the stdio relay
-`office-bridge mcp`; and the two ways it must fail (no token, a CA it does not trust).
+`office-bridge mcp`; and the ways it must fail (no token, a wrong token, a CA it does not
+trust).
 
 Usage (run.sh does this): python inspector_test.py NODE INSPECTOR_JS BRIDGE_BIN DATA_DIR PORT FILES_DIR
 """
@@ -10,13 +11,7 @@ import os
 import subprocess
 import sys
 
-# The contract of docs/mcp.md: exactly these tools.
-TOOLS = {
-    "office_status", "excel_list_sheets", "excel_read_range", "excel_read_selection",
-    "excel_write_range", "excel_delete_sheet", "ppt_list_slides", "ppt_read_slide",
-    "ppt_add_slide", "ppt_add_text", "ppt_add_table", "ppt_insert_chart", "ppt_delete_slide",
-    "xlsx_read", "xlsx_write", "scan_file", "flows_recent",
-}
+from contract import CONTRACT_TOOLS as TOOLS  # beside this file: the tools of docs/mcp.md
 
 
 def main() -> int:

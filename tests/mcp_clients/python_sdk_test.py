@@ -34,28 +34,18 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from contract import CONTRACT_TOOLS  # beside this file: the tool names of docs/mcp.md
+
 BIN = os.environ.get("OFFICE_BRIDGE_BIN", "")
 
-# The tool names are a contract (docs/mcp.md, the design brief).
-CONTRACT_TOOLS = {
-    "office_status",
-    "excel_list_sheets",
-    "excel_read_range",
-    "excel_read_selection",
-    "excel_write_range",
-    "excel_delete_sheet",
-    "ppt_list_slides",
-    "ppt_read_slide",
-    "ppt_add_slide",
-    "ppt_add_text",
-    "ppt_add_table",
-    "ppt_insert_chart",
-    "ppt_delete_slide",
-    "xlsx_read",
-    "xlsx_write",
-    "scan_file",
-    "flows_recent",
+# A bare initialize request and its headers, for the HTTP-level checks below the SDK.
+RAW_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
 }
+RAW_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 SOURCE_ROWS = [
     ["Region", "Q1", "Q2", "Q3"],
@@ -268,16 +258,9 @@ class PythonSdkAgainstBridge(unittest.TestCase):
 
     def test_wrong_or_missing_token_is_401(self):
         async def check():
-            body = {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-            }
-            headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
             for token in ("0" * 64, self.bridge.token() + "x", ""):
                 async with self.bridge.http_client(token) as http:
-                    r = await http.post(self.bridge.url, json=body, headers=headers)
+                    r = await http.post(self.bridge.url, json=RAW_INITIALIZE, headers=RAW_HEADERS)
                     self.assertEqual(r.status_code, 401, f"token {token[:4]!r}...: {r.text[:200]}")
                     self.assertNotIn("mcp-session-id", r.headers)
             # And the SDK itself fails to connect with a wrong token (no hang).
@@ -292,13 +275,7 @@ class PythonSdkAgainstBridge(unittest.TestCase):
         # which this TLS-only bridge refuses (conformance-not-applicable.md); here: its
         # own https origin is accepted and foreign ones are not.
         async def check():
-            body = {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-            }
-            base = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+            base = RAW_HEADERS
             own = f"https://localhost:{self.bridge.port}"
             cases = [
                 ({"Origin": own}, 200),
@@ -310,7 +287,7 @@ class PythonSdkAgainstBridge(unittest.TestCase):
             ]
             async with self.bridge.http_client() as http:
                 for extra, want in cases:
-                    r = await http.post(self.bridge.url, json=body, headers={**base, **extra})
+                    r = await http.post(self.bridge.url, json=RAW_INITIALIZE, headers={**base, **extra})
                     if want is None:
                         self.assertTrue(400 <= r.status_code < 500, f"{extra}: {r.status_code}")
                     else:
