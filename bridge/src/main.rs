@@ -116,6 +116,10 @@ enum Command {
         /// scripts).
         #[arg(long)]
         print: bool,
+        /// Also show possible transfers: weak matches (a few common values) that never
+        /// block. The panes and the monitor always show them.
+        #[arg(long)]
+        possible: bool,
         /// The bridge's port; default: the one a running bridge recorded, else 29443.
         #[arg(long)]
         port: Option<u16>,
@@ -227,7 +231,11 @@ fn run(cli: Cli) -> Result<i32> {
         },
         Command::Mcp { port, allow_dirs } => office_bridge::relay::run(data_dir, port, allow_dirs),
         Command::Monitor { port, open } => cli::monitor::run(&data_dir, port, open),
-        Command::Notify { print, port } => cli::notify::run(data_dir, print, port),
+        Command::Notify {
+            print,
+            possible,
+            port,
+        } => cli::notify::run(data_dir, print, possible, port),
         Command::Manifests { port, out } => {
             for name in cli::manifests::write(port, &out)? {
                 println!("{}", out.join(name).display());

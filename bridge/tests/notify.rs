@@ -42,10 +42,16 @@ fn lines_of(reader: impl std::io::Read + Send + 'static) -> mpsc::UnboundedRecei
 
 impl Notifier {
     fn start(data_dir: &Path) -> Notifier {
+        Notifier::start_with(data_dir, &[])
+    }
+
+    /// With more arguments after `notify --print`.
+    fn start_with(data_dir: &Path, extra: &[&str]) -> Notifier {
         let mut child = Command::new(env!("CARGO_BIN_EXE_office-bridge"))
             .arg("--data-dir")
             .arg(data_dir)
             .args(["notify", "--print"])
+            .args(extra)
             .env_remove("RUST_LOG")
             .env_remove("OFFICE_BRIDGE_DATA_DIR")
             .stdin(Stdio::null())
@@ -148,6 +154,39 @@ async fn prints_the_line_for_a_flow_and_leaves_out_the_read() {
     assert_eq!(notifier.line().await, FLOW_LINE);
     notifier.quiet_for(Duration::from_millis(500)).await;
     drop(notifier);
+    bridge.stop().await;
+}
+
+/// One figure of the read table, rounded, in a sentence: a weak match (possible), which
+/// never blocks and is not a desktop notification unless `--possible` asks for it.
+#[tokio::test]
+async fn possible_flows_only_with_the_possible_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let bridge = bridge_with_policy(dir, json!({"flows": {"default": "notify"}})).await;
+    let mut quiet = Notifier::start(bridge.data_dir.path());
+    let mut told = Notifier::start_with(bridge.data_dir.path(), &["--possible"]);
+    quiet.stderr_says("connected to").await;
+    told.stderr_says("connected to").await;
+    let s = Desk::open(&bridge, ClientImpl::default()).await;
+    let (err, text, result) = call(
+        &s.client,
+        "ppt_add_text",
+        json!({"slide": 2, "text": "EMEA closed Q2 at about $1.5M."}),
+    )
+    .await;
+    assert!(!err, "{text}");
+    let flow = &result["flows"][0];
+    assert_eq!(flow["strength"], "possible", "{result:#}");
+    assert_eq!(
+        told.line().await,
+        format!("possibly {}", flow["line"].as_str().unwrap())
+    );
+    // Printed by now had it been shown (told's line came after the coalescing window):
+    // the confirmed flow that follows is the first line the default notifier prints.
+    let (err, text, _) = call(&s.client, "ppt_add_table", reformatted_table()).await;
+    assert!(!err, "{text}");
+    assert_eq!(quiet.line().await, FLOW_LINE);
+    drop((quiet, told));
     bridge.stop().await;
 }
 
