@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use rmcp::RoleClient;
 use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::model::{CallToolRequestParams, CallToolResult, ClientRequest, PingRequest};
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -30,6 +30,17 @@ pub async fn connect(ep: &Endpoint) -> Result<Client> {
         .await
         .context("MCP initialize took over 30 s")?
         .context("MCP initialize")
+}
+
+/// One MCP `ping` through the agent's session: the protocol's own cost (HTTPS POST, the
+/// session, rmcp's dispatch, the SSE answer) with no tool, pane or store behind it.
+pub async fn ping(client: &Client) -> Option<Duration> {
+    let start = Instant::now();
+    let sent = client.send_request(ClientRequest::PingRequest(PingRequest::default()));
+    match tokio::time::timeout(CALL_TIMEOUT, sent).await {
+        Ok(Ok(_)) => Some(start.elapsed()),
+        _ => None,
+    }
 }
 
 /// One successful write, for matching against what the decks saw and the audit chain.

@@ -1,7 +1,8 @@
 //! `office-bridge-load`: N simulated panes (Excel and PowerPoint) and M MCP agents against
 //! the real `office-bridge` binary on loopback, each agent looping "read a workbook range,
 //! write it reformatted into a deck". Reports throughput, tool-call latency, the bridge's
-//! overhead against bare round trips measured in the same run, every request accounted
+//! overhead against bare round trips measured in the same run (and, before the load, what
+//! an MCP `ping` alone costs against them), every request accounted
 //! for (none lost, none repeated), the audit chain checked against the successful writes,
 //! and the bridge's memory. Exit 0 when nothing was lost, repeated, failed or missing from
 //! the audit chain; 1 otherwise; 2 when the run could not be made.
@@ -96,6 +97,9 @@ fn say(args: &Args, line: impl AsRef<str>) {
 pub struct Probes {
     pub ws_us: Vec<u32>,
     pub https_us: Vec<u32>,
+    /// MCP `ping`s through an agent's session (baseline only).
+    pub mcp_us: Vec<u32>,
+    pub mcp_errors: u64,
     pub https_errors: u64,
     pub ws_errors: u64,
 }
@@ -203,6 +207,12 @@ async fn run(args: Args) -> Result<bool> {
         for k in 0..(4 * args.baseline as usize) {
             probe_once(&panes, &https, &health, k, &mut baseline_probes).await;
         }
+        for _ in 0..(2 * args.baseline) {
+            match agent::ping(&clients[0]).await {
+                Some(d) => baseline_probes.mcp_us.push(micros(d)),
+                None => baseline_probes.mcp_errors += 1,
+            }
+        }
         baseline = agent::run(
             &clients[0],
             agent::Plan {
@@ -219,9 +229,10 @@ async fn run(args: Args) -> Result<bool> {
         say(
             &args,
             format!(
-                "baseline: {} serial flows, {} probes",
+                "baseline: {} serial flows, {} probes, {} MCP pings",
                 args.baseline,
-                4 * args.baseline
+                4 * args.baseline,
+                2 * args.baseline
             ),
         );
     }

@@ -115,6 +115,8 @@ struct Phase {
     all: Dist,
     ws: Dist,
     https: Dist,
+    /// MCP `ping` through a session: the protocol's own share (baseline only).
+    mcp: Dist,
     floor: f64,
     ratio: f64,
 }
@@ -133,6 +135,7 @@ impl Phase {
             all,
             ws,
             https,
+            mcp: Dist::of(&p.mcp_us),
             floor,
         }
     }
@@ -147,6 +150,8 @@ impl Phase {
                 "https_round_trip": self.https.json(),
                 "p50_ms": r3(self.floor),
             },
+            "mcp_ping": self.mcp.json(),
+            "mcp_ping_ratio_p50": r3(if self.floor > 0.0 { self.mcp.p50 / self.floor } else { 0.0 }),
             "overhead_ratio_p50": r3(self.ratio),
             "overhead_ratio_p50_read": r3(if self.floor > 0.0 { self.read.p50 / self.floor } else { 0.0 }),
             "overhead_ratio_p50_write": r3(if self.floor > 0.0 { self.write.p50 / self.floor } else { 0.0 }),
@@ -295,6 +300,12 @@ impl Report {
         let flows_found = i.load.flows_found + i.baseline.flows_found;
         if errors > 0 {
             failures.push(format!("{errors} tool call(s) failed"));
+        }
+        if i.baseline_probes.mcp_errors > 0 {
+            failures.push(format!(
+                "{} MCP ping(s) failed",
+                i.baseline_probes.mcp_errors
+            ));
         }
         if lost > 0 {
             failures.push(format!(
@@ -523,6 +534,9 @@ impl Report {
             row(&mut t, "all tool calls", &ph.all);
             row(&mut t, "floor: bare WebSocket round trip", &ph.ws);
             row(&mut t, "floor: bare HTTPS round trip", &ph.https);
+            if ph.mcp.n > 0 {
+                row(&mut t, "MCP ping (no tool, pane or store)", &ph.mcp);
+            }
             let _ = writeln!(
                 t,
                 "  overhead: tool call p50 / (HTTPS + WebSocket floor p50 = {:.2} ms) = {:.1}x (read {:.1}x, write {:.1}x; goal < {OVERHEAD_GOAL}x: {})",
@@ -544,6 +558,13 @@ impl Report {
                     "not met"
                 }
             );
+            if ph.mcp.n > 0 && ph.floor > 0.0 {
+                let _ = writeln!(
+                    t,
+                    "  of which the MCP protocol alone (ping p50 / floor p50): {:.1}x",
+                    ph.mcp.p50 / ph.floor
+                );
+            }
         }
         let _ = writeln!(
             t,
