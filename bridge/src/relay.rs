@@ -43,6 +43,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// After stdin closes, how long answers still in flight may take before we exit anyway
 /// (a client that closed stdin is usually gone; a pipe user still gets quick answers).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the last awaited answer, how long the rest of its response stream is still read.
+/// The bridge ends the stream right after the answer; reading to that end returns the
+/// connection to the pool, where dropping the body first would close it.
+const TAIL_WAIT: Duration = Duration::from_millis(50);
 /// Attempts to resume a response stream that broke before the answer came.
 const RESUME_ATTEMPTS: u32 = 5;
 /// JSON-RPC error codes.
@@ -624,8 +628,7 @@ impl Relay {
         Ok(())
     }
 
-    /// Reads one SSE body, relaying each message; stops early once every awaited answer
-    /// came (the server closes the stream then anyway).
+    /// Reads one SSE body, relaying each message.
     async fn pump(
         &self,
         response: reqwest::Response,
@@ -634,11 +637,52 @@ impl Relay {
         initialize: bool,
         relay_output: bool,
     ) -> Result<(), String> {
+        self.pump_body(
+            response.bytes_stream(),
+            parser,
+            pending,
+            initialize,
+            relay_output,
+        )
+        .await
+    }
+
+    /// Reads one SSE body, relaying each message. Once every awaited answer came, the
+    /// rest is read for at most [`TAIL_WAIT`]: the bridge ends the stream right after the
+    /// last answer, but the end often arrives in a later read (about one call in twenty).
+    /// Dropping the body before it closed the connection, and the next call paid for a
+    /// new TCP and TLS handshake.
+    async fn pump_body<B, E>(
+        &self,
+        body: impl futures_util::Stream<Item = Result<B, E>>,
+        parser: &mut SseParser,
+        pending: &mut Vec<Value>,
+        initialize: bool,
+        relay_output: bool,
+    ) -> Result<(), String>
+    where
+        B: AsRef<[u8]>,
+        E: std::error::Error,
+    {
         let awaiting = !pending.is_empty();
-        let mut body = response.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| error_chain(&e))?;
-            for event in parser.push(&chunk) {
+        let mut body = std::pin::pin!(body);
+        let mut tail_until: Option<tokio::time::Instant> = None;
+        loop {
+            let next = match tail_until {
+                None => body.next().await,
+                Some(deadline) => match tokio::time::timeout_at(deadline, body.next()).await {
+                    Ok(next) => next,
+                    Err(_) => return Ok(()),
+                },
+            };
+            let chunk = match next {
+                None => return Ok(()),
+                Some(Ok(chunk)) => chunk,
+                // Every answer is out: a broken tail costs only the connection.
+                Some(Err(_)) if tail_until.is_some() => return Ok(()),
+                Some(Err(e)) => return Err(error_chain(&e)),
+            };
+            for event in parser.push(chunk.as_ref()) {
                 let Some(message) = self.message_of(event) else {
                     continue;
                 };
@@ -648,11 +692,10 @@ impl Relay {
                     self.emit(&message);
                 }
             }
-            if awaiting && pending.is_empty() {
-                return Ok(());
+            if awaiting && pending.is_empty() && tail_until.is_none() {
+                tail_until = Some(tokio::time::Instant::now() + TAIL_WAIT);
             }
         }
-        Ok(())
     }
 
     /// The JSON-RPC message an SSE event carries, if any (priming events have empty
@@ -1524,6 +1567,69 @@ mod tests {
             "{message}"
         );
         assert!(out.try_recv().is_err(), "one line, for the request only");
+    }
+
+    /// An SSE body: the answer to request 7 in one read, then, after `end_after`, the end
+    /// of the stream (`None`: it never ends). `ended` is set when the end is read.
+    fn answer_then_end(
+        end_after: Option<Duration>,
+        ended: Arc<AtomicBool>,
+    ) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+        futures_util::stream::unfold(false, move |answered| {
+            let ended = ended.clone();
+            async move {
+                if !answered {
+                    let event = "id: 0/1\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{}}\n\n";
+                    return Some((Ok(event.as_bytes().to_vec()), true));
+                }
+                match end_after {
+                    Some(after) => tokio::time::sleep(after).await,
+                    None => std::future::pending::<()>().await,
+                }
+                ended.store(true, Ordering::SeqCst);
+                None
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn the_answer_is_relayed_and_its_stream_read_to_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let (relay, mut out) = Relay::new(DataDir::at(dir.path()), Some(1), Vec::new());
+        let ended = Arc::new(AtomicBool::new(false));
+        let mut pending = vec![json!(7)];
+        let body = answer_then_end(Some(Duration::from_millis(5)), ended.clone());
+        relay
+            .pump_body(body, &mut SseParser::default(), &mut pending, false, true)
+            .await
+            .unwrap();
+        assert!(pending.is_empty());
+        assert!(
+            ended.load(Ordering::SeqCst),
+            "the end of the stream was read, so the connection can be reused"
+        );
+        let Some(Out::Line(line)) = out.recv().await else {
+            panic!("no answer relayed")
+        };
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap()["id"], 7);
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_does_not_end_after_the_answer_is_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let (relay, mut out) = Relay::new(DataDir::at(dir.path()), Some(1), Vec::new());
+        let mut pending = vec![json!(7)];
+        let body = answer_then_end(None, Arc::new(AtomicBool::new(false)));
+        let started = std::time::Instant::now();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            relay.pump_body(body, &mut SseParser::default(), &mut pending, false, true),
+        )
+        .await
+        .expect("not held by an endless tail")
+        .unwrap();
+        assert!(started.elapsed() >= TAIL_WAIT);
+        assert!(matches!(out.recv().await, Some(Out::Line(_))));
     }
 
     #[test]
