@@ -7,6 +7,7 @@
 mod live;
 mod local;
 mod pane_data;
+pub mod transport;
 mod validate;
 
 pub use validate::validate_arguments;

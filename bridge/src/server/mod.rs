@@ -35,6 +35,7 @@ use crate::events::{BridgeEvent, EventBus};
 use crate::files::AllowedDirs;
 use crate::gate::Gate;
 use crate::mcp::McpContext;
+use crate::mcp::transport;
 use crate::policy_file;
 use crate::token::TokenFile;
 use guard::Origins;
@@ -366,7 +367,8 @@ impl Bridge {
             .nest_service(
                 "/mcp",
                 tower::ServiceBuilder::new()
-                    .layer(middleware::from_fn(session_end_is_no_content))
+                    .layer(middleware::from_fn(transport::session_end_is_no_content))
+                    .layer(middleware::from_fn(transport::answer_ends_the_stream))
                     .service(mcp),
             )
             .layer(middleware::from_fn_with_state(
@@ -582,19 +584,4 @@ async fn addin_socket(
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |ws| socket::serve_connection(ws, ctx))
-}
-
-/// rmcp answers a session's `DELETE /mcp` with 202 Accepted; the session is in fact gone,
-/// and clients (the Python SDK among them) read only 200 or 204 as "terminated" and log
-/// anything else as a failure. 204 says what happened.
-async fn session_end_is_no_content(
-    request: axum::extract::Request,
-    next: middleware::Next,
-) -> Response {
-    let delete = request.method() == axum::http::Method::DELETE;
-    let mut response = next.run(request).await;
-    if delete && response.status() == StatusCode::ACCEPTED {
-        *response.status_mut() = StatusCode::NO_CONTENT;
-    }
-    response
 }
