@@ -648,10 +648,10 @@ impl Relay {
     }
 
     /// Reads one SSE body, relaying each message. Once every awaited answer came, the
-    /// rest is read for at most [`TAIL_WAIT`]: the bridge ends the stream right after the
-    /// last answer, but the end often arrives in a later read (about one call in twenty).
-    /// Dropping the body before it closed the connection, and the next call paid for a
-    /// new TCP and TLS handshake.
+    /// rest is read for at most [`TAIL_WAIT`]: the stream's end can arrive in a later read
+    /// than the answer (before the bridge sent both in one write, `mcp::transport`, about
+    /// one call in twenty), and dropping the body before its end closes the connection, so
+    /// the next call pays for a new TCP and TLS handshake.
     async fn pump_body<B, E>(
         &self,
         body: impl futures_util::Stream<Item = Result<B, E>>,
