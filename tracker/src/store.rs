@@ -395,8 +395,7 @@ impl Store {
             })?;
             tx.execute("DELETE FROM schema_version", [])
                 .and_then(|_| {
-                    exec(
-                        &tx,
+                    tx.execute(
                         "INSERT INTO schema_version (version) VALUES (?1)",
                         [version],
                     )
