@@ -105,9 +105,9 @@ enum Command {
     /// Shown: transfers the policy shows or blocks ("12 values from Q3.xlsx >
     /// Revenue!A1:D4 moved into Board.pptx slide 3"), approvals asked for and answered,
     /// and an administrator's policy file that could not be used. Left out as noise: reads,
-    /// transfers the policy simply allows, panes connecting and disconnecting, and
-    /// transfers held for approval (the "Approval needed" line that follows says the same,
-    /// with the deadline). Several transfers between the same two documents within 2 s
+    /// transfers the policy simply allows, panes connecting and disconnecting, transfers
+    /// held for approval (the "Approval needed" line that follows says the same, with the
+    /// deadline), and possible transfers unless --possible is given. Several transfers between the same two documents within 2 s
     /// become one line ("3 transfers: 36 values from Q3.xlsx moved into Board.pptx");
     /// approvals are never grouped or delayed. Reconnects by itself when the bridge
     /// restarts. Without a notification service (no D-Bus session), prints the lines.
