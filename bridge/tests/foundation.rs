@@ -35,6 +35,34 @@ async fn healthz_answers_over_tls_trusting_only_the_generated_ca() {
     bridge.stop().await;
 }
 
+/// `/v1/status` counts connections: a plain-HTTP client on the TLS port is one accepted
+/// connection and one failed handshake.
+#[tokio::test]
+async fn status_counts_connections_and_failed_handshakes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bridge = TestBridge::start().await;
+    let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", bridge.port()))
+        .await
+        .unwrap();
+    plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    // Whatever the bridge answers (a TLS alert at most), it then closes the connection.
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), plain.read_to_end(&mut answer)).await;
+    let status = bridge
+        .get("/v1/status", &[("authorization", &bridge.bearer())])
+        .await;
+    let status: serde_json::Value = serde_json::from_str(&status.body).unwrap();
+    let connections = &status["connections"];
+    assert_eq!(connections["tls_failed"], 1, "{status}");
+    assert_eq!(connections["refused_other_user"], 0, "{status}");
+    // The plain client and this request (the harness may have made others).
+    assert!(connections["accepted"].as_u64().unwrap() >= 2, "{status}");
+    bridge.stop().await;
+}
+
 #[tokio::test]
 async fn wrong_host_is_refused_on_every_route() {
     let bridge = TestBridge::start().await;

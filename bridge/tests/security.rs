@@ -1493,6 +1493,14 @@ async fn another_os_user_cannot_open_the_pane_channel() {
     let other = tokio::task::spawn_blocking(move || pane_upgrade_as(Some(NOBODY), port, &ca));
     let answer = other.await.unwrap();
     assert!(answer.starts_with("closed"), "another user got: {answer}");
+    let status = bridge
+        .get("/v1/status", &[("authorization", &bridge.bearer())])
+        .await;
+    let status: serde_json::Value = serde_json::from_str(&status.body).unwrap();
+    assert_eq!(
+        status["connections"]["refused_other_user"], 1,
+        "the refusal is counted: {status}"
+    );
     // The bridge carries on serving its own user.
     assert_eq!(bridge.get("/healthz", &[]).await.status, 200);
     let mut pane = bridge.pane("excel", "Q3.xlsx").await;

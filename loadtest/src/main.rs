@@ -240,7 +240,7 @@ async fn run(args: Args) -> Result<bool> {
     // The load.
     let rss_start = bridge.rss_kib();
     let cpu_start = (cpu_seconds(bridge.pid), cpu_seconds(std::process::id()));
-    let store_start = store_stats(&https, &ep).await;
+    let counters_start = bridge_counters(&https, &ep).await;
     let loadavg_start = loadavg();
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(args.duration);
@@ -319,7 +319,7 @@ async fn run(args: Args) -> Result<bool> {
         ((Some(b0), Some(t0)), (Some(b1), Some(t1))) => Some((b1 - b0, t1 - t0)),
         _ => None,
     };
-    let store_end = store_stats(&https, &ep).await;
+    let counters_end = bridge_counters(&https, &ep).await;
     running.store(false, Ordering::Relaxed);
     let probes = prober.await.context("probe task")?;
     let rss_series = sampler.await.context("memory sampler")?;
@@ -375,7 +375,7 @@ async fn run(args: Args) -> Result<bool> {
         rss_series,
         bridge_alive,
         cpu,
-        store: store_start.zip(store_end),
+        counters: counters_start.zip(counters_end),
         loadavg: (loadavg_start, loadavg()),
         started,
         stopped,
@@ -434,9 +434,12 @@ fn loadavg() -> Option<f64> {
         .ok()
 }
 
-/// The bridge's group-commit counters (`store` of `/v1/status`): commits, flushes, time
-/// spent flushing. None from a bridge that does not report them.
-async fn store_stats(https: &reqwest::Client, ep: &pane::Endpoint) -> Option<report::StoreStats> {
+/// The bridge's counters from `/v1/status`: group commit (commits, flushes, time spent
+/// flushing) and connections accepted. None from a bridge that does not report them.
+async fn bridge_counters(
+    https: &reqwest::Client,
+    ep: &pane::Endpoint,
+) -> Option<report::BridgeCounters> {
     let status: serde_json::Value = https
         .get(format!("https://localhost:{}/v1/status", ep.port))
         .bearer_auth(&ep.token)
@@ -447,9 +450,10 @@ async fn store_stats(https: &reqwest::Client, ep: &pane::Endpoint) -> Option<rep
         .await
         .ok()?;
     let store = &status["store"];
-    Some(report::StoreStats {
+    Some(report::BridgeCounters {
         commits: store["commits"].as_u64()?,
         flushes: store["flushes"].as_u64()?,
         flush_ms: store["flush_ms"].as_f64()?,
+        connections: status["connections"]["accepted"].as_u64()?,
     })
 }

@@ -85,7 +85,7 @@ pub struct Inputs<'a> {
     /// CPU seconds used during the load by the bridge and by this tool.
     pub cpu: Option<(f64, f64)>,
     /// The bridge's group-commit counters when the load started and ended.
-    pub store: Option<(StoreStats, StoreStats)>,
+    pub counters: Option<(BridgeCounters, BridgeCounters)>,
     /// The machine's 1-minute load average when the load started and ended.
     pub loadavg: (Option<f64>, Option<f64>),
     pub started: std::time::Instant,
@@ -94,12 +94,14 @@ pub struct Inputs<'a> {
     pub log: Option<(usize, usize, Vec<String>)>,
 }
 
-/// `store` of `/v1/status`.
+/// The bridge's own counters from `/v1/status`: group commit (`store`) and connections.
 #[derive(Clone, Copy, Debug)]
-pub struct StoreStats {
+pub struct BridgeCounters {
     pub commits: u64,
     pub flushes: u64,
     pub flush_ms: f64,
+    /// TCP connections accepted since the bridge started.
+    pub connections: u64,
 }
 
 pub struct Report {
@@ -379,7 +381,7 @@ impl Report {
             .map(|n| (*n as f64 / (secs / 10.0).max(1e-9)).round())
             .collect();
         // Commits and flushes during the load: how many calls shared each flush.
-        let durability = i.store.map(|(a, b)| {
+        let durability = i.counters.map(|(a, b)| {
             let commits = b.commits.saturating_sub(a.commits);
             let flushes = b.flushes.saturating_sub(a.flushes);
             let per_flush = if flushes > 0 {
@@ -394,6 +396,11 @@ impl Report {
             };
             (commits, flushes, per_flush, mean_ms)
         });
+        // Every pane, agent and probe connected before the load: any connection accepted
+        // during it is a client that dropped one and opened another.
+        let reconnects = i
+            .counters
+            .map(|(a, b)| b.connections.saturating_sub(a.connections));
         let durability_json = durability.map(|(c, f, per, mean)| {
             json!({
                 "commits": c, "flushes": f, "commits_per_flush": r3(per), "flush_mean_ms": r3(mean),
@@ -420,6 +427,7 @@ impl Report {
                            "tool_calls_per_s_by_tenth": timeline},
             "cpu": cpu_json,
             "durability": durability_json,
+            "connections_opened_during_load": reconnects,
             "loadavg": {"start": i.loadavg.0, "end": i.loadavg.1},
             "load": load.json(),
             "baseline": base.json(),
@@ -602,6 +610,12 @@ impl Report {
             let _ = writeln!(
                 t,
                 "durability: {c} commits made durable by {f} flushes of the write-ahead log during the load ({per:.1} commits per flush, {mean:.2} ms per flush)"
+            );
+        }
+        if let Some(n) = reconnects {
+            let _ = writeln!(
+                t,
+                "connections: {n} opened during the load (every client connected before it; an agent's HTTP pool may add one or two, a client that drops its connection adds one per call)"
             );
         }
         let _ = writeln!(

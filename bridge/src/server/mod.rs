@@ -8,6 +8,7 @@ pub mod peer_user;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -107,6 +108,31 @@ pub struct AppState {
     pub admin: Arc<watch::Sender<policy_file::PolicyState>>,
     /// Set by tests: approvals then wait this long whatever the policy says.
     pub fixed_approval_timeout: Option<Duration>,
+    /// What happened to the TCP connections accepted so far (`/v1/status`).
+    pub connections: Arc<ConnectionCounts>,
+}
+
+/// Connections since the start, by how they went. Another OS user knocking shows up here
+/// (and in the log); so does a client that opens a new connection for every call.
+#[derive(Debug, Default)]
+pub struct ConnectionCounts {
+    accepted: AtomicU64,
+    refused_other_user: AtomicU64,
+    tls_failed: AtomicU64,
+}
+
+impl ConnectionCounts {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        json!({
+            "accepted": self.accepted.load(Ordering::Relaxed),
+            "refused_other_user": self.refused_other_user.load(Ordering::Relaxed),
+            "tls_failed": self.tls_failed.load(Ordering::Relaxed),
+        })
+    }
 }
 
 fn now_millis() -> tracker::UnixMillis {
@@ -287,6 +313,7 @@ impl Bridge {
             shutdown: CancellationToken::new(),
             admin: Arc::new(admin_tx),
             fixed_approval_timeout: options.approval_timeout,
+            connections: Arc::default(),
         };
         if let Some(error) = start_error {
             events.publish(BridgeEvent::PolicyChanged {
@@ -449,6 +476,8 @@ impl Bridge {
             let _ = tcp.set_nodelay(true);
             let acceptor = self.tls.clone();
             let own_user = self.own_user;
+            let counts = self.state.connections.clone();
+            ConnectionCounts::bump(&counts.accepted);
             let service = TowerToHyperService::new(router.clone());
             let watcher = graceful.watcher();
             tokio::spawn(async move {
@@ -461,6 +490,7 @@ impl Bridge {
                     Err(_) => peer_user::PeerCheck::Refused(None),
                 };
                 if let peer_user::PeerCheck::Refused(uid) = check {
+                    ConnectionCounts::bump(&counts.refused_other_user);
                     let uid = uid.map_or_else(|| "unknown".to_string(), |u| u.to_string());
                     tracing::warn!(%peer, uid, "refused a connection from another OS user");
                     return;
@@ -470,10 +500,12 @@ impl Bridge {
                 {
                     Ok(Ok(tls)) => tls,
                     Ok(Err(e)) => {
+                        ConnectionCounts::bump(&counts.tls_failed);
                         tracing::debug!(%peer, "TLS handshake failed: {e}");
                         return;
                     }
                     Err(_) => {
+                        ConnectionCounts::bump(&counts.tls_failed);
                         tracing::debug!(%peer, "TLS handshake timed out");
                         return;
                     }
@@ -548,6 +580,7 @@ async fn status(State(state): State<AppState>) -> Response {
         "documents": state.registry.list(),
         "policy": *state.pane_policy.borrow(),
         "store": store,
+        "connections": state.connections.json(),
     }))
     .into_response()
 }
