@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::office::{ClientImpl, Desk, SimPane, call, reformatted_table, workbook};
+use common::office::{ClientImpl, Desk, SimPane, call, call_ok, reformatted_table, workbook};
 use common::{TestBridge, WAIT};
 use office_bridge::events::BridgeEvent;
 use serde_json::{Value, json};
@@ -252,8 +252,7 @@ async fn an_administrator_can_keep_approvals_from_the_agents_client() {
     let mut events = bridge.state.events.subscribe();
     write_policy(&bridge, r#"{"flows": {"default": "ask"}}"#);
     next_policy_event(&mut events).await;
-    let (err, text, result) = call(&client, "ppt_add_table", table).await;
-    assert!(!err, "{text}");
+    let result = call_ok(&client, "ppt_add_table", table).await;
     assert_eq!(
         result["approvals"][0]["allowed_by"], "elicitation",
         "{result}"

@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::office::{ClientImpl, SimPane, call, deck, reformatted_table, workbook};
+use common::office::{ClientImpl, SimPane, call, call_ok, deck, reformatted_table, workbook};
 use common::{TestBridge, WAIT};
 use office_bridge::events::BridgeEvent;
 use serde_json::{Value, json};
@@ -67,14 +67,12 @@ async fn scene(bridge: TestBridge, client: ClientImpl) -> Scene {
 
 impl Scene {
     async fn read_revenue(&self) -> Value {
-        let (err, text, result) = call(
+        call_ok(
             &self.client,
             "excel_read_range",
             json!({"sheet": "Revenue", "range": "A1:D4"}),
         )
-        .await;
-        assert!(!err, "{text}");
-        result
+        .await
     }
 
     fn tables_written(&self) -> Vec<Value> {
@@ -165,8 +163,7 @@ async fn allow_writes_and_records_the_flow() {
     let read = s.read_revenue().await;
     assert_eq!(read["values"][1][1], json!(1234567.89));
     assert!(read["provenance_id"].as_str().unwrap().len() >= 32);
-    let (err, text, result) = call(&s.client, "ppt_add_table", reformatted_table()).await;
-    assert!(!err, "{text}");
+    let result = call_ok(&s.client, "ppt_add_table", reformatted_table()).await;
     assert_eq!(result["written"], json!(true));
     let flow = &result["flows"][0];
     assert_eq!(flow["source"]["name"], "Q3.xlsx");
@@ -196,8 +193,7 @@ async fn notify_writes_and_tells_the_panes_and_the_event_stream() {
     let bridge = bridge_with_policy(json!({}), WAIT).await;
     let mut s = scene(bridge, ClientImpl::default()).await;
     s.read_revenue().await;
-    let (err, text, result) = call(&s.client, "ppt_add_table", reformatted_table()).await;
-    assert!(!err, "{text}");
+    let result = call_ok(&s.client, "ppt_add_table", reformatted_table()).await;
     assert_eq!(result["flows"][0]["decision"], "notify");
     assert_eq!(s.tables_written().len(), 1);
     // Both the deck's pane and the workbook's pane hear of the flow.
@@ -430,8 +426,7 @@ async fn the_agents_client_can_answer_by_elicitation() {
     )
     .await;
     s.read_revenue().await;
-    let (err, text, result) = call(&s.client, "ppt_add_table", reformatted_table()).await;
-    assert!(!err, "{text}");
+    let result = call_ok(&s.client, "ppt_add_table", reformatted_table()).await;
     assert_eq!(result["approvals"][0]["allowed_by"], "elicitation");
     assert_eq!(s.tables_written().len(), 1);
     s.audit_ok().await;
@@ -459,13 +454,12 @@ async fn copy_by_reference_and_charts_carry_exact_provenance() {
     // The table shows what the person saw: the displayed text.
     assert_eq!(s.tables_written()[0]["rows"][1][1], "$1,234,568");
 
-    let (err, text, result) = call(
+    let result = call_ok(
         &s.client,
         "ppt_insert_chart",
         json!({"slide": 2, "chart": {"sheet": "Revenue", "chart": "Revenue chart"}}),
     )
     .await;
-    assert!(!err, "{text}");
     assert_eq!(result["flows"][0]["cells"], "B2:D4");
     assert_eq!(result["flows"][0]["sheet"], "Revenue");
     let images: Vec<Value> = s
@@ -586,13 +580,12 @@ async fn instruction_like_cell_text_is_flagged_in_the_result() {
             "numberFormat": [["General"], ["General"]]}))
     });
     let _pane = SimPane::open(&bridge, "excel", "Notes.xlsx", hostile).await;
-    let (err, text, result) = call(
+    let result = call_ok(
         &client,
         "excel_read_range",
         json!({"sheet": "Notes", "range": "A1:A2"}),
     )
     .await;
-    assert!(!err, "{text}");
     let flagged = &result["instructions_in_data"];
     assert_eq!(flagged["cells"][0]["location"], "Notes!A2");
     assert!(
@@ -823,8 +816,7 @@ async fn status_counts_commits_and_the_flushes_that_made_them_durable() {
             .body,
     );
     s.read_revenue().await;
-    let (err, text, _) = call(&s.client, "ppt_add_table", reformatted_table()).await;
-    assert!(!err, "{text}");
+    call_ok(&s.client, "ppt_add_table", reformatted_table()).await;
     let after = store(
         &s.bridge
             .get("/v1/status", &[("authorization", &s.bridge.bearer())])

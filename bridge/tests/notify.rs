@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use std::time::Duration;
 
-use common::office::{ClientImpl, Desk, call, reformatted_table};
+use common::office::{ClientImpl, Desk, call, call_ok, reformatted_table};
 use common::{TestBridge, WAIT};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -147,8 +147,7 @@ async fn prints_the_line_for_a_flow_and_leaves_out_the_read() {
         ))
         .await;
     let s = Desk::open(&bridge, ClientImpl::default()).await;
-    let (err, text, result) = call(&s.client, "ppt_add_table", reformatted_table()).await;
-    assert!(!err, "{text}");
+    let result = call_ok(&s.client, "ppt_add_table", reformatted_table()).await;
     assert_eq!(result["flows"][0]["line"], FLOW_LINE);
     // The read came first but is not shown: the flow's line is the first and only one.
     assert_eq!(notifier.line().await, FLOW_LINE);
@@ -168,13 +167,12 @@ async fn possible_flows_only_with_the_possible_flag() {
     quiet.stderr_says("connected to").await;
     told.stderr_says("connected to").await;
     let s = Desk::open(&bridge, ClientImpl::default()).await;
-    let (err, text, result) = call(
+    let result = call_ok(
         &s.client,
         "ppt_add_text",
         json!({"slide": 2, "text": "EMEA closed Q2 at about $1.5M."}),
     )
     .await;
-    assert!(!err, "{text}");
     let flow = &result["flows"][0];
     assert_eq!(flow["strength"], "possible", "{result:#}");
     assert_eq!(
@@ -183,8 +181,7 @@ async fn possible_flows_only_with_the_possible_flag() {
     );
     // Printed by now had it been shown (told's line came after the coalescing window):
     // the confirmed flow that follows is the first line the default notifier prints.
-    let (err, text, _) = call(&s.client, "ppt_add_table", reformatted_table()).await;
-    assert!(!err, "{text}");
+    call_ok(&s.client, "ppt_add_table", reformatted_table()).await;
     assert_eq!(quiet.line().await, FLOW_LINE);
     drop((quiet, told));
     bridge.stop().await;
@@ -251,8 +248,7 @@ async fn reconnects_when_the_bridge_restarts_on_another_port() {
         ))
         .await;
     let s = Desk::open(&second, ClientImpl::default()).await;
-    let (err, text, _) = call(&s.client, "ppt_add_table", reformatted_table()).await;
-    assert!(!err, "{text}");
+    call_ok(&s.client, "ppt_add_table", reformatted_table()).await;
     assert_eq!(notifier.line().await, FLOW_LINE);
     drop(notifier);
     second.stop().await;

@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::office::{ClientImpl, Desk, SimPane, call};
+use common::office::{ClientImpl, Desk, SimPane, call, call_ok};
 use common::{Pane, TestBridge, WAIT};
 use futures_util::SinkExt;
 use serde_json::{Value, json};
@@ -885,8 +885,7 @@ async fn oversized_frames_bodies_and_headers_are_refused_and_the_bridge_keeps_se
     assert_eq!(bridge.get("/healthz", &[]).await.status, 200);
     bridge.assert_pane_serves(&mut good, "Good.xlsx").await;
     let client = bridge.mcp().await;
-    let (err, text, _) = call(&client, "office_status", json!({})).await;
-    assert!(!err, "{text}");
+    call_ok(&client, "office_status", json!({})).await;
     bridge.stop().await;
 }
 
@@ -1175,8 +1174,7 @@ async fn malformed_json_rpc_and_tool_arguments_on_mcp_get_errors_never_a_crash()
     assert_eq!(status, 404, "a session after DELETE");
     // The bridge keeps serving a real client.
     let client = bridge.mcp().await;
-    let (err, text, _) = call(&client, "office_status", json!({})).await;
-    assert!(!err, "{text}");
+    call_ok(&client, "office_status", json!({})).await;
     bridge.stop().await;
 }
 
@@ -1322,13 +1320,12 @@ async fn file_tools_refuse_traversal_and_symlink_escapes() {
         b"keep me"
     );
     // The control: a write inside lands.
-    let (err, text, _) = call(
+    call_ok(
         &client,
         "xlsx_write",
         json!({"path": "sub/ok.xlsx", "sheets": sheets}),
     )
     .await;
-    assert!(!err, "{text}");
     assert!(files.join("sub/ok.xlsx").is_file());
     bridge.stop().await;
 }
@@ -1351,13 +1348,12 @@ async fn injection_looking_text_is_flagged_in_reads_and_the_event_stream() {
         _ => Err(json!({"code": -32601, "message": "no"})),
     });
     let _pane = SimPane::open(&bridge, "excel", "Notes.xlsx", hostile).await;
-    let (err, text, result) = call(
+    let result = call_ok(
         &client,
         "excel_read_range",
         json!({"sheet": "Notes", "range": "A1:B2"}),
     )
     .await;
-    assert!(!err, "{text}");
     let flagged = &result["instructions_in_data"];
     assert_eq!(flagged["cells"].as_array().unwrap().len(), 1, "{flagged}");
     assert_eq!(flagged["cells"][0]["location"], "Notes!A2");
@@ -1373,8 +1369,7 @@ async fn injection_looking_text_is_flagged_in_reads_and_the_event_stream() {
         ),
     )
     .unwrap();
-    let (err, text, result) = call(&client, "xlsx_read", json!({"path": "notes.csv"})).await;
-    assert!(!err, "{text}");
+    let result = call_ok(&client, "xlsx_read", json!({"path": "notes.csv"})).await;
     let cells: Vec<&str> = result["instructions_in_data"]["cells"]
         .as_array()
         .unwrap_or_else(|| panic!("flagged: {result}"))

@@ -310,6 +310,14 @@ pub async fn call(
     )
 }
 
+/// Calls a tool that must succeed; its structured content. Panics with the tool's text
+/// on a tool error.
+pub async fn call_ok(client: &rmcp::Peer<RoleClient>, tool: &str, args: Value) -> Value {
+    let (err, text, result) = call(client, tool, args).await;
+    assert!(!err, "{tool}: {text}");
+    result
+}
+
 /// A workbook and a deck open, an agent connected with `handler`, and the revenue table
 /// already read from the workbook: the start of the held-transfer tests.
 pub struct Desk {
@@ -325,13 +333,12 @@ impl Desk {
         let excel = SimPane::open(bridge, "excel", "Q3.xlsx", workbook()).await;
         let ppt = SimPane::open(bridge, "powerpoint", "Board.pptx", deck(writes.clone())).await;
         let client = bridge.mcp_with(handler).await;
-        let (err, text, _) = call(
+        call_ok(
             &client,
             "excel_read_range",
             json!({"sheet": "Revenue", "range": "A1:D4"}),
         )
         .await;
-        assert!(!err, "{text}");
         Desk {
             excel,
             ppt,
