@@ -552,8 +552,9 @@ const COVERT_PHRASES: &[&str] = &[
     "the user must never know",
 ];
 
-/// Compared against the lowercased text as is.
-const TOOL_NAMES: &[&str] = &[
+/// The agent's tools and the pane methods that write, compared against the lowercased text
+/// as is. The bridge's tests check that every MCP tool it offers is here.
+pub const TOOL_NAMES: &[&str] = &[
     "office_status",
     "excel_list_sheets",
     "excel_read_range",
@@ -565,6 +566,7 @@ const TOOL_NAMES: &[&str] = &[
     "ppt_add_slide",
     "ppt_add_text",
     "ppt_add_table",
+    "ppt_insert_chart",
     "ppt_delete_slide",
     "xlsx_read",
     "xlsx_write",
@@ -574,6 +576,7 @@ const TOOL_NAMES: &[&str] = &[
     "excel.deletesheet",
     "powerpoint.addtextbox",
     "powerpoint.addtable",
+    "powerpoint.insertimage",
     "powerpoint.addslide",
     "powerpoint.deleteslide",
 ];

@@ -385,3 +385,23 @@ pub(crate) fn document_json(s: &SessionInfo) -> Value {
         "app": s.app,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::OfficeBridgeMcp;
+
+    /// Cell text naming one of the agent's tools is flagged as instruction-like
+    /// (`tracker::injection`), from the tracker's own list: a tool missing there would go
+    /// unflagged.
+    #[test]
+    fn the_injection_check_knows_every_tool() {
+        let tools = OfficeBridgeMcp::live_tools() + OfficeBridgeMcp::local_tools();
+        for tool in tools.list_all() {
+            assert!(
+                tracker::injection::TOOL_NAMES.contains(&tool.name.as_ref()),
+                "{} is not in tracker::injection::TOOL_NAMES",
+                tool.name
+            );
+        }
+    }
+}
