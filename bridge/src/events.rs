@@ -49,6 +49,12 @@ pub struct FlowSummary {
     pub reason: String,
     /// The one line a notification shows.
     pub line: String,
+    /// The write this transfer is part of (its flows share it).
+    pub write_id: Option<String>,
+    /// How it ended: `pending` until the write is settled (see docs/events.md).
+    pub outcome: tracker::approvals::Outcome,
+    /// Whether the write landed: null while pending, or when it cannot be known.
+    pub written: Option<bool>,
 }
 
 impl FlowSummary {
@@ -90,11 +96,15 @@ impl FlowSummary {
             decision: decision.action,
             reason: decision.reason.clone(),
             line,
+            write_id: None,
+            outcome: tracker::approvals::Outcome::Pending,
+            written: None,
         }
     }
 }
 
-/// A stored flow as the surfaces show it: the summary plus when it happened.
+/// A stored flow as the surfaces show it: the summary plus when it happened, and how it
+/// ended.
 pub fn stored_flow_json(f: &tracker::store::StoredFlow) -> serde_json::Value {
     // A flow stored without its decision (a crash between the two is impossible: they
     // share a transaction) would read as allowed; keep the shape total anyway.
@@ -102,12 +112,13 @@ pub fn stored_flow_json(f: &tracker::store::StoredFlow) -> serde_json::Value {
         action: tracker::Action::Allow,
         reason: String::new(),
     });
-    let mut s = serde_json::json!(FlowSummary::new(f.id, &f.flow, &decision));
+    let mut summary = FlowSummary::new(f.id, &f.flow, &decision);
+    summary.write_id = f.write_id.clone();
+    summary.outcome = f.outcome;
+    summary.written = f.written;
+    let mut s = serde_json::json!(summary);
     s["at"] = serde_json::json!(f.at);
-    // A held flow's decision stays "ask"; how the person answered is the outcome.
-    if let Some(state) = f.approval {
-        s["outcome"] = serde_json::json!(state.as_str());
-    }
+    s["decided_by"] = serde_json::json!(f.decided_by);
     s
 }
 
@@ -155,6 +166,9 @@ pub enum BridgeEvent {
     },
     ApprovalRequested {
         approval_id: String,
+        write_id: String,
+        /// The held transfer (none for a deletion).
+        flow_id: Option<i64>,
         target: DocumentSummary,
         #[serde(flatten)]
         held: HeldAction,
@@ -163,12 +177,26 @@ pub enum BridgeEvent {
     },
     ApprovalResolved {
         approval_id: String,
+        write_id: String,
+        flow_id: Option<i64>,
         /// allowed, denied or expired.
         state: String,
-        /// pane, events, elicitation, timeout, or bridge.
+        /// pane, desktop, elicitation, timeout, standing choice, or bridge.
         decided_by: String,
         /// once or document ("always for this deck").
         scope: String,
+        /// In words, when the bridge (not a person) closed it.
+        reason: String,
+        at: UnixMillis,
+    },
+    /// A transfer's final outcome (one per flow, once).
+    FlowOutcome {
+        flow_id: i64,
+        write_id: String,
+        outcome: tracker::approvals::Outcome,
+        written: Option<bool>,
+        decided_by: Option<String>,
+        reason: String,
         at: UnixMillis,
     },
     PolicyChanged {
@@ -189,6 +217,7 @@ impl BridgeEvent {
             BridgeEvent::Flow { .. } => "flow",
             BridgeEvent::ApprovalRequested { .. } => "approval_requested",
             BridgeEvent::ApprovalResolved { .. } => "approval_resolved",
+            BridgeEvent::FlowOutcome { .. } => "flow_outcome",
             BridgeEvent::PolicyChanged { .. } => "policy_changed",
         }
     }

@@ -1,93 +1,37 @@
-//! The gate: the one place where the agent's reads and writes meet the tracker, and where
-//! its decisions are carried out. A read is labelled before the agent sees it; a write is
+//! The gate: where the agent's reads and writes meet the tracker, and where the tracker's
+//! answers are carried out. A read is labelled before the agent sees it; a write is
 //! checked before anything is written, and then allowed, announced, held for the person's
-//! approval, or refused. Approvals are single-use random ids that expire (fail closed) and
-//! are accepted only from a pane of the target document, the authenticated event API, or
-//! the agent's client (elicitation); the first answer wins.
+//! approval, or refused. The approvals themselves (who may answer, the first answer wins,
+//! expiry, one denial refuses the write, standing choices) are tracker state
+//! (`tracker::approvals`); the gate only waits for them, routes what each step changed to
+//! the event stream and the panes, and tells the agent.
 //!
-//! The tracker is synchronous (SQLite, fsync per decision), so every call into it runs on
-//! the blocking pool; the map of pending approvals is a plain mutex never held across an
-//! await.
+//! The tracker is synchronous (SQLite, a flush per decision), so every call into it runs on
+//! the blocking pool behind one mutex; nothing here holds a lock across an await.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use tracker::store::{ApprovalState, NewApproval, StoreError, StoredFlow};
+use tracker::approvals::{
+    Answer, ApprovalError, Effects, FlowOutcome, HeldApproval, HeldSubject, Outcome, Scope,
+    Settlement, Who, WriteId, who_words,
+};
+use tracker::store::{StoreError, StoredFlow};
 use tracker::{
-    Action, CellRange, DocumentId, DocumentRef, Flow, ProvenanceId, ReadEvent, Sensitivity,
-    Tracker, UnixMillis, WriteContent,
+    Action, AnswerError, CellRange, DocumentId, DocumentLabel, DocumentRef, ProvenanceId,
+    ReadEvent, Sensitivity, Tracker, UnixMillis, WriteContent,
 };
 
-use crate::addin::registry::Registry;
+use crate::addin::registry::{Registry, SessionInfo};
 use crate::events::{BridgeEvent, DocumentSummary, EventBus, FlowSummary, HeldAction};
 
 /// How long a held transfer waits for the person before it is denied.
 pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Who may answer, and how an answer is recorded in the audit chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decider {
-    /// A pane of the target document.
-    Pane,
-    /// `POST /v1/approvals/{id}` (monitor page, notifications, scripts).
-    Events,
-    /// The agent's MCP client asked its user (elicitation).
-    Elicitation,
-}
-
-impl Decider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decider::Pane => "pane",
-            Decider::Events => "events",
-            Decider::Elicitation => "elicitation",
-        }
-    }
-}
-
-/// How far an answer reaches: this transfer, or every later one from the same source
-/// into the same document ("Always for this deck").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    #[default]
-    Once,
-    Document,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Once => "once",
-            Scope::Document => "document",
-        }
-    }
-}
-
-/// The person's answer to an approval.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Answer {
-    pub allow: bool,
-    pub scope: Scope,
-    pub by: Decider,
-}
-
-/// Why an answer was not taken.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ApprovalError {
-    #[error("no pending approval {0:?}: it was already answered, it expired, or it never existed")]
-    Unknown(String),
-    #[error(
-        "approval {id:?} is for {target}; only a pane of that document, the event API or the agent's client may answer it"
-    )]
-    WrongDocument { id: String, target: String },
-}
 
 /// A failure of the gate itself (the store), never of the person's choices.
 #[derive(Debug, thiserror::Error)]
@@ -98,14 +42,54 @@ pub enum GateError {
     Task(String),
 }
 
+/// Why an answer to an approval was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerRefused {
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+    #[error(transparent)]
+    Gate(#[from] GateError),
+}
+
+impl From<AnswerError> for AnswerRefused {
+    fn from(e: AnswerError) -> Self {
+        match e {
+            AnswerError::Approval(a) => AnswerRefused::Approval(a),
+            AnswerError::Store(s) => AnswerRefused::Gate(GateError::Store(s)),
+        }
+    }
+}
+
 /// Asks the agent's client to let its user decide (MCP elicitation). Resolves to the
 /// user's answer, or `None` when the client cannot or did not answer.
 pub type Elicit = Box<dyn FnOnce(String) -> BoxFuture<'static, Option<bool>> + Send>;
 
+/// Tells the agent's client how its call stands while it waits (MCP progress).
+pub type Progress = Arc<dyn Fn(HoldProgress) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Where a held call stands, for the agent's client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HoldProgress {
+    /// Held for the person: what, and until when (unix ms).
+    Held {
+        line: String,
+        expires_at: UnixMillis,
+    },
+    /// Allowed: it is being written now.
+    Released,
+}
+
+/// How a held call reaches the agent's client.
+#[derive(Default)]
+pub struct Caller {
+    pub elicit: Option<Elicit>,
+    pub progress: Option<Progress>,
+}
+
 /// What the gate says of a write or a deletion.
 #[derive(Debug)]
 pub enum Verdict {
-    /// Write it, then call [`Gate::landed`].
+    /// Write it, then [`Passage::finish`].
     Proceed(Passage),
     /// Nothing may be written. The message says what, from where, and why, for the agent
     /// to tell the person.
@@ -115,13 +99,27 @@ pub enum Verdict {
     },
 }
 
-/// Leave to write, with what the write carries.
-#[derive(Debug)]
+/// Leave to write, with what the write carries. Finish it with whether it landed; a
+/// passage dropped unfinished (the agent's call ended meanwhile) is finished as "not
+/// known".
 pub struct Passage {
+    gate: Arc<Gate>,
+    pub write_id: WriteId,
     pub target: DocumentRef,
     pub flows: Vec<FlowSummary>,
     /// Approvals this write needed, with who allowed them.
-    pub approvals: Vec<(String, Decider)>,
+    pub approvals: Vec<(String, String)>,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Passage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passage")
+            .field("write_id", &self.write_id)
+            .field("target", &self.target.name)
+            .field("flows", &self.flows.len())
+            .finish()
+    }
 }
 
 impl Passage {
@@ -129,18 +127,60 @@ impl Passage {
     pub fn flows_json(&self) -> Value {
         json!(self.flows)
     }
+
+    /// Records whether the write landed (`tool` and `location` name it in the audit
+    /// chain), and tells every surface each transfer's outcome.
+    pub async fn finish(
+        mut self,
+        written: bool,
+        tool: &str,
+        location: &str,
+    ) -> Result<(), GateError> {
+        self.finished = true;
+        self.gate
+            .finish(
+                self.write_id.clone(),
+                self.target.clone(),
+                Some(written),
+                tool.to_string(),
+                location.to_string(),
+            )
+            .await
+    }
 }
 
-struct Pending {
-    target: DocumentRef,
-    reply: oneshot::Sender<Answer>,
-    /// Shown by `pending()` (monitor page) so an approval can be answered there.
-    request: Value,
+impl Drop for Passage {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let (gate, write_id, target) = (
+            self.gate.clone(),
+            self.write_id.clone(),
+            self.target.clone(),
+        );
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Err(e) = gate
+                    .finish(write_id, target, None, String::new(), String::new())
+                    .await
+                {
+                    tracing::warn!("recording an unfinished write: {e}");
+                }
+            });
+        }
+    }
 }
 
 pub struct Gate {
     tracker: Arc<Mutex<Tracker>>,
-    pending: Mutex<HashMap<String, Pending>>,
+    /// Held writes waiting for their settlement, by write id.
+    waiters: Mutex<HashMap<WriteId, oneshot::Sender<Settlement>>>,
+    /// Calls inside `hold` (for a shutdown that lets them answer before closing).
+    holding: AtomicUsize,
+    /// One question per pane session for its document's label, shared by every caller
+    /// that needs the answer (see [`Gate::ensure_document_label`]).
+    label_questions: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<()>>>>,
     events: EventBus,
     registry: Arc<Registry>,
     /// Milliseconds; the administrator's policy may change it while running.
@@ -160,10 +200,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn new_approval_id() -> String {
-    format!("apr_{}", uuid::Uuid::new_v4().simple())
-}
-
 impl Gate {
     pub fn new(
         tracker: Tracker,
@@ -173,7 +209,9 @@ impl Gate {
     ) -> Self {
         Gate {
             tracker: Arc::new(Mutex::new(tracker)),
-            pending: Mutex::new(HashMap::new()),
+            waiters: Mutex::new(HashMap::new()),
+            holding: AtomicUsize::new(0),
+            label_questions: Mutex::new(HashMap::new()),
             events,
             registry,
             approval_timeout_ms: AtomicU64::new(approval_timeout.as_millis() as u64),
@@ -213,6 +251,33 @@ impl Gate {
         .map_err(GateError::Store)
     }
 
+    /// Reads from the tracker on the blocking pool (nothing recorded, nothing to flush).
+    async fn read_tracker<R, F>(&self, f: F) -> Result<R, GateError>
+    where
+        F: FnOnce(&Tracker) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let tracker = self.tracker.clone();
+        tokio::task::spawn_blocking(move || f(&lock(&tracker)))
+            .await
+            .map_err(|e| GateError::Task(e.to_string()))
+    }
+
+    /// Announces what the tracker closed when it opened the store (approvals and writes a
+    /// previous run left open), so the event stream and its log say so.
+    pub async fn announce_restart(&self) -> Result<usize, GateError> {
+        let effects = self.with_tracker(|t| t.take_restart_effects()).await?;
+        let closed = effects.resolved.len();
+        if closed > 0 {
+            tracing::info!(
+                approvals = closed,
+                "closed approvals the previous run left open (the bridge restarted)"
+            );
+        }
+        self.route(effects).await;
+        Ok(closed)
+    }
+
     /// Labels a read (durably) and announces it. `flagged` counts cells whose text looks
     /// like instructions aimed at the agent.
     pub async fn record_read(
@@ -242,75 +307,165 @@ impl Gate {
         Ok(id)
     }
 
+    /// Records what was learned of a document's sensitivity label (`source`: `pane`,
+    /// `file`). A host that cannot say never erases a label learned before.
+    pub async fn learn_document_label(
+        &self,
+        document: DocumentRef,
+        label: DocumentLabel,
+        source: &'static str,
+    ) -> Result<(), GateError> {
+        let changed = self
+            .with_tracker(move |t| t.learn_document_label(&document, label, source, now_millis()))
+            .await??;
+        if changed {
+            tracing::debug!(source, "a document's sensitivity label was learned");
+        }
+        Ok(())
+    }
+
+    /// Makes sure the tracker knows the label of a pane's document before its data is
+    /// labelled: asks the pane once per registration (`excel.getProperties`,
+    /// `powerpoint.getProperties`), and every caller waits for that one answer. A pane
+    /// that cannot say is recorded as "unknown", which decisions treat as confidential.
+    pub async fn ensure_document_label(&self, session: &SessionInfo) {
+        let cell = lock(&self.label_questions)
+            .entry(session.session_id.clone())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| self.ask_document_label(session)).await;
+    }
+
+    /// A pane (re)registered: its document's label is asked again, since it may have
+    /// changed while the pane was away.
+    pub async fn pane_registered(&self, session: &SessionInfo) {
+        let cell = Arc::new(tokio::sync::OnceCell::new());
+        lock(&self.label_questions).insert(session.session_id.clone(), cell.clone());
+        cell.get_or_init(|| self.ask_document_label(session)).await;
+    }
+
+    async fn ask_document_label(&self, session: &SessionInfo) {
+        let method = match session.app {
+            tracker::App::Excel => "excel.getProperties",
+            tracker::App::Powerpoint => "powerpoint.getProperties",
+            tracker::App::File => return,
+        };
+        let label = match self
+            .registry
+            .request(&session.session_id, method, json!({}), None)
+            .await
+        {
+            Ok(props) => {
+                let custom: Vec<(String, String)> = props
+                    .get("custom")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| {
+                                let v = match v {
+                                    Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                };
+                                (k.clone(), v)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let found = tracker::files::purview_from_properties(
+                    custom.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                );
+                tracker::files::PurviewLabel::document_label(found.as_ref())
+            }
+            Err(e) => DocumentLabel::Unknown {
+                why: format!("its pane could not read the document's properties: {e}"),
+            },
+        };
+        if let Err(e) = self
+            .learn_document_label(session.document.clone(), label, "pane")
+            .await
+        {
+            tracing::warn!("cannot record a document's sensitivity label: {e}");
+        }
+    }
+
+    /// What is known of a document's sensitivity label.
+    pub async fn document_label(
+        &self,
+        document: DocumentId,
+    ) -> Result<Option<DocumentLabel>, GateError> {
+        self.read_tracker(move |t| t.document_label(&document).cloned())
+            .await
+    }
+
     /// Checks a write before anything is written and carries out the decision: allow and
     /// notify proceed (the panes and the event stream are told of every flow), ask waits
     /// for the person, block refuses. The flows and decisions are durable before this
     /// returns, and so is every approval's answer.
     pub async fn check_write(
-        &self,
+        self: &Arc<Self>,
         write: WriteContent,
-        elicit: Option<Elicit>,
+        caller: Caller,
     ) -> Result<Verdict, GateError> {
         let at = now_millis();
         let expires_at = at + self.approval_timeout().as_millis() as UnixMillis;
         let target = write.target.clone();
-        // The tracker opens one approval per held flow, in flow order; the ids are kept
-        // here in the same order.
-        let (check, approval_ids) = self
-            .with_tracker(move |t| {
-                let mut ids = Vec::new();
-                let check = t.check_write(&write, at, &mut |_flow: &Flow| {
-                    let id = new_approval_id();
-                    ids.push(id.clone());
-                    NewApproval { id, expires_at }
-                });
-                check.map(|c| (c, ids))
-            })
+        let check = self
+            .with_tracker(move |t| t.check_write(&write, at, expires_at))
             .await??;
         let action = check.action();
         let summaries: Vec<FlowSummary> = check
             .flows
             .iter()
-            .map(|c| FlowSummary::new(c.flow_id, &c.flow, &c.decision))
+            .map(|c| {
+                let mut s = FlowSummary::new(c.flow_id, &c.flow, &c.decision);
+                s.write_id = Some(check.write_id.to_string());
+                if action == Action::Block {
+                    s.outcome = Outcome::Blocked;
+                    s.written = Some(false);
+                }
+                s
+            })
             .collect();
         for s in &summaries {
             self.announce_flow(s, at).await;
         }
         match action {
             Action::Allow | Action::Notify => Ok(Verdict::Proceed(Passage {
+                gate: self.clone(),
+                write_id: check.write_id,
                 target,
                 flows: summaries,
                 approvals: Vec::new(),
+                finished: false,
             })),
-            Action::Block => Ok(Verdict::Refused {
-                message: blocked_message(&summaries),
-                flows: summaries,
-            }),
+            Action::Block => {
+                self.route_outcomes(&check.outcomes).await;
+                Ok(Verdict::Refused {
+                    message: blocked_message(&summaries),
+                    flows: summaries,
+                })
+            }
             Action::Ask => {
-                let held: Vec<(String, HeldAction, Option<DocumentId>)> = summaries
-                    .iter()
-                    .filter(|s| s.decision == Action::Ask)
-                    .zip(approval_ids)
-                    .map(|(s, id)| {
-                        (
-                            id,
-                            HeldAction::Flow {
-                                flow: Box::new(s.clone()),
-                            },
-                            Some(DocumentId(s.source.id.clone())),
-                        )
-                    })
-                    .collect();
-                let outcome = self.hold(&target, held, expires_at, elicit).await?;
-                match outcome {
-                    Held::Allowed(approvals) => Ok(Verdict::Proceed(Passage {
+                let settlement = self
+                    .hold(&check.write_id, &target, check.held, expires_at, caller)
+                    .await?;
+                match settlement {
+                    Settlement::Proceed { approvals } => Ok(Verdict::Proceed(Passage {
+                        gate: self.clone(),
+                        write_id: check.write_id,
                         target,
                         flows: summaries,
                         approvals,
+                        finished: false,
                     })),
-                    Held::Refused(why) => Ok(Verdict::Refused {
+                    Settlement::Refused {
+                        outcome,
+                        decided_by,
+                        reason,
+                    } => Ok(Verdict::Refused {
                         message: format!(
-                            "Not written: {why}. Held: {}.",
+                            "Not written: {}. Held: {}.",
+                            refusal_words(outcome, &decided_by, &reason),
                             summaries
                                 .iter()
                                 .filter(|s| s.decision == Action::Ask)
@@ -328,52 +483,50 @@ impl Gate {
     /// Decides a deletion (sheet, slide) and carries it out like a write: allow proceeds,
     /// ask waits for the person, block refuses.
     pub async fn check_deletion(
-        &self,
+        self: &Arc<Self>,
         target: &DocumentRef,
         what: &str,
-        elicit: Option<Elicit>,
+        caller: Caller,
     ) -> Result<Verdict, GateError> {
         let at = now_millis();
         let expires_at = at + self.approval_timeout().as_millis() as UnixMillis;
         let (doc, what_owned) = (target.clone(), what.to_string());
-        let (decision, approval) = self
-            .with_tracker(move |t| {
-                t.check_deletion(&doc, &what_owned, at, &mut || NewApproval {
-                    id: new_approval_id(),
-                    expires_at,
-                })
-            })
+        let check = self
+            .with_tracker(move |t| t.check_deletion(&doc, &what_owned, at, expires_at))
             .await??;
-        let passage = || Passage {
-            target: target.clone(),
-            flows: Vec::new(),
-            approvals: Vec::new(),
+        let passage = |approvals| {
+            Verdict::Proceed(Passage {
+                gate: self.clone(),
+                write_id: check.write_id.clone(),
+                target: target.clone(),
+                flows: Vec::new(),
+                approvals,
+                finished: false,
+            })
         };
-        match (decision.action, approval) {
-            (Action::Allow | Action::Notify, _) => Ok(Verdict::Proceed(passage())),
+        match (check.decision.action, check.held.clone()) {
+            (Action::Allow | Action::Notify, _) => Ok(passage(Vec::new())),
             (Action::Block, _) | (Action::Ask, None) => Ok(Verdict::Refused {
                 message: format!(
                     "Not deleted: deleting {what} from {} is blocked: {}",
-                    target.name, decision.reason
+                    target.name, check.decision.reason
                 ),
                 flows: Vec::new(),
             }),
-            (Action::Ask, Some(approval)) => {
-                let held = vec![(
-                    approval.id,
-                    HeldAction::Deletion {
-                        what: what.to_string(),
-                    },
-                    None,
-                )];
-                match self.hold(target, held, expires_at, elicit).await? {
-                    Held::Allowed(approvals) => Ok(Verdict::Proceed(Passage {
-                        approvals,
-                        ..passage()
-                    })),
-                    Held::Refused(why) => Ok(Verdict::Refused {
+            (Action::Ask, Some(held)) => {
+                match self
+                    .hold(&check.write_id, target, vec![held], expires_at, caller)
+                    .await?
+                {
+                    Settlement::Proceed { approvals } => Ok(passage(approvals)),
+                    Settlement::Refused {
+                        outcome,
+                        decided_by,
+                        reason,
+                    } => Ok(Verdict::Refused {
                         message: format!(
-                            "Not deleted: {why} (deleting {what} from {})",
+                            "Not deleted: {} (deleting {what} from {})",
+                            refusal_words(outcome, &decided_by, &reason),
                             target.name
                         ),
                         flows: Vec::new(),
@@ -383,63 +536,50 @@ impl Gate {
         }
     }
 
-    /// Records in the audit chain that a write (or deletion) the gate let through has
-    /// landed, so the chain shows every change made, not only every decision.
-    pub async fn landed(
+    async fn finish(
         &self,
-        passage: &Passage,
-        tool: &str,
-        location: &str,
+        write_id: WriteId,
+        target: DocumentRef,
+        written: Option<bool>,
+        tool: String,
+        location: String,
     ) -> Result<(), GateError> {
-        let body = json!({
-            "tool": tool,
-            "document": passage.target.name,
-            "document_id": passage.target.id.0,
-            "location": location,
-            "flow_ids": passage.flows.iter().map(|f| f.flow_id).collect::<Vec<_>>(),
-            "approvals": passage.approvals.iter().map(|(id, by)| json!({"id": id, "by": by.as_str()})).collect::<Vec<_>>(),
-        });
-        self.with_tracker(move |t| t.audit(now_millis(), tracker::audit::kinds::WRITE, &body))
+        let outcomes = self
+            .with_tracker(move |t| {
+                t.finish_write(&write_id, &target, written, &tool, &location, now_millis())
+            })
             .await??;
+        self.route_outcomes(&outcomes).await;
         Ok(())
     }
 
-    /// Answers a pending approval. `from_document` is the document of the pane that
-    /// answers (None for the event API and elicitation, which are authenticated by the
-    /// token and by the agent's own session). The answer is recorded by the waiting write.
-    pub fn answer(
-        &self,
-        approval_id: &str,
-        answer: Answer,
-        from_document: Option<&DocumentId>,
-    ) -> Result<(), ApprovalError> {
-        let mut pending = lock(&self.pending);
-        let entry = pending
-            .get(approval_id)
-            .ok_or_else(|| ApprovalError::Unknown(approval_id.chars().take(80).collect()))?;
-        if let Some(doc) = from_document
-            && *doc != entry.target.id
-        {
-            return Err(ApprovalError::WrongDocument {
-                id: approval_id.to_string(),
-                target: entry.target.name.clone(),
-            });
-        }
-        let entry = pending
-            .remove(approval_id)
-            .expect("checked above under the same lock");
-        // Sent under the lock: a waiter that finds the entry gone knows the answer is
-        // already in its channel.
-        let _ = entry.reply.send(answer);
+    /// Answers a pending approval: a pane's (for its own document only), the desktop's,
+    /// or the agent's client's (where the policy allows). Recorded before it is acted on;
+    /// the held write then proceeds or is refused.
+    pub async fn answer(&self, approval_id: &str, answer: Answer) -> Result<(), AnswerRefused> {
+        let id = approval_id.to_string();
+        let effects = self
+            .with_tracker(move |t| t.answer(&id, answer, now_millis()))
+            .await??;
+        self.route(effects).await;
         Ok(())
     }
 
     /// The approvals waiting for an answer, as their requests were announced.
-    pub fn pending(&self) -> Vec<Value> {
-        lock(&self.pending)
-            .values()
-            .map(|p| p.request.clone())
-            .collect()
+    pub async fn pending(&self) -> Result<Vec<Value>, GateError> {
+        let open = self.read_tracker(|t| t.open_approvals()).await?;
+        Ok(open.iter().map(approval_request).collect())
+    }
+
+    /// The approvals waiting for an answer in one document (what its pane reconciles its
+    /// cards with when it reconnects).
+    pub async fn pending_for(&self, document: DocumentId) -> Result<Vec<Value>, GateError> {
+        let open = self.read_tracker(|t| t.open_approvals()).await?;
+        Ok(open
+            .iter()
+            .filter(|a| a.target.id == document)
+            .map(approval_request)
+            .collect())
     }
 
     /// The person marked (or unmarked) a range in their workbook's pane.
@@ -457,10 +597,30 @@ impl Gate {
         Ok(())
     }
 
+    /// The person's confidential marks on a document: (sheet, range).
+    pub async fn marks(&self, document: DocumentId) -> Result<Vec<(String, CellRange)>, GateError> {
+        self.read_tracker(move |t| t.marks_of(&document)).await
+    }
+
     pub async fn recent_flows(&self, limit: usize) -> Result<Vec<StoredFlow>, GateError> {
         Ok(self
-            .with_tracker(move |t| t.store().recent_flows(limit))
+            .read_tracker(move |t| t.store().recent_flows(limit))
             .await??)
+    }
+
+    /// The bridge is stopping: every held write is refused now (recorded as expired, "the
+    /// bridge stopped"), and the calls waiting on them get to answer their agents before
+    /// the connections close (at most `grace`).
+    pub async fn shutdown(&self, grace: Duration) {
+        match self.with_tracker(|t| t.close_all_holds(now_millis())).await {
+            Ok(Ok(effects)) => self.route(effects).await,
+            Ok(Err(e)) => tracing::error!("cannot record the held writes closed at shutdown: {e}"),
+            Err(e) => tracing::error!("cannot close the held writes at shutdown: {e}"),
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.holding.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Tells the event stream, the target's pane and the source's panes of a flow.
@@ -469,279 +629,292 @@ impl Gate {
             flow: flow.clone(),
             at,
         });
-        let params = json!(flow);
-        for session in self.registry.list() {
-            if session.connected
-                && (session.document.id.0 == flow.target.id
-                    || session.document.id.0 == flow.source.id)
-            {
-                self.registry
-                    .notify(&session.session_id, "flow.notice", &params)
-                    .await;
-            }
+        self.notify_documents(
+            &[&flow.source.id, &flow.target.id],
+            "flow.notice",
+            &json!(flow),
+        )
+        .await;
+    }
+
+    /// Sends a notification to the connected panes of these documents.
+    async fn notify_documents(&self, documents: &[&str], method: &str, params: &Value) {
+        for session in self
+            .registry
+            .matching(|s| s.connected && documents.contains(&s.document.id.0.as_str()))
+        {
+            self.registry
+                .notify(&session.session_id, method, params)
+                .await;
         }
     }
 
-    /// Holds a write for the person: opens each approval (pane of the target, event
-    /// stream, and the agent's client when it can ask), waits for the first answer to
-    /// each, and records every outcome before returning. One denial refuses the write;
-    /// the write's other approvals are then closed as denied too.
+    /// Holds a write for the person: announces each approval (the target's pane, the event
+    /// stream, the agent's client when it can ask), and waits until the tracker settles
+    /// the write: every approval allowed, one denied, the deadline passed, or the bridge
+    /// stopping. If the agent's call goes away first, the write is withdrawn.
     async fn hold(
-        &self,
+        self: &Arc<Self>,
+        write_id: &WriteId,
         target: &DocumentRef,
-        held: Vec<(String, HeldAction, Option<DocumentId>)>,
+        held: Vec<HeldApproval>,
         expires_at: UnixMillis,
-        elicit: Option<Elicit>,
-    ) -> Result<Held, GateError> {
-        let mut waiting = Vec::new();
-        let mut lines = Vec::new();
-        {
-            let mut pending = lock(&self.pending);
-            for (id, action, source) in &held {
-                let (tx, rx) = oneshot::channel();
-                let line = match action {
-                    HeldAction::Flow { flow } => flow.line.clone(),
-                    HeldAction::Deletion { what } => format!("delete {what} from {}", target.name),
-                };
-                let request = json!({
-                    "approval_id": id,
-                    "target": DocumentSummary::from(target),
-                    "held": action,
-                    "flow": match action { HeldAction::Flow { flow } => json!(flow), HeldAction::Deletion { what } => json!({"what": what, "target": {"name": target.name}, "location": what, "reason": "deletions need your permission"}) },
-                    "expires_at": expires_at,
-                    "line": line,
-                });
-                pending.insert(
-                    id.clone(),
-                    Pending {
-                        target: target.clone(),
-                        reply: tx,
-                        request,
-                    },
-                );
-                waiting.push((id.clone(), rx, source.clone()));
-                lines.push(line);
-            }
-        }
-        let guard = PendingGuard {
-            gate: self,
-            ids: held.iter().map(|(id, ..)| id.clone()).collect(),
+        caller: Caller,
+    ) -> Result<Settlement, GateError> {
+        let (tx, mut rx) = oneshot::channel();
+        // Registered before anyone learns the approval ids, so no answer can come first.
+        lock(&self.waiters).insert(write_id.clone(), tx);
+        let _guard = HoldGuard {
+            gate: self.clone(),
+            write_id: write_id.clone(),
         };
-        // `lines` was filled in `held`'s order above.
-        for ((id, action, _), line) in held.iter().zip(&lines) {
+        let mut lines = Vec::new();
+        for approval in &held {
+            let request = approval_request(approval);
+            let line = request["line"].as_str().unwrap_or_default().to_string();
             self.events.publish(BridgeEvent::ApprovalRequested {
-                approval_id: id.clone(),
+                approval_id: approval.id.clone(),
+                write_id: approval.write_id.to_string(),
+                flow_id: approval.flow_id(),
                 target: target.into(),
-                held: action.clone(),
+                held: held_action(approval),
                 expires_at,
                 line: line.clone(),
             });
-            let request = lock(&self.pending).get(id).map(|p| p.request.clone());
-            if let Some(request) = request {
-                for session in self.registry.list() {
-                    if session.connected && session.document.id == target.id {
-                        self.registry
-                            .notify(&session.session_id, "approval.request", &request)
-                            .await;
-                    }
-                }
-            }
+            self.notify_documents(&[&target.id.0], "approval.request", &request)
+                .await;
+            lines.push(line);
         }
-        if let Some(elicit) = elicit {
-            let question = format!(
-                "office-bridge holds a transfer for your approval: {}. Allow it?",
-                lines.join("; ")
-            );
-            let ids: Vec<String> = held.iter().map(|(id, ..)| id.clone()).collect();
-            let future = elicit(question);
-            // The elicitation races the panes and the event API; whoever answers first
-            // wins, later answers find the approval gone.
-            let elicitation = async move {
-                if let Some(allow) = future.await {
-                    for id in &ids {
-                        let _ = self.answer(
-                            id,
-                            Answer {
+        if let Some(progress) = &caller.progress {
+            progress(HoldProgress::Held {
+                line: lines.join("; "),
+                expires_at,
+            })
+            .await;
+        }
+        let mut elicitation: BoxFuture<'_, ()> = match caller.elicit {
+            Some(elicit) => {
+                let question = format!(
+                    "office-bridge holds a transfer for your approval: {}. Allow it?",
+                    lines.join("; ")
+                );
+                let ids: Vec<String> = held.iter().map(|a| a.id.clone()).collect();
+                let future = elicit(question);
+                // The elicitation races the panes and the desktop; whoever answers first
+                // wins, later answers find the approval closed.
+                Box::pin(async move {
+                    if let Some(allow) = future.await {
+                        for id in &ids {
+                            let answer = Answer {
                                 allow,
                                 scope: Scope::Once,
-                                by: Decider::Elicitation,
-                            },
-                            None,
-                        );
+                                by: Who::Elicitation,
+                            };
+                            if let Err(e) = self.answer(id, answer).await {
+                                tracing::debug!("the client's answer was not taken: {e}");
+                            }
+                        }
                     }
-                }
-                std::future::pending::<()>().await
-            };
-            return self
-                .wait_all(
-                    target,
-                    waiting,
-                    expires_at,
-                    guard,
-                    Some(Box::pin(elicitation)),
-                )
-                .await;
-        }
-        self.wait_all(target, waiting, expires_at, guard, None)
-            .await
-    }
-
-    async fn wait_all(
-        &self,
-        target: &DocumentRef,
-        waiting: Vec<(String, oneshot::Receiver<Answer>, Option<DocumentId>)>,
-        expires_at: UnixMillis,
-        guard: PendingGuard<'_>,
-        elicitation: Option<BoxFuture<'_, ()>>,
-    ) -> Result<Held, GateError> {
+                    std::future::pending::<()>().await
+                })
+            }
+            None => Box::pin(std::future::pending()),
+        };
         let deadline = tokio::time::Instant::now()
             + Duration::from_millis((expires_at - now_millis()).max(0) as u64);
-        let mut elicitation = elicitation.unwrap_or_else(|| Box::pin(std::future::pending()));
-        let mut allowed = Vec::new();
-        let mut refusal: Option<String> = None;
-        for (id, mut rx, source) in waiting {
-            let answer = if refusal.is_some() {
-                None
-            } else {
-                tokio::select! {
-                    a = &mut rx => a.ok(),
-                    () = tokio::time::sleep_until(deadline) => None,
-                    () = &mut elicitation => None,
+        self.holding.fetch_add(1, Ordering::SeqCst);
+        let _holding = HoldingCount(&self.holding);
+        let settlement = loop {
+            tokio::select! {
+                settled = &mut rx => match settled {
+                    Ok(s) => break s,
+                    // The sender is only dropped once the write was settled elsewhere.
+                    Err(_) => break Settlement::Refused {
+                        outcome: Outcome::Expired,
+                        decided_by: "bridge".into(),
+                        reason: "the bridge stopped while this was held".into(),
+                    },
+                },
+                () = tokio::time::sleep_until(deadline) => {
+                    // The timer fired for this deadline: expire what is due by it (a clock
+                    // a millisecond behind must not postpone the expiry).
+                    let now = now_millis().max(expires_at);
+                    let effects = self.with_tracker(move |t| t.expire_due(now)).await??;
+                    self.route(effects).await;
+                    // Our settlement is in `rx` now (or comes from whoever settled first).
+                    let settled = (&mut rx).await;
+                    break settled.unwrap_or(Settlement::Refused {
+                        outcome: Outcome::Expired,
+                        decided_by: "timeout".into(),
+                        reason: "nobody answered in time".into(),
+                    });
                 }
-            };
-            // The entry may have been answered just as the wait ended: the answer is then
-            // already in the channel (it is sent under the map's lock).
-            let answer = match answer {
-                Some(a) => Some(a),
-                None => {
-                    let still_pending = lock(&self.pending).remove(&id).is_some();
-                    if still_pending {
-                        None
-                    } else {
-                        rx.try_recv().ok()
-                    }
-                }
-            };
-            let at = now_millis();
-            let (state, by, scope) = match (answer, &refusal) {
-                (Some(a), _) if a.allow => (ApprovalState::Allowed, a.by.as_str(), a.scope),
-                (Some(a), _) => (ApprovalState::Denied, a.by.as_str(), a.scope),
-                (None, Some(_)) => (ApprovalState::Denied, "bridge", Scope::Once),
-                (None, None) => (ApprovalState::Expired, "timeout", Scope::Once),
-            };
-            let (rid, by_owned, src) = (id.clone(), by.to_string(), source.clone());
-            let target_id = target.id.clone();
-            self.with_tracker(move |t| -> Result<(), StoreError> {
-                t.store_mut().resolve_approval(&rid, state, &by_owned, at)?;
-                if scope == Scope::Document
-                    && let Some(src) = src
-                {
-                    t.remember_choice(&src, &target_id, state == ApprovalState::Allowed, at)?;
-                }
-                Ok(())
-            })
-            .await??;
+                () = &mut elicitation => {}
+            }
+        };
+        if matches!(settlement, Settlement::Proceed { .. })
+            && let Some(progress) = &caller.progress
+        {
+            progress(HoldProgress::Released).await;
+        }
+        Ok(settlement)
+    }
+
+    /// Routes what a step of the tracker changed: the event stream and the panes hear of
+    /// every closed approval and settled transfer, and held writes get their settlement.
+    async fn route(&self, effects: Effects) {
+        for r in &effects.resolved {
             self.events.publish(BridgeEvent::ApprovalResolved {
-                approval_id: id.clone(),
-                state: state.as_str().to_string(),
-                decided_by: by.to_string(),
-                scope: scope.as_str().to_string(),
-                at,
+                approval_id: r.id.clone(),
+                write_id: r.write_id.to_string(),
+                flow_id: r.flow_id,
+                state: r.state.as_str().to_string(),
+                decided_by: r.decided_by.clone(),
+                scope: r.scope.as_str().to_string(),
+                reason: r.reason.clone(),
+                at: r.at,
+            });
+            let settled = json!({
+                "approval_id": r.id,
+                "write_id": r.write_id,
+                "flow_id": r.flow_id,
+                "state": r.state.as_str(),
+                "decided_by": r.decided_by,
+                "scope": r.scope.as_str(),
+                "reason": r.reason,
             });
             // The target's panes drop the card (it may have been answered elsewhere).
-            let settled = json!({
-                "approval_id": id,
-                "state": state.as_str(),
-                "decided_by": by,
-                "scope": scope.as_str(),
-            });
-            for session in self.registry.list() {
-                if session.connected && session.document.id == target.id {
-                    self.registry
-                        .notify(&session.session_id, "approval.resolved", &settled)
-                        .await;
-                }
-            }
-            match state {
-                ApprovalState::Allowed => {
-                    let decider = answer.map(|a| a.by).unwrap_or(Decider::Events);
-                    allowed.push((id, decider));
-                }
-                ApprovalState::Denied if refusal.is_none() => {
-                    refusal = Some(format!(
-                        "the person denied it (answered {})",
-                        match answer.map(|a| a.by) {
-                            Some(Decider::Pane) => "in the document's pane",
-                            Some(Decider::Events) => "on the desktop",
-                            Some(Decider::Elicitation) => "in your client",
-                            None => "",
-                        }
-                    ));
-                }
-                ApprovalState::Expired if refusal.is_none() => {
-                    refusal = Some(format!(
-                        "nobody answered the approval within {} s, so it was denied",
-                        self.approval_timeout().as_secs()
-                    ));
-                }
-                _ => {}
+            self.notify_documents(&[&r.target.0], "approval.resolved", &settled)
+                .await;
+        }
+        self.route_outcomes(&effects.outcomes).await;
+        for s in effects.settled {
+            if let Some(tx) = lock(&self.waiters).remove(&s.write_id) {
+                let _ = tx.send(s.settlement);
             }
         }
-        drop(guard);
-        Ok(match refusal {
-            Some(why) => Held::Refused(why),
-            None => Held::Allowed(allowed),
-        })
+    }
+
+    /// Tells every surface how transfers ended: the event stream, and the panes of both
+    /// the source and the target document.
+    async fn route_outcomes(&self, outcomes: &[FlowOutcome]) {
+        for o in outcomes {
+            let event = outcome_event(o);
+            let mut params = json!(event);
+            if let Some(m) = params.as_object_mut() {
+                m.remove("type");
+            }
+            self.events.publish(event);
+            self.notify_documents(&[&o.source.0, &o.target.0], "flow.outcome", &params)
+                .await;
+        }
     }
 }
 
-enum Held {
-    Allowed(Vec<(String, Decider)>),
-    Refused(String),
+/// A flow's final outcome as the event stream and the panes carry it.
+fn outcome_event(o: &FlowOutcome) -> BridgeEvent {
+    BridgeEvent::FlowOutcome {
+        flow_id: o.flow_id,
+        write_id: o.write_id.to_string(),
+        outcome: o.outcome,
+        written: o.written,
+        decided_by: o.decided_by.clone(),
+        reason: o.reason.clone(),
+        at: o.at,
+    }
 }
 
-/// Closes a write's approvals if the write is abandoned (the agent's request was
-/// cancelled): a late answer then finds nothing to approve, and the store records the
-/// approval as denied by the bridge.
-struct PendingGuard<'a> {
-    gate: &'a Gate,
-    ids: Vec<String>,
-}
+/// Counts a call inside `hold` for as long as it is there.
+struct HoldingCount<'a>(&'a AtomicUsize);
 
-impl Drop for PendingGuard<'_> {
+impl Drop for HoldingCount<'_> {
     fn drop(&mut self) {
-        let mut abandoned = Vec::new();
-        {
-            let mut pending = lock(&self.gate.pending);
-            for id in &self.ids {
-                if pending.remove(id).is_some() {
-                    abandoned.push(id.clone());
-                }
-            }
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Withdraws a held write whose call went away before it was settled (the agent's request
+/// was cancelled or its connection dropped): its approvals close, so a late answer finds
+/// nothing to approve.
+struct HoldGuard {
+    gate: Arc<Gate>,
+    write_id: WriteId,
+}
+
+impl Drop for HoldGuard {
+    fn drop(&mut self) {
+        if lock(&self.gate.waiters).remove(&self.write_id).is_none() {
+            return; // settled
         }
-        if abandoned.is_empty() {
-            return;
-        }
-        let tracker = self.gate.tracker.clone();
+        let (gate, write_id) = (self.gate.clone(), self.write_id.clone());
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn_blocking(move || {
-                let ticket = {
-                    let mut t = lock(&tracker);
-                    for id in abandoned {
-                        let _ = t.store_mut().resolve_approval(
-                            &id,
-                            ApprovalState::Denied,
-                            "bridge: the request was cancelled",
-                            now_millis(),
-                        );
-                    }
-                    t.commit_ticket()
-                };
-                if let Err(e) = ticket.wait() {
-                    tracing::warn!("recording cancelled approvals: {e}");
+            handle.spawn(async move {
+                match gate
+                    .with_tracker(move |t| t.withdraw(&write_id, now_millis()))
+                    .await
+                {
+                    Ok(Ok(effects)) => gate.route(effects).await,
+                    Ok(Err(e)) => tracing::warn!("recording a withdrawn write: {e}"),
+                    Err(e) => tracing::warn!("withdrawing a write: {e}"),
                 }
             });
         }
+    }
+}
+
+/// What an approval holds, as events name it.
+fn held_action(approval: &HeldApproval) -> HeldAction {
+    match &approval.subject {
+        HeldSubject::Transfer {
+            flow_id,
+            flow,
+            decision,
+        } => {
+            let mut summary = FlowSummary::new(*flow_id, flow, decision);
+            summary.write_id = Some(approval.write_id.to_string());
+            HeldAction::Flow {
+                flow: Box::new(summary),
+            }
+        }
+        HeldSubject::Deletion { what, .. } => HeldAction::Deletion { what: what.clone() },
+    }
+}
+
+/// An approval as the panes, the monitor and `GET /v1/approvals` show it.
+fn approval_request(approval: &HeldApproval) -> Value {
+    let held = held_action(approval);
+    let (line, flow) = match (&held, &approval.subject) {
+        (HeldAction::Flow { flow }, _) => (flow.line.clone(), json!(flow)),
+        (HeldAction::Deletion { what }, HeldSubject::Deletion { decision, .. }) => (
+            format!("delete {what} from {}", approval.target.name),
+            json!({"what": what, "target": {"name": approval.target.name}, "location": what, "reason": decision.reason}),
+        ),
+        (HeldAction::Deletion { what }, _) => (what.clone(), json!({"what": what})),
+    };
+    json!({
+        "approval_id": approval.id,
+        "write_id": approval.write_id,
+        "flow_id": approval.flow_id(),
+        "target": DocumentSummary::from(&approval.target),
+        "held": held,
+        "flow": flow,
+        "created_at": approval.created_at,
+        "expires_at": approval.expires_at,
+        "line": line,
+    })
+}
+
+/// Why a held write was refused, in the words the agent relays.
+fn refusal_words(outcome: Outcome, decided_by: &str, reason: &str) -> String {
+    match (outcome, decided_by) {
+        (Outcome::Denied, "pane" | "desktop" | "elicitation") => {
+            format!("the person denied it (answered {})", who_words(decided_by))
+        }
+        (Outcome::Denied, "standing choice") => {
+            format!("the person chose to always block this ({reason})")
+        }
+        (Outcome::Expired, "bridge") => "office-bridge stopped while it was held for approval, so nothing was written; ask again once the bridge is back".to_string(),
+        _ => reason.to_string(),
     }
 }
 

@@ -450,7 +450,9 @@ async fn sigkill_during_writes_loses_no_acknowledged_write() {
     let records = audit_records(&dir);
     let written: Vec<String> = records
         .iter()
-        .filter(|(k, b)| k == "write" && b["document"] == json!("Board.pptx"))
+        .filter(|(k, b)| {
+            k == "write" && b["document"] == json!("Board.pptx") && b["written"] == json!(true)
+        })
         .map(|(_, b)| b["location"].as_str().unwrap().to_string())
         .collect();
     for slide in &acknowledged {

@@ -104,6 +104,22 @@ impl Scene {
             .collect()
     }
 
+    /// Every audit record, (kind, body), in order.
+    fn audit_records(&self) -> Vec<(String, Value)> {
+        let db = self.bridge.data_dir.path().join("office-bridge.sqlite3");
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT kind, body FROM audit ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(|r| {
+                let (kind, body) = r.unwrap();
+                (kind, serde_json::from_str(&body).unwrap())
+            })
+            .collect()
+    }
+
     async fn audit_ok(&self) {
         self.bridge.assert_audit_intact().await;
     }
@@ -250,7 +266,7 @@ async fn ask_answered_yes_in_the_deck_pane_writes() {
     assert!(!err, "{text}");
     assert_eq!(result["approvals"][0]["allowed_by"], "pane");
     assert_eq!(s.tables_written().len(), 1);
-    // Single use: a second answer finds nothing.
+    // Single use: a second answer changes nothing, and says how it ended.
     let again = s
         .ppt
         .call(
@@ -263,7 +279,8 @@ async fn ask_answered_yes_in_the_deck_pane_writes() {
         again["message"]
             .as_str()
             .unwrap()
-            .contains("no pending approval")
+            .contains("was already allowed (in the document's pane)"),
+        "{again}"
     );
     let names = s.event_names();
     assert!(
@@ -342,12 +359,23 @@ async fn ask_answered_no_on_the_desktop_writes_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!(row.state.as_str(), "denied");
-    assert_eq!(row.decided_by.as_deref(), Some("events"));
+    assert_eq!(row.decided_by.as_deref(), Some("desktop"));
     // The stored flow still says it was held; its outcome says how that ended.
     let (_, _, recent) = call(&s.client, "flows_recent", json!({"limit": 1})).await;
     assert_eq!(recent["flows"][0]["decision"], "ask");
     assert_eq!(recent["flows"][0]["outcome"], "denied");
-    assert!(!s.audit_kinds().contains(&"write".to_string()));
+    assert_eq!(recent["flows"][0]["written"], false);
+    // The chain ends the write with its outcome: denied on the desktop, nothing written.
+    let last = s.audit_records().pop().unwrap();
+    assert_eq!(last.0, "write");
+    assert_eq!(
+        (
+            &last.1["outcome"],
+            &last.1["written"],
+            &last.1["decided_by"]
+        ),
+        (&json!("denied"), &json!(false), &json!("desktop"))
+    );
     s.audit_ok().await;
 }
 
@@ -362,7 +390,7 @@ async fn ask_unanswered_is_denied_when_it_expires() {
     s.read_revenue().await;
     let (err, text, _) = call(&s.client, "ppt_add_table", reformatted_table()).await;
     assert!(err);
-    assert!(text.contains("nobody answered the approval"), "{text}");
+    assert!(text.contains("nobody answered within 1 s"), "{text}");
     assert!(s.tables_written().is_empty());
     let request = s.ppt.next("approval.request").await;
     let id = request["approval_id"].as_str().unwrap().to_string();
@@ -376,7 +404,7 @@ async fn ask_unanswered_is_denied_when_it_expires() {
         .unwrap()
         .unwrap();
     assert_eq!(row.state.as_str(), "expired");
-    // A late answer finds nothing.
+    // A late answer changes nothing, and says how it ended.
     let late = s
         .ppt
         .call(
@@ -389,7 +417,8 @@ async fn ask_unanswered_is_denied_when_it_expires() {
         late["message"]
             .as_str()
             .unwrap()
-            .contains("no pending approval")
+            .contains("was already expired"),
+        "{late}"
     );
     s.audit_ok().await;
 }
@@ -410,7 +439,13 @@ async fn block_writes_nothing_and_says_what_from_where_and_why() {
     assert_eq!(notice["decision"], "block");
     let kinds = s.audit_kinds();
     assert!(kinds.contains(&"decision".to_string()));
-    assert!(!kinds.contains(&"write".to_string()));
+    // The write's one final record says it was blocked and nothing was written.
+    let last = s.audit_records().pop().unwrap();
+    assert_eq!(last.0, "write");
+    assert_eq!(
+        (&last.1["outcome"], &last.1["written"]),
+        (&json!("blocked"), &json!(false))
+    );
     s.audit_ok().await;
 }
 

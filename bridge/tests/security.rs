@@ -730,6 +730,8 @@ async fn approval_ids_cannot_be_forged_replayed_or_answered_by_another_document(
             .state
             .gate
             .pending()
+            .await
+            .unwrap()
             .iter()
             .any(|p| p["approval_id"] == id.as_str()),
         "still pending"
@@ -767,7 +769,8 @@ async fn approval_ids_cannot_be_forged_replayed_or_answered_by_another_document(
             again["message"]
                 .as_str()
                 .unwrap()
-                .contains("no pending approval")
+                .contains("was already denied (in the document's pane)"),
+            "a late answer says how it ended: {again}"
         );
     }
     assert!(writes.lock().unwrap().is_empty(), "a replay writes nothing");

@@ -308,16 +308,16 @@ pub fn audit_counts(db: &Path, after_seq: i64) -> Result<AuditCounts> {
         let kind: String = row.get(1)?;
         let body: String = row.get(2)?;
         out.last_seq = seq;
+        let body = serde_json::from_str::<Value>(&body).unwrap_or_default();
+        // Every checked write ends with a `write` record; only those that landed count as
+        // writes here.
         let by_doc = match kind.as_str() {
-            "write" => Some(&mut out.writes_by_document),
+            "write" if body["written"] == Value::Bool(true) => Some(&mut out.writes_by_document),
             "read" => Some(&mut out.reads_by_document),
             _ => None,
         };
         if let Some(map) = by_doc {
-            let doc = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|b| b["document"].as_str().map(str::to_string))
-                .unwrap_or_default();
+            let doc = body["document"].as_str().unwrap_or_default().to_string();
             *map.entry(doc).or_default() += 1;
         }
         *out.by_kind.entry(kind).or_default() += 1;

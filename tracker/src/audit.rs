@@ -58,6 +58,8 @@ pub mod kinds {
     pub const POLICY: &str = "policy";
     pub const LABEL_SET: &str = "label_set";
     pub const CHOICES: &str = "choices";
+    /// What was learned of a document's sensitivity label (from its pane or its file).
+    pub const SENSITIVITY_LABEL: &str = "sensitivity_label";
 }
 
 /// One record of the chain.

@@ -48,6 +48,8 @@ const PREFERRED: &[&str] = &[
     "location",
     "what",
     "action",
+    "outcome",
+    "written",
     "reason",
     "state",
     "decided_by",
@@ -383,12 +385,17 @@ mod tests {
             action: Action::Notify,
             reason: "shown".into(),
         };
-        store
-            .record_flow_and_decision(&flow, &d, 1_700_000_001_000, None)
-            .unwrap();
-        store
-            .record_flow_and_decision(&flow, &d, 1_700_000_002_000, None)
-            .unwrap();
+        for at in [1_700_000_001_000, 1_700_000_002_000] {
+            store
+                .record_check(
+                    &crate::approvals::WriteId::new(),
+                    &deck,
+                    &[(&flow, &d, None)],
+                    &crate::store::Disposition::Passing,
+                    at,
+                )
+                .unwrap();
+        }
         store
             .append_audit(1_700_000_003_000, "policy", &json!({"change": "reloaded"}))
             .unwrap();

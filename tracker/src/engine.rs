@@ -1,19 +1,25 @@
-//! [`Tracker`]: the one place the bridge asks. It owns the value index, the durable store
-//! and the policy, and keeps them in step: a read is stored (with its audit record) before
-//! it is indexed; a write's flows and decisions are stored before the decision is returned,
-//! so nothing is acted on that is not already in the audit chain.
+//! [`Tracker`]: the one place the bridge asks. It owns the value index, the durable store,
+//! the policy, what is known of each document's sensitivity label, and the approvals of
+//! held writes, and keeps them in step: a read is stored (with its audit record) before it
+//! is indexed; a write's flows and decisions are stored before the decision is returned;
+//! every answer, expiry and outcome is stored before the bridge acts on it. Nothing here
+//! waits or reads a clock: callers pass the time in.
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::approvals::{
+    Answer, ApprovalError, ApprovalState, Closer, Effects, FlowOutcome, HeldApproval, HeldSubject,
+    Holds, TransferRef, WriteId, new_approval_id,
+};
 use crate::audit::{AuditRecord, VerifyReport};
 use crate::detect::Detector;
 use crate::model::{
-    Action, Decision, DocumentId, DocumentRef, Flow, ProvenanceId, ReadEvent, SensitivityMark,
-    UnixMillis, WriteContent,
+    Action, CellRange, Decision, DocumentId, DocumentLabel, DocumentRef, Flow, ProvenanceId,
+    ReadEvent, Sensitivity, SensitivityMark, UnixMillis, WriteContent,
 };
 use crate::policy::{self, AdminPolicy, UserChoices};
-use crate::store::{CommitTicket, Durability, NewApproval, Store, StoreError};
+use crate::store::{CommitTicket, Disposition, Durability, NewApproval, Store, StoreError};
 
 /// A flow found in a write, with its decision, as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,10 +29,15 @@ pub struct CheckedFlow {
     pub flow_id: i64,
 }
 
-/// Everything the tracker found in one write.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Everything the tracker found in one write, and where the write stands.
+#[derive(Clone, Debug, PartialEq)]
 pub struct WriteCheck {
+    pub write_id: WriteId,
     pub flows: Vec<CheckedFlow>,
+    /// For a held write: its approvals, one per held flow, in flow order.
+    pub held: Vec<HeldApproval>,
+    /// For a write blocked outright: each transfer's outcome, settled now.
+    pub outcomes: Vec<FlowOutcome>,
 }
 
 impl WriteCheck {
@@ -49,20 +60,48 @@ impl WriteCheck {
     }
 }
 
+/// A deletion's decision, and its approval when it is held.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeletionCheck {
+    pub write_id: WriteId,
+    pub decision: Decision,
+    pub held: Option<HeldApproval>,
+}
+
+/// Why an answer was not taken: the answer itself, or the store.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 pub struct Tracker {
     store: Store,
     detector: Detector,
     admin: AdminPolicy,
     choices: UserChoices,
-    /// Purview label names by document, as last reported by a read of that document.
-    purview: HashMap<DocumentId, String>,
+    /// What is known of each document's sensitivity label (kept in the store).
+    labels: HashMap<DocumentId, DocumentLabel>,
+    holds: Holds,
+    /// What opening the store closed (approvals and writes a previous run left open), for
+    /// the bridge to announce.
+    restart: Effects,
+}
+
+fn wall_clock() -> UnixMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as UnixMillis)
+        .unwrap_or(0)
 }
 
 impl Tracker {
     /// Opens (or creates) the store and rebuilds the index from every label in it, so a
     /// restart still recognises data read before it.
     pub fn open(path: &Path, admin: AdminPolicy) -> Result<Tracker, StoreError> {
-        Self::open_with(path, admin, Durability::EachCommit)
+        Self::open_at(path, admin, Durability::EachCommit, wall_clock())
     }
 
     /// [`Tracker::open`] with the store's durability chosen. With
@@ -73,19 +112,39 @@ impl Tracker {
         admin: AdminPolicy,
         durability: Durability,
     ) -> Result<Tracker, StoreError> {
-        let store = Store::open_with(path, durability)?;
+        Self::open_at(path, admin, durability, wall_clock())
+    }
+
+    /// Opens the store at `now`: approvals and writes a previous run left open are closed
+    /// (see [`Store::close_stale`]) and kept for [`Tracker::take_restart_effects`].
+    pub fn open_at(
+        path: &Path,
+        admin: AdminPolicy,
+        durability: Durability,
+        now: UnixMillis,
+    ) -> Result<Tracker, StoreError> {
+        let mut store = Store::open_with(path, durability)?;
+        let restart = store.close_stale(now)?;
         let mut detector = Detector::new();
         for read in store.labels()? {
             detector.add_read(&read);
         }
         let choices = store.load_choices()?;
+        let labels = store.document_labels()?;
         Ok(Tracker {
             store,
             detector,
             admin,
             choices,
-            purview: HashMap::new(),
+            labels,
+            holds: Holds::default(),
+            restart,
         })
+    }
+
+    /// What opening the store closed, once.
+    pub fn take_restart_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.restart)
     }
 
     pub fn indexed_cells(&self) -> usize {
@@ -96,8 +155,23 @@ impl Tracker {
         &self.admin
     }
 
-    pub fn set_admin_policy(&mut self, admin: AdminPolicy) {
+    /// Decides by `admin` from now on, and keeps it as the last good policy (with an audit
+    /// record naming `path`) when it differs from the one kept.
+    pub fn put_admin_policy(
+        &mut self,
+        admin: AdminPolicy,
+        path: &str,
+        at: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let changed = self.store.save_admin_policy(&admin, path, at)?;
         self.admin = admin;
+        Ok(changed)
+    }
+
+    /// The policy last put in force, from the store: what a policy file that can no longer
+    /// be used falls back to, even across a restart.
+    pub fn last_good_admin_policy(&self) -> Result<Option<AdminPolicy>, StoreError> {
+        self.store.load_admin_policy()
     }
 
     pub fn choices(&self) -> &UserChoices {
@@ -113,16 +187,35 @@ impl Tracker {
         self.store.commit_ticket()
     }
 
-    pub fn store_mut(&mut self) -> &mut Store {
-        &mut self.store
+    /// What is known of a document's sensitivity label.
+    pub fn document_label(&self, document: &DocumentId) -> Option<&DocumentLabel> {
+        self.labels.get(document)
     }
 
-    /// Remembers a document's Purview label (from the file or from Office.js properties).
-    pub fn set_purview_label(&mut self, document: &DocumentId, label: Option<String>) {
-        match label {
-            Some(l) => self.purview.insert(document.clone(), l),
-            None => self.purview.remove(document),
-        };
+    /// Records what was learned of a document's label (`source`: `pane`, `file`). A host
+    /// that cannot say (`Unknown`) never erases a label learned before: data is never
+    /// treated as less sensitive than the last label seen for its document. Returns
+    /// whether anything changed.
+    pub fn learn_document_label(
+        &mut self,
+        document: &DocumentRef,
+        label: DocumentLabel,
+        source: &str,
+        at: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        if matches!(label, DocumentLabel::Unknown { .. })
+            && matches!(
+                self.labels.get(&document.id),
+                Some(DocumentLabel::Labelled { .. } | DocumentLabel::Unlabelled)
+            )
+        {
+            return Ok(false);
+        }
+        let changed = self
+            .store
+            .save_document_label(document, &label, source, at)?;
+        self.labels.insert(document.id.clone(), label);
+        Ok(changed)
     }
 
     /// Labels every cell of a read: durable first, then indexed.
@@ -133,36 +226,130 @@ impl Tracker {
     }
 
     /// Finds the flows a write carries, decides each by policy and the person's choices,
-    /// and stores flows and decisions before returning. `approval` is called for each flow
-    /// decided `ask`, to open an approval with the id and expiry the caller will use.
+    /// and stores flows and decisions before returning. A held write gets one approval per
+    /// held flow, expiring at `expires_at`; a blocked write is settled at once.
     pub fn check_write(
         &mut self,
         write: &WriteContent,
         at: UnixMillis,
-        approval: &mut dyn FnMut(&Flow) -> NewApproval,
+        expires_at: UnixMillis,
     ) -> Result<WriteCheck, StoreError> {
-        let mut check = WriteCheck::default();
-        for mut flow in self.detector.check(write) {
-            flow.sensitivity = self.sensitivity(&flow);
-            let decision = policy::decide_flow(&flow, &self.admin, &self.choices);
-            let new_approval = (decision.action == Action::Ask).then(|| approval(&flow));
-            let record =
-                self.store
-                    .record_flow_and_decision(&flow, &decision, at, new_approval.as_ref())?;
-            check.flows.push(CheckedFlow {
+        let write_id = WriteId::new();
+        let mut flows = self.detector.check(write);
+        for flow in &mut flows {
+            flow.sensitivity = self.sensitivity(flow);
+        }
+        let decisions: Vec<Decision> = flows
+            .iter()
+            .map(|f| policy::decide_flow(f, &self.admin, &self.choices))
+            .collect();
+        let action = decisions
+            .iter()
+            .map(|d| d.action)
+            .max()
+            .unwrap_or(Action::Allow);
+        // Approvals only for a write that is held: a write blocked by one flow asks nobody.
+        let approvals: Vec<Option<NewApproval>> = decisions
+            .iter()
+            .map(|d| {
+                (action == Action::Ask && d.action == Action::Ask).then(|| NewApproval {
+                    id: new_approval_id(),
+                    expires_at,
+                })
+            })
+            .collect();
+        let disposition = match action {
+            Action::Block => Disposition::Blocked {
+                reason: decisions
+                    .iter()
+                    .filter(|d| d.action == Action::Block)
+                    .map(|d| d.reason.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
+            Action::Ask => Disposition::Held,
+            Action::Allow | Action::Notify => Disposition::Passing,
+        };
+        let rows: Vec<(&Flow, &Decision, Option<&NewApproval>)> = flows
+            .iter()
+            .zip(&decisions)
+            .zip(&approvals)
+            .map(|((f, d), a)| (f, d, a.as_ref()))
+            .collect();
+        let (ids, outcomes) =
+            self.store
+                .record_check(&write_id, &write.target, &rows, &disposition, at)?;
+        let transfers: Vec<TransferRef> = flows
+            .iter()
+            .zip(&decisions)
+            .zip(&ids)
+            .map(|((f, d), &flow_id)| TransferRef {
+                flow_id,
+                source: f.source.id.clone(),
+                target: f.target.id.clone(),
+                decision: d.action,
+            })
+            .collect();
+        let mut held = Vec::new();
+        for (((flow, decision), approval), &flow_id) in
+            flows.iter().zip(&decisions).zip(&approvals).zip(&ids)
+        {
+            if let Some(a) = approval {
+                held.push(HeldApproval {
+                    id: a.id.clone(),
+                    write_id: write_id.clone(),
+                    target: write.target.clone(),
+                    subject: HeldSubject::Transfer {
+                        flow_id,
+                        flow: Box::new(flow.clone()),
+                        decision: decision.clone(),
+                    },
+                    created_at: at,
+                    expires_at,
+                });
+            }
+        }
+        match disposition {
+            Disposition::Held => self.holds.hold(
+                &write_id,
+                &write.target,
+                held.clone(),
+                transfers,
+                expires_at,
+            ),
+            Disposition::Passing => self.holds.pass(&write_id, transfers),
+            Disposition::Blocked { .. } => {}
+        }
+        let flows = flows
+            .into_iter()
+            .zip(decisions)
+            .zip(ids)
+            .map(|((flow, decision), flow_id)| CheckedFlow {
                 flow,
                 decision,
-                flow_id: record.flow_id,
-            });
-        }
-        Ok(check)
+                flow_id,
+            })
+            .collect();
+        Ok(WriteCheck {
+            write_id,
+            flows,
+            held,
+            outcomes,
+        })
     }
 
+    /// Sensitivity of a flow's source: the administrator's document and sheet rules, the
+    /// person's marks, and what is known of the source document's label (confidential when
+    /// it reads so, or when it could not be learned).
     fn sensitivity(&self, flow: &Flow) -> SensitivityMark {
-        let purview = self.purview.get(&flow.source.id).map(String::as_str);
-        // The first cell stands for the document and sheet rules and the Purview label;
+        let label = self.labels.get(&flow.source.id);
+        let purview = match label {
+            Some(DocumentLabel::Labelled { name, .. }) => Some(name.as_str()),
+            _ => None,
+        };
+        // The first cell stands for the document and sheet rules and the label;
         // `flow_sensitivity` then raises it by the person's marks on any matched cell.
-        let base = flow
+        let mut base = flow
             .cells
             .first()
             .map(|&c| {
@@ -176,25 +363,181 @@ impl Tracker {
                 )
             })
             .unwrap_or_default();
+        if base.level == Sensitivity::Normal {
+            base = policy::label_sensitivity(label);
+        }
         let mut with_base = flow.clone();
         with_base.sensitivity = base;
         policy::flow_sensitivity(&with_base, &self.admin, &self.choices).0
     }
 
-    /// Decides a deletion and records it; `approval` is called when the decision is `ask`,
-    /// to open the approval the caller will wait on.
+    /// Decides a deletion and records it; a held one gets an approval expiring at
+    /// `expires_at`.
     pub fn check_deletion(
         &mut self,
         target: &DocumentRef,
         what: &str,
         at: UnixMillis,
-        approval: &mut dyn FnMut() -> NewApproval,
-    ) -> Result<(Decision, Option<NewApproval>), StoreError> {
+        expires_at: UnixMillis,
+    ) -> Result<DeletionCheck, StoreError> {
+        let write_id = WriteId::new();
         let decision = policy::decide_deletion(target, what, &self.admin);
-        let new_approval = (decision.action == Action::Ask).then(&mut *approval);
+        let approval = (decision.action == Action::Ask).then(|| NewApproval {
+            id: new_approval_id(),
+            expires_at,
+        });
         self.store
-            .record_deletion(target, what, &decision, at, new_approval.as_ref())?;
-        Ok((decision, new_approval))
+            .record_deletion(&write_id, target, what, &decision, at, approval.as_ref())?;
+        let held = approval.map(|a| HeldApproval {
+            id: a.id,
+            write_id: write_id.clone(),
+            target: target.clone(),
+            subject: HeldSubject::Deletion {
+                what: what.to_string(),
+                decision: decision.clone(),
+            },
+            created_at: at,
+            expires_at,
+        });
+        match (&held, decision.action) {
+            (Some(h), _) => {
+                self.holds
+                    .hold(&write_id, target, vec![h.clone()], Vec::new(), expires_at)
+            }
+            (None, Action::Allow | Action::Notify) => self.holds.pass(&write_id, Vec::new()),
+            (None, _) => {}
+        }
+        Ok(DeletionCheck {
+            write_id,
+            decision,
+            held,
+        })
+    }
+
+    /// Takes a person's answer to an approval: the first answer wins, and a pane may
+    /// answer only for its own document; the agent's client only where the policy lets
+    /// it. Durable before it returns (or its commit ticket is waited on).
+    pub fn answer(
+        &mut self,
+        approval_id: &str,
+        answer: Answer,
+        at: UnixMillis,
+    ) -> Result<Effects, AnswerError> {
+        let taken = self.holds.answer(
+            approval_id,
+            &answer,
+            self.admin.agent_client_may_approve,
+            at,
+        );
+        let effects = match taken {
+            Ok(e) => e,
+            Err(ApprovalError::Unknown(id)) => {
+                // Say how it ended when it did: a late answer should not read as a typo.
+                return Err(match self.store.approval(approval_id)? {
+                    Some(row) if row.state != ApprovalState::Pending => {
+                        ApprovalError::AlreadyClosed {
+                            id,
+                            state: row.state.as_str().to_string(),
+                            by: crate::approvals::who_words(
+                                row.decided_by.as_deref().unwrap_or(""),
+                            )
+                            .to_string(),
+                        }
+                        .into()
+                    }
+                    _ => ApprovalError::Unknown(id).into(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.persist(&effects, at)?;
+        Ok(effects)
+    }
+
+    /// Expires every approval whose deadline is at or before `now`.
+    pub fn expire_due(&mut self, now: UnixMillis) -> Result<Effects, StoreError> {
+        let effects = self.holds.expire_due(now);
+        self.persist(&effects, now)?;
+        Ok(effects)
+    }
+
+    /// The earliest deadline of an open approval: when to call [`Tracker::expire_due`].
+    pub fn next_expiry(&self) -> Option<UnixMillis> {
+        self.holds.next_expiry()
+    }
+
+    /// The agent's call ended while its write was held: its approvals close (denied by
+    /// the bridge), so a late answer finds nothing to approve.
+    pub fn withdraw(&mut self, write_id: &WriteId, at: UnixMillis) -> Result<Effects, StoreError> {
+        let mut effects = Effects::default();
+        self.holds
+            .close_write(write_id, Some(Closer::Withdrawn), at, &mut effects);
+        self.persist(&effects, at)?;
+        Ok(effects)
+    }
+
+    /// The bridge is stopping: every held write is refused now, recorded as expired.
+    pub fn close_all_holds(&mut self, at: UnixMillis) -> Result<Effects, StoreError> {
+        let effects = self.holds.close_all(&Closer::Shutdown, at);
+        self.persist(&effects, at)?;
+        Ok(effects)
+    }
+
+    /// A write the tracker let through has finished: `written` says whether it landed
+    /// (`None`: not known, the call ended while the pane was writing). Records each
+    /// transfer's outcome and the write's final audit record.
+    pub fn finish_write(
+        &mut self,
+        write_id: &WriteId,
+        target: &DocumentRef,
+        written: Option<bool>,
+        tool: &str,
+        location: &str,
+        at: UnixMillis,
+    ) -> Result<Vec<FlowOutcome>, StoreError> {
+        let finished = self.holds.finish(write_id, written, at).unwrap_or_default();
+        self.store.record_finish(
+            write_id,
+            target,
+            written,
+            &finished.outcomes,
+            &finished.approvals,
+            tool,
+            location,
+            at,
+        )?;
+        Ok(finished.outcomes)
+    }
+
+    /// The approvals waiting for an answer, oldest first.
+    pub fn open_approvals(&self) -> Vec<HeldApproval> {
+        let mut open: Vec<HeldApproval> = self.holds.open_approvals().cloned().collect();
+        open.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        open
+    }
+
+    /// Stores what a step of the approvals did; a standing choice it made is saved with it.
+    fn persist(&mut self, effects: &Effects, at: UnixMillis) -> Result<(), StoreError> {
+        if effects.is_empty() {
+            return Ok(());
+        }
+        let choices = effects
+            .standing_choice
+            .as_ref()
+            .map(|(source, target, allow)| {
+                let mut c = self.choices.clone();
+                if *allow {
+                    c.allow_always(source, target);
+                } else {
+                    c.block_always(source, target);
+                }
+                c
+            });
+        self.store.record_effects(effects, choices.as_ref(), at)?;
+        if let Some(c) = choices {
+            self.choices = c;
+        }
+        Ok(())
     }
 
     /// The flows a piece of content carries, without recording or deciding anything: for
@@ -207,8 +550,7 @@ impl Tracker {
         flows
     }
 
-    /// Appends a record of something done (a write landed, an approval answered) to the
-    /// audit chain; durable on return.
+    /// Appends a record of something done to the audit chain; durable on return.
     pub fn audit(
         &mut self,
         at: UnixMillis,
@@ -218,39 +560,21 @@ impl Tracker {
         self.store.append_audit(at, kind, body)
     }
 
-    /// The person's "always allow / always block this source for this document".
-    pub fn remember_choice(
-        &mut self,
-        source: &DocumentId,
-        target: &DocumentId,
-        allow: bool,
-        at: UnixMillis,
-    ) -> Result<AuditRecord, StoreError> {
-        if allow {
-            self.choices.allow_always(source, target);
-        } else {
-            self.choices.block_always(source, target);
-        }
-        self.store.save_choices(&self.choices, at)
-    }
-
     /// The person marked (or unmarked) a range: saved with its audit record, then used by
     /// every later decision.
     pub fn set_label(
         &mut self,
         document: &DocumentRef,
         sheet: &str,
-        range: crate::model::CellRange,
-        sensitivity: crate::model::Sensitivity,
+        range: CellRange,
+        sensitivity: Sensitivity,
         by: &str,
         at: UnixMillis,
     ) -> Result<AuditRecord, StoreError> {
         let mut choices = self.choices.clone();
         match sensitivity {
-            crate::model::Sensitivity::Confidential => {
-                choices.mark_confidential(&document.id, sheet, range)
-            }
-            crate::model::Sensitivity::Normal => {
+            Sensitivity::Confidential => choices.mark_confidential(&document.id, sheet, range),
+            Sensitivity::Normal => {
                 choices.unmark(&document.id, sheet, range);
             }
         }
@@ -259,6 +583,16 @@ impl Tracker {
                 .record_label_set(&choices, document, sheet, range, sensitivity, by, at)?;
         self.choices = choices;
         Ok(rec)
+    }
+
+    /// The person's confidential marks on a document: (sheet, range), in the order made.
+    pub fn marks_of(&self, document: &DocumentId) -> Vec<(String, CellRange)> {
+        self.choices
+            .marks
+            .iter()
+            .filter(|m| &m.document == document)
+            .map(|m| (m.sheet.clone(), m.range))
+            .collect()
     }
 
     pub fn verify_audit(&self) -> Result<VerifyReport, StoreError> {
@@ -354,8 +688,13 @@ mod tests {
         }
     }
 
-    fn no_approval(_: &Flow) -> NewApproval {
-        panic!("no approval expected")
+    const LATER: UnixMillis = 120_000;
+
+    /// A tracker on a fresh store that knows Q3.xlsx carries `label`.
+    fn tracker_with(dir: &Path, admin: AdminPolicy, label: DocumentLabel) -> Tracker {
+        let mut t = Tracker::open(&dir.join("t.sqlite3"), admin).unwrap();
+        t.learn_document_label(&q3(), label, "test", 500).unwrap();
+        t
     }
 
     #[test]
@@ -363,14 +702,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("t.sqlite3");
         {
-            let mut t = Tracker::open(&db, AdminPolicy::default()).unwrap();
+            let mut t = tracker_with(
+                dir.path(),
+                AdminPolicy::default(),
+                DocumentLabel::Unlabelled,
+            );
             t.record_read(&revenue_read()).unwrap();
         }
         let mut t = Tracker::open(&db, AdminPolicy::default()).unwrap();
         assert_eq!(t.indexed_cells(), 16);
-        let check = t
-            .check_write(&reformatted_table(), 2_000, &mut no_approval)
-            .unwrap();
+        let check = t.check_write(&reformatted_table(), 2_000, LATER).unwrap();
         let flow = &check.flows.first().expect("a flow after the restart").flow;
         assert_eq!(flow.source.id, q3().id);
         assert_eq!(flow.sheet, "Revenue");
@@ -378,71 +719,245 @@ mod tests {
         assert!(flow.cells.contains(&CellAddr::parse_a1("B2").unwrap()));
         // Default policy: normal data is notify.
         assert_eq!(check.action(), Action::Notify);
+        assert!(check.held.is_empty());
+        let outcomes = t
+            .finish_write(
+                &check.write_id,
+                &deck(),
+                Some(true),
+                "ppt_add_table",
+                "slide 3",
+                2_100,
+            )
+            .unwrap();
+        assert_eq!(outcomes.len(), check.flows.len());
+        assert!(
+            outcomes.iter().all(
+                |o| o.outcome == crate::approvals::Outcome::Notified && o.written == Some(true)
+            )
+        );
+        assert!(t.verify_audit().unwrap().ok());
+    }
+
+    /// The issue's case: a workbook labelled Confidential in Purview, a policy that blocks
+    /// confidential transfers, and a write after a restart without reading the workbook
+    /// again.
+    #[test]
+    fn a_documents_label_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let admin = AdminPolicy::parse(r#"{"flows": {"confidential": "block"}}"#).unwrap();
+        {
+            let mut t = tracker_with(
+                dir.path(),
+                admin.clone(),
+                DocumentLabel::Labelled {
+                    name: "Confidential".into(),
+                    id: None,
+                },
+            );
+            t.record_read(&revenue_read()).unwrap();
+        }
+        let mut t = Tracker::open(&dir.path().join("t.sqlite3"), admin).unwrap();
+        let check = t.check_write(&reformatted_table(), 2_000, LATER).unwrap();
+        assert_eq!(check.action(), Action::Block);
+        let flow = &check.deciding().next().unwrap().flow;
+        assert_eq!(flow.sensitivity.level, Sensitivity::Confidential);
+        assert_eq!(
+            flow.sensitivity.origin,
+            crate::model::SensitivityOrigin::Purview {
+                label: "Confidential".into()
+            }
+        );
+        assert_eq!(check.outcomes.len(), 1, "blocked outright: settled now");
+    }
+
+    #[test]
+    fn a_label_that_cannot_be_learned_counts_as_confidential_and_never_erases_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let admin = AdminPolicy::parse(r#"{"flows": {"confidential": "block"}}"#).unwrap();
+        let unknown = DocumentLabel::Unknown {
+            why: "Excel cannot read document properties (needs ExcelApi 1.7)".into(),
+        };
+        let mut t = tracker_with(dir.path(), admin, unknown.clone());
+        t.record_read(&revenue_read()).unwrap();
+        let check = t.check_write(&reformatted_table(), 2_000, LATER).unwrap();
+        assert_eq!(check.action(), Action::Block);
+        let reason = &check.deciding().next().unwrap().decision.reason;
+        assert!(
+            reason.contains("sensitivity label could not be read")
+                && reason.contains("ExcelApi 1.7"),
+            "{reason}"
+        );
+        // Learned later: the label replaces "unknown"...
+        assert!(
+            t.learn_document_label(&q3(), DocumentLabel::Unlabelled, "file", 3_000)
+                .unwrap()
+        );
+        assert_eq!(
+            t.check_write(&reformatted_table(), 3_100, LATER)
+                .unwrap()
+                .action(),
+            Action::Notify
+        );
+        // ...but a host that cannot say never erases what was learned.
+        assert!(
+            !t.learn_document_label(&q3(), unknown, "pane", 4_000)
+                .unwrap()
+        );
+        assert_eq!(t.document_label(&q3().id), Some(&DocumentLabel::Unlabelled));
+    }
+
+    #[test]
+    fn marked_confidential_data_is_held_until_every_approval_is_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut t = tracker_with(
+                dir.path(),
+                AdminPolicy::default(),
+                DocumentLabel::Unlabelled,
+            );
+            t.record_read(&revenue_read()).unwrap();
+            t.set_label(
+                &q3(),
+                "Revenue",
+                CellRange::parse("B2:D4").unwrap(),
+                Sensitivity::Confidential,
+                "pane",
+                1_500,
+            )
+            .unwrap();
+        }
+        // Reopen so the mark comes from the store, as after a restart.
+        let mut t = Tracker::open(&dir.path().join("t.sqlite3"), AdminPolicy::default()).unwrap();
+        let check = t.check_write(&reformatted_table(), 2_000, 9_000).unwrap();
+        assert_eq!(check.action(), Action::Ask);
+        assert_eq!(check.held.len(), 1);
+        let flow = &check.deciding().next().unwrap().flow;
+        assert_eq!(flow.sensitivity.level, Sensitivity::Confidential);
+        let id = check.held[0].id.clone();
+        assert!(t.store().approval(&id).unwrap().is_some());
+        assert_eq!(t.open_approvals().len(), 1);
+        assert_eq!(t.next_expiry(), Some(9_000));
+        // Another document's pane may not answer; the deck's may.
+        let wrong = crate::approvals::Answer {
+            allow: true,
+            scope: crate::approvals::Scope::Once,
+            by: crate::approvals::Who::Pane(q3().id),
+        };
+        assert!(matches!(
+            t.answer(&id, wrong, 2_500),
+            Err(AnswerError::Approval(ApprovalError::WrongDocument { .. }))
+        ));
+        let effects = t
+            .answer(
+                &id,
+                crate::approvals::Answer {
+                    allow: true,
+                    scope: crate::approvals::Scope::Document,
+                    by: crate::approvals::Who::Pane(deck().id),
+                },
+                3_000,
+            )
+            .unwrap();
+        assert!(matches!(
+            effects.settled[0].settlement,
+            crate::approvals::Settlement::Proceed { .. }
+        ));
+        assert!(t.choices().is_always_allowed(&q3().id, &deck().id), "saved");
+        // A late answer says how it ended.
+        let late = t.answer(
+            &id,
+            crate::approvals::Answer {
+                allow: false,
+                scope: crate::approvals::Scope::Once,
+                by: crate::approvals::Who::Desktop,
+            },
+            3_100,
+        );
+        assert!(
+            matches!(&late, Err(AnswerError::Approval(ApprovalError::AlreadyClosed { state, .. })) if state == "allowed"),
+            "{late:?}"
+        );
+        let outcomes = t
+            .finish_write(
+                &check.write_id,
+                &deck(),
+                Some(true),
+                "ppt_add_table",
+                "slide 3",
+                3_200,
+            )
+            .unwrap();
+        assert_eq!(outcomes[0].outcome, crate::approvals::Outcome::Approved);
+        // The standing choice holds across a restart: the next such write is not held.
+        drop(t);
+        let mut t = Tracker::open(&dir.path().join("t.sqlite3"), AdminPolicy::default()).unwrap();
+        assert_eq!(
+            t.check_write(&reformatted_table(), 4_000, 9_000)
+                .unwrap()
+                .action(),
+            Action::Notify
+        );
         assert!(t.verify_audit().unwrap().ok());
     }
 
     #[test]
-    fn marked_confidential_data_is_held_and_the_approval_is_opened() {
+    fn a_write_held_when_the_bridge_stops_is_expired_at_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
-        let mut t = Tracker::open(&dir.path().join("t.sqlite3"), AdminPolicy::default()).unwrap();
-        t.record_read(&revenue_read()).unwrap();
-        let mut choices = t.choices().clone();
-        choices.mark_confidential(
-            &q3().id,
-            "Revenue",
-            crate::model::CellRange::parse("B2:D4").unwrap(),
+        let admin = AdminPolicy::parse(r#"{"flows": {"default": "ask"}}"#).unwrap();
+        let (id, write_id) = {
+            let mut t = tracker_with(dir.path(), admin.clone(), DocumentLabel::Unlabelled);
+            t.record_read(&revenue_read()).unwrap();
+            let check = t.check_write(&reformatted_table(), 2_000, 9_000).unwrap();
+            (check.held[0].id.clone(), check.write_id)
+        };
+        let mut t = Tracker::open(&dir.path().join("t.sqlite3"), admin).unwrap();
+        let restart = t.take_restart_effects();
+        assert_eq!(restart.resolved.len(), 1);
+        assert_eq!(restart.settled[0].write_id, write_id);
+        assert!(t.open_approvals().is_empty());
+        // A stale answer writes nothing.
+        let stale = t.answer(
+            &id,
+            crate::approvals::Answer {
+                allow: true,
+                scope: crate::approvals::Scope::Once,
+                by: crate::approvals::Who::Desktop,
+            },
+            10_000,
         );
-        t.store_mut().save_choices(&choices, 1_500).unwrap();
-        // Reopen so the mark comes from the store, as after a restart.
-        drop(t);
-        let mut t = Tracker::open(&dir.path().join("t.sqlite3"), AdminPolicy::default()).unwrap();
-        let mut opened = Vec::new();
-        let check = t
-            .check_write(&reformatted_table(), 2_000, &mut |f| {
-                opened.push(f.sheet.clone());
-                NewApproval {
-                    id: "apr_1".into(),
-                    expires_at: 9_000,
-                }
-            })
-            .unwrap();
-        assert_eq!(check.action(), Action::Ask);
-        assert_eq!(opened, vec!["Revenue".to_string()]);
-        let flow = &check.deciding().next().unwrap().flow;
-        assert_eq!(
-            flow.sensitivity.level,
-            crate::model::Sensitivity::Confidential
+        assert!(
+            matches!(&stale, Err(AnswerError::Approval(ApprovalError::AlreadyClosed { state, .. })) if state == "expired"),
+            "{stale:?}"
         );
-        assert!(t.store().approval("apr_1").unwrap().is_some());
+        assert!(t.verify_audit().unwrap().ok());
     }
 
     #[test]
     fn switched_off_transfers_block_and_deletions_ask() {
         let dir = tempfile::tempdir().unwrap();
         let admin = AdminPolicy::parse(r#"{"flows": {"enabled": false}}"#).unwrap();
-        let mut t = Tracker::open(&dir.path().join("t.sqlite3"), admin).unwrap();
+        let mut t = tracker_with(dir.path(), admin, DocumentLabel::Unlabelled);
         t.record_read(&revenue_read()).unwrap();
-        let check = t
-            .check_write(&reformatted_table(), 2_000, &mut no_approval)
-            .unwrap();
+        let check = t.check_write(&reformatted_table(), 2_000, LATER).unwrap();
         assert_eq!(check.action(), Action::Block);
-        let (d, approval) = t
-            .check_deletion(&deck(), "slide 2", 3_000, &mut || NewApproval {
-                id: "apr_del".into(),
-                expires_at: 9_000,
-            })
-            .unwrap();
-        assert_eq!(d.action, Action::Ask);
-        assert_eq!(approval.map(|a| a.id), Some("apr_del".to_string()));
-        let row = t.store().approval("apr_del").unwrap().expect("stored");
-        assert_eq!(row.decision, None);
+        assert!(t.open_approvals().is_empty(), "a blocked write asks nobody");
+        let d = t.check_deletion(&deck(), "slide 2", 3_000, 9_000).unwrap();
+        assert_eq!(d.decision.action, Action::Ask);
+        let id = d.held.expect("held").id;
+        let row = t.store().approval(&id).unwrap().expect("stored");
+        assert_eq!(row.state, ApprovalState::Pending);
         assert!(t.verify_audit().unwrap().ok());
     }
 
     #[test]
     fn unrelated_content_has_no_flow() {
         let dir = tempfile::tempdir().unwrap();
-        let mut t = Tracker::open(&dir.path().join("t.sqlite3"), AdminPolicy::default()).unwrap();
+        let mut t = tracker_with(
+            dir.path(),
+            AdminPolicy::default(),
+            DocumentLabel::Unlabelled,
+        );
         t.record_read(&revenue_read()).unwrap();
         let write = WriteContent {
             target: deck(),
@@ -452,7 +967,7 @@ mod tests {
             }],
             explicit_sources: vec![],
         };
-        let check = t.check_write(&write, 2_000, &mut no_approval).unwrap();
+        let check = t.check_write(&write, 2_000, LATER).unwrap();
         assert!(
             check
                 .flows

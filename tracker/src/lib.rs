@@ -11,10 +11,13 @@
 //! - [`detect`]: the value index and flow detection (`Detector::add_read`, `Detector::check`).
 //! - [`policy`]: administrator policy, the person's standing choices, decisions.
 //! - [`store`] and [`audit`]: the durable SQLite store and the tamper-evident audit chain.
-//! - [`engine`]: [`Tracker`], the one place the bridge asks (index + store + policy).
+//! - [`approvals`]: the life of a checked write: held transfers, answers, expiry, outcomes.
+//! - [`engine`]: [`Tracker`], the one place the bridge asks (index + store + policy +
+//!   approvals).
 //! - [`files`] and [`scan`]: reading workbooks and target documents from disk, offline scans.
 //! - [`injection`]: flagging document text that looks like instructions to an AI agent.
 
+pub mod approvals;
 pub mod audit;
 pub mod audit_export;
 pub mod detect;
@@ -26,5 +29,5 @@ pub mod policy;
 pub mod scan;
 pub mod store;
 
-pub use engine::{CheckedFlow, Tracker, WriteCheck};
+pub use engine::{AnswerError, CheckedFlow, DeletionCheck, Tracker, WriteCheck};
 pub use model::*;

@@ -349,6 +349,26 @@ pub enum SensitivityOrigin {
     AdminRule { pattern: String },
     /// The workbook carries a Microsoft Purview sensitivity label.
     Purview { label: String },
+    /// The document's sensitivity label could not be learned, so its data is treated as
+    /// confidential (`why` says what was tried).
+    LabelUnknown { why: String },
+}
+
+/// What is known of a document's Microsoft Purview sensitivity label: state kept by the
+/// tracker (and its store) per document, learned from its pane or from the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum DocumentLabel {
+    /// The document carries this label.
+    Labelled {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// The document carries no label.
+    Unlabelled,
+    /// The label could not be learned: the host cannot say (`why`).
+    Unknown { why: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -24,8 +24,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Action, CellAddr, CellRange, Decision, DocumentId, DocumentRef, Flow, FlowStrength, MAX_COLS,
-    MAX_ROWS, Sensitivity, SensitivityMark, SensitivityOrigin,
+    Action, CellAddr, CellRange, Decision, DocumentId, DocumentLabel, DocumentRef, Flow,
+    FlowStrength, MAX_COLS, MAX_ROWS, Sensitivity, SensitivityMark, SensitivityOrigin,
 };
 
 /// Why a policy file was refused. The bridge keeps the last good policy and shows this.
@@ -644,6 +644,33 @@ pub fn sensitivity_of(
     SensitivityMark::default()
 }
 
+/// What a document's label says of its data: confidential when the label reads as
+/// confidential, and also when the label could not be learned (a host that cannot say, or
+/// data read before labels were kept): data is never treated as less sensitive than what
+/// is known of its document. `None` means nothing was ever learned.
+pub fn label_sensitivity(label: Option<&DocumentLabel>) -> SensitivityMark {
+    let confidential = |origin| SensitivityMark {
+        level: Sensitivity::Confidential,
+        origin,
+    };
+    match label {
+        Some(DocumentLabel::Labelled { name, .. }) if purview_is_confidential(name) => {
+            confidential(SensitivityOrigin::Purview {
+                label: name.clone(),
+            })
+        }
+        Some(DocumentLabel::Labelled { .. } | DocumentLabel::Unlabelled) => {
+            SensitivityMark::default()
+        }
+        Some(DocumentLabel::Unknown { why }) => {
+            confidential(SensitivityOrigin::LabelUnknown { why: why.clone() })
+        }
+        None => confidential(SensitivityOrigin::LabelUnknown {
+            why: "it was never read".into(),
+        }),
+    }
+}
+
 /// The sensitivity a decision uses for a flow: the flow's own mark (set by the detector),
 /// raised by the person's marks and admin rules on its cells in case the detector did not
 /// know them. Returns the mark and how many of the flow's cells it covers.
@@ -688,6 +715,9 @@ fn origin_words(o: &SensitivityOrigin) -> String {
             format!("by your administrator's rule \"{pattern}\"")
         }
         SensitivityOrigin::Purview { label } => format!("Purview label \"{label}\""),
+        SensitivityOrigin::LabelUnknown { why } => {
+            format!("because its sensitivity label could not be read: {why}")
+        }
     }
 }
 

@@ -17,15 +17,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditRecord, GENESIS_HASH, RawAuditRow, kinds};
 use crate::model::{
-    App, CellAddr, CellRange, CellValue, Decision, DocumentId, DocumentRef, Flow, ProvenanceId,
-    ReadCell, ReadEvent, SheetRead, UnixMillis,
+    App, CellAddr, CellRange, CellValue, DocumentId, DocumentRef, ProvenanceId, ReadCell,
+    ReadEvent, SheetRead, UnixMillis,
 };
 use crate::policy::UserChoices;
 
@@ -67,7 +66,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Migrations, applied in order; index + 1 is the schema version. Never edit a released
 /// entry: add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE documents (
     id TEXT PRIMARY KEY,
     app TEXT NOT NULL,
@@ -148,76 +148,61 @@ CREATE TABLE audit_head (
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- One lifecycle per transfer: every checked write has an id its flows and approvals share,
+-- and each flow its final outcome (and whether the write landed).
+CREATE TABLE writes (
+    id TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    -- held (waiting for approvals), passing (may be written, not finished), done
+    state TEXT NOT NULL,
+    outcome TEXT,
+    written INTEGER,
+    created_at INTEGER NOT NULL,
+    settled_at INTEGER
+);
+CREATE INDEX writes_unfinished ON writes(state) WHERE state <> 'done';
+ALTER TABLE flows ADD COLUMN write_id TEXT;
+ALTER TABLE flows ADD COLUMN outcome TEXT NOT NULL DEFAULT 'pending';
+ALTER TABLE flows ADD COLUMN written INTEGER;
+ALTER TABLE flows ADD COLUMN decided_by TEXT;
+ALTER TABLE flows ADD COLUMN settled_at INTEGER;
+CREATE INDEX flows_write ON flows(write_id);
+ALTER TABLE approvals ADD COLUMN write_id TEXT;
+ALTER TABLE approvals ADD COLUMN scope TEXT;
+ALTER TABLE approvals ADD COLUMN reason TEXT;
+-- Flows recorded before outcomes were kept: their outcome from their decision and
+-- approval. Approvals still pending are closed as stale when the store is next opened.
+UPDATE flows SET outcome = COALESCE((
+    SELECT CASE d.action
+        WHEN 'allow' THEN 'allowed'
+        WHEN 'notify' THEN 'notified'
+        WHEN 'block' THEN 'blocked'
+        ELSE (SELECT CASE a.state WHEN 'allowed' THEN 'approved' ELSE a.state END
+              FROM approvals a WHERE a.id = d.approval)
+    END FROM decisions d WHERE d.flow = flows.id), 'pending');
+UPDATE flows SET written = 0 WHERE outcome IN ('blocked', 'denied', 'expired');
+-- What is known of each document's sensitivity label (Microsoft Purview), so a restart
+-- does not forget it.
+CREATE TABLE document_labels (
+    document TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+-- The administrator's policy last put in force, so a policy file that breaks while the
+-- bridge is stopped does not bring back the defaults at the next start.
+CREATE TABLE admin_policy (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+"#,
+];
 
-/// An approval's life: pending until answered or expired; answered once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApprovalState {
-    Pending,
-    Allowed,
-    Denied,
-    Expired,
-}
-
-impl ApprovalState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApprovalState::Pending => "pending",
-            ApprovalState::Allowed => "allowed",
-            ApprovalState::Denied => "denied",
-            ApprovalState::Expired => "expired",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => ApprovalState::Pending,
-            "allowed" => ApprovalState::Allowed,
-            "denied" => ApprovalState::Denied,
-            "expired" => ApprovalState::Expired,
-            _ => return None,
-        })
-    }
-}
-
-/// An approval to open together with an `ask` decision.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewApproval {
-    pub id: String,
-    pub expires_at: UnixMillis,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ApprovalRow {
-    pub id: String,
-    pub decision: Option<i64>,
-    pub state: ApprovalState,
-    pub created_at: UnixMillis,
-    pub expires_at: UnixMillis,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<UnixMillis>,
-}
-
-/// What [`Store::record_flow_and_decision`] wrote.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FlowRecord {
-    pub flow_id: i64,
-    pub decision_id: i64,
-    pub flow_audit: AuditRecord,
-    pub decision_audit: AuditRecord,
-}
-
-/// A flow as stored, with its decision, for `flows_recent`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct StoredFlow {
-    pub id: i64,
-    pub at: UnixMillis,
-    pub flow: Flow,
-    pub decision: Option<Decision>,
-    /// For a held flow: how its approval ended (or that it is still pending).
-    pub approval: Option<ApprovalState>,
-}
+pub use crate::approvals::ApprovalState;
+pub use transfers::{ApprovalRow, Disposition, NewApproval, StoredFlow};
 
 pub struct Store {
     conn: Connection,
@@ -618,27 +603,8 @@ impl Store {
     /// Saves the person's standing choices and marks, with an audit record.
     pub fn save_choices(&mut self, choices: &UserChoices, at: UnixMillis) -> Result<AuditRecord> {
         let path = self.path.display().to_string();
-        let body_text = serde_json::to_string(choices).map_err(|err| StoreError::Corrupt {
-            path: path.clone(),
-            what: format!("cannot encode choices: {err}"),
-        })?;
-        let audit_body = serde_json::to_value(choices).map_err(|err| StoreError::Corrupt {
-            path: path.clone(),
-            what: format!("cannot encode choices: {err}"),
-        })?;
         let tx = self.begin("save choices")?;
-        exec(
-            &tx,
-            "INSERT INTO user_choices (id, body, at) VALUES (1, ?1, ?2)
-             ON CONFLICT(id) DO UPDATE SET body = excluded.body, at = excluded.at",
-            params![body_text, at],
-        )
-        .map_err(|source| StoreError::Sqlite {
-            path: path.clone(),
-            what: "cannot save choices".into(),
-            source,
-        })?;
-        let rec = append_in(&tx, &path, at, kinds::CHOICES, &audit_body)?;
+        let rec = write_choices_in(&tx, &path, choices, at)?;
         tx.commit().map_err(|source| StoreError::Sqlite {
             path,
             what: "cannot commit choices".into(),
@@ -709,282 +675,6 @@ impl Store {
             Some(b) => serde_json::from_str(&b)
                 .map_err(|err| self.corrupt(format!("saved choices are unreadable: {err}"))),
         }
-    }
-
-    /// Records a flow and its decision (and, for `ask`, a pending approval) in one
-    /// transaction with their audit records. Durable on return: act on the decision after.
-    pub fn record_flow_and_decision(
-        &mut self,
-        flow: &Flow,
-        decision: &Decision,
-        at: UnixMillis,
-        approval: Option<&NewApproval>,
-    ) -> Result<FlowRecord> {
-        let path = self.path.display().to_string();
-        let e = |what: &str| sql_err(&path, what);
-        let flow_text = serde_json::to_string(flow).map_err(|err| StoreError::Corrupt {
-            path: path.clone(),
-            what: format!("cannot encode flow: {err}"),
-        })?;
-        let sensitivity = match flow.sensitivity.level {
-            crate::model::Sensitivity::Normal => "normal",
-            crate::model::Sensitivity::Confidential => "confidential",
-        };
-        let strength = match flow.strength {
-            crate::model::FlowStrength::Possible => "possible",
-            crate::model::FlowStrength::Confirmed => "confirmed",
-        };
-        let tx = self.begin("record flow")?;
-        upsert_document(&tx, &flow.source, at).map_err(e("cannot record the source document"))?;
-        upsert_document(&tx, &flow.target, at).map_err(e("cannot record the target document"))?;
-        exec(
-            &tx,
-            "INSERT INTO flows (at, source, sheet, target, location, strength, sensitivity, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                at,
-                flow.source.id.0,
-                flow.sheet,
-                flow.target.id.0,
-                flow.location,
-                strength,
-                sensitivity,
-                flow_text
-            ],
-        )
-        .map_err(e("cannot record the flow"))?;
-        let flow_id = tx.last_insert_rowid();
-        exec(
-            &tx,
-            "INSERT INTO decisions (flow, at, action, reason, approval) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![flow_id, at, decision.action.as_str(), decision.reason, approval.map(|a| a.id.as_str())],
-        )
-        .map_err(e("cannot record the decision"))?;
-        let decision_id = tx.last_insert_rowid();
-        if let Some(a) = approval {
-            exec(
-                &tx,
-                "INSERT INTO approvals (id, decision, state, created_at, expires_at) VALUES (?1, ?2, 'pending', ?3, ?4)",
-                params![a.id, decision_id, at, a.expires_at],
-            )
-            .map_err(e("cannot open the approval"))?;
-        }
-        let flow_body = json!({
-            "flow_id": flow_id,
-            "document": flow.source.name,
-            "document_id": flow.source.id.0,
-            "sheet": flow.sheet,
-            "cells": cells_summary(&flow.cells),
-            "target": flow.target.name,
-            "target_id": flow.target.id.0,
-            "location": flow.location,
-            "matched": flow.matched,
-            "confidence": flow.confidence,
-            "strength": strength,
-            "sensitivity": sensitivity,
-            "explicit": flow.explicit,
-        });
-        let flow_audit = append_in(&tx, &path, at, kinds::FLOW, &flow_body)?;
-        let mut decision_body = json!({
-            "flow_id": flow_id,
-            "decision_id": decision_id,
-            "document": flow.source.name,
-            "target": flow.target.name,
-            "action": decision.action.as_str(),
-            "reason": decision.reason,
-        });
-        if let (Some(a), Some(m)) = (approval, decision_body.as_object_mut()) {
-            m.insert("approval_id".into(), json!(a.id));
-            m.insert("expires_at".into(), json!(a.expires_at));
-        }
-        let decision_audit = append_in(&tx, &path, at, kinds::DECISION, &decision_body)?;
-        tx.commit().map_err(e("cannot commit the flow"))?;
-        self.group.committed();
-        Ok(FlowRecord {
-            flow_id,
-            decision_id,
-            flow_audit,
-            decision_audit,
-        })
-    }
-
-    /// The most recent flows with their decisions, newest first.
-    pub fn recent_flows(&self, limit: usize) -> Result<Vec<StoredFlow>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT f.id, f.at, f.body, d.action, d.reason, a.state FROM flows f
-                 LEFT JOIN decisions d ON d.flow = f.id
-                 LEFT JOIN approvals a ON a.id = d.approval
-                 ORDER BY f.id DESC LIMIT ?1",
-            )
-            .map_err(self.err("cannot query flows"))?;
-        let rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                ))
-            })
-            .map_err(self.err("cannot query flows"))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, at, body, action, reason, approval) =
-                row.map_err(self.err("cannot read a flow row"))?;
-            let flow: Flow = serde_json::from_str(&body)
-                .map_err(|err| self.corrupt(format!("flow {id} is unreadable: {err}")))?;
-            let decision = match (action, reason) {
-                (Some(a), Some(reason)) => Some(Decision {
-                    action: serde_json::from_value(json!(a)).map_err(|err| {
-                        self.corrupt(format!("flow {id} has an unknown action: {err}"))
-                    })?,
-                    reason,
-                }),
-                _ => None,
-            };
-            let approval = match approval {
-                None => None,
-                Some(state) => Some(ApprovalState::parse(&state).ok_or_else(|| {
-                    self.corrupt(format!(
-                        "flow {id}'s approval has an unknown state {state:?}"
-                    ))
-                })?),
-            };
-            out.push(StoredFlow {
-                id,
-                at,
-                flow,
-                decision,
-                approval,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Answers (or expires) a pending approval, once. An approval already answered, or
-    /// unknown, is an error: ids are single-use.
-    pub fn resolve_approval(
-        &mut self,
-        id: &str,
-        state: ApprovalState,
-        decided_by: &str,
-        at: UnixMillis,
-    ) -> Result<AuditRecord> {
-        let path = self.path.display().to_string();
-        let e = |what: &str| sql_err(&path, what);
-        let refuse = |what: &str| StoreError::Approval {
-            path: path.clone(),
-            id: id.chars().take(80).collect(),
-            what: what.to_string(),
-        };
-        if state == ApprovalState::Pending {
-            return Err(refuse("cannot resolve to pending"));
-        }
-        let tx = self.begin("resolve approval")?;
-        let changed = exec(
-            &tx,
-            "UPDATE approvals SET state = ?1, decided_by = ?2, decided_at = ?3
-                 WHERE id = ?4 AND state = 'pending'",
-            params![state.as_str(), decided_by, at, id],
-        )
-        .map_err(e("cannot update the approval"))?;
-        if changed != 1 {
-            let existing: Option<String> = tx
-                .query_row("SELECT state FROM approvals WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(e("cannot read the approval"))?;
-            return Err(match existing {
-                None => refuse("no such approval"),
-                Some(s) => refuse(&format!("already {s}")),
-            });
-        }
-        let body = json!({"approval_id": id, "state": state.as_str(), "decided_by": decided_by});
-        let rec = append_in(&tx, &path, at, kinds::APPROVAL, &body)?;
-        tx.commit().map_err(e("cannot commit the approval"))?;
-        self.group.committed();
-        Ok(rec)
-    }
-
-    pub fn approval(&self, id: &str) -> Result<Option<ApprovalRow>> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT id, decision, state, created_at, expires_at, decided_by, decided_at FROM approvals WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<i64>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                        r.get::<_, Option<i64>>(6)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(self.err("cannot read the approval"))?;
-        let Some((id, decision, state, created_at, expires_at, decided_by, decided_at)) = row
-        else {
-            return Ok(None);
-        };
-        let state = ApprovalState::parse(&state)
-            .ok_or_else(|| self.corrupt(format!("approval {id} has an unknown state {state:?}")))?;
-        Ok(Some(ApprovalRow {
-            id,
-            decision,
-            state,
-            created_at,
-            expires_at,
-            decided_by,
-            decided_at,
-        }))
-    }
-
-    /// Records a deletion and its decision (and, for `ask`, a pending approval) in one
-    /// transaction. Durable on return.
-    pub fn record_deletion(
-        &mut self,
-        target: &DocumentRef,
-        what: &str,
-        decision: &Decision,
-        at: UnixMillis,
-        approval: Option<&NewApproval>,
-    ) -> Result<AuditRecord> {
-        let path = self.path.display().to_string();
-        let e = |what: &str| sql_err(&path, what);
-        let mut body = json!({
-            "document": target.name,
-            "document_id": target.id.0,
-            "what": what,
-            "action": decision.action.as_str(),
-            "reason": decision.reason,
-        });
-        let tx = self.begin("record deletion")?;
-        if let Some(a) = approval {
-            // A deletion has no flow or decision row: its approval stands alone.
-            exec(
-                &tx,
-                "INSERT INTO approvals (id, decision, state, created_at, expires_at) VALUES (?1, NULL, 'pending', ?2, ?3)",
-                params![a.id, at, a.expires_at],
-            )
-            .map_err(e("cannot open the approval"))?;
-            if let Some(m) = body.as_object_mut() {
-                m.insert("approval_id".into(), json!(a.id));
-                m.insert("expires_at".into(), json!(a.expires_at));
-            }
-        }
-        let rec = append_in(&tx, &path, at, kinds::DELETION, &body)?;
-        tx.commit().map_err(e("cannot commit the deletion"))?;
-        self.group.committed();
-        Ok(rec)
     }
 
     /// Appends one audit record in its own transaction; durable on return. The body must
@@ -1089,6 +779,29 @@ fn upsert_document(
     .execute(params![d.id.0, d.app.as_str(), d.name, d.location, at])
 }
 
+/// Saves the person's standing choices and marks inside `tx`, with their audit record.
+fn write_choices_in(
+    tx: &Transaction<'_>,
+    path: &str,
+    choices: &UserChoices,
+    at: UnixMillis,
+) -> Result<AuditRecord> {
+    let encode_error = |err: serde_json::Error| StoreError::Corrupt {
+        path: path.to_string(),
+        what: format!("cannot encode choices: {err}"),
+    };
+    let body_text = serde_json::to_string(choices).map_err(encode_error)?;
+    let audit_body = serde_json::to_value(choices).map_err(encode_error)?;
+    exec(
+        tx,
+        "INSERT INTO user_choices (id, body, at) VALUES (1, ?1, ?2)
+         ON CONFLICT(id) DO UPDATE SET body = excluded.body, at = excluded.at",
+        params![body_text, at],
+    )
+    .map_err(sql_err(path, "cannot save choices"))?;
+    append_in(tx, path, at, kinds::CHOICES, &audit_body)
+}
+
 /// Appends one record inside `tx`, chaining from the head anchor (or, if it is missing,
 /// the last row) and moving the anchor.
 fn append_in(
@@ -1185,7 +898,9 @@ pub fn label_counts(events: &[ReadEvent]) -> BTreeMap<(DocumentId, String), usiz
     m
 }
 
+mod documents;
 mod group_commit;
+mod transfers;
 use group_commit::GroupCommit;
 pub use group_commit::{CommitStats, CommitTicket, Durability};
 

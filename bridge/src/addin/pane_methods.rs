@@ -1,5 +1,8 @@
 //! The pane -> bridge methods beyond `register` and `ping`: the person's answers to
-//! approvals (`approval.decide`) and their sensitivity marks (`label.set`).
+//! approvals (`approval.decide`), the open approvals of the pane's document
+//! (`approval.list`, for reconciling cards after a reconnect), and their sensitivity marks
+//! (`label.set`, `label.list`). When a pane registers, the bridge asks it for its
+//! document's sensitivity label.
 
 use std::sync::Arc;
 
@@ -11,7 +14,8 @@ use tracker::{App, CellRange, Sensitivity};
 use super::protocol::{RpcError, codes};
 use super::registry::SessionInfo;
 use super::socket::PaneHandler;
-use crate::gate::{Answer, Decider, Gate, Scope};
+use crate::gate::{AnswerRefused, Gate};
+use tracker::approvals::{Answer, Scope, Who};
 
 pub struct GatePaneMethods {
     pub gate: Arc<Gate>,
@@ -46,6 +50,11 @@ fn invalid(e: impl std::fmt::Display) -> RpcError {
 }
 
 impl PaneHandler for GatePaneMethods {
+    fn registered(&self, session: SessionInfo) -> BoxFuture<'static, ()> {
+        let gate = self.gate.clone();
+        Box::pin(async move { gate.pane_registered(&session).await })
+    }
+
     fn handle(
         &self,
         session: SessionInfo,
@@ -57,19 +66,46 @@ impl PaneHandler for GatePaneMethods {
             match method.as_str() {
                 "approval.decide" => {
                     let p: DecideParams = serde_json::from_value(params).map_err(invalid)?;
-                    // Only a pane of the target document may answer: the gate checks the
+                    // Only a pane of the target document may answer: the tracker checks the
                     // document this session belongs to.
-                    gate.answer(
-                        &p.approval_id,
-                        Answer {
-                            allow: p.decision == DecisionWord::Allow,
-                            scope: p.scope,
-                            by: Decider::Pane,
-                        },
-                        Some(&session.document.id),
-                    )
-                    .map_err(|e| RpcError::new(codes::INVALID_PARAMS, e.to_string()))?;
+                    let answer = Answer {
+                        allow: p.decision == DecisionWord::Allow,
+                        scope: p.scope,
+                        by: Who::Pane(session.document.id.clone()),
+                    };
+                    gate.answer(&p.approval_id, answer)
+                        .await
+                        .map_err(|e| match e {
+                            AnswerRefused::Approval(e) => {
+                                RpcError::new(codes::INVALID_PARAMS, e.to_string())
+                            }
+                            AnswerRefused::Gate(e) => {
+                                RpcError::new(codes::INTERNAL_ERROR, e.to_string())
+                            }
+                        })?;
                     Ok(json!({"accepted": true}))
+                }
+                "approval.list" => {
+                    let approvals = gate
+                        .pending_for(session.document.id.clone())
+                        .await
+                        .map_err(|e| RpcError::new(codes::INTERNAL_ERROR, e.to_string()))?;
+                    Ok(json!({"approvals": approvals}))
+                }
+                "label.list" => {
+                    if session.app != App::Excel {
+                        return Err(RpcError::new(
+                            codes::INVALID_PARAMS,
+                            "label.list is for workbooks: only the Excel pane marks ranges",
+                        ));
+                    }
+                    let marks = gate
+                        .marks(session.document.id.clone())
+                        .await
+                        .map_err(|e| RpcError::new(codes::INTERNAL_ERROR, e.to_string()))?;
+                    Ok(
+                        json!({"marks": marks.iter().map(|(sheet, range)| json!({"sheet": sheet, "address": range.to_string()})).collect::<Vec<_>>()}),
+                    )
                 }
                 "label.set" => {
                     if session.app != App::Excel {

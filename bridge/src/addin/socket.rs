@@ -19,6 +19,12 @@ use super::registry::{Link, Outbound, Registration, Registry, SessionInfo};
 /// which later layers own. Runs on its own task so a slow handler never stalls the
 /// connection's read loop.
 pub trait PaneHandler: Send + Sync + 'static {
+    /// A pane registered (or re-registered): the bridge may ask it things in return (its
+    /// document's sensitivity label). Runs on its own task.
+    fn registered(&self, _session: SessionInfo) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+
     fn handle(
         &self,
         session: SessionInfo,
@@ -317,8 +323,12 @@ impl Connection {
             "heartbeat_seconds": self.ctx.registry.config().heartbeat_interval.as_secs(),
             "bridge_version": env!("CARGO_PKG_VERSION"),
         });
+        let info = attached.info.clone();
         self.session = Some(attached.info);
         self.send_text(protocol::encode_result(&id, &result)).await;
+        // After the answer is out: the pane may ask the bridge things right away, and a
+        // question from the bridge must not wait on this read loop.
+        tokio::spawn(self.ctx.handler.registered(info));
         None
     }
 

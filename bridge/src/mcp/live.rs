@@ -3,7 +3,8 @@
 use base64::Engine;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
-use rmcp::{Peer, RoleServer, tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -202,7 +203,8 @@ impl OfficeBridgeMcp {
         sheet: Option<&str>,
     ) -> Result<(Value, PaneRange, tracker::DocumentRef), CallToolResult> {
         let session = self.resolve(App::Excel, document).map_err(fail)?;
-        self.learn_purview_label(&session).await;
+        // The document's label is known before any of its data is labelled.
+        self.ctx.gate.ensure_document_label(&session).await;
         let answer = self.pane(&session, method, params).await.map_err(fail)?;
         let range = PaneRange::parse(&answer, sheet).map_err(fail)?;
         let read = range.read_event(&session.document, tool, now());
@@ -228,54 +230,6 @@ impl OfficeBridgeMcp {
         Ok((result, range, session.document))
     }
 
-    /// Asks a workbook's pane, once per session, for its Microsoft Purview label (custom
-    /// properties `MSIP_Label_<guid>_*`), so data from a labelled workbook is treated as
-    /// confidential from its first read. A host without ExcelApi 1.7 cannot say; the
-    /// person's marks and the administrator's rules still apply then.
-    async fn learn_purview_label(&self, session: &crate::addin::registry::SessionInfo) {
-        let first = self
-            .ctx
-            .purview_checked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(session.session_id.clone());
-        if !first {
-            return;
-        }
-        let Ok(props) = self.pane(session, "excel.getProperties", json!({})).await else {
-            return;
-        };
-        let custom: Vec<(String, String)> = props
-            .get("custom")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| {
-                        let v = match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        (k.clone(), v)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let label = tracker::files::purview_from_properties(
-            custom.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        )
-        .filter(|l| l.enabled)
-        .map(|l| l.name);
-        let doc = session.document.id.clone();
-        if let Err(e) = self
-            .ctx
-            .gate
-            .with_tracker(move |t| t.set_purview_label(&doc, label))
-            .await
-        {
-            tracing::warn!("cannot record a workbook's sensitivity label: {e}");
-        }
-    }
-
     /// Writes through the gate: checks `content`, carries out the decision, and runs
     /// `write` only when the gate lets it through.
     pub(super) async fn gated_write<F, Fut>(
@@ -283,19 +237,14 @@ impl OfficeBridgeMcp {
         tool: &str,
         content: WriteContent,
         location: &str,
-        peer: &Peer<RoleServer>,
+        call: &RequestContext<RoleServer>,
         write: F,
     ) -> CallToolResult
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Value, String>>,
     {
-        let verdict = match self
-            .ctx
-            .gate
-            .check_write(content, self.elicitor(peer))
-            .await
-        {
+        let verdict = match self.ctx.gate.check_write(content, self.caller(call)).await {
             Ok(v) => v,
             Err(e) => return internal(e),
         };
@@ -306,16 +255,29 @@ impl OfficeBridgeMcp {
                 r
             }
             Verdict::Proceed(passage) => match write().await {
-                Err(e) => fail(format!("Not written: {e}")),
+                Err(e) => {
+                    if let Err(record) = passage.finish(false, tool, location).await {
+                        tracing::warn!("recording a write that did not land: {record}");
+                    }
+                    fail(format!("Not written: {e}"))
+                }
                 Ok(result) => {
-                    if let Err(e) = self.ctx.gate.landed(&passage, tool, location).await {
+                    let flows = passage.flows_json();
+                    let approvals: Vec<Value> = passage
+                        .approvals
+                        .iter()
+                        .map(|(id, by)| json!({"approval_id": id, "allowed_by": by}))
+                        .collect();
+                    let write_id = passage.write_id.to_string();
+                    if let Err(e) = passage.finish(true, tool, location).await {
                         return internal(e);
                     }
                     ok(json!({
                         "written": true,
+                        "write_id": write_id,
                         "result": result,
-                        "flows": passage.flows_json(),
-                        "approvals": passage.approvals.iter().map(|(id, by)| json!({"approval_id": id, "allowed_by": by.as_str()})).collect::<Vec<_>>(),
+                        "flows": flows,
+                        "approvals": approvals,
                     }))
                 }
             },
@@ -328,13 +290,13 @@ impl OfficeBridgeMcp {
         tool: &str,
         target: &tracker::DocumentRef,
         what: &str,
-        peer: &Peer<RoleServer>,
+        call: &RequestContext<RoleServer>,
         delete: impl std::future::Future<Output = Result<Value, String>>,
     ) -> CallToolResult {
         let verdict = match self
             .ctx
             .gate
-            .check_deletion(target, what, self.elicitor(peer))
+            .check_deletion(target, what, self.caller(call))
             .await
         {
             Ok(v) => v,
@@ -343,9 +305,14 @@ impl OfficeBridgeMcp {
         match verdict {
             Verdict::Refused { message, .. } => fail(message),
             Verdict::Proceed(passage) => match delete.await {
-                Err(e) => fail(format!("Not deleted: {e}")),
+                Err(e) => {
+                    if let Err(record) = passage.finish(false, tool, what).await {
+                        tracing::warn!("recording a deletion that did not happen: {record}");
+                    }
+                    fail(format!("Not deleted: {e}"))
+                }
                 Ok(result) => {
-                    if let Err(e) = self.ctx.gate.landed(&passage, tool, what).await {
+                    if let Err(e) = passage.finish(true, tool, what).await {
                         return internal(e);
                     }
                     ok(json!({"deleted": true, "result": result}))
@@ -447,7 +414,7 @@ impl OfficeBridgeMcp {
     async fn excel_write_range(
         &self,
         Parameters(args): Parameters<WriteRangeArgs>,
-        peer: Peer<RoleServer>,
+        call: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let (address, location) = match args.plan() {
             Ok(plan) => (plan.address.to_string(), plan.location),
@@ -483,7 +450,7 @@ impl OfficeBridgeMcp {
             })
             .collect();
         let params = json!({"sheet": args.sheet, "address": address, "values": values});
-        self.gated_write("excel_write_range", content, &location, &peer, || {
+        self.gated_write("excel_write_range", content, &location, &call, || {
             self.pane(&session, "excel.writeRange", params)
         })
         .await
@@ -501,7 +468,7 @@ impl OfficeBridgeMcp {
     async fn excel_delete_sheet(
         &self,
         Parameters(args): Parameters<SheetArgs>,
-        peer: Peer<RoleServer>,
+        call: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let session = or_fail!(self.resolve(App::Excel, args.document.as_deref()));
         let what = format!("sheet {}", args.sheet);
@@ -510,7 +477,7 @@ impl OfficeBridgeMcp {
             "excel_delete_sheet",
             &session.document,
             &what,
-            &peer,
+            &call,
             self.pane(&session, "excel.deleteSheet", params),
         )
         .await
@@ -592,7 +559,7 @@ impl OfficeBridgeMcp {
     async fn ppt_add_text(
         &self,
         Parameters(args): Parameters<AddTextArgs>,
-        peer: Peer<RoleServer>,
+        call: RequestContext<RoleServer>,
     ) -> CallToolResult {
         if let Err(e) = args.check() {
             return fail(e);
@@ -618,7 +585,7 @@ impl OfficeBridgeMcp {
                 params[k] = json!(v);
             }
         }
-        self.gated_write("ppt_add_text", content, &location, &peer, || {
+        self.gated_write("ppt_add_text", content, &location, &call, || {
             self.pane(&session, "powerpoint.addTextBox", params)
         })
         .await
@@ -636,7 +603,7 @@ impl OfficeBridgeMcp {
     async fn ppt_add_table(
         &self,
         Parameters(args): Parameters<AddTableArgs>,
-        peer: Peer<RoleServer>,
+        call: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let location = args.slide.location();
         let (rows, explicit) = match args.source() {
@@ -697,7 +664,7 @@ impl OfficeBridgeMcp {
             explicit_sources: explicit.into_iter().collect(),
         };
         let params = json!({"slide": args.slide.json(), "rows": rows});
-        self.gated_write("ppt_add_table", content, &location, &peer, || {
+        self.gated_write("ppt_add_table", content, &location, &call, || {
             self.pane(&session, "powerpoint.addTable", params)
         })
         .await
@@ -715,10 +682,12 @@ impl OfficeBridgeMcp {
     async fn ppt_insert_chart(
         &self,
         Parameters(args): Parameters<InsertChartArgs>,
-        peer: Peer<RoleServer>,
+        call: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let workbook = or_fail!(self.resolve(App::Excel, args.chart.document.as_deref()));
         let deck = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
+        // The chart's cells are its source: their document's label counts.
+        self.ctx.gate.ensure_document_label(&workbook).await;
         let image = match self
             .pane(
                 &workbook,
@@ -765,7 +734,7 @@ impl OfficeBridgeMcp {
             }],
         };
         let params = json!({"slide": args.slide.json(), "png_base64": png});
-        self.gated_write("ppt_insert_chart", content, &location, &peer, || {
+        self.gated_write("ppt_insert_chart", content, &location, &call, || {
             self.pane(&deck, "powerpoint.insertImage", params)
         })
         .await
@@ -783,7 +752,7 @@ impl OfficeBridgeMcp {
     async fn ppt_delete_slide(
         &self,
         Parameters(args): Parameters<SlideArgs>,
-        peer: Peer<RoleServer>,
+        call: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let session = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
         let what = args.slide.location();
@@ -792,7 +761,7 @@ impl OfficeBridgeMcp {
             "ppt_delete_slide",
             &session.document,
             &what,
-            &peer,
+            &call,
             self.pane(&session, "powerpoint.deleteSlide", params),
         )
         .await
@@ -808,6 +777,7 @@ impl OfficeBridgeMcp {
         slides: Vec<Value>,
         tool: &str,
     ) -> CallToolResult {
+        self.ctx.gate.ensure_document_label(session).await;
         let flagged = flag_slides(&slides);
         let mut provenance = Vec::new();
         for slide in &slides {

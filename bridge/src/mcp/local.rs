@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
-use rmcp::{Peer, RoleServer, tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -97,34 +98,38 @@ impl OfficeBridgeMcp {
     )]
     async fn office_status(&self, Parameters(_): Parameters<StatusArgs>) -> CallToolResult {
         let policy = self.ctx.policy.borrow().clone();
-        let documents: Vec<Value> = self
-            .ctx
-            .registry
-            .list()
-            .iter()
-            .map(|s| {
-                json!({
-                    "app": s.app,
-                    "name": s.document.name,
-                    "url": s.document.location,
-                    "id": s.document.id.0,
-                    "connected": s.connected,
-                    "addin_enabled": policy.addin_enabled(s.app),
-                })
-            })
-            .collect();
+        let mut documents = Vec::new();
+        for s in self.ctx.registry.list() {
+            let label = self
+                .ctx
+                .gate
+                .document_label(s.document.id.clone())
+                .await
+                .ok()
+                .flatten();
+            documents.push(json!({
+                "app": s.app,
+                "name": s.document.name,
+                "url": s.document.location,
+                "id": s.document.id.0,
+                "connected": s.connected,
+                "addin_enabled": policy.addin_enabled(s.app),
+                "sensitivity_label": label,
+            }));
+        }
         let indexed = self
             .ctx
             .gate
             .with_tracker(|t| t.indexed_cells())
             .await
             .unwrap_or(0);
+        let pending = self.ctx.gate.pending().await.map(|p| p.len()).unwrap_or(0);
         ok(json!({
             "bridge": {"version": env!("CARGO_PKG_VERSION"), "uptime_seconds": self.ctx.started.elapsed().as_secs()},
             "documents": documents,
             "policy": policy,
             "allowed_folders": self.ctx.allowed_dirs.roots().iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-            "pending_approvals": self.ctx.gate.pending().len(),
+            "pending_approvals": pending,
             "labelled_cells": indexed,
         }))
     }
@@ -162,16 +167,13 @@ impl OfficeBridgeMcp {
             at: now(),
             request: "xlsx_read".into(),
         };
-        let purview = wb
-            .purview
-            .as_ref()
-            .filter(|l| l.enabled)
-            .map(|l| l.name.clone());
-        let doc_id = wb.document.id.clone();
+        // What the file says of its label is what is known of this document now (a csv
+        // cannot carry one).
+        let label = tracker::files::PurviewLabel::document_label(wb.purview.as_ref());
         if let Err(e) = self
             .ctx
             .gate
-            .with_tracker(move |t| t.set_purview_label(&doc_id, purview))
+            .learn_document_label(wb.document.clone(), label, "file")
             .await
         {
             return internal(e);
@@ -214,7 +216,7 @@ impl OfficeBridgeMcp {
     async fn xlsx_write(
         &self,
         Parameters(args): Parameters<XlsxWriteArgs>,
-        peer: Peer<RoleServer>,
+        call: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let dirs = self.ctx.allowed_dirs.clone();
         let requested = args.path.clone();
@@ -240,7 +242,7 @@ impl OfficeBridgeMcp {
         let location = path.display().to_string();
         let overwrite = args.overwrite;
         let shown = location.clone();
-        self.gated_write("xlsx_write", content, &location, &peer, || async move {
+        self.gated_write("xlsx_write", content, &location, &call, || async move {
             let written =
                 tokio::task::spawn_blocking(move || files::write_workbook(&path, &sheets, overwrite))
                     .await

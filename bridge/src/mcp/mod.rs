@@ -18,7 +18,8 @@ use std::time::Instant;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -31,7 +32,7 @@ use tracker::App;
 use crate::addin::PanePolicy;
 use crate::addin::registry::{ChannelError, Registry, SessionInfo};
 use crate::files::AllowedDirs;
-use crate::gate::{Elicit, Gate};
+use crate::gate::{Caller, Elicit, Gate, HoldProgress, Progress};
 
 /// Everything the tools need, shared by every MCP session.
 pub struct McpContext {
@@ -224,6 +225,19 @@ impl OfficeBridgeMcp {
             })
     }
 
+    /// How a held write reaches the agent's client: MCP progress notifications while it
+    /// waits (when the call asked for them with a progress token), and an elicitation when
+    /// the client supports it and the administrator lets the client answer.
+    fn caller(&self, call: &RequestContext<RoleServer>) -> Caller {
+        Caller {
+            elicit: self.elicitor(&call.peer),
+            progress: call
+                .meta
+                .get_progress_token()
+                .map(|token| progress_reporter(call.peer.clone(), token)),
+        }
+    }
+
     /// How a held write asks the agent's own client (when it supports elicitation).
     fn elicitor(&self, peer: &Peer<RoleServer>) -> Option<Elicit> {
         // The administrator may keep approvals to the pane and the desktop (policy
@@ -247,6 +261,45 @@ impl OfficeBridgeMcp {
             })
         }))
     }
+}
+
+/// The `_meta` key of progress notifications that says where a held call stands:
+/// `held` (waiting for the person) or `released` (allowed, being written). The stdio relay
+/// reads it to tell an agent whose held call was cut off by a restart that nothing was
+/// written.
+pub const HOLD_META_KEY: &str = "office-bridge/hold";
+
+/// Sends MCP progress notifications for a held call.
+fn progress_reporter(peer: Peer<RoleServer>, token: ProgressToken) -> Progress {
+    let step = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    Arc::new(move |progress: HoldProgress| {
+        let (peer, token) = (peer.clone(), token.clone());
+        let n = step.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Box::pin(async move {
+            let (state, message) = match progress {
+                HoldProgress::Held { line, expires_at } => (
+                    "held",
+                    format!(
+                        "Held for the person's approval: {line}. Waiting until {} (unix ms); no answer means no.",
+                        expires_at
+                    ),
+                ),
+                HoldProgress::Released => {
+                    ("released", "Allowed by the person; writing.".to_string())
+                }
+            };
+            let mut meta = serde_json::Map::new();
+            meta.insert(HOLD_META_KEY.to_string(), json!(state));
+            let mut params =
+                ProgressNotificationParam::new(token, f64::from(n)).with_message(message);
+            params.meta = Some(rmcp::model::NotificationMetaObject(
+                rmcp::model::MetaObject(meta),
+            ));
+            if let Err(e) = peer.notify_progress(params).await {
+                tracing::debug!("could not tell the client its call is held: {e}");
+            }
+        })
+    })
 }
 
 /// What the agent's client asks its user when a transfer is held.

@@ -18,7 +18,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::AppState;
-use crate::gate::{Answer, ApprovalError, Decider, Scope};
+use crate::gate::AnswerRefused;
+use tracker::approvals::{Answer, ApprovalError, Scope, Who};
 
 /// Streams every bridge event as it happens. A subscriber too slow to keep up gets a
 /// `lagged` event saying how many it missed, instead of slowing the bridge down.
@@ -76,7 +77,14 @@ pub async fn policy(State(state): State<AppState>) -> Response {
 
 /// The approvals waiting for an answer.
 pub async fn pending(State(state): State<AppState>) -> Response {
-    Json(json!({"approvals": state.gate.pending()})).into_response()
+    match state.gate.pending().await {
+        Ok(approvals) => Json(json!({"approvals": approvals})).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -119,15 +127,20 @@ pub async fn decide(
     let answer = Answer {
         allow: body.decision == Decision::Allow,
         scope: body.scope,
-        by: Decider::Events,
+        by: Who::Desktop,
     };
-    match state.gate.answer(&id, answer, None) {
+    match state.gate.answer(&id, answer).await {
         Ok(()) => Json(json!({"accepted": true})).into_response(),
-        Err(e @ ApprovalError::Unknown(_)) => {
-            (StatusCode::NOT_FOUND, Json(json!({"error": e.to_string()}))).into_response()
-        }
-        Err(e @ ApprovalError::WrongDocument { .. }) => {
+        Err(AnswerRefused::Approval(
+            e @ (ApprovalError::Unknown(_) | ApprovalError::AlreadyClosed { .. }),
+        )) => (StatusCode::NOT_FOUND, Json(json!({"error": e.to_string()}))).into_response(),
+        Err(AnswerRefused::Approval(e)) => {
             (StatusCode::FORBIDDEN, Json(json!({"error": e.to_string()}))).into_response()
         }
+        Err(AnswerRefused::Gate(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
     }
 }

@@ -26,6 +26,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tracker::policy::AdminPolicy;
 
 use crate::addin::PanePolicy;
 use crate::addin::pane_methods::GatePaneMethods;
@@ -161,17 +162,12 @@ impl AppState {
             None => tracing::info!(path = %next.path.display(), "administrator policy applied"),
         }
         if policy_changed {
-            let policy = next.policy.clone();
-            let body = json!({
-                "path": next.path.display().to_string(),
-                "policy": policy,
-            });
+            // Put in force and kept as the last good policy (with its audit record), so a
+            // file that breaks later, even while the bridge is stopped, falls back to it.
+            let (policy, path) = (next.policy.clone(), next.path.display().to_string());
             let applied = self
                 .gate
-                .with_tracker(move |t| {
-                    t.set_admin_policy(policy);
-                    t.audit(now_millis(), tracker::audit::kinds::POLICY, &body)
-                })
+                .with_tracker(move |t| t.put_admin_policy(policy, &path, now_millis()))
                 .await;
             match applied {
                 Ok(Ok(_)) => {}
@@ -244,28 +240,47 @@ impl Bridge {
         })?;
         let port = listener.local_addr()?.port();
         let events = EventBus::default();
-        let admin = policy_file::PolicyState::load(&options.policy_path);
-        if let Some(e) = &admin.error {
-            tracing::warn!("the administrator's policy file cannot be used, using defaults: {e}");
-        }
-        let (policy_tx, policy_rx) = watch::channel(admin.pane_policy());
-        let approval_timeout = options.approval_timeout.unwrap_or(Duration::from_secs(
-            admin.policy.approval_timeout_seconds.into(),
-        ));
-        let start_error = admin.error.clone();
-        let (admin_tx, _) = watch::channel(admin);
-        let tracker_policy = admin_tx.borrow().policy.clone();
+        // The tracker first: it keeps the policy last put in force, which a policy file
+        // that cannot be used falls back to (not the defaults), even across a restart.
         let database = options.data_dir.database();
-        let tracker = tokio::task::spawn_blocking(move || {
+        let mut tracker = tokio::task::spawn_blocking(move || {
             tracker::Tracker::open_with(
                 &database,
-                tracker_policy,
+                AdminPolicy::default(),
                 tracker::store::Durability::Grouped,
             )
         })
         .await
         .context("opening the tracker")?
         .context("opening the tracker's database")?;
+        let last_good = tracker
+            .last_good_admin_policy()
+            .context("reading the last good policy from the database")?;
+        let mut admin = policy_file::PolicyState::load(&options.policy_path);
+        if admin.error.is_some()
+            && let Some(last_good) = last_good
+        {
+            admin.values = last_good.provenance();
+            admin.policy = last_good;
+        }
+        if let Some(e) = &admin.error {
+            tracing::warn!(
+                "the administrator's policy file cannot be used; the last good policy stays in force: {e}"
+            );
+        }
+        tracker
+            .put_admin_policy(
+                admin.policy.clone(),
+                &admin.path.display().to_string(),
+                now_millis(),
+            )
+            .context("recording the policy in force")?;
+        let (policy_tx, policy_rx) = watch::channel(admin.pane_policy());
+        let approval_timeout = options.approval_timeout.unwrap_or(Duration::from_secs(
+            admin.policy.approval_timeout_seconds.into(),
+        ));
+        let start_error = admin.error.clone();
+        let (admin_tx, _) = watch::channel(admin);
         let allow_dirs = if options.allow_dirs.is_empty() {
             let cwd = std::env::current_dir().context("finding the current directory")?;
             // A bridge started by a desktop app (through `office-bridge mcp`) often runs in
@@ -291,6 +306,11 @@ impl Bridge {
             registry.clone(),
             approval_timeout,
         ));
+        // Approvals a previous run left open were closed as expired when the store opened
+        // ("the bridge restarted"): nothing held then is ever written now.
+        gate.announce_restart()
+            .await
+            .context("closing the approvals of the previous run")?;
         let mcp = Arc::new(McpContext {
             registry: registry.clone(),
             gate: gate.clone(),
@@ -520,6 +540,9 @@ impl Bridge {
         renewal.abort();
         policy_watch.abort();
         tracing::info!("shutting down");
+        // Held writes are refused now, so the agents waiting on them hear that nothing was
+        // written (and why) before their connections close.
+        self.state.gate.shutdown(Duration::from_secs(3)).await;
         self.state.shutdown.cancel();
         self.state
             .registry

@@ -249,7 +249,9 @@ impl Pane {
             .expect("send");
     }
 
-    /// Next JSON message (skipping pings); None when the connection closed.
+    /// Next JSON message (skipping pings); None when the connection closed. The bridge's
+    /// question for the document's properties, asked after every `register`, is answered
+    /// here as a current Office host without a sensitivity label would answer it.
     pub async fn next_json(&mut self) -> Option<Value> {
         loop {
             let msg = tokio::time::timeout(WAIT, self.ws.next())
@@ -257,7 +259,17 @@ impl Pane {
                 .expect("a message within the wait")?;
             match msg {
                 Ok(Message::Text(t)) => {
-                    return Some(serde_json::from_str(t.as_str()).expect("JSON"));
+                    let v: Value = serde_json::from_str(t.as_str()).expect("JSON");
+                    if v["method"]
+                        .as_str()
+                        .is_some_and(|m| m.ends_with(".getProperties"))
+                        && v.get("id").is_some()
+                    {
+                        let id = v["id"].clone();
+                        self.respond(&id, json!({"custom": {}})).await;
+                        continue;
+                    }
+                    return Some(v);
                 }
                 Ok(Message::Ping(_) | Message::Pong(_)) => continue,
                 Ok(Message::Close(_)) | Err(_) => return None,

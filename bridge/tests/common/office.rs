@@ -178,6 +178,8 @@ pub fn workbook() -> Office {
         }
         "excel.writeRange" => Ok(json!({"address": params["address"].clone()})),
         "excel.deleteSheet" => Ok(json!({"deleted": params["sheet"].clone()})),
+        // A current Excel that can read the workbook's properties: no sensitivity label.
+        "excel.getProperties" => Ok(json!({"name": "Q3.xlsx", "url": "", "custom": {}})),
         other => Err(json!({"code": -32601, "message": format!("no {other}")})),
     })
 }
@@ -197,6 +199,10 @@ pub fn deck(writes: Arc<Mutex<Vec<(String, Value)>>>) -> Office {
                 json!({"shape_id": "9"})
             }
             "powerpoint.deleteSlide" => json!({"deleted": "256"}),
+            // Asked when the pane registers; not a write.
+            "powerpoint.getProperties" => {
+                return Ok(json!({"name": "Board.pptx", "url": "", "custom": {}}));
+            }
             other => return Err(json!({"code": -32601, "message": format!("no {other}")})),
         };
         writes

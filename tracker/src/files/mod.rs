@@ -93,6 +93,20 @@ pub struct PurviewLabel {
     pub enabled: bool,
 }
 
+impl PurviewLabel {
+    /// What a document's properties say of its label: the label when one is enabled, else
+    /// none (a disabled label no longer applies).
+    pub fn document_label(found: Option<&PurviewLabel>) -> crate::model::DocumentLabel {
+        match found.filter(|l| l.enabled) {
+            Some(l) => crate::model::DocumentLabel::Labelled {
+                name: l.name.clone(),
+                id: Some(l.id.clone()),
+            },
+            None => crate::model::DocumentLabel::Unlabelled,
+        }
+    }
+}
+
 /// A workbook read from disk.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkbookRead {

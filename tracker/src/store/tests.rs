@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::audit::{BreakKind, verify};
-use crate::model::{FlowStrength, Sensitivity, SensitivityMark, SensitivityOrigin};
+use crate::model::{Flow, FlowStrength, Sensitivity, SensitivityMark, SensitivityOrigin};
 use crate::policy::{AdminPolicy, decide_flow};
 
 fn q3() -> DocumentRef {
@@ -172,7 +172,11 @@ fn choices_round_trip() {
 }
 
 #[test]
-fn flows_decisions_and_approvals() {
+fn flows_decisions_approvals_and_outcomes() {
+    use crate::approvals::{
+        ApprovalState, Effects, FlowOutcome, Outcome, ResolvedApproval, Scope, SettledWrite,
+        Settlement, WriteId,
+    };
     let (_d, mut s) = open();
     let f = sample_flow();
     let d = decide_flow(&f, &AdminPolicy::default(), &UserChoices::default());
@@ -181,32 +185,95 @@ fn flows_decisions_and_approvals() {
         id: "apr_1".into(),
         expires_at: 121_000,
     };
-    let rec = s.record_flow_and_decision(&f, &d, 1000, Some(&ap)).unwrap();
-    assert_eq!((rec.flow_audit.seq, rec.decision_audit.seq), (1, 2));
-    assert_eq!(rec.decision_audit.body["action"], "ask");
+    let write = WriteId::new();
+    let (ids, outcomes) = s
+        .record_check(
+            &write,
+            &deck(),
+            &[(&f, &d, Some(&ap))],
+            &Disposition::Held,
+            1000,
+        )
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    assert!(outcomes.is_empty(), "a held write is not settled yet");
     let recent = s.recent_flows(10).unwrap();
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].flow, f);
     assert_eq!(recent[0].decision.as_ref(), Some(&d));
+    assert_eq!(recent[0].write_id.as_deref(), Some(write.as_str()));
+    assert_eq!(
+        (recent[0].outcome, recent[0].written),
+        (Outcome::Pending, None)
+    );
     let a = s.approval("apr_1").unwrap().unwrap();
     assert_eq!(a.state, ApprovalState::Pending);
-    s.resolve_approval("apr_1", ApprovalState::Allowed, "pane", 2000)
-        .unwrap();
+    assert_eq!(a.write_id.as_deref(), Some(write.as_str()));
+    let denied = Effects {
+        resolved: vec![ResolvedApproval {
+            id: "apr_1".into(),
+            write_id: write.clone(),
+            flow_id: Some(ids[0]),
+            target: deck().id,
+            state: ApprovalState::Denied,
+            decided_by: "pane".into(),
+            scope: Scope::Once,
+            reason: String::new(),
+            at: 2000,
+        }],
+        settled: vec![SettledWrite {
+            write_id: write.clone(),
+            target: deck(),
+            settlement: Settlement::Refused {
+                outcome: Outcome::Denied,
+                decided_by: "pane".into(),
+                reason: "denied (in the document's pane)".into(),
+            },
+        }],
+        outcomes: vec![FlowOutcome {
+            flow_id: ids[0],
+            write_id: write.clone(),
+            source: q3().id,
+            target: deck().id,
+            outcome: Outcome::Denied,
+            written: Some(false),
+            decided_by: Some("pane".into()),
+            reason: "denied".into(),
+            at: 2000,
+        }],
+        standing_choice: None,
+    };
+    s.record_effects(&denied, None, 2000).unwrap();
     let a = s.approval("apr_1").unwrap().unwrap();
     assert_eq!(
-        (a.state, a.decided_by.as_deref()),
-        (ApprovalState::Allowed, Some("pane"))
+        (a.state, a.decided_by.as_deref(), a.scope.as_deref()),
+        (ApprovalState::Denied, Some("pane"), Some("once"))
     );
-    // Single use.
-    let e = s
-        .resolve_approval("apr_1", ApprovalState::Denied, "events", 3000)
-        .unwrap_err();
-    assert!(e.to_string().contains("already allowed"), "{e}");
-    let e = s
-        .resolve_approval("nope", ApprovalState::Denied, "events", 3000)
-        .unwrap_err();
-    assert!(e.to_string().contains("no such approval"), "{e}");
+    let recent = s.recent_flows(10).unwrap();
+    assert_eq!(
+        (
+            recent[0].outcome,
+            recent[0].written,
+            recent[0].decided_by.as_deref()
+        ),
+        (Outcome::Denied, Some(false), Some("pane"))
+    );
+    // Single use: the same approval cannot be closed twice.
+    let e = s.record_effects(&denied, None, 3000).unwrap_err();
+    assert!(e.to_string().contains("not pending"), "{e}");
+    let kinds: Vec<String> = s
+        .audit_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.kind)
+        .collect();
+    assert_eq!(kinds, ["flow", "decision", "approval", "write"]);
+    let last = s.audit_records().unwrap().pop().unwrap();
+    assert_eq!(last.body["outcome"], "denied");
+    assert_eq!(last.body["written"], false);
+    assert_eq!(last.body["write_id"], write.as_str());
     s.record_deletion(
+        &WriteId::new(),
         &deck(),
         "slide 3",
         &crate::policy::decide_deletion(&deck(), "slide 3", &AdminPolicy::default()),
@@ -216,7 +283,155 @@ fn flows_decisions_and_approvals() {
     .unwrap();
     let r = verify(&s).unwrap();
     assert!(r.ok(), "{r:?}");
-    assert_eq!(r.records, 4);
+    assert_eq!(r.records, 5);
+}
+
+#[test]
+fn a_blocked_write_is_settled_with_its_check() {
+    use crate::approvals::{Outcome, WriteId};
+    let (_d, mut s) = open();
+    let f = sample_flow();
+    let d = crate::model::Decision {
+        action: crate::model::Action::Block,
+        reason: "blocked by policy".into(),
+    };
+    let write = WriteId::new();
+    let (ids, outcomes) = s
+        .record_check(
+            &write,
+            &deck(),
+            &[(&f, &d, None)],
+            &Disposition::Blocked {
+                reason: "blocked by policy".into(),
+            },
+            1000,
+        )
+        .unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].flow_id, ids[0]);
+    let recent = s.recent_flows(1).unwrap();
+    assert_eq!(
+        (recent[0].outcome, recent[0].written),
+        (Outcome::Blocked, Some(false))
+    );
+    let last = s.audit_records().unwrap().pop().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), &last.body["outcome"]),
+        ("write", &json!("blocked"))
+    );
+    // Nothing of it is open at the next start.
+    assert!(s.close_stale(5000).unwrap().is_empty());
+}
+
+#[test]
+fn what_a_previous_run_left_open_is_closed_at_start() {
+    use crate::approvals::{ApprovalState, Outcome, Settlement, WriteId};
+    let (dir, mut s) = open();
+    let f = sample_flow();
+    let ask = decide_flow(&f, &AdminPolicy::default(), &UserChoices::default());
+    let notify = crate::model::Decision {
+        action: crate::model::Action::Notify,
+        reason: "shown".into(),
+    };
+    let held = WriteId::new();
+    let ap = NewApproval {
+        id: "apr_stale".into(),
+        expires_at: 121_000,
+    };
+    let (held_ids, _) = s
+        .record_check(
+            &held,
+            &deck(),
+            &[(&f, &ask, Some(&ap))],
+            &Disposition::Held,
+            1000,
+        )
+        .unwrap();
+    let passing = WriteId::new();
+    let (passing_ids, _) = s
+        .record_check(
+            &passing,
+            &deck(),
+            &[(&f, &notify, None)],
+            &Disposition::Passing,
+            1100,
+        )
+        .unwrap();
+    drop(s);
+    let mut s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    let e = s.close_stale(9000).unwrap();
+    assert_eq!(e.resolved.len(), 1);
+    assert_eq!(e.resolved[0].id, "apr_stale");
+    assert_eq!(e.resolved[0].state, ApprovalState::Expired);
+    assert!(
+        e.resolved[0].reason.contains("restarted"),
+        "{:?}",
+        e.resolved[0]
+    );
+    assert!(matches!(
+        e.settled[..],
+        [crate::approvals::SettledWrite {
+            settlement: Settlement::Refused {
+                outcome: Outcome::Expired,
+                ..
+            },
+            ..
+        }]
+    ));
+    let a = s.approval("apr_stale").unwrap().unwrap();
+    assert_eq!(
+        (a.state, a.decided_by.as_deref()),
+        (ApprovalState::Expired, Some("bridge"))
+    );
+    let flows = s.recent_flows(10).unwrap();
+    let by_id = |id: i64| flows.iter().find(|f| f.id == id).unwrap();
+    assert_eq!(
+        (by_id(held_ids[0]).outcome, by_id(held_ids[0]).written),
+        (Outcome::Expired, Some(false))
+    );
+    assert_eq!(
+        (by_id(passing_ids[0]).outcome, by_id(passing_ids[0]).written),
+        (Outcome::Notified, None),
+        "let through, then the bridge stopped: whether it landed is unknown"
+    );
+    // Once only.
+    assert!(s.close_stale(9500).unwrap().is_empty());
+    assert!(verify(&s).unwrap().ok());
+}
+
+#[test]
+fn document_labels_and_the_last_good_policy_survive_reopening() {
+    use crate::model::DocumentLabel;
+    let (dir, mut s) = open();
+    let label = DocumentLabel::Labelled {
+        name: "Confidential".into(),
+        id: Some("guid".into()),
+    };
+    assert!(s.save_document_label(&q3(), &label, "pane", 10).unwrap());
+    assert!(
+        !s.save_document_label(&q3(), &label, "pane", 11).unwrap(),
+        "unchanged"
+    );
+    let strict = AdminPolicy::parse(r#"{"flows": {"enabled": false}}"#).unwrap();
+    assert!(
+        s.save_admin_policy(&strict, "/etc/office-bridge/policy.json", 12)
+            .unwrap()
+    );
+    assert!(
+        !s.save_admin_policy(&strict, "/etc/office-bridge/policy.json", 13)
+            .unwrap()
+    );
+    drop(s);
+    let s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    assert_eq!(s.document_labels().unwrap().get(&q3().id), Some(&label));
+    assert!(!s.load_admin_policy().unwrap().unwrap().flows.enabled);
+    let kinds: Vec<String> = s
+        .audit_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.kind)
+        .collect();
+    assert_eq!(kinds, ["sensitivity_label", "policy"]);
 }
 
 fn chain(n: usize) -> (tempfile::TempDir, Store) {
