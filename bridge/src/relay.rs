@@ -146,6 +146,9 @@ enum PostError {
     Unauthorized,
     /// Anything else: reported to the client as is.
     Failed(String),
+    /// The response stream broke; the relay answered some of the requests itself (calls
+    /// that were held for approval: nothing was written). The rest get this error.
+    Cut { unanswered: Vec<Value>, why: String },
 }
 
 /// What `GET /mcp` gave.
@@ -174,7 +177,23 @@ struct Relay {
     recover: tokio::sync::Mutex<()>,
     /// The GET stream for server-initiated messages of the current session.
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Tool calls in flight, by request id: where each stands as the bridge's progress
+    /// notifications say (see [`CallProgress`]).
+    calls: Mutex<std::collections::HashMap<String, CallProgress>>,
     out: mpsc::UnboundedSender<Out>,
+}
+
+/// What the relay knows of a tool call in flight from the bridge's progress notifications
+/// (`_meta["office-bridge/hold"]`: `held`, then `released`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct CallProgress {
+    /// The progress token the call carries.
+    token: String,
+    /// The relay added the token (the client did not ask for progress): the bridge's
+    /// progress notifications for it are not passed on.
+    injected: bool,
+    /// Held for the person's approval and not (yet) released.
+    held: bool,
 }
 
 impl Relay {
@@ -194,6 +213,7 @@ impl Relay {
             init_message: Mutex::new(None),
             recover: tokio::sync::Mutex::new(()),
             listener: Mutex::new(None),
+            calls: Mutex::new(std::collections::HashMap::new()),
             out,
         });
         (relay, rx)
@@ -340,6 +360,7 @@ impl Relay {
     /// Sends one client message and relays what comes back. Never fails: errors become
     /// JSON-RPC errors for the requests among the message.
     async fn forward(self: &Arc<Self>, message: Value) {
+        let message = self.track_tool_call(message);
         let ids = request_ids(&message);
         let initialize = is_method(&message, "initialize");
         if initialize {
@@ -359,6 +380,11 @@ impl Relay {
                     // rotation that raced with this request.
                     retried = true;
                     continue;
+                }
+                Err(PostError::Cut { unanswered, why }) => {
+                    tracing::warn!("{why}");
+                    self.emit_error(&unanswered, INTERNAL_ERROR, &why);
+                    break;
                 }
                 Err(PostError::SessionExpired) if !initialize => {
                     retried = true;
@@ -387,9 +413,104 @@ impl Relay {
             self.emit_error(&ids, INTERNAL_ERROR, &error);
             break;
         }
+        {
+            let mut calls = self.calls.lock().unwrap();
+            for id in &ids {
+                calls.remove(&id.to_string());
+            }
+        }
         if is_method(&message, "notifications/initialized") {
             self.start_listener();
         }
+    }
+
+    /// A `tools/call` gets a progress token when the client gave none, so the bridge tells
+    /// the relay when the call is held for approval: if the bridge stops while it is held,
+    /// the relay can tell the agent that nothing was written.
+    fn track_tool_call(&self, mut message: Value) -> Value {
+        if !is_method(&message, "tools/call") {
+            return message;
+        }
+        let Some(id) = message.get("id").cloned() else {
+            return message;
+        };
+        let given = message
+            .pointer("/params/_meta/progressToken")
+            .filter(|t| t.is_string() || t.is_number())
+            .map(|t| match t {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        let progress = match given {
+            Some(token) => CallProgress {
+                token,
+                injected: false,
+                held: false,
+            },
+            None => {
+                let token = format!("office-bridge-relay-{}", uuid::Uuid::new_v4().simple());
+                let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
+                    return message;
+                };
+                let meta = params.entry("_meta").or_insert_with(|| json!({}));
+                let Some(meta) = meta.as_object_mut() else {
+                    return message;
+                };
+                meta.insert("progressToken".into(), json!(token));
+                CallProgress {
+                    token,
+                    injected: true,
+                    held: false,
+                }
+            }
+        };
+        self.calls.lock().unwrap().insert(id.to_string(), progress);
+        message
+    }
+
+    /// Follows the bridge's progress notifications of held calls. Returns false for a
+    /// notification the client must not see (for a token the relay added itself).
+    fn note_progress(&self, message: &Value) -> bool {
+        if !is_method(message, "notifications/progress") {
+            return true;
+        }
+        let token = match message.pointer("/params/progressToken") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => return true,
+        };
+        let state = message
+            .pointer(&format!(
+                "/params/_meta/{}",
+                crate::mcp::HOLD_META_KEY.replace('/', "~1")
+            ))
+            .and_then(Value::as_str);
+        let mut calls = self.calls.lock().unwrap();
+        let Some(call) = calls.values_mut().find(|c| c.token == token) else {
+            return true;
+        };
+        match state {
+            Some("held") => call.held = true,
+            Some("released") => call.held = false,
+            _ => {}
+        }
+        !call.injected
+    }
+
+    /// Calls among `ids` that were held for approval when their stream broke: answered
+    /// here with a tool error (nothing was written: a write held when the bridge stops is
+    /// closed, never carried out, when it starts again). Returns the ids still unanswered.
+    fn answer_held_calls(&self, ids: &[Value]) -> Vec<Value> {
+        let calls = self.calls.lock().unwrap();
+        let mut unanswered = Vec::new();
+        for id in ids {
+            if calls.get(&id.to_string()).is_some_and(|c| c.held) {
+                self.emit(&held_call_cut_off(id.clone()));
+            } else {
+                unanswered.push(id.clone());
+            }
+        }
+        unanswered
     }
 
     fn describe(&self, error: PostError) -> String {
@@ -399,7 +520,7 @@ impl Relay {
                 "office-bridge lost the MCP session again right after a new one was made".into()
             }
             PostError::Unauthorized => self.unauthorized_message(),
-            PostError::Failed(e) => e,
+            PostError::Failed(e) | PostError::Cut { why: e, .. } => e,
         }
     }
 
@@ -521,7 +642,13 @@ impl Relay {
             return self
                 .relay_event_stream(response, ids, initialize, relay_output)
                 .await
-                .map_err(PostError::Failed);
+                .map_err(|(unanswered, why)| {
+                    if relay_output && unanswered.len() < ids.len() {
+                        PostError::Cut { unanswered, why }
+                    } else {
+                        PostError::Failed(why)
+                    }
+                });
         }
         let body = response.bytes().await.map_err(|e| {
             PostError::Failed(format!(
@@ -571,13 +698,16 @@ impl Relay {
     /// Relays an SSE response as it arrives (a tool call may wait minutes for a
     /// person's approval). If the stream breaks before the answers to `ids` came, it is
     /// resumed with `Last-Event-ID` as the transport specifies.
+    ///
+    /// When it cannot be resumed, calls that were held for approval are answered here (see
+    /// [`Relay::answer_held_calls`]); the error names the ids still unanswered.
     async fn relay_event_stream(
         &self,
         response: reqwest::Response,
         ids: &[Value],
         initialize: bool,
         relay_output: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), (Vec<Value>, String)> {
         let mut pending: Vec<Value> = ids.to_vec();
         let mut parser = SseParser::default();
         let mut outcome = self
@@ -591,15 +721,23 @@ impl Relay {
             .await;
         let mut attempts = 0;
         while !pending.is_empty() {
+            let give_up = |why: String| {
+                let unanswered = if relay_output {
+                    self.answer_held_calls(&pending)
+                } else {
+                    pending.clone()
+                };
+                Err((unanswered, why))
+            };
             let Some(last_id) = parser.last_event_id.clone() else {
                 let why = outcome.err().unwrap_or_else(|| "the stream ended".into());
-                return Err(format!(
+                return give_up(format!(
                     "office-bridge closed the response stream before answering ({why}); the request may or may not have been carried out"
                 ));
             };
             attempts += 1;
             if attempts > RESUME_ATTEMPTS {
-                return Err(format!(
+                return give_up(format!(
                     "office-bridge's response stream broke and could not be resumed: {}",
                     outcome.err().unwrap_or_else(|| "the stream ended".into())
                 ));
@@ -688,7 +826,7 @@ impl Relay {
                 };
                 self.observe(&message, initialize);
                 pending.retain(|id| !response_ids(&message).contains(id));
-                if relay_output {
+                if self.note_progress(&message) && relay_output {
                     self.emit(&message);
                 }
             }
@@ -828,7 +966,7 @@ impl Relay {
         init["id"] = json!("office-bridge-relay-reinitialize");
         let ids = request_ids(&init);
         let fail = |e: PostError| match e {
-            PostError::Unreachable(e) | PostError::Failed(e) => {
+            PostError::Unreachable(e) | PostError::Failed(e) | PostError::Cut { why: e, .. } => {
                 format!("could not open a new MCP session: {e}")
             }
             PostError::SessionExpired => "could not open a new MCP session (HTTP 404)".into(),
@@ -1088,6 +1226,22 @@ pub fn response_ids(message: &Value) -> Vec<Value> {
         .filter_map(|m| m.get("id").cloned())
         .collect()
 }
+
+/// The answer to a tool call that was held for the person's approval when the bridge
+/// stopped: a tool error the agent reads, saying nothing was written.
+pub fn held_call_cut_off(id: Value) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "result": {
+            "content": [{"type": "text", "text": HELD_CALL_CUT_OFF}],
+            "isError": true,
+        },
+    })
+}
+
+/// What an agent is told when the bridge stopped while its write was held.
+pub const HELD_CALL_CUT_OFF: &str = "Not written: office-bridge stopped (it was restarted or shut down) while this write was held for the person's approval, so nothing was written. A write held when the bridge stops is closed when it starts again, never carried out later. Tell the person; if they still want it, make the call again once office-bridge is back.";
 
 pub fn error_response(id: Value, code: i64, message: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
@@ -1630,6 +1784,71 @@ mod tests {
         .unwrap();
         assert!(started.elapsed() >= TAIL_WAIT);
         assert!(matches!(out.recv().await, Some(Out::Line(_))));
+    }
+
+    /// A tool call whose stream breaks after the bridge said it is held for approval is
+    /// answered by the relay with a tool error saying nothing was written; the relay's own
+    /// progress token and its notifications never reach the client; a call that was
+    /// released (allowed, being written) when its stream broke is left to the usual error.
+    #[tokio::test]
+    async fn a_held_call_cut_off_is_answered_with_nothing_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (relay, mut out) = Relay::new(DataDir::at(dir.path()), Some(1), Vec::new());
+        let call = |id: i64| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "ppt_add_table", "arguments": {}}});
+        let tracked = relay.track_tool_call(call(7));
+        let token = tracked["params"]["_meta"]["progressToken"]
+            .as_str()
+            .expect("the relay adds a progress token")
+            .to_string();
+        relay.track_tool_call(call(8));
+        let token8 = relay.calls.lock().unwrap()["8"].token.clone();
+        let progress = |token: &str, state: &str| {
+            format!(
+                "data: {}\n\n",
+                json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": 1, "_meta": {"office-bridge/hold": state}}})
+            )
+        };
+        let body = futures_util::stream::iter(vec![
+            Ok::<_, std::io::Error>(progress(&token, "held").into_bytes()),
+            Ok(progress(&token8, "held").into_bytes()),
+            Ok(progress(&token8, "released").into_bytes()),
+            Err(std::io::Error::other("connection reset")),
+        ]);
+        let mut pending = vec![json!(7), json!(8)];
+        let broke = relay
+            .pump_body(body, &mut SseParser::default(), &mut pending, false, true)
+            .await;
+        assert!(broke.is_err());
+        assert!(
+            out.try_recv().is_err(),
+            "the relay's own progress is not relayed"
+        );
+        let unanswered = relay.answer_held_calls(&pending);
+        assert_eq!(
+            unanswered,
+            vec![json!(8)],
+            "released: may have been written"
+        );
+        let Ok(Out::Line(line)) = out.try_recv() else {
+            panic!("no answer for the held call")
+        };
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(answer["id"], 7);
+        assert_eq!(answer["result"]["isError"], true);
+        let text = answer["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("nothing was written"), "{text}");
+        // A client's own progress token is kept, and its notifications are passed on.
+        let mut own = call(9);
+        own["params"]["_meta"] = json!({"progressToken": "mine"});
+        assert_eq!(
+            relay.track_tool_call(own)["params"]["_meta"]["progressToken"],
+            "mine"
+        );
+        let note: Value =
+            serde_json::from_str(progress("mine", "held").trim_start_matches("data: ").trim())
+                .unwrap();
+        assert!(relay.note_progress(&note));
+        assert!(relay.calls.lock().unwrap()["9"].held);
     }
 
     #[test]

@@ -659,6 +659,13 @@ pub fn label_sensitivity(label: Option<&DocumentLabel>) -> SensitivityMark {
                 label: name.clone(),
             })
         }
+        // Newer Office keeps only the label's id in the file (docMetadata/LabelInfo.xml):
+        // a label is there, but what it says cannot be read.
+        Some(DocumentLabel::Labelled { name, id: Some(id) }) if name == id => {
+            confidential(SensitivityOrigin::LabelUnknown {
+                why: format!("the document carries label {id}, whose name is not in the file"),
+            })
+        }
         Some(DocumentLabel::Labelled { .. } | DocumentLabel::Unlabelled) => {
             SensitivityMark::default()
         }

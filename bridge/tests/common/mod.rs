@@ -24,6 +24,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 pub mod office;
+#[cfg(unix)]
+pub mod served;
 
 pub struct TestBridge {
     pub addr: SocketAddr,
