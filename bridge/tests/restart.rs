@@ -189,9 +189,11 @@ impl Relay {
     }
 
     fn initialize(&mut self) {
-        self.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        self.send(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "restart-test", "version": "0"}}}));
+            "clientInfo": {"name": "restart-test", "version": "0"}}}),
+        );
         let init = self.answer(1, Duration::from_secs(30));
         assert!(init["result"]["serverInfo"].is_object(), "{init}");
         self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
@@ -218,24 +220,23 @@ async fn a_write_held_when_the_bridge_dies_is_never_written_after_it() {
     let port = bridge.port;
     let ep = Endpoint::of(dir, port);
     let writes = Arc::new(Mutex::new(Vec::new()));
-    let excel = LivePane::start(
-        ep.clone(),
-        "excel",
-        "Q3.xlsx",
-        labelled_workbook("General"),
-    );
+    let excel = LivePane::start(ep.clone(), "excel", "Q3.xlsx", labelled_workbook("General"));
     let ppt = LivePane::start(ep.clone(), "powerpoint", "Board.pptx", deck(writes.clone()));
     excel.wait_registered(1, "workbook").await;
     ppt.wait_registered(1, "deck").await;
 
     let mut relay = Relay::start(dir);
     relay.initialize();
-    relay.send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-        "name": "excel_read_range", "arguments": {"sheet": "Revenue", "range": "A1:D4"}}}));
+    relay.send(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "excel_read_range", "arguments": {"sheet": "Revenue", "range": "A1:D4"}}}),
+    );
     let read = relay.answer(2, Duration::from_secs(30));
     assert_eq!(read["result"]["isError"], json!(false), "{read}");
-    relay.send(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
-        "name": "ppt_add_table", "arguments": {"slide": 3, "rows": reformatted_rows()}}}));
+    relay.send(
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+        "name": "ppt_add_table", "arguments": {"slide": 3, "rows": reformatted_rows()}}}),
+    );
     let request = ppt.wait_for("approval.request", |_| true).await;
     let approval_id = request["approval_id"].as_str().unwrap().to_string();
     let flow_id = request["flow_id"].as_i64().expect("the held transfer's id");
@@ -316,7 +317,10 @@ async fn a_write_held_when_the_bridge_dies_is_never_written_after_it() {
             list = Some(v);
         } else if v["id"] == "d" {
             decided = Some(v);
-        } else if v["method"].as_str().is_some_and(|m| m.ends_with("getProperties")) {
+        } else if v["method"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("getProperties"))
+        {
             let reply = json!({"jsonrpc": "2.0", "id": v["id"], "result": {"custom": {}}});
             pane.send(Message::Text(reply.to_string().into()))
                 .await
@@ -371,12 +375,7 @@ async fn stopping_the_bridge_tells_a_held_agent_that_nothing_was_written() {
     let mut bridge = serve(dir, 0);
     let ep = Endpoint::of(dir, bridge.port);
     let writes = Arc::new(Mutex::new(Vec::new()));
-    let excel = LivePane::start(
-        ep.clone(),
-        "excel",
-        "Q3.xlsx",
-        labelled_workbook("General"),
-    );
+    let excel = LivePane::start(ep.clone(), "excel", "Q3.xlsx", labelled_workbook("General"));
     let ppt = LivePane::start(ep.clone(), "powerpoint", "Board.pptx", deck(writes.clone()));
     excel.wait_registered(1, "workbook").await;
     ppt.wait_registered(1, "deck").await;
@@ -402,7 +401,10 @@ async fn stopping_the_bridge_tells_a_held_agent_that_nothing_was_written() {
     });
     let request = ppt.wait_for("approval.request", |_| true).await;
     terminate(&mut bridge);
-    let (err, text, _) = held.await.unwrap().expect("an answer before the bridge stopped");
+    let (err, text, _) = held
+        .await
+        .unwrap()
+        .expect("an answer before the bridge stopped");
     assert!(err, "{text}");
     assert!(
         text.starts_with("Not written: office-bridge stopped while it was held for approval"),
@@ -410,7 +412,9 @@ async fn stopping_the_bridge_tells_a_held_agent_that_nothing_was_written() {
     );
     // The target's pane dropped its card as the bridge stopped.
     let resolved = ppt
-        .wait_for("approval.resolved", |r| r["approval_id"] == request["approval_id"])
+        .wait_for("approval.resolved", |r| {
+            r["approval_id"] == request["approval_id"]
+        })
         .await;
     assert_eq!(resolved["state"], "expired");
     assert_eq!(tables(&writes), 0);

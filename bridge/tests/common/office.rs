@@ -224,6 +224,8 @@ pub struct ClientImpl {
     pub tools_changed: Option<mpsc::UnboundedSender<()>>,
     /// Counts the elicitations the bridge sent.
     pub elicitations: Arc<std::sync::atomic::AtomicUsize>,
+    /// Told of every progress notification.
+    pub progress: Option<mpsc::UnboundedSender<rmcp::model::ProgressNotificationParam>>,
 }
 
 impl ClientHandler for ClientImpl {
@@ -243,6 +245,24 @@ impl ClientHandler for ClientImpl {
     async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {
         if let Some(tx) = &self.tools_changed {
             let _ = tx.send(());
+        }
+    }
+
+    async fn on_progress(
+        &self,
+        mut params: rmcp::model::ProgressNotificationParam,
+        context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        // rmcp's client keeps the notification's `_meta` in the context's extensions.
+        if params.meta.is_none() {
+            params.meta = context
+                .extensions
+                .get::<rmcp::model::NotificationMetaObject>()
+                .cloned()
+                .or(Some(context.meta).filter(|m| !m.0.0.is_empty()));
+        }
+        if let Some(tx) = &self.progress {
+            let _ = tx.send(params);
         }
     }
 

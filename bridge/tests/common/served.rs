@@ -369,4 +369,3 @@ pub fn audit_records(dir: &Path) -> Vec<(String, Value)> {
         })
         .collect()
 }
-
