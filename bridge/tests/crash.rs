@@ -37,7 +37,8 @@ struct Served {
 
 fn serve(dir: &Path, port: u16) -> Served {
     let policy_dir = dir.join("policy");
-    let files = dir.join("files");
+    // Beside the data directory: the file tools never use anything inside it.
+    let files = dir.with_file_name("files");
     std::fs::create_dir_all(&policy_dir).unwrap();
     std::fs::create_dir_all(&files).unwrap();
     // A port just released can be briefly refused on some systems: try a few times.
@@ -341,7 +342,7 @@ fn audit_records(dir: &Path) -> Vec<(String, Value)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_writes_loses_no_acknowledged_write() {
     let temp = tempfile::tempdir().unwrap();
-    let dir: PathBuf = temp.path().to_path_buf();
+    let dir: PathBuf = temp.path().join("data");
     let mut bridge = serve(&dir, 0);
     let port = bridge.port;
     let ep = Endpoint::of(&dir, port);
