@@ -1,7 +1,8 @@
 // The monitor page: connected documents, pending approvals (answerable here), a live feed
 // of reads, transfers and decisions, the effective policy, and a graph of what moved where.
 //
-// The bridge's token comes in the URL's fragment (#token=…, which browsers never send to a
+// The bridge's desktop credential (not the agent's token: only the desktop one answers
+// approvals) comes in the URL's fragment (#token=…, which browsers never send to a
 // server); the page keeps it in sessionStorage for this tab, removes it from the address
 // bar, and sends it as `Authorization: Bearer` on every call. EventSource cannot send that
 // header, so /v1/events is read with fetch() and parsed here (model.js), reconnecting with
@@ -78,7 +79,7 @@ async function api(path, init = {}) {
     headers: { ...(init.headers ?? {}), Authorization: `Bearer ${token}` },
   });
   if (res.status === 401) {
-    showNoToken("The bridge did not accept this page's key: it may have been replaced (office-bridge token rotate), or this link is for another bridge. Open a fresh link:");
+    showNoToken("The bridge did not accept this page's key: it may have been replaced (office-bridge token rotate --desktop), or this link is for another bridge. Open a fresh link:");
     throw new Unauthorized("unauthorized");
   }
   return res;
@@ -366,6 +367,13 @@ async function decide(id, decision, scope) {
       return;
     }
     const body = await res.json().catch(() => ({}));
+    if (res.status === 403) {
+      // Opened with the agent's token (pasted): it reads, but never answers. Retrying
+      // cannot help; the page's own link (office-bridge monitor) carries the desktop key.
+      c.message.className = "message error";
+      c.message.textContent = `Your answer was not recorded: ${body?.error ?? "refused"}. Open this page with the link from office-bridge monitor to answer here.`;
+      return;
+    }
     throw new Error(body?.error ?? `HTTP ${res.status}`);
   } catch (e) {
     if (e instanceof Unauthorized) return;
@@ -714,7 +722,7 @@ function main() {
     const value = $("token-input").value.trim();
     $("token-input").value = "";
     if (!tokenShape(value)) {
-      $("no-token-why").textContent = "That is not an office-bridge token (64 hexadecimal characters, from office-bridge token show).";
+      $("no-token-why").textContent = "That is not an office-bridge desktop token (64 hexadecimal characters, from office-bridge token show --desktop).";
       return;
     }
     token = value;

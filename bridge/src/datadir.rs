@@ -1,4 +1,5 @@
-//! Where office-bridge keeps its state: certificates, the bearer token, the database.
+//! Where office-bridge keeps its state: certificates, the agent's bearer token, the
+//! desktop credential, the database.
 
 use std::fs;
 use std::io::Write;
@@ -8,6 +9,11 @@ use anyhow::{Context, Result};
 
 /// Environment variable that overrides the data directory (as `--data-dir` does).
 pub const DATA_DIR_ENV: &str = "OFFICE_BRIDGE_DATA_DIR";
+
+/// File name of the agent's bearer token in the data directory.
+pub const TOKEN_FILE: &str = "token";
+/// File name of the desktop credential in the data directory.
+pub const DESKTOP_TOKEN_FILE: &str = "desktop-token";
 
 /// The data directory and the files in it.
 #[derive(Clone, Debug)]
@@ -44,8 +50,15 @@ impl DataDir {
         restrict_dir(&self.root)
     }
 
+    /// The agent's bearer token: `/mcp` and the desktop API's reads.
     pub fn token_file(&self) -> PathBuf {
-        self.root.join("token")
+        self.root.join(TOKEN_FILE)
+    }
+
+    /// The desktop credential: the desktop API, including answering approvals. Never
+    /// given to an agent.
+    pub fn desktop_token_file(&self) -> PathBuf {
+        self.root.join(DESKTOP_TOKEN_FILE)
     }
 
     pub fn database(&self) -> PathBuf {

@@ -12,6 +12,11 @@
 //! missing only when its deepest existing ancestor is inside a root; otherwise it is
 //! refused as outside, so the answers do not reveal what exists elsewhere on the disk.
 //!
+//! One folder is never the agent's even inside a root: the bridge's own data directory
+//! ([`AllowedDirs::excluding`]), which holds the desktop credential that answers approvals,
+//! the agent's token, the CA key and the store. `--allow-dir ~` contains it on Linux; a
+//! path that resolves into it is refused, whatever the roots say.
+//!
 //! Writes are stricter: the parent folder must exist and canonicalize inside a root, and
 //! an existing target must be a regular file, not a symbolic link (even one pointing
 //! inside: a link is someone's deliberate indirection, and replacing it would surprise).
@@ -75,6 +80,11 @@ pub enum FileToolError {
         "refused: {path} is outside the folders you allowed ({allowed}); start the bridge with --allow-dir <folder> to allow another"
     )]
     Outside { path: String, allowed: String },
+    /// The path resolves into the bridge's own data directory.
+    #[error(
+        "refused: {path} is inside office-bridge's own data directory (its tokens, keys and records); the file tools never read or write there"
+    )]
+    BridgeData { path: String },
     /// The path or the operation is not acceptable (empty path, NUL byte, too long,
     /// symlink target, not a regular file, wrong extension, existing file ...).
     #[error("refused: {path}: {why}")]
@@ -98,6 +108,8 @@ pub enum FileToolError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AllowedDirs {
     roots: Vec<PathBuf>,
+    /// Never reached even inside a root (the data directory), canonicalized.
+    excluded: Vec<PathBuf>,
 }
 
 impl AllowedDirs {
@@ -130,11 +142,34 @@ impl AllowedDirs {
                 roots.push(canon);
             }
         }
-        Ok(AllowedDirs { roots })
+        Ok(AllowedDirs {
+            roots,
+            excluded: Vec::new(),
+        })
+    }
+
+    /// Never resolves a path inside `dir` (canonicalized; it must exist), even when a root
+    /// contains it. A root inside `dir` is an error: everything it allows would be refused.
+    pub fn excluding(mut self, dir: &Path) -> Result<Self, FileToolError> {
+        let canon = fs::canonicalize(dir).map_err(|e| FileToolError::Refused {
+            path: dir.display().to_string(),
+            why: format!("cannot resolve the folder to keep out ({e})"),
+        })?;
+        if let Some(root) = self.roots.iter().find(|r| r.starts_with(&canon)) {
+            return Err(FileToolError::BridgeData {
+                path: root.display().to_string(),
+            });
+        }
+        self.excluded.push(canon);
+        Ok(self)
     }
 
     pub fn roots(&self) -> &[PathBuf] {
         &self.roots
+    }
+
+    fn is_excluded(&self, canon: &Path) -> bool {
+        self.excluded.iter().any(|x| canon.starts_with(x))
     }
 
     /// An existing file the agent may read. Relative paths are taken against the first
@@ -248,6 +283,11 @@ impl AllowedDirs {
     }
 
     fn check_inside(&self, canon: &Path, requested: &str) -> Result<(), FileToolError> {
+        if self.is_excluded(canon) {
+            return Err(FileToolError::BridgeData {
+                path: requested.to_string(),
+            });
+        }
         if self.roots.iter().any(|r| canon.starts_with(r)) {
             Ok(())
         } else {
@@ -262,12 +302,18 @@ impl AllowedDirs {
     /// existing ancestor is outside every root (so nothing is revealed about other
     /// folders), else missing (or unreadable).
     fn missing(&self, path: &Path, requested: &str, err: io::Error) -> FileToolError {
-        let inside = path
+        let ancestor = path
             .ancestors()
             .skip(1)
-            .find_map(|a| fs::canonicalize(a).ok())
+            .find_map(|a| fs::canonicalize(a).ok());
+        let inside = ancestor
+            .as_ref()
             .is_some_and(|c| self.roots.iter().any(|r| c.starts_with(r)));
-        if !inside {
+        if ancestor.as_deref().is_some_and(|c| self.is_excluded(c)) {
+            FileToolError::BridgeData {
+                path: requested.to_string(),
+            }
+        } else if !inside {
             FileToolError::Outside {
                 path: requested.to_string(),
                 allowed: self.allowed(),
@@ -1129,6 +1175,65 @@ mod tests {
             f.dirs.resolve_existing("inlink.xlsx").unwrap(),
             f.root.join("in.xlsx")
         );
+    }
+
+    #[test]
+    fn the_excluded_folder_is_refused_inside_an_allowed_one() {
+        let f = fixture();
+        let data = f.root.join("data");
+        fs::create_dir_all(data.join("tls")).unwrap();
+        fs::write(data.join("desktop-token"), "ab".repeat(32)).unwrap();
+        fs::write(data.join("tls").join("ca.key"), "key").unwrap();
+        let dirs = f.dirs.clone().excluding(&data).unwrap();
+        let refused = |p: &str| {
+            format!(
+                "refused: {p} is inside office-bridge's own data directory (its tokens, keys and records); the file tools never read or write there"
+            )
+        };
+        let absolute = data.join("desktop-token").display().to_string();
+        for p in [
+            "data/desktop-token",
+            "sub/../data/desktop-token",
+            "data/tls/ca.key",
+            "data/missing.csv",
+            "data/nowhere/missing.csv",
+            absolute.as_str(),
+        ] {
+            assert_eq!(err_text(dirs.resolve_existing(p)), refused(p), "{p}");
+        }
+        for p in ["data/new.xlsx", "data/tls/new.xlsx", "data/desktop-token"] {
+            assert_eq!(err_text(dirs.resolve_for_write(p)), refused(p), "{p}");
+        }
+        // The rest of the root is untouched by the exclusion.
+        assert_eq!(
+            dirs.resolve_existing("in.xlsx").unwrap(),
+            f.root.join("in.xlsx")
+        );
+        assert!(dirs.resolve_for_write("new.xlsx").is_ok());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(data.join("desktop-token"), f.root.join("key.csv")).unwrap();
+            std::os::unix::fs::symlink(&data, f.root.join("datalink")).unwrap();
+            assert_eq!(
+                err_text(dirs.resolve_existing("key.csv")),
+                refused("key.csv")
+            );
+            assert_eq!(
+                err_text(dirs.resolve_for_write("datalink/new.xlsx")),
+                refused("datalink/new.xlsx")
+            );
+        }
+        // A root inside the excluded folder could allow nothing: refused when set up.
+        let inside = AllowedDirs::new(&[data.join("tls")]).unwrap();
+        assert!(matches!(
+            inside.excluding(&data),
+            Err(FileToolError::BridgeData { .. })
+        ));
+        // So is excluding a root itself.
+        assert!(matches!(
+            f.dirs.clone().excluding(&f.root),
+            Err(FileToolError::BridgeData { .. })
+        ));
     }
 
     #[cfg(unix)]

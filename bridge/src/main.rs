@@ -19,7 +19,7 @@ use office_bridge::token::Token;
     about = "Local HTTPS bridge between an AI agent and the Excel and PowerPoint task panes, with every transfer tracked"
 )]
 struct Cli {
-    /// Where certificates, the token and the database live.
+    /// Where certificates, the two tokens and the database live.
     #[arg(long, global = true, env = DATA_DIR_ENV)]
     data_dir: Option<PathBuf>,
     /// Log line format on stderr.
@@ -31,7 +31,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the bridge (creates certificates and the token on first run).
+    /// Run the bridge (creates certificates and the tokens on first run).
     Serve {
         /// Port on loopback.
         #[arg(long, default_value_t = server::DEFAULT_PORT)]
@@ -49,7 +49,8 @@ enum Command {
         #[command(subcommand)]
         action: CertsAction,
     },
-    /// The bearer token that agents and desktop tools present.
+    /// The bearer tokens: the agent's (for its MCP client) and, with --desktop, the desktop
+    /// token (the monitor, notify, approvals: the only one that answers approvals).
     Token {
         #[command(subcommand)]
         action: TokenAction,
@@ -90,7 +91,8 @@ enum Command {
         allow_dirs: Vec<PathBuf>,
     },
     /// Print the link to the monitor page (connected documents, live flows, approvals, the
-    /// policy), with the token in its fragment; `--open` opens it in the default browser.
+    /// policy), with the desktop token in its fragment; `--open` opens it in the default
+    /// browser.
     Monitor {
         /// The bridge's port; default: the one a running bridge recorded, else 29443.
         #[arg(long)]
@@ -103,8 +105,9 @@ enum Command {
     /// on stdout) as it happens, following the running bridge's event stream.
     ///
     /// Shown: transfers the policy shows or blocks ("12 values from Q3.xlsx >
-    /// Revenue!A1:D4 moved into Board.pptx slide 3"), approvals asked for and answered,
-    /// and an administrator's policy file that could not be used. Left out as noise: reads,
+    /// Revenue!A1:D4 moved into Board.pptx slide 3"), approvals asked for (with the
+    /// `office-bridge approvals allow|deny ID` commands that answer them) and answered, and
+    /// an administrator's policy file that could not be used. Left out as noise: reads,
     /// transfers the policy simply allows, panes connecting and disconnecting, transfers
     /// held for approval (the "Approval needed" line that follows says the same, with the
     /// deadline), and possible transfers unless --possible is given. Several transfers between the same two documents within 2 s
@@ -122,6 +125,19 @@ enum Command {
         possible: bool,
         /// The bridge's port; default: the one a running bridge recorded, else 29443.
         #[arg(long)]
+        port: Option<u16>,
+    },
+    /// List the approvals waiting for you, or answer one (with the desktop token; the
+    /// agent's token cannot). Exit 0: done; 1: no such pending approval (already answered,
+    /// expired, never issued); 2: error.
+    Approvals {
+        #[command(subcommand)]
+        action: Option<ApprovalsAction>,
+        /// Print the list as JSON (as `GET /v1/approvals` returns it).
+        #[arg(long)]
+        json: bool,
+        /// The bridge's port; default: the one a running bridge recorded, else 29443.
+        #[arg(long, global = true)]
         port: Option<u16>,
     },
     /// Write the add-in manifests for a port other than the default.
@@ -177,13 +193,47 @@ enum CertsAction {
 }
 
 #[derive(Subcommand)]
+enum ApprovalsAction {
+    /// Let the held transfer (or deletion) through.
+    Allow {
+        /// The approval's id (apr_…), as `office-bridge approvals` and notifications show it.
+        id: String,
+        /// Also let later transfers from the same source into the same document through
+        /// without asking (the pane's "Always").
+        #[arg(long)]
+        always: bool,
+    },
+    /// Refuse it: nothing is written.
+    Deny {
+        /// The approval's id (apr_…).
+        id: String,
+        /// Also block later transfers from the same source into the same document.
+        #[arg(long)]
+        always: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenAction {
-    /// Print the token (for an MCP client's configuration).
-    Show,
+    /// Print the token (the agent's, for an MCP client's configuration; with --desktop the
+    /// desktop token, for desktop tools only: never give it to an agent).
+    Show {
+        /// The desktop token instead of the agent's.
+        #[arg(long)]
+        desktop: bool,
+    },
     /// Print where the token file is.
-    Path,
+    Path {
+        /// The desktop token instead of the agent's.
+        #[arg(long)]
+        desktop: bool,
+    },
     /// Replace the token; clients with the old one are refused from then on.
-    Rotate,
+    Rotate {
+        /// The desktop token instead of the agent's.
+        #[arg(long)]
+        desktop: bool,
+    },
 }
 
 fn main() {
@@ -209,6 +259,23 @@ fn run(cli: Cli) -> Result<i32> {
         } => serve(data_dir, port, bind, allow_dirs).map(|()| 0),
         Command::Certs { action } => certs_command(&data_dir, action).map(|()| 0),
         Command::Token { action } => token_command(&data_dir, action).map(|()| 0),
+        Command::Approvals { action, json, port } => {
+            let action = match action {
+                None => cli::approvals::Action::List { json },
+                Some(ApprovalsAction::Allow { id, always }) => cli::approvals::Action::Answer {
+                    id,
+                    allow: true,
+                    always,
+                },
+                Some(ApprovalsAction::Deny { id, always }) => cli::approvals::Action::Answer {
+                    id,
+                    allow: false,
+                    always,
+                },
+            };
+            let prefix = answer_prefix(&data_dir, port);
+            cli::approvals::run(&data_dir, port, action, &prefix)
+        }
         Command::Scan {
             targets,
             against,
@@ -235,7 +302,10 @@ fn run(cli: Cli) -> Result<i32> {
             print,
             possible,
             port,
-        } => cli::notify::run(data_dir, print, possible, port),
+        } => {
+            let prefix = answer_prefix(&data_dir, port);
+            cli::notify::run(data_dir, print, possible, port, prefix)
+        }
         Command::Manifests { port, out } => {
             for name in cli::manifests::write(port, &out)? {
                 println!("{}", out.join(name).display());
@@ -243,6 +313,17 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// How printed `office-bridge approvals …` commands reach this bridge: with `--data-dir`
+/// when it is not the default one (as an absolute path, so the command works from any
+/// folder) and with `--port` when one was given.
+fn answer_prefix(data_dir: &DataDir, port: Option<u16>) -> String {
+    let default = DataDir::resolve(None).ok();
+    let dir = (default.as_ref().map(|d| d.root()) != Some(data_dir.root())).then(|| {
+        std::path::absolute(data_dir.root()).unwrap_or_else(|_| data_dir.root().to_path_buf())
+    });
+    cli::approvals::approvals_command(dir.as_deref(), port)
 }
 
 fn serve(data_dir: DataDir, port: u16, bind: IpAddr, allow_dirs: Vec<PathBuf>) -> Result<()> {
@@ -299,7 +380,7 @@ fn print_banner(bridge: &Bridge) {
     println!(
         "  MCP endpoint:  https://localhost:{port}/mcp (bearer token; stdio clients: `office-bridge mcp`)"
     );
-    println!("  Events:        https://localhost:{port}/v1/events (bearer token)");
+    println!("  Events:        https://localhost:{port}/v1/events (either token)");
     println!("  Add-in channel wss://localhost:{port}/addin/ws");
     println!(
         "  Playground:    https://localhost:{port}/playground/ (the real panes on a simulated workbook and deck)"
@@ -312,6 +393,10 @@ fn print_banner(bridge: &Bridge) {
     println!(
         "  Token file:    {} (print it with `office-bridge token show`)",
         bridge.data_dir().token_file().display()
+    );
+    println!(
+        "  Desktop token: {} (answers approvals; for the monitor and `office-bridge approvals`, never for an agent)",
+        bridge.data_dir().desktop_token_file().display()
     );
     println!(
         "  Other users:   {}",
@@ -379,14 +464,29 @@ fn certs_command(data_dir: &DataDir, action: CertsAction) -> Result<()> {
 
 fn token_command(data_dir: &DataDir, action: TokenAction) -> Result<()> {
     data_dir.ensure()?;
-    let path = data_dir.token_file();
+    let file = |desktop: bool| {
+        if desktop {
+            data_dir.desktop_token_file()
+        } else {
+            data_dir.token_file()
+        }
+    };
     match action {
-        TokenAction::Show => println!("{}", Token::load_or_create(&path)?.expose()),
-        TokenAction::Path => println!("{}", path.display()),
-        TokenAction::Rotate => {
+        TokenAction::Show { desktop } => {
+            println!("{}", Token::load_or_create(&file(desktop))?.expose())
+        }
+        TokenAction::Path { desktop } => println!("{}", file(desktop).display()),
+        TokenAction::Rotate { desktop } => {
+            let path = file(desktop);
             Token::rotate(&path)?;
+            // The monitor keeps the token it was opened with; it needs a fresh link.
+            let who = if desktop {
+                "; open the monitor again with `office-bridge monitor`"
+            } else {
+                ""
+            };
             println!(
-                "new token written to {}; a running bridge uses it from the next request",
+                "new token written to {}; a running bridge uses it from the next request{who}",
                 path.display()
             );
         }

@@ -1636,7 +1636,8 @@ mod tests {
         let mut options = crate::server::ServeOptions::new(DataDir::at(dir.path()));
         options.port = 0;
         options.policy_path = dir.path().join("policy.json");
-        options.allow_dirs = vec![dir.path().to_path_buf()];
+        let files = tempfile::tempdir().unwrap();
+        options.allow_dirs = vec![files.path().to_path_buf()];
         let bridge = crate::server::Bridge::bind(options).await.unwrap();
         let port = bridge.local_addr().port();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

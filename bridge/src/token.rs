@@ -1,5 +1,8 @@
-//! The bearer token that guards the agent and desktop APIs (MCP, events, approvals,
-//! admin reads). Random, stored owner-only in the data directory, never logged.
+//! The bridge's two bearer credentials: the agent's token (`<data dir>/token`, for `/mcp`
+//! and the desktop API's reads) and the desktop credential (`<data dir>/desktop-token`, for
+//! the desktop API including answering approvals, never given to an agent). Both are
+//! random, stored owner-only in the data directory, compared in constant time and never
+//! logged. Which routes take which is decided in `server::guard`.
 
 use std::fmt;
 use std::fs;
@@ -30,8 +33,9 @@ impl Token {
                 let t = s.trim();
                 if t.len() < 32 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
                     bail!(
-                        "the token file {} is damaged; run `office-bridge token rotate` to make a new one",
-                        path.display()
+                        "the token file {} is damaged; run `{}` to make a new one",
+                        path.display(),
+                        rotate_command(path)
                     );
                 }
                 Ok(Token(t.to_string()))
@@ -64,6 +68,15 @@ impl Token {
             Some(t) => self.matches(t.trim()),
             None => false,
         }
+    }
+}
+
+/// The command that replaces the token in `path`, for error messages.
+fn rotate_command(path: &Path) -> &'static str {
+    if path.file_name().and_then(|n| n.to_str()) == Some(crate::datadir::DESKTOP_TOKEN_FILE) {
+        "office-bridge token rotate --desktop"
+    } else {
+        "office-bridge token rotate"
     }
 }
 
@@ -153,6 +166,13 @@ mod tests {
         let path = dir.path().join("token");
         fs::write(&path, "not a token").unwrap();
         let err = Token::load_or_create(&path).unwrap_err().to_string();
-        assert!(err.contains("token rotate"), "{err}");
+        assert!(err.contains("`office-bridge token rotate`"), "{err}");
+        let desktop = dir.path().join(crate::datadir::DESKTOP_TOKEN_FILE);
+        fs::write(&desktop, "not a token either").unwrap();
+        let err = Token::load_or_create(&desktop).unwrap_err().to_string();
+        assert!(
+            err.contains("`office-bridge token rotate --desktop`"),
+            "{err}"
+        );
     }
 }

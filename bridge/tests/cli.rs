@@ -56,11 +56,52 @@ fn certs_status_names_files_and_expiry_and_token_commands_work() {
     );
     let path = stdout(&bridge(dir.path(), &["token", "path"]));
     assert!(path.trim().ends_with("token"));
-    assert!(bridge(dir.path(), &["token", "rotate"]).status.success());
-    assert_ne!(
-        stdout(&bridge(dir.path(), &["token", "show"])).trim(),
-        token
+    // The desktop token: its own file, its own value.
+    let desktop = stdout(&bridge(dir.path(), &["token", "show", "--desktop"]))
+        .trim()
+        .to_string();
+    assert_eq!(desktop.len(), 64);
+    assert_ne!(desktop, token);
+    let desktop_path = stdout(&bridge(dir.path(), &["token", "path", "--desktop"]));
+    assert!(
+        desktop_path.trim().ends_with("desktop-token"),
+        "{desktop_path}"
     );
+    assert!(bridge(dir.path(), &["token", "rotate"]).status.success());
+    let rotated = stdout(&bridge(dir.path(), &["token", "show"]))
+        .trim()
+        .to_string();
+    assert_ne!(rotated, token);
+    assert_eq!(
+        stdout(&bridge(dir.path(), &["token", "show", "--desktop"])).trim(),
+        desktop,
+        "rotating the agent's token leaves the desktop token alone"
+    );
+    let o = bridge(dir.path(), &["token", "rotate", "--desktop"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("desktop-token"), "{}", stdout(&o));
+    assert!(
+        !stdout(&o).contains(&desktop),
+        "rotate does not print a token"
+    );
+    assert_ne!(
+        stdout(&bridge(dir.path(), &["token", "show", "--desktop"])).trim(),
+        desktop
+    );
+    assert_eq!(
+        stdout(&bridge(dir.path(), &["token", "show"])).trim(),
+        rotated
+    );
+    #[cfg(unix)]
+    for file in ["token", "desktop-token"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{file}");
+    }
 
     // With certificates made (as `serve` does), status reports the paths and expiry.
     certs::ensure(
@@ -289,6 +330,7 @@ fn serve_prints_where_things_are_and_stops_cleanly_on_sigterm() {
         "/addin/ws",
         "ca.pem",
         "token",
+        "desktop-token",
         "Sideload",
         // Linux can tell who connects (server::peer_user).
         "connections from other OS users of this machine are refused",
@@ -300,7 +342,7 @@ fn serve_prints_where_things_are_and_stops_cleanly_on_sigterm() {
     }
     // Files made on first run, keys owner-only.
     use std::os::unix::fs::PermissionsExt;
-    for key in ["tls/ca.key", "tls/localhost.key", "token"] {
+    for key in ["tls/ca.key", "tls/localhost.key", "token", "desktop-token"] {
         let mode = std::fs::metadata(dir.path().join(key))
             .unwrap()
             .permissions()
@@ -335,6 +377,7 @@ fn serve_prints_where_things_are_and_stops_cleanly_on_sigterm() {
         .read_to_string(&mut logs)
         .unwrap();
     let token = std::fs::read_to_string(dir.path().join("token")).unwrap();
+    let desktop = std::fs::read_to_string(dir.path().join("desktop-token")).unwrap();
     let key = std::fs::read_to_string(dir.path().join("tls/localhost.key")).unwrap();
     let key_body = key.lines().nth(1).unwrap();
     assert!(
@@ -346,8 +389,8 @@ fn serve_prints_where_things_are_and_stops_cleanly_on_sigterm() {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert!(v.get("level").is_some(), "{line}");
         assert!(
-            !line.contains(token.trim()),
-            "the token leaked into a log line"
+            !line.contains(token.trim()) && !line.contains(desktop.trim()),
+            "a token leaked into a log line"
         );
         assert!(
             !line.contains(key_body) && !line.contains("PRIVATE KEY"),

@@ -20,7 +20,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_writes_loses_no_acknowledged_write() {
     let temp = tempfile::tempdir().unwrap();
-    let dir: PathBuf = temp.path().to_path_buf();
+    let dir: PathBuf = temp.path().join("data");
     let mut bridge = serve(&dir, 0);
     let port = bridge.port;
     let ep = Endpoint::of(&dir, port);

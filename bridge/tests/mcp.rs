@@ -321,7 +321,7 @@ async fn ask_answered_no_on_the_desktop_writes_nothing() {
     let url = format!("https://localhost:{}/v1/approvals/{id}", s.bridge.port());
     let resp = http
         .post(&url)
-        .bearer_auth(&s.bridge.token)
+        .bearer_auth(&s.bridge.desktop_token)
         .header("content-type", "application/json")
         .body(json!({"decision": "deny"}).to_string())
         .send()
@@ -339,7 +339,7 @@ async fn ask_answered_no_on_the_desktop_writes_nothing() {
     // A replayed answer is refused.
     let resp = http
         .post(&url)
-        .bearer_auth(&s.bridge.token)
+        .bearer_auth(&s.bridge.desktop_token)
         .header("content-type", "application/json")
         .body(json!({"decision": "allow"}).to_string())
         .send()
@@ -655,24 +655,43 @@ async fn the_event_stream_and_approvals_api_need_the_token() {
             .unwrap();
         assert_eq!(r.status(), 403, "{path} from a foreign origin");
     }
+    // Both tokens read; only the desktop one answers (the agent's: 403, before the id or
+    // the body is looked at).
+    for token in [&bridge.token, &bridge.desktop_token] {
+        for path in ["/v1/events", "/v1/approvals"] {
+            let r = http
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+        }
+    }
+    for (token, body, status) in [
+        (&bridge.desktop_token, r#"{"decision":"allow"}"#, 404),
+        (&bridge.desktop_token, r#"{"decision":"maybe"}"#, 400),
+        (&bridge.token, r#"{"decision":"allow"}"#, 403),
+        (&bridge.token, r#"{"decision":"maybe"}"#, 403),
+    ] {
+        let r = http
+            .post(format!("{base}/v1/approvals/apr_forged"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{body}");
+    }
+    // The desktop token is no key to /mcp.
     let r = http
-        .post(format!("{base}/v1/approvals/apr_forged"))
-        .bearer_auth(&bridge.token)
-        .header("content-type", "application/json")
-        .body(r#"{"decision":"allow"}"#)
+        .get(format!("{base}/mcp"))
+        .bearer_auth(&bridge.desktop_token)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = http
-        .post(format!("{base}/v1/approvals/apr_forged"))
-        .bearer_auth(&bridge.token)
-        .header("content-type", "application/json")
-        .body(r#"{"decision":"maybe"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 401);
 }
 
 #[tokio::test]
@@ -726,12 +745,12 @@ async fn the_event_stream_carries_reads_and_flows() {
 async fn file_tools_stay_inside_the_allowed_folders() {
     let bridge = bridge_with_policy(json!({}), WAIT).await;
     let client = bridge.mcp().await;
-    let files = bridge.data_dir.path().join("files");
+    let files = bridge.files.clone();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.csv"), "a,b\n1,2\n").unwrap();
     for path in [
         outside.path().join("secret.csv").display().to_string(),
-        "../policy.json".to_string(),
+        "../secret.csv".to_string(),
     ] {
         let (err, text, _) = call(&client, "xlsx_read", json!({"path": path})).await;
         assert!(err && text.starts_with("refused:"), "{path}: {text}");
@@ -757,7 +776,7 @@ async fn file_tools_stay_inside_the_allowed_folders() {
 async fn a_workbook_file_read_is_tracked_into_a_written_workbook() {
     let bridge = bridge_with_policy(json!({}), WAIT).await;
     let client = bridge.mcp().await;
-    let files = bridge.data_dir.path().join("files");
+    let files = bridge.files.clone();
     std::fs::write(
         files.join("q3.csv"),
         "Region,Q1,Q2,Q3\nEMEA,1234567.89,1456789.12,1611022.47\nAmericas,2345678.91,2567890.23,2789012.35\nAPAC,987654.32,1098765.43,1209876.54\n",

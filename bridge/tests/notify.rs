@@ -187,8 +187,10 @@ async fn possible_flows_only_with_the_possible_flag() {
     bridge.stop().await;
 }
 
+/// The approval's notice carries the commands that answer it; running the printed allow
+/// line (as a person would paste it) releases the write.
 #[tokio::test]
-async fn prints_approval_asked_and_answered() {
+async fn prints_approval_asked_with_the_commands_that_answer_it_and_the_answer() {
     let dir = tempfile::tempdir().unwrap();
     let bridge = bridge_with_policy(dir, json!({"flows": {"default": "ask"}})).await;
     let mut notifier = Notifier::start(bridge.data_dir.path());
@@ -201,28 +203,86 @@ async fn prints_approval_asked_and_answered() {
     let asked = tokio::time::timeout(Duration::from_millis(1500), notifier.line())
         .await
         .expect("the approval is not delayed");
-    let prefix =
-        format!("Approval needed: {FLOW_LINE} (answer in the pane or on the monitor within ");
+    let prefix = format!("Approval needed: {FLOW_LINE} (answer within ");
     let seconds: u64 = asked
         .strip_prefix(&prefix)
-        .and_then(|rest| rest.strip_suffix(" s)"))
+        .and_then(|rest| rest.strip_suffix(" s in the pane, on the monitor, or with one of:)"))
         .unwrap_or_else(|| panic!("{asked}"))
         .parse()
         .unwrap();
     assert!((55..=60).contains(&seconds), "{asked}");
     let request = s.ppt.next("approval.request").await;
-    s.ppt
-        .call(
-            "approval.decide",
-            json!({"approval_id": request["approval_id"], "decision": "allow", "scope": "once"}),
-        )
-        .await
-        .unwrap();
-    let (err, text, _) = write.await.unwrap();
+    let id = request["approval_id"].as_str().unwrap();
+    // This notifier was started with --data-dir: the commands say it too.
+    let command = format!(
+        "office-bridge --data-dir {} approvals",
+        bridge.data_dir.path().display()
+    );
+    let allow = notifier.line().await;
+    assert_eq!(allow, format!("  {command} allow {id}"));
+    assert_eq!(notifier.line().await, format!("  {command} deny {id}"));
+    // Run the printed line: the write goes through, answered on the desktop.
+    let words: Vec<String> = allow.split_whitespace().map(str::to_string).collect();
+    assert_eq!(words[0], "office-bridge");
+    let ran = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_office-bridge"))
+            .args(&words[1..])
+            .env_remove("OFFICE_BRIDGE_DATA_DIR")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let (err, text, result) = write.await.unwrap();
     assert!(!err, "{text}");
+    assert_eq!(result["approvals"][0]["allowed_by"], "events", "{result}");
     assert_eq!(notifier.line().await, format!("Allowed: {FLOW_LINE}"));
     notifier.quiet_for(Duration::from_millis(500)).await;
     drop(notifier);
+    bridge.stop().await;
+}
+
+/// notify reads the stream with the desktop token: pointed at a bridge (trusting its CA)
+/// from a data directory whose desktop token is not that bridge's, it is refused and says
+/// which file it presented.
+#[tokio::test]
+async fn follows_the_stream_with_the_desktop_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let bridge = bridge_with_policy(dir, json!({})).await;
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(other.path().join("tls")).unwrap();
+    std::fs::copy(
+        bridge.data_dir.path().join("tls/ca.pem"),
+        other.path().join("tls/ca.pem"),
+    )
+    .unwrap();
+    // Its agent token is the bridge's: that alone does not get it in.
+    std::fs::copy(
+        bridge.data_dir.path().join("token"),
+        other.path().join("token"),
+    )
+    .unwrap();
+    let port = bridge.port().to_string();
+    let mut refused = Notifier::start_with(other.path(), &["--port", &port]);
+    refused
+        .stderr_says(&format!(
+            "refused the desktop token in {} (HTTP 401)",
+            other.path().join("desktop-token").display()
+        ))
+        .await;
+    // With the bridge's desktop token it connects.
+    std::fs::copy(
+        bridge.data_dir.path().join("desktop-token"),
+        other.path().join("desktop-token"),
+    )
+    .unwrap();
+    refused.stderr_says("connected to").await;
+    drop(refused);
     bridge.stop().await;
 }
 

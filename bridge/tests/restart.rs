@@ -75,7 +75,8 @@ async fn get_json(ep: &Endpoint, path: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_documents_sensitivity_label_survives_a_restart() {
     let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path();
+    let data = temp.path().join("data");
+    let dir = data.as_path();
     write_policy(dir, json!({"flows": {"confidential": "block"}}));
     let mut bridge = serve(dir, 0);
     let port = bridge.port;
@@ -214,7 +215,8 @@ impl Drop for Relay {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_held_when_the_bridge_dies_is_never_written_after_it() {
     let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path();
+    let data = temp.path().join("data");
+    let dir = data.as_path();
     write_policy(dir, json!({"flows": {"default": "ask"}}));
     let mut bridge = serve(dir, 0);
     let port = bridge.port;
@@ -370,7 +372,8 @@ async fn a_write_held_when_the_bridge_dies_is_never_written_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_the_bridge_tells_a_held_agent_that_nothing_was_written() {
     let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path();
+    let data = temp.path().join("data");
+    let dir = data.as_path();
     write_policy(dir, json!({"flows": {"default": "ask"}}));
     let mut bridge = serve(dir, 0);
     let ep = Endpoint::of(dir, bridge.port);

@@ -79,16 +79,30 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Which bearer credential a route takes (see `server::guard::Accepts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Auth {
+    /// No token route (Host and Origin only).
+    Open,
+    /// `/mcp`: the agent's token only.
+    Agent,
+    /// The desktop API's reads: either token.
+    Either,
+    /// Answering approvals: the desktop token only.
+    Desktop,
+}
+
 /// A route of the bridge and what a well-formed request to it looks like.
 #[derive(Clone, Copy)]
 struct Route {
     method: &'static str,
     path: &'static str,
-    token: bool,
+    auth: Auth,
     /// The WebSocket upgrade of the pane channel.
     websocket: bool,
     body: &'static str,
-    /// The status of a correct request (Host, Origin, token right).
+    /// The status of a correct request (Host, Origin, token right; for `Either` routes
+    /// the agent's token).
     ok: u16,
 }
 
@@ -96,47 +110,47 @@ const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","param
 
 /// Every route the bridge serves (static assets by example).
 const ROUTES: [Route; 17] = [
-    route("GET", "/healthz", false, 200),
+    route("GET", "/healthz", Auth::Open, 200),
     Route {
         websocket: true,
-        ..route("GET", "/addin/ws", false, 101)
+        ..route("GET", "/addin/ws", Auth::Open, 101)
     },
-    route("GET", "/v1/status", true, 200),
-    route("GET", "/v1/events", true, 200),
-    route("GET", "/v1/approvals", true, 200),
+    route("GET", "/v1/status", Auth::Either, 200),
+    route("GET", "/v1/events", Auth::Either, 200),
+    route("GET", "/v1/approvals", Auth::Either, 200),
     Route {
         body: r#"{"decision":"deny"}"#,
         // No such approval: the request got through every guard to the handler.
         ..route(
             "POST",
             "/v1/approvals/apr_0123456789abcdef0123456789abcdef",
-            true,
+            Auth::Desktop,
             404,
         )
     },
-    route("GET", "/v1/flows", true, 200),
-    route("GET", "/v1/policy", true, 200),
+    route("GET", "/v1/flows", Auth::Either, 200),
+    route("GET", "/v1/policy", Auth::Either, 200),
     Route {
         body: INITIALIZE,
-        ..route("POST", "/mcp", true, 200)
+        ..route("POST", "/mcp", Auth::Agent, 200)
     },
     // The server-to-client stream needs a session: 400 from rmcp means the request got
     // through every guard.
-    route("GET", "/mcp", true, 400),
-    route("GET", "/", false, 200),
-    route("GET", "/index.js", false, 200),
-    route("GET", "/monitor/", false, 200),
-    route("GET", "/playground/", false, 200),
-    route("GET", "/excel/taskpane.html", false, 200),
-    route("GET", "/powerpoint/taskpane.js", false, 200),
-    route("GET", "/assets/icon-32.png", false, 200),
+    route("GET", "/mcp", Auth::Agent, 400),
+    route("GET", "/", Auth::Open, 200),
+    route("GET", "/index.js", Auth::Open, 200),
+    route("GET", "/monitor/", Auth::Open, 200),
+    route("GET", "/playground/", Auth::Open, 200),
+    route("GET", "/excel/taskpane.html", Auth::Open, 200),
+    route("GET", "/powerpoint/taskpane.js", Auth::Open, 200),
+    route("GET", "/assets/icon-32.png", Auth::Open, 200),
 ];
 
-const fn route(method: &'static str, path: &'static str, token: bool, ok: u16) -> Route {
+const fn route(method: &'static str, path: &'static str, auth: Auth, ok: u16) -> Route {
     Route {
         method,
         path,
-        token,
+        auth,
         websocket: false,
         body: "",
         ok,
@@ -161,7 +175,10 @@ fn request(bridge: &TestBridge, r: &Route, p: &Probe) -> Vec<u8> {
     let port = bridge.port();
     let own_host = format!("localhost:{port}");
     let own_origin = bridge.origin();
-    let bearer = bridge.bearer();
+    let bearer = match r.auth {
+        Auth::Desktop => bridge.desktop_bearer(),
+        _ => bridge.bearer(),
+    };
     let mut lines = vec![format!(
         "{} {} HTTP/1.1",
         r.method,
@@ -181,7 +198,7 @@ fn request(bridge: &TestBridge, r: &Route, p: &Probe) -> Vec<u8> {
         lines.push(format!("Origin: {o}"));
     }
     let authorization = match p.authorization {
-        None if r.token => Some(bearer.as_str()),
+        None if r.auth != Auth::Open => Some(bearer.as_str()),
         None => None,
         Some(a) => a,
     };
@@ -446,45 +463,46 @@ async fn foreign_origins_are_refused_on_every_route() {
     bridge.stop().await;
 }
 
+/// Every wrong way to present `token`: one character off, longer, shorter, without the
+/// scheme, as Basic credentials, with the scheme twice.
+fn near_misses(token: &str) -> Vec<String> {
+    let mut off: Vec<char> = token.chars().collect();
+    let last = off.len() - 1;
+    off[last] = if off[last] == 'a' { 'b' } else { 'a' };
+    vec![
+        format!("Basic {}", base64_encode(&format!("user:{token}"))),
+        format!("Basic {}", base64_encode(token)),
+        token.to_string(),
+        format!("Bearer {}", off.into_iter().collect::<String>()),
+        format!("Bearer {token}x"),
+        format!("Bearer {}", &token[..token.len() - 1]),
+        format!("Bearer Bearer {token}"),
+        format!("bearer{token}"),
+    ]
+}
+
 #[tokio::test]
 async fn missing_wrong_empty_and_non_bearer_tokens_are_refused_on_every_token_route() {
     let bridge = TestBridge::start().await;
     controls_pass(&bridge).await;
     let token = bridge.token.clone();
-    let basic_user_token = format!("Basic {}", base64_encode(&format!("user:{token}")));
-    let basic_token = format!("Basic {}", base64_encode(&token));
-    let near = {
-        // The right length, one character off.
-        let mut t: Vec<char> = token.chars().collect();
-        let last = t.len() - 1;
-        t[last] = if t[last] == 'a' { 'b' } else { 'a' };
-        format!("Bearer {}", t.into_iter().collect::<String>())
-    };
-    let longer = format!("Bearer {token}x");
-    let shorter = format!("Bearer {}", &token[..token.len() - 1]);
-    let raw_token = token.clone();
-    let bearer_twice = format!("Bearer Bearer {token}");
-    let probes: Vec<Option<&str>> = vec![
+    let desktop = bridge.desktop_token.clone();
+    let mut probes: Vec<Option<String>> = vec![
         None,
-        Some("Bearer wrong"),
-        Some("Bearer "),
-        Some("Bearer"),
-        Some(""),
-        Some(&basic_user_token),
-        Some(&basic_token),
-        Some(&raw_token),
-        Some(&near),
-        Some(&longer),
-        Some(&shorter),
-        Some(&bearer_twice),
+        Some("Bearer wrong".into()),
+        Some("Bearer ".into()),
+        Some("Bearer".into()),
+        Some(String::new()),
     ];
-    for r in ROUTES.iter().filter(|r| r.token) {
+    probes.extend(near_misses(&token).into_iter().map(Some));
+    probes.extend(near_misses(&desktop).into_iter().map(Some));
+    for r in ROUTES.iter().filter(|r| r.auth != Auth::Open) {
         for auth in &probes {
             let req = request(
                 &bridge,
                 r,
                 &Probe {
-                    authorization: Some(*auth),
+                    authorization: Some(auth.as_deref()),
                     ..Probe::default()
                 },
             );
@@ -502,25 +520,86 @@ async fn missing_wrong_empty_and_non_bearer_tokens_are_refused_on_every_token_ro
                 res.head
             );
             assert!(
-                !res.body.contains(&token),
-                "a refusal never echoes the token"
+                !res.body.contains(&token) && !res.body.contains(&desktop),
+                "a refusal never echoes a token"
             );
         }
     }
-    // The token in the query string is not a token.
+    // A token in the query string is not a token.
     let status_route = ROUTES.iter().find(|r| r.path == "/v1/status").unwrap();
-    let target = format!("/v1/status?token={token}&access_token={token}");
-    let got = status(
-        &bridge,
-        status_route,
-        &Probe {
-            authorization: Some(None),
-            target: Some(&target),
-            ..Probe::default()
-        },
-    )
-    .await;
-    assert_eq!(got, 401);
+    for t in [&token, &desktop] {
+        let target = format!("/v1/status?token={t}&access_token={t}");
+        let got = status(
+            &bridge,
+            status_route,
+            &Probe {
+                authorization: Some(None),
+                target: Some(&target),
+                ..Probe::default()
+            },
+        )
+        .await;
+        assert_eq!(got, 401);
+    }
+    bridge.stop().await;
+}
+
+/// The rule of the two credentials on every token route: `/mcp` takes only the agent's,
+/// the desktop API's reads take either, answering an approval takes only the desktop's
+/// (the agent's gets 403 saying where a person answers).
+#[tokio::test]
+async fn credentials_are_taken_only_where_they_belong() {
+    let bridge = TestBridge::start().await;
+    let agent = bridge.bearer();
+    let desktop = bridge.desktop_bearer();
+    for r in ROUTES.iter().filter(|r| r.auth != Auth::Open) {
+        for (who, bearer) in [("agent", &agent), ("desktop", &desktop)] {
+            let req = request(
+                &bridge,
+                r,
+                &Probe {
+                    authorization: Some(Some(bearer)),
+                    ..Probe::default()
+                },
+            );
+            let res = raw(&bridge, &req).await.expect("an answer");
+            let expected = match (r.auth, who) {
+                (Auth::Agent, "desktop") => 401,
+                (Auth::Desktop, "agent") => 403,
+                _ => r.ok,
+            };
+            assert_eq!(
+                res.status, expected,
+                "{} {} with the {who} token: {}",
+                r.method, r.path, res.body
+            );
+            if expected == 401 {
+                assert!(
+                    res.head.contains("www-authenticate: bearer"),
+                    "{}",
+                    res.head
+                );
+            }
+            if expected == 403 {
+                let body: Value = serde_json::from_str(&res.body).expect("a JSON error");
+                let error = body["error"].as_str().unwrap();
+                for words in [
+                    "the agent's token cannot answer approvals",
+                    "the document's pane",
+                    "`office-bridge monitor`",
+                    "`office-bridge approvals allow|deny ID`",
+                ] {
+                    assert!(error.contains(words), "{error}");
+                }
+            }
+            assert!(
+                !res.body.contains(&bridge.token) && !res.body.contains(&bridge.desktop_token),
+                "{} {}: no answer carries a token",
+                r.method,
+                r.path
+            );
+        }
+    }
     bridge.stop().await;
 }
 
@@ -656,7 +735,7 @@ async fn approval_ids_cannot_be_forged_replayed_or_answered_by_another_document(
         req.send()
     };
     let allow = r#"{"decision":"allow"}"#;
-    let token = bridge.token.clone();
+    let token = bridge.desktop_token.clone();
     // Forged ids, near misses and path tricks find nothing.
     let mut near = id.clone();
     near.pop();
@@ -681,9 +760,16 @@ async fn approval_ids_cannot_be_forged_replayed_or_answered_by_another_document(
         .await
         .unwrap_err();
     assert_eq!(forged["code"], -32602);
-    // The real id without the token, with a wrong one, or from a web page: refused before
-    // the id is even looked at.
+    // The real id without the token, with a wrong one, with the agent's, or from a web
+    // page: refused before the id is even looked at.
     assert_eq!(post(&id, None, None, allow).await.unwrap().status(), 401);
+    assert_eq!(
+        post(&id, Some(&bridge.token), None, allow)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     assert_eq!(
         post(&id, Some("wrong"), None, allow)
             .await
@@ -787,6 +873,101 @@ async fn approval_ids_cannot_be_forged_replayed_or_answered_by_another_document(
     bridge.stop().await;
 }
 
+/// The defect this guards against: the agent answering its own approval with the token it
+/// uses for `/mcp`. With its token every answer (once, for the document, deny) is 403 and
+/// the write stays held, whether or not the administrator lets the agent's client answer;
+/// the desktop token then answers it.
+#[tokio::test]
+async fn the_agents_token_cannot_answer_approvals_and_the_desktop_token_can() {
+    for (policy, desktop_scope) in [
+        (json!({"flows": {"default": "ask"}}), "once"),
+        (
+            json!({"flows": {"default": "ask"}, "agent_client_may_approve": false}),
+            "document",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("policy.json"), policy.to_string()).unwrap();
+        let bridge = TestBridge::start_configured(dir, |o| {
+            o.approval_timeout = Some(Duration::from_secs(30))
+        })
+        .await;
+        let mut desk = Desk::open(&bridge, ClientImpl::default()).await;
+        let c = desk.client.clone();
+        let write = tokio::spawn(async move {
+            call(&c, "ppt_add_table", common::office::reformatted_table()).await
+        });
+        let request = desk.ppt.next("approval.request").await;
+        let id = request["approval_id"].as_str().unwrap().to_string();
+        let http = bridge.https_client();
+        let url = format!("https://localhost:{}/v1/approvals/{id}", bridge.port());
+        let answer = |token: String, body: Value| {
+            http.post(&url)
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+        };
+        for body in [
+            json!({"decision": "allow"}),
+            json!({"decision": "allow", "scope": "once"}),
+            json!({"decision": "allow", "scope": "document"}),
+            json!({"decision": "deny", "scope": "document"}),
+        ] {
+            let r = answer(bridge.token.clone(), body.clone()).await.unwrap();
+            assert_eq!(r.status(), 403, "{policy}: {body}");
+            let said: Value = r.json().await.unwrap();
+            assert!(
+                said["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("the agent's token cannot answer approvals"),
+                "{said}"
+            );
+        }
+        // Nothing of that reached the held write.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!write.is_finished(), "{policy}: the write is still held");
+        assert_eq!(desk.tables_written(), 0);
+        assert!(
+            bridge
+                .state
+                .gate
+                .pending()
+                .iter()
+                .any(|p| p["approval_id"] == id.as_str()),
+            "{policy}: still pending"
+        );
+        // The person answers with the desktop token.
+        let r = answer(
+            bridge.desktop_token.clone(),
+            json!({"decision": "allow", "scope": desktop_scope}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200, "{policy}");
+        let (err, text, result) = write.await.unwrap();
+        assert!(!err, "{policy}: {text}");
+        assert_eq!(result["approvals"][0]["allowed_by"], "events", "{result}");
+        assert_eq!(desk.tables_written(), 1);
+        if desktop_scope == "document" {
+            // The person's "always" holds: the next transfer goes through unasked.
+            call_ok(
+                &desk.client,
+                "ppt_add_table",
+                common::office::reformatted_table(),
+            )
+            .await;
+            assert_eq!(desk.tables_written(), 2);
+        }
+        desk.ppt.drain();
+        bridge.assert_audit_intact().await;
+        bridge.stop().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Oversized frames, bodies and headers.
 // ---------------------------------------------------------------------------------------
 // Oversized frames, bodies and headers.
 
@@ -839,7 +1020,7 @@ async fn oversized_frames_bodies_and_headers_are_refused_and_the_bridge_keeps_se
     assert_eq!(r.status(), 413, "/mcp with a 5 MiB body");
     let r = http
         .post(format!("{base}/v1/approvals/apr_x"))
-        .bearer_auth(&bridge.token)
+        .bearer_auth(&bridge.desktop_token)
         .header("content-type", "application/json")
         .body(format!(
             r#"{{"decision":"allow"{}}}"#,
@@ -1188,15 +1369,15 @@ async fn malformed_json_rpc_and_tool_arguments_on_mcp_get_errors_never_a_crash()
 async fn file_tools_refuse_traversal_and_symlink_escapes() {
     let bridge = TestBridge::start().await;
     let client = bridge.mcp().await;
-    let files = bridge.data_dir.path().join("files");
+    let files = bridge.files.clone();
     std::fs::create_dir_all(files.join("sub")).unwrap();
     std::fs::write(files.join("q3.csv"), "Region,Q1\nEMEA,1234567.89\n").unwrap();
     let outside = tempfile::tempdir().unwrap();
     let secret = outside.path().join("secret.csv");
     std::fs::write(&secret, "Secret,1\nPassword,hunter2\n").unwrap();
     let outside_name = outside.path().file_name().unwrap().to_str().unwrap();
-    // files/ is <tmp>/<data>/files; outside is <tmp>/<outside>.
-    let up_and_over = format!("../../{outside_name}/secret.csv");
+    // The allowed folder is <tmp>/<files>; outside is <tmp>/<outside>.
+    let up_and_over = format!("../{outside_name}/secret.csv");
     #[cfg(unix)]
     {
         use std::os::unix::fs::symlink;
@@ -1220,12 +1401,14 @@ async fn file_tools_refuse_traversal_and_symlink_escapes() {
         up_and_over.clone(),
         secret.display().to_string(),
         format!("sub/../{up_and_over}"),
-        format!(
-            "{}/../{outside_name}/secret.csv",
-            files.parent().unwrap().display()
-        ),
-        "../policy.json".to_string(),
-        "../token".to_string(),
+        format!("{}/../{outside_name}/secret.csv", files.display()),
+        bridge
+            .data_dir
+            .path()
+            .join("policy.json")
+            .display()
+            .to_string(),
+        bridge.data_dir.path().join("token").display().to_string(),
         "/etc/passwd".to_string(),
         "~".to_string(),
         "~/.bashrc".to_string(),
@@ -1283,7 +1466,7 @@ async fn file_tools_refuse_traversal_and_symlink_escapes() {
     let sheets = json!([{"name": "S", "rows": [["EMEA", 1]]}]);
     let refused_writes = [
         "../out.xlsx".to_string(),
-        format!("../../{outside_name}/out.xlsx"),
+        format!("../{outside_name}/out.xlsx"),
         outside.path().join("out.xlsx").display().to_string(),
         "linkdir/out.xlsx".to_string(),
         "dangling.xlsx".to_string(),
@@ -1333,6 +1516,107 @@ async fn file_tools_refuse_traversal_and_symlink_escapes() {
     bridge.stop().await;
 }
 
+/// With `--allow-dir ~` the data directory is inside an allowed folder: the file tools
+/// must still never read the tokens (a csv reader reads a hex line happily) or write there.
+#[tokio::test]
+async fn the_file_tools_never_reach_into_the_data_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let home_path = std::fs::canonicalize(home.path()).unwrap();
+    let data = tempfile::Builder::new()
+        .prefix("office-bridge-data")
+        .tempdir_in(&home_path)
+        .unwrap();
+    let data_path = data.path().to_path_buf();
+    let data_name = data_path.file_name().unwrap().to_str().unwrap().to_string();
+    std::fs::write(home_path.join("q3.csv"), "Region,Q1\nEMEA,1234567.89\n").unwrap();
+    let allowed = home_path.clone();
+    let bridge = TestBridge::start_configured(data, move |o| o.allow_dirs = vec![allowed]).await;
+    let client = bridge.mcp().await;
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(data_path.join("desktop-token"), home_path.join("key.csv")).unwrap();
+    let mut reads = vec![
+        data_path.join("desktop-token").display().to_string(),
+        data_path.join("token").display().to_string(),
+        data_path.join("tls/ca.key").display().to_string(),
+        format!("{data_name}/desktop-token"),
+        format!("{data_name}/../{data_name}/token"),
+        format!("./{data_name}/tls/../desktop-token"),
+    ];
+    if cfg!(unix) {
+        reads.push("key.csv".into());
+    }
+    for path in &reads {
+        for (tool, args) in [
+            ("xlsx_read", json!({"path": path})),
+            ("scan_file", json!({"path": path})),
+            ("scan_file", json!({"path": "q3.csv", "against": [path]})),
+        ] {
+            let (err, text, _) = call(&client, tool, args).await;
+            assert!(err, "{tool} {path}: {text}");
+            assert!(
+                text.contains("inside office-bridge's own data directory"),
+                "{tool} {path}: {text}"
+            );
+            assert!(
+                !text.contains(&bridge.token) && !text.contains(&bridge.desktop_token),
+                "{tool} {path}: no token in the answer"
+            );
+        }
+    }
+    let sheets = json!([{"name": "S", "rows": [["EMEA", 1]]}]);
+    let token_before = std::fs::read(data_path.join("desktop-token")).unwrap();
+    for path in [
+        data_path.join("out.xlsx").display().to_string(),
+        format!("{data_name}/out.xlsx"),
+        format!("{data_name}/tls/out.xlsx"),
+        format!("{data_name}/desktop-token"),
+    ] {
+        for overwrite in [false, true] {
+            let (err, text, _) = call(
+                &client,
+                "xlsx_write",
+                json!({"path": path, "sheets": sheets, "overwrite": overwrite}),
+            )
+            .await;
+            assert!(
+                err && text.contains("inside office-bridge's own data directory"),
+                "xlsx_write {path}: {text}"
+            );
+        }
+    }
+    assert!(!data_path.join("out.xlsx").exists());
+    assert!(!data_path.join("tls/out.xlsx").exists());
+    assert_eq!(
+        std::fs::read(data_path.join("desktop-token")).unwrap(),
+        token_before
+    );
+    // The rest of the allowed folder works (the control).
+    let read = call_ok(&client, "xlsx_read", json!({"path": "q3.csv"})).await;
+    assert_eq!(read["values"][1][0], "EMEA");
+    call_ok(
+        &client,
+        "xlsx_write",
+        json!({"path": "ok.xlsx", "sheets": sheets}),
+    )
+    .await;
+    assert!(home_path.join("ok.xlsx").is_file());
+    let data = bridge.stop().await;
+    // An allowed folder inside the data directory is refused at start.
+    let mut options =
+        office_bridge::server::ServeOptions::new(office_bridge::datadir::DataDir::at(data.path()));
+    options.port = 0;
+    options.policy_path = data_path.join("policy.json");
+    options.allow_dirs = vec![data_path.join("tls")];
+    let refused = office_bridge::server::Bridge::bind(options)
+        .await
+        .err()
+        .expect("--allow-dir inside the data directory is refused");
+    assert!(
+        format!("{refused:#}").contains("inside office-bridge's own data directory"),
+        "{refused:#}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Text from documents is data: instruction-like text is flagged.
 
@@ -1364,7 +1648,7 @@ async fn injection_looking_text_is_flagged_in_reads_and_the_event_stream() {
     assert_eq!(result["values"][1][0], injected);
 
     // The same in a workbook file.
-    let files = bridge.data_dir.path().join("files");
+    let files = bridge.files.clone();
     std::fs::write(
         files.join("notes.csv"),
         format!(

@@ -23,6 +23,9 @@ pub struct Bridge {
     started: bool,
     /// Removed when the tool ends, unless kept.
     pub temp: Option<tempfile::TempDir>,
+    /// The file tools' one (empty) folder, so they do not default to the current one. Not
+    /// inside the data directory: the bridge refuses that.
+    _files: Option<tempfile::TempDir>,
 }
 
 /// How the bridge ended when asked to stop.
@@ -60,8 +63,9 @@ impl Bridge {
     /// The administrator's policy file points into the data directory (absent: the
     /// defaults, transfers notified), so no policy on this machine changes the run.
     pub fn start(bin: PathBuf, data_dir: PathBuf, temp: Option<tempfile::TempDir>) -> Result<Self> {
-        let files = data_dir.join("files");
-        std::fs::create_dir_all(&files)?;
+        let files = tempfile::Builder::new()
+            .prefix("office-bridge-load-files-")
+            .tempdir()?;
         // The policy file's folder is watched: keep it apart from the busy database.
         let policy = data_dir.join("policy");
         std::fs::create_dir_all(&policy)?;
@@ -77,7 +81,7 @@ impl Bridge {
                 "0",
                 "--allow-dir",
             ])
-            .arg(&files)
+            .arg(files.path())
             .env("OFFICE_BRIDGE_POLICY", policy.join("policy.json"))
             .env_remove("OFFICE_BRIDGE_DATA_DIR")
             .stdin(Stdio::null())
@@ -123,6 +127,7 @@ impl Bridge {
             child: Some(child),
             started: true,
             temp,
+            _files: Some(files),
         })
     }
 
@@ -149,6 +154,7 @@ impl Bridge {
             child: None,
             started: false,
             temp: None,
+            _files: None,
         })
     }
 

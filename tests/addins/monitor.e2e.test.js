@@ -120,11 +120,12 @@ function watch(p, name) {
 
 // ------------------------------------------------------------------ the tests
 
-test("`office-bridge monitor` prints the page's link with the token in its fragment", { skip }, async () => {
+test("`office-bridge monitor` prints the page's link with the desktop token in its fragment", { skip }, async () => {
   const r = await runCommand(BIN, ["--data-dir", bridge.dataDir, "monitor"], { env: bridge.env });
   assert.equal(r.code, 0, r.stderr);
   link = r.stdout.trim();
-  assert.equal(link, `https://localhost:${bridge.port}/monitor/#token=${bridge.token}`);
+  assert.equal(link, `https://localhost:${bridge.port}/monitor/#token=${bridge.desktopToken}`);
+  assert.ok(!link.includes(bridge.token), "never the agent's token");
   assert.equal(r.stderr, "", "a running bridge was found: no warning");
 });
 
@@ -137,6 +138,8 @@ test("without its key the page says how to get the link, and calls nothing", { s
   assert.equal(new URL(p.url()).pathname, "/monitor/");
   await p.waitForSelector("#no-token", { state: "visible" });
   assert.match(await p.textContent("#no-token"), /office-bridge monitor --open/);
+  // A pasted key must be the desktop one: the agent's token cannot answer approvals.
+  assert.match(await p.textContent("label[for=token-input]"), /office-bridge token show --desktop/);
   assert.equal(await p.isVisible("#monitor"), false);
   assert.equal(await p.getAttribute("#conn", "data-state"), "stopped");
   await p.screenshot({ path: join(OUT, "monitor-no-token.png") });
@@ -157,8 +160,8 @@ test("with the link: the token leaves the address bar, the stream is live, the p
   await page.goto(link.replace("/monitor/#", "/monitor#"));
   await page.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
   assert.equal(page.url(), `${bridge.origin}/monitor/`, "no #token left in the address bar");
-  assert.ok(!sent.some((u) => u.includes(bridge.token)), "the token is never in a URL the browser requested");
-  assert.equal(await page.evaluate(() => sessionStorage.getItem("office-bridge.monitor.token")), bridge.token);
+  assert.ok(!sent.some((u) => u.includes(bridge.desktopToken)), "the token is never in a URL the browser requested");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("office-bridge.monitor.token")), bridge.desktopToken);
   assert.equal(await page.textContent("#conn-text"), "Live");
   assert.match(await page.textContent("#version"), /^bridge \d+\.\d+\.\d+/);
   // The effective policy: where it came from, and which values the file set.
@@ -315,7 +318,7 @@ test("a policy file that cannot be used is shown with its error; the defaults ar
   const p = await context.newPage();
   watch(p, "broken policy");
   try {
-    await p.goto(`${broken.origin}/monitor/#token=${broken.token}`);
+    await p.goto(`${broken.origin}/monitor/#token=${broken.desktopToken}`);
     await p.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
     await p.waitForSelector("#policy-error", { state: "visible" });
     assert.match(await p.textContent("#policy-error-text"), /\S/);

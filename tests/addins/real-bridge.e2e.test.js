@@ -62,10 +62,11 @@ const feedLines = (frame) => frame.$$eval("#feed .feed-item", (items) => items.m
 /** The stand-in's in-memory deck, as the PowerPoint pane's Office.js sees it. */
 const deckOf = (frame) => frame.evaluate(() => JSON.parse(JSON.stringify(globalThis.OfficeStandin.instance.env.deck)));
 
-/** The bridge's token-protected HTTP API (/v1/...), as a desktop tool calls it. */
-function api(bridge, method, path, body) {
+/** The bridge's token-protected HTTP API (/v1/...), as a desktop tool calls it: with the
+ * desktop credential, or with `token` (the agent's, to show what it may not do). */
+function api(bridge, method, path, body, token = bridge.desktopToken) {
   return new Promise((resolveApi, reject) => {
-    const req = httpsRequest(new URL(path, bridge.origin), { method, ca: bridge.ca, agent: false, headers: { authorization: `Bearer ${bridge.token}`, "content-type": "application/json" } }, (res) => {
+    const req = httpsRequest(new URL(path, bridge.origin), { method, ca: bridge.ca, agent: false, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (d) => (text += d));
@@ -268,6 +269,11 @@ test("an approval answered on the desktop first: the tool call is refused and th
   assert.equal(pending.status, 200, JSON.stringify(pending));
   assert.equal(pending.body.approvals.length, 1, JSON.stringify(pending.body));
   const id = pending.body.approvals[0].approval_id;
+  // The agent's own token reads the approvals but cannot answer them.
+  const byAgent = await api(ask, "POST", `/v1/approvals/${id}`, { decision: "allow", scope: "document" }, ask.token);
+  assert.equal(byAgent.status, 403, JSON.stringify(byAgent));
+  assert.match(byAgent.body.error, /cannot answer approvals/);
+  assert.equal((await api(ask, "GET", "/v1/approvals", undefined, ask.token)).body.approvals.length, 1, "still held");
   const answered = await api(ask, "POST", `/v1/approvals/${id}`, { decision: "deny", scope: "once" });
   assert.deepEqual(answered, { status: 200, body: { accepted: true } });
   const result = await call;

@@ -1,6 +1,7 @@
 //! Subcommands beyond `serve`, each a thin layer over a library.
 
 pub mod admin;
+pub mod approvals;
 pub mod audit;
 pub mod manifests;
 pub mod monitor;

@@ -1,7 +1,8 @@
 //! `office-bridge monitor [--open]`: the link to the monitor page of the running bridge,
-//! `https://localhost:PORT/monitor/#token=<token>`. The token travels in the fragment, which
-//! a browser never sends to a server and the bridge therefore never logs; the page keeps it
-//! for the tab and removes it from the address bar.
+//! `https://localhost:PORT/monitor/#token=<desktop token>`. The desktop token, not the
+//! agent's: the page answers approvals, which the agent's token cannot. It travels in the
+//! fragment, which a browser never sends to a server and the bridge therefore never logs;
+//! the page keeps it for the tab and removes it from the address bar.
 //!
 //! `--open` does not put the link on a command line (another user of the machine could read
 //! it in the process list, for as long as a freshly started browser runs): it writes an
@@ -56,7 +57,7 @@ pub fn run(data_dir: &DataDir, port: Option<u16>, open: bool) -> Result<i32> {
     data_dir.ensure()?;
     let run_file = read_run_file(&data_dir.run_file());
     let port = choose_port(port, run_file.as_ref());
-    let token = Token::load_or_create(&data_dir.token_file())?;
+    let token = Token::load_or_create(&data_dir.desktop_token_file())?;
     let link = url(port, token.expose());
     println!("{link}");
     if run_file.is_none() {
@@ -144,7 +145,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::at(dir.path());
         data.ensure().unwrap();
-        let token = Token::load_or_create(&data.token_file()).unwrap();
+        let token = Token::load_or_create(&data.desktop_token_file()).unwrap();
         std::fs::write(data.run_file(), r#"{"port":31234,"pid":1,"version":"0"}"#).unwrap();
         let run = read_run_file(&data.run_file());
         assert_eq!(

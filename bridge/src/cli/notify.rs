@@ -1,7 +1,10 @@
-//! `office-bridge notify [--print]`: follows the bridge's event stream (`GET /v1/events`)
-//! and shows one line per transfer and per approval, as native desktop notifications
-//! (D-Bus on Linux and the BSDs, Notification Center on macOS, toasts on Windows) or, with
-//! `--print`, on stdout.
+//! `office-bridge notify [--print]`: follows the bridge's event stream (`GET /v1/events`,
+//! with the desktop token) and shows one line per transfer and per approval, as native
+//! desktop notifications (D-Bus on Linux and the BSDs, Notification Center on macOS, toasts
+//! on Windows) or, with `--print`, on stdout. An approval's notice carries the two
+//! `office-bridge approvals allow|deny <id>` commands that answer it, on lines of their
+//! own. Action buttons are not offered: they depend on the notification service and could
+//! not be tested here.
 //!
 //! What is shown (see [`Interpreter::interpret`]): confirmed flows the policy decided to
 //! show (`notify`) or blocked, approvals asked and answered, and an administrator's policy
@@ -27,6 +30,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use crate::cli::approvals::answer_command;
 use crate::datadir::DataDir;
 use crate::relay::{SseParser, choose_port, error_chain, read_run_file};
 use crate::token::Token;
@@ -154,10 +158,22 @@ pub fn flow_line(line: &str, possible: bool, decision: &str, reason: &str) -> St
 /// How an approval's line begins; the desktop shows those lines as urgent.
 pub const APPROVAL_NEEDED: &str = "Approval needed: ";
 
-/// "Approval needed: … (answer in the pane or on the monitor within N s)".
-pub fn approval_requested_line(line: &str, expires_at: i64, now_unix_ms: i64) -> String {
+/// "Approval needed: … (answer within N s in the pane, on the monitor, or with one of:)",
+/// then the two commands that answer it, each on its own line. `prefix` is how to run
+/// `office-bridge approvals` against this bridge (`cli::approvals::approvals_command`).
+pub fn approval_requested_line(
+    line: &str,
+    approval_id: &str,
+    expires_at: i64,
+    now_unix_ms: i64,
+    prefix: &str,
+) -> String {
     let seconds = ((expires_at - now_unix_ms).max(0) + 500) / 1000;
-    format!("{APPROVAL_NEEDED}{line} (answer in the pane or on the monitor within {seconds} s)")
+    format!(
+        "{APPROVAL_NEEDED}{line} (answer within {seconds} s in the pane, on the monitor, or with one of:)\n  {}\n  {}",
+        answer_command(prefix, true, approval_id),
+        answer_command(prefix, false, approval_id)
+    )
 }
 
 /// "Allowed: …", "Denied: …" or "Expired (denied): …", naming what the request named.
@@ -210,20 +226,31 @@ pub fn burst_line(flows: &[FlowNotice]) -> String {
 
 /// Turns stream events into notices, remembering each approval's line until it is
 /// resolved. Events not shown give `None`.
-#[derive(Default)]
 pub struct Interpreter {
     approvals: HashMap<String, String>,
     order: VecDeque<String>,
     /// Show possible (weak) flows too (`--possible`).
     show_possible: bool,
+    /// How the answering commands start: `office-bridge approvals`, with `--data-dir` and
+    /// `--port` when this is not the default bridge.
+    command_prefix: String,
+}
+
+impl Default for Interpreter {
+    fn default() -> Self {
+        Interpreter::new(false, "office-bridge approvals".to_string())
+    }
 }
 
 impl Interpreter {
     /// `show_possible`: whether possible flows get a line (confirmed ones always do).
-    pub fn new(show_possible: bool) -> Self {
+    /// `command_prefix`: see [`approval_requested_line`].
+    pub fn new(show_possible: bool, command_prefix: String) -> Self {
         Interpreter {
+            approvals: HashMap::new(),
+            order: VecDeque::new(),
             show_possible,
-            ..Interpreter::default()
+            command_prefix,
         }
     }
 
@@ -255,7 +282,13 @@ impl Interpreter {
             }
             "approval_requested" => {
                 let a = serde_json::from_str::<ApprovalRequested>(data).ok()?;
-                let text = approval_requested_line(&a.line, a.expires_at, now_unix_ms);
+                let text = approval_requested_line(
+                    &a.line,
+                    &a.approval_id,
+                    a.expires_at,
+                    now_unix_ms,
+                    &self.command_prefix,
+                );
                 self.remember(a.approval_id, a.line);
                 Some(Notice::Now(text))
             }
@@ -494,8 +527,15 @@ struct Incoming {
     data: String,
 }
 
-/// Runs until interrupted; the result is the exit code.
-pub fn run(data_dir: DataDir, print: bool, possible: bool, port: Option<u16>) -> Result<i32> {
+/// Runs until interrupted; the result is the exit code. `command_prefix`: how the approval
+/// notices spell the commands that answer ([`approval_requested_line`]).
+pub fn run(
+    data_dir: DataDir,
+    print: bool,
+    possible: bool,
+    port: Option<u16>,
+    command_prefix: String,
+) -> Result<i32> {
     if port == Some(0) {
         bail!("--port 0 is not a port a bridge listens on; give the bridge's port");
     }
@@ -506,7 +546,12 @@ pub fn run(data_dir: DataDir, print: bool, possible: bool, port: Option<u16>) ->
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(watch(data_dir, port, sink, Interpreter::new(possible)))
+    runtime.block_on(watch(
+        data_dir,
+        port,
+        sink,
+        Interpreter::new(possible, command_prefix),
+    ))
 }
 
 async fn watch(
@@ -627,8 +672,8 @@ async fn follow(data_dir: DataDir, explicit_port: Option<u16>, tx: mpsc::Sender<
             Err(refused) => {
                 let problem = match refused {
                     Refused::Token => format!(
-                        "the bridge at {url} refused the token in {} (HTTP 401); is it using another data directory? The file is read again on each retry",
-                        data_dir.token_file().display()
+                        "the bridge at {url} refused the desktop token in {} (HTTP 401); is it using another data directory? The file is read again on each retry",
+                        data_dir.desktop_token_file().display()
                     ),
                     Refused::Other(detail) => {
                         format!("waiting for the bridge at {url}: {detail}")
@@ -645,8 +690,8 @@ async fn follow(data_dir: DataDir, explicit_port: Option<u16>, tx: mpsc::Sender<
     }
 }
 
-/// One attempt: the CA and the token are read afresh (a first start creates the CA, and
-/// `office-bridge token rotate` may have replaced the token).
+/// One attempt: the CA and the desktop token are read afresh (a first start creates the CA,
+/// and `office-bridge token rotate --desktop` may have replaced the token).
 async fn open(data_dir: &DataDir, url: &str) -> Result<reqwest::Response, Refused> {
     let ca_path = data_dir.certs().ca_cert();
     let ca = std::fs::read_to_string(&ca_path).map_err(|e| {
@@ -659,7 +704,7 @@ async fn open(data_dir: &DataDir, url: &str) -> Result<reqwest::Response, Refuse
             format!("cannot read {}: {e}", ca_path.display())
         })
     })?;
-    let token = Token::load_or_create(&data_dir.token_file())
+    let token = Token::load_or_create(&data_dir.desktop_token_file())
         .map_err(|e| Refused::Other(format!("{e:#}")))?;
     let tls = certs::client_config_trusting(&ca).map_err(|e| Refused::Other(e.to_string()))?;
     // Only the bridge's CA, never a proxy (a proxy would see the token); no overall
@@ -735,7 +780,13 @@ mod tests {
     fn approvals_are_critical_and_other_lines_are_not() {
         use notify_rust::{Hint, Urgency};
         let critical = Hint::Urgency(Urgency::Critical);
-        let approval = super::approval_requested_line("9 values moved", 120_000, 0);
+        let approval = super::approval_requested_line(
+            "9 values moved",
+            "apr_1",
+            120_000,
+            0,
+            "office-bridge approvals",
+        );
         assert!(
             super::desktop::notification(&approval)
                 .hints
@@ -798,7 +849,7 @@ mod tests {
 
     #[test]
     fn flow_lines_by_decision_and_strength() {
-        let mut i = Interpreter::new(true);
+        let mut i = Interpreter::new(true, "office-bridge approvals".to_string());
         let shown = "data from Q3.xlsx goes to Board.pptx: shown to you";
         assert_eq!(
             lines(&mut i, "flow", &flow_event("notify", "confirmed", shown)).as_deref(),
@@ -847,7 +898,7 @@ mod tests {
             .as_deref(),
             Some(LINE)
         );
-        let mut asked = Interpreter::new(true);
+        let mut asked = Interpreter::new(true, "office-bridge approvals".to_string());
         assert!(
             lines(&mut asked, "flow", &flow_event("notify", "possible", shown))
                 .is_some_and(|l| l.starts_with("possibly "))
@@ -886,7 +937,9 @@ mod tests {
         .to_string();
         assert_eq!(
             lines(&mut i, "approval_requested", &request).unwrap(),
-            format!("Approval needed: {LINE} (answer in the pane or on the monitor within 120 s)")
+            format!(
+                "Approval needed: {LINE} (answer within 120 s in the pane, on the monitor, or with one of:)\n  office-bridge approvals allow apr_1\n  office-bridge approvals deny apr_1"
+            )
         );
         let resolved = |id: &str, state: &str| {
             json!({"type": "approval_resolved", "approval_id": id, "state": state,
@@ -917,11 +970,18 @@ mod tests {
         .to_string();
         assert_eq!(
             lines(&mut i, "approval_requested", &deletion).unwrap(),
-            "Approval needed: delete slide 2 from Board.pptx (answer in the pane or on the monitor within 30 s)"
+            "Approval needed: delete slide 2 from Board.pptx (answer within 30 s in the pane, on the monitor, or with one of:)\n  office-bridge approvals allow apr_3\n  office-bridge approvals deny apr_3"
         );
+        // The commands reach the bridge the notice came from.
         assert_eq!(
-            approval_requested_line("x", 1000, 5000),
-            "Approval needed: x (answer in the pane or on the monitor within 0 s)"
+            approval_requested_line(
+                "x",
+                "apr_4",
+                1000,
+                5000,
+                "office-bridge --data-dir /srv/ob approvals --port 31000"
+            ),
+            "Approval needed: x (answer within 0 s in the pane, on the monitor, or with one of:)\n  office-bridge --data-dir /srv/ob approvals --port 31000 allow apr_4\n  office-bridge --data-dir /srv/ob approvals --port 31000 deny apr_4"
         );
     }
 

@@ -1,6 +1,7 @@
 //! The desktop API: `GET /v1/events` (server-sent events of everything that happens) and
 //! the approvals (`GET /v1/approvals` lists the pending ones, `POST /v1/approvals/{id}`
-//! answers one). Both need the bearer token; see docs/events.md.
+//! answers one). Reading takes either bearer token; answering only the desktop token, so
+//! the agent never answers its own approvals (`server::guard`, docs/events.md).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -102,7 +103,8 @@ enum Decision {
     Deny,
 }
 
-/// Answers an approval from the desktop (monitor page, notifications, a script).
+/// Answers an approval from the desktop (monitor page, `office-bridge approvals`, a
+/// script); the guard has already refused the agent's token.
 pub async fn decide(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -1,5 +1,7 @@
 //! Request guards: the Host check (DNS-rebinding defence) on every route, the Origin check
-//! on every browser-reachable route, and the bearer token on the agent and desktop APIs.
+//! on every browser-reachable route, and the bearer credentials on the agent and desktop
+//! APIs: the agent's token for `/mcp`, either credential for the desktop API's reads, and
+//! only the desktop credential for answering approvals (see [`Accepts`]).
 
 use std::sync::Arc;
 
@@ -112,35 +114,171 @@ pub async fn host_and_origin(
     next.run(req).await
 }
 
-/// Agent and desktop APIs: `Authorization: Bearer <token>`, compared in constant time.
-pub async fn require_token(
-    State(token): State<Arc<TokenFile>>,
+/// The bridge's two bearer credentials, re-read when their files change.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The agent's token (`<data dir>/token`), in its MCP client's configuration.
+    pub agent: Arc<TokenFile>,
+    /// The desktop credential (`<data dir>/desktop-token`): the monitor page,
+    /// `office-bridge notify` and `office-bridge approvals`. Never given to an agent.
+    pub desktop: Arc<TokenFile>,
+}
+
+/// Whose credential a request presents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presented {
+    Agent,
+    Desktop,
+    /// No `Authorization: Bearer`, or a value that is neither credential.
+    Nothing,
+}
+
+impl Credentials {
+    /// Both comparisons always run (constant time each), so timing does not tell which
+    /// credential was nearly right. A value equal to both (only if someone copied one file
+    /// over the other) counts as the agent's, the lesser.
+    pub fn classify(&self, headers: &HeaderMap) -> Presented {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok());
+        let agent = self.agent.current().matches_bearer(presented);
+        let desktop = self.desktop.current().matches_bearer(presented);
+        match (agent, desktop) {
+            (true, _) => Presented::Agent,
+            (false, true) => Presented::Desktop,
+            (false, false) => Presented::Nothing,
+        }
+    }
+}
+
+/// Which credentials a group of routes takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accepts {
+    /// `/mcp`: the agent's token only. The desktop credential is refused there (401), so it
+    /// is useless in an agent's configuration and nobody is tempted to put it there.
+    Agent,
+    /// The desktop API's reads (events, approvals pending, flows, status, policy).
+    Either,
+    /// Answering approvals, and anything that changes the person's standing choices: the
+    /// desktop credential only, so an agent can never approve its own writes.
+    Desktop,
+}
+
+/// The guard of every token route: lets the request through when it presents a
+/// credential `accepts` takes; the agent's token on a desktop-only route is 403 (it is
+/// known, just not allowed, and the agent should learn where a person answers); anything
+/// else is 401.
+pub async fn require_credential(
+    State((credentials, accepts)): State<(Credentials, Accepts)>,
     req: Request,
     next: Next,
 ) -> Response {
-    if token_ok(&token, req.headers()) {
-        return next.run(req).await;
+    match (credentials.classify(req.headers()), accepts) {
+        (Presented::Agent, Accepts::Agent | Accepts::Either)
+        | (Presented::Desktop, Accepts::Desktop | Accepts::Either) => next.run(req).await,
+        (Presented::Agent, Accepts::Desktop) => {
+            tracing::warn!(
+                method = %req.method(),
+                path = req.uri().path(),
+                "refused the agent's token on a route only a person may use"
+            );
+            agent_may_not_answer()
+        }
+        (Presented::Desktop, Accepts::Agent) | (Presented::Nothing, _) => unauthorized(accepts),
     }
-    let mut response = plain(
-        StatusCode::UNAUTHORIZED,
-        "missing or wrong bearer token (see `office-bridge token show`)",
-    );
+}
+
+/// The 403 for the agent's token on a desktop-only route, in JSON like the rest of the
+/// approvals API.
+fn agent_may_not_answer() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        axum::Json(serde_json::json!({
+            "error": AGENT_MAY_NOT_ANSWER,
+        })),
+    )
+        .into_response()
+}
+
+/// What the agent (and its person) is told when the agent's token tries to answer.
+const AGENT_MAY_NOT_ANSWER: &str = "the agent's token cannot answer approvals or change the person's choices; \
+    a person answers in the document's pane, on the monitor page (`office-bridge monitor`), \
+    or with `office-bridge approvals allow|deny ID`";
+
+fn unauthorized(accepts: Accepts) -> Response {
+    let message = match accepts {
+        Accepts::Agent => "missing or wrong bearer token (see `office-bridge token show`)",
+        Accepts::Either => {
+            "missing or wrong bearer token (agents: `office-bridge token show`; desktop tools: `office-bridge token show --desktop`)"
+        }
+        Accepts::Desktop => {
+            "missing or wrong desktop token (see `office-bridge token show --desktop`; the monitor page gets it from `office-bridge monitor`)"
+        }
+    };
+    let mut response = plain(StatusCode::UNAUTHORIZED, message);
     response
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
 }
 
-pub fn token_ok(token: &TokenFile, headers: &HeaderMap) -> bool {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok());
-    token.current().matches_bearer(presented)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn classifies_the_presented_bearer() {
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = Credentials {
+            agent: Arc::new(TokenFile::open(&dir.path().join("token")).unwrap()),
+            desktop: Arc::new(TokenFile::open(&dir.path().join("desktop-token")).unwrap()),
+        };
+        let agent = credentials.agent.current().expose().to_string();
+        let desktop = credentials.desktop.current().expose().to_string();
+        assert_ne!(agent, desktop);
+        let presenting = |value: Option<String>| {
+            let mut headers = HeaderMap::new();
+            if let Some(v) = value {
+                headers.insert(header::AUTHORIZATION, v.parse().unwrap());
+            }
+            credentials.classify(&headers)
+        };
+        assert_eq!(
+            presenting(Some(format!("Bearer {agent}"))),
+            Presented::Agent
+        );
+        assert_eq!(
+            presenting(Some(format!("Bearer {desktop}"))),
+            Presented::Desktop
+        );
+        for nothing in [
+            None,
+            Some("Bearer ".to_string()),
+            Some(desktop.clone()),
+            Some(format!("Basic {desktop}")),
+            Some(format!("Bearer {desktop}0")),
+            Some(format!("Bearer {}", &desktop[1..])),
+            Some(format!("Bearer {agent}{desktop}")),
+        ] {
+            assert_eq!(
+                presenting(nothing.clone()),
+                Presented::Nothing,
+                "{nothing:?}"
+            );
+        }
+        // Someone copied one file over the other: the value counts as the agent's.
+        std::fs::copy(dir.path().join("token"), dir.path().join("desktop-token")).unwrap();
+        let same = Credentials {
+            agent: credentials.agent.clone(),
+            desktop: Arc::new(TokenFile::open(&dir.path().join("desktop-token")).unwrap()),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {agent}").parse().unwrap(),
+        );
+        assert_eq!(same.classify(&headers), Presented::Agent);
+    }
 
     #[test]
     fn authorities_and_origins() {

@@ -96,7 +96,10 @@ pub fn check_loopback(bind: IpAddr) -> Result<()> {
 #[derive(Clone)]
 pub struct AppState {
     pub origins: Arc<Origins>,
+    /// The agent's bearer token (`/mcp`, and the desktop API's reads).
     pub token: Arc<TokenFile>,
+    /// The desktop credential: the only one that answers approvals (`server::guard`).
+    pub desktop_token: Arc<TokenFile>,
     pub registry: Arc<Registry>,
     pub events: EventBus,
     pub pane_policy: Arc<watch::Sender<PanePolicy>>,
@@ -234,6 +237,7 @@ impl Bridge {
         let tls_config = certs::server_config_live(live_cert.clone())
             .context("loading the TLS configuration")?;
         let token = TokenFile::open(&options.data_dir.token_file())?;
+        let desktop_token = TokenFile::open(&options.data_dir.desktop_token_file())?;
         let addr = SocketAddr::new(options.bind, options.port);
         let listener = TcpListener::bind(addr).await.with_context(|| {
             format!("cannot listen on {addr}; is another office-bridge running? (use --port to pick another port)")
@@ -285,8 +289,10 @@ impl Bridge {
             let cwd = std::env::current_dir().context("finding the current directory")?;
             // A bridge started by a desktop app (through `office-bridge mcp`) often runs in
             // `/`: the whole disk is no sensible default. Allow nothing then; the file tools
-            // say how to allow a folder.
-            if cwd.parent().is_none() {
+            // say how to allow a folder. Nor the data directory, which they never touch.
+            let in_data_dir = std::fs::canonicalize(options.data_dir.root())
+                .is_ok_and(|data| cwd.starts_with(data));
+            if cwd.parent().is_none() || in_data_dir {
                 tracing::info!(
                     "file tools allow no folder (started in {}); use --allow-dir",
                     cwd.display()
@@ -298,7 +304,11 @@ impl Bridge {
         } else {
             options.allow_dirs.clone()
         };
-        let allowed_dirs = AllowedDirs::new(&allow_dirs).context("checking --allow-dir")?;
+        // The data directory holds the desktop credential that answers approvals: the
+        // agent's file tools must never read it, even under `--allow-dir ~`.
+        let allowed_dirs = AllowedDirs::new(&allow_dirs)
+            .and_then(|dirs| dirs.excluding(options.data_dir.root()))
+            .context("checking --allow-dir")?;
         let registry = Arc::new(Registry::new(options.channel.clone(), events.clone()));
         let gate = Arc::new(Gate::new(
             tracker,
@@ -324,6 +334,7 @@ impl Bridge {
         let state = AppState {
             origins: Arc::new(Origins::new(port)),
             token: Arc::new(token),
+            desktop_token: Arc::new(desktop_token),
             registry,
             events: events.clone(),
             pane_policy: Arc::new(policy_tx),
@@ -404,13 +415,17 @@ impl Bridge {
             state.origins.port(),
             state.shutdown.child_token(),
         );
-        let api = Router::new()
-            .route("/v1/status", get(status))
-            .route("/v1/events", get(events_api::events))
-            .route("/v1/approvals", get(events_api::pending))
-            .route("/v1/flows", get(events_api::flows))
-            .route("/v1/policy", get(events_api::policy))
-            .route("/v1/approvals/{id}", post(events_api::decide))
+        let credentials = guard::Credentials {
+            agent: state.token.clone(),
+            desktop: state.desktop_token.clone(),
+        };
+        let accepting = |accepts| {
+            middleware::from_fn_with_state(
+                (credentials.clone(), accepts),
+                guard::require_credential,
+            )
+        };
+        let agent = Router::new()
             .nest_service(
                 "/mcp",
                 tower::ServiceBuilder::new()
@@ -418,10 +433,19 @@ impl Bridge {
                     .layer(middleware::from_fn(transport::answer_ends_the_stream))
                     .service(mcp),
             )
-            .layer(middleware::from_fn_with_state(
-                state.token.clone(),
-                guard::require_token,
-            ));
+            .layer(accepting(guard::Accepts::Agent));
+        let desktop_reads = Router::new()
+            .route("/v1/status", get(status))
+            .route("/v1/events", get(events_api::events))
+            .route("/v1/approvals", get(events_api::pending))
+            .route("/v1/flows", get(events_api::flows))
+            .route("/v1/policy", get(events_api::policy))
+            .layer(accepting(guard::Accepts::Either));
+        // Answers and anything else that changes the person's choices: never the agent.
+        let person_only = Router::new()
+            .route("/v1/approvals/{id}", post(events_api::decide))
+            .layer(accepting(guard::Accepts::Desktop));
+        let api = agent.merge(desktop_reads).merge(person_only);
         Router::new()
             .route("/healthz", get(healthz))
             .route("/addin/ws", get(addin_socket))

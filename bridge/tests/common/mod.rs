@@ -30,9 +30,16 @@ pub mod served;
 pub struct TestBridge {
     pub addr: SocketAddr,
     pub ca_pem: String,
+    /// The agent's token (`/mcp`, the desktop API's reads).
     pub token: String,
+    /// The desktop credential (the desktop API, answering approvals).
+    pub desktop_token: String,
     pub state: AppState,
     pub data_dir: tempfile::TempDir,
+    /// The one folder the file tools may use: outside the data directory, which they never
+    /// touch.
+    pub files: std::path::PathBuf,
+    _files_dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -61,8 +68,8 @@ impl TestBridge {
         Self::start_configured(dir, |o| o.channel = channel).await
     }
 
-    /// Starts with test defaults (free port, no OS-wide policy file, the data dir's
-    /// `files/` as the one allowed folder), then `configure`.
+    /// Starts with test defaults (free port, no OS-wide policy file, a folder of its own
+    /// beside the data dir as the one allowed folder), then `configure`.
     pub async fn start_configured(
         dir: tempfile::TempDir,
         configure: impl FnOnce(&mut ServeOptions),
@@ -71,15 +78,16 @@ impl TestBridge {
         options.port = 0;
         options.channel = quick_channel();
         options.policy_path = dir.path().join("policy.json");
-        let files = dir.path().join("files");
-        std::fs::create_dir_all(&files).unwrap();
-        options.allow_dirs = vec![files];
+        let files_dir = tempfile::tempdir().unwrap();
+        let files = files_dir.path().to_path_buf();
+        options.allow_dirs = vec![files.clone()];
         configure(&mut options);
         let bridge = Bridge::bind(options).await.expect("bridge binds");
         let addr = bridge.local_addr();
         let ca_pem = bridge.certificates().ca_pem.clone();
         let state = bridge.state().clone();
         let token = state.token.current().expose().to_string();
+        let desktop_token = state.desktop_token.current().expose().to_string();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(bridge.serve(async move {
             let _ = rx.await;
@@ -88,8 +96,11 @@ impl TestBridge {
             addr,
             ca_pem,
             token,
+            desktop_token,
             state,
             data_dir: dir,
+            files,
+            _files_dir: files_dir,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -157,8 +168,14 @@ impl TestBridge {
         }
     }
 
+    /// The agent's token as an Authorization header value.
     pub fn bearer(&self) -> String {
         format!("Bearer {}", self.token)
+    }
+
+    /// The desktop credential as an Authorization header value.
+    pub fn desktop_bearer(&self) -> String {
+        format!("Bearer {}", self.desktop_token)
     }
 
     /// Opens the add-in channel with the given Origin header (None: no Origin at all).

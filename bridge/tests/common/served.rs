@@ -31,9 +31,12 @@ pub struct Served {
     pub port: u16,
 }
 
+/// `dir` is the data directory: make it a folder of its own in a temporary one (the
+/// allowed folder for the file tools goes beside it).
 pub fn serve(dir: &Path, port: u16) -> Served {
     let policy_dir = dir.join("policy");
-    let files = dir.join("files");
+    // Beside the data directory: the file tools never use anything inside it.
+    let files = dir.with_file_name("files");
     std::fs::create_dir_all(&policy_dir).unwrap();
     std::fs::create_dir_all(&files).unwrap();
     // A port just released can be briefly refused on some systems: try a few times.

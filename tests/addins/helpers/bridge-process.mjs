@@ -20,7 +20,8 @@ export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--
 /**
  * Starts `office-bridge serve --port 0` with its own data dir and, when `policy` is given,
  * an administrator policy file (OFFICE_BRIDGE_POLICY). Resolves once the banner is out,
- * with {origin, port, dataDir, ca, token, proc, logs, dir}.
+ * with {origin, port, dataDir, ca, token, desktopToken, proc, logs, dir}: `token` is the
+ * agent's (/mcp), `desktopToken` the desktop credential (the monitor, answering approvals).
  */
 export async function startBridge(bin, name, policy, { dataDir, port = 0, dir } = {}) {
   dir ??= mkdtempSync(join(tmpdir(), `ob-${name}-`));
@@ -52,7 +53,9 @@ export async function startBridge(bin, name, policy, { dataDir, port = 0, dir } 
   const caPath = /^ {2}CA: +(.+?) \(expires/m.exec(banner)?.[1] ?? join(dataDir, "tls/ca.pem");
   const tokenPath = /^ {2}Token file: +(.+?) \(print it/m.exec(banner)?.[1] ?? join(dataDir, "token");
   b.ca = readFileSync(caPath);
+  const desktopTokenPath = /^ {2}Desktop token: +(.+?) \(/m.exec(banner)?.[1] ?? join(dataDir, "desktop-token");
   b.token = readFileSync(tokenPath, "utf8").trim();
+  b.desktopToken = readFileSync(desktopTokenPath, "utf8").trim();
   return b;
 }
 
