@@ -123,21 +123,18 @@ impl std::fmt::Debug for Passage {
 }
 
 impl Passage {
-    /// The flows as the tool result shows them.
-    pub fn flows_json(&self) -> Value {
-        json!(self.flows)
-    }
-
     /// Records whether the write landed (`tool` and `location` name it in the audit
-    /// chain), and tells every surface each transfer's outcome.
+    /// chain), and tells every surface each transfer's outcome. Returns the flows with
+    /// their outcomes, as the tool result shows them.
     pub async fn finish(
         mut self,
         written: bool,
         tool: &str,
         location: &str,
-    ) -> Result<(), GateError> {
+    ) -> Result<Vec<FlowSummary>, GateError> {
         self.finished = true;
-        self.gate
+        let outcomes = self
+            .gate
             .finish(
                 self.write_id.clone(),
                 self.target.clone(),
@@ -145,7 +142,15 @@ impl Passage {
                 tool.to_string(),
                 location.to_string(),
             )
-            .await
+            .await?;
+        let mut flows = std::mem::take(&mut self.flows);
+        for flow in &mut flows {
+            if let Some(o) = outcomes.iter().find(|o| o.flow_id == flow.flow_id) {
+                flow.outcome = o.outcome;
+                flow.written = o.written;
+            }
+        }
+        Ok(flows)
     }
 }
 
@@ -164,6 +169,7 @@ impl Drop for Passage {
                 if let Err(e) = gate
                     .finish(write_id, target, None, String::new(), String::new())
                     .await
+                    .map(drop)
                 {
                     tracing::warn!("recording an unfinished write: {e}");
                 }
@@ -543,14 +549,14 @@ impl Gate {
         written: Option<bool>,
         tool: String,
         location: String,
-    ) -> Result<(), GateError> {
+    ) -> Result<Vec<FlowOutcome>, GateError> {
         let outcomes = self
             .with_tracker(move |t| {
                 t.finish_write(&write_id, &target, written, &tool, &location, now_millis())
             })
             .await??;
         self.route_outcomes(&outcomes).await;
-        Ok(())
+        Ok(outcomes)
     }
 
     /// Answers a pending approval: a pane's (for its own document only), the desktop's,

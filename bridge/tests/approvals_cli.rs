@@ -109,7 +109,7 @@ async fn approvals_lists_and_answers_with_the_desktop_token() {
     );
     let (err, text, result) = write.await.unwrap();
     assert!(!err, "{text}");
-    assert_eq!(result["approvals"][0]["allowed_by"], "events", "{result}");
+    assert_eq!(result["approvals"][0]["allowed_by"], "desktop", "{result}");
     assert_eq!(desk.tables_written(), 1);
     call_ok(&desk.client, "ppt_add_table", reformatted_table()).await;
     assert_eq!(desk.tables_written(), 2);

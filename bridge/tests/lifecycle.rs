@@ -118,6 +118,14 @@ async fn an_allowed_transfer_ends_notified_and_written_in_both_panes() {
     let result = call_ok(&desk.client, "ppt_add_table", reformatted_table()).await;
     let flow_id = result["flows"][0]["flow_id"].clone();
     assert_eq!(result["write_id"], result["flows"][0]["write_id"]);
+    // The tool result says how it ended too.
+    assert_eq!(
+        (
+            &result["flows"][0]["outcome"],
+            &result["flows"][0]["written"]
+        ),
+        (&json!("notified"), &json!(true))
+    );
     for pane in [&mut desk.excel, &mut desk.ppt] {
         let outcome = pane.next("flow.outcome").await;
         assert_eq!(outcome["flow_id"], flow_id);

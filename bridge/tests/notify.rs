@@ -240,7 +240,7 @@ async fn prints_approval_asked_with_the_commands_that_answer_it_and_the_answer()
     );
     let (err, text, result) = write.await.unwrap();
     assert!(!err, "{text}");
-    assert_eq!(result["approvals"][0]["allowed_by"], "events", "{result}");
+    assert_eq!(result["approvals"][0]["allowed_by"], "desktop", "{result}");
     assert_eq!(notifier.line().await, format!("Allowed: {FLOW_LINE}"));
     notifier.quiet_for(Duration::from_millis(500)).await;
     drop(notifier);

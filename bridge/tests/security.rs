@@ -934,6 +934,8 @@ async fn the_agents_token_cannot_answer_approvals_and_the_desktop_token_can() {
                 .state
                 .gate
                 .pending()
+                .await
+                .unwrap()
                 .iter()
                 .any(|p| p["approval_id"] == id.as_str()),
             "{policy}: still pending"
@@ -948,7 +950,7 @@ async fn the_agents_token_cannot_answer_approvals_and_the_desktop_token_can() {
         assert_eq!(r.status(), 200, "{policy}");
         let (err, text, result) = write.await.unwrap();
         assert!(!err, "{policy}: {text}");
-        assert_eq!(result["approvals"][0]["allowed_by"], "events", "{result}");
+        assert_eq!(result["approvals"][0]["allowed_by"], "desktop", "{result}");
         assert_eq!(desk.tables_written(), 1);
         if desktop_scope == "document" {
             // The person's "always" holds: the next transfer goes through unasked.

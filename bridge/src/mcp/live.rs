@@ -262,16 +262,16 @@ impl OfficeBridgeMcp {
                     fail(format!("Not written: {e}"))
                 }
                 Ok(result) => {
-                    let flows = passage.flows_json();
                     let approvals: Vec<Value> = passage
                         .approvals
                         .iter()
                         .map(|(id, by)| json!({"approval_id": id, "allowed_by": by}))
                         .collect();
                     let write_id = passage.write_id.to_string();
-                    if let Err(e) = passage.finish(true, tool, location).await {
-                        return internal(e);
-                    }
+                    let flows = match passage.finish(true, tool, location).await {
+                        Ok(flows) => flows,
+                        Err(e) => return internal(e),
+                    };
                     ok(json!({
                         "written": true,
                         "write_id": write_id,
