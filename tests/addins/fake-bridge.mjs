@@ -2,6 +2,10 @@
 // addins/ over HTTPS with the bridge's Content-Security-Policy and speaks the add-in channel
 // (docs/addin-protocol.md) on /addin/ws with a minimal WebSocket server (RFC 6455, text
 // frames, close, ping). Tests drive panes with call()/notify() and read what panes sent.
+// What the real bridge keeps, it keeps here too, as plain data tests set and read: the open
+// approvals per app (`approvals`, answered to approval.list), the confidential marks
+// (`marks`, label.list; label.set adds or removes exactly), and the sessions it knows
+// (`restart()` forgets them and drops the panes with 1001, as a restarted bridge would).
 import { createServer } from "node:https";
 import { createHash, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
@@ -95,6 +99,9 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
   const conns = new Set();
   let nextId = 1;
   let sessions = 0;
+  const known = new Set(); // session ids this "bridge" issued since its last restart
+  const approvals = { excel: [], powerpoint: [] };
+  const marks = [];
   const waiting = new Map();
   const server = createServer({ key, cert }, (req, res) => {
     const url = new URL(req.url, "https://localhost");
@@ -130,12 +137,30 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
         }
         conn.app = app;
         conn.registered = msg.params;
-        const session_id = msg.params.session_id ?? `ses_${++sessions}`;
-        conn.send({ jsonrpc: "2.0", id: msg.id, result: { session_id, resumed: Boolean(msg.params.session_id), document_id: `doc_${app}`, policy: { addin_enabled: true, flows_enabled: true }, heartbeat_seconds: 15, bridge_version: "fake" } });
+        const resumed = known.has(msg.params.session_id);
+        const session_id = resumed ? msg.params.session_id : `ses_${++sessions}`;
+        known.add(session_id);
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { session_id, resumed, document_id: `doc_${app}`, policy: { addin_enabled: true, flows_enabled: true }, heartbeat_seconds: 15, bridge_version: "fake" } });
         events.emit("registered", conn);
-      } else if (msg.method === "approval.decide" || msg.method === "label.set") {
+      } else if (msg.method === "approval.decide") {
         events.emit(msg.method, msg.params, conn);
-        conn.send({ jsonrpc: "2.0", id: msg.id, result: msg.method === "label.set" ? { applied: true } : { accepted: true } });
+        const list = approvals[conn.app] ?? [];
+        const i = list.findIndex((a) => a.approval_id === msg.params?.approval_id);
+        if (i >= 0) list.splice(i, 1);
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { accepted: true } });
+      } else if (msg.method === "label.set") {
+        events.emit(msg.method, msg.params, conn);
+        const { sheet, address, sensitivity } = msg.params ?? {};
+        const i = marks.findIndex((m) => m.sheet === sheet && m.address === address);
+        if (sensitivity === "confidential" && i < 0) marks.push({ sheet, address });
+        if (sensitivity === "normal" && i >= 0) marks.splice(i, 1); // exact range only
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { applied: true } });
+      } else if (msg.method === "approval.list") {
+        events.emit(msg.method, msg.params, conn);
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { approvals: structuredClone(approvals[conn.app] ?? []) } });
+      } else if (msg.method === "label.list") {
+        events.emit(msg.method, msg.params, conn);
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { marks: structuredClone(marks) } });
       } else if (msg.method === "ping") {
         conn.send({ jsonrpc: "2.0", id: msg.id, result: { pong: Math.floor(Date.now() / 1000) } });
       } else if (msg.id !== undefined && !msg.method && waiting.has(msg.id)) {
@@ -153,6 +178,8 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
     origin: `https://localhost:${actualPort}`,
     events,
     policy,
+    approvals,
+    marks,
     pane,
     async waitForPane(app, timeoutMs = 15000) {
       const t0 = Date.now();
@@ -178,6 +205,13 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
     },
     disconnect(app, code, reason) {
       pane(app)?.close(code, reason);
+    },
+    /** As a restarted bridge: every session forgotten (the next register is not resumed),
+     * the held approvals dropped, the panes told it is going away (1001). Marks are stored. */
+    restart() {
+      known.clear();
+      for (const app of Object.keys(approvals)) approvals[app].length = 0;
+      for (const c of conns) c.close(1001, "the bridge is shutting down");
     },
     close() {
       for (const c of conns) c.socket.destroy();
