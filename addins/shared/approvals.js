@@ -86,6 +86,11 @@ export class ApprovalCards {
     return this.cards.has(String(id));
   }
 
+  /** The approval ids with a card now. */
+  ids() {
+    return [...this.cards.keys()];
+  }
+
   /** Shows a card for an approval.request; a repeated id is ignored. Returns the card. */
   add(req) {
     const id = typeof req?.approval_id === "string" ? req.approval_id : String(req?.approval_id ?? "");
@@ -200,14 +205,16 @@ export class ApprovalCards {
    * (`restarted`, the session was not resumed) the held write was dropped and nothing was
    * written; otherwise the approval was answered elsewhere or expired while this pane was
    * away, which the pane cannot tell apart. An approval without a card gets one (unless its
-   * card already went here). Returns {added: [requests], removed: [{id, subject, flowId}]}.
+   * card already went here). `only`: the cards shown when the list was asked for; a card
+   * that came (approval.request) while the answer was on its way is newer than the list.
+   * Returns {added: [requests], removed: [{id, subject, flowId}]}.
    */
-  reconcile(approvals, { restarted = false } = {}) {
+  reconcile(approvals, { restarted = false, only = null } = {}) {
     const list = Array.isArray(approvals) ? approvals : [];
     const live = new Set(list.map((a) => String(a?.approval_id ?? "")));
     const removed = [];
     for (const [id, c] of [...this.cards]) {
-      if (live.has(id) || c.busy) continue; // an answer on its way says how it ended
+      if (live.has(id) || c.busy || (only && !only.has(id))) continue; // an answer on its way says how it ended
       this.remove(id);
       removed.push({ id, subject: c.subject, flowId: c.flowId });
       const title = restarted
@@ -278,6 +285,9 @@ export class ApprovalCards {
  * approval.list (-32601) leaves the cards as they are; resolves with null then.
  */
 export async function reconcileApprovals({ listApprovals, cards, flows = null, restarted = false }) {
+  // What is shown now: only that can be out of date when the answer comes.
+  const shownCards = new Set(cards.ids());
+  const shownFlows = flows ? new Set(flows.ids()) : null;
   let res;
   try {
     res = await listApprovals();
@@ -286,11 +296,11 @@ export async function reconcileApprovals({ listApprovals, cards, flows = null, r
     throw e;
   }
   const list = Array.isArray(res?.approvals) ? res.approvals : [];
-  const result = cards.reconcile(list, { restarted });
+  const result = cards.reconcile(list, { restarted, only: shownCards });
   if (flows) {
     for (const a of result.added) flows.held(a);
     const open = new Set(list.map((a) => a?.flow_id ?? a?.flow?.flow_id).filter((id) => id !== null && id !== undefined).map(String));
-    flows.reconnected({ open, restarted });
+    flows.reconnected({ open, restarted, only: shownFlows });
   }
   return result;
 }

@@ -161,6 +161,11 @@ export class FlowFeed {
     return this.entries.get(key(id))?.state ?? null;
   }
 
+  /** The flow ids of the transfers this feed tracks now (as strings). */
+  ids() {
+    return [...this.entries.keys()];
+  }
+
   /** flow.notice: a new line, or (seen before, e.g. from its approval) the same line updated. */
   notice(params) {
     const flow = params?.flow ?? params ?? {};
@@ -217,11 +222,12 @@ export class FlowFeed {
    * One still held (its approval in `open`, the flow ids of approval.list) stays as it is.
    * After a bridge restart (`restarted`) a held one ended as expired: the bridge does not
    * keep a held write across a restart, so nothing was written. Any other is said to be
-   * unknown rather than guessed.
+   * unknown rather than guessed. `only`: the transfers tracked when approval.list was asked
+   * for (one noticed while the answer was on its way is newer than the list).
    */
-  reconnected({ open = new Set(), restarted = false } = {}) {
+  reconnected({ open = new Set(), restarted = false, only = null } = {}) {
     for (const [id, e] of this.entries) {
-      if (FINAL.has(e.state.outcome) || e.state.lost || open.has(id)) continue;
+      if (FINAL.has(e.state.outcome) || e.state.lost || open.has(id) || (only && !only.has(id))) continue;
       if (restarted && phaseOf(e.state) === "held") {
         Object.assign(e.state, { outcome: "expired", written: false, decided_by: "bridge", reason: "office-bridge restarted while it was held" });
       } else {

@@ -397,6 +397,17 @@ test("reconcileApprovals: approval.list after register drives the cards and the 
   assert.equal(flows.state(8).outcome, "pending", "the one still held has its line, waiting");
   assert.equal(flows.state(7).outcome, "expired", "the one the old bridge held ended with it");
   assert.match(flowLines.at(-1).detail, /office-bridge restarted while it was held/);
+  // A card (and its transfer) that came while approval.list was on its way is newer than
+  // the list: it stays, its line is not settled.
+  let answerList;
+  const pending = reconcileApprovals({ listApprovals: () => new Promise((r) => (answerList = r)), cards, flows, restarted: true });
+  const f9 = { ...xlFlow, flow_id: 9 };
+  cards.add(request("apr_9", f9));
+  flows.held(request("apr_9", f9));
+  answerList({ approvals: [request("apr_8", f8)] });
+  assert.deepEqual((await pending).removed, []);
+  assert.equal(cards.has("apr_9"), true);
+  assert.equal(flows.state(9).outcome, "pending");
   // An older bridge without approval.list: nothing changes, nothing fails.
   const before = cards.size;
   assert.equal(await reconcileApprovals({ listApprovals: async () => Promise.reject(Object.assign(new Error("method not found"), { code: -32601 })), cards, flows }), null);
