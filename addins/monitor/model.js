@@ -4,7 +4,7 @@
 // (tests/addins/monitor.test.js).
 
 import { describeFlow, levelWords } from "../shared/ui.js";
-import { FINAL, KEPT_OUT, lifecycleOf } from "../shared/flows.js";
+import { FINAL, KEPT_OUT, lifecycleOf, phaseOf } from "../shared/flows.js";
 
 /**
  * Server-sent events (text/event-stream) as the HTML standard parses them: lines end with
@@ -91,17 +91,13 @@ export const DECIDED_BY = {
 // ------------------------------------------------------------------ one transfer, one row
 
 /**
- * A transfer's stage from its lifecycle (docs/events.md): "held" (pending, decision ask,
- * not answered yet), "writing" (pending otherwise: allowed or approved, the write not done),
- * "moved" (final and written), "failed" (allowed but the write failed), "kept" (denied,
- * expired or blocked: nothing written).
+ * A transfer's stage from its lifecycle (docs/events.md), as the panes see it (shared/flows.js
+ * phaseOf): "held" (pending, decision ask, not answered yet), "writing" (pending otherwise:
+ * allowed or approved, the write not done), "moved" (final and written), "failed" (allowed
+ * but the write failed), "kept" (denied, expired or blocked: nothing written).
  */
 export function stageOf(entry) {
-  const o = entry.outcome;
-  if (o === "pending") return entry.approvedBy !== undefined || normDecision(entry.flow?.decision) !== "ask" ? "writing" : "held";
-  if (KEPT_OUT.has(o)) return "kept";
-  if (FINAL.has(o)) return entry.written === false ? "failed" : "moved";
-  return "writing";
+  return phaseOf({ ...entry, lost: false });
 }
 
 const STAGE_VERB = { held: "waiting to go into", writing: "going into", moved: "moved into", failed: "not written into", kept: "kept out of" };

@@ -175,9 +175,9 @@ export class FlowFeed {
     if (e) {
       e.state.flow = flow;
       if (!FINAL.has(e.state.outcome)) Object.assign(e.state, life);
-      return this.#render(id, e);
+      return this.#render(e);
     }
-    return this.#render(id, this.#track(id, { flow, ...life }));
+    return this.#render(this.#track(id, { flow, ...life }));
   }
 
   /** flow.outcome: the transfer's final outcome; a transfer this pane never saw is left out
@@ -194,7 +194,7 @@ export class FlowFeed {
       reason: str(params.reason),
       lost: false,
     });
-    return this.#render(id, e);
+    return this.#render(e);
   }
 
   /** approval.request: a held transfer is the same transfer as its flow.notice. */
@@ -203,7 +203,7 @@ export class FlowFeed {
     if (!flow || req?.held?.kind === "deletion") return null;
     const id = key(req.flow_id ?? flow.flow_id);
     if (id === null || this.entries.has(id)) return null;
-    return this.#render(id, this.#track(id, { flow: { ...flow, decision: flow.decision ?? "ask" }, outcome: "pending", written: null, decided_by: null, reason: "" }));
+    return this.#render(this.#track(id, { flow: { ...flow, decision: flow.decision ?? "ask" }, outcome: "pending", written: null, decided_by: null, reason: "" }));
   }
 
   /** approval.resolved: allowed means being written (flow.outcome says how that ended);
@@ -214,7 +214,7 @@ export class FlowFeed {
     if (!e || FINAL.has(e.state.outcome)) return null;
     if (msg.state === "allowed") e.state.approvedBy = str(msg.decided_by) || null;
     else Object.assign(e.state, { outcome: msg.state === "expired" ? "expired" : "denied", written: false, decided_by: str(msg.decided_by) || null, reason: str(msg.reason) });
-    return this.#render(id, e);
+    return this.#render(e);
   }
 
   /**
@@ -233,7 +233,7 @@ export class FlowFeed {
       } else {
         e.state.lost = true;
       }
-      this.#render(id, e);
+      this.#render(e);
     }
   }
 
@@ -247,7 +247,7 @@ export class FlowFeed {
     return e;
   }
 
-  #render(_id, e) {
+  #render(e) {
     const line = flowLine(e.state, { role: e.role, noun: this.noun });
     if (!(e.li && this.feed.update(e.li, line))) e.li = this.feed.add(line);
     return e.li;
