@@ -3,6 +3,7 @@
 // errors through for the client to map to -32005. `Excel` and `Office` are injected so the
 // same code runs on Office, on the stand-in (addins/standin/) and on office-addin-mock.
 
+import { purviewLabel, purviewProperties } from "../shared/purview.js";
 import { RpcError, CODES, address, invalidParams, isSetSupported, matrix, num, obj, requireSet, splitAddress, str } from "../shared/rpc.js";
 
 /** The most cells one readRange / writeRange may move (keeps messages far below 16 MiB). */
@@ -188,30 +189,9 @@ export function createExcelOperations({ Excel, Office }) {
   return ops;
 }
 
-/**
- * Only the Microsoft Purview (MSIP) label properties leave the workbook: they say how
- * sensitive it is; other custom properties are the author's business.
- */
-export function purviewProperties(items) {
-  const out = {};
-  for (const it of items ?? []) {
-    const key = String(it.key ?? "");
-    if (key.startsWith("MSIP_Label_")) out[key] = it.value === null || it.value === undefined ? "" : String(it.value);
-  }
-  return out;
-}
-
-/** The label's display name: MSIP_Label_<guid>_Name, ignoring labels not _Enabled = "false". */
-export function purviewLabel(custom) {
-  for (const [k, v] of Object.entries(custom ?? {})) {
-    const m = /^MSIP_Label_([0-9a-fA-F-]+)_Name$/.exec(k);
-    if (!m) continue;
-    const enabled = custom[`MSIP_Label_${m[1]}_Enabled`];
-    if (enabled !== undefined && String(enabled).toLowerCase() === "false") continue;
-    return v;
-  }
-  return null;
-}
+// The Purview helpers live in shared/purview.js (PowerPoint uses them too); re-exported for
+// the callers that know them from here.
+export { purviewProperties, purviewLabel };
 
 export function documentUrl(Office) {
   try {

@@ -1,12 +1,17 @@
 // The Excel task pane: connects to office-bridge, serves the bridge's Excel operations,
-// shows the person what the agent read here and what left this workbook, and asks about
-// writes into this workbook held for approval (another document's data, a sheet deletion).
+// shows the person what the agent read here, what left this workbook and what came in (one
+// line per transfer, updated until its outcome), asks about writes into this workbook held
+// for approval (another document's data, a sheet deletion), and keeps the person's
+// confidential marks (mark the selection, list, remove).
 
 import { BridgeClient, STATES, bridgeUrl, supportedSets } from "../shared/client.js";
 import { loadOffice } from "../shared/office-host.js";
-import { ApprovalCards } from "../shared/approvals.js";
-import { Feed, bindStatus, cellCount, decisionWords, describeFlow, fatal, h, levelWords, sensitivityClass } from "../shared/ui.js";
-import { createExcelOperations, excelDocumentInfo, excelSelection, purviewLabel } from "./operations.js";
+import { ApprovalCards, reconcileApprovals } from "../shared/approvals.js";
+import { FlowFeed, flowRole } from "../shared/flows.js";
+import { Feed, bindStatus, cellCount, fatal, sensitivityClass } from "../shared/ui.js";
+import { purviewLabel } from "../shared/purview.js";
+import { createExcelOperations, excelDocumentInfo, excelSelection } from "./operations.js";
+import { MarksList } from "./marks.js";
 
 export const ADDIN_VERSION = "0.1.0";
 
@@ -15,6 +20,19 @@ const feed = new Feed($("feed"), $("feed-empty"));
 const markButton = $("mark");
 markButton.disabled = true;
 let client = null;
+const connected = () => client?.state === STATES.CONNECTED;
+// A workbook is usually where data comes from; the document ids register gave say for sure.
+const flows = new FlowFeed({ feed, noun: "workbook", role: (flow) => flowRole(flow, client?.session?.document_id, "source") });
+const sensitivity = { checked: false, label: null, problem: "" }; // the Purview label, or why it is unknown
+const marks = new MarksList({
+  list: $("marks"),
+  empty: $("marks-empty"),
+  message: $("mark-message"),
+  listMarks: () => client.listMarks(),
+  setLabel: (sheet, address, level) => client.setLabel(sheet, address, level),
+  connected,
+  onChange: () => renderSensitivity(),
+});
 const cards = new ApprovalCards({
   host: "excel",
   list: $("approvals"),
@@ -22,7 +40,7 @@ const cards = new ApprovalCards({
   heading: $("approvals-h"),
   feed,
   decide: (id, decision, scope) => client.decideApproval(id, decision, scope),
-  connected: () => client?.state === STATES.CONNECTED,
+  connected,
 });
 
 async function main() {
@@ -47,12 +65,19 @@ async function main() {
     onState: (s) => {
       markButton.disabled = s !== STATES.CONNECTED;
       cards.setEnabled(s === STATES.CONNECTED);
+      marks.setEnabled(s === STATES.CONNECTED);
     },
   });
 
+  // After every register (first connect and each reconnect): the bridge's open approvals
+  // and the person's marks, which may have changed (or been lost with a restart) meanwhile.
   client.addEventListener("registered", async () => {
     const doc = client.documentInfo ?? {};
     $("doc-name").textContent = doc.name || "Untitled workbook";
+    reconcileApprovals({ listApprovals: () => client.listApprovals(), cards, flows, restarted: client.restarted }).catch(() => {
+      /* the connection went again; the next register reconciles */
+    });
+    marks.refresh();
     await showSensitivity(ops);
   });
 
@@ -74,8 +99,7 @@ async function main() {
       await client.setLabel(sel.sheet, sel.address, "confidential");
       msg.className = "message ok";
       msg.textContent = `Marked ${sel.sheet}!${sel.address} as confidential.`;
-      $("marks").append(h("li", {}, `${sel.sheet}!${sel.address}`));
-      setSensitivity("Confidential (marked by you)", "Confidential");
+      await marks.marked(sel.sheet, sel.address);
     } catch (e) {
       msg.className = "message error";
       msg.textContent = `Could not mark the selection: ${errorWords(e)}`;
@@ -90,13 +114,24 @@ async function main() {
 async function showSensitivity(ops) {
   try {
     const props = await ops["excel.getProperties"]({});
-    const label = purviewLabel(props.custom);
-    if (label) setSensitivity(`${label} (sensitivity label)`, label);
-    else if (!$("marks").children.length) setSensitivity("No sensitivity label", "");
+    sensitivity.label = purviewLabel(props.custom);
+    sensitivity.problem = "";
+    sensitivity.checked = true;
   } catch (e) {
-    if (e?.code === -32004) setSensitivity("Unknown (this version of Excel cannot read labels)", "");
-    else setSensitivity(`Unknown (${errorWords(e)})`, "");
+    sensitivity.label = null;
+    sensitivity.problem = e?.code === -32004 ? "this version of Excel cannot read labels" : errorWords(e);
+    sensitivity.checked = true;
   }
+  renderSensitivity();
+}
+
+/** The workbook's Purview label first; else the person's own marks; else why it is unknown. */
+function renderSensitivity() {
+  if (sensitivity.label) setSensitivity(`${sensitivity.label} (sensitivity label)`, sensitivity.label);
+  else if (marks.marks.length) setSensitivity("Confidential (marked by you)", "Confidential");
+  else if (!sensitivity.checked) return; // the label is still being read
+  else if (sensitivity.problem) setSensitivity(`Unknown (${sensitivity.problem})`, "");
+  else setSensitivity("No sensitivity label", "");
 }
 
 function setSensitivity(text, level) {
@@ -131,35 +166,21 @@ function onServed({ method, params, result, error }) {
 }
 
 function onNotification({ method, params }) {
+  // The bridge tells both ends of a transfer: this workbook is its source or its target.
   if (method === "flow.notice") {
-    const f = describeFlow(params);
-    const decision = decisionWords(f.decision);
-    const blocked = /blocked/.test(decision);
-    const detail = [f.matched && `${f.matched} matched`, f.level && `sensitivity: ${levelWords(f.level)}`, decision].filter(Boolean).join(" · ");
-    // The bridge tells both ends of a flow: this workbook is its source or its target.
-    if (isIncoming(params)) {
-      feed.add({ kind: blocked ? "blocked" : "in", title: `Came into this workbook: from ${f.from}${f.location ? ` → ${f.location}` : ""}`, detail });
-      return;
-    }
-    const to = [f.targetName || "another document", f.location].filter(Boolean).join(", ");
-    feed.add({ kind: blocked ? "blocked" : "out", title: `Left this workbook: ${f.where || f.sourceName} → ${to}`, detail });
+    flows.notice(params ?? {});
+  } else if (method === "flow.outcome") {
+    flows.outcome(params ?? {});
   } else if (method === "approval.request") {
     cards.add(params ?? {});
+    flows.held(params ?? {});
   } else if (method === "approval.resolved") {
     cards.settle(params ?? {});
+    flows.resolved(params ?? {});
   } else if (method === "policy.changed") {
     const p = params?.policy ?? params ?? {};
     if (p.flows_enabled === false) feed.add({ kind: "info", title: "Your administrator turned off transfers between documents" });
   }
-}
-
-/** A flow whose target is this workbook (by the document id the bridge gave at register). */
-function isIncoming(params) {
-  const f = params?.flow ?? params ?? {};
-  const mine = client?.session?.document_id;
-  const target = f.target && typeof f.target === "object" ? f.target.id : undefined;
-  const source = f.source && typeof f.source === "object" ? f.source.id : undefined;
-  return Boolean(mine) && target === mine && source !== mine;
 }
 
 export function errorWords(e) {

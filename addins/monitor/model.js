@@ -1,6 +1,10 @@
-// The monitor's logic without the DOM: the server-sent-events parser, the graph of what
-// moved where (and its layout), and the policy table's rows. Plain functions, tested with
-// node --test (tests/addins/monitor.test.js).
+// The monitor's logic without the DOM: the server-sent-events parser, one row per transfer
+// (its words from detection to outcome), the graph of what moved where (and its layout), and
+// the policy table's rows. Plain functions, tested with node --test
+// (tests/addins/monitor.test.js).
+
+import { describeFlow, levelWords } from "../shared/ui.js";
+import { FINAL, KEPT_OUT, lifecycleOf, phaseOf } from "../shared/flows.js";
 
 /**
  * Server-sent events (text/event-stream) as the HTML standard parses them: lines end with
@@ -60,7 +64,7 @@ const RANK = { allow: 0, notify: 1, ask: 2, block: 3 };
 /** "allow" | "notify" | "ask" | "block" from the bridge's words (and "denied" etc.). */
 export function normDecision(d) {
   const s = String(d ?? "").toLowerCase();
-  if (s === "allow" || s === "allowed") return "allow";
+  if (s === "allow" || s === "allowed" || s === "approved") return "allow";
   if (s === "notify" || s === "notified") return "notify";
   if (s === "ask" || s === "held" || s === "pending") return "ask";
   if (s === "block" || s === "blocked" || s === "deny" || s === "denied" || s === "expired") return "block";
@@ -73,6 +77,74 @@ export function stricter(a, b) {
 
 export const DECISION_LABEL = { allow: "Allowed", notify: "Allowed, shown to you", ask: "Held for approval", block: "Blocked" };
 
+/** Who or what ended a transfer (decided_by), in the monitor's words. */
+export const DECIDED_BY = {
+  pane: "answered in the document's pane",
+  desktop: "answered on the desktop (this monitor, a notification or the events API)",
+  events: "answered on the desktop (this monitor, a notification or the events API)",
+  elicitation: "answered in the agent's client",
+  timeout: "nobody answered in time",
+  bridge: "decided by the bridge",
+  "standing choice": "by a standing choice (always for this document)",
+};
+
+// ------------------------------------------------------------------ one transfer, one row
+
+/**
+ * A transfer's stage from its lifecycle (docs/events.md), as the panes see it (shared/flows.js
+ * phaseOf): "held" (pending, decision ask, not answered yet), "writing" (pending otherwise:
+ * allowed or approved, the write not done), "moved" (final and written), "failed" (allowed
+ * but the write failed), "kept" (denied, expired or blocked: nothing written).
+ */
+export function stageOf(entry) {
+  return phaseOf({ ...entry, lost: false });
+}
+
+const STAGE_VERB = { held: "waiting to go into", writing: "going into", moved: "moved into", failed: "not written into", kept: "kept out of" };
+
+/**
+ * A transfer's row in the feed: {kind, title, detail, badge, decision}. The title is built
+ * from the outcome, not taken from the bridge's `line` (written when it was detected: a
+ * transfer allowed itself but refused with the rest of its write never "moved into" anything).
+ */
+export function transferRow(entry, { earlier = false } = {}) {
+  const f = describeFlow(entry.flow);
+  const stage = stageOf(entry);
+  const what = f.matched || "data";
+  const to = [f.targetName || "another document", f.location].filter(Boolean).join(" ");
+  const title = `${what[0].toUpperCase()}${what.slice(1)} from ${f.from} ${STAGE_VERB[stage]} ${to}`;
+  let badge;
+  let decision;
+  switch (stage) {
+    case "held":
+      [badge, decision] = ["Held for approval", "ask"];
+      break;
+    case "writing":
+      [badge, decision] = [entry.approvedBy !== undefined ? "Approved, being written" : "Being written", "ask"];
+      break;
+    case "moved":
+      [badge, decision] = entry.outcome === "notified" ? ["Allowed, shown to you", "notify"] : entry.outcome === "approved" ? ["Approved", "allow"] : ["Allowed", "allow"];
+      break;
+    case "failed":
+      [badge, decision] = ["Not written", "block"];
+      break;
+    default:
+      [badge, decision] = [entry.outcome === "denied" ? "Denied" : entry.outcome === "expired" ? "Expired" : "Blocked", "block"];
+  }
+  const by = entry.decided_by ?? entry.approvedBy;
+  const detail = [
+    by ? DECIDED_BY[by] ?? String(by) : "",
+    entry.reason || f.reason,
+    stage === "failed" ? "the write failed" : "",
+    f.strength && `${f.strength}${f.how ? `, ${f.how}` : ""}`,
+    f.level && levelWords(f.level),
+    earlier && "before this page opened",
+  ]
+    .filter(Boolean)
+    .join(" · ");
+  return { kind: stage === "held" || stage === "writing" ? "held" : stage === "moved" ? "flow" : "blocked", title, detail, badge, decision };
+}
+
 // ------------------------------------------------------------------ the graph
 
 export const APP_LABEL = { excel: "Excel", powerpoint: "PowerPoint", file: "File" };
@@ -82,61 +154,132 @@ function docKey(d) {
   return d.id ? String(d.id) : `${d.app ?? "?"}:${d.name ?? ""}`;
 }
 
+/** How an edge is drawn, in words (the legend's and the table's). */
+export const EDGE_LABEL = { allow: "Moved", notify: "Moved, shown to you", ask: "Waiting, nothing moved yet", block: "Nothing moved" };
+
 /**
- * Transfers between documents, summed per (source, target) pair: the values moved (the
- * sum of `matched`), how many transfers, and the strictest decision. A transfer held for
- * approval and then denied (or left to expire) counts as blocked: nothing was written.
+ * The transfers the monitor knows, one entry per flow_id with its lifecycle (outcome,
+ * written, decided_by, reason), and the graph of what moved where drawn from them.
  */
 export class FlowGraph {
   constructor() {
-    this.flows = new Map(); // flow_id -> {flow, outcome}
+    this.flows = new Map(); // flow_id -> {flow, outcome, written, decided_by, reason, at, approvedBy?}
     this.docs = new Map(); // key -> {app, name, id}
+    this.seq = 0;
   }
-  /** Adds a flow summary (a `flow` event's `flow`, or a /v1/flows row); false if known. */
+  static idOf(flow) {
+    return flow.flow_id ?? `${docKey(flow.source)}>${docKey(flow.target)}@${flow.at ?? ""}:${flow.location ?? ""}`;
+  }
+  /**
+   * Adds a flow summary (a `flow` event's `flow` with its `at`, a /v1/flows row, or the flow
+   * of an approval); true if it is new. A known one takes what is newer (a final outcome
+   * over "pending"; never back to pending).
+   */
   add(flow) {
     if (!flow || typeof flow !== "object" || !flow.source || !flow.target) return false;
-    const id = flow.flow_id ?? `${docKey(flow.source)}>${docKey(flow.target)}@${flow.at ?? ""}:${flow.location ?? ""}`;
-    if (this.flows.has(id)) return false;
-    // A /v1/flows row of a held flow carries how its approval ended.
-    const outcome = typeof flow.outcome === "string" && flow.outcome !== "pending" ? flow.outcome : null;
-    this.flows.set(id, { flow, outcome });
+    const id = FlowGraph.idOf(flow);
+    const life = lifecycleOf(flow);
+    const known = this.flows.get(id);
+    if (known) {
+      known.flow = { ...known.flow, ...flow };
+      if (!FINAL.has(known.outcome) && FINAL.has(life.outcome)) Object.assign(known, life);
+      if (!known.decided_by && flow.decided_by) known.decided_by = String(flow.decided_by);
+      return false;
+    }
+    this.flows.set(id, { flow, ...life, decided_by: typeof flow.decided_by === "string" ? flow.decided_by : life.decided_by, at: Number(flow.at) || 0, n: ++this.seq });
     for (const d of [flow.source, flow.target]) {
       const k = docKey(d);
       if (!this.docs.has(k)) this.docs.set(k, { app: String(d.app ?? ""), name: String(d.name ?? "a document"), id: d.id ?? null });
     }
     return true;
   }
-  /** The approval of flow `id` ended: "allowed", "denied" or "expired". */
-  resolve(id, state) {
-    const f = this.flows.get(id);
+  entry(id) {
+    return this.flows.get(id) ?? null;
+  }
+  has(id) {
+    return this.flows.has(id);
+  }
+  /** A `flow_outcome` event: the transfer's final outcome. False for an unknown transfer. */
+  outcome(e) {
+    const f = this.flows.get(e?.flow_id);
     if (!f) return false;
-    f.outcome = state;
+    const outcome = typeof e.outcome === "string" ? e.outcome : f.outcome;
+    Object.assign(f, {
+      outcome,
+      written: KEPT_OUT.has(outcome) ? false : typeof e.written === "boolean" ? e.written : f.written,
+      decided_by: typeof e.decided_by === "string" ? e.decided_by : null,
+      reason: typeof e.reason === "string" ? e.reason : "",
+    });
+    return true;
+  }
+  /** The approval of flow `id` ended ("allowed", "denied" or "expired"): allowed is still
+   * being written (flow_outcome says how that ended); denied and expired wrote nothing. */
+  resolve(id, state, decidedBy = null, reason = "") {
+    const f = this.flows.get(id);
+    if (!f || FINAL.has(f.outcome)) return false;
+    if (state === "allowed") f.approvedBy = decidedBy;
+    else Object.assign(f, { outcome: state === "expired" ? "expired" : "denied", written: false, decided_by: decidedBy, reason: reason || "" });
     return true;
   }
   get size() {
     return this.flows.size;
   }
+  /**
+   * One edge per (source, target) pair. `values` counts only values that were written: a
+   * transfer kept out (or still waiting) moved nothing. `moved`, `kept` (blocked, denied,
+   * expired, or allowed but not written) and `pending` count the transfers.
+   *
+   * The colour (`decision`) says what reached the target, not the strictest decision seen:
+   * green when data moved (blue when the latest transfer that moved was shown to the
+   * person), orange when nothing moved yet but a transfer is held or being written, red and
+   * dashed only when nothing ever moved. So one blocked transfer among many allowed ones
+   * does not repaint data that did move; it shows in the counts (label, tooltip, table).
+   */
   edges() {
     const edges = new Map();
-    for (const { flow, outcome } of this.flows.values()) {
+    const ordered = [...this.flows.values()].sort((a, b) => a.at - b.at || a.n - b.n);
+    for (const entry of ordered) {
+      const { flow } = entry;
       const s = docKey(flow.source);
       const t = docKey(flow.target);
       const key = `${s}\u0000${t}`;
       let e = edges.get(key);
       if (!e) {
-        e = { key, source: s, target: t, values: 0, count: 0, decision: "allow" };
+        e = { key, source: s, target: t, values: 0, count: 0, moved: 0, kept: 0, pending: 0, latestMoved: null, decision: "block" };
         edges.set(key, e);
       }
-      e.values += Number(flow.matched) > 0 ? Number(flow.matched) : 0;
       e.count += 1;
-      const effective = outcome === "denied" || outcome === "expired" ? "block" : flow.decision;
-      e.decision = stricter(e.decision, effective);
+      const stage = stageOf(entry);
+      if (stage === "moved") {
+        e.moved += 1;
+        e.values += Number(flow.matched) > 0 ? Number(flow.matched) : 0;
+        e.latestMoved = entry.outcome;
+      } else if (stage === "held" || stage === "writing") e.pending += 1;
+      else e.kept += 1;
     }
+    for (const e of edges.values()) e.decision = e.moved ? (e.latestMoved === "notified" ? "notify" : "allow") : e.pending ? "ask" : "block";
     return [...edges.values()];
   }
   nodes() {
     return [...this.docs.entries()].map(([key, d]) => ({ key, ...d }));
   }
+}
+
+/** An edge's counts in words: "16 values moved · 2 transfers, 1 kept out, 1 waiting". */
+export function edgeWords(e) {
+  const parts = [e.moved ? `${plural(e.values, "value")} moved` : "nothing moved"];
+  const counts = [plural(e.count, "transfer")];
+  if (e.kept) counts.push(`${e.kept} kept out`);
+  if (e.pending) counts.push(`${e.pending} waiting`);
+  return `${parts[0]} · ${counts.join(", ")}`;
+}
+
+/** The short label on the arrow: what moved, and what did not when there is any. */
+export function edgeLabel(e) {
+  const parts = [e.moved ? plural(e.values, "value") : "nothing moved"];
+  if (e.kept) parts.push(`${e.kept} kept out`);
+  if (e.pending) parts.push(`${e.pending} waiting`);
+  return parts.join(" · ");
 }
 
 const NODE_W = 200;

@@ -1,5 +1,8 @@
 // The monitor page: connected documents, pending approvals (answerable here), a live feed
 // of reads, transfers and decisions, the effective policy, and a graph of what moved where.
+// A transfer is one row from detection to outcome, keyed by its flow_id: the `flow` event
+// makes it, `approval_resolved` and `flow_outcome` rewrite it in place, and after a reload
+// /v1/flows brings it back with the outcome it had (docs/events.md).
 //
 // The bridge's desktop credential (not the agent's token: only the desktop one answers
 // approvals) comes in the URL's fragment (#token=…, which browsers never send to a
@@ -9,8 +12,8 @@
 // backoff. Everything the bridge sends is untrusted text: it reaches the page only through
 // textContent and attributes.
 
-import { h, describeFlow, describeApproval, levelWords, sensitivityClass, formatCountdown } from "../shared/ui.js";
-import { SseParser, backoffMs, FlowGraph, layout, normDecision, DECISION_LABEL, APP_LABEL, plural, policyRows } from "./model.js";
+import { h, describeApproval, levelWords, sensitivityClass, formatCountdown } from "../shared/ui.js";
+import { SseParser, backoffMs, FlowGraph, layout, transferRow, DECIDED_BY, EDGE_LABEL, APP_LABEL, edgeLabel, edgeWords, plural, policyRows } from "./model.js";
 
 const TOKEN_KEY = "office-bridge.monitor.token";
 const FEED_MAX = 500;
@@ -25,7 +28,10 @@ const docs = new Map(); // session_id -> session
 const cards = new Map(); // approval_id -> {el, expiresAt, countdown, message, buttons, line}
 const approvalInfo = new Map(); // approval_id -> {flowId, line}
 const graph = new FlowGraph();
+const flowRows = new Map(); // flow id -> {li, earlier}: each transfer's one row
+const approvalRows = new Map(); // approval_id -> li: a held deletion's one row
 let graphQueued = false;
+let loadedOnce = false;
 
 // ------------------------------------------------------------------ token
 
@@ -220,11 +226,18 @@ async function load() {
   ]);
   for (const r of [status, approvals, flows, policy]) if (r.status === "rejected" && r.reason instanceof Unauthorized) throw r.reason;
   if (status.status === "fulfilled") applyStatus(status.value);
-  // Flows before approvals: a held transfer's row comes from its stored flow.
+  // Flows before approvals: a held transfer's row comes from its stored flow. A transfer
+  // already shown takes the outcome the bridge has now (it may have ended while the stream
+  // was down); one not seen yet gets its row, marked as older than the page on first load.
   if (flows.status === "fulfilled") {
     const list = Array.isArray(flows.value?.flows) ? flows.value.flows : [];
     // Oldest first, so the feed's order by time holds as rows are inserted.
-    for (const f of [...list].reverse()) if (graph.add(f)) feedFlow(f, Number(f.at) || null, { earlier: true });
+    for (const f of [...list].reverse()) {
+      if (!f || typeof f !== "object" || !f.source || !f.target) continue;
+      const isNew = graph.add(f);
+      showTransfer(FlowGraph.idOf(f), { earlier: isNew && !loadedOnce });
+    }
+    loadedOnce = true;
     queueGraph();
   }
   if (approvals.status === "fulfilled") {
@@ -308,10 +321,14 @@ function addCard(raw) {
   if (!id || cards.has(id)) return;
   const a = describeApproval(req);
   const f = a.flow;
-  const flowId = req.held?.flow?.flow_id ?? req.flow?.flow_id;
+  const flowId = a.deletion ? undefined : (req.flow_id ?? req.held?.flow?.flow_id ?? req.flow?.flow_id);
   const line = String(req.line ?? a.subject);
   approvalInfo.set(id, { flowId, line });
-  if (!a.deletion && req.held?.flow && graph.add(req.held.flow)) queueGraph();
+  // The held transfer's row: from its flow event, or from here when that came before the page.
+  if (!a.deletion && req.held?.flow?.source && req.held.flow.target) {
+    if (graph.add(req.held.flow)) queueGraph();
+    showTransfer(FlowGraph.idOf(req.held.flow));
+  }
   const targetName = String(req.target?.name ?? "") || f.targetName || "the document";
   const expiresAt = Number(req.expires_at) || Date.now() + 120000;
   const countdown = h("strong", {}, formatCountdown(expiresAt - Date.now()));
@@ -422,12 +439,11 @@ function clock(ms) {
   return d.toDateString() === new Date().toDateString() ? t : `${d.toLocaleDateString()} ${t}`;
 }
 
-/** Inserts a row in time order, newest first; keeps at most FEED_MAX rows. */
-function addFeedRow({ group, kind, title, detail, badge, decision, at }) {
-  const when = Number(at) || Date.now();
-  const li = h(
-    "li",
-    { class: `row k-${kind}`, "data-group": group, "data-at": String(when) },
+/** Writes a row's content (a new row, or one rewritten in place as a transfer ends). */
+function fillRow(li, { kind, title, detail, badge, decision }) {
+  const when = Number(li.dataset.at);
+  li.className = `row k-${kind}`;
+  li.replaceChildren(
     h("span", { class: `row-icon${decision ? ` d-${decision}` : ""}`, "aria-hidden": "true" }),
     h(
       "div",
@@ -438,6 +454,13 @@ function addFeedRow({ group, kind, title, detail, badge, decision, at }) {
     badge ? h("span", { class: `row-badge badge dec d-${decision}` }, badge) : h("span", { class: "row-badge" }),
     h("time", { class: "row-time", datetime: new Date(when).toISOString() }, clock(when)),
   );
+}
+
+/** Inserts a row in time order, newest first; keeps at most FEED_MAX rows. Returns it. */
+function addFeedRow(view) {
+  const when = Number(view.at) || Date.now();
+  const li = h("li", { "data-group": view.group, "data-at": String(when) });
+  fillRow(li, view);
   const list = $("feed");
   let before = null;
   for (const row of list.children) {
@@ -449,6 +472,16 @@ function addFeedRow({ group, kind, title, detail, badge, decision, at }) {
   list.insertBefore(li, before);
   while (list.children.length > FEED_MAX) list.lastElementChild.remove();
   renderFeedEmpty();
+  return li;
+}
+
+/** A row that is still in the feed (the cap drops the oldest) is rewritten, else added. */
+function putRow(li, view) {
+  if (li?.isConnected) {
+    fillRow(li, view);
+    return li;
+  }
+  return addFeedRow(view);
 }
 
 function renderFeedEmpty() {
@@ -457,28 +490,24 @@ function renderFeedEmpty() {
   $("feed-empty").hidden = visible;
 }
 
-function feedFlow(flow, at, { earlier = false } = {}) {
-  const f = describeFlow(flow);
-  const decision = normDecision(flow.decision);
-  const line = String(flow.line ?? "") || `${f.matched || "data"} from ${f.from} into ${f.targetName} ${f.location}`;
-  addFeedRow({
-    group: "flows",
-    kind: "flow",
-    title: line,
-    detail: [f.reason, f.strength && `${f.strength}${f.how ? `, ${f.how}` : ""}`, f.level && levelWords(f.level), earlier && "before this page opened"].filter(Boolean).join(" · "),
-    badge: DECISION_LABEL[decision],
-    decision,
-    at,
-  });
+/** A transfer's one row, made or rewritten from what the graph knows of it now. */
+function showTransfer(id, { earlier = false } = {}) {
+  const entry = graph.entry(id);
+  if (!entry) return;
+  const known = flowRows.get(id);
+  const tag = known?.earlier ?? earlier;
+  const li = putRow(known?.li, { group: "flows", ...transferRow(entry, { earlier: tag }), at: entry.at || Date.now() });
+  flowRows.delete(id); // re-inserted: the map stays in order of last change, oldest first out
+  flowRows.set(id, { li, earlier: tag });
+  while (flowRows.size > FEED_MAX * 2) flowRows.delete(flowRows.keys().next().value);
 }
 
-const DECIDED_BY = {
-  pane: "answered in the document's pane",
-  events: "answered on the desktop (this monitor or the events API)",
-  elicitation: "answered in the agent's client",
-  timeout: "nobody answered in time",
-  bridge: "another part of the same write was denied",
-};
+/** A `flow` event's flow with its time; its lifecycle fields wherever the bridge put them. */
+function flowOfEvent(e) {
+  const flow = { ...(e.flow ?? {}), at: e.at };
+  for (const k of ["write_id", "outcome", "written", "decided_by"]) if (flow[k] === undefined && e[k] !== undefined) flow[k] = e[k];
+  return flow;
+}
 
 function onEvent(name, e) {
   const at = Number(e?.at) || Date.now();
@@ -519,34 +548,55 @@ function onEvent(name, e) {
       return;
     }
     case "flow": {
-      const flow = { ...(e.flow ?? {}), at: e.at };
-      if (graph.add(flow)) queueGraph();
-      feedFlow(flow, at);
+      const flow = flowOfEvent(e);
+      graph.add(flow); // new, or a known transfer (from its approval) with newer fields
+      showTransfer(FlowGraph.idOf(flow));
+      queueGraph();
+      return;
+    }
+    case "flow_outcome": {
+      if (!graph.outcome(e)) return; // a transfer this page never saw: nothing to place it by
+      showTransfer(e.flow_id);
+      queueGraph();
       return;
     }
     case "approval_requested": {
       addCard(e);
-      // A held transfer is in the feed already (its `flow` event, "Held for approval").
+      // A held transfer has its row (its `flow` event, "Held for approval"); a held deletion
+      // gets one here, rewritten when it is answered.
       const a = describeApproval(normaliseApproval(e));
-      if (a.deletion) addFeedRow({ group: "flows", kind: "held", title: `Waiting for your approval: ${a.subject}`, badge: "Waiting", decision: "ask", at: Date.now() });
+      const id = String(e.approval_id ?? "");
+      if (a.deletion && id && !approvalRows.has(id)) {
+        approvalRows.set(id, addFeedRow({ group: "flows", kind: "held", title: `Waiting for your approval: ${a.subject}`, badge: "Waiting", decision: "ask", at: Date.now() }));
+      }
       return;
     }
     case "approval_resolved": {
       const id = String(e.approval_id ?? "");
       const info = approvalInfo.get(id) ?? { line: cards.get(id)?.line ?? "a held transfer" };
       removeCard(id);
-      if (info.flowId !== undefined && graph.resolve(info.flowId, e.state)) queueGraph();
+      const flowId = e.flow_id ?? info.flowId;
+      if (flowId !== undefined && flowId !== null && graph.has(flowId)) {
+        // The transfer's own row says how it ended (and flow_outcome, whether it was written).
+        if (graph.resolve(flowId, e.state, e.decided_by ?? null, e.reason ?? "")) {
+          showTransfer(flowId);
+          queueGraph();
+        }
+        return;
+      }
       const words =
         e.state === "allowed" ? (e.scope === "document" ? "Allowed (always for this document)" : "Allowed once") : e.state === "expired" ? "Not answered in time, denied" : "Denied";
-      addFeedRow({
+      const view = {
         group: "flows",
         kind: e.state === "allowed" ? "ok" : "blocked",
         title: `${words}: ${info.line}`,
-        detail: DECIDED_BY[e.decided_by] ?? String(e.decided_by ?? ""),
+        detail: [DECIDED_BY[e.decided_by] ?? String(e.decided_by ?? ""), e.reason].filter(Boolean).join(" · "),
         badge: e.state === "allowed" ? "Allowed" : "Denied",
         decision: e.state === "allowed" ? "allow" : "block",
         at,
-      });
+      };
+      putRow(approvalRows.get(id), view);
+      approvalRows.delete(id);
       return;
     }
     case "policy_changed": {
@@ -606,18 +656,28 @@ function renderGraph() {
   }
   const g = layout(graph, 760);
   const names = new Map(g.nodes.map((n) => [n.key, n.name]));
-  const sentence = g.edges.map((e) => `${names.get(e.source)} to ${names.get(e.target)}: ${plural(e.values, "value")} in ${plural(e.count, "transfer")}, ${DECISION_LABEL[e.decision].toLowerCase()}`);
+  const sentence = g.edges.map((e) => `${names.get(e.source)} to ${names.get(e.target)}: ${edgeWords(e)}`);
   const edges = g.edges.map((e) =>
     svg(
       "g",
-      { class: `edge d-${e.decision}`, "data-source": names.get(e.source), "data-target": names.get(e.target), "data-values": e.values, "data-count": e.count, "data-decision": e.decision },
-      svg("title", {}, `${names.get(e.source)} → ${names.get(e.target)}: ${plural(e.values, "value")}, ${plural(e.count, "transfer")} (strictest: ${DECISION_LABEL[e.decision].toLowerCase()})`),
+      {
+        class: `edge d-${e.decision}`,
+        "data-source": names.get(e.source),
+        "data-target": names.get(e.target),
+        "data-values": e.values,
+        "data-count": e.count,
+        "data-moved": e.moved,
+        "data-kept": e.kept,
+        "data-pending": e.pending,
+        "data-decision": e.decision,
+      },
+      svg("title", {}, `${names.get(e.source)} → ${names.get(e.target)}: ${edgeWords(e)}`),
       svg("path", { class: "edge-line", d: e.d, "stroke-width": e.stroke }),
       svg("path", { class: "edge-head", d: e.arrow }),
     ),
   );
   const labels = g.edges.map((e) =>
-    svg("text", { class: "edge-label", x: e.label.x, y: e.label.y - e.stroke / 2 - 4, "text-anchor": "middle" }, `${plural(e.values, "value")}${e.count > 1 ? ` · ${e.count}×` : ""}`),
+    svg("text", { class: "edge-label", x: e.label.x, y: e.label.y - e.stroke / 2 - 4, "text-anchor": "middle" }, edgeLabel(e)),
   );
   const nodes = g.nodes.map((n) =>
     svg(
@@ -650,7 +710,9 @@ function renderGraph() {
         h("td", {}, names.get(e.target)),
         h("td", { class: "num" }, String(e.values)),
         h("td", { class: "num" }, String(e.count)),
-        h("td", {}, h("span", { class: `badge dec d-${e.decision}` }, DECISION_LABEL[e.decision])),
+        h("td", { class: "num" }, String(e.kept)),
+        h("td", { class: "num" }, String(e.pending)),
+        h("td", {}, h("span", { class: `badge dec d-${e.decision}` }, EDGE_LABEL[e.decision])),
       ),
     ),
   );

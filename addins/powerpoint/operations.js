@@ -4,6 +4,7 @@
 // injected: Office, the stand-in and office-addin-mock all run this code.
 
 import { CODES, RpcError, invalidParams, isSetSupported, matrix, num, obj, requireSet, str } from "../shared/rpc.js";
+import { purviewProperties } from "../shared/purview.js";
 
 /** Shape types whose text frame holds text (others throw when their textFrame is loaded). */
 const TEXT_TYPES = new Set(["GeometricShape", "TextBox", "Placeholder", "Callout", "Freeform"]);
@@ -222,6 +223,21 @@ export function createPowerPointOperations({ PowerPoint, Office }) {
         await ctx.sync();
         const added = after.items.map((s) => s.id).filter((id) => !before.has(id));
         return { shape_id: added.length ? added[added.length - 1] : null };
+      });
+    },
+
+    async "powerpoint.getProperties"(params) {
+      obj(params);
+      // Presentation.properties.customProperties is where Office keeps the deck's Purview
+      // label (MSIP_Label_…), as Workbook.properties.custom is for a workbook.
+      requireSet(Office, "PowerPointApi", "1.7");
+      return run(async (ctx) => {
+        const custom = ctx.presentation.properties.customProperties;
+        custom.load("items/key,items/value");
+        await ctx.sync();
+        // PowerPoint.js has no file name: the name is the url's last part, as at register.
+        const { name, url } = await powerpointDocumentInfo({ Office });
+        return { name, url, custom: purviewProperties(custom.items) };
       });
     },
 

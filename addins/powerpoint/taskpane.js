@@ -1,10 +1,14 @@
 // The PowerPoint task pane: connects to office-bridge, serves the bridge's PowerPoint
-// operations, lists incoming content with its source and asks the person about held transfers.
+// operations, shows the deck's sensitivity label, lists content that came in (or left) with
+// its source, one line per transfer updated until its outcome, and asks the person about
+// held transfers.
 
 import { BridgeClient, STATES, bridgeUrl, supportedSets } from "../shared/client.js";
 import { loadOffice } from "../shared/office-host.js";
-import { ApprovalCards } from "../shared/approvals.js";
-import { Feed, bindStatus, decisionWords, describeFlow, fatal, levelWords } from "../shared/ui.js";
+import { ApprovalCards, reconcileApprovals } from "../shared/approvals.js";
+import { FlowFeed, flowRole } from "../shared/flows.js";
+import { Feed, bindStatus, fatal, sensitivityClass } from "../shared/ui.js";
+import { purviewLabel } from "../shared/purview.js";
 import { createPowerPointOperations, powerpointDocumentInfo } from "./operations.js";
 
 export const ADDIN_VERSION = "0.1.0";
@@ -12,6 +16,8 @@ export const ADDIN_VERSION = "0.1.0";
 const $ = (id) => document.getElementById(id);
 const feed = new Feed($("feed"), $("feed-empty"));
 let client = null;
+// A deck is usually where data goes; the document ids register gave say for sure.
+const flows = new FlowFeed({ feed, noun: "deck", role: (flow) => flowRole(flow, client?.session?.document_id, "target") });
 const cards = new ApprovalCards({
   host: "powerpoint",
   list: $("approvals"),
@@ -30,17 +36,23 @@ async function main() {
     return;
   }
   const { Office, PowerPoint } = globalThis;
+  const ops = createPowerPointOperations({ PowerPoint, Office });
   client = new BridgeClient({
     url: bridgeUrl(),
     app: "powerpoint",
     addinVersion: ADDIN_VERSION,
     getDocument: () => powerpointDocumentInfo({ Office }),
     getCapabilities: () => supportedSets(Office, "powerpoint"),
-    operations: createPowerPointOperations({ PowerPoint, Office }),
+    operations: ops,
   });
   bindStatus(client, { onState: (s) => cards.setEnabled(s === STATES.CONNECTED) });
+  // After every register (first connect and each reconnect): the bridge's open approvals.
   client.addEventListener("registered", () => {
     $("doc-name").textContent = client.documentInfo?.name || "Untitled presentation";
+    reconcileApprovals({ listApprovals: () => client.listApprovals(), cards, flows, restarted: client.restarted }).catch(() => {
+      /* the connection went again; the next register reconciles */
+    });
+    showSensitivity(ops);
   });
   powerpointDocumentInfo({ Office }).then((d) => ($("doc-name").textContent = d.name));
   client.addEventListener("served", (ev) => onServed(ev.detail));
@@ -78,22 +90,36 @@ function preview(text) {
 }
 
 function onNotification({ method, params }) {
+  // The bridge tells both ends of a transfer: this deck is usually its target.
   if (method === "flow.notice") {
-    const f = describeFlow(params);
-    const decision = decisionWords(f.decision);
-    feed.add({
-      kind: /blocked/.test(decision) ? "blocked" : "in",
-      title: `from ${f.from}`,
-      detail: [f.location && `to ${f.location}`, f.matched && `${f.matched} matched`, f.level && `sensitivity: ${levelWords(f.level)}`, decision].filter(Boolean).join(" · "),
-    });
+    flows.notice(params ?? {});
+  } else if (method === "flow.outcome") {
+    flows.outcome(params ?? {});
   } else if (method === "approval.request") {
     cards.add(params ?? {});
+    flows.held(params ?? {});
   } else if (method === "approval.resolved") {
     cards.settle(params ?? {});
+    flows.resolved(params ?? {});
   } else if (method === "policy.changed") {
     const p = params?.policy ?? params ?? {};
     if (p.flows_enabled === false) feed.add({ kind: "info", title: "Your administrator turned off transfers between documents" });
   }
+}
+
+/** The deck's Purview label, read the way the bridge reads it (powerpoint.getProperties). */
+async function showSensitivity(ops) {
+  const el = $("doc-sensitivity");
+  let text = "No sensitivity label";
+  let level = "";
+  try {
+    const label = purviewLabel((await ops["powerpoint.getProperties"]({})).custom);
+    if (label) [text, level] = [`${label} (sensitivity label)`, label];
+  } catch (e) {
+    text = e?.code === -32004 ? "Unknown (this version of PowerPoint cannot read labels)" : `Unknown (${e?.message ?? e})`;
+  }
+  el.textContent = text;
+  el.className = `badge ${sensitivityClass(level)}`;
 }
 
 main();

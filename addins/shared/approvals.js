@@ -5,6 +5,10 @@
 // going and why it was held, counts down to the default answer (blocked), and answers with
 // `approval.decide`. `approval.resolved` removes a card answered elsewhere (the monitor, a
 // notification, the agent's client) or expired, with a feed line saying how it ended.
+// After every register (first connect and each reconnect) the pane asks the bridge for its
+// open approvals (`approval.list`) and reconciles: a card the bridge no longer holds (it
+// restarted, or the approval ended while the pane was away) goes with one line saying so,
+// instead of staying answerable and failing with "no pending approval" when answered.
 //
 // Everything the bridge sends is untrusted: it reaches the page through textContent and
 // attributes only (ui.js `h`).
@@ -27,7 +31,7 @@ export function isGone(e) {
 
 /** How an approval ended, from an approval.resolved, in the feed's words. */
 export function settledWords(msg) {
-  const where = { events: " on the desktop", elicitation: " in the agent's app" }[msg?.decided_by] ?? "";
+  const where = { desktop: " on the desktop", events: " on the desktop", elicitation: " in the agent's app" }[msg?.decided_by] ?? "";
   if (msg?.state === "allowed") return `Allowed${where}`;
   if (msg?.state === "expired") return "Not answered in time, blocked";
   return `Blocked${where}`;
@@ -38,6 +42,12 @@ export function answerWords(decision, scope, noun = "deck") {
   if (decision === "deny") return "You blocked";
   return scope === "document" ? `You allowed (always for this ${noun})` : "You allowed once";
 }
+
+/** What a card says while the pane is not connected: the answer has to wait. */
+export const OFFLINE_WORDS = "Not connected to office-bridge: answers wait for the connection.";
+
+/** How many ended approval ids a pane remembers, so a late list cannot bring a card back. */
+const MAX_ENDED = 500;
 
 let seq = 0;
 
@@ -64,7 +74,8 @@ export class ApprovalCards {
     this.send = decide;
     this.connected = connected;
     this.now = now;
-    this.cards = new Map(); // approval_id -> {el, expiresAt, countdown, timer, message, buttons, subject, location, busy}
+    this.cards = new Map(); // approval_id -> {el, expiresAt, countdown, timer, message, buttons, subject, location, flowId, busy}
+    this.ended = new Set(); // approval ids whose card went: never shown again
   }
 
   get size() {
@@ -75,10 +86,15 @@ export class ApprovalCards {
     return this.cards.has(String(id));
   }
 
+  /** The approval ids with a card now. */
+  ids() {
+    return [...this.cards.keys()];
+  }
+
   /** Shows a card for an approval.request; a repeated id is ignored. Returns the card. */
   add(req) {
     const id = typeof req?.approval_id === "string" ? req.approval_id : String(req?.approval_id ?? "");
-    if (!id || this.cards.has(id)) return null;
+    if (!id || this.cards.has(id) || this.ended.has(id)) return null;
     const a = describeApproval(req);
     const f = a.flow;
     const expiresAt = Number(req.expires_at) || this.now() + 120000;
@@ -87,8 +103,8 @@ export class ApprovalCards {
     const countdown = h("strong", {}, formatCountdown(expiresAt - this.now()));
     // role=timer is aria-live off: the region announces the new card, not every second.
     const timer = h("p", { class: "countdown", role: "timer", "aria-live": "off" }, "Blocked automatically in ", countdown);
-    const message = h("p", { class: "message", role: "status" });
     const enabled = this.connected();
+    const message = h("p", { class: "message", role: "status" }, enabled ? "" : OFFLINE_WORDS);
     const button = (label, cls, decision, scope, aria) =>
       h("button", { type: "button", class: cls, "aria-label": aria, disabled: !enabled, onclick: () => this.decide(id, decision, scope) }, label);
     const row = (term, value) => (value ? [h("dt", {}, term), h("dd", {}, value)] : null);
@@ -118,7 +134,8 @@ export class ApprovalCards {
       h("div", { class: "actions" }, ...buttons),
       message,
     );
-    this.cards.set(id, { el, expiresAt, countdown, timer, message, buttons, subject: a.subject, location: a.deletion ? "" : f.location, busy: false });
+    const flowId = a.deletion ? null : (req.flow_id ?? req.flow?.flow_id ?? req.held?.flow?.flow_id ?? null);
+    this.cards.set(id, { el, expiresAt, countdown, timer, message, buttons, subject: a.subject, location: a.deletion ? "" : f.location, flowId, busy: false });
     this.list.prepend(el);
     if (this.empty) this.empty.hidden = true;
     // No focus() here: moving focus into the pane would take the keyboard away from the
@@ -157,7 +174,8 @@ export class ApprovalCards {
       }
       c.busy = false;
       c.message.className = "message error";
-      c.message.textContent = `Your answer was not recorded: ${e?.message ?? e}. Try again.`;
+      const again = this.connected() ? "Try again." : "You can answer again when the connection is back.";
+      c.message.textContent = `Your answer was not recorded: ${e?.message ?? e}. ${again}`;
       c.buttons.forEach((b) => (b.disabled = !this.connected()));
     }
   }
@@ -175,8 +193,37 @@ export class ApprovalCards {
       c.resolved = msg;
       return true;
     }
-    this.feed.add({ kind: msg.state === "allowed" ? "ok" : "blocked", title: `${settledWords(msg)}: ${c.subject}`, detail: c.location });
+    // The bridge's reason when it decided ("another transfer in the same write was denied").
+    const detail = [c.location, typeof msg.reason === "string" ? msg.reason : ""].filter(Boolean).join(" · ");
+    this.feed.add({ kind: msg.state === "allowed" ? "ok" : "blocked", title: `${settledWords(msg)}: ${c.subject}`, detail });
     return true;
+  }
+
+  /**
+   * After a register: `approvals` is the bridge's approval.list, the approvals it still holds
+   * for this document. A card not in it goes, with one line: after a bridge restart
+   * (`restarted`, the session was not resumed) the held write was dropped and nothing was
+   * written; otherwise the approval was answered elsewhere or expired while this pane was
+   * away, which the pane cannot tell apart. An approval without a card gets one (unless its
+   * card already went here). `only`: the cards shown when the list was asked for; a card
+   * that came (approval.request) while the answer was on its way is newer than the list.
+   * Returns {added: [requests], removed: [{id, subject, flowId}]}.
+   */
+  reconcile(approvals, { restarted = false, only = null } = {}) {
+    const list = Array.isArray(approvals) ? approvals : [];
+    const live = new Set(list.map((a) => String(a?.approval_id ?? "")));
+    const removed = [];
+    for (const [id, c] of [...this.cards]) {
+      if (live.has(id) || c.busy || (only && !only.has(id))) continue; // an answer on its way says how it ended
+      this.remove(id);
+      removed.push({ id, subject: c.subject, flowId: c.flowId });
+      const title = restarted
+        ? `Closed while office-bridge was away: ${c.subject} — nothing was written`
+        : `Closed while this pane was disconnected: ${c.subject} — answered elsewhere or expired`;
+      this.feed.add({ kind: "info", title, detail: c.location });
+    }
+    const added = list.filter((a) => this.add(a));
+    return { added, removed };
   }
 
   /** Counts down; a card whose time ran out goes (the bridge blocks it: fail closed). */
@@ -195,9 +242,19 @@ export class ApprovalCards {
     }
   }
 
-  /** Answering needs the connection: the buttons follow it (not while an answer is on its way). */
+  /** Answering needs the connection: the buttons follow it (not while an answer is on its
+   * way), and a card says why it cannot be answered while the pane is disconnected. */
   setEnabled(enabled) {
-    for (const c of this.cards.values()) if (!c.busy) c.buttons.forEach((b) => (b.disabled = !enabled));
+    for (const c of this.cards.values()) {
+      if (c.busy) continue;
+      c.buttons.forEach((b) => (b.disabled = !enabled));
+      if (!enabled && !c.message.textContent) {
+        c.message.className = "message";
+        c.message.textContent = OFFLINE_WORDS;
+      } else if (enabled && c.message.textContent === OFFLINE_WORDS) {
+        c.message.textContent = "";
+      }
+    }
   }
 
   remove(id) {
@@ -208,6 +265,8 @@ export class ApprovalCards {
     const hadFocus = typeof document !== "undefined" && c.el.contains(document.activeElement);
     c.el.remove();
     this.cards.delete(id);
+    this.ended.add(id);
+    if (this.ended.size > MAX_ENDED) this.ended.delete(this.ended.values().next().value);
     if (this.empty) this.empty.hidden = this.cards.size > 0;
     if (hadFocus) {
       const next = [...this.cards.values()].find((o) => o.buttons.some((b) => !b.disabled));
@@ -215,4 +274,33 @@ export class ApprovalCards {
       target?.focus?.();
     }
   }
+}
+
+/**
+ * After every successful register: asks the bridge for this document's open approvals
+ * (approval.list) and reconciles the cards with them, then tells `flows` (FlowFeed, optional)
+ * which held transfers are still open, so lines whose end was missed while away are
+ * settled. `restarted`: the bridge did not resume the session (register's `resumed` false
+ * although the pane sent its id), so it is a new bridge. An older bridge without
+ * approval.list (-32601) leaves the cards as they are; resolves with null then.
+ */
+export async function reconcileApprovals({ listApprovals, cards, flows = null, restarted = false }) {
+  // What is shown now: only that can be out of date when the answer comes.
+  const shownCards = new Set(cards.ids());
+  const shownFlows = flows ? new Set(flows.ids()) : null;
+  let res;
+  try {
+    res = await listApprovals();
+  } catch (e) {
+    if (e?.code === -32601) return null;
+    throw e;
+  }
+  const list = Array.isArray(res?.approvals) ? res.approvals : [];
+  const result = cards.reconcile(list, { restarted, only: shownCards });
+  if (flows) {
+    for (const a of result.added) flows.held(a);
+    const open = new Set(list.map((a) => a?.flow_id ?? a?.flow?.flow_id).filter((id) => id !== null && id !== undefined).map(String));
+    flows.reconnected({ open, restarted, only: shownFlows });
+  }
+  return result;
 }

@@ -36,7 +36,8 @@ export function bridgeUrl(loc = globalThis.location) {
 /**
  * Events (EventTarget, detail in `event.detail`):
  * - "state": {state, detail}            connection state changed
- * - "registered": register result
+ * - "registered": register result (also after every reconnect; `client.restarted` says
+ *                 whether the bridge had forgotten this pane's session: a new bridge)
  * - "notification": {method, params}    policy.changed, flow.notice, approval.request, ...
  * - "served": {method, params, result?, error?, ms}   a bridge request this pane answered
  */
@@ -67,6 +68,7 @@ export class BridgeClient extends EventTarget {
     this.registered = false;
     this.documentInfo = null;
     this.disabledCloseTimer = null;
+    this.restarted = false;
   }
 
   get storageKey() {
@@ -128,6 +130,16 @@ export class BridgeClient extends EventTarget {
     return this.request("label.set", { sheet, address, sensitivity });
   }
 
+  /** The approvals the bridge holds for this document: {approvals: [approval.request params]}. */
+  listApprovals() {
+    return this.request("approval.list", {});
+  }
+
+  /** The person's confidential marks on this workbook: {marks: [{sheet, address}]}. */
+  listMarks() {
+    return this.request("label.list", {});
+  }
+
   // ---- connection ----
 
   #connect() {
@@ -182,11 +194,16 @@ export class BridgeClient extends EventTarget {
       addin_version: this.addinVersion,
       capabilities: (await this.getCapabilities()).slice(0, 64),
     };
-    const saved = this.#loadSession();
+    // The id kept in sessionStorage, else the one of this page's last register (storage is
+    // unavailable in some Office webviews): a reconnect always asks to resume.
+    const saved = this.#loadSession() || this.session?.session_id || null;
     if (saved) params.session_id = saved;
     try {
       const result = await this.request("register", params);
       this.registered = true;
+      // Not resumed although the pane sent its id: the bridge does not know the session, so
+      // it restarted (or the pane was away past the 10-minute grace): what it held is gone.
+      this.restarted = Boolean(saved) && result?.resumed === false;
       this.session = result;
       this.policy = result?.policy ?? null;
       if (result?.session_id) this.#saveSession(result.session_id);

@@ -64,14 +64,21 @@ export function fatal(message) {
   if (detail) detail.textContent = message;
 }
 
-/** A live list, newest first, capped. */
+/**
+ * A live list, newest first, capped. `add` returns the entry's element; `update` rewrites an
+ * entry in place (a transfer's line as it goes from held to its outcome), keeping its place
+ * and its time; `has` says whether an entry is still shown (the cap drops the oldest).
+ */
 export class Feed {
   constructor(listEl, emptyEl, max = 50) {
     this.list = listEl;
     this.empty = emptyEl;
     this.max = max;
+    this.parts = new WeakMap(); // li -> {title, detail}
   }
   add({ title, detail, kind = "info", time = new Date() }) {
+    const titleEl = h("div", { class: "feed-title" }, title);
+    const detailEl = h("div", { class: "feed-detail", hidden: !detail }, detail || "");
     const li = h(
       "li",
       { class: `feed-item feed-${kind}` },
@@ -79,15 +86,29 @@ export class Feed {
       h(
         "div",
         { class: "feed-body" },
-        h("div", { class: "feed-title" }, title),
-        detail ? h("div", { class: "feed-detail" }, detail) : null,
+        titleEl,
+        detailEl,
         h("time", { class: "feed-time", datetime: time.toISOString() }, time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })),
       ),
     );
+    this.parts.set(li, { title: titleEl, detail: detailEl });
     this.list.prepend(li);
     while (this.list.children.length > this.max) this.list.lastElementChild.remove();
     if (this.empty) this.empty.hidden = true;
     return li;
+  }
+  has(li) {
+    return Boolean(li) && li.parentNode === this.list;
+  }
+  /** Rewrites an entry still shown; false when it is gone (the caller adds a new one). */
+  update(li, { title, detail, kind = "info" }) {
+    const p = this.parts.get(li);
+    if (!p || !this.has(li)) return false;
+    li.className = `feed-item feed-${kind}`;
+    p.title.textContent = title;
+    p.detail.textContent = detail || "";
+    p.detail.hidden = !detail;
+    return true;
   }
 }
 

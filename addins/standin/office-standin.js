@@ -266,6 +266,14 @@
     return {
       name: "Q3 review.pptx",
       url: "https://contoso.sharepoint.com/sites/finance/Shared%20Documents/Q3%20review.pptx",
+      // A Purview label the deck carries (powerpoint.getProperties), and a property of the
+      // author's that must not leave it.
+      custom: [
+        { key: "MSIP_Label_5b1f0e2a-0000-4000-8000-00000000beef_Enabled", value: "true", type: "String" },
+        { key: "MSIP_Label_5b1f0e2a-0000-4000-8000-00000000beef_Name", value: "General", type: "String" },
+        { key: "MSIP_Label_5b1f0e2a-0000-4000-8000-00000000beef_Method", value: "Standard", type: "String" },
+        { key: "Audience", value: "Board", type: "String" },
+      ],
       nextSlide: 258,
       nextShape: 10,
       selected: 0,
@@ -433,6 +441,24 @@
     }
   }
 
+  // Custom document properties (Excel's workbook.properties.custom, PowerPoint's
+  // presentation.properties.customProperties): where Office keeps Purview labels.
+  class CustomPropertyCollection extends ClientCollection {
+    _list() { return this._resolve(); }
+    _itemProxy(m) { return new CustomProperty(this.context, () => m); }
+    getItemOrNullObject(key) { return new CustomProperty(this.context, () => this._resolve().find((p) => p.key === key) ?? { key: null, value: null, type: null }); }
+    add(key, value) {
+      this.context._enqueue(() => {
+        const list = this._resolve();
+        const hit = list.find((p) => p.key === key);
+        if (hit) hit.value = value; else list.push({ key, value, type: typeof value === "number" ? "Number" : "String" });
+      });
+      return this.getItemOrNullObject(key);
+    }
+  }
+  class CustomProperty extends ClientObject {}
+  defineScalars(CustomProperty, ["key", "value", "type"]);
+
   // ------------------------------------------------------------------ Excel
   function makeExcel(env) {
     const wbModel = () => env.workbook;
@@ -471,22 +497,6 @@
       _get(m, p) { return m[p] ?? ""; }
     }
     defineScalars(DocumentProperties, ["title", "author", "company"]);
-
-    class CustomPropertyCollection extends ClientCollection {
-      _list() { return this._resolve(); }
-      _itemProxy(m) { return new CustomProperty(this.context, () => m); }
-      getItemOrNullObject(key) { return new CustomProperty(this.context, () => this._resolve().find((p) => p.key === key) ?? { key: null, value: null, type: null }); }
-      add(key, value) {
-        this.context._enqueue(() => {
-          const list = this._resolve();
-          const hit = list.find((p) => p.key === key);
-          if (hit) hit.value = value; else list.push({ key, value, type: typeof value === "number" ? "Number" : "String" });
-        });
-        return this.getItemOrNullObject(key);
-      }
-    }
-    class CustomProperty extends ClientObject {}
-    defineScalars(CustomProperty, ["key", "value", "type"]);
 
     class WorksheetCollection extends ClientCollection {
       _list() { return wbModel().sheets; }
@@ -704,6 +714,7 @@
     class Presentation extends ClientObject {
       get slides() { return (this._slides ??= new SlideCollection(this.context, deck)); }
       get slideMasters() { return (this._masters ??= new SlideMasterCollection(this.context, deck)); }
+      get properties() { api("PowerPointApi", "1.7"); return (this._props ??= new PresentationProperties(this.context, () => deck(), "properties")); }
       setSelectedSlides(ids) {
         api("PowerPointApi", "1.5");
         this.context._enqueue(() => {
@@ -720,6 +731,12 @@
       }
     }
     defineScalars(Presentation, ["title"]);
+
+    class PresentationProperties extends ClientObject {
+      get customProperties() { return (this._custom ??= new CustomPropertyCollection(this.context, () => (deck().custom ??= []))); }
+      _get(m, p) { return m[p] ?? ""; }
+    }
+    defineScalars(PresentationProperties, ["title", "author", "company"]);
 
     class SlideMasterCollection extends ClientCollection {
       _list() { return [{ id: "2147483648#1", name: "Office Theme" }]; }

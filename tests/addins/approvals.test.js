@@ -5,7 +5,8 @@
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { install } from "./helpers/mini-dom.mjs";
-import { ApprovalCards, answerWords, isGone, settledWords, URGENT_MS } from "../../addins/shared/approvals.js";
+import { ApprovalCards, OFFLINE_WORDS, answerWords, isGone, reconcileApprovals, settledWords, URGENT_MS } from "../../addins/shared/approvals.js";
+import { FlowFeed } from "../../addins/shared/flows.js";
 import { Feed } from "../../addins/shared/ui.js";
 
 const NOW = 1_700_000_000_000;
@@ -23,7 +24,7 @@ const flow = {
   reason: "confidential data needs your approval",
 };
 const xlFlow = { ...flow, source: { app: "excel", name: "Budget.xlsx", id: "doc_3" }, sheet: "Costs", cells: "A1:C3" };
-const request = (id, f = xlFlow, expiresIn = 90000) => ({ approval_id: id, target: f.target, held: { kind: "flow", flow: f }, flow: f, expires_at: NOW + expiresIn, line: "…" });
+const request = (id, f = xlFlow, expiresIn = 90000) => ({ approval_id: id, write_id: "wr_1", flow_id: f.flow_id, target: f.target, held: { kind: "flow", flow: f }, flow: f, expires_at: NOW + expiresIn, line: "…" });
 const deletion = (id) => ({
   approval_id: id,
   target: { app: "excel", name: "Q3.xlsx", id: "doc_1" },
@@ -311,4 +312,113 @@ test("isGone recognises only the bridge's 'no pending approval'", () => {
   assert.equal(isGone({ code: -32602, message: "only a pane of that document may answer it" }), false);
   assert.equal(isGone({ code: -32603, message: "no pending approval" }), false);
   assert.equal(isGone(null), false);
+});
+
+test("while disconnected a card says answers wait for the connection; the line goes when it is back", () => {
+  const cards = make();
+  const card = cards.add(request("apr_1"));
+  const message = card.querySelector("p.message");
+  assert.equal(message.textContent, "");
+  cards.setEnabled(false);
+  assert.equal(message.textContent, OFFLINE_WORDS);
+  assert.equal(OFFLINE_WORDS, "Not connected to office-bridge: answers wait for the connection.");
+  assert.ok(buttons(card).every((b) => b.disabled));
+  cards.setEnabled(true);
+  assert.equal(message.textContent, "");
+  connected = false;
+  assert.equal(cards.add(request("apr_2")).querySelector("p.message").textContent, OFFLINE_WORDS, "a card that arrives while disconnected says so too");
+});
+
+test("an answer lost with the connection says it can be given again once connected", async () => {
+  const cards = make();
+  const card = cards.add(request("apr_1"));
+  answer = async () => {
+    connected = false;
+    throw Object.assign(new Error("the connection to office-bridge closed before approval.decide was answered"), { code: -32603 });
+  };
+  byLabel(card, "Allow once").click();
+  await tickAway();
+  assert.match(card.querySelector("p.message").textContent, /was not recorded: .*\. You can answer again when the connection is back\.$/);
+  assert.ok(buttons(card).every((b) => b.disabled));
+});
+
+test("reconcile after a bridge restart: cards it no longer holds go with one line; its own get cards", () => {
+  const cards = make();
+  cards.add(request("apr_old"));
+  cards.add(deletion("apr_del"));
+  cards.add(request("apr_kept"));
+  const fresh = request("apr_new");
+  const { added, removed } = cards.reconcile([request("apr_kept"), fresh], { restarted: true });
+  assert.deepEqual(added.map((a) => a.approval_id), ["apr_new"]);
+  assert.deepEqual(removed.map((r) => [r.id, r.flowId]), [["apr_old", 7], ["apr_del", null]]);
+  assert.deepEqual(list.children.map((c) => c.getAttribute("data-approval-id")).sort(), ["apr_kept", "apr_new"]);
+  assert.deepEqual(lines.map((l) => [l.kind, l.title]), [
+    ["info", "Closed while office-bridge was away: content from Budget.xlsx > Costs!A1:C3 — nothing was written"],
+    ["info", "Closed while office-bridge was away: delete sheet Costs from Q3.xlsx — nothing was written"],
+  ]);
+  // The same bridge (session resumed): the pane cannot tell answered elsewhere from expired.
+  cards.reconcile([], { restarted: false });
+  assert.equal(cards.size, 0);
+  assert.deepEqual(lines.slice(2).map((l) => l.title).sort(), [
+    "Closed while this pane was disconnected: content from Budget.xlsx > Costs!A1:C3 — answered elsewhere or expired",
+    "Closed while this pane was disconnected: content from Budget.xlsx > Costs!A1:C3 — answered elsewhere or expired",
+  ]);
+  assert.equal(empty.hidden, false);
+});
+
+test("reconcile never brings back a card that went here, and leaves an answer on its way alone", async () => {
+  const cards = make();
+  const card = cards.add(request("apr_1"));
+  cards.add(request("apr_2"));
+  cards.settle({ approval_id: "apr_2", state: "denied", decided_by: "events", scope: "once" });
+  let release;
+  answer = () => new Promise((r) => (release = r));
+  byLabel(card, "Allow once").click();
+  // A list answered before the approval.resolved of apr_2 reached the bridge's list: stale.
+  const r = cards.reconcile([request("apr_2")], { restarted: false });
+  assert.deepEqual(r, { added: [], removed: [] });
+  assert.equal(cards.has("apr_1"), true, "the busy card stays until its answer comes back");
+  assert.equal(cards.has("apr_2"), false);
+  release({ accepted: true });
+  await tickAway();
+  assert.equal(cards.size, 0);
+});
+
+test("reconcileApprovals: approval.list after register drives the cards and the transfers' lines", async () => {
+  const cards = make();
+  const flowLines = [];
+  const flows = new FlowFeed({ feed: { add: (l) => (flowLines.push(l), { l }), update: () => false }, noun: "workbook", role: () => "target" });
+  cards.add(request("apr_gone"));
+  flows.held(request("apr_gone"));
+  const f8 = { ...xlFlow, flow_id: 8 };
+  const result = await reconcileApprovals({ listApprovals: async () => ({ approvals: [request("apr_8", f8)] }), cards, flows, restarted: true });
+  assert.deepEqual(result.added.map((a) => a.approval_id), ["apr_8"]);
+  assert.deepEqual(result.removed.map((r) => r.id), ["apr_gone"]);
+  assert.equal(flows.state(8).outcome, "pending", "the one still held has its line, waiting");
+  assert.equal(flows.state(7).outcome, "expired", "the one the old bridge held ended with it");
+  assert.match(flowLines.at(-1).detail, /office-bridge restarted while it was held/);
+  // A card (and its transfer) that came while approval.list was on its way is newer than
+  // the list: it stays, its line is not settled.
+  let answerList;
+  const pending = reconcileApprovals({ listApprovals: () => new Promise((r) => (answerList = r)), cards, flows, restarted: true });
+  const f9 = { ...xlFlow, flow_id: 9 };
+  cards.add(request("apr_9", f9));
+  flows.held(request("apr_9", f9));
+  answerList({ approvals: [request("apr_8", f8)] });
+  assert.deepEqual((await pending).removed, []);
+  assert.equal(cards.has("apr_9"), true);
+  assert.equal(flows.state(9).outcome, "pending");
+  // An older bridge without approval.list: nothing changes, nothing fails.
+  const before = cards.size;
+  assert.equal(await reconcileApprovals({ listApprovals: async () => Promise.reject(Object.assign(new Error("method not found"), { code: -32601 })), cards, flows }), null);
+  assert.equal(cards.size, before);
+  await assert.rejects(reconcileApprovals({ listApprovals: async () => Promise.reject(Object.assign(new Error("closed"), { code: -32603 })), cards }), /closed/);
+});
+
+test("approval.resolved's reason lands in the line; 'desktop' is the desktop", () => {
+  const cards = make();
+  cards.add(request("apr_1"));
+  cards.settle({ approval_id: "apr_1", state: "denied", decided_by: "bridge", scope: "once", write_id: "wr_1", flow_id: 7, reason: "another transfer in the same write was denied" });
+  assert.deepEqual(lines, [{ kind: "blocked", title: "Blocked: content from Budget.xlsx > Costs!A1:C3", detail: "Summary!A1:C3 · another transfer in the same write was denied" }]);
+  assert.equal(settledWords({ state: "allowed", decided_by: "desktop" }), "Allowed on the desktop");
 });

@@ -360,3 +360,45 @@ test("register clamps a long document name to 1024 bytes and drops a url over 81
   assert.equal(new TextEncoder().encode(reg.params.document.name).length, 1024);
   assert.equal(reg.params.document.url, "");
 });
+
+test("approval.list and label.list are requests with empty params", async () => {
+  const { client } = makeClient();
+  const { ws } = await connectAndRegister(client);
+  const pa = client.listApprovals();
+  const pm = client.listMarks();
+  const a = ws.last("approval.list");
+  const m = ws.last("label.list");
+  assert.deepEqual([a.params, m.params], [{}, {}]);
+  ws.receive({ jsonrpc: "2.0", id: a.id, result: { approvals: [] } });
+  ws.receive({ jsonrpc: "2.0", id: m.id, result: { marks: [{ sheet: "Revenue", address: "B2:D5" }] } });
+  assert.deepEqual(await pa, { approvals: [] });
+  assert.deepEqual(await pm, { marks: [{ sheet: "Revenue", address: "B2:D5" }] });
+});
+
+test("restarted: a reconnect whose session the bridge no longer knows (a new bridge)", async () => {
+  // No sessionStorage (some Office webviews): the id of this page's last register is sent.
+  const { client, timers } = makeClient({ storage: null });
+  const { ws } = await connectAndRegister(client);
+  assert.equal(client.restarted, false, "a first register is not a restart");
+  const reconnect = async (result) => {
+    FakeSocket.all.at(-1).serverClose(1001);
+    timers.advance(1000);
+    const next = FakeSocket.all.at(-1);
+    next.open();
+    await tick();
+    const reg = next.last("register");
+    next.receive({ jsonrpc: "2.0", id: reg.id, result: { policy: { addin_enabled: true }, ...result } });
+    await tick();
+    return reg;
+  };
+  assert.ok(ws);
+  let reg = await reconnect({ session_id: "ses_1", resumed: true });
+  assert.equal(reg.params.session_id, "ses_1", "the in-memory id, without storage");
+  assert.equal(client.restarted, false);
+  reg = await reconnect({ session_id: "ses_2", resumed: false });
+  assert.equal(reg.params.session_id, "ses_1");
+  assert.equal(client.restarted, true, "the bridge did not know the session");
+  reg = await reconnect({ session_id: "ses_2", resumed: true });
+  assert.equal(reg.params.session_id, "ses_2", "the new bridge's id from then on");
+  assert.equal(client.restarted, false);
+});

@@ -2,6 +2,14 @@
 // addins/ over HTTPS with the bridge's Content-Security-Policy and speaks the add-in channel
 // (docs/addin-protocol.md) on /addin/ws with a minimal WebSocket server (RFC 6455, text
 // frames, close, ping). Tests drive panes with call()/notify() and read what panes sent.
+// What the real bridge keeps, it keeps here too, as plain data tests set and read: the open
+// approvals per app (`approvals`, answered to approval.list), the confidential marks
+// (`marks`, label.list; label.set adds or removes exactly), and the sessions it knows
+// (`restart()` forgets them and drops the panes with 1001, as a restarted bridge would).
+// For the monitor page it also speaks the token-protected events API (docs/events.md):
+// GET /v1/events (server-sent events, sent with emit()), /v1/flows (`flows`, newest first),
+// /v1/approvals (`approvals` of every app), /v1/status, /v1/policy, and POST
+// /v1/approvals/{id} (recorded in `answers`, emitted as "approval.answer").
 import { createServer } from "node:https";
 import { createHash, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
@@ -95,9 +103,20 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
   const conns = new Set();
   let nextId = 1;
   let sessions = 0;
+  const known = new Set(); // session ids this "bridge" issued since its last restart
+  const approvals = { excel: [], powerpoint: [] };
+  const marks = [];
+  const flows = []; // /v1/flows rows, newest first
+  const answers = []; // POST /v1/approvals/{id} bodies
+  const streams = new Set(); // open /v1/events responses
+  const token = randomBytes(32).toString("hex");
   const waiting = new Map();
   const server = createServer({ key, cert }, (req, res) => {
     const url = new URL(req.url, "https://localhost");
+    if (url.pathname.startsWith("/v1/")) {
+      api(req, res, url);
+      return;
+    }
     let rel = decodeURIComponent(url.pathname).replace(/^\/+/, "");
     if (rel === "" || rel.endsWith("/")) rel += "index.html";
     const file = normalize(join(ADDINS, rel));
@@ -130,12 +149,30 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
         }
         conn.app = app;
         conn.registered = msg.params;
-        const session_id = msg.params.session_id ?? `ses_${++sessions}`;
-        conn.send({ jsonrpc: "2.0", id: msg.id, result: { session_id, resumed: Boolean(msg.params.session_id), document_id: `doc_${app}`, policy: { addin_enabled: true, flows_enabled: true }, heartbeat_seconds: 15, bridge_version: "fake" } });
+        const resumed = known.has(msg.params.session_id);
+        const session_id = resumed ? msg.params.session_id : `ses_${++sessions}`;
+        known.add(session_id);
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { session_id, resumed, document_id: `doc_${app}`, policy: { addin_enabled: true, flows_enabled: true }, heartbeat_seconds: 15, bridge_version: "fake" } });
         events.emit("registered", conn);
-      } else if (msg.method === "approval.decide" || msg.method === "label.set") {
+      } else if (msg.method === "approval.decide") {
         events.emit(msg.method, msg.params, conn);
-        conn.send({ jsonrpc: "2.0", id: msg.id, result: msg.method === "label.set" ? { applied: true } : { accepted: true } });
+        const list = approvals[conn.app] ?? [];
+        const i = list.findIndex((a) => a.approval_id === msg.params?.approval_id);
+        if (i >= 0) list.splice(i, 1);
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { accepted: true } });
+      } else if (msg.method === "label.set") {
+        events.emit(msg.method, msg.params, conn);
+        const { sheet, address, sensitivity } = msg.params ?? {};
+        const i = marks.findIndex((m) => m.sheet === sheet && m.address === address);
+        if (sensitivity === "confidential" && i < 0) marks.push({ sheet, address });
+        if (sensitivity === "normal" && i >= 0) marks.splice(i, 1); // exact range only
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { applied: true } });
+      } else if (msg.method === "approval.list") {
+        events.emit(msg.method, msg.params, conn);
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { approvals: structuredClone(approvals[conn.app] ?? []) } });
+      } else if (msg.method === "label.list") {
+        events.emit(msg.method, msg.params, conn);
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { marks: structuredClone(marks) } });
       } else if (msg.method === "ping") {
         conn.send({ jsonrpc: "2.0", id: msg.id, result: { pong: Math.floor(Date.now() / 1000) } });
       } else if (msg.id !== undefined && !msg.method && waiting.has(msg.id)) {
@@ -145,6 +182,40 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
       }
     });
   });
+  function api(req, res, url) {
+    const json = (status, body) => res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
+    if (req.headers.authorization !== `Bearer ${token}`) return json(401, { error: "missing or wrong token" });
+    const path = url.pathname;
+    if (path === "/v1/events" && req.method === "GET") {
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store" });
+      res.write(": hello\n\n");
+      streams.add(res);
+      req.on("close", () => streams.delete(res));
+      return;
+    }
+    if (path === "/v1/flows") return json(200, { flows: flows.slice(0, Number(url.searchParams.get("limit")) || 100) });
+    if (path === "/v1/approvals" && req.method === "GET") return json(200, { approvals: Object.values(approvals).flat() });
+    if (path === "/v1/status") return json(200, { version: "0.0.0-fake", documents: [], policy: { excel_enabled: true, powerpoint_enabled: true, flows_enabled: true, agent_client_may_approve: true } });
+    if (path === "/v1/policy") return json(200, { path: null, policy: { flows: { default: "notify" } }, values: [{ path: "flows.default", value: "notify", source: "default" }], error: null });
+    const m = /^\/v1\/approvals\/([^/]+)$/.exec(path);
+    if (m && req.method === "POST") {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        const id = decodeURIComponent(m[1]);
+        const answer = { approval_id: id, ...JSON.parse(body || "{}") };
+        const list = Object.values(approvals).find((l) => l.some((a) => a.approval_id === id));
+        if (!list) return json(404, { error: `no pending approval ${id}` });
+        list.splice(list.findIndex((a) => a.approval_id === id), 1);
+        answers.push(answer);
+        events.emit("approval.answer", answer);
+        json(200, { accepted: true });
+      });
+      return;
+    }
+    json(404, { error: "not found" });
+  }
+
   await new Promise((r) => server.listen(port, "127.0.0.1", r));
   const actualPort = server.address().port;
   const pane = (app) => [...conns].find((c) => c.app === app && c.registered);
@@ -153,7 +224,22 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
     origin: `https://localhost:${actualPort}`,
     events,
     policy,
+    approvals,
+    marks,
+    flows,
+    answers,
+    token,
     pane,
+    /** Sends an event to every open /v1/events stream: `type` is its name and data's type. */
+    emit(type, data = {}) {
+      const frame = `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+      for (const r of streams) r.write(frame);
+      return streams.size;
+    },
+    /** How many monitor pages have the event stream open. */
+    get streams() {
+      return streams.size;
+    },
     async waitForPane(app, timeoutMs = 15000) {
       const t0 = Date.now();
       while (Date.now() - t0 < timeoutMs) {
@@ -179,7 +265,15 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
     disconnect(app, code, reason) {
       pane(app)?.close(code, reason);
     },
+    /** As a restarted bridge: every session forgotten (the next register is not resumed),
+     * the held approvals dropped, the panes told it is going away (1001). Marks are stored. */
+    restart() {
+      known.clear();
+      for (const app of Object.keys(approvals)) approvals[app].length = 0;
+      for (const c of conns) c.close(1001, "the bridge is shutting down");
+    },
     close() {
+      for (const r of streams) r.destroy();
       for (const c of conns) c.socket.destroy();
       return new Promise((r) => server.close(r));
     },

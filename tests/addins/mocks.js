@@ -236,8 +236,10 @@ export function powerpointMock(model) {
   let nextSlide = 300;
   const layouts = (model.layouts ?? [{ id: "L1", name: "Title Slide" }, { id: "L2", name: "Title and Content" }]).map((l) => mock({ id: l.id, name: l.name }));
   const master = mock({ id: "M1", layouts: collection(layouts) });
+  const customMocks = (model.custom ?? []).map((p) => mock({ key: p.key, value: p.value }));
   const ctx = w.context({
     presentation: {
+      properties: { customProperties: collection(customMocks) },
       slides: collection(slideItems, {
         add: function (options) {
           w.state.addOptions = options;

@@ -6,7 +6,9 @@
 // Board.pptx) connect over wss from here; an MCP client written here reads the revenue range
 // and writes the figures, reformatted, into the deck. The monitor shows the read, the held
 // transfer and its approval card live; "Allow once" on the monitor releases the write, the
-// deck's pane receives powerpoint.addTable, and the transfer is in the feed and the graph.
+// deck's pane receives powerpoint.addTable, and the transfer is one row in the feed (held,
+// then approved) and an arrow in the graph. A second transfer blocked on the monitor leaves
+// the arrow green and its values uncounted; after a reload the rows keep their outcomes.
 // Screenshots at 1280x800 and 800x900 go to tests/output/ for review.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -22,6 +24,7 @@ const skip = !BIN ? "set OFFICE_BRIDGE_BIN to a built office-bridge to run" : !e
 const OUT = join(ROOT, "tests/output");
 
 let bridge, browser, context, page, link, mcp;
+const ask = {}; // what one test learns for the next (the approved transfer)
 const panes = [];
 const problems = [];
 
@@ -227,7 +230,8 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   await page.waitForSelector("#feed li[data-group=flows] .badge.d-ask");
   const edge = await page.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-target='Board.pptx']");
   assert.equal(await edge.getAttribute("data-decision"), "ask");
-  assert.ok(Number(await edge.getAttribute("data-values")) >= 9);
+  assert.equal(await edge.getAttribute("data-values"), "0", "nothing has moved while it is held");
+  assert.ok(Number(await edge.getAttribute("data-pending")) >= 1);
 
   // For review: the monitor with the card held, at both widths; one column at 800 px.
   await shoot("monitor-held-1280.png", 1280, 800);
@@ -272,11 +276,16 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   assert.equal(await page.evaluate(() => document.activeElement?.id), "approvals-h");
   await page.evaluate(() => document.activeElement?.blur());
   assert.equal(await page.isVisible("#approvals-count"), false);
-  await page.waitForFunction(() => /Allowed once: .*Q3\.xlsx/.test(document.getElementById("feed").textContent));
+  // The transfer's one row ends with its outcome (approval_resolved, then flow_outcome):
+  // approved on the desktop and written. No second row, none left "Held for approval".
+  await page.waitForFunction(() => [...document.querySelectorAll("#feed li[data-group=flows] .row-badge")].some((b) => b.textContent === "Approved"), null, { timeout: 10000 });
   const feed = await feedRows();
-  assert.match(feed[0], /^Allowed once: \d+ values? from Q3\.xlsx > Revenue!\S+ moved into Board\.pptx slide 3/);
-  assert.match(feed[0], /answered on the desktop/);
-  assert.ok(feed.some((r) => r.includes(flow.line) && /Held for approval/.test(r)), feed.join("\n"));
+  const transfer = feed.filter((r) => /from Q3\.xlsx > Revenue!/.test(r));
+  assert.equal(transfer.length, s.flows.length, `one row per transfer: ${feed.join("\n")}`);
+  const approved = transfer.find((r) => /Approved/.test(r));
+  assert.match(approved, /^\d+ values? from Q3\.xlsx > Revenue!\S+ moved into Board\.pptx slide 3/);
+  assert.match(approved, /answered on the desktop/);
+  assert.ok(!feed.some((r) => /Held for approval/.test(r)), feed.join("\n"));
   // The graph: one arrow Q3.xlsx -> Board.pptx, weighted by the values moved, labelled.
   const edges = await page.$$eval("#graph svg g.edge", (gs) => gs.map((g) => ({ ...g.dataset, label: g.querySelector("title").textContent, width: Number(g.querySelector(".edge-line").getAttribute("stroke-width")) })));
   assert.equal(edges.length, 1, JSON.stringify(edges));
@@ -284,17 +293,51 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   assert.equal(edges[0].target, "Board.pptx");
   assert.equal(Number(edges[0].values), flow.matched);
   assert.equal(edges[0].count, "1");
+  assert.equal(edges[0].decision, "allow", "approved and written: green, not orange");
   assert.ok(edges[0].width >= 2, JSON.stringify(edges));
   assert.match(await page.textContent("#graph svg .labels"), new RegExp(`${flow.matched} values`));
   const nodes = await page.$$eval("#graph svg g.node", (gs) => gs.map((g) => ({ name: g.dataset.name, x: g.transform.baseVal[0]?.matrix.e })));
   const x = Object.fromEntries(nodes.map((n) => [n.name, n.x]));
   assert.ok(x["Q3.xlsx"] < x["Board.pptx"], `the source on the left: ${JSON.stringify(nodes)}`);
   const cells = await page.$$eval("#graph-rows tr", (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
-  assert.deepEqual(cells, [["Q3.xlsx", "Board.pptx", String(flow.matched), "1", "Held for approval"]]);
+  assert.deepEqual(cells, [["Q3.xlsx", "Board.pptx", String(flow.matched), "1", "0", "0", "Moved"]]);
+  ask.flow = flow;
 
   await shoot("monitor-1280.png", 1280, 800);
   await shoot("monitor-800.png", 800, 900);
   await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test("a second transfer blocked on the monitor: the arrow stays green, its values are not counted", { skip }, async () => {
+  const [, ppt] = panes;
+  const writes = ppt.received.filter((r) => r.method === "powerpoint.addTable").length;
+  const call = mcp.callTool("ppt_add_table", { slide: 2, from_range: { sheet: "Revenue", range: "A1:D4" } });
+  call.catch(() => {});
+  await page.waitForSelector("#approvals article.card", { timeout: 15000 });
+  await page.getByRole("button", { name: /^Block content/ }).click();
+  const result = await call;
+  assert.equal(result.isError, true, JSON.stringify(result));
+  assert.equal(ppt.received.filter((r) => r.method === "powerpoint.addTable").length, writes, "nothing written");
+  await page.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-kept='1']", { timeout: 10000 });
+  const edge = await page.$eval("#graph svg g.edge[data-source='Q3.xlsx']", (g) => ({ ...g.dataset }));
+  assert.deepEqual([edge.decision, edge.values, edge.count, edge.moved, edge.kept], ["allow", String(ask.flow.matched), "2", "1", "1"]);
+  assert.match(await page.textContent("#graph svg .labels"), /1 kept out/);
+  const rows = await feedRows();
+  assert.ok(rows.some((r) => /from Q3\.xlsx > Revenue!A1:D4 kept out of Board\.pptx slide 2/.test(r) && /Denied/.test(r)), rows.join("\n"));
+});
+
+test("after a reload the rows come from /v1/flows with their outcomes, not 'Held for approval'", { skip }, async () => {
+  await page.reload();
+  await page.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
+  await page.waitForSelector("#feed li[data-group=flows]");
+  const rows = await feedRows();
+  const transfers = rows.filter((r) => /from Q3\.xlsx > Revenue!/.test(r));
+  assert.ok(transfers.some((r) => /moved into Board\.pptx slide 3/.test(r) && /Approved/.test(r)), transfers.join("\n"));
+  assert.ok(transfers.some((r) => /kept out of Board\.pptx slide 2/.test(r) && /Denied/.test(r)), transfers.join("\n"));
+  assert.ok(!transfers.some((r) => /Held for approval/.test(r)), transfers.join("\n"));
+  const edge = await page.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-target='Board.pptx']");
+  assert.equal(await edge.getAttribute("data-decision"), "allow");
+  assert.equal(await edge.getAttribute("data-values"), String(ask.flow.matched));
 });
 
 test("the page shows when the bridge goes away, and catches up when it is back", { skip }, async () => {

@@ -1,8 +1,9 @@
-// The monitor's logic without a browser: the SSE parser, the graph of what moved where and
-// its layout, the policy table (addins/monitor/model.js).
+// The monitor's logic without a browser: the SSE parser, one row per transfer in the words of
+// its outcome, the graph of what moved where (written values only, coloured by what reached
+// the target) and its layout, the policy table (addins/monitor/model.js).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SseParser, backoffMs, FlowGraph, layout, normDecision, stricter, policyRows, policyValueWords } from "../../addins/monitor/model.js";
+import { SseParser, backoffMs, FlowGraph, edgeLabel, edgeWords, layout, normDecision, stageOf, stricter, transferRow, policyRows, policyValueWords } from "../../addins/monitor/model.js";
 
 test("SSE: events, multi-line data, comments, CRLF split across chunks", () => {
   const got = [];
@@ -32,44 +33,122 @@ test("decisions: the strictest wins", () => {
 });
 
 const doc = (app, name) => ({ app, name, id: `doc_${name}` });
-const flow = (id, from, to, matched, decision) => ({ flow_id: id, source: from, target: to, matched, decision, sheet: "Revenue", cells: "A1:D4", location: "slide 3" });
+const flow = (id, from, to, matched, decision, life = {}) => ({ flow_id: id, write_id: `wr_${id}`, source: from, target: to, matched, decision, sheet: "Revenue", cells: "A1:D4", location: "slide 3", at: 1764460000000 + id, ...life });
+const done = (outcome, written = !["denied", "expired", "blocked"].includes(outcome)) => ({ outcome, written });
+const q3 = doc("excel", "Q3.xlsx");
+const board = doc("powerpoint", "Board.pptx");
+const budget = doc("excel", "Budget.xlsx");
+const edgeOf = (g, source) => g.edges().find((e) => e.source === source);
 
-test("graph: one edge per pair, values summed, strictest decision, denied approvals count as blocked", () => {
-  const q3 = doc("excel", "Q3.xlsx");
-  const board = doc("powerpoint", "Board.pptx");
-  const budget = doc("excel", "Budget.xlsx");
+test("graph: one edge per pair; only written values count; colour by what reached the target", () => {
   const g = new FlowGraph();
-  assert.equal(g.add(flow(1, q3, board, 12, "notify")), true);
-  assert.equal(g.add(flow(1, q3, board, 12, "notify")), false, "a flow seen twice counts once");
-  g.add(flow(2, q3, board, 4, "allow"));
-  g.add(flow(3, budget, board, 6, "ask"));
-  let edges = g.edges();
-  assert.equal(edges.length, 2);
-  const e1 = edges.find((e) => e.source === "doc_Q3.xlsx");
-  assert.deepEqual([e1.values, e1.count, e1.decision], [16, 2, "notify"]);
-  assert.equal(edges.find((e) => e.source === "doc_Budget.xlsx").decision, "ask");
-  g.resolve(3, "denied");
-  edges = g.edges();
-  assert.equal(edges.find((e) => e.source === "doc_Budget.xlsx").decision, "block");
+  assert.equal(g.add(flow(1, q3, board, 12, "notify", done("notified"))), true);
+  assert.equal(g.add(flow(1, q3, board, 12, "notify", done("notified"))), false, "a flow seen twice counts once");
+  g.add(flow(2, q3, board, 4, "allow", done("allowed")));
+  g.add(flow(3, budget, board, 6, "ask", { outcome: "pending", written: null }));
+  const e1 = edgeOf(g, "doc_Q3.xlsx");
+  assert.deepEqual([e1.values, e1.count, e1.moved, e1.kept, e1.pending, e1.decision], [16, 2, 2, 0, 0, "allow"], "allowed last: green");
+  const held = edgeOf(g, "doc_Budget.xlsx");
+  assert.deepEqual([held.values, held.pending, held.decision], [0, 1, "ask"], "held: orange, nothing counted as moved");
+  // Denied: nothing moved, ever: red.
+  g.resolve(3, "denied", "desktop");
+  assert.deepEqual([edgeOf(g, "doc_Budget.xlsx").decision, edgeOf(g, "doc_Budget.xlsx").kept, edgeOf(g, "doc_Budget.xlsx").values], ["block", 1, 0]);
 
   const l = layout(g, 760);
   const x = Object.fromEntries(l.nodes.map((n) => [n.name, n.x]));
   assert.ok(x["Q3.xlsx"] < x["Board.pptx"] && x["Budget.xlsx"] === x["Q3.xlsx"], JSON.stringify(x));
   assert.ok(l.nodes.every((n) => n.x >= 0 && n.x + n.w <= 760));
   const thick = l.edges.find((e) => e.values === 16);
-  const thin = l.edges.find((e) => e.values === 6);
+  const thin = l.edges.find((e) => e.values === 0);
   assert.ok(thick.stroke > thin.stroke && thin.stroke >= 2 && thick.stroke <= 10);
   assert.match(thick.d, /^M\d+ [\d.]+ C/);
   assert.deepEqual(layout(g, 760), l, "deterministic");
 });
 
-test("graph: a held flow loaded after its answer keeps its outcome", () => {
+test("graph: one blocked transfer among allowed ones does not paint the edge red, and its values do not count", () => {
   const g = new FlowGraph();
-  g.add({ ...flow(7, doc("excel", "Q3.xlsx"), doc("powerpoint", "Board.pptx"), 5, "ask"), outcome: "expired" });
-  g.add({ ...flow(8, doc("excel", "Costs.xlsx"), doc("powerpoint", "Board.pptx"), 5, "ask"), outcome: "pending" });
-  const edges = g.edges();
-  assert.equal(edges.find((e) => e.source === "doc_Q3.xlsx").decision, "block");
-  assert.equal(edges.find((e) => e.source === "doc_Costs.xlsx").decision, "ask");
+  for (let i = 1; i <= 5; i++) g.add(flow(i, q3, board, 10, "allow", done("allowed")));
+  g.add(flow(6, q3, board, 50, "block", done("blocked")));
+  const e = edgeOf(g, "doc_Q3.xlsx");
+  assert.deepEqual([e.values, e.count, e.moved, e.kept, e.decision], [50, 6, 5, 1, "allow"]);
+  assert.equal(edgeWords(e), "50 values moved · 6 transfers, 1 kept out");
+  assert.equal(edgeLabel(e), "50 values · 1 kept out");
+  // A transfer allowed itself but refused with the rest of its write moved nothing either.
+  g.add(flow(7, q3, board, 9, "allow", done("denied")));
+  assert.deepEqual([edgeOf(g, "doc_Q3.xlsx").values, edgeOf(g, "doc_Q3.xlsx").kept], [50, 2]);
+  // Allowed but the write failed: not written, not counted.
+  g.add(flow(8, q3, board, 7, "allow", { outcome: "allowed", written: false }));
+  assert.deepEqual([edgeOf(g, "doc_Q3.xlsx").values, edgeOf(g, "doc_Q3.xlsx").kept], [50, 3]);
+});
+
+test("graph: an edge whose held transfers were all approved is not orange; blue when the latest that moved was shown", () => {
+  const g = new FlowGraph();
+  g.add(flow(1, q3, board, 5, "ask", { outcome: "pending", written: null }));
+  assert.equal(edgeOf(g, "doc_Q3.xlsx").decision, "ask");
+  g.resolve(1, "allowed", "pane");
+  assert.equal(edgeOf(g, "doc_Q3.xlsx").decision, "ask", "approved, still being written: nothing moved yet");
+  assert.equal(g.outcome({ flow_id: 1, write_id: "wr_1", outcome: "approved", written: true, decided_by: "pane", reason: "", at: 2 }), true);
+  assert.deepEqual([edgeOf(g, "doc_Q3.xlsx").decision, edgeOf(g, "doc_Q3.xlsx").values], ["allow", 5]);
+  g.add(flow(2, q3, board, 3, "notify", done("notified")));
+  assert.equal(edgeOf(g, "doc_Q3.xlsx").decision, "notify");
+  // Waiting beside what moved: still the colour of what moved; the count says one waits.
+  g.add(flow(3, q3, board, 3, "ask", { outcome: "pending", written: null }));
+  assert.deepEqual([edgeOf(g, "doc_Q3.xlsx").decision, edgeOf(g, "doc_Q3.xlsx").pending], ["notify", 1]);
+  assert.equal(g.outcome({ flow_id: 99, outcome: "blocked" }), false, "an unknown transfer is not drawn");
+});
+
+test("graph: a transfer loaded after a reload keeps its outcome; a later pending copy does not undo it", () => {
+  const g = new FlowGraph();
+  g.add(flow(7, q3, board, 5, "ask", { outcome: "expired", written: false, decided_by: "timeout" }));
+  g.add(flow(8, doc("excel", "Costs.xlsx"), board, 5, "ask", { outcome: "pending", written: null }));
+  assert.equal(edgeOf(g, "doc_Q3.xlsx").decision, "block");
+  assert.equal(edgeOf(g, "doc_Costs.xlsx").decision, "ask");
+  // The live event of flow 8, final, merges into the known entry.
+  assert.equal(g.add(flow(8, doc("excel", "Costs.xlsx"), board, 5, "ask", { outcome: "approved", written: true, decided_by: "desktop" })), false);
+  assert.equal(edgeOf(g, "doc_Costs.xlsx").decision, "allow");
+  g.add(flow(8, doc("excel", "Costs.xlsx"), board, 5, "ask", { outcome: "pending", written: null }));
+  assert.equal(g.entry(8).outcome, "approved");
+  assert.equal(g.resolve(8, "denied"), false, "a final transfer stays as it ended");
+});
+
+test("rows: after a reload, the right words for each outcome; 'Held for approval' only while held", () => {
+  const row = (life, decision = "ask", extra = {}) => transferRow({ flow: flow(1, q3, board, 12, decision, { reason: "confidential data needs your approval", strength: "confirmed", explicit: false, sensitivity: "confidential", location: "slide 3", ...extra }), decided_by: null, reason: "", ...life });
+  const cases = [
+    [{ outcome: "pending", written: null }, "ask", "Held for approval", "ask", "waiting to go into"],
+    [{ outcome: "pending", written: null, approvedBy: "desktop" }, "ask", "Approved, being written", "ask", "going into"],
+    [{ outcome: "pending", written: null }, "allow", "Being written", "ask", "going into"],
+    [{ outcome: "allowed", written: true }, "allow", "Allowed", "allow", "moved into"],
+    [{ outcome: "notified", written: true }, "notify", "Allowed, shown to you", "notify", "moved into"],
+    [{ outcome: "approved", written: true, decided_by: "pane" }, "ask", "Approved", "allow", "moved into"],
+    [{ outcome: "denied", written: false, decided_by: "desktop" }, "ask", "Denied", "block", "kept out of"],
+    [{ outcome: "expired", written: false, decided_by: "bridge", reason: "the bridge restarted" }, "ask", "Expired", "block", "kept out of"],
+    [{ outcome: "blocked", written: false }, "block", "Blocked", "block", "kept out of"],
+    [{ outcome: "notified", written: false }, "notify", "Not written", "block", "not written into"],
+  ];
+  for (const [life, decision, badge, cls, verb] of cases) {
+    const r = row(life, decision);
+    assert.equal(r.badge, badge, JSON.stringify(life));
+    assert.equal(r.decision, cls, JSON.stringify(life));
+    assert.equal(r.title, `12 values from Q3.xlsx > Revenue!A1:D4 ${verb} Board.pptx slide 3`, JSON.stringify(life));
+  }
+  assert.match(row({ outcome: "approved", written: true, decided_by: "pane" }).detail, /^answered in the document's pane · confidential data needs your approval · confirmed, found in what the agent wrote · Confidential$/);
+  assert.match(row({ outcome: "expired", written: false, decided_by: "bridge", reason: "the bridge restarted" }).detail, /^decided by the bridge · the bridge restarted · /);
+  assert.doesNotMatch(row({ outcome: "allowed", written: true }, "allow").detail, /before this page opened/);
+  assert.match(transferRow({ flow: flow(1, q3, board, 1, "allow"), outcome: "allowed", written: true }, { earlier: true }).detail, /before this page opened$/);
+  assert.equal(transferRow({ flow: flow(1, q3, board, undefined, "allow"), outcome: "allowed", written: true }).title, "Data from Q3.xlsx > Revenue!A1:D4 moved into Board.pptx slide 3");
+});
+
+test("rows: a /v1/flows row and a flow event build the same entry", () => {
+  const g = new FlowGraph();
+  g.add({ ...flow(5, q3, board, 12, "notify"), outcome: "notified", written: true, decided_by: null, at: 1764460002345 });
+  const e = g.entry(5);
+  assert.deepEqual([e.outcome, e.written, e.decided_by, e.at], ["notified", true, null, 1764460002345]);
+  assert.equal(stageOf(e), "moved");
+  // An older bridge: no outcome on an allowed row; the decision says it.
+  g.add({ ...flow(6, q3, board, 12, "allow") });
+  assert.equal(stageOf(g.entry(6)), "moved");
+  g.add({ ...flow(9, q3, board, 12, "ask") });
+  assert.equal(stageOf(g.entry(9)), "held");
 });
 
 test("graph: a document that gives and receives sits in the middle", () => {

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createPowerPointOperations } from "../../addins/powerpoint/operations.js";
 import { toRpcError } from "../../addins/shared/rpc.js";
+import { purviewLabel, purviewProperties } from "../../addins/shared/purview.js";
 import { officeMock, powerpointMock } from "./mocks.js";
 
 const ALL = { PowerPointApi: "1.8", ImageCoercion: "1.1" };
@@ -14,6 +15,12 @@ function model() {
     slides: [
       { id: "256#", shapes: [{ id: "2", name: "Title 1", type: "Placeholder", text: "Q3 business review" }, { id: "3", name: "Picture 2", type: "Image" }] },
       { id: "257#", shapes: [{ id: "4", name: "Table 3", type: "Table", table: [["Region", "Q3"], ["EMEA", "$1.42M"]] }, { id: "5", name: "TextBox 4", type: "TextBox", text: "Revenue grew" }] },
+    ],
+    custom: [
+      { key: "MSIP_Label_9f1c-77_Enabled", value: "true" },
+      { key: "MSIP_Label_9f1c-77_Name", value: "Highly Confidential" },
+      { key: "MSIP_Label_9f1c-77_SiteId", value: "72f988bf" },
+      { key: "Client", value: "Contoso board" },
     ],
   };
 }
@@ -80,6 +87,7 @@ test("every PowerPoint operation answers -32004 naming the set when the host lac
     "powerpoint.addTable": [{ slide: 1, rows: [["a"]] }, "PowerPointApi 1.8"],
     "powerpoint.insertImage": [{ slide: 1, png_base64: PNG }, "ImageCoercion 1.1"],
     "powerpoint.deleteSlide": [{ slide: 1 }, "PowerPointApi 1.2"],
+    "powerpoint.getProperties": [{}, "PowerPointApi 1.7"],
   };
   assert.deepEqual(Object.keys(calls).sort(), Object.keys(ops).sort(), "every operation is covered");
   for (const [method, [params, set]] of Object.entries(calls)) {
@@ -164,4 +172,31 @@ test("powerpoint.deleteSlide deletes by id or index; Office refusals are -32005"
   const old = setup({ sets: { PowerPointApi: "1.1" } });
   const e2 = await rpcError(old.ops["powerpoint.deleteSlide"]({ slide: 1 }));
   assert.deepEqual([e2.code, e2.message], [-32004, "needs PowerPointApi 1.2"]);
+});
+
+test("powerpoint.getProperties returns the deck's name, url and only its Purview label properties", async () => {
+  const { ops } = setup();
+  const r = await ops["powerpoint.getProperties"]({});
+  assert.deepEqual(r, {
+    name: "Q3 review.pptx",
+    url: "https://contoso.sharepoint.com/Q3%20review.pptx",
+    custom: { "MSIP_Label_9f1c-77_Enabled": "true", "MSIP_Label_9f1c-77_Name": "Highly Confidential", "MSIP_Label_9f1c-77_SiteId": "72f988bf" },
+  });
+  assert.equal(purviewLabel(r.custom), "Highly Confidential");
+  assert.deepEqual(purviewProperties([{ key: "MSIP_Label_x_SetDate", value: null }, { key: "Other", value: "x" }]), { "MSIP_Label_x_SetDate": "" });
+  // A deck without custom properties: an empty object, not an error.
+  const bare = setup({ mutate: (m) => (m.custom = []) });
+  assert.deepEqual((await bare.ops["powerpoint.getProperties"]({})).custom, {});
+  assert.equal((await rpcError(ops["powerpoint.getProperties"]([1]))).code, -32602);
+});
+
+test("powerpoint.getProperties needs PowerPointApi 1.7 (-32004), Office errors are -32005", async () => {
+  const old = setup({ sets: { PowerPointApi: "1.6", ImageCoercion: "1.1" } });
+  const e = await rpcError(old.ops["powerpoint.getProperties"]({}));
+  assert.deepEqual([e.code, e.message, e.data], [-32004, "needs PowerPointApi 1.7", { set: "PowerPointApi", version: "1.7" }]);
+  const s = setup();
+  s.state.pendingError = Object.assign(new Error("Access denied"), { code: "AccessDenied", debugInfo: { code: "AccessDenied" } });
+  const e2 = await rpcError(s.ops["powerpoint.getProperties"]({}));
+  assert.equal(e2.code, -32005);
+  assert.equal(e2.data.code, "AccessDenied");
 });

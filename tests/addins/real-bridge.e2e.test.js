@@ -7,8 +7,11 @@
 // Chromium with Office.js's CDN URL routed to the stand-in. On bridge A an MCP client
 // (helpers/bridge-process.mjs: https + the bridge's CA + bearer token, Streamable HTTP) reads
 // a range through the Excel pane and writes the figures, reformatted, into the deck: the PowerPoint pane shows the
-// approval card, the test answers it there, and the table lands in the simulated deck. On
-// bridge B the PowerPoint pane shows "Disabled by your administrator".
+// approval card, the test answers it there, and the table lands in the simulated deck; both
+// panes show each transfer as one line that ends with its outcome. Bridge A is then restarted
+// with a card open: the pane reconciles it with approval.list. The Excel pane lists and
+// removes the person's confidential marks (label.list). On bridge B the PowerPoint pane
+// shows "Disabled by your administrator".
 // Screenshots for review go to tests/output/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -168,9 +171,9 @@ test("a write of those figures, reformatted, is held: the PowerPoint pane's card
   await sleep(300);
   assert.equal(settled, false, "the tool call waits for the person");
   assert.equal((await deckOf(pp)).slides[1].shapes.length, slidesBefore);
-  // Both panes were told of the flow as it was held.
-  await pp.waitForFunction(() => /from Q3\.xlsx > Revenue!.*waiting for approval/s.test(document.getElementById("feed").textContent));
-  await xl.waitForFunction(() => /Left this workbook: Revenue!\S+ → Q3 review\.pptx, slide 2/.test(document.getElementById("feed").textContent));
+  // Both panes were told of the flow as it was held: one line each, waiting.
+  await pp.waitForFunction(() => /Waiting to come into this deck: from Q3\.xlsx > Revenue!.*waiting for your approval/s.test(document.getElementById("feed").textContent));
+  await xl.waitForFunction(() => /Waiting to leave this workbook: Revenue!\S+ → Q3 review\.pptx, slide 2/.test(document.getElementById("feed").textContent));
   assert.match((await feedLines(xl))[0], /waiting for approval/);
 
   // For review: both panes and the playground with the card held.
@@ -212,6 +215,13 @@ test("a write of those figures, reformatted, is held: the PowerPoint pane's card
   assert.ok(lines.some((l) => /^You allowed once: content from Q3\.xlsx > Revenue!/.test(l)), lines.join("\n"));
   assert.ok(lines.some((l) => /^The agent added a table to slide 2/.test(l)), lines.join("\n"));
   assert.equal(await pp.isVisible("#approvals-empty"), true);
+  // The transfer's line in each pane ended with its outcome (flow.outcome): approved in the
+  // deck's pane, written. The workbook's pane no longer says it is waiting.
+  await pp.waitForFunction(() => /Came into this deck: from Q3\.xlsx > Revenue!\S+ → slide 2.*approved in this pane/s.test(document.getElementById("feed").innerText));
+  await xl.waitForFunction(() => /Left this workbook: Revenue!\S+ → Q3 review\.pptx, slide 2.*approved in the pane of Q3 review\.pptx/s.test(document.getElementById("feed").innerText));
+  const xlLines = await feedLines(xl);
+  assert.ok(!xlLines.some((l) => /^Waiting to leave this workbook/.test(l)), xlLines.join("\n"));
+  assert.equal(xlLines.filter((l) => /this workbook: Revenue!/.test(l)).length, s.flows.length, "one line per transfer");
   await page.screenshot({ path: join(OUT, "playground.png"), fullPage: true });
   await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane.png") });
 });
@@ -235,6 +245,11 @@ test("from_range held and blocked in the pane: the tool call fails and the deck 
   assert.deepEqual(await deckOf(pp), before);
   await pp.waitForSelector("article.card", { state: "detached" });
   assert.match((await feedLines(pp))[0], /^You blocked: content from Q3\.xlsx > Costs!A1:C3/);
+  // Nothing left the workbook, and its pane says so on the transfer's one line.
+  const xl = ask.pg.frame("excel");
+  await xl.waitForFunction(() => /Kept in this workbook: Costs!A1:C3 → Q3 review\.pptx, slide 1.*denied in the pane of Q3 review\.pptx/s.test(document.getElementById("feed").innerText));
+  await pp.waitForFunction(() => /Kept out of this deck: from Q3\.xlsx > Costs!A1:C3 → slide 1.*denied in this pane/s.test(document.getElementById("feed").innerText));
+  assert.ok(!(await feedLines(xl)).some((l) => /^Waiting to leave this workbook: Costs!A1:C3/.test(l)));
 });
 
 test("a slide deletion is held as a deletion, not as content from another document", { skip }, async () => {
@@ -284,6 +299,68 @@ test("an approval answered on the desktop first: the tool call is refused and th
   await pp.waitForSelector("article.card", { state: "detached", timeout: 5000 });
   assert.match((await feedLines(pp))[0], /^Blocked on the desktop: content from Q3\.xlsx > Revenue!/);
   assert.deepEqual(await deckOf(pp), before);
+  await pp.waitForFunction(() => /Kept out of this deck: from Q3\.xlsx > Revenue!\S+ → slide 2.*denied on the desktop/s.test(document.getElementById("feed").innerText));
+  await ask.pg.frame("excel").waitForFunction(() => /Kept in this workbook: Revenue!\S+ → Q3 review\.pptx, slide 2.*denied on the desktop/s.test(document.getElementById("feed").innerText));
+});
+
+test("a bridge restart with a card open: the pane reconciles with approval.list and says nothing was written", { skip }, async () => {
+  const { page, frame } = ask.pg;
+  const pp = frame("powerpoint");
+  const before = await deckOf(pp);
+  const millions = (v) => `$${(v / 1e6).toFixed(2)}M`;
+  const rows = ask.read.values.map((row, i) => (i === 0 ? row : [row[0], ...row.slice(1).map(millions)]));
+  const call = ask.mcp.callTool("ppt_add_table", { slide: 2, rows });
+  call.catch(() => {}); // the bridge goes away under it
+  const card = await pp.waitForSelector("article.card", { timeout: 15000 });
+  const subject = (await card.evaluate((el) => el.querySelector("h3").textContent)).replace(/^Content from /, "");
+  assert.equal(subject, "Q3.xlsx");
+  ask.mcp.close();
+  await stopBridge(ask);
+  // While the bridge is away the card stays, its buttons off, saying why.
+  await pp.waitForFunction(() => /answers wait for the connection/.test(document.querySelector("article.card .message")?.textContent ?? ""), null, { timeout: 15000 });
+  assert.equal(await pp.getByRole("button", { name: /^Allow once/ }).isDisabled(), true);
+  // The same port and data dir: the panes come back by themselves (backoff) to a new bridge.
+  const again = await startBridge(BIN, "real-ask-again", { flows: { default: "ask" } }, { dataDir: ask.dataDir, port: ask.port, dir: ask.dir });
+  ask.proc = again.proc;
+  await pp.waitForSelector("#status[data-state=connected]", { timeout: 40000 });
+  await pp.waitForSelector("article.card", { state: "detached", timeout: 10000 });
+  await pp.waitForFunction(() => /Closed while office-bridge was away: content from Q3\.xlsx > Revenue!\S+ — nothing was written/.test(document.getElementById("feed").innerText));
+  await pp.waitForFunction(() => /Kept out of this deck: from Q3\.xlsx > Revenue!\S+ → slide 2.*expired/s.test(document.getElementById("feed").innerText));
+  assert.equal(await pp.isVisible("#approvals-empty"), true);
+  assert.deepEqual(await deckOf(pp), before, "nothing was written");
+  // The new bridge agrees: nothing is waiting, and the transfer ended as expired, not written.
+  const pending = await api(ask, "GET", "/v1/approvals");
+  assert.deepEqual(pending.body.approvals, []);
+  const flows = await api(ask, "GET", "/v1/flows?limit=5");
+  const last = flows.body.flows.find((f) => f.target?.name === "Q3 review.pptx" && f.decision === "ask");
+  assert.deepEqual([last.outcome, last.written], ["expired", false], JSON.stringify(last));
+  await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane-after-restart.png") });
+});
+
+test("the Excel pane lists the person's marks from the bridge and removes one exactly", { skip }, async () => {
+  const { page, frame } = ask.pg;
+  const xl = frame("excel");
+  await xl.waitForSelector("#status[data-state=connected]", { timeout: 40000 });
+  await page.click("table.grid td[data-r='2'][data-c='2']");
+  await page.click("table.grid td[data-r='4'][data-c='3']", { modifiers: ["Shift"] });
+  await xl.click("#mark");
+  await xl.waitForSelector("#marks li[data-sheet='Revenue'][data-address='B2:C4']", { timeout: 10000 });
+  assert.equal((await xl.textContent("#marks li[data-sheet='Revenue'][data-address='B2:C4'] .mark-range")).trim(), "Revenue!B2:C4");
+  assert.equal(await xl.isVisible("#marks-empty"), false);
+  await page.locator("#xl-pane").screenshot({ path: join(OUT, "excel-pane-marks-real.png") });
+  await xl.getByRole("button", { name: "Remove the confidential mark on Revenue!B2:C4" }).click();
+  await xl.waitForSelector("#marks li[data-address='B2:C4']", { state: "detached", timeout: 10000 });
+  assert.match(await xl.textContent("#mark-message"), /Removed the confidential mark on Revenue!B2:C4\./);
+  // The list is the bridge's: a reload of the pane shows the same (nothing).
+  await xl.evaluate(() => location.reload());
+  const fresh = () => ask.pg.frame("excel");
+  const t0 = Date.now();
+  while (!(await fresh()?.$("#status[data-state=connected]").catch(() => null))) {
+    if (Date.now() - t0 > 15000) throw new Error("the Excel pane did not reconnect after its reload");
+    await sleep(100);
+  }
+  await fresh().waitForFunction(() => !document.getElementById("marks-empty").hidden);
+  assert.equal(await fresh().$$eval("#marks li", (l) => l.length), 0);
 });
 
 test("the administrator's switch: with PowerPoint disabled the pane says so and the bridge refuses it", { skip }, async () => {

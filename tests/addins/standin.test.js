@@ -6,6 +6,7 @@ import "../../addins/standin/office-standin.js";
 import { createExcelOperations } from "../../addins/excel/operations.js";
 import { createPowerPointOperations } from "../../addins/powerpoint/operations.js";
 import { toRpcError } from "../../addins/shared/rpc.js";
+import { purviewLabel } from "../../addins/shared/purview.js";
 
 const { OfficeStandin } = globalThis;
 
@@ -118,6 +119,14 @@ test("the real PowerPoint operations run on the stand-in", async () => {
   assert.deepEqual(slide.shapes.map((x) => [x.type, x.text]), [["TextBox", "EMEA $1.42M"], ["Table", "Region\tQ3\nEMEA\t$1.42M"], ["Image", null]]);
   assert.deepEqual(await ops["powerpoint.deleteSlide"]({ slide: 1 }), { deleted: "256#" });
   assert.equal((await ops["powerpoint.listSlides"]({})).slides.length, 2);
+  const props = await ops["powerpoint.getProperties"]({});
+  assert.equal(props.name, "Q3 review.pptx");
+  assert.equal(props.url, "https://contoso.sharepoint.com/sites/finance/Shared%20Documents/Q3%20review.pptx");
+  assert.equal(purviewLabel(props.custom), "General");
+  assert.equal(props.custom.Audience, undefined, "only the Purview properties leave the deck");
+  const noProps = OfficeStandin.create({ host: "powerpoint", missing: ["PowerPointApi 1.7"] });
+  const e7 = await rpcError(createPowerPointOperations({ PowerPoint: noProps.PowerPoint, Office: noProps.Office })["powerpoint.getProperties"]({}));
+  assert.deepEqual([e7.code, e7.message], [-32004, "needs PowerPointApi 1.7"]);
   const noTables = OfficeStandin.create({ host: "powerpoint", missing: ["PowerPointApi 1.8"] });
   const ops2 = createPowerPointOperations({ PowerPoint: noTables.PowerPoint, Office: noTables.Office });
   const e = await rpcError(ops2["powerpoint.addTable"]({ slide: 1, rows: [["a"]] }));

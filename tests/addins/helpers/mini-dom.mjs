@@ -1,6 +1,7 @@
 // A small DOM stand-in for node tests of pane UI code (no jsdom in this repo): elements, text
-// nodes, attributes, classList, hidden/disabled, click listeners, focus. Enough for ui.js `h`
-// and addins/shared/approvals.js; install() puts `document` and `Node` on globalThis.
+// nodes, attributes, classList, hidden/disabled, click listeners, focus. Enough for ui.js `h`,
+// addins/shared/approvals.js, shared/flows.js and excel/marks.js; install() puts `document`
+// and `Node` on globalThis.
 
 export class Node {
   constructor() {
@@ -17,6 +18,11 @@ export class Node {
   }
   append(...nodes) {
     for (const n of nodes) this.#insert(n instanceof Node ? n : new Text(String(n)), this.childNodes.length);
+  }
+  replaceChildren(...nodes) {
+    for (const c of this.childNodes) c.parentNode = null;
+    this.childNodes = [];
+    this.append(...nodes);
   }
   prepend(...nodes) {
     nodes.forEach((n, i) => this.#insert(n instanceof Node ? n : new Text(String(n)), i));
