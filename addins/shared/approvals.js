@@ -26,7 +26,9 @@ export const URGENT_MS = 15000;
 
 /** The bridge's answer to approval.decide for an approval it no longer holds (-32602). */
 export function isGone(e) {
-  return e?.code === -32602 && /no pending approval/i.test(String(e?.message ?? ""));
+  // "no pending approval …" (never issued, or from an older bridge), or "approval … was
+  // already denied (in the document's pane); the first answer counts".
+  return e?.code === -32602 && /no pending approval|was already (allowed|denied|expired)/i.test(String(e?.message ?? ""));
 }
 
 /** How an approval ended, from an approval.resolved, in the feed's words. */

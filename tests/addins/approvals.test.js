@@ -307,8 +307,10 @@ test("with the panes' Feed: the lines land in the feed list", async () => {
   assert.equal(feedList.querySelector("div.feed-title").textContent, "You allowed once: content from Budget.xlsx > Costs!A1:C3");
 });
 
-test("isGone recognises only the bridge's 'no pending approval'", () => {
+test("isGone recognises only the bridge's 'no pending approval' and 'was already …'", () => {
   assert.equal(isGone({ code: -32602, message: "no pending approval apr_1" }), true);
+  assert.equal(isGone({ code: -32602, message: 'approval "apr_1" was already expired (by office-bridge); the first answer counts' }), true);
+  assert.equal(isGone({ code: -32602, message: 'approval "apr_1" was already denied (on the desktop); the first answer counts' }), true);
   assert.equal(isGone({ code: -32602, message: "only a pane of that document may answer it" }), false);
   assert.equal(isGone({ code: -32603, message: "no pending approval" }), false);
   assert.equal(isGone(null), false);

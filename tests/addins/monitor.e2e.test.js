@@ -262,7 +262,7 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   const s = result.structuredContent;
   assert.equal(s.written, true, JSON.stringify(s));
   assert.equal(s.approvals.length, 1, JSON.stringify(s.approvals));
-  assert.equal(s.approvals[0].allowed_by, "events", "answered through the desktop API, by the monitor");
+  assert.equal(s.approvals[0].allowed_by, "desktop", "answered through the desktop API, by the monitor");
   const table = await ppt.next("powerpoint.addTable");
   assert.equal(table.rows[1][1], "$1.23M");
   const flow = s.flows.find((f) => f.decision === "ask");
@@ -287,6 +287,9 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   assert.match(approved, /answered on the desktop/);
   assert.ok(!feed.some((r) => /Held for approval/.test(r)), feed.join("\n"));
   // The graph: one arrow Q3.xlsx -> Board.pptx, weighted by the values moved, labelled.
+  // (The values count once the write's outcome, written, has arrived: flow_outcome comes
+  // after approval_resolved.)
+  await page.waitForFunction((n) => document.querySelector("#graph svg g.edge")?.dataset.values === String(n), flow.matched, { timeout: 10000 });
   const edges = await page.$$eval("#graph svg g.edge", (gs) => gs.map((g) => ({ ...g.dataset, label: g.querySelector("title").textContent, width: Number(g.querySelector(".edge-line").getAttribute("stroke-width")) })));
   assert.equal(edges.length, 1, JSON.stringify(edges));
   assert.equal(edges[0].source, "Q3.xlsx");

@@ -415,6 +415,8 @@ struct HeldWrite {
     target: DocumentRef,
     /// Every approval of the write, in the order they were opened.
     approvals: Vec<String>,
+    /// The transfer each approval holds (none for a deletion).
+    flow_of: HashMap<String, i64>,
     /// The answers so far: approval id -> who allowed it.
     allowed: HashMap<String, String>,
     transfers: Vec<TransferRef>,
@@ -428,6 +430,8 @@ struct HeldWrite {
 struct PassingWrite {
     transfers: Vec<TransferRef>,
     approvals: Vec<(String, String)>,
+    /// Who allowed each held transfer, by flow id.
+    allowed_by: HashMap<i64, String>,
 }
 
 /// A finished write: each transfer's outcome, and each approval with who allowed it.
@@ -457,6 +461,10 @@ impl Holds {
         expires_at: UnixMillis,
     ) {
         let ids = approvals.iter().map(|a| a.id.clone()).collect();
+        let flow_of = approvals
+            .iter()
+            .filter_map(|a| a.flow_id().map(|f| (a.id.clone(), f)))
+            .collect();
         let held_for_ms = approvals
             .iter()
             .map(|a| a.expires_at - a.created_at)
@@ -470,6 +478,7 @@ impl Holds {
             HeldWrite {
                 target: target.clone(),
                 approvals: ids,
+                flow_of,
                 allowed: HashMap::new(),
                 transfers,
                 held_for_ms,
@@ -485,6 +494,7 @@ impl Holds {
             PassingWrite {
                 transfers,
                 approvals: Vec::new(),
+                allowed_by: HashMap::new(),
             },
         );
     }
@@ -647,7 +657,13 @@ impl Holds {
                 target: t.target.clone(),
                 outcome: Outcome::of_passed(t.decision),
                 written,
-                decided_by: None,
+                // Who let it through: the policy, or the person who allowed it.
+                decided_by: Some(
+                    w.allowed_by
+                        .get(&t.flow_id)
+                        .cloned()
+                        .unwrap_or_else(|| "policy".to_string()),
+                ),
                 reason: match written {
                     Some(true) => "written".into(),
                     Some(false) => "allowed, but the write did not go through".into(),
@@ -716,11 +732,17 @@ impl Holds {
                     .iter()
                     .map(|a| (a.clone(), w.allowed.get(a).cloned().unwrap_or_default()))
                     .collect();
+                let allowed_by = w
+                    .flow_of
+                    .iter()
+                    .filter_map(|(a, f)| w.allowed.get(a).map(|by| (*f, by.clone())))
+                    .collect();
                 self.passing.insert(
                     write_id.clone(),
                     PassingWrite {
                         transfers: w.transfers.clone(),
                         approvals: approvals.clone(),
+                        allowed_by,
                     },
                 );
                 effects.settled.push(SettledWrite {
@@ -907,6 +929,7 @@ mod tests {
             }
         );
         let finished = h.finish(&write, Some(true), 2_200).unwrap();
+        assert_eq!(finished.outcomes[0].decided_by.as_deref(), Some("pane"));
         assert!(
             finished
                 .outcomes

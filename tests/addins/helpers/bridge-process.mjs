@@ -60,10 +60,12 @@ export async function startBridge(bin, name, policy, { dataDir, port = 0, dir } 
 }
 
 /** SIGTERM (graceful shutdown), SIGKILL after 5 s. */
-export async function stopBridge(b) {
+/** Stops a bridge: SIGTERM (a clean stop: held writes are refused first), or SIGKILL to
+ * stand for a crash. */
+export async function stopBridge(b, { signal = "SIGTERM" } = {}) {
   if (!b?.proc || b.proc.exitCode !== null || b.proc.signalCode !== null) return;
   const exited = new Promise((r) => b.proc.once("exit", r));
-  b.proc.kill("SIGTERM");
+  b.proc.kill(signal);
   const timer = setTimeout(() => b.proc.kill("SIGKILL"), 5000);
   await exited;
   clearTimeout(timer);
