@@ -74,7 +74,7 @@ async function main() {
   client.addEventListener("registered", async () => {
     const doc = client.documentInfo ?? {};
     $("doc-name").textContent = doc.name || "Untitled workbook";
-    reconcileApprovals({ listApprovals: () => client.listApprovals(), cards, flows, restarted: client.restarted }).catch(() => {
+    reconcileApprovals({ listApprovals: () => client.listApprovals(), listFlows: (ids) => client.listFlows(ids), cards, flows, restarted: client.restarted }).catch(() => {
       /* the connection went again; the next register reconciles */
     });
     marks.refresh();

@@ -49,7 +49,7 @@ async function main() {
   // After every register (first connect and each reconnect): the bridge's open approvals.
   client.addEventListener("registered", () => {
     $("doc-name").textContent = client.documentInfo?.name || "Untitled presentation";
-    reconcileApprovals({ listApprovals: () => client.listApprovals(), cards, flows, restarted: client.restarted }).catch(() => {
+    reconcileApprovals({ listApprovals: () => client.listApprovals(), listFlows: (ids) => client.listFlows(ids), cards, flows, restarted: client.restarted }).catch(() => {
       /* the connection went again; the next register reconciles */
     });
     showSensitivity(ops);

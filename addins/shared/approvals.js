@@ -286,10 +286,33 @@ export class ApprovalCards {
  * although the pane sent its id), so it is a new bridge. An older bridge without
  * approval.list (-32601) leaves the cards as they are; resolves with null then.
  */
-export async function reconcileApprovals({ listApprovals, cards, flows = null, restarted = false }) {
+/** Asks the bridge how the transfers this pane still shows as pending ended, and shows it.
+ * An older bridge without flow.list (-32601) leaves them to `reconnected`. */
+export async function catchUpFlows({ listFlows, flows }) {
+  const pending = flows.pendingIds();
+  if (!pending.length) return 0;
+  let res;
+  try {
+    res = await listFlows(pending.slice(-500));
+  } catch (e) {
+    if (e?.code === -32601) return 0;
+    throw e;
+  }
+  let ended = 0;
+  for (const f of Array.isArray(res?.flows) ? res.flows : []) {
+    if (typeof f?.outcome !== "string" || f.outcome === "pending") continue;
+    flows.outcome({ flow_id: f.flow_id, write_id: f.write_id, outcome: f.outcome, written: f.written, decided_by: f.decided_by, reason: "" });
+    ended++;
+  }
+  return ended;
+}
+
+export async function reconcileApprovals({ listApprovals, listFlows = null, cards, flows = null, restarted = false }) {
   // What is shown now: only that can be out of date when the answer comes.
   const shownCards = new Set(cards.ids());
   const shownFlows = flows ? new Set(flows.ids()) : null;
+  // Transfers that ended while this pane was away: the bridge says how (flow.list).
+  if (flows && listFlows) await catchUpFlows({ listFlows, flows });
   let res;
   try {
     res = await listApprovals();

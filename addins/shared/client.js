@@ -135,6 +135,11 @@ export class BridgeClient extends EventTarget {
     return this.request("approval.list", {});
   }
 
+  /** How these transfers stand now: {flows: [flow summaries with outcome, written, decided_by]}. */
+  listFlows(flowIds) {
+    return this.request("flow.list", { flow_ids: flowIds });
+  }
+
   /** The person's confidential marks on this workbook: {marks: [{sheet, address}]}. */
   listMarks() {
     return this.request("label.list", {});

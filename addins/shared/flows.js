@@ -143,6 +143,7 @@ export const MAX_TRACKED = 200;
  *   flows.outcome(params)    // flow.outcome
  *   flows.held(request)      // approval.request (or an approval.list item): the line, if new
  *   flows.resolved(params)   // approval.resolved
+ *   flows.pendingIds()       // the transfers not ended here, to ask the bridge about (flow.list)
  *   flows.reconnected({ open, restarted })  // after register: lines whose end was missed
  */
 export class FlowFeed {
@@ -164,6 +165,14 @@ export class FlowFeed {
   /** The flow ids of the transfers this feed tracks now (as strings). */
   ids() {
     return [...this.entries.keys()];
+  }
+
+  /** The flow ids (numbers) of the transfers still shown as not ended. */
+  pendingIds() {
+    return [...this.entries]
+      .filter(([, e]) => !FINAL.has(e.state.outcome))
+      .map(([id]) => Number(id))
+      .filter(Number.isSafeInteger);
   }
 
   /** flow.notice: a new line, or (seen before, e.g. from its approval) the same line updated. */

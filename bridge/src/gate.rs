@@ -608,6 +608,22 @@ impl Gate {
         self.read_tracker(move |t| t.marks_of(&document)).await
     }
 
+    /// How these transfers stand, for a pane of `document` that was away while they ended:
+    /// only transfers from or into that document are told.
+    pub async fn flows_of(
+        &self,
+        document: DocumentId,
+        ids: Vec<i64>,
+    ) -> Result<Vec<StoredFlow>, GateError> {
+        let flows = self
+            .read_tracker(move |t| t.store().flows_by_id(&ids))
+            .await??;
+        Ok(flows
+            .into_iter()
+            .filter(|f| f.flow.source.id == document || f.flow.target.id == document)
+            .collect())
+    }
+
     pub async fn recent_flows(&self, limit: usize) -> Result<Vec<StoredFlow>, GateError> {
         Ok(self
             .read_tracker(move |t| t.store().recent_flows(limit))

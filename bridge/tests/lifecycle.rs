@@ -384,3 +384,37 @@ async fn a_workbook_pane_never_asked_for_its_label_is_asked_at_register() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_pane_back_from_away_asks_how_its_transfers_ended() {
+    let bridge = TestBridge::start().await;
+    let desk = Desk::open(&bridge, ClientImpl::default()).await;
+    let result = call_ok(&desk.client, "ppt_add_table", reformatted_table()).await;
+    let flow_id = result["flows"][0]["flow_id"].as_i64().unwrap();
+    let listed = desk
+        .excel
+        .call("flow.list", json!({"flow_ids": [flow_id, 99_999]}))
+        .await
+        .unwrap();
+    assert_eq!(listed["flows"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        (
+            &listed["flows"][0]["outcome"],
+            &listed["flows"][0]["written"]
+        ),
+        (&json!("notified"), &json!(true))
+    );
+    // A pane of a document the transfer did not touch is told nothing of it.
+    let other = SimPane::open(&bridge, "excel", "Other.xlsx", workbook()).await;
+    let listed = other
+        .call("flow.list", json!({"flow_ids": [flow_id]}))
+        .await
+        .unwrap();
+    assert_eq!(listed["flows"], json!([]));
+    let too_many: Vec<i64> = (0..501).collect();
+    let refused = other
+        .call("flow.list", json!({"flow_ids": too_many}))
+        .await
+        .unwrap_err();
+    assert_eq!(refused["code"], -32602);
+}

@@ -5,7 +5,7 @@
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { install } from "./helpers/mini-dom.mjs";
-import { ApprovalCards, OFFLINE_WORDS, answerWords, isGone, reconcileApprovals, settledWords, URGENT_MS } from "../../addins/shared/approvals.js";
+import { ApprovalCards, OFFLINE_WORDS, answerWords, catchUpFlows, isGone, reconcileApprovals, settledWords, URGENT_MS } from "../../addins/shared/approvals.js";
 import { FlowFeed } from "../../addins/shared/flows.js";
 import { Feed } from "../../addins/shared/ui.js";
 
@@ -415,6 +415,30 @@ test("reconcileApprovals: approval.list after register drives the cards and the 
   assert.equal(await reconcileApprovals({ listApprovals: async () => Promise.reject(Object.assign(new Error("method not found"), { code: -32601 })), cards, flows }), null);
   assert.equal(cards.size, before);
   await assert.rejects(reconcileApprovals({ listApprovals: async () => Promise.reject(Object.assign(new Error("closed"), { code: -32603 })), cards }), /closed/);
+});
+
+test("catchUpFlows: transfers that ended while the pane was away get their outcome from flow.list", async () => {
+  const lines = [];
+  const flows = new FlowFeed({ feed: { add: (l) => (lines.push(l), { l }), update: (li, l) => (lines.push(l), true) }, noun: "workbook", role: () => "source" });
+  flows.notice({ ...xlFlow, flow_id: 21, write_id: "wr_a", decision: "notify", outcome: "pending", written: null });
+  flows.notice({ ...xlFlow, flow_id: 22, write_id: "wr_b", decision: "ask", outcome: "pending", written: null });
+  flows.notice({ ...xlFlow, flow_id: 23, write_id: "wr_c", decision: "block", outcome: "blocked", written: false });
+  let asked;
+  const ended = await catchUpFlows({
+    listFlows: async (ids) => {
+      asked = ids;
+      return { flows: [{ ...xlFlow, flow_id: 21, outcome: "notified", written: true, decided_by: "policy" }, { ...xlFlow, flow_id: 22, outcome: "pending", written: null }] };
+    },
+    flows,
+  });
+  assert.deepEqual(asked, [21, 22], "only the transfers not ended here");
+  assert.equal(ended, 1);
+  assert.equal(flows.state(21).outcome, "notified");
+  assert.equal(flows.state(21).written, true);
+  assert.equal(flows.state(22).outcome, "pending", "still held: left as it is");
+  // An older bridge without flow.list changes nothing.
+  assert.equal(await catchUpFlows({ listFlows: async () => Promise.reject(Object.assign(new Error("method not found"), { code: -32601 })), flows }), 0);
+  assert.deepEqual(flows.pendingIds(), [22]);
 });
 
 test("approval.resolved's reason lands in the line; 'desktop' is the desktop", () => {

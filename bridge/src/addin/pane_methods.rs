@@ -1,6 +1,7 @@
 //! The pane -> bridge methods beyond `register` and `ping`: the person's answers to
 //! approvals (`approval.decide`), the open approvals of the pane's document
-//! (`approval.list`, for reconciling cards after a reconnect), and their sensitivity marks
+//! (`approval.list`, for reconciling cards after a reconnect), how transfers it still shows as
+//! pending ended (`flow.list`), and their sensitivity marks
 //! (`label.set`, `label.list`). When a pane registers, the bridge asks it for its
 //! document's sensitivity label.
 
@@ -35,6 +36,15 @@ struct DecideParams {
 enum DecisionWord {
     Allow,
     Deny,
+}
+
+/// A pane asks about at most this many transfers at once (it tracks fewer lines than that).
+const MAX_FLOW_IDS: usize = 500;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowListParams {
+    flow_ids: Vec<i64>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +101,21 @@ impl PaneHandler for GatePaneMethods {
                         .await
                         .map_err(|e| RpcError::new(codes::INTERNAL_ERROR, e.to_string()))?;
                     Ok(json!({"approvals": approvals}))
+                }
+                "flow.list" => {
+                    let p: FlowListParams = serde_json::from_value(params).map_err(invalid)?;
+                    if p.flow_ids.len() > MAX_FLOW_IDS {
+                        return Err(invalid(format!(
+                            "at most {MAX_FLOW_IDS} flow ids at a time"
+                        )));
+                    }
+                    let flows = gate
+                        .flows_of(session.document.id.clone(), p.flow_ids)
+                        .await
+                        .map_err(|e| RpcError::new(codes::INTERNAL_ERROR, e.to_string()))?;
+                    Ok(
+                        json!({"flows": flows.iter().map(crate::events::stored_flow_json).collect::<Vec<_>>()}),
+                    )
                 }
                 "label.list" => {
                     if session.app != App::Excel {

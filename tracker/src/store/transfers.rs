@@ -607,16 +607,22 @@ impl Store {
 
     /// The most recent flows with their decisions and outcomes, newest first.
     pub fn recent_flows(&self, limit: usize) -> Result<Vec<StoredFlow>> {
+        self.flow_rows("WHERE f.id <= ?1", i64::MAX, limit)
+    }
+
+    /// Flows matching `filter` (a WHERE clause over `f` with one parameter, `param`),
+    /// newest first, at most `limit`.
+    fn flow_rows(&self, filter: &str, param: i64, limit: usize) -> Result<Vec<StoredFlow>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT f.id, f.at, f.body, d.action, d.reason, f.write_id, f.outcome, f.written, f.decided_by
                  FROM flows f LEFT JOIN decisions d ON d.flow = f.id
-                 ORDER BY f.id DESC LIMIT ?1",
-            )
+                 {filter} ORDER BY f.id DESC LIMIT ?2"
+            ))
             .map_err(self.err("cannot query flows"))?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
+            .query_map(params![param, limit as i64], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
@@ -658,6 +664,16 @@ impl Store {
                 written,
                 decided_by,
             });
+        }
+        Ok(out)
+    }
+
+    /// These flows (those that exist), with their decisions and outcomes, in id order: what
+    /// a pane that was away asks about the transfers it still shows as pending.
+    pub fn flows_by_id(&self, ids: &[i64]) -> Result<Vec<StoredFlow>> {
+        let mut out = Vec::new();
+        for &id in ids {
+            out.extend(self.flow_rows("WHERE f.id = ?1", id, 1)?);
         }
         Ok(out)
     }
