@@ -186,6 +186,31 @@ async fn a_broken_policy_file_keeps_the_last_good_policy() {
 }
 
 #[tokio::test]
+async fn a_policy_file_broken_while_the_bridge_was_stopped_keeps_the_last_good_policy() {
+    let bridge = bridge_with_policy(r#"{"flows": {"enabled": false}}"#).await;
+    let dir = bridge.stop().await;
+    std::fs::write(dir.path().join("policy.json"), r#"{"flows": {"enabled": tru"#).unwrap();
+    let bridge = TestBridge::start_configured(dir, |_| {}).await;
+    let policy = bridge.state.admin.borrow().clone();
+    assert!(
+        policy.error.as_deref().is_some_and(|e| e.contains("policy.json")),
+        "{policy:?}"
+    );
+    assert!(
+        !policy.policy.flows.enabled,
+        "the last good policy, not the defaults"
+    );
+    assert!(!bridge.state.pane_policy.borrow().flows_enabled);
+    // Transfers stay off for the agent too.
+    let desk = Desk::open(&bridge, ClientImpl::default()).await;
+    let (err, text, _) = call(&desk.client, "ppt_add_table", reformatted_table()).await;
+    assert!(
+        err && text.contains("cross-app transfers are switched off"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_standing_choice_never_loosens_an_administrators_block() {
     let bridge = bridge_with_policy(r#"{"flows": {"default": "ask"}}"#).await;
     let mut desk = Desk::open(&bridge, ClientImpl::default()).await;
