@@ -131,6 +131,10 @@ impl Store {
         disposition: &Disposition,
         at: UnixMillis,
     ) -> Result<(Vec<i64>, Vec<FlowOutcome>)> {
+        // A write that carries nothing from elsewhere has nothing to record until it ends.
+        if transfers.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
         let path = self.path.display().to_string();
         let e = |what: &str| sql_err(&path, what);
         let tx = self.begin("record check")?;
@@ -139,15 +143,13 @@ impl Store {
             Disposition::Held => "held",
             Disposition::Blocked { .. } => "done",
         };
-        if !transfers.is_empty() {
-            upsert_document(&tx, target, at).map_err(e("cannot record the target document"))?;
-            exec(
-                &tx,
-                "INSERT INTO writes (id, target, state, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![write_id.as_str(), target.id.0, state, at],
-            )
-            .map_err(e("cannot record the write"))?;
-        }
+        upsert_document(&tx, target, at).map_err(e("cannot record the target document"))?;
+        exec(
+            &tx,
+            "INSERT INTO writes (id, target, state, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![write_id.as_str(), target.id.0, state, at],
+        )
+        .map_err(e("cannot record the write"))?;
         let mut ids = Vec::with_capacity(transfers.len());
         for (flow, decision, approval) in transfers {
             let flow_text = serde_json::to_string(flow).map_err(|err| StoreError::Corrupt {
