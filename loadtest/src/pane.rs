@@ -295,7 +295,9 @@ async fn run(
                             reply(id, &data::read_answer(index, address).to_string())
                         }
                     }
-                    (App::Excel, "excel.getProperties") => {
+                    // Asked by the bridge when a pane registers: the document's label.
+                    (App::Excel, "excel.getProperties")
+                    | (App::Powerpoint, "powerpoint.getProperties") => {
                         stats.get_properties.fetch_add(1, Ordering::Relaxed);
                         reply(id, &json!({"name": name, "url": "", "custom": {}}).to_string())
                     }

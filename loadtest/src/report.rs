@@ -440,7 +440,7 @@ impl Report {
             "requests": {
                 "excel_read_range_seen_by_panes": reads_seen,
                 "powerpoint_add_table_seen_by_panes": deck_writes_seen,
-                "excel_get_properties": properties,
+                "get_properties": properties,
                 "bridge_request_ids_seen": i.seen.ids_seen(),
                 "lost": lost, "duplicated": duplicated, "misrouted": misrouted,
                 "duplicate_request_ids": dup_ids, "unexpected": other_requests,
