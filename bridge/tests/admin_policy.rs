@@ -189,11 +189,18 @@ async fn a_broken_policy_file_keeps_the_last_good_policy() {
 async fn a_policy_file_broken_while_the_bridge_was_stopped_keeps_the_last_good_policy() {
     let bridge = bridge_with_policy(r#"{"flows": {"enabled": false}}"#).await;
     let dir = bridge.stop().await;
-    std::fs::write(dir.path().join("policy.json"), r#"{"flows": {"enabled": tru"#).unwrap();
+    std::fs::write(
+        dir.path().join("policy.json"),
+        r#"{"flows": {"enabled": tru"#,
+    )
+    .unwrap();
     let bridge = TestBridge::start_configured(dir, |_| {}).await;
     let policy = bridge.state.admin.borrow().clone();
     assert!(
-        policy.error.as_deref().is_some_and(|e| e.contains("policy.json")),
+        policy
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("policy.json")),
         "{policy:?}"
     );
     assert!(

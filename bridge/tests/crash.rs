@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::audit_records;
 use common::office::{deck, workbook};
 use common::served::*;
 use serde_json::json;

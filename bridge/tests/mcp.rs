@@ -95,29 +95,15 @@ impl Scene {
     }
 
     fn audit_kinds(&self) -> Vec<String> {
-        let db = self.bridge.data_dir.path().join("office-bridge.sqlite3");
-        let conn = rusqlite::Connection::open(db).unwrap();
-        let mut stmt = conn.prepare("SELECT kind FROM audit ORDER BY seq").unwrap();
-        stmt.query_map([], |r| r.get::<_, String>(0))
-            .unwrap()
-            .map(Result::unwrap)
+        self.audit_records()
+            .into_iter()
+            .map(|(kind, _)| kind)
             .collect()
     }
 
     /// Every audit record, (kind, body), in order.
     fn audit_records(&self) -> Vec<(String, Value)> {
-        let db = self.bridge.data_dir.path().join("office-bridge.sqlite3");
-        let conn = rusqlite::Connection::open(db).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT kind, body FROM audit ORDER BY seq")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .unwrap()
-            .map(|r| {
-                let (kind, body) = r.unwrap();
-                (kind, serde_json::from_str(&body).unwrap())
-            })
-            .collect()
+        common::audit_records(self.bridge.data_dir.path())
     }
 
     async fn audit_ok(&self) {

@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::audit_records;
 use common::office::{Office, deck, revenue_answer};
 use common::served::*;
 use futures_util::{SinkExt, StreamExt};

@@ -351,3 +351,22 @@ impl Pane {
             .await;
     }
 }
+
+/// (kind, body) of every audit record in the store of the data directory `dir`, in order.
+pub fn audit_records(dir: &std::path::Path) -> Vec<(String, Value)> {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join("office-bridge.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT kind, body FROM audit ORDER BY seq")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+        .map(|r| {
+            let (kind, body) = r.unwrap();
+            (kind, serde_json::from_str(&body).unwrap())
+        })
+        .collect()
+}

@@ -353,22 +353,3 @@ pub fn audit_verify(dir: &Path) -> Value {
     assert!(report["first_broken"].is_null(), "{report}");
     report
 }
-
-/// (kind, body) of every audit record, in order.
-pub fn audit_records(dir: &Path) -> Vec<(String, Value)> {
-    let conn = rusqlite::Connection::open_with_flags(
-        dir.join("office-bridge.sqlite3"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT kind, body FROM audit ORDER BY seq")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-        .map(|r| {
-            let (kind, body) = r.unwrap();
-            (kind, serde_json::from_str(&body).unwrap())
-        })
-        .collect()
-}

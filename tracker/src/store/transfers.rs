@@ -688,51 +688,34 @@ impl Store {
                  FROM approvals WHERE id = ?1",
                 [id],
                 |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<i64>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, Option<String>>(6)?,
-                        r.get::<_, Option<i64>>(7)?,
-                        r.get::<_, Option<String>>(8)?,
-                        r.get::<_, Option<String>>(9)?,
-                    ))
+                    let row = ApprovalRow {
+                        id: r.get(0)?,
+                        write_id: r.get(1)?,
+                        decision: r.get(2)?,
+                        // Set from the text below, with an error naming the approval.
+                        state: ApprovalState::Pending,
+                        created_at: r.get(4)?,
+                        expires_at: r.get(5)?,
+                        decided_by: r.get(6)?,
+                        decided_at: r.get(7)?,
+                        scope: r.get(8)?,
+                        reason: r.get(9)?,
+                    };
+                    Ok((r.get::<_, String>(3)?, row))
                 },
             )
             .optional()
             .map_err(self.err("cannot read the approval"))?;
-        let Some((
-            id,
-            write_id,
-            decision,
-            state,
-            created_at,
-            expires_at,
-            decided_by,
-            decided_at,
-            scope,
-            reason,
-        )) = row
-        else {
+        let Some((state, mut row)) = row else {
             return Ok(None);
         };
-        let state = ApprovalState::parse(&state)
-            .ok_or_else(|| self.corrupt(format!("approval {id} has an unknown state {state:?}")))?;
-        Ok(Some(ApprovalRow {
-            id,
-            write_id,
-            decision,
-            state,
-            created_at,
-            expires_at,
-            decided_by,
-            decided_at,
-            scope,
-            reason,
-        }))
+        row.state = ApprovalState::parse(&state).ok_or_else(|| {
+            self.corrupt(format!(
+                "approval {} has an unknown state {state:?}",
+                row.id
+            ))
+        })?;
+        Ok(Some(row))
     }
 }
 
