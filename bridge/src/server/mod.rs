@@ -151,7 +151,11 @@ impl AppState {
         let previous = self.admin.borrow().clone();
         let policy_changed = previous.policy != next.policy;
         let error_changed = previous.error != next.error;
-        if !policy_changed && !error_changed {
+        // Same policy from another file, or a file newly ignored: shown by the status APIs.
+        let file_changed = previous.path != next.path
+            || previous.file_found != next.file_found
+            || previous.ignored != next.ignored;
+        if !policy_changed && !error_changed && !file_changed {
             return;
         }
         match &next.error {
@@ -244,9 +248,16 @@ impl Bridge {
         })?;
         let port = listener.local_addr()?.port();
         let events = EventBus::default();
-        let admin = policy_file::PolicyState::load(&options.policy_path);
+        // The last good policy is the defaults until the store keeps one.
+        let admin = policy_file::PolicyState::load(
+            &options.policy_path,
+            tracker::policy::AdminPolicy::default(),
+        );
+        admin.warn_ignored(None);
         if let Some(e) = &admin.error {
-            tracing::warn!("the administrator's policy file cannot be used, using defaults: {e}");
+            tracing::warn!(
+                "the administrator's policy file cannot be used, using the last good policy: {e}"
+            );
         }
         let (policy_tx, policy_rx) = watch::channel(admin.pane_policy());
         let approval_timeout = options.approval_timeout.unwrap_or(Duration::from_secs(
@@ -441,8 +452,9 @@ impl Bridge {
         let policy_watch = tokio::spawn({
             let state = self.state.clone();
             async move {
-                let path = state.admin.borrow().path.clone();
-                let (mut ticks, _watcher) = policy_file::watch(&path);
+                // Both files: a permitted override appearing later takes over.
+                let paths = state.admin.borrow().sources.watched();
+                let (mut ticks, _watcher) = policy_file::watch(&paths);
                 while ticks.recv().await.is_some() {
                     // Editors and deployment tools write in several steps: let them finish.
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -579,6 +591,7 @@ async fn status(State(state): State<AppState>) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "documents": state.registry.list(),
         "policy": *state.pane_policy.borrow(),
+        "policy_file": state.admin.borrow().file_status(),
         "store": store,
         "connections": state.connections.json(),
     }))
