@@ -166,6 +166,9 @@ enum AdminAction {
         #[arg(value_enum)]
         what: cli::admin::Switch,
     },
+    /// Say what a policy file would mean, or why it does not parse, before deploying it.
+    /// Exit 0: valid; 1: it does not parse.
+    Check { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -284,11 +287,11 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Admin { action } => {
             let path = office_bridge::policy_file::managed_path();
             match action {
-                AdminAction::Status { json } => cli::admin::status(&path, json),
-                AdminAction::Disable { what } => cli::admin::set(&path, what, false),
-                AdminAction::Enable { what } => cli::admin::set(&path, what, true),
+                AdminAction::Status { json } => cli::admin::status(&path, json).map(|()| 0),
+                AdminAction::Disable { what } => cli::admin::set(&path, what, false).map(|()| 0),
+                AdminAction::Enable { what } => cli::admin::set(&path, what, true).map(|()| 0),
+                AdminAction::Check { file } => cli::admin::check(&file),
             }
-            .map(|()| 0)
         }
         Command::Audit { action } => match action {
             AuditAction::Verify { json } => cli::audit::verify(&data_dir.database(), json),
@@ -406,6 +409,18 @@ fn print_banner(bridge: &Bridge) {
             "NOT refused on this system: run the bridge only where other users are trusted (docs/security.md)"
         }
     );
+    {
+        let policy = bridge.state().admin.borrow();
+        println!(
+            "  Policy:        {} ({})",
+            policy.path.display(),
+            policy.summary()
+        );
+        // A policy file someone meant to be used and that is not: say it where it is seen.
+        for file in policy.ignored.iter().filter(|f| f.path != policy.path) {
+            println!("  IGNORED:       {}: {}", file.path.display(), file.why);
+        }
+    }
     println!("  Sideload:      trust the CA once with `office-bridge certs install`, then add");
     println!("                 manifests/excel.xml and manifests/powerpoint.xml in Office:");
     println!(

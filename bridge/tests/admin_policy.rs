@@ -292,3 +292,283 @@ async fn an_administrator_can_keep_approvals_from_the_agents_client() {
     assert_eq!(asked.load(Ordering::SeqCst), 1);
     assert_eq!(desk.tables_written(), 2);
 }
+
+/// The reported defect: any local user could replace the administrator's policy by
+/// starting the bridge with `OFFICE_BRIDGE_POLICY` pointing at a file of their own that
+/// allows everything; PowerPoint and transfers came back on, with no warning.
+///
+/// Reproduced with the real binary run as `nobody`, with an administrator's policy
+/// (PowerPoint off, transfers off) at the real OS path /etc/office-bridge/policy.json.
+/// The test never writes to the /etc/office-bridge other tests and programs see: the
+/// bridge runs in a private mount namespace (`unshare --mount`) where a temporary,
+/// root-owned folder is bind-mounted over it (an empty /etc/office-bridge is created first
+/// if the machine has none, as a mount point). The bridge refuses connections from other OS
+/// users, so it is asked as `nobody` too (curl with the bridge's CA). Needs root to mount
+/// and to switch users: CI runs as root and fails rather than skip.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_users_override_does_not_replace_the_administrators_policy() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    const NOBODY: u32 = 65534;
+    const OS_FOLDER: &str = "/etc/office-bridge";
+    // /proc/self is owned by the process's effective user.
+    let own_uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap());
+    if own_uid != 0 {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "this test must run as root in CI to mount a private /etc/office-bridge and run the bridge as nobody"
+        );
+        eprintln!(
+            "NOT RUN: a_users_override_does_not_replace_the_administrators_policy needs root"
+        );
+        return;
+    }
+    let as_nobody = |program: &str| {
+        let mut c = Command::new("setpriv");
+        c.args([
+            &format!("--reuid={NOBODY}"),
+            &format!("--regid={NOBODY}"),
+            "--clear-groups",
+            program,
+        ]);
+        c
+    };
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let root = tempfile::tempdir().unwrap();
+    mode(root.path(), 0o755);
+    // The administrator's folder and policy, root's, mode 0644.
+    let etc = root.path().join("etc");
+    std::fs::create_dir(&etc).unwrap();
+    mode(&etc, 0o755);
+    std::fs::write(
+        etc.join("policy.json"),
+        r#"{"addins": {"powerpoint": {"enabled": false}}, "flows": {"enabled": false}}"#,
+    )
+    .unwrap();
+    mode(&etc.join("policy.json"), 0o644);
+    // The user's home: their data dir and their own allow-everything policy.
+    let home = root.path().join("home");
+    let files = home.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let mine = home.join("mine.json");
+    std::fs::write(
+        &mine,
+        r#"{"addins": {"excel": {"enabled": true}, "powerpoint": {"enabled": true}}, "flows": {"enabled": true, "default": "allow", "confidential": "allow"}}"#,
+    )
+    .unwrap();
+    for p in [&home, &files, &mine] {
+        std::os::unix::fs::chown(p, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    let data = home.join("data");
+    // nobody must be able to run the binary; copy it where they can if not.
+    let mut bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_office-bridge"));
+    let runs = as_nobody(bin.to_str().unwrap())
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !runs {
+        let copy = root.path().join("office-bridge");
+        std::fs::copy(&bin, &copy).unwrap();
+        mode(&copy, 0o755);
+        bin = copy;
+    }
+    // The mount point. Empty, so a bridge outside the namespace sees no policy either way.
+    std::fs::create_dir_all(OS_FOLDER).expect("creating the mount point /etc/office-bridge");
+
+    let log_path = root.path().join("bridge.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let script = r#"mount --make-rprivate / && mount --bind "$1" /etc/office-bridge && shift && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@""#;
+    let mut child = Command::new("unshare")
+        .args(["--mount", "sh", "-c", script, "sh"])
+        .arg(&etc)
+        .arg(&bin)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--port", "0", "--allow-dir"])
+        .arg(&files)
+        .env("OFFICE_BRIDGE_POLICY", &mine)
+        .env("HOME", &home)
+        .env_remove("OFFICE_BRIDGE_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("unshare runs (util-linux)");
+    // The whole banner, up to its last line.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut banner = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.contains("Stop with Ctrl-C.") {
+                let _ = tx.send(banner.clone());
+            }
+        }
+    });
+    let banner = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(b) => b,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the bridge did not start as nobody: {}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
+        }
+    };
+    let port: u16 = banner
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("URL:")?
+                .trim()
+                .strip_prefix("https://localhost:")?
+                .trim_end_matches('/')
+                .parse()
+                .ok()
+        })
+        .expect("the banner has the URL");
+    let token = std::fs::read_to_string(data.join("token")).unwrap();
+    let ca = data.join("tls").join("ca.pem");
+    let get = |path: &str| -> Value {
+        let out = as_nobody("curl")
+            .args(["-sS", "--max-time", "10", "--cacert"])
+            .arg(&ca)
+            .arg("-H")
+            .arg(format!("Authorization: Bearer {}", token.trim()))
+            .arg(format!("https://localhost:{port}{path}"))
+            .output()
+            .expect("curl runs");
+        assert!(
+            out.status.success(),
+            "GET {path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let status = get("/v1/status");
+    let policy = get("/v1/policy");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+
+    // The administrator's policy is in force...
+    assert_eq!(
+        status["policy"]["powerpoint_enabled"],
+        json!(false),
+        "{status}"
+    );
+    assert_eq!(status["policy"]["flows_enabled"], json!(false), "{status}");
+    assert_eq!(
+        status["policy_file"]["path"],
+        json!("/etc/office-bridge/policy.json"),
+        "{status}"
+    );
+    assert_eq!(
+        policy["policy"]["addins"]["powerpoint"]["enabled"],
+        json!(false)
+    );
+    assert_eq!(policy["policy"]["flows"]["enabled"], json!(false));
+    // ...and the user's file is ignored, saying why: in /v1/status, /v1/policy, the banner
+    // and the log.
+    let mine = mine.display().to_string();
+    let ignored = &status["policy_file"]["ignored"];
+    assert_eq!(ignored[0]["path"], json!(mine), "{status}");
+    let why = ignored[0]["why"].as_str().unwrap();
+    assert!(
+        why.contains("OFFICE_BRIDGE_POLICY is honoured only for a bridge running as root"),
+        "{why}"
+    );
+    assert_eq!(policy["ignored"], *ignored);
+    let line = banner
+        .lines()
+        .find(|l| l.contains("IGNORED:"))
+        .unwrap_or_else(|| panic!("the banner says so:\n{banner}"));
+    assert!(line.contains(&mine) && line.contains(why), "{line}");
+    assert!(
+        banner.contains("Policy:        /etc/office-bridge/policy.json (in force)"),
+        "{banner}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("WARN") && l.contains("ignored") && l.contains(&mine)),
+        "{log}"
+    );
+}
+
+/// A policy file others may write is refused on every reload, and is said to be; the moment
+/// its permissions are fixed (a chmod alone, no new content) it applies. Needs root: the
+/// file must be root's to be used (CI runs as root and fails rather than skip).
+#[cfg(unix)]
+#[tokio::test]
+async fn a_policy_file_others_may_write_is_refused_until_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    if !office_bridge::policy_file::running_elevated() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "this test must run as root in CI (only root's policy files are used)"
+        );
+        eprintln!("NOT RUN: a_policy_file_others_may_write_is_refused_until_fixed needs root");
+        return;
+    }
+    let bridge = bridge_with_policy("{}").await;
+    let path = bridge.data_dir.path().join("policy.json");
+    let mut events = bridge.state.events.subscribe();
+    let status = || async {
+        let s = bridge
+            .get("/v1/status", &[("authorization", &bridge.bearer())])
+            .await;
+        serde_json::from_str::<Value>(&s.body).unwrap()
+    };
+    assert_eq!(status().await["policy_file"]["path"], json!(path));
+    // Replaced by a world-writable file disabling Excel: refused, nothing changes but the
+    // reason, shown in /v1/status.
+    let tmp = bridge.data_dir.path().join(".policy.json.tmp");
+    std::fs::write(&tmp, r#"{"addins": {"excel": {"enabled": false}}}"#).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    let refused = loop {
+        let s = status().await;
+        if s["policy_file"]["ignored"][0]["path"] == json!(path) {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "refusal shown: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let why = refused["policy_file"]["ignored"][0]["why"]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("mode 0666"), "{why}");
+    assert_eq!(refused["policy"]["excel_enabled"], json!(true), "{refused}");
+    // Fixed with a chmod: applied.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // (The refusal was announced too, with the policy unchanged: skip to the change.)
+    loop {
+        let (policy, error) = next_policy_event(&mut events).await;
+        assert!(error.is_none(), "{error:?}");
+        if policy["addins"]["excel"]["enabled"] == json!(false) {
+            break;
+        }
+    }
+    let fixed = status().await;
+    assert_eq!(fixed["policy"]["excel_enabled"], json!(false), "{fixed}");
+    assert_eq!(fixed["policy_file"]["ignored"], json!([]), "{fixed}");
+}

@@ -60,8 +60,10 @@ pub fn find_binary(given: Option<PathBuf>) -> Result<PathBuf> {
 
 impl Bridge {
     /// Starts `office-bridge serve --port 0` in `data_dir` and waits for its banner.
-    /// The administrator's policy file points into the data directory (absent: the
-    /// defaults, transfers notified), so no policy on this machine changes the run.
+    /// The administrator's policy file points into the data directory and holds the
+    /// defaults (transfers notified), so no policy on this machine changes the run when it
+    /// runs as root. Run as another user on a machine with a policy at the OS path, the
+    /// bridge ignores the override and applies that policy (its banner says so).
     pub fn start(bin: PathBuf, data_dir: PathBuf, temp: Option<tempfile::TempDir>) -> Result<Self> {
         let files = tempfile::Builder::new()
             .prefix("office-bridge-load-files-")
@@ -69,6 +71,7 @@ impl Bridge {
         // The policy file's folder is watched: keep it apart from the busy database.
         let policy = data_dir.join("policy");
         std::fs::create_dir_all(&policy)?;
+        std::fs::write(policy.join("policy.json"), "{}")?;
         let log = std::fs::File::create(data_dir.join("bridge.log"))?;
         let mut child = Command::new(&bin)
             .arg("--data-dir")

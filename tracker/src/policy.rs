@@ -1,7 +1,8 @@
 //! Administrator policy, the person's standing choices, and the decisions made from them.
 //!
 //! Everything here is pure: values in, a [`Decision`] or [`SensitivityMark`] out. The bridge
-//! loads the managed policy file with [`AdminPolicy::parse`] / [`AdminPolicy::load`], keeps
+//! reads the managed policy file itself (only a file an administrator controls) and parses
+//! it with [`AdminPolicy::parse_named`] ([`AdminPolicy::load`] reads without checks), keeps
 //! the person's [`UserChoices`] in the store, and calls [`decide_flow`] once per detected
 //! flow and [`decide_deletion`] once per deletion.
 //!
@@ -186,7 +187,9 @@ impl AdminPolicy {
         Self::parse_named(text, "text")
     }
 
-    fn parse_named(text: &str, source_name: &str) -> Result<AdminPolicy, PolicyError> {
+    /// As [`AdminPolicy::parse`], with errors naming `source_name` (the file's path): for a
+    /// caller that reads the file itself (the bridge checks who may write it first).
+    pub fn parse_named(text: &str, source_name: &str) -> Result<AdminPolicy, PolicyError> {
         serde_json::from_str::<AdminPolicy>(text).map_err(|e| {
             // serde_json appends " at line L column C" to its message; we report them as
             // fields instead, so strip the duplicate.
@@ -212,8 +215,10 @@ impl AdminPolicy {
         })
     }
 
-    /// Reads the policy file. A missing file means defaults (the brief's rule); any other
-    /// read error, or a file that does not parse, is an error.
+    /// Reads a policy file as it is, without asking who may write it: for tools and tests.
+    /// The bridge reads the managed file through its own ownership checks instead. A
+    /// missing file means defaults; any other read error, or a file that does not parse, is
+    /// an error.
     pub fn load(path: &Path) -> Result<AdminPolicy, PolicyError> {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse_named(&text, &path.display().to_string()),

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use tracker::policy::{AdminPolicy, ValueSource};
 
-use crate::policy_file::{POLICY_ENV, PolicyState};
+use crate::policy_file::{MAX_POLICY_BYTES, POLICY_ENV, PolicyState};
 
 /// What `enable` / `disable` switch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -40,38 +40,80 @@ impl Switch {
     }
 }
 
-/// Prints the effective policy and where each value came from.
+/// Prints the effective policy, where each value came from, and any file not used and why:
+/// what a bridge run by this user, now, would apply.
 pub fn status(path: &Path, json_out: bool) -> Result<()> {
-    let state = PolicyState::load(path);
+    let state = PolicyState::load(path, AdminPolicy::default());
     if json_out {
         println!("{}", serde_json::to_string_pretty(&state)?);
         return Ok(());
     }
-    let exists = path.exists();
-    println!("policy file: {}", path.display());
-    match (&state.error, exists) {
-        (Some(e), _) => {
-            println!("  NOT USED: {e}");
-            println!(
-                "  a running bridge keeps its last good policy; a bridge starting now uses the defaults"
-            );
-        }
-        (None, true) => println!("  in force"),
-        (None, false) => println!("  absent: the defaults apply"),
+    println!("policy file: {}", state.path.display());
+    println!("  {}", state.summary());
+    if state.error.is_some() {
+        println!(
+            "  a running bridge keeps its last good policy; a bridge starting now uses the defaults"
+        );
     }
-    if std::env::var_os(POLICY_ENV).is_some() {
+    if state.sources.override_path.as_deref() == Some(state.path.as_path()) {
         println!("  (path set by {POLICY_ENV})");
     }
+    for file in state.ignored.iter().filter(|f| f.path != state.path) {
+        println!("ignored: {}", file.path.display());
+        println!("  {}", file.why);
+    }
     println!();
-    let width = state.values.iter().map(|v| v.path.len()).max().unwrap_or(0);
-    for v in &state.values {
+    print_values(&state.values);
+    Ok(())
+}
+
+fn print_values(values: &[tracker::policy::PolicyValue]) {
+    let width = values.iter().map(|v| v.path.len()).max().unwrap_or(0);
+    for v in values {
         let source = match v.source {
             ValueSource::File => "set in the file",
             ValueSource::Default => "default",
         };
         println!("  {:width$}  {:<10}  {source}", v.path, v.value);
     }
-    Ok(())
+}
+
+/// Says what a policy file would mean, or why it does not parse: for a file about to be
+/// deployed, which `status` would ignore (not yet root's, not at the OS path). Exit code 0
+/// when it parses, 1 when it does not.
+pub fn check(path: &Path) -> Result<i32> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| permission_hint(e, path, "read"))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() {
+        anyhow::bail!("{} is not a regular file", path.display());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_POLICY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > MAX_POLICY_BYTES {
+        anyhow::bail!(
+            "{} is over 1 MiB, the most a policy file may be",
+            path.display()
+        );
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))?;
+    match AdminPolicy::parse_named(&text, &path.display().to_string()) {
+        Ok(policy) => {
+            println!("{}: a valid policy", path.display());
+            println!();
+            print_values(&policy.provenance());
+            Ok(0)
+        }
+        Err(e) => {
+            println!("{e}");
+            Ok(1)
+        }
+    }
 }
 
 /// Sets one switch in the file, creating it (and its folder) if needed.
@@ -112,12 +154,22 @@ pub fn set(path: &Path, switch: Switch, enabled: bool) -> Result<()> {
         return Ok(());
     }
     write_atomically(path, text.as_bytes())?;
-    println!(
-        "{} {} in {}; a running bridge applies it within a second",
+    let words = format!(
+        "{} {} in {}",
         capitalised(switch.words()),
         if enabled { "enabled" } else { "disabled" },
         path.display()
     );
+    // Written is not in force: a file the bridge refuses, or an override it ignores, would
+    // change nothing. Say so rather than promise it applies.
+    let state = PolicyState::load(path, AdminPolicy::default());
+    match state.ignored.iter().find(|f| f.path == path) {
+        Some(file) => println!(
+            "{words}, but a bridge run by this user ignores it: {}",
+            file.why
+        ),
+        None => println!("{words}; a running bridge applies it within a second"),
+    }
     Ok(())
 }
 
@@ -206,6 +258,17 @@ mod tests {
         let e = set(&path, Switch::Powerpoint, false).unwrap_err();
         assert!(format!("{e:#}").contains("fix it first"), "{e:#}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json");
+    }
+
+    #[test]
+    fn check_says_whether_a_file_parses_whoever_owns_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.json");
+        std::fs::write(&path, r#"{"flows": {"enabled": false}}"#).unwrap();
+        assert_eq!(check(&path).unwrap(), 0);
+        std::fs::write(&path, r#"{"flows": {"enabld": false}}"#).unwrap();
+        assert_eq!(check(&path).unwrap(), 1);
+        assert!(check(dir.path()).is_err(), "a folder is no policy file");
     }
 
     #[test]

@@ -155,7 +155,11 @@ impl AppState {
         let previous = self.admin.borrow().clone();
         let policy_changed = previous.policy != next.policy;
         let error_changed = previous.error != next.error;
-        if !policy_changed && !error_changed {
+        // Same policy from another file, or a file newly ignored: shown by the status APIs.
+        let file_changed = previous.path != next.path
+            || previous.file_found != next.file_found
+            || previous.ignored != next.ignored;
+        if !policy_changed && !error_changed && !file_changed {
             return;
         }
         match &next.error {
@@ -260,13 +264,11 @@ impl Bridge {
         let last_good = tracker
             .last_good_admin_policy()
             .context("reading the last good policy from the database")?;
-        let mut admin = policy_file::PolicyState::load(&options.policy_path);
-        if admin.error.is_some()
-            && let Some(last_good) = last_good
-        {
-            admin.values = last_good.provenance();
-            admin.policy = last_good;
-        }
+        let admin = policy_file::PolicyState::load(
+            &options.policy_path,
+            last_good.unwrap_or_default(),
+        );
+        admin.warn_ignored(None);
         if let Some(e) = &admin.error {
             tracing::warn!(
                 "the administrator's policy file cannot be used; the last good policy stays in force: {e}"
@@ -485,8 +487,9 @@ impl Bridge {
         let policy_watch = tokio::spawn({
             let state = self.state.clone();
             async move {
-                let path = state.admin.borrow().path.clone();
-                let (mut ticks, _watcher) = policy_file::watch(&path);
+                // Both files: a permitted override appearing later takes over.
+                let paths = state.admin.borrow().sources.watched();
+                let (mut ticks, _watcher) = policy_file::watch(&paths);
                 while ticks.recv().await.is_some() {
                     // Editors and deployment tools write in several steps: let them finish.
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -626,6 +629,7 @@ async fn status(State(state): State<AppState>) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "documents": state.registry.list(),
         "policy": *state.pane_policy.borrow(),
+        "policy_file": state.admin.borrow().file_status(),
         "store": store,
         "connections": state.connections.json(),
     }))
