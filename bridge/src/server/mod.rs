@@ -261,13 +261,12 @@ impl Bridge {
         .await
         .context("opening the tracker")?
         .context("opening the tracker's database")?;
-        let last_good = tracker
-            .last_good_admin_policy()
-            .context("reading the last good policy from the database")?;
-        let admin = policy_file::PolicyState::load(
-            &options.policy_path,
-            last_good.unwrap_or_default(),
-        );
+        let last_good = tracker.last_good_admin_policy().unwrap_or_else(|e| {
+            tracing::warn!("not using the saved last good policy: {e}");
+            None
+        });
+        let admin =
+            policy_file::PolicyState::load(&options.policy_path, last_good.unwrap_or_default());
         admin.warn_ignored(None);
         if let Some(e) = &admin.error {
             tracing::warn!(

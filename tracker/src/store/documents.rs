@@ -124,7 +124,9 @@ impl Store {
         Ok(true)
     }
 
-    /// The policy last put in force, if any was saved.
+    /// The policy last put in force, if any was saved. It must be the one the audit chain's
+    /// last `policy` record names: the table alone is not tamper-evident, the chain is, so a
+    /// saved policy edited by hand is refused (an error) rather than used as a fallback.
     pub fn load_admin_policy(&self) -> Result<Option<AdminPolicy>> {
         let body: Option<String> = self
             .conn
@@ -133,10 +135,28 @@ impl Store {
             })
             .optional()
             .map_err(self.err("cannot read the saved policy"))?;
-        body.map(|b| {
-            AdminPolicy::parse(&b)
-                .map_err(|err| self.corrupt(format!("the saved policy is unreadable: {err}")))
-        })
-        .transpose()
+        let Some(body) = body else {
+            return Ok(None);
+        };
+        let saved = AdminPolicy::parse(&body)
+            .map_err(|err| self.corrupt(format!("the saved policy is unreadable: {err}")))?;
+        let recorded: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM audit WHERE kind = ?1 ORDER BY seq DESC LIMIT 1",
+                [kinds::POLICY],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err("cannot read the last policy record"))?;
+        let recorded = recorded
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+            .and_then(|b| AdminPolicy::parse(&b["policy"].to_string()).ok());
+        if recorded.as_ref() != Some(&saved) {
+            return Err(self.corrupt(
+                "the saved policy is not the one the audit chain last recorded (edited outside office-bridge?)",
+            ));
+        }
+        Ok(Some(saved))
     }
 }

@@ -432,6 +432,15 @@ fn document_labels_and_the_last_good_policy_survive_reopening() {
         .map(|r| r.kind)
         .collect();
     assert_eq!(kinds, ["sensitivity_label", "policy"]);
+    // Edited by hand, the saved policy no longer matches the chain's record: refused.
+    s.conn()
+        .execute(
+            "UPDATE admin_policy SET body = ?1",
+            [serde_json::to_string(&AdminPolicy::default()).unwrap()],
+        )
+        .unwrap();
+    let e = s.load_admin_policy().unwrap_err();
+    assert!(e.to_string().contains("audit chain"), "{e}");
 }
 
 fn chain(n: usize) -> (tempfile::TempDir, Store) {
