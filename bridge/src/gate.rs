@@ -634,15 +634,35 @@ impl Gate {
     /// bridge stopped"), and the calls waiting on them get to answer their agents before
     /// the connections close (at most `grace`).
     pub async fn shutdown(&self, grace: Duration) {
-        match self.with_tracker(|t| t.close_all_holds(now_millis())).await {
-            Ok(Ok(effects)) => self.route(effects).await,
-            Ok(Err(e)) => tracing::error!("cannot record the held writes closed at shutdown: {e}"),
-            Err(e) => tracing::error!("cannot close the held writes at shutdown: {e}"),
+        let closed = match self.with_tracker(|t| t.close_all_holds(now_millis())).await {
+            Ok(Ok(effects)) => {
+                let closed = effects.settled.len();
+                self.route(effects).await;
+                closed
+            }
+            Ok(Err(e)) => {
+                tracing::error!("cannot record the held writes closed at shutdown: {e}");
+                0
+            }
+            Err(e) => {
+                tracing::error!("cannot close the held writes at shutdown: {e}");
+                0
+            }
+        };
+        if closed == 0 {
+            return;
         }
+        tracing::info!(
+            writes = closed,
+            "refused the writes held for approval: the bridge is stopping"
+        );
         let deadline = tokio::time::Instant::now() + grace;
         while self.holding.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        // The calls are out of `hold`; give their answers a moment to be written out before
+        // the MCP sessions are cancelled.
+        tokio::time::sleep(Duration::from_millis(200).min(grace)).await;
     }
 
     /// Tells the event stream, the target's pane and the source's panes of a flow.

@@ -421,6 +421,13 @@ fn print_banner(bridge: &Bridge) {
             println!("  IGNORED:       {}: {}", file.path.display(), file.why);
         }
     }
+    let closed = bridge.approvals_closed_at_start();
+    if closed > 0 {
+        println!(
+            "  Restarted:     {closed} approval{} the previous run held closed as expired; nothing held then will be written",
+            if closed == 1 { "" } else { "s" }
+        );
+    }
     println!("  Sideload:      trust the CA once with `office-bridge certs install`, then add");
     println!("                 manifests/excel.xml and manifests/powerpoint.xml in Office:");
     println!(

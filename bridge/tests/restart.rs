@@ -262,6 +262,12 @@ async fn a_write_held_when_the_bridge_dies_is_never_written_after_it() {
     );
 
     let mut bridge = serve(dir, port);
+    let said = bridge.banner_line(|l| l.trim_start().starts_with("Restarted:"));
+    assert!(
+        said.as_deref()
+            .is_some_and(|l| l.contains("1 approval the previous run held closed as expired")),
+        "the banner says so: {said:?}"
+    );
     ppt.wait_registered(2, "deck after the restart").await;
     // Every surface says how it ended: /v1/flows with the same id, and the audit chain.
     let flows = get_json(&ep, "/v1/flows?limit=5").await;

@@ -214,6 +214,8 @@ pub struct Bridge {
     live_cert: Arc<certs::LiveCertificate>,
     data_dir: DataDir,
     own_user: peer_user::OwnUser,
+    /// Approvals the previous run left open, closed as expired at this start.
+    closed_at_start: usize,
 }
 
 /// How often a running bridge checks whether its leaf certificate is due for renewal
@@ -319,7 +321,8 @@ impl Bridge {
         ));
         // Approvals a previous run left open were closed as expired when the store opened
         // ("the bridge restarted"): nothing held then is ever written now.
-        gate.announce_restart()
+        let closed_at_start = gate
+            .announce_restart()
             .await
             .context("closing the approvals of the previous run")?;
         let mcp = Arc::new(McpContext {
@@ -373,7 +376,14 @@ impl Bridge {
             live_cert,
             data_dir: options.data_dir,
             own_user,
+            closed_at_start,
         })
+    }
+
+    /// How many approvals the previous run left open were closed as expired at this start
+    /// (nothing they held is ever written).
+    pub fn approvals_closed_at_start(&self) -> usize {
+        self.closed_at_start
     }
 
     /// Whether connections from other OS users are dropped (see `peer_user`).

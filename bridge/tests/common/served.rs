@@ -29,6 +29,24 @@ pub type Ws = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream
 pub struct Served {
     pub child: Child,
     pub port: u16,
+    /// What `serve` printed (its banner), line by line as it came.
+    pub stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Served {
+    /// Waits (at most 10 s) for a line of the banner that `matches`.
+    pub fn banner_line(&self, matches: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(l) = self.stdout.lock().unwrap().iter().find(|l| matches(l)) {
+                return Some(l.clone());
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// `dir` is the data directory: make it a folder of its own in a temporary one (the
@@ -60,10 +78,13 @@ pub fn serve(dir: &Path, port: u16) -> Served {
             .expect("office-bridge starts");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let lines = printed.clone();
         std::thread::spawn(move || {
             use std::io::BufRead;
             for line in std::io::BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                lines.lock().unwrap().push(line.clone());
                 if let Some(p) = line
                     .trim()
                     .strip_prefix("URL:")
@@ -75,7 +96,13 @@ pub fn serve(dir: &Path, port: u16) -> Served {
             }
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(port) => return Served { child, port },
+            Ok(port) => {
+                return Served {
+                    child,
+                    port,
+                    stdout: printed,
+                };
+            }
             Err(_) => {
                 let status = child.try_wait().unwrap();
                 let _ = child.kill();
