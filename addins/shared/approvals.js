@@ -312,7 +312,10 @@ export async function reconcileApprovals({ listApprovals, listFlows = null, card
   const shownCards = new Set(cards.ids());
   const shownFlows = flows ? new Set(flows.ids()) : null;
   // Transfers that ended while this pane was away: the bridge says how (flow.list).
-  if (flows && listFlows) await catchUpFlows({ listFlows, flows });
+  // Its failure (a bridge that does not answer it in time) must not keep the cards from
+  // being reconciled: they are what the person acts on. A lost connection fails
+  // approval.list below as well.
+  if (flows && listFlows) await catchUpFlows({ listFlows, flows }).catch(() => 0);
   let res;
   try {
     res = await listApprovals();

@@ -415,6 +415,11 @@ test("reconcileApprovals: approval.list after register drives the cards and the 
   assert.equal(await reconcileApprovals({ listApprovals: async () => Promise.reject(Object.assign(new Error("method not found"), { code: -32601 })), cards, flows }), null);
   assert.equal(cards.size, before);
   await assert.rejects(reconcileApprovals({ listApprovals: async () => Promise.reject(Object.assign(new Error("closed"), { code: -32603 })), cards }), /closed/);
+  // flow.list unanswered (timed out): the cards are still reconciled with approval.list.
+  const timedOut = Object.assign(new Error("office-bridge did not answer flow.list within 30s"), { code: -32603 });
+  const r2 = await reconcileApprovals({ listApprovals: async () => ({ approvals: [] }), listFlows: async () => Promise.reject(timedOut), cards, flows, restarted: true });
+  assert.deepEqual(r2.removed.map((r) => r.id).sort(), ["apr_8", "apr_9"]);
+  assert.equal(cards.size, 0);
 });
 
 test("catchUpFlows: transfers that ended while the pane was away get their outcome from flow.list", async () => {

@@ -89,7 +89,7 @@ test("approval cards: allow once sends approval.decide; an unanswered card expir
   const pp = frame("powerpoint");
   await pp.waitForSelector("article.card");
   assert.match(await pp.textContent("article.card"), /Content from Q3\.xlsx.*Revenue!B2:D5.*12 values matched.*Confidential.*slide 3, table.*Blocked automatically in 1:(29|30)/s);
-  const decided = new Promise((r) => bridge.events.once("approval.decide", r));
+  const decided = bridge.next("approval.decide");
   await pp.getByRole("button", { name: /^Allow once/ }).click();
   assert.deepEqual(await decided, { approval_id: "ap_1", decision: "allow", scope: "once" });
   await pp.waitForSelector("article.card", { state: "detached" });
@@ -99,7 +99,7 @@ test("approval cards: allow once sends approval.decide; an unanswered card expir
   await pp.waitForFunction(() => /Not answered in time, blocked/.test(document.getElementById("feed").textContent));
   bridge.notify("powerpoint", "approval.request", { approval_id: "ap_3", flow, expires_at: Date.now() + 60000 });
   await pp.waitForSelector("article.card");
-  const decided3 = new Promise((r) => bridge.events.once("approval.decide", r));
+  const decided3 = bridge.next("approval.decide");
   await pp.getByRole("button", { name: /^Always allow/ }).click();
   assert.deepEqual(await decided3, { approval_id: "ap_3", decision: "allow", scope: "document" });
 });
@@ -131,9 +131,9 @@ test("approval cards in the Excel pane: a held write into the workbook, Allow on
   bridge.notify("excel", "approval.request", req("xl_2", 60000));
   await xl.waitForFunction(() => document.querySelectorAll("article.card").length === 2);
   await page.locator("#xl-pane").screenshot({ path: join(OUT, "excel-pane-held.png") });
-  const decided = new Promise((r) => bridge.events.once("approval.decide", (params, conn) => r({ params, app: conn.app })));
+  const decided = bridge.next("approval.decide", { app: "excel" });
   await xl.locator("article.card[data-approval-id='xl_1']").getByRole("button", { name: /^Allow once/ }).click();
-  assert.deepEqual(await decided, { params: { approval_id: "xl_1", decision: "allow", scope: "once" }, app: "excel" });
+  assert.deepEqual(await decided, { approval_id: "xl_1", decision: "allow", scope: "once" });
   await xl.waitForSelector("article.card[data-approval-id='xl_1']", { state: "detached" });
   await xl.waitForFunction(() => /You allowed once: content from Budget\.xlsx > Costs!A1:C3/.test(document.getElementById("feed").textContent));
   // The other one is answered on the desktop: approval.resolved removes it, in words.
@@ -157,7 +157,7 @@ test("approval cards in the Excel pane: a held write into the workbook, Allow on
 test("Mark selection as confidential sends label.set for the grid's selection", { skip }, async () => {
   await page.click("table.grid td[data-r='3'][data-c='2']");
   await page.click("table.grid td[data-r='4'][data-c='4']", { modifiers: ["Shift"] });
-  const labelled = new Promise((r) => bridge.events.once("label.set", r));
+  const labelled = bridge.next("label.set");
   await frame("excel").click("#mark");
   assert.deepEqual(await labelled, { sheet: "Revenue", address: "B3:D4", sensitivity: "confidential" });
   await frame("excel").waitForFunction(() => /Marked Revenue!B3:D4 as confidential/.test(document.getElementById("mark-message").textContent));
@@ -205,7 +205,7 @@ test("after a bridge restart the panes reconcile their cards with approval.list"
   await pp.waitForSelector("article.card[data-approval-id='ap_old']");
   // A mark stored by the bridge: the Excel pane lists it after its next register.
   bridge.marks.push({ sheet: "Costs", address: "A1:XFD1048576" });
-  const listed = new Promise((r) => bridge.events.on("approval.list", (_p, conn) => conn.app === "powerpoint" && r()));
+  const listed = bridge.next("approval.list", { app: "powerpoint" });
   bridge.restart();
   // While disconnected the card stays, its buttons off, saying why.
   await pp.waitForFunction(() => /answers wait for the connection/.test(document.querySelector("article.card .message")?.textContent ?? ""));
@@ -222,7 +222,7 @@ test("after a bridge restart the panes reconcile their cards with approval.list"
   assert.ok(lines.some((l) => /^Kept out of this deck: from Q3\.xlsx > Revenue!B2:D5 → slide 3 .*expired · office-bridge restarted while it was held/.test(l)), lines.join("\n"));
   assert.ok(lines.some((l) => /^Waiting to come into this deck: from Q3\.xlsx > Revenue!F2:F5/.test(l)), lines.join("\n"));
   // Answer the new one so it does not linger for the tests after.
-  const decided = new Promise((r) => bridge.events.once("approval.decide", r));
+  const decided = bridge.next("approval.decide");
   await pp.locator("article.card[data-approval-id='ap_new']").getByRole("button", { name: /^Block/ }).click();
   assert.deepEqual(await decided, { approval_id: "ap_new", decision: "deny", scope: "once" });
   await frame("excel").waitForSelector("#marks li[data-sheet='Costs']");
@@ -234,13 +234,13 @@ test("the Excel pane lists the marks; Remove sends label.set normal for exactly 
   const xl = frame("excel");
   await page.click("table.grid td[data-r='2'][data-c='6']");
   await page.click("table.grid td[data-r='5'][data-c='6']", { modifiers: ["Shift"] });
-  const labelled = new Promise((r) => bridge.events.once("label.set", r));
+  const labelled = bridge.next("label.set");
   await xl.click("#mark");
   assert.deepEqual(await labelled, { sheet: "Revenue", address: "F2:F5", sensitivity: "confidential" });
   await xl.waitForSelector("#marks li[data-sheet='Revenue'][data-address='F2:F5']");
   assert.deepEqual(await xl.$$eval("#marks .mark-range", (els) => els.map((e) => e.textContent)), ["Revenue!B3:D4", "Costs (whole sheet)", "Revenue!F2:F5"]);
   await page.locator("#xl-pane").screenshot({ path: join(OUT, "excel-pane-marks.png") });
-  const removed = new Promise((r) => bridge.events.once("label.set", r));
+  const removed = bridge.next("label.set");
   await xl.getByRole("button", { name: "Remove the confidential mark on Costs (whole sheet)" }).click();
   assert.deepEqual(await removed, { sheet: "Costs", address: "A1:XFD1048576", sensitivity: "normal" });
   await xl.waitForSelector("#marks li[data-sheet='Costs']", { state: "detached" });

@@ -5,7 +5,8 @@
 // What the real bridge keeps, it keeps here too, as plain data tests set and read: the open
 // approvals per app (`approvals`, answered to approval.list), the confidential marks
 // (`marks`, label.list; label.set adds or removes exactly), and the sessions it knows
-// (`restart()` forgets them and drops the panes with 1001, as a restarted bridge would).
+// (`restart()` forgets them and drops the panes with 1001, as a restarted bridge would),
+// the transfers (`flows`, which flow.list answers from); an unknown method gets -32601.
 // For the monitor page it also speaks the token-protected events API (docs/events.md):
 // GET /v1/events (server-sent events, sent with emit()), /v1/flows (`flows`, newest first),
 // /v1/approvals (`approvals` of every app), /v1/status, /v1/policy, and POST
@@ -173,8 +174,15 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
       } else if (msg.method === "label.list") {
         events.emit(msg.method, msg.params, conn);
         conn.send({ jsonrpc: "2.0", id: msg.id, result: { marks: structuredClone(marks) } });
+      } else if (msg.method === "flow.list") {
+        events.emit(msg.method, msg.params, conn);
+        const ids = new Set(msg.params?.flow_ids ?? []);
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { flows: structuredClone(flows.filter((f) => ids.has(f.flow_id))) } });
       } else if (msg.method === "ping") {
         conn.send({ jsonrpc: "2.0", id: msg.id, result: { pong: Math.floor(Date.now() / 1000) } });
+      } else if (msg.method !== undefined && msg.id !== undefined) {
+        // As the bridge does: every request gets an answer, an unknown method -32601.
+        conn.send({ jsonrpc: "2.0", id: msg.id, error: { code: -32601, message: `method not found: ${msg.method}` } });
       } else if (msg.id !== undefined && !msg.method && waiting.has(msg.id)) {
         const w = waiting.get(msg.id);
         waiting.delete(msg.id);
@@ -239,6 +247,23 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
     /** How many monitor pages have the event stream open. */
     get streams() {
       return streams.size;
+    },
+    /** The next `method` a pane sends (params, conn), optionally only from `app`; rejects after
+     * `timeoutMs` so a message that never comes fails the test instead of hanging it. */
+    next(method, { app = null, timeoutMs = 10000 } = {}) {
+      return new Promise((resolve, reject) => {
+        const on = (params, conn) => {
+          if (app && conn?.app !== app) return;
+          clearTimeout(timer);
+          events.off(method, on);
+          resolve(params);
+        };
+        const timer = setTimeout(() => {
+          events.off(method, on);
+          reject(new Error(`no ${method}${app ? ` from the ${app} pane` : ""} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        events.on(method, on);
+      });
     },
     async waitForPane(app, timeoutMs = 15000) {
       const t0 = Date.now();

@@ -92,7 +92,7 @@ test("a held transfer, then approved and written: one row, rewritten in place; t
   assert.deepEqual(rows.map((r) => [r.title, r.badge]), [["12 values from Q3.xlsx > Revenue!A1:D4 waiting to go into Board.pptx slide 3", "Held for approval"]]);
   assert.equal((await edge("Q3.xlsx")).values, "0", "nothing has moved while it is held");
   // Answered on the monitor: the card goes; the bridge's events follow.
-  const answered = new Promise((r) => bridge.events.once("approval.answer", r));
+  const answered = bridge.next("approval.answer");
   await page.getByRole("button", { name: /^Allow once/ }).click();
   assert.deepEqual(await answered, { approval_id: "apr_1", decision: "allow", scope: "once" });
   bridge.emit("approval_resolved", { approval_id: "apr_1", state: "allowed", decided_by: "desktop", scope: "once", write_id: "wr_1", flow_id: 1, reason: "", at: T0 + 5000 });
