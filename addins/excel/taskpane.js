@@ -57,6 +57,8 @@ async function main() {
     url: bridgeUrl(),
     app: "excel",
     addinVersion: ADDIN_VERSION,
+    // Running on the Office.js stand-in (the playground): its documents are simulated.
+    simulated: Boolean(globalThis.OfficeStandin),
     getDocument: () => excelDocumentInfo({ Excel, Office }),
     getCapabilities: () => supportedSets(Office, "excel"),
     operations: ops,

@@ -41,6 +41,8 @@ async function main() {
     url: bridgeUrl(),
     app: "powerpoint",
     addinVersion: ADDIN_VERSION,
+    // Running on the Office.js stand-in (the playground): its documents are simulated.
+    simulated: Boolean(globalThis.OfficeStandin),
     getDocument: () => powerpointDocumentInfo({ Office }),
     getCapabilities: () => supportedSets(Office, "powerpoint"),
     operations: ops,

@@ -10,6 +10,8 @@ export const STATES = Object.freeze({
   RECONNECTING: "reconnecting",
   DISABLED: "disabled",
   SUPERSEDED: "superseded",
+  // A pane on the stand-in and a bridge started without --playground: not retried.
+  PLAYGROUND_OFF: "playground-off",
   STOPPED: "stopped",
 });
 
@@ -48,6 +50,8 @@ export class BridgeClient extends EventTarget {
     this.app = opts.app;
     this.getDocument = opts.getDocument; // async () => ({name, url})
     this.addinVersion = opts.addinVersion ?? "0.1.0";
+    // On the Office.js stand-in (the playground): the bridge accepts it only with --playground.
+    this.simulated = Boolean(opts.simulated);
     this.getCapabilities = opts.getCapabilities ?? (() => []);
     this.operations = opts.operations ?? {};
     this.WebSocket = opts.WebSocket ?? globalThis.WebSocket;
@@ -199,6 +203,7 @@ export class BridgeClient extends EventTarget {
       addin_version: this.addinVersion,
       capabilities: (await this.getCapabilities()).slice(0, 64),
     };
+    if (this.simulated) params.simulated = true;
     // The id kept in sessionStorage, else the one of this page's last register (storage is
     // unavailable in some Office webviews): a reconnect always asks to resume.
     const saved = this.#loadSession() || this.session?.session_id || null;
@@ -220,7 +225,10 @@ export class BridgeClient extends EventTarget {
         this.#setState(STATES.CONNECTED, result?.resumed ? "resumed" : "");
       }
     } catch (e) {
-      if (e?.code === CODES.DISABLED) {
+      if (e?.code === CODES.PLAYGROUND_OFF) {
+        this.#setState(STATES.PLAYGROUND_OFF, e.message);
+        this.#clearTimer();
+      } else if (e?.code === CODES.DISABLED) {
         this.policy = e.data?.policy ?? { addin_enabled: false };
         this.#setState(STATES.DISABLED, "");
         // The bridge closes with 4003 right after; if it does not within 5 s, close from
@@ -241,7 +249,11 @@ export class BridgeClient extends EventTarget {
   }
 
   #onClose(code, reason) {
-    if (this.state === STATES.STOPPED) return;
+    if (this.state === STATES.STOPPED || this.state === STATES.PLAYGROUND_OFF) return;
+    if (code === 4004) {
+      this.#setState(STATES.PLAYGROUND_OFF, reason || "the playground is off");
+      return;
+    }
     if (code === 4003 || this.state === STATES.DISABLED) {
       this.#setState(STATES.DISABLED, "");
       this.#clearTimer();

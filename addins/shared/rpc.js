@@ -12,6 +12,7 @@ export const CODES = Object.freeze({
   ALREADY_REGISTERED: -32003,
   UNSUPPORTED: -32004,
   OFFICE_ERROR: -32005,
+  PLAYGROUND_OFF: -32006,
 });
 
 /** An error that becomes a JSON-RPC error response as is. */

@@ -26,6 +26,7 @@ const STATE_TEXT = {
   [STATES.RECONNECTING]: "Reconnecting to office-bridge…",
   [STATES.DISABLED]: "Disabled by your administrator",
   [STATES.SUPERSEDED]: "Connected from another window",
+  [STATES.PLAYGROUND_OFF]: "The playground is off: start office-bridge with `office-bridge serve --playground`",
   [STATES.STOPPED]: "Not connected",
 };
 

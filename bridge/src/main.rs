@@ -43,6 +43,11 @@ enum Command {
         /// more. Default: the current directory only.
         #[arg(long = "allow-dir", value_name = "FOLDER")]
         allow_dirs: Vec<PathBuf>,
+        /// Serve the playground (/playground/): the real panes on a simulated workbook and
+        /// deck, which the agent then sees as open documents. Off by default, so no web
+        /// page can make simulated documents appear to the agent.
+        #[arg(long)]
+        playground: bool,
     },
     /// The local certificate authority and the localhost certificate.
     Certs {
@@ -259,7 +264,8 @@ fn run(cli: Cli) -> Result<i32> {
             port,
             bind,
             allow_dirs,
-        } => serve(data_dir, port, bind, allow_dirs).map(|()| 0),
+            playground,
+        } => serve(data_dir, port, bind, allow_dirs, playground).map(|()| 0),
         Command::Certs { action } => certs_command(&data_dir, action).map(|()| 0),
         Command::Token { action } => token_command(&data_dir, action).map(|()| 0),
         Command::Approvals { action, json, port } => {
@@ -329,7 +335,13 @@ fn answer_prefix(data_dir: &DataDir, port: Option<u16>) -> String {
     cli::approvals::approvals_command(dir.as_deref(), port)
 }
 
-fn serve(data_dir: DataDir, port: u16, bind: IpAddr, allow_dirs: Vec<PathBuf>) -> Result<()> {
+fn serve(
+    data_dir: DataDir,
+    port: u16,
+    bind: IpAddr,
+    allow_dirs: Vec<PathBuf>,
+    playground: bool,
+) -> Result<()> {
     server::check_loopback(bind)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -340,6 +352,7 @@ fn serve(data_dir: DataDir, port: u16, bind: IpAddr, allow_dirs: Vec<PathBuf>) -
         options.port = port;
         options.bind = bind;
         options.allow_dirs = allow_dirs;
+        options.playground = playground;
         let shutdown = shutdown_signal()?;
         let bridge = Bridge::bind(options).await?;
         let run_file = bridge.data_dir().run_file();
@@ -385,9 +398,13 @@ fn print_banner(bridge: &Bridge) {
     );
     println!("  Events:        https://localhost:{port}/v1/events (either token)");
     println!("  Add-in channel wss://localhost:{port}/addin/ws");
-    println!(
-        "  Playground:    https://localhost:{port}/playground/ (the real panes on a simulated workbook and deck)"
-    );
+    if bridge.state().playground {
+        println!(
+            "  Playground:    https://localhost:{port}/playground/ (the real panes on a simulated workbook and deck)"
+        );
+    } else {
+        println!("  Playground:    off (`serve --playground` to try the panes without Office)");
+    }
     println!(
         "  CA:            {} (expires {})",
         paths.ca_cert().display(),

@@ -528,3 +528,46 @@ async fn a_running_bridge_renews_its_leaf_in_place() {
     let _ = tx.send(());
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_pane_on_the_standin_registers_only_when_the_playground_is_on() {
+    // Any web page can open a pane's URL with ?standin=1; without `--playground` its
+    // simulated document must not become an open document the agent sees.
+    let bridge = TestBridge::start().await;
+    let mut pane = common::Pane::new(bridge.ws(Some(&bridge.origin())).await.unwrap());
+    let err = pane
+        .call(
+            "register",
+            json!({"app": "excel", "document": {"name": "Q3.xlsx"}, "simulated": true}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], json!(-32006));
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("serve --playground"),
+        "{err}"
+    );
+    assert_eq!(pane.close_code().await, Some(4004));
+    assert!(bridge.state.registry.list().is_empty());
+    // A pane in Office (no `simulated`) registers as before.
+    let _real = bridge.pane("excel", "Budget.xlsx").await;
+    assert_eq!(bridge.state.registry.list().len(), 1);
+    bridge.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let playground = TestBridge::start_configured(dir, |o| o.playground = true).await;
+    let mut pane = common::Pane::new(playground.ws(Some(&playground.origin())).await.unwrap());
+    let ok = pane
+        .call(
+            "register",
+            json!({"app": "excel", "document": {"name": "Q3.xlsx"}, "simulated": true}),
+        )
+        .await
+        .expect("accepted with --playground");
+    assert_eq!(ok["resumed"], false);
+    assert_eq!(playground.state.registry.list().len(), 1);
+    playground.stop().await;
+}

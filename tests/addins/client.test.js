@@ -300,6 +300,27 @@ test("disabled by the administrator: -32002 then close 4003, retry register ever
   assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), [STATES.CONNECTING, STATES.DISABLED, STATES.CONNECTED]);
 });
 
+test("on the stand-in: register says simulated; -32006 then close 4004 stops, says how, no retry", async () => {
+  const { client, timers } = makeClient({ simulated: true });
+  client.start();
+  const ws = FakeSocket.all.at(-1);
+  ws.open();
+  await tick();
+  const reg = ws.last("register");
+  assert.equal(reg.params.simulated, true);
+  ws.receive({ jsonrpc: "2.0", id: reg.id, error: { code: -32006, message: "the playground is off: start office-bridge with `office-bridge serve --playground`" } });
+  await tick();
+  ws.serverClose(4004, "the playground is off");
+  await tick();
+  assert.equal(client.state, STATES.PLAYGROUND_OFF);
+  assert.match(client.stateDetail, /serve --playground/);
+  assert.deepEqual(timers.pending(), [], "no reconnect: the bridge would refuse again");
+  // In Office (not simulated) register does not carry the field at all.
+  const plain = makeClient();
+  const { reg: reg2 } = await connectAndRegister(plain.client);
+  assert.equal("simulated" in reg2.params, false);
+});
+
 test("close 4003 without a register error (policy changed live) also disables", async () => {
   const { client, timers } = makeClient();
   const { ws } = await connectAndRegister(client);

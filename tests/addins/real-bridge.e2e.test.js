@@ -86,8 +86,8 @@ before(async () => {
   if (skip) return;
   mkdirSync(OUT, { recursive: true });
   const started = await Promise.allSettled([
-    startBridge(BIN, "real-ask", { flows: { default: "ask" } }),
-    startBridge(BIN, "real-off", { addins: { powerpoint: { enabled: false } } }),
+    startBridge(BIN, "real-ask", { flows: { default: "ask" } }, { playground: true }),
+    startBridge(BIN, "real-off", { addins: { powerpoint: { enabled: false } } }, { playground: true }),
   ]);
   for (const r of started) if (r.status === "fulfilled") bridges.push(r.value);
   for (const r of started) if (r.status === "rejected") throw r.reason;
@@ -321,7 +321,7 @@ test("a bridge restart with a card open: the pane reconciles with approval.list 
   await pp.waitForFunction(() => /answers wait for the connection/.test(document.querySelector("article.card .message")?.textContent ?? ""), null, { timeout: 15000 });
   assert.equal(await pp.getByRole("button", { name: /^Allow once/ }).isDisabled(), true);
   // The same port and data dir: the panes come back by themselves (backoff) to a new bridge.
-  const again = await startBridge(BIN, "real-ask-again", { flows: { default: "ask" } }, { dataDir: ask.dataDir, port: ask.port, dir: ask.dir });
+  const again = await startBridge(BIN, "real-ask-again", { flows: { default: "ask" } }, { dataDir: ask.dataDir, port: ask.port, dir: ask.dir, playground: true });
   ask.proc = again.proc;
   await pp.waitForSelector("#status[data-state=connected]", { timeout: 40000 });
   await pp.waitForSelector("article.card", { state: "detached", timeout: 10000 });
@@ -383,6 +383,43 @@ test("the administrator's switch: with PowerPoint disabled the pane says so and 
     assert.match(r.content[0].text, /disabled by your administrator/);
   } finally {
     mcp.close();
+  }
+});
+
+test("without --playground a page cannot bring simulated documents to the agent", { skip }, async () => {
+  const plain = await startBridge(BIN, "real-noplay", { flows: { default: "ask" } });
+  bridges.push(plain);
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  try {
+    const page = await context.newPage();
+    // The playground page says it is off and how to turn it on; its script is not served.
+    await page.goto(`${plain.origin}/playground/`);
+    assert.equal(await page.textContent("h1"), "The playground is off");
+    assert.match(await page.textContent("body"), /office-bridge serve --playground/);
+    assert.equal((await page.request.get(`${plain.origin}/playground/playground.js`)).status(), 404);
+    // A pane opened straight on the stand-in (what a foreign page could do) is refused, says
+    // why, and does not retry.
+    const registered = () => plain.logs.join("").match(/pane registered/g)?.length ?? 0;
+    await page.goto(`${plain.origin}/excel/taskpane.html?standin=1`);
+    await page.waitForSelector("#status[data-state=playground-off]", { timeout: 15000 });
+    assert.match(await page.textContent("#status-text"), /The playground is off: start office-bridge with `office-bridge serve --playground`/);
+    const health = await page.evaluate(async () => (await fetch("/healthz")).json());
+    assert.equal(health.panes_connected, 0, JSON.stringify(health));
+    assert.equal(registered(), 0, plain.logs.join(""));
+    // The agent sees no document.
+    const mcp = new McpClient(plain);
+    try {
+      await mcp.connect();
+      const status = await mcp.callTool("office_status", {});
+      assert.equal(status.isError, false, JSON.stringify(status));
+      assert.ok(!JSON.stringify(status.structuredContent ?? status.content).includes("Q3.xlsx"), JSON.stringify(status));
+    } finally {
+      mcp.close();
+    }
+    await sleep(2500);
+    assert.equal(await page.getAttribute("#status", "data-state"), "playground-off", "no reconnect loop");
+  } finally {
+    await context.close();
   }
 });
 

@@ -22,6 +22,8 @@ pub mod codes {
     pub const UNSUPPORTED: i64 = -32004;
     /// Office itself reported an error while running the operation.
     pub const OFFICE_ERROR: i64 = -32005;
+    /// A pane on the Office.js stand-in registered while the playground is off.
+    pub const PLAYGROUND_OFF: i64 = -32006;
 }
 
 /// A JSON-RPC id: the spec allows strings, numbers and null.

@@ -172,6 +172,9 @@ pub struct Registration {
     pub addin_version: String,
     pub capabilities: Vec<String>,
     pub session_id: Option<String>,
+    /// The pane runs on the Office.js stand-in (the playground), not in Office: its
+    /// documents are simulated.
+    pub simulated: bool,
 }
 
 /// The outcome of attaching a connection to a session.

@@ -58,6 +58,8 @@ pub struct ChannelContext {
     pub registry: Arc<Registry>,
     pub handler: Arc<dyn PaneHandler>,
     pub policy: watch::Receiver<PanePolicy>,
+    /// Whether panes on the Office.js stand-in may register (`serve --playground`).
+    pub playground: bool,
 }
 
 /// Close code sent to every pane when the bridge shuts down.
@@ -66,6 +68,8 @@ const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_DEAD: u16 = 1011;
 /// Application close code: the administrator disabled this add-in.
 pub const CLOSE_DISABLED: u16 = 4003;
+/// Application close code: a pane on the stand-in while the playground is off.
+pub const CLOSE_PLAYGROUND_OFF: u16 = 4004;
 
 /// Serves one pane connection until it closes.
 pub async fn serve_connection(socket: WebSocket, ctx: ChannelContext) {
@@ -292,6 +296,21 @@ impl Connection {
                 return None;
             }
         };
+        // Any web page can open a pane's URL with ?standin=1: simulated documents would
+        // then be open documents the agent reads and writes. Only when the person started
+        // the bridge for it.
+        if registration.simulated && !self.ctx.playground {
+            tracing::warn!(app = %registration.app, "refused a pane on the Office.js stand-in: the playground is off");
+            let error = RpcError::new(
+                codes::PLAYGROUND_OFF,
+                "the playground is off: start office-bridge with `office-bridge serve --playground` to try the panes on simulated documents",
+            );
+            self.reply_error(Some(&id), error).await;
+            return Some(Outbound::Close {
+                code: CLOSE_PLAYGROUND_OFF,
+                reason: "the playground is off".into(),
+            });
+        }
         let policy = self.ctx.policy.borrow().clone();
         if !policy.addin_enabled(registration.app) {
             let error = RpcError::new(
@@ -419,6 +438,11 @@ pub fn parse_registration(params: &Value) -> Result<Registration, RpcError> {
         Some(Value::String(s)) if s.len() <= 64 => Some(s.clone()),
         Some(_) => return Err(invalid("session_id must be a string")),
     };
+    let simulated = match obj.get("simulated") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid("simulated must be true or false")),
+    };
     Ok(Registration {
         app,
         name: name.to_string(),
@@ -426,6 +450,7 @@ pub fn parse_registration(params: &Value) -> Result<Registration, RpcError> {
         addin_version,
         capabilities,
         session_id,
+        simulated,
     })
 }
 

@@ -324,7 +324,7 @@ fn no_pane(app: App) -> String {
         _ => "presentation",
     };
     format!(
-        "no {} {what} is connected: open the {what} in {}, then open the office-bridge add-in (Home tab > office-bridge; sideload it first if it is not there, see the README). Without Office, try the playground at /playground/.",
+        "no {} {what} is connected: open the {what} in {}, then open the office-bridge add-in (Home tab > office-bridge; sideload it first if it is not there, see the README). Without Office, start the bridge with `serve --playground` and open /playground/.",
         app_name(app),
         app_name(app)
     )

@@ -80,8 +80,33 @@ fn folder_redirect(uri: &Uri) -> Option<String> {
     })
 }
 
-pub async fn serve(State(origins): State<Arc<Origins>>, uri: Uri) -> Response {
-    let Some((path, body)) = lookup(uri.path()) else {
+/// What the asset routes need: the origins (for the CSP) and whether the playground is on.
+#[derive(Clone)]
+pub struct Assets {
+    pub origins: Arc<Origins>,
+    pub playground: bool,
+}
+
+/// The page served at `/playground/` when the bridge was started without `--playground`.
+const PLAYGROUND_OFF_PAGE: &str = "playground/off.html";
+
+/// Without `--playground`, `/playground/` explains how to turn it on and the rest of the
+/// folder is not served; the stand-in stays served so a pane opened with `?standin=1`
+/// loads and can show the bridge's refusal in words.
+fn playground_path(path: &str, playground: bool) -> Option<&str> {
+    if playground || !path.starts_with("/playground/") {
+        return Some(path);
+    }
+    match path {
+        "/playground/" | "/playground/index.html" => Some(PLAYGROUND_OFF_PAGE),
+        "/playground/playground.css" => Some(path),
+        _ => None,
+    }
+}
+
+pub async fn serve(State(assets): State<Assets>, uri: Uri) -> Response {
+    let origins = &assets.origins;
+    let Some((path, body)) = playground_path(uri.path(), assets.playground).and_then(lookup) else {
         if let Some(to) = folder_redirect(&uri) {
             return axum::response::Redirect::permanent(&to).into_response();
         }
@@ -93,7 +118,7 @@ pub async fn serve(State(origins): State<Arc<Origins>>, uri: Uri) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(path)),
     );
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&origins)) {
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(origins)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(
@@ -133,6 +158,31 @@ mod tests {
         assert!(
             lookup("/monitor/").is_some(),
             "addins/monitor/index.html is embedded"
+        );
+    }
+
+    #[test]
+    fn the_playground_is_served_only_when_on() {
+        let served = |p: &str, on: bool| playground_path(p, on).and_then(lookup).map(|(f, _)| f);
+        assert_eq!(served("/playground/", true), Some("playground/index.html"));
+        assert_eq!(served("/playground/", false), Some("playground/off.html"));
+        assert_eq!(
+            served("/playground/index.html", false),
+            Some("playground/off.html")
+        );
+        assert_eq!(served("/playground/playground.js", false), None);
+        assert_eq!(
+            served("/playground/playground.js", true),
+            Some("playground/playground.js")
+        );
+        // The panes and the stand-in stay: a pane opened with ?standin=1 says why it is refused.
+        assert_eq!(
+            served("/standin/office-standin.js", false),
+            Some("standin/office-standin.js")
+        );
+        assert_eq!(
+            served("/excel/taskpane.html", false),
+            Some("excel/taskpane.html")
         );
     }
 

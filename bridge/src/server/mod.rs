@@ -63,6 +63,9 @@ pub struct ServeOptions {
     /// How long a held transfer waits for the person; the policy's
     /// `approval_timeout_seconds` when None.
     pub approval_timeout: Option<Duration>,
+    /// `serve --playground`: serve the playground and accept panes on the Office.js
+    /// stand-in, whose simulated documents the agent then sees as open documents.
+    pub playground: bool,
 }
 
 impl ServeOptions {
@@ -75,6 +78,7 @@ impl ServeOptions {
             allow_dirs: Vec::new(),
             policy_path: policy_file::managed_path(),
             approval_timeout: None,
+            playground: false,
         }
     }
 }
@@ -114,6 +118,8 @@ pub struct AppState {
     pub fixed_approval_timeout: Option<Duration>,
     /// What happened to the TCP connections accepted so far (`/v1/status`).
     pub connections: Arc<ConnectionCounts>,
+    /// `serve --playground`: the playground is served and stand-in panes may register.
+    pub playground: bool,
 }
 
 /// Connections since the start, by how they went. Another OS user knocking shows up here
@@ -349,6 +355,7 @@ impl Bridge {
             admin: Arc::new(admin_tx),
             fixed_approval_timeout: options.approval_timeout,
             connections: Arc::default(),
+            playground: options.playground,
         };
         if let Some(error) = start_error {
             events.publish(BridgeEvent::PolicyChanged {
@@ -461,7 +468,10 @@ impl Bridge {
             .route("/healthz", get(healthz))
             .route("/addin/ws", get(addin_socket))
             .merge(api)
-            .fallback(get(assets::serve).with_state(state.origins.clone()))
+            .fallback(get(assets::serve).with_state(assets::Assets {
+                origins: state.origins.clone(),
+                playground: state.playground,
+            }))
             .layer(middleware::from_fn_with_state(
                 state.origins.clone(),
                 guard::host_and_origin,
@@ -672,6 +682,7 @@ async fn addin_socket(
         registry: state.registry.clone(),
         handler: state.pane_handler.clone(),
         policy: state.pane_policy.subscribe(),
+        playground: state.playground,
     };
     upgrade
         .max_message_size(limit)

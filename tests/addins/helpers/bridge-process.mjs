@@ -22,8 +22,9 @@ export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--
  * an administrator policy file (OFFICE_BRIDGE_POLICY). Resolves once the banner is out,
  * with {origin, port, dataDir, ca, token, desktopToken, proc, logs, dir}: `token` is the
  * agent's (/mcp), `desktopToken` the desktop credential (the monitor, answering approvals).
+ * `playground`: start it with `--playground` (the simulated documents of /playground/).
  */
-export async function startBridge(bin, name, policy, { dataDir, port = 0, dir } = {}) {
+export async function startBridge(bin, name, policy, { dataDir, port = 0, dir, playground = false } = {}) {
   dir ??= mkdtempSync(join(tmpdir(), `ob-${name}-`));
   dataDir ??= join(dir, "data");
   const env = { ...process.env };
@@ -33,7 +34,8 @@ export async function startBridge(bin, name, policy, { dataDir, port = 0, dir } 
     writeFileSync(policyFile, JSON.stringify(policy));
     env.OFFICE_BRIDGE_POLICY = policyFile;
   }
-  const proc = spawn(bin, ["serve", "--port", String(port), "--data-dir", dataDir], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const args = ["serve", "--port", String(port), "--data-dir", dataDir, ...(playground ? ["--playground"] : [])];
+  const proc = spawn(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   const b = { name, bin, dir, dataDir, proc, logs: [], env };
   proc.stdout.on("data", (d) => b.logs.push(String(d)));
   proc.stderr.on("data", (d) => b.logs.push(String(d)));
