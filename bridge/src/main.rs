@@ -347,12 +347,13 @@ fn serve(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let mut options = ServeOptions::new(data_dir);
         options.port = port;
         options.bind = bind;
         options.allow_dirs = allow_dirs;
         options.playground = playground;
+        options.connections = server::conn::ConnectionLimits::from_env()?;
         let shutdown = shutdown_signal()?;
         let bridge = Bridge::bind(options).await?;
         let run_file = bridge.data_dir().run_file();
@@ -365,8 +366,17 @@ fn serve(
             let _ = std::fs::remove_file(&run_file);
         }
         served
-    })
+    });
+    // Dropping the runtime would wait for every blocking task, and a file read can run for
+    // a minute: what the bridge recorded is durable already, so give them a moment, then
+    // leave them to the process's exit.
+    runtime.shutdown_timeout(RUNTIME_GRACE);
+    served
 }
+
+/// How long a stopping bridge waits for blocking tasks (file reads) after `serve` returned
+/// (`server::SHUTDOWN_GRACE`): the two together stay within the 5 s a stop may take.
+const RUNTIME_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Tells local tools (`office-bridge mcp`) where this bridge listens, and which folders
 /// its file tools may use (so a relay asked for others can say they are not in effect).

@@ -64,7 +64,14 @@ impl Bridge {
     /// defaults (transfers notified), so no policy on this machine changes the run when it
     /// runs as root. Run as another user on a machine with a policy at the OS path, the
     /// bridge ignores the override and applies that policy (its banner says so).
-    pub fn start(bin: PathBuf, data_dir: PathBuf, temp: Option<tempfile::TempDir>) -> Result<Self> {
+    /// `fd_limit`: the bridge's open-file limit (RLIMIT_NOFILE, soft and hard), as a shell's
+    /// `ulimit -n` would set it (`--bridge-fd-limit`).
+    pub fn start(
+        bin: PathBuf,
+        data_dir: PathBuf,
+        temp: Option<tempfile::TempDir>,
+        fd_limit: Option<u64>,
+    ) -> Result<Self> {
         let files = tempfile::Builder::new()
             .prefix("office-bridge-load-files-")
             .tempdir()?;
@@ -73,7 +80,11 @@ impl Bridge {
         std::fs::create_dir_all(&policy)?;
         std::fs::write(policy.join("policy.json"), "{}")?;
         let log = std::fs::File::create(data_dir.join("bridge.log"))?;
-        let mut child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        if let Some(limit) = fd_limit {
+            set_fd_limit(&mut command, limit)?;
+        }
+        let mut child = command
             .arg("--data-dir")
             .arg(&data_dir)
             .args([
@@ -342,6 +353,33 @@ pub fn audit_head(db: &Path) -> Result<i64> {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit", [], |r| r.get(0))?)
+}
+
+#[cfg(unix)]
+fn set_fd_limit(command: &mut Command, limit: u64) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let limit = libc::rlim_t::try_from(limit).context("--bridge-fd-limit is too large")?;
+    let rlimit = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: between fork and exec the closure only calls setrlimit, which is
+    // async-signal-safe, on a value it owns.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_fd_limit(_command: &mut Command, _limit: u64) -> Result<()> {
+    bail!("--bridge-fd-limit works on unix only")
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod bridge;
 mod data;
 mod pane;
 mod report;
+mod slow;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,6 +70,16 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Hostile connections held open during the load, kinds in turn: TCP without TLS, TLS
+    /// without a request, a request head trickled one byte a second. Each one the bridge
+    /// closes is reopened; the report says how many it closed and how fast, and what a
+    /// fresh connection's /healthz saw meanwhile.
+    #[arg(long, default_value_t = 0)]
+    slow_clients: usize,
+    /// Start the bridge with this open-file limit (RLIMIT_NOFILE), as `ulimit -n` would,
+    /// leaving this tool's own limit alone (unix).
+    #[arg(long, value_name = "N")]
+    bridge_fd_limit: Option<u64>,
 }
 
 fn main() {
@@ -143,18 +154,23 @@ async fn run(args: Args) -> Result<bool> {
     }
     let bin = bridge::find_binary(args.bin.clone())?;
     let mut bridge = match (args.port, &args.data_dir) {
-        (Some(port), Some(dir)) => Bridge::attach(bin, Some(port), dir.clone())?,
+        (Some(port), Some(dir)) => {
+            if args.bridge_fd_limit.is_some() {
+                bail!("--bridge-fd-limit applies to a bridge this tool starts, not with --port");
+            }
+            Bridge::attach(bin, Some(port), dir.clone())?
+        }
         (Some(_), None) => bail!("--port attaches to a running bridge and needs its --data-dir"),
         (None, Some(dir)) => {
             std::fs::create_dir_all(dir)?;
-            Bridge::start(bin, dir.clone(), None)?
+            Bridge::start(bin, dir.clone(), None, args.bridge_fd_limit)?
         }
         (None, None) => {
             let temp = tempfile::Builder::new()
                 .prefix("office-bridge-load-")
                 .tempdir()?;
             let dir = temp.path().to_path_buf();
-            Bridge::start(bin, dir, Some(temp))?
+            Bridge::start(bin, dir, Some(temp), args.bridge_fd_limit)?
         }
     };
     say(
@@ -292,6 +308,16 @@ async fn run(args: Args) -> Result<bool> {
             }
         ),
     );
+    let attack = (args.slow_clients > 0).then(|| {
+        say(
+            &args,
+            format!(
+                "slow clients: {} hostile connections held open during the load",
+                args.slow_clients
+            ),
+        );
+        slow::start(&ep, args.slow_clients)
+    });
     let mut tasks = Vec::new();
     for (a, client) in clients.iter().enumerate() {
         let client = client.clone();
@@ -311,6 +337,10 @@ async fn run(args: Args) -> Result<bool> {
         load.merge(t.await.context("an agent task failed")?);
     }
     let elapsed = started.elapsed();
+    let slow = match attack {
+        Some(attack) => Some(attack.stop().await),
+        None => None,
+    };
     let rss_end = bridge.rss_kib();
     let cpu = match (
         cpu_start,
@@ -381,6 +411,7 @@ async fn run(args: Args) -> Result<bool> {
         stopped,
         dropped,
         log,
+        slow,
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r.json)?);

@@ -50,7 +50,7 @@ impl Dist {
         }
     }
 
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         json!({"n": self.n, "p50_ms": r3(self.p50), "p99_ms": r3(self.p99), "max_ms": r3(self.max), "mean_ms": r3(self.mean)})
     }
 }
@@ -92,6 +92,8 @@ pub struct Inputs<'a> {
     pub stopped: Stopped,
     pub dropped: Vec<String>,
     pub log: Option<(usize, usize, Vec<String>)>,
+    /// `--slow-clients`: how many, and what they and the fresh connections saw.
+    pub slow: Option<(usize, crate::slow::Stats)>,
 }
 
 /// The bridge's own counters from `/v1/status`: group commit (`store`) and connections.
@@ -367,6 +369,15 @@ impl Report {
             }
             _ => {}
         }
+        // The bridge's deadlines are 10 s: a run three times as long that saw none of the
+        // slow clients closed means they are kept forever.
+        if let Some((n, s)) = &i.slow
+            && *n > 0
+            && secs >= 30.0
+            && s.closed() == 0
+        {
+            failures.push(format!("the bridge closed none of the {n} slow clients"));
+        }
         let ok = failures.is_empty();
 
         // Throughput over time, in tenths of the run: a falling rate means something in
@@ -467,6 +478,7 @@ impl Report {
                 "first_log_lines": i.log.as_ref().map(|l| l.2.clone()),
                 "panes_dropped": i.dropped,
             },
+            "slow_clients": i.slow.as_ref().map(|(n, s)| s.json(*n)),
             "goals": {
                 "overhead_ratio_below": OVERHEAD_GOAL, "overhead_met": load.ratio > 0.0 && load.ratio < OVERHEAD_GOAL,
                 "memory_flat": memory_flat, "nothing_lost_or_duplicated": lost == 0 && duplicated == 0,
@@ -630,6 +642,9 @@ impl Report {
                 .unwrap_or_else(|| "?".into()),
             if memory_flat { "flat" } else { "NOT flat" }
         );
+        if let Some((n, s)) = &i.slow {
+            t.push_str(&s.text(*n));
+        }
         if let Some((w, e, first)) = &i.log {
             let _ = writeln!(
                 t,

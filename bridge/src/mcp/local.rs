@@ -79,10 +79,32 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Test setting (milliseconds): every file tool's blocking work first sleeps this long,
+/// standing in for a read of a huge file (one that takes a minute needs gigabytes of
+/// memory) in `tests/hostile_clients.rs`, which checks that a stop does not wait for it.
+/// Not meant for use otherwise.
+pub const TEST_SLOW_FILE_TOOLS_ENV: &str = "OFFICE_BRIDGE_TEST_SLOW_FILE_TOOLS_MS";
+
+fn test_slow_file_tools() -> Option<std::time::Duration> {
+    static DELAY: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+    *DELAY.get_or_init(|| {
+        let ms = std::env::var(TEST_SLOW_FILE_TOOLS_ENV).ok()?.parse().ok()?;
+        tracing::warn!("{TEST_SLOW_FILE_TOOLS_ENV} is set: file tools are slowed by {ms} ms");
+        Some(std::time::Duration::from_millis(ms))
+    })
+}
+
 /// Runs blocking file work off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, FileToolError> + Send + 'static,
 ) -> Result<T, CallToolResult> {
+    let slow = test_slow_file_tools();
+    let f = move || {
+        if let Some(delay) = slow {
+            std::thread::sleep(delay);
+        }
+        f()
+    };
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(fail(e.to_string())),

@@ -1,6 +1,7 @@
 //! The HTTPS server: TLS on loopback only, the routes, and graceful shutdown.
 
 pub mod assets;
+pub mod conn;
 pub mod events_api;
 pub mod guard;
 pub mod peer_user;
@@ -21,10 +22,9 @@ use axum::routing::{get, post};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tracker::policy::AdminPolicy;
 
@@ -40,6 +40,7 @@ use crate::mcp::McpContext;
 use crate::mcp::transport;
 use crate::policy_file;
 use crate::token::TokenFile;
+use conn::ConnectionLimits;
 use guard::Origins;
 use tokio_util::sync::CancellationToken;
 
@@ -66,6 +67,8 @@ pub struct ServeOptions {
     /// `serve --playground`: serve the playground and accept panes on the Office.js
     /// stand-in, whose simulated documents the agent then sees as open documents.
     pub playground: bool,
+    /// Deadlines for slow and idle clients, and the cap on open connections.
+    pub connections: ConnectionLimits,
 }
 
 impl ServeOptions {
@@ -79,6 +82,7 @@ impl ServeOptions {
             policy_path: policy_file::managed_path(),
             approval_timeout: None,
             playground: false,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -129,6 +133,14 @@ pub struct ConnectionCounts {
     accepted: AtomicU64,
     refused_other_user: AtomicU64,
     tls_failed: AtomicU64,
+    /// Closed by their deadlines (handshake, request head, idle; `conn`).
+    timed_out: AtomicU64,
+    /// Accepted while the cap was reached, so they waited for a place.
+    waited_at_limit: AtomicU64,
+    /// Open now (a pane's WebSocket included).
+    open: AtomicU64,
+    /// The cap.
+    limit: AtomicU64,
 }
 
 impl ConnectionCounts {
@@ -141,6 +153,10 @@ impl ConnectionCounts {
             "accepted": self.accepted.load(Ordering::Relaxed),
             "refused_other_user": self.refused_other_user.load(Ordering::Relaxed),
             "tls_failed": self.tls_failed.load(Ordering::Relaxed),
+            "timed_out": self.timed_out.load(Ordering::Relaxed),
+            "waited_at_limit": self.waited_at_limit.load(Ordering::Relaxed),
+            "open": self.open.load(Ordering::Relaxed),
+            "limit": self.limit.load(Ordering::Relaxed),
         })
     }
 }
@@ -222,11 +238,19 @@ pub struct Bridge {
     own_user: peer_user::OwnUser,
     /// Approvals the previous run left open, closed as expired at this start.
     closed_at_start: usize,
+    limits: ConnectionLimits,
 }
 
 /// How often a running bridge checks whether its leaf certificate is due for renewal
 /// (30 days before expiry), so one left running for months never serves an expired one.
 pub const RENEWAL_CHECK: Duration = Duration::from_secs(6 * 3600);
+
+/// How long `serve` spends stopping in order (held calls answered, panes told, open
+/// requests finished) before it returns anyway: with `main`'s short wait for the runtime
+/// after it, SIGTERM or Ctrl-C ends the process within 5 s whatever is running.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+/// Of that, how long agents whose writes were held get to hear that nothing was written.
+pub const HELD_CALLS_GRACE: Duration = Duration::from_secs(2);
 
 impl Bridge {
     pub async fn bind(options: ServeOptions) -> Result<Self> {
@@ -357,6 +381,10 @@ impl Bridge {
             connections: Arc::default(),
             playground: options.playground,
         };
+        state.connections.limit.store(
+            options.connections.max_connections as u64,
+            Ordering::Relaxed,
+        );
         if let Some(error) = start_error {
             events.publish(BridgeEvent::PolicyChanged {
                 policy: serde_json::to_value(&state.admin.borrow().policy).unwrap_or_default(),
@@ -384,6 +412,7 @@ impl Bridge {
             data_dir: options.data_dir,
             own_user,
             closed_at_start,
+            limits: options.connections,
         })
     }
 
@@ -480,7 +509,8 @@ impl Bridge {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, closes pane connections
-    /// with "going away", and gives open requests a few seconds to finish.
+    /// with "going away", and gives open requests a few seconds to finish (all of it
+    /// within [`SHUTDOWN_GRACE`]).
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
         let router = Self::router(self.state.clone());
         let graceful = GracefulShutdown::new();
@@ -523,6 +553,12 @@ impl Bridge {
             }
         });
         let mut shutdown = std::pin::pin!(shutdown);
+        let limits = self.limits;
+        // Each connection holds a descriptor: past the cap the bridge would run out of
+        // them and answer no one. At the cap a connection is held, not refused, until a
+        // place frees; the ones behind it wait in the kernel's listen queue.
+        let places = Arc::new(Semaphore::new(limits.max_connections));
+        let mut cap_warning = conn::CapWarning::default();
         loop {
             let (tcp, peer) = tokio::select! {
                 accepted = self.listener.accept() => match accepted {
@@ -536,15 +572,30 @@ impl Bridge {
                 },
                 () = &mut shutdown => break,
             };
+            let counts = self.state.connections.clone();
+            ConnectionCounts::bump(&counts.accepted);
+            let permit = match places.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    ConnectionCounts::bump(&counts.waited_at_limit);
+                    cap_warning.reached(limits.max_connections);
+                    tokio::select! {
+                        permit = places.clone().acquire_owned() => match permit {
+                            Ok(permit) => permit,
+                            Err(_) => break, // never closed
+                        },
+                        () = &mut shutdown => break,
+                    }
+                }
+            };
+            let slot = conn::Slot::new(permit, counts.clone());
             // Small frames (pane requests, SSE events) go out at once: with Nagle's algorithm
             // a frame written while an earlier one waits for the peer's delayed ACK is held
             // ~40 ms (found with office-bridge-load: every tool call paid it).
             let _ = tcp.set_nodelay(true);
             let acceptor = self.tls.clone();
             let own_user = self.own_user;
-            let counts = self.state.connections.clone();
-            ConnectionCounts::bump(&counts.accepted);
-            let service = TowerToHyperService::new(router.clone());
+            let router = router.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {
                 // Only the bridge's own OS user may connect (see peer_user): checked before
@@ -561,7 +612,7 @@ impl Bridge {
                     tracing::warn!(%peer, uid, "refused a connection from another OS user");
                     return;
                 }
-                let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+                let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp))
                     .await
                 {
                     Ok(Ok(tls)) => tls,
@@ -572,33 +623,55 @@ impl Bridge {
                     }
                     Err(_) => {
                         ConnectionCounts::bump(&counts.tls_failed);
+                        ConnectionCounts::bump(&counts.timed_out);
                         tracing::debug!(%peer, "TLS handshake timed out");
                         return;
                     }
                 };
+                let multiplexed = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                let activity = conn::Activity::new(multiplexed);
+                let service = conn::tracked_service(router, activity.clone());
+                let io = conn::TrackedIo::new(tls, activity.clone(), slot);
                 let builder = auto::Builder::new(TokioExecutor::new());
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-                if let Err(e) = watcher.watch(connection.into_owned()).await {
-                    tracing::debug!(%peer, "connection ended with an error: {e}");
+                let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+                let served = watcher.watch(connection.into_owned());
+                // Dropping the connection closes it; a WebSocket upgraded from it has left
+                // by then (the connection future ends at the upgrade).
+                tokio::select! {
+                    result = served => if let Err(e) = result {
+                        tracing::debug!(%peer, "connection ended with an error: {e}");
+                    },
+                    why = activity.expired(limits) => {
+                        ConnectionCounts::bump(&counts.timed_out);
+                        tracing::debug!(%peer, "closed a connection: {why}");
+                    }
                 }
             });
         }
         renewal.abort();
         policy_watch.abort();
         tracing::info!("shutting down");
-        // Held writes are refused now, so the agents waiting on them hear that nothing was
-        // written (and why) before their connections close.
-        self.state.gate.shutdown(Duration::from_secs(3)).await;
-        self.state.shutdown.cancel();
-        self.state
-            .registry
-            .close_all(socket::CLOSE_GOING_AWAY, "the bridge is shutting down")
-            .await;
-        if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("some connections did not finish within 5s; closing them");
+        // TODO(readers): cancel running reads here
+        // Everything below is bounded: a stop must not wait on a file read or a client
+        // (what is recorded is durable already; `main` then leaves blocking tasks behind).
+        let orderly = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            // Held writes are refused now, so the agents waiting on them hear that nothing
+            // was written (and why) before their connections close.
+            self.state.gate.shutdown(HELD_CALLS_GRACE).await;
+            self.state.shutdown.cancel();
+            self.state
+                .registry
+                .close_all(socket::CLOSE_GOING_AWAY, "the bridge is shutting down")
+                .await;
+            graceful.shutdown().await;
+        })
+        .await;
+        if orderly.is_err() {
+            self.state.shutdown.cancel();
+            tracing::warn!(
+                "the orderly stop did not finish within {}s; closing what is left",
+                SHUTDOWN_GRACE.as_secs()
+            );
         }
         Ok(())
     }

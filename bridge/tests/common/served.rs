@@ -52,6 +52,11 @@ impl Served {
 /// `dir` is the data directory: make it a folder of its own in a temporary one (the
 /// allowed folder for the file tools goes beside it).
 pub fn serve(dir: &Path, port: u16) -> Served {
+    serve_with_env(dir, port, &[])
+}
+
+/// As `serve`, with extra environment variables (the `OFFICE_BRIDGE_TEST_*` settings).
+pub fn serve_with_env(dir: &Path, port: u16, env: &[(&str, &str)]) -> Served {
     let policy_dir = dir.join("policy");
     // Beside the data directory: the file tools never use anything inside it.
     let files = dir.with_file_name("files");
@@ -71,6 +76,7 @@ pub fn serve(dir: &Path, port: u16) -> Served {
             .arg(&files)
             .env("OFFICE_BRIDGE_POLICY", policy_dir.join("policy.json"))
             .env_remove("OFFICE_BRIDGE_DATA_DIR")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
