@@ -206,7 +206,7 @@ fn xml_elements_are_counted_in_decks_and_documents() {
 #[test]
 fn blank_lines_of_a_csv_count_against_the_cell_limit() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = write(dir.path(), "blank.csv", "a\n".repeat(1).as_bytes());
+    let path = dir.path().join("blank.csv");
     let mut bytes = b"a\n".to_vec();
     bytes.extend(std::iter::repeat_n(b'\n', 10_000));
     bytes.extend(b"b\n");

@@ -18,12 +18,16 @@ fn options() -> SimpleFileOptions {
         .large_file(true)
 }
 
-/// An xlsx package around `workbook` (the `<sheets>` content), with `sheets` as the
-/// worksheet parts (`xl/worksheets/sheetN.xml`, relationship `rIdN`) and optional
-/// shared strings. Parts are written with `write_part` so huge ones are streamed.
+/// A part to add: its name, and what writes its bytes.
+type Part<'a> = (&'a str, &'a mut dyn FnMut(&mut dyn Write));
+
+/// An xlsx package: `sheets_xml` writes the content of `<sheets>` in `xl/workbook.xml`,
+/// `rel_count` worksheet relationships (`rIdN` -> `worksheets/sheetN.xml`) and one to
+/// `sharedStrings.xml` are declared, and `parts` are added as written by their closures,
+/// straight into the zip, so a part of hundreds of megabytes is never held whole.
 fn package(
     sheets_xml: &mut dyn FnMut(&mut dyn Write),
-    parts: &mut [(&str, &mut dyn FnMut(&mut dyn Write))],
+    parts: &mut [Part<'_>],
     rel_count: usize,
 ) -> Vec<u8> {
     let mut w = ZipWriter::new(Cursor::new(Vec::new()));
