@@ -37,6 +37,11 @@
 //! [`read_workbook_range`] reads one sheet (the first by default) through the tracker's
 //! bounded readers (xlsx, xlsm, xls, ods, csv) and returns a rectangle of values and
 //! displayed text, cut to `max_cells`, plus the cells themselves for the tracker's labels.
+//! Only that sheet is parsed, and reading stops once `max_cells` cells are found.
+//!
+//! Reads run on blocking threads under a [`ReadHandle`]: the tool handler stops the read
+//! (through the tracker's `ReadControl`) when its request is cancelled or its future is
+//! dropped (the client went away), and [`cancel_all_reads`] stops every read at shutdown.
 //!
 //! # Writing
 //!
@@ -52,13 +57,14 @@ use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
-use tracker::files::{FileError, Limits, Problem, PurviewLabel, quote_sheet};
+use tracker::files::{FileError, Limits, PurviewLabel, ReadControl, quote_sheet};
 use tracker::{
-    CellAddr, CellRange, CellValue, DocumentRef, MAX_COLS, MAX_ROWS, ReadCell, WriteContent,
-    WritePart,
+    CellAddr, CellRange, CellValue, DocumentRef, MAX_COLS, MAX_ROWS, ReadCell, SheetRead,
+    WriteContent, WritePart,
 };
 
 /// Longest path accepted, in bytes (PATH_MAX on Linux).
@@ -419,34 +425,25 @@ pub fn read_workbook_range(
         (None, b) => b,
     };
 
-    // A small range is read from every sheet in one pass (which also lists the sheets);
-    // otherwise one cheap pass lists the sheets (keeping only A1 of each), and a second
-    // reads the chosen sheet.
-    let small = range.filter(|r| r.cell_count() <= max_cells as u64);
-    let a1 = CellRange::new(CellAddr::new(0, 0), CellAddr::new(0, 0));
-    let first = tracker::files::read_workbook_range(path, None, Some(small.unwrap_or(a1)), limits)?;
-    let names: Vec<String> = first.sheets.iter().map(|s| s.sheet.clone()).collect();
-    let index = choose_sheet(path, &names, wanted.as_deref())?;
-    let sheet_name = names[index].clone();
-    let mut cells = if small.is_some() {
-        first
-            .sheets
-            .into_iter()
-            .nth(index)
-            .map(|s| s.cells)
-            .unwrap_or_default()
-    } else {
-        tracker::files::read_workbook_range(path, Some(&sheet_name), range, limits)?
-            .sheets
-            .into_iter()
-            .next()
-            .map(|s| s.cells)
-            .unwrap_or_default()
-    };
+    // Only the chosen sheet is parsed, and no more of its cells than can be returned: a
+    // workbook of a million sheets or a sheet of twelve million cells costs the checks
+    // of the file, not its contents.
+    let tracker::files::WorkbookSheet {
+        document,
+        sheet: SheetRead {
+            sheet: sheet_name,
+            mut cells,
+        },
+        sheet_names: names,
+        purview,
+        truncated: cut_short,
+    } = tracker::files::read_sheet(path, wanted.as_deref(), range, max_cells as u64, limits)?;
     cells.sort_by_key(|c| (c.addr.row, c.addr.col));
 
     let addrs: Vec<CellAddr> = cells.iter().map(|c| c.addr).collect();
     let used = CellRange::bounding(&addrs);
+    // A range of at most max_cells slots comes back whole, empty cells included.
+    let small = range.filter(|r| r.cell_count() <= max_cells as u64);
     let bounds = match (range, small) {
         (Some(r), Some(_)) => Some(r),
         (Some(r), None) => used.map(|u| CellRange::new(r.start, u.end)),
@@ -454,15 +451,15 @@ pub fn read_workbook_range(
     };
     let Some(bounds) = bounds else {
         return Ok(WorkbookRange {
-            document: first.document,
+            document,
             sheet: sheet_name,
             address: String::new(),
             values: Vec::new(),
             text: Vec::new(),
             sheets: names,
-            purview: first.purview,
+            purview,
             cells: Vec::new(),
-            truncated: false,
+            truncated: cut_short,
         });
     };
     let cols = bounds.cols() as usize;
@@ -483,7 +480,7 @@ pub fn read_workbook_range(
     let mut values = vec![vec![Value::Null; keep_cols]; keep_rows];
     let mut text = vec![vec![String::new(); keep_cols]; keep_rows];
     let mut kept = Vec::new();
-    let mut truncated = false;
+    let mut truncated = cut_short;
     for cell in cells {
         if !shown_range.contains(cell.addr) {
             truncated = true;
@@ -496,16 +493,62 @@ pub fn read_workbook_range(
         kept.push(cell);
     }
     Ok(WorkbookRange {
-        document: first.document,
+        document,
         sheet: sheet_name,
         address: shown_range.to_string(),
         values,
         text,
         sheets: names,
-        purview: first.purview,
+        purview,
         cells: kept,
         truncated,
     })
+}
+
+/// Set once the bridge is stopping: every read under way, and every later one, stops.
+static SHUTTING_DOWN: LazyLock<Arc<AtomicBool>> =
+    LazyLock::new(|| Arc::new(AtomicBool::new(false)));
+
+/// Stops every file read under way (`xlsx_read`, `scan_file`, `office-bridge scan`) and
+/// makes later ones stop at once: for the shutdown path, so stopping the bridge never
+/// waits for a read of a hostile file. Each stopped read answers "cancelled"; the blocking
+/// threads end within milliseconds. Cannot be undone (the process is stopping).
+pub fn cancel_all_reads() {
+    SHUTTING_DOWN.store(true, Ordering::Relaxed);
+    tracing::debug!("file reads cancelled for shutdown");
+}
+
+/// One read's stop switch. [`ReadHandle::control`] is handed to the tracker's readers
+/// (through `Limits::with_control`); the read stops when [`ReadHandle::cancel`] is
+/// called, when the handle is dropped (the tool call's future went away: the client
+/// disconnected or cancelled), or at [`cancel_all_reads`].
+#[derive(Debug, Default)]
+pub struct ReadHandle {
+    flag: Arc<AtomicBool>,
+}
+
+impl ReadHandle {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The control a read checks: this handle's flag and the shutdown flag.
+    pub fn control(&self) -> ReadControl {
+        ReadControl::default()
+            .stop_on(self.flag.clone())
+            .stop_on(SHUTTING_DOWN.clone())
+    }
+
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ReadHandle {
+    fn drop(&mut self) {
+        // Nobody waits for the result any more: a finished read ignores this.
+        self.cancel();
+    }
 }
 
 /// `B2:D5`, `C3`, `B:D` (whole columns), `2:5` (whole rows); `$` markers allowed.
@@ -546,37 +589,6 @@ fn parse_range(s: &str) -> Result<CellRange, FileToolError> {
         }
     }
     CellRange::parse(s).map_err(|_| invalid(s))
-}
-
-/// The index of the wanted sheet (exact name, else ignoring case as Excel does), the
-/// first when none is wanted; an error listing the sheets otherwise.
-fn choose_sheet(
-    path: &Path,
-    names: &[String],
-    wanted: Option<&str>,
-) -> Result<usize, FileToolError> {
-    let no_sheet = |name: &str| {
-        FileToolError::File(FileError {
-            file: path.display().to_string(),
-            problem: Problem::NoSuchSheet {
-                name: name.to_string(),
-                available: names.join(", "),
-            },
-        })
-    };
-    match wanted {
-        None if names.is_empty() => Err(no_sheet("(the first)")),
-        None => Ok(0),
-        Some(w) => names
-            .iter()
-            .position(|n| n == w)
-            .or_else(|| {
-                names
-                    .iter()
-                    .position(|n| n.to_lowercase() == w.to_lowercase())
-            })
-            .ok_or_else(|| no_sheet(w)),
-    }
 }
 
 /// A cell value as JSON: whole numbers within ±2^53 as integers (`3`, not `3.0`).
@@ -1812,5 +1824,37 @@ mod tests {
         );
         let err = serde_json::from_value::<SheetInput>(json!({"name": "S"})).unwrap_err();
         assert_eq!(err.to_string(), "missing field `rows`");
+    }
+
+    #[test]
+    fn a_sheet_bigger_than_the_answer_is_read_only_as_far_as_needed() {
+        let f = fixture();
+        let path = f.root.join("big.xlsx");
+        // 3 columns by 2,000 rows: 6,000 cells, of which 30 fit the answer.
+        let rows: Vec<Value> = (0..2_000).map(|r| json!([r, r + 1, r + 2])).collect();
+        write_workbook(&path, &[sheet("Big", Value::Array(rows))], false).unwrap();
+        // Limits that would refuse the whole sheet: only what is returned is read.
+        let tight = Limits {
+            max_cells: 1_000,
+            ..Limits::default()
+        };
+        let r = read_workbook_range(&path, None, None, 30, &tight).unwrap();
+        assert!(r.truncated);
+        assert_eq!(r.address, "A1:C10");
+        assert_eq!(r.cells.len(), 30);
+        assert_eq!(r.values[9], vec![json!(9), json!(10), json!(11)]);
+    }
+
+    #[test]
+    fn a_dropped_read_handle_stops_its_read() {
+        let f = fixture();
+        let path = f.root.join("small.xlsx");
+        write_workbook(&path, &[sheet("S", json!([[1, 2]]))], false).unwrap();
+        let handle = ReadHandle::new();
+        let limits = Limits::default().with_control(handle.control());
+        assert!(read_workbook_range(&path, None, None, 10, &limits).is_ok());
+        drop(handle);
+        let err = err_text(read_workbook_range(&path, None, None, 10, &limits));
+        assert!(err.ends_with(": cancelled: the read was stopped before it finished (request cancelled or shutting down)"), "{err}");
     }
 }

@@ -197,10 +197,44 @@ def xlsx():
     )
 
 
+def hostile_xlsx(sheets=None, cells=None, depth=None):
+    """A workbook built to cost its reader: `sheets` sheet entries in xl/workbook.xml all
+    pointing at one tiny worksheet, `cells` numeric cells in one sheet (100 to a row,
+    without `r` attributes), or `depth` nested elements in xl/workbook.xml. The seeds are
+    small versions (tracker/tests/files_budget.rs builds the full sizes at test time,
+    tracker/examples/reader_budgets.rs measures them); the fuzzer grows them."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    sheet_list = '<sheet name="Data" sheetId="1" r:id="rId1"/>'
+    if sheets:
+        sheet_list = "".join(f'<sheet name="S{i}" sheetId="{i}" r:id="rId1"/>' for i in range(1, sheets + 1))
+    nest = ("<x>" * depth + "</x>" * depth) if depth else ""
+    workbook = XML + f'<workbook xmlns="{main}" xmlns:r="{REL}"><sheets>{sheet_list}</sheets>{nest}</workbook>'
+    body = '<row r="1"><c r="A1"><v>1</v></c></row>'
+    if cells:
+        rows = []
+        for r in range(0, cells, 100):
+            row = "".join(f"<c><v>{(n * 2654435761) % 1000003}</v></c>" for n in range(r, min(r + 100, cells)))
+            rows.append(f'<row r="{r // 100 + 1}">{row}</row>')
+        body = "".join(rows)
+    sheet = XML + f'<worksheet xmlns="{main}"><sheetData>{body}</sheetData></worksheet>'
+    return package(
+        [
+            ("[Content_Types].xml", CT),
+            ("_rels/.rels", rels([("rId1", "officeDocument", "xl/workbook.xml")])),
+            ("xl/workbook.xml", workbook),
+            ("xl/_rels/workbook.xml.rels", rels([("rId1", "worksheet", "worksheets/sheet1.xml")])),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ]
+    )
+
+
 def main():
     put("scan_pptx", "deck.pptx", pptx())
     put("scan_docx", "report.docx", docx())
     put("scan_xlsx", "q3.xlsx", xlsx())
+    put("scan_xlsx", "many-sheets.xlsx", hostile_xlsx(sheets=5000))
+    put("scan_xlsx", "many-cells.xlsx", hostile_xlsx(cells=20000))
+    put("scan_xlsx", "deep-workbook.xlsx", hostile_xlsx(depth=1000))
     put("scan_csv", "q3.csv", 'Region,Q1,Q2,Closed\nEMEA,"1,234,567.89",$1.46M,2024-09-30\nAPAC,987654.32,12.3%,30/09/2024\n"Note","say ""hi""",,\n')
     put("scan_csv", "semicolon.csv", "Region;Q1\r\nEMEA;1.234.567,89\r\n")
     put("scan_csv", "utf16.csv", "\ufeffRegion\tQ1\nEMEA\t1234\n".encode("utf-16-le"))

@@ -585,8 +585,9 @@ fn ods_repeat_bomb_is_refused_and_padding_is_not() {
     assert_eq!(
         message(read_workbook(&path, &Limits::default())),
         format!(
-            "{}: refused: its sheets expand to 1000000000 cells, more than the 20000000 cell limit",
-            path.display()
+            "{}: refused: its sheets expand to 1000000000 cells, more than the {} cell limit",
+            path.display(),
+            Limits::default().max_cells
         )
     );
     // LibreOffice-style padding: empty rows and columns repeated to the sheet's edge.

@@ -10,6 +10,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracker::files::ReadControl;
 use tracker::{ProvenanceId, ReadEvent, SheetRead, WriteContent};
 
 use super::pane_data::{flag_cells, warning_json};
@@ -79,10 +80,10 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Test setting (milliseconds): every file tool's blocking work first sleeps this long,
-/// standing in for a read of a huge file (one that takes a minute needs gigabytes of
-/// memory) in `tests/hostile_clients.rs`, which checks that a stop does not wait for it.
-/// Not meant for use otherwise.
+/// Test setting (milliseconds): every file read first waits this long (or until it is
+/// stopped), standing in for a read that takes a minute, which the reader budgets no
+/// longer let a real file do, in `tests/hostile_clients.rs`: a stop must not wait for it.
+/// Not meant for use otherwise; the bridge logs a warning when it is set.
 pub const TEST_SLOW_FILE_TOOLS_ENV: &str = "OFFICE_BRIDGE_TEST_SLOW_FILE_TOOLS_MS";
 
 fn test_slow_file_tools() -> Option<std::time::Duration> {
@@ -92,6 +93,41 @@ fn test_slow_file_tools() -> Option<std::time::Duration> {
         tracing::warn!("{TEST_SLOW_FILE_TOOLS_ENV} is set: file tools are slowed by {ms} ms");
         Some(std::time::Duration::from_millis(ms))
     })
+}
+
+/// Reads a file off the async threads, under a [`files::ReadHandle`]: when the request is
+/// cancelled (`ct`) the read is stopped and the call answers at once; when the call's
+/// future is dropped instead (the client went away), dropping the handle stops it. Either
+/// way the blocking thread ends within milliseconds instead of finishing a read nobody
+/// waits for.
+async fn reading<T: Send + 'static>(
+    ct: &tokio_util::sync::CancellationToken,
+    f: impl FnOnce(ReadControl) -> Result<T, FileToolError> + Send + 'static,
+) -> Result<T, CallToolResult> {
+    // The handle stays here, with this future: only the control goes to the thread.
+    let handle = files::ReadHandle::new();
+    let control = handle.control();
+    let slow = test_slow_file_tools();
+    let task = tokio::task::spawn_blocking(move || {
+        if let Some(delay) = slow {
+            let until = std::time::Instant::now() + delay;
+            while std::time::Instant::now() < until && !control.is_stopped() {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        f(control)
+    });
+    tokio::select! {
+        joined = task => match joined {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(fail(e.to_string())),
+            Err(e) => Err(internal(e)),
+        },
+        () = ct.cancelled() => {
+            handle.cancel();
+            Err(fail("cancelled: the request was cancelled; the file read was stopped".to_string()))
+        }
+    }
 }
 
 /// Runs blocking file work off the async threads.
@@ -160,17 +196,21 @@ impl OfficeBridgeMcp {
         description = "Read a workbook file (xlsx, xlsm, xls, ods, csv) from a folder the person allowed: values and their displayed form. The cells are labelled with their source like a live read; instruction-like text is flagged.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn xlsx_read(&self, Parameters(args): Parameters<XlsxReadArgs>) -> CallToolResult {
+    async fn xlsx_read(
+        &self,
+        Parameters(args): Parameters<XlsxReadArgs>,
+        call: RequestContext<RoleServer>,
+    ) -> CallToolResult {
         let dirs = self.ctx.allowed_dirs.clone();
         let limits = self.ctx.limits.clone();
-        let read = blocking(move || {
+        let read = reading(&call.ct, move |control| {
             let path = dirs.resolve_existing(&args.path)?;
             files::read_workbook_range(
                 &path,
                 args.sheet.as_deref(),
                 args.range.as_deref(),
                 MAX_READ_CELLS,
-                &limits,
+                &limits.with_control(control),
             )
         })
         .await;
@@ -282,12 +322,16 @@ impl OfficeBridgeMcp {
         description = "Check a file (pptx, docx, xlsx, csv, txt, md) in an allowed folder for data from tracked sources: everything read through office-bridge, or the workbooks given in against. Moves no data and records nothing.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn scan_file(&self, Parameters(args): Parameters<ScanFileArgs>) -> CallToolResult {
+    async fn scan_file(
+        &self,
+        Parameters(args): Parameters<ScanFileArgs>,
+        call: RequestContext<RoleServer>,
+    ) -> CallToolResult {
         let dirs = self.ctx.allowed_dirs.clone();
         let limits = self.ctx.limits.clone();
         match args.against {
             Some(against) => {
-                let report = blocking(move || {
+                let report = reading(&call.ct, move |control| {
                     let target = dirs.resolve_existing(&args.path)?;
                     let sources = against
                         .iter()
@@ -296,7 +340,7 @@ impl OfficeBridgeMcp {
                     Ok(tracker::scan::scan(
                         &[target],
                         &sources,
-                        &limits,
+                        &limits.with_control(control),
                         now(),
                         &mut |_| {},
                     ))
@@ -308,9 +352,12 @@ impl OfficeBridgeMcp {
                 }
             }
             None => {
-                let doc = blocking(move || {
+                let doc = reading(&call.ct, move |control| {
                     let target = dirs.resolve_existing(&args.path)?;
-                    Ok(tracker::files::read_target(&target, &limits)?)
+                    Ok(tracker::files::read_target(
+                        &target,
+                        &limits.with_control(control),
+                    )?)
                 })
                 .await;
                 let doc = match doc {

@@ -651,7 +651,8 @@ impl Bridge {
         renewal.abort();
         policy_watch.abort();
         tracing::info!("shutting down");
-        // TODO(readers): cancel running reads here
+        // A read nobody will wait for stops now, within milliseconds.
+        crate::files::cancel_all_reads();
         // Everything below is bounded: a stop must not wait on a file read or a client
         // (what is recorded is durable already; `main` then leaves blocking tasks behind).
         let orderly = tokio::time::timeout(SHUTDOWN_GRACE, async {

@@ -5,7 +5,9 @@
 //! `Workbook` stream assembled with every sector bounded by the file, and each DIMENSIONS
 //! record checked against what an .xls sheet can hold.
 
-use super::{Kind, Problem};
+use std::collections::HashMap;
+
+use super::{Kind, Limits, Problem};
 
 const MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
@@ -179,22 +181,134 @@ fn workbook_stream(data: &[u8]) -> Result<Vec<u8>, Problem> {
     Ok(bytes)
 }
 
-/// Checks an .xls file's declared sheet dimensions before calamine reads it.
-pub(crate) fn check_xls(data: &[u8]) -> Result<(), Problem> {
+/// Checks an .xls file before calamine reads it: each sheet's declared dimensions, the
+/// number of sheets (BOUNDSHEET records) against `max_sheets`, and the grids calamine
+/// will build. calamine parses every sheet when it opens the file and expands each into
+/// a dense grid over the cells it holds, so two cells in opposite corners make a grid of
+/// 16 million slots. Returns the total of those grids (slots, every sheet together);
+/// refuses more than `max_cells`. One pass over the records, plus one over each sheet's.
+pub(crate) fn check_xls(data: &[u8], limits: &Limits) -> Result<u64, Problem> {
     let stream = workbook_stream(data)?;
+    let mut sheets: Vec<usize> = Vec::new();
     let mut pos = 0usize;
+    let mut tick = 0u32;
     while let (Some(typ), Some(len)) = (u16_at(&stream, pos), u16_at(&stream, pos + 2)) {
+        tick = tick.wrapping_add(1);
+        if tick.is_multiple_of(4096) {
+            limits.control.check()?;
+        }
         let body_at = pos + 4;
         let len = len as usize;
-        if typ == 0x0200 {
-            let Some(body) = stream.get(body_at..body_at + len) else {
-                break;
-            };
-            check_dimensions(body)?;
+        let Some(body) = stream.get(body_at..body_at + len) else {
+            break;
+        };
+        match typ {
+            0x0200 => check_dimensions(body)?,
+            // BOUNDSHEET: where a sheet's records start.
+            0x0085 => {
+                if let Some(at) = u32_at(body, 0) {
+                    sheets.push(at as usize);
+                }
+            }
+            _ => {}
         }
         pos = body_at + len;
     }
-    Ok(())
+    if sheets.len() > limits.max_sheets {
+        return Err(Problem::Refused(format!(
+            "the workbook lists {} sheets, more than the {} sheet limit",
+            sheets.len(),
+            limits.max_sheets
+        )));
+    }
+    // calamine parses a sheet once per BOUNDSHEET naming it: measure each place once.
+    let mut grids: HashMap<usize, u64> = HashMap::new();
+    let mut total: u64 = 0;
+    for at in sheets {
+        let grid = match grids.get(&at) {
+            Some(g) => *g,
+            None => {
+                let g = sheet_grid(&stream, at, limits)?;
+                grids.insert(at, g);
+                g
+            }
+        };
+        total = total.saturating_add(grid);
+    }
+    if total > limits.max_cells {
+        return Err(Problem::Refused(format!(
+            "its sheets expand to {total} cells, more than the {} cell limit",
+            limits.max_cells
+        )));
+    }
+    Ok(total)
+}
+
+/// The grid calamine builds for the sheet whose records start at `at`: the bounding box
+/// of its cell records (rows × columns), skipping nested substreams (charts) as calamine
+/// does.
+fn sheet_grid(stream: &[u8], at: usize, limits: &Limits) -> Result<u64, Problem> {
+    let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0u32, u32::MAX, 0u32);
+    let mut seen_bof = false;
+    let mut depth = 0usize;
+    let mut pos = at;
+    let mut tick = 0u32;
+    while let (Some(typ), Some(len)) = (u16_at(stream, pos), u16_at(stream, pos + 2)) {
+        tick = tick.wrapping_add(1);
+        if tick.is_multiple_of(4096) {
+            limits.control.check()?;
+        }
+        let body_at = pos + 4;
+        let len = len as usize;
+        let Some(body) = stream.get(body_at..body_at + len) else {
+            break;
+        };
+        pos = body_at + len;
+        if depth > 0 {
+            match typ {
+                0x0809 => depth += 1,
+                0x000A => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        let (row, first, last) = match typ {
+            0x0809 if seen_bof => {
+                depth += 1;
+                continue;
+            }
+            0x0809 => {
+                seen_bof = true;
+                continue;
+            }
+            0x000A => break,
+            // Number, Label, RString, BoolErr, Rk, LabelSst, Formula: row, column.
+            0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD | 0x0006 => {
+                match (u16_at(body, 0), u16_at(body, 2)) {
+                    (Some(r), Some(c)) => (r, c, c),
+                    _ => continue,
+                }
+            }
+            // MulRk: row, first column, ..., last column in its last two bytes.
+            0x00BD => match (
+                u16_at(body, 0),
+                u16_at(body, 2),
+                u16_at(body, len.wrapping_sub(2)),
+            ) {
+                (Some(r), Some(a), Some(b)) if len >= 6 => (r, a, b.max(a)),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        r0 = r0.min(u32::from(row));
+        r1 = r1.max(u32::from(row));
+        c0 = c0.min(u32::from(first));
+        c1 = c1.max(u32::from(last));
+    }
+    if r0 > r1 || c0 > c1 {
+        return Ok(0);
+    }
+    Ok(u64::from(r1 - r0 + 1) * u64::from(c1 - c0 + 1))
 }
 
 /// Mirrors calamine's reading of a DIMENSIONS record and refuses what would make it

@@ -9,6 +9,9 @@ use crate::model::{CellAddr, CellValue, ReadCell, WritePart};
 use super::{Kind, Limits, Problem};
 
 /// The rows of a csv file, bounded by `max_cells` fields and `max_text_chars` characters.
+/// A blank line counts as a field: it is kept as an empty row (to keep later row numbers
+/// true), and a file of nothing but line breaks would otherwise make tens of millions
+/// of them unbounded.
 pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Vec<Vec<String>>, Problem> {
     if text.chars().count() > limits.max_text_chars {
         return Err(Problem::Refused(format!(
@@ -36,7 +39,12 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Vec<Vec<String>>, Pro
         Ok(())
     };
     let mut line_has_content = false;
+    let mut tick: u32 = 0;
     while let Some(c) = chars.next() {
+        tick = tick.wrapping_add(1);
+        if tick.is_multiple_of(1 << 16) {
+            limits.control.check()?;
+        }
         if in_quotes {
             if c == '"' {
                 if chars.peek() == Some(&'"') {
@@ -68,6 +76,8 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Vec<Vec<String>>, Pro
                     rows.push(std::mem::take(&mut row));
                 } else {
                     // A blank line is an empty row: it keeps later row numbers true.
+                    end_field(&mut row, &mut field)?;
+                    row.clear();
                     rows.push(Vec::new());
                 }
                 line_has_content = false;
@@ -119,6 +129,7 @@ fn sniff(text: &str) -> char {
 
 fn load(path: &Path, limits: &Limits) -> Result<Vec<Vec<String>>, Problem> {
     let text = super::text::decode(std::fs::read(path)?, Kind::Csv, false)?;
+    limits.control.check()?;
     parse(&text, limits)
 }
 

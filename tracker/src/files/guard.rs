@@ -4,13 +4,13 @@
 //! because a crafted archive can declare small sizes and still expand to gigabytes.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
 use zip::ZipArchive;
 use zip::result::ZipError;
 
-use super::{Kind, Limits, Problem, human_bytes};
+use super::{Kind, Limits, Problem, ReadControl, human_bytes};
 
 /// Entries up to this size are exempt from the ratio check: small XML parts full of
 /// repeated markup legitimately compress very well, and they cannot hurt.
@@ -181,6 +181,30 @@ impl Archive {
         Ok(Some(out))
     }
 
+    /// Streams one part through `f`, without holding it in memory; `None` when it is
+    /// absent. For parts [`Archive::verify_all`] has already measured: the bytes are
+    /// bounded again here all the same (a part is never longer than the entry limit),
+    /// and the read's control is checked as they come.
+    pub(crate) fn stream<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut dyn BufRead) -> Result<T, Problem>,
+    ) -> Result<Option<T>, Problem> {
+        let Some(i) = self.index_of(name) else {
+            return Ok(None);
+        };
+        let kind = self.kind;
+        let cap = self.limits.max_entry_uncompressed;
+        let control = self.limits.control.clone();
+        let entry = self
+            .zip
+            .by_index(i)
+            .map_err(|e| Problem::invalid(kind, zip_detail(&e)))?;
+        let mut reader =
+            BufReader::with_capacity(64 * 1024, Controlled::new(entry.take(cap), control));
+        f(&mut reader).map(Some)
+    }
+
     /// Streams entry `i` into `out` through `Read::take`, so at most one byte past the
     /// smallest applicable limit is ever produced, whatever the headers claim.
     fn expand(&mut self, i: usize, out: &mut impl io::Write) -> Result<u64, Problem> {
@@ -199,7 +223,14 @@ impl Archive {
         let by_total = limits.max_total_uncompressed.saturating_sub(self.expanded);
         let by_ratio = compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
         let cap = by_entry.min(by_total).min(by_ratio);
-        let copied = io::copy(&mut (&mut entry).take(cap.saturating_add(1)), out).map_err(|e| {
+        let mut bounded = Controlled::new(
+            (&mut entry).take(cap.saturating_add(1)),
+            limits.control.clone(),
+        );
+        let copied = io::copy(&mut bounded, out).map_err(|e| {
+            if let Some(p) = stop_reason(&e) {
+                return p;
+            }
             // The zip crate stops an entry that grows past its declared size: that is a
             // header lying, i.e. a bomb, not mere damage.
             if e.to_string().contains("larger than its declared") {
@@ -228,6 +259,43 @@ impl Archive {
         }
         self.expanded = self.expanded.saturating_add(copied);
         Ok(copied)
+    }
+}
+
+/// A reader that checks the read's [`ReadControl`] before every read, so work fed by it
+/// (decompression here, calamine's parsing of the file) stops soon after the control
+/// says so. The error it returns carries the [`Problem`]; [`stop_reason`] gets it back.
+pub(crate) struct Controlled<R> {
+    inner: R,
+    control: ReadControl,
+}
+
+impl<R> Controlled<R> {
+    pub(crate) fn new(inner: R, control: ReadControl) -> Self {
+        Controlled { inner, control }
+    }
+}
+
+impl<R: Read> Read for Controlled<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.control.check().map_err(io::Error::other)?;
+        self.inner.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for Controlled<R> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.control.check().map_err(io::Error::other)?;
+        self.inner.seek(pos)
+    }
+}
+
+/// Why a [`Controlled`] reader stopped, when that is what this I/O error is.
+pub(crate) fn stop_reason(e: &io::Error) -> Option<Problem> {
+    match e.get_ref()?.downcast_ref::<Problem>()? {
+        Problem::Cancelled => Some(Problem::Cancelled),
+        Problem::TimedOut { seconds } => Some(Problem::TimedOut { seconds: *seconds }),
+        _ => None,
     }
 }
 

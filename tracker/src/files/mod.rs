@@ -47,6 +47,14 @@ pub use ooxml::purview_from_properties;
 const MIB: u64 = 1024 * 1024;
 
 /// Bounds applied to every file read. The defaults suit a desktop scan; tests lower them.
+///
+/// Every bound is checked inside the reader, in time linear in the file: counts that
+/// calamine would act on (sheets, shared strings, grid sizes) are counted by a streaming
+/// pre-pass over the XML or records *before* calamine is handed the file, and everything
+/// the reader itself collects (cells, text, XML nodes) is counted as it is collected. A
+/// file over a bound is an error naming the bound ([`Problem::Refused`]), never a partial
+/// result passed off as whole. docs/security.md ("Hostile files: reader budgets") has the
+/// measured cost of each.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest file accepted at all (200 MiB).
@@ -62,10 +70,38 @@ pub struct Limits {
     pub max_ratio: u64,
     /// Deepest XML element nesting accepted (256).
     pub max_xml_depth: usize,
-    /// Most cells read from one workbook, all sheets together (20 million).
+    /// Most XML elements taken from one pptx or docx, all parts together (4 million).
+    /// Each element can add an entry (an empty paragraph, an empty table cell) to what
+    /// is collected, so this bounds that memory (about 64 bytes each at worst, 256 MiB)
+    /// whatever the text budget says. A 500-page document has about a million.
+    pub max_xml_nodes: u64,
+    /// Most sheets a workbook may list (4,096), counted in `xl/workbook.xml`, the ods
+    /// `content.xml` or the xls BOUNDSHEET records before calamine reads the file.
+    /// calamine finds a sheet by scanning its list, so reading every sheet costs
+    /// sheets² name comparisons: 40,000 sheets took 8 s and a million never finished.
+    /// Excel itself opens a few hundred comfortably.
+    pub max_sheets: usize,
+    /// Longest sheet name accepted in an xlsx, in bytes (255; Excel allows 31
+    /// characters). Bounds the cost of each of calamine's name comparisons.
+    pub max_sheet_name_bytes: usize,
+    /// Most cells read from one workbook, all sheets together (2 million). Each cell read
+    /// costs about 150 bytes (value, displayed text, number format), so 2 million cells
+    /// are about 300 MiB; 12 million took 1.8 GiB. For ods and xls, whose sheets calamine
+    /// expands into full grids, this bounds the grid (empty slots included).
     pub max_cells: u64,
     /// Most characters of text taken from one file (64 Mi characters).
     pub max_text_chars: usize,
+    /// Most memory one read may use for what it holds at once, estimated from the
+    /// counts above before each allocation (512 MiB): cells and their strings, calamine's
+    /// shared-strings table and its ods and xls grids. Keeps one call well under 1 GiB
+    /// resident even when every other bound is just met.
+    pub max_memory_bytes: u64,
+    /// Longest one read may take (30 s), whatever the file: a backstop behind the
+    /// bounds above, which keep real and hostile files alike to a few seconds.
+    pub max_read_time: std::time::Duration,
+    /// How the caller stops a read nobody waits for any more (a cancelled request, a
+    /// dropped connection, shutdown). Not a bound: [`ReadControl::default`] never stops.
+    pub control: ReadControl,
 }
 
 impl Default for Limits {
@@ -77,9 +113,104 @@ impl Default for Limits {
             max_total_uncompressed: 1024 * MIB,
             max_ratio: 200,
             max_xml_depth: 256,
-            max_cells: 20_000_000,
+            max_xml_nodes: 4_000_000,
+            max_sheets: 4_096,
+            max_sheet_name_bytes: 255,
+            max_cells: 2_000_000,
             max_text_chars: 64 * 1024 * 1024,
+            max_memory_bytes: 512 * MIB,
+            max_read_time: std::time::Duration::from_secs(30),
+            control: ReadControl::default(),
         }
+    }
+}
+
+impl Limits {
+    /// These limits, read under `control`.
+    pub fn with_control(mut self, control: ReadControl) -> Self {
+        self.control = control;
+        self
+    }
+
+    /// A copy whose control also stops at `max_read_time` from now: taken once when a
+    /// public read starts, so every part of one read shares one deadline.
+    fn started(&self) -> Limits {
+        let mut limits = self.clone();
+        let by_budget = std::time::Instant::now().checked_add(self.max_read_time);
+        limits.control.deadline = match (self.control.deadline, by_budget) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        limits.control.budget = Some(self.max_read_time);
+        limits
+    }
+}
+
+/// Stops a read from outside: any of its flags set, or its deadline passed. Readers check
+/// it between chunks of work (every few thousand cells or XML events, every block of
+/// decompressed bytes, every read calamine makes from the file), so a stopped read ends
+/// within milliseconds with [`Problem::Cancelled`] or [`Problem::TimedOut`]. Pure std, so
+/// any caller (a thread pool, an async runtime's blocking task) can drive it.
+#[derive(Clone, Debug, Default)]
+pub struct ReadControl {
+    flags: Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    deadline: Option<std::time::Instant>,
+    /// The `max_read_time` behind the deadline, for the error message.
+    budget: Option<std::time::Duration>,
+}
+
+/// Two controls are the same when they watch the same flags and deadline.
+impl PartialEq for ReadControl {
+    fn eq(&self, other: &Self) -> bool {
+        self.deadline == other.deadline
+            && self.flags.len() == other.flags.len()
+            && self
+                .flags
+                .iter()
+                .zip(&other.flags)
+                .all(|(a, b)| std::sync::Arc::ptr_eq(a, b))
+    }
+}
+
+impl Eq for ReadControl {}
+
+impl ReadControl {
+    /// A control that stops when `flag` is set (a request's own cancel flag, or a
+    /// process-wide "shutting down" flag); call again to watch several.
+    pub fn stop_on(mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.flags.push(flag);
+        self
+    }
+
+    /// A control that also stops at `at`.
+    pub fn until(mut self, at: std::time::Instant) -> Self {
+        self.deadline = Some(self.deadline.map_or(at, |d| d.min(at)));
+        self
+    }
+
+    /// Whether the read must stop now (cancelled or past its deadline), for work done
+    /// around a read that should stop with it.
+    pub fn is_stopped(&self) -> bool {
+        self.check().is_err()
+    }
+
+    /// Why the read must stop now, if it must.
+    pub(crate) fn check(&self) -> Result<(), Problem> {
+        if self
+            .flags
+            .iter()
+            .any(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(Problem::Cancelled);
+        }
+        if let Some(deadline) = self.deadline
+            && std::time::Instant::now() >= deadline
+        {
+            return Err(Problem::TimedOut {
+                seconds: self.budget.map_or(0, |b| b.as_secs()),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -151,6 +282,15 @@ pub enum Problem {
     Invalid { kind: &'static str, detail: String },
     #[error("no sheet named {name:?} (sheets: {available})")]
     NoSuchSheet { name: String, available: String },
+    /// The caller stopped the read ([`ReadControl`]): the request was cancelled, its
+    /// client went away or the bridge is shutting down.
+    #[error(
+        "cancelled: the read was stopped before it finished (request cancelled or shutting down)"
+    )]
+    Cancelled,
+    /// The read ran past its deadline (`max_read_time`, or the caller's).
+    #[error("refused: reading took longer than the {seconds} s limit")]
+    TimedOut { seconds: u64 },
 }
 
 impl Problem {
@@ -251,40 +391,124 @@ pub fn read_workbook_range(
     range: Option<CellRange>,
     limits: &Limits,
 ) -> Result<WorkbookRead, FileError> {
+    let limits = &limits.started();
     let on_file = |problem| FileError {
         file: path.display().to_string(),
         problem,
     };
     let kind = kind_for(path, WORKBOOK_TYPES, Kind::is_workbook).map_err(on_file)?;
     check_size(path, limits).map_err(on_file)?;
+    let pick = sheet.map_or(workbook::Pick::All, workbook::Pick::Named);
     let (sheets, purview) = match kind {
         Kind::Csv => {
-            let stem = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "Sheet1".to_string());
-            let cells = csv::read_cells(path, limits).map_err(on_file)?;
-            if let Some(want) = sheet
-                && want != stem
-            {
-                return Err(on_file(Problem::NoSuchSheet {
-                    name: want.to_string(),
-                    available: stem,
-                }));
-            }
-            let cells = cells
-                .into_iter()
-                .filter(|c| range.is_none_or(|r| r.contains(c.addr)))
-                .collect();
-            (vec![SheetRead { sheet: stem, cells }], None)
+            let (sheet, _) = csv_sheet(path, pick, range, None, limits).map_err(on_file)?;
+            (vec![sheet], None)
         }
-        _ => workbook::read(path, kind, sheet, range, limits).map_err(on_file)?,
+        _ => {
+            let found = workbook::read(path, kind, pick, range, None, limits).map_err(on_file)?;
+            (found.sheets, found.purview)
+        }
     };
     Ok(WorkbookRead {
         document: file_document(path),
         sheets,
         purview,
     })
+}
+
+/// One sheet of a workbook, as [`read_sheet`] returns it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkbookSheet {
+    /// `App::File`, name = file name, location = absolute path.
+    pub document: DocumentRef,
+    /// The sheet read, with at most the number of cells asked for.
+    pub sheet: SheetRead,
+    /// Every sheet of the workbook, in order.
+    pub sheet_names: Vec<String>,
+    pub purview: Option<PurviewLabel>,
+    /// True when the sheet (or range) holds more cells than were asked for: reading
+    /// stopped there, and the cells kept are the first in row order.
+    pub truncated: bool,
+}
+
+/// Reads one sheet of a workbook: the one named (exactly, else ignoring ASCII case), or
+/// the first when `sheet` is `None`; only its cells inside `range` when one is given,
+/// and at most `max_cells` of them, stopping there (`truncated` says so). Only that
+/// sheet is parsed, so a workbook's size beyond it costs nothing but the checks of the
+/// whole file every read makes. This is how `xlsx_read` reads.
+pub fn read_sheet(
+    path: &Path,
+    sheet: Option<&str>,
+    range: Option<CellRange>,
+    max_cells: u64,
+    limits: &Limits,
+) -> Result<WorkbookSheet, FileError> {
+    let limits = &limits.started();
+    let on_file = |problem| FileError {
+        file: path.display().to_string(),
+        problem,
+    };
+    let kind = kind_for(path, WORKBOOK_TYPES, Kind::is_workbook).map_err(on_file)?;
+    check_size(path, limits).map_err(on_file)?;
+    let pick = sheet.map_or(workbook::Pick::First, workbook::Pick::Named);
+    let found = match kind {
+        Kind::Csv => {
+            let (sheet, truncated) =
+                csv_sheet(path, pick, range, Some(max_cells), limits).map_err(on_file)?;
+            workbook::Found {
+                names: vec![sheet.sheet.clone()],
+                sheets: vec![sheet],
+                purview: None,
+                truncated,
+            }
+        }
+        _ => workbook::read(path, kind, pick, range, Some(max_cells), limits).map_err(on_file)?,
+    };
+    let sheet = found.sheets.into_iter().next().ok_or_else(|| {
+        on_file(Problem::NoSuchSheet {
+            name: "(the first)".to_string(),
+            available: found.names.join(", "),
+        })
+    })?;
+    Ok(WorkbookSheet {
+        document: file_document(path),
+        sheet,
+        sheet_names: found.names,
+        purview: found.purview,
+        truncated: found.truncated,
+    })
+}
+
+/// A csv file as its one sheet, named after the file stem; with `keep`, at most that
+/// many cells (and whether more were left out).
+fn csv_sheet(
+    path: &Path,
+    pick: workbook::Pick<'_>,
+    range: Option<CellRange>,
+    keep: Option<u64>,
+    limits: &Limits,
+) -> Result<(SheetRead, bool), Problem> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Sheet1".to_string());
+    let cells = csv::read_cells(path, limits)?;
+    if let workbook::Pick::Named(want) = pick
+        && want != stem
+    {
+        return Err(Problem::NoSuchSheet {
+            name: want.to_string(),
+            available: stem,
+        });
+    }
+    let mut cells: Vec<ReadCell> = cells
+        .into_iter()
+        .filter(|c| range.is_none_or(|r| r.contains(c.addr)))
+        .collect();
+    let keep = keep.map_or(usize::MAX, |k| usize::try_from(k).unwrap_or(usize::MAX));
+    let truncated = cells.len() > keep;
+    cells.truncate(keep);
+    Ok((SheetRead { sheet: stem, cells }, truncated))
 }
 
 /// Reads a document as a list of parts (text blocks and tables) with their locations:
@@ -298,6 +522,7 @@ pub fn read_workbook_range(
 ///   text where known (a very sparse sheet becomes one table per row instead);
 /// - csv: one table at `rows 1-N`; txt/md: blocks between blank lines at `line N`.
 pub fn read_target(path: &Path, limits: &Limits) -> Result<TargetDoc, FileError> {
+    let limits = &limits.started();
     let on_file = |problem| FileError {
         file: path.display().to_string(),
         problem,
@@ -310,8 +535,9 @@ pub fn read_target(path: &Path, limits: &Limits) -> Result<TargetDoc, FileError>
         Kind::Csv => csv::read_table(path, limits).map_err(on_file)?,
         Kind::Txt | Kind::Md => text::read_blocks(path, limits).map_err(on_file)?,
         Kind::Xlsx | Kind::Xlsm | Kind::Xls | Kind::Ods => {
-            let (sheets, _) = workbook::read(path, kind, None, None, limits).map_err(on_file)?;
-            sheets.iter().flat_map(sheet_tables).collect()
+            let found = workbook::read(path, kind, workbook::Pick::All, None, None, limits)
+                .map_err(on_file)?;
+            found.sheets.iter().flat_map(sheet_tables).collect()
         }
     };
     Ok(TargetDoc {
@@ -325,6 +551,7 @@ pub fn read_target(path: &Path, limits: &Limits) -> Result<TargetDoc, FileError>
 /// saved by newer Office, `docMetadata/LabelInfo.xml`. `None` when the file has no label.
 /// When several labels are present the first enabled one wins.
 pub fn purview_label(path: &Path, limits: &Limits) -> Result<Option<PurviewLabel>, FileError> {
+    let limits = &limits.started();
     let on_file = |problem| FileError {
         file: path.display().to_string(),
         problem,

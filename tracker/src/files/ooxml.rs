@@ -62,7 +62,7 @@ fn relationships(
     let Some(bytes) = archive.read(&path)? else {
         return Ok(rels);
     };
-    walk(&bytes, &path, kind, limits, budget, |ev| {
+    walk(&bytes[..], &path, kind, limits, budget, |ev| {
         if let Ev::Open(e) = ev
             && e.local_name().as_ref() == "Relationship"
         {
@@ -80,7 +80,7 @@ fn relationships(
 }
 
 /// The main part named by the package relationships, or the conventional one.
-fn main_part(
+pub(crate) fn main_part(
     archive: &mut Archive,
     kind: Kind,
     limits: &Limits,
@@ -247,7 +247,7 @@ pub(crate) fn pptx_parts(path: &Path, limits: &Limits) -> Result<Vec<WritePart>,
     let pres = required(&mut archive, kind, &presentation)?;
     let rels = relationships(&mut archive, kind, limits, &mut budget, &presentation)?;
     let mut order = Vec::new();
-    walk(&pres, &presentation, kind, limits, &mut budget, |ev| {
+    walk(&pres[..], &presentation, kind, limits, &mut budget, |ev| {
         if let Ev::Open(e) = ev
             && e.local_name().as_ref() == "sldId"
             && let Some(id) = prefixed_attr(e, "id")
@@ -290,7 +290,7 @@ pub(crate) fn pptx_parts(path: &Path, limits: &Limits) -> Result<Vec<WritePart>,
         // Paragraph and run properties hold tab stops (`a:tab`), not text; `mc:Fallback`
         // repeats its `mc:Choice` for older readers.
         let skip = ["pPr", "rPr", "endParaRPr", "Fallback"];
-        walk(&bytes, slide, kind, limits, &mut budget, |ev| {
+        walk(&bytes[..], slide, kind, limits, &mut budget, |ev| {
             c.feed(ev, &skip)
         })?;
         let text = join_paragraphs(c.paragraphs.iter().map(|(_, t)| t.as_str()));
@@ -325,7 +325,7 @@ pub(crate) fn pptx_parts(path: &Path, limits: &Limits) -> Result<Vec<WritePart>,
             let mut c = Collector::default();
             // `a:fld` is the slide-number placeholder, not notes text.
             let skip = ["pPr", "rPr", "endParaRPr", "fld", "Fallback"];
-            walk(&bytes, &notes, kind, limits, &mut budget, |ev| {
+            walk(&bytes[..], &notes, kind, limits, &mut budget, |ev| {
                 c.feed(ev, &skip)
             })?;
             let text = join_paragraphs(c.paragraphs.iter().map(|(_, t)| t.as_str()));
@@ -497,7 +497,7 @@ pub(crate) fn docx_parts(path: &Path, limits: &Limits) -> Result<Vec<WritePart>,
     // Paragraph and run properties hold tab stops (`w:tabs/w:tab`), not text;
     // `mc:Fallback` repeats its `mc:Choice` (text boxes as VML) for older readers.
     let skip = ["delText", "instrText", "del", "pPr", "rPr", "Fallback"];
-    walk(&bytes, &document, kind, limits, &mut budget, |ev| {
+    walk(&bytes[..], &document, kind, limits, &mut budget, |ev| {
         c.feed(ev, &skip)
     })?;
     let mut parts = Vec::new();
@@ -543,7 +543,7 @@ pub(crate) fn purview(
         let mut current: Option<String> = None;
         let mut value = String::new();
         walk(
-            &bytes,
+            &bytes[..],
             "docProps/custom.xml",
             kind,
             limits,
@@ -567,7 +567,7 @@ pub(crate) fn purview(
         // Newer Office keeps the label in docMetadata/LabelInfo.xml, without its name.
         if let Some(bytes) = archive.read("docMetadata/LabelInfo.xml")? {
             walk(
-                &bytes,
+                &bytes[..],
                 "docMetadata/LabelInfo.xml",
                 kind,
                 limits,

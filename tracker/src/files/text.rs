@@ -67,13 +67,16 @@ pub(crate) fn decode(bytes: Vec<u8>, kind: Kind, lossy: bool) -> Result<String, 
 pub(crate) fn read_blocks(path: &Path, limits: &Limits) -> Result<Vec<WritePart>, Problem> {
     let kind = super::Kind::of(path).unwrap_or(Kind::Txt);
     let text = decode(std::fs::read(path)?, kind, true)?;
+    limits.control.check()?;
     if text.chars().count() > limits.max_text_chars {
         return Err(Problem::Refused(format!(
             "the file holds more than {} characters of text",
             limits.max_text_chars
         )));
     }
-    Ok(blocks(&text))
+    let parts = blocks(&text);
+    limits.control.check()?;
+    Ok(parts)
 }
 
 fn blocks(text: &str) -> Vec<WritePart> {

@@ -9,19 +9,74 @@ use calamine::{Data, Ods, Reader, Xls, Xlsx};
 
 use crate::model::{CellAddr, CellRange, CellValue, ReadCell, SheetRead};
 
-use super::guard::Archive;
+use super::guard::{Archive, Controlled};
 use super::numfmt::format_number;
-use super::{Kind, Limits, Problem, PurviewLabel, ooxml};
+use super::{Kind, Limits, Problem, PurviewLabel, human_bytes, ooxml};
 
-/// Counts cells and characters across a workbook against the limits.
+/// Cells between checks of the read's control.
+const CHECK_EVERY: u32 = 4096;
+
+/// What calamine keeps per shared string besides its text: the `String` itself and the
+/// allocator's overhead for its buffer.
+const BYTES_PER_STRING: u64 = 24 + 32;
+
+/// Counts cells, characters and memory across a workbook against the limits, and keeps
+/// the caller's cap on how many cells to return.
 struct Budget<'a> {
     limits: &'a Limits,
     cells: u64,
     chars: usize,
+    /// Estimated bytes held: what calamine was found to keep, then every cell taken.
+    memory: u64,
+    /// Return at most this many cells (the rest is cut, and said so); `None`: a read
+    /// past the limits is an error instead.
+    keep: Option<u64>,
+    truncated: bool,
+    tick: u32,
 }
 
-impl Budget<'_> {
-    fn take(&mut self, cell: &ReadCell) -> Result<(), Problem> {
+impl<'a> Budget<'a> {
+    fn new(limits: &'a Limits, keep: Option<u64>) -> Self {
+        Budget {
+            limits,
+            cells: 0,
+            chars: 0,
+            memory: 0,
+            keep,
+            truncated: false,
+            tick: 0,
+        }
+    }
+
+    /// Called for every cell looked at, kept or not: checks the control now and then.
+    fn tick(&mut self) -> Result<(), Problem> {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick.is_multiple_of(CHECK_EVERY) {
+            self.limits.control.check()?;
+        }
+        Ok(())
+    }
+
+    /// Counts memory calamine holds for the whole read (its string table, its grids).
+    fn hold(&mut self, bytes: u64, what: &str) -> Result<(), Problem> {
+        self.memory = self.memory.saturating_add(bytes);
+        if self.memory > self.limits.max_memory_bytes {
+            return Err(Problem::Refused(format!(
+                "reading it would take about {} of memory ({what}), more than the {} limit",
+                human_bytes(self.memory),
+                human_bytes(self.limits.max_memory_bytes)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Takes one cell: `Ok(false)` when the caller's cap is reached (stop reading; the
+    /// result is marked truncated), an error when a limit is passed.
+    fn take(&mut self, cell: &ReadCell) -> Result<bool, Problem> {
+        if self.keep.is_some_and(|k| self.cells >= k) {
+            self.truncated = true;
+            return Ok(false);
+        }
         self.cells += 1;
         if self.cells > self.limits.max_cells {
             return Err(Problem::Refused(format!(
@@ -38,23 +93,64 @@ impl Budget<'_> {
                 )));
             }
         }
-        Ok(())
+        let cells = self.cells;
+        self.hold(cell_bytes(cell), &format!("{cells} cells read"))?;
+        Ok(true)
     }
 }
 
-/// Reads the selected sheets (all when `sheet` is `None`) of an xlsx, xlsm, xls or ods
-/// file, keeping cells inside `range` when given, and the Purview label of OOXML files.
+/// What one cell read costs in memory: the cell twice over (a growing `Vec` may have as
+/// many spare slots as used ones) and its strings' buffers with the allocator's overhead.
+fn cell_bytes(cell: &ReadCell) -> u64 {
+    let heap = |s: &String| match s.capacity() as u64 {
+        0 => 0,
+        n => n.next_multiple_of(16) + 16,
+    };
+    let value = match &cell.value {
+        CellValue::Text(s) | CellValue::Error(s) => heap(s),
+        _ => 0,
+    };
+    2 * std::mem::size_of::<ReadCell>() as u64
+        + value
+        + cell.text.as_ref().map_or(0, heap)
+        + cell.number_format.as_ref().map_or(0, heap)
+}
+
+/// Which sheets to read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Pick<'a> {
+    All,
+    /// The first sheet in workbook order.
+    First,
+    /// The sheet of that name (ignoring ASCII case when no exact match).
+    Named(&'a str),
+}
+
+/// What [`read`] found.
+pub(crate) struct Found {
+    pub(crate) sheets: Vec<SheetRead>,
+    /// Every sheet of the workbook, in order.
+    pub(crate) names: Vec<String>,
+    pub(crate) purview: Option<PurviewLabel>,
+    /// True when cells were left out because of the caller's cap.
+    pub(crate) truncated: bool,
+}
+
+/// Reads the picked sheets of an xlsx, xlsm, xls or ods file, keeping cells inside
+/// `range` when given (and at most `keep` of them, when given), and the Purview label
+/// of OOXML files.
 pub(crate) fn read(
     path: &Path,
     kind: Kind,
-    sheet: Option<&str>,
+    pick: Pick<'_>,
     range: Option<CellRange>,
+    keep: Option<u64>,
     limits: &Limits,
-) -> Result<(Vec<SheetRead>, Option<PurviewLabel>), Problem> {
+) -> Result<Found, Problem> {
     // calamine parses hostile bytes; should it ever panic on them, this file fails and
     // the scan goes on with the next one instead of the process dying.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_inner(path, kind, sheet, range, limits)
+        read_inner(path, kind, pick, range, keep, limits)
     }))
     .unwrap_or_else(|_| {
         Err(Problem::invalid(
@@ -64,61 +160,235 @@ pub(crate) fn read(
     })
 }
 
+/// A calamine error as a problem: a read stopped by its control says so rather than
+/// blaming the file (calamine sees the stop as an I/O error).
+fn calamine_problem(kind: Kind, limits: &Limits, detail: impl std::fmt::Display) -> Problem {
+    match limits.control.check() {
+        Err(stop) => stop,
+        Ok(()) => Problem::invalid(kind, detail.to_string()),
+    }
+}
+
+/// The file as calamine reads it: buffered, and stopping when the read's control says.
+fn controlled_file(path: &Path, limits: &Limits) -> Result<BufReader<Controlled<File>>, Problem> {
+    Ok(BufReader::new(Controlled::new(
+        File::open(path)?,
+        limits.control.clone(),
+    )))
+}
+
 fn read_inner(
     path: &Path,
     kind: Kind,
-    sheet: Option<&str>,
+    pick: Pick<'_>,
     range: Option<CellRange>,
+    keep: Option<u64>,
     limits: &Limits,
-) -> Result<(Vec<SheetRead>, Option<PurviewLabel>), Problem> {
-    let mut budget = Budget {
-        limits,
-        cells: 0,
-        chars: 0,
-    };
+) -> Result<Found, Problem> {
+    let mut budget = Budget::new(limits, keep);
     match kind {
         Kind::Xlsx | Kind::Xlsm => {
             // calamine trusts the archive: prove it is within the limits first.
             let mut archive = Archive::open(path, kind, limits)?;
             archive.verify_all()?;
+            check_xlsx_sheets(&mut archive, limits)?;
             check_shared_strings(&mut archive)?;
+            budget.hold(
+                calamine_xlsx_bytes(&mut archive, limits)?,
+                "its shared strings and styles",
+            )?;
+            if keep.is_none() && range.is_none() && matches!(pick, Pick::All) {
+                count_xlsx_cells(&mut archive, limits)?;
+            }
             let purview = ooxml::purview(&mut archive, limits)?;
             drop(archive);
-            let mut wb = Xlsx::new(BufReader::new(File::open(path)?))
-                .map_err(|e| Problem::invalid(kind, e.to_string()))?;
-            let names = selected(wb.sheet_names(), sheet)?;
+            let mut wb = Xlsx::new(controlled_file(path, limits)?)
+                .map_err(|e| calamine_problem(kind, limits, e))?;
+            let names = wb.sheet_names();
             let mut sheets = Vec::new();
-            for name in names {
+            for name in selected(&names, pick)? {
                 let cells = xlsx_sheet(&mut wb, kind, &name, range, &mut budget)?;
                 sheets.push(SheetRead { sheet: name, cells });
+                if budget.truncated {
+                    break;
+                }
             }
-            Ok((sheets, purview))
+            Ok(Found {
+                sheets,
+                names,
+                purview,
+                truncated: budget.truncated,
+            })
         }
         Kind::Ods => {
             let mut archive = Archive::open(path, kind, limits)?;
             archive.verify_all()?;
-            check_ods_extent(&mut archive, limits)?;
+            check_ods_extent(&mut archive, limits, &mut budget)?;
             drop(archive);
-            let mut wb: Ods<_> = Ods::new(BufReader::new(File::open(path)?))
-                .map_err(|e| Problem::invalid(kind, e.to_string()))?;
-            Ok((
-                range_sheets(&mut wb, kind, sheet, range, &mut budget)?,
-                None,
-            ))
+            let mut wb: Ods<_> = Ods::new(controlled_file(path, limits)?)
+                .map_err(|e| calamine_problem(kind, limits, e))?;
+            range_sheets(&mut wb, kind, pick, range, &mut budget)
         }
         Kind::Xls => {
             // The size was checked before: holding the file in memory is bounded.
             let bytes = std::fs::read(path)?;
-            super::cfb::check_xls(&bytes)?;
-            let mut wb: Xls<_> = Xls::new(std::io::Cursor::new(bytes))
-                .map_err(|e| Problem::invalid(kind, e.to_string()))?;
-            Ok((
-                range_sheets(&mut wb, kind, sheet, range, &mut budget)?,
-                None,
-            ))
+            let grid = super::cfb::check_xls(&bytes, limits)?;
+            // calamine builds each sheet's grid of values and one of formulas.
+            let per_slot = (std::mem::size_of::<Data>() + std::mem::size_of::<String>()) as u64;
+            budget.hold(
+                grid.saturating_mul(per_slot),
+                "the grids its sheets expand to",
+            )?;
+            let cursor = Controlled::new(std::io::Cursor::new(bytes), limits.control.clone());
+            let mut wb: Xls<_> = Xls::new(cursor).map_err(|e| calamine_problem(kind, limits, e))?;
+            range_sheets(&mut wb, kind, pick, range, &mut budget)
         }
         _ => Err(Problem::invalid(kind, "not a workbook")),
     }
+}
+
+/// The workbook part of an xlsx, as calamine finds it: the package relationship's
+/// `officeDocument` target, else `xl/workbook.xml`.
+fn workbook_part(archive: &mut Archive, limits: &Limits) -> Result<String, Problem> {
+    let mut budget = super::xml::TextBudget::new(limits);
+    ooxml::main_part(
+        archive,
+        archive.kind(),
+        limits,
+        &mut budget,
+        "xl/workbook.xml",
+    )
+}
+
+/// Counts the sheets `xl/workbook.xml` lists, streaming, before calamine reads the list:
+/// calamine looks each sheet up by scanning that list, so reading every sheet of a
+/// workbook costs sheets² comparisons of their names (a million sheets never finished).
+/// Refuses more than `max_sheets`, or a name longer than `max_sheet_name_bytes`.
+fn check_xlsx_sheets(archive: &mut Archive, limits: &Limits) -> Result<(), Problem> {
+    let part = workbook_part(archive, limits)?;
+    let kind = archive.kind();
+    let mut count: usize = 0;
+    let mut longest: usize = 0;
+    let mut budget = super::xml::TextBudget::unbounded();
+    let walked = archive.stream(&part, |xml| {
+        super::xml::walk(xml, &part, kind, limits, &mut budget, |ev| {
+            if let super::xml::Ev::Open(e) = ev
+                && e.local_name().as_ref() == "sheet"
+            {
+                count += 1;
+                let name = e
+                    .attributes()
+                    .with_checks(false)
+                    .flatten()
+                    .find(|a| a.key.as_ref() == "name")
+                    .map_or(0, |a| a.value.len());
+                longest = longest.max(name);
+            }
+        })
+    })?;
+    // No workbook part: calamine finds no sheets either.
+    if walked.is_none() {
+        return Ok(());
+    }
+    if count > limits.max_sheets {
+        return Err(Problem::Refused(format!(
+            "the workbook lists {count} sheets, more than the {} sheet limit",
+            limits.max_sheets
+        )));
+    }
+    if longest > limits.max_sheet_name_bytes {
+        return Err(Problem::Refused(format!(
+            "a sheet name is {longest} bytes long, more than the {} byte limit (Excel allows 31 characters)",
+            limits.max_sheet_name_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// The least XML a cell with a value takes: `<c><v>1</v></c>`.
+const MIN_CELL_XML: u64 = 16;
+
+/// Refuses a workbook holding more than `max_cells` cells with values before any is read,
+/// when its worksheets are big enough to (at least 16 bytes of XML per cell): counting
+/// `<v>` and `<is>` elements is a plain streaming pass, several times cheaper than
+/// reading the cells, so twelve million cells are refused in about two seconds rather
+/// than after reading the first two million. Smaller workbooks skip the pass.
+fn count_xlsx_cells(archive: &mut Archive, limits: &Limits) -> Result<(), Problem> {
+    let parts: Vec<String> = archive
+        .names()
+        .into_iter()
+        .filter(|n| {
+            let n = n.to_ascii_lowercase();
+            n.contains("worksheets/") && n.ends_with(".xml")
+        })
+        .collect();
+    let size: u64 = parts.iter().filter_map(|p| archive.measured_size(p)).sum();
+    if size / MIN_CELL_XML <= limits.max_cells {
+        return Ok(());
+    }
+    let kind = archive.kind();
+    let mut cells: u64 = 0;
+    for part in parts {
+        let left = limits.max_cells.saturating_sub(cells);
+        let found = archive
+            .stream(&part, |xml| {
+                super::xml::count(xml, &part, kind, limits, &["v", "is"], left)
+            })?
+            .unwrap_or(0);
+        cells = cells.saturating_add(found);
+        if cells > limits.max_cells {
+            return Err(Problem::Refused(format!(
+                "the workbook has more than {} cells",
+                limits.max_cells
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What calamine will hold once it has opened an xlsx, before any cell is read: every
+/// shared string, and a style record per element of `styles.xml`. Counted by streaming
+/// those parts, so a table of 50 million one-letter strings is refused before calamine
+/// builds it (it cannot be stopped once it has started).
+fn calamine_xlsx_bytes(archive: &mut Archive, limits: &Limits) -> Result<u64, Problem> {
+    let kind = archive.kind();
+    let mut total: u64 = 0;
+    for name in archive.names_ending("sharedstrings.xml") {
+        // Counted first, stopping past the limit, so a table of fifty million strings
+        // costs no more than one at the limit.
+        let strings = archive
+            .stream(&name, |xml| {
+                super::xml::count(xml, &name, kind, limits, &["si"], limits.max_cells)
+            })?
+            .unwrap_or(0);
+        // A string is only worth sharing when a cell uses it, and no more cells than
+        // max_cells are read: a longer table is padding to make calamine work.
+        if strings > limits.max_cells {
+            return Err(Problem::Refused(format!(
+                "{name} holds more than {} shared strings, the cell limit",
+                limits.max_cells
+            )));
+        }
+        // Each string's text is in the part, so its size bounds the text calamine keeps.
+        let bytes = archive.measured_size(&name).unwrap_or(0);
+        total = total
+            .saturating_add(strings.saturating_mul(BYTES_PER_STRING))
+            .saturating_add(bytes);
+    }
+    for name in archive.names_ending("styles.xml") {
+        let mut elements = 0u64;
+        let mut budget = super::xml::TextBudget::unbounded();
+        archive.stream(&name, |xml| {
+            super::xml::walk(xml, &name, kind, limits, &mut budget, |ev| {
+                if let super::xml::Ev::Open(_) = ev {
+                    elements += 1;
+                }
+            })
+        })?;
+        let per = std::mem::size_of::<calamine::Style>() as u64;
+        total = total.saturating_add(elements.saturating_mul(per));
+    }
+    Ok(total)
 }
 
 /// calamine reserves room for the `uniqueCount` its shared-strings table declares before
@@ -165,7 +435,14 @@ fn check_shared_strings(archive: &mut Archive) -> Result<(), Problem> {
 /// describe a million rows of values. Refuse grids past `max_cells` before calamine
 /// builds them. Repeated *empty* rows and cells (LibreOffice pads every sheet with them)
 /// do not count, as calamine does not expand those.
-fn check_ods_extent(archive: &mut Archive, limits: &Limits) -> Result<(), Problem> {
+///
+/// It also counts the tables against `max_sheets`, and holds the grids' memory (calamine
+/// builds them all when it opens the file) against the read's budget.
+fn check_ods_extent(
+    archive: &mut Archive,
+    limits: &Limits,
+    cells: &mut Budget<'_>,
+) -> Result<(), Problem> {
     let Some(content) = archive.read("content.xml")? else {
         return Ok(());
     };
@@ -176,22 +453,27 @@ fn check_ods_extent(archive: &mut Archive, limits: &Limits) -> Result<(), Proble
             .clamp(1, cap)
     };
     let mut total: u64 = 0;
+    let mut tables: usize = 0;
     // Per table: rows so far, last row with content, widest content.
     let (mut row_pos, mut last_row, mut max_col) = (0u64, 0u64, 0u64);
     // Per row: repeat count, column position, end of the last non-empty cell.
     let (mut row_repeat, mut col_pos, mut row_extent) = (1u64, 0u64, 0u64);
     // Per cell: its end column, and whether it holds anything.
     let (mut cell_end, mut cell_full, mut in_cell) = (0u64, false, false);
-    let mut budget = super::xml::TextBudget::new(limits);
+    // Nothing is kept per element here: only the text is bounded.
+    let mut budget = super::xml::TextBudget::counting(limits);
     super::xml::walk(
-        &content,
+        &content[..],
         "content.xml",
         Kind::Ods,
         limits,
         &mut budget,
         |ev| match ev {
             super::xml::Ev::Open(e) => match e.local_name().as_ref() {
-                "table" => (row_pos, last_row, max_col) = (0, 0, 0),
+                "table" => {
+                    tables += 1;
+                    (row_pos, last_row, max_col) = (0, 0, 0);
+                }
                 "table-row" => {
                     row_repeat = repeat(e, "table:number-rows-repeated", 1_048_576);
                     (col_pos, row_extent) = (0, 0);
@@ -231,20 +513,38 @@ fn check_ods_extent(archive: &mut Archive, limits: &Limits) -> Result<(), Proble
             },
         },
     )?;
+    if tables > limits.max_sheets {
+        return Err(Problem::Refused(format!(
+            "the workbook has {tables} sheets, more than the {} sheet limit",
+            limits.max_sheets
+        )));
+    }
     if total > limits.max_cells {
         return Err(Problem::Refused(format!(
             "its sheets expand to {total} cells, more than the {} cell limit",
             limits.max_cells
         )));
     }
-    Ok(())
+    let per_slot = std::mem::size_of::<Data>() as u64;
+    cells.hold(
+        total.saturating_mul(per_slot),
+        "the grids its sheets expand to",
+    )
 }
 
-/// The sheets to read: all, or the one asked for (an error listing the others if absent).
-fn selected(all: Vec<String>, want: Option<&str>) -> Result<Vec<String>, Problem> {
-    match want {
-        None => Ok(all),
-        Some(w) => match all.iter().find(|n| n.as_str() == w) {
+/// The sheets to read: all, the first, or the one asked for (an error listing the others
+/// if absent).
+fn selected(all: &[String], pick: Pick<'_>) -> Result<Vec<String>, Problem> {
+    match pick {
+        Pick::All => Ok(all.to_vec()),
+        Pick::First => match all.first() {
+            Some(n) => Ok(vec![n.clone()]),
+            None => Err(Problem::NoSuchSheet {
+                name: "(the first)".to_string(),
+                available: String::new(),
+            }),
+        },
+        Pick::Named(w) => match all.iter().find(|n| n.as_str() == w) {
             Some(n) => Ok(vec![n.clone()]),
             None => {
                 // Excel treats sheet names case-insensitively.
@@ -262,14 +562,19 @@ fn selected(all: Vec<String>, want: Option<&str>) -> Result<Vec<String>, Problem
 
 /// One xlsx sheet, streamed cell by cell: calamine's `Range` would allocate the bounding
 /// box of the used cells, which a hostile file can make billions of cells wide.
-fn xlsx_sheet(
-    wb: &mut Xlsx<BufReader<File>>,
+///
+/// Rows come in order in a sheet's XML, so a read of a range stops at the first row past
+/// it rather than parsing the rest of a sheet of millions of cells.
+fn xlsx_sheet<RS: std::io::Read + std::io::Seek>(
+    wb: &mut Xlsx<RS>,
     kind: Kind,
     name: &str,
     range: Option<CellRange>,
     budget: &mut Budget<'_>,
 ) -> Result<Vec<ReadCell>, Problem> {
-    let bad = |e: calamine::XlsxError| Problem::invalid(kind, format!("sheet {name:?}: {e}"));
+    let limits = budget.limits;
+    let bad =
+        |e: calamine::XlsxError| calamine_problem(kind, limits, format!("sheet {name:?}: {e}"));
     let mut reader = wb.worksheet_cells_reader(name).map_err(bad)?;
     // Format code per style id, taken up front: the palette is borrowed from the reader.
     let formats: Vec<Option<String>> = reader
@@ -293,8 +598,12 @@ fn xlsx_sheet(
         .collect();
     let mut cells = Vec::new();
     while let Some((cell, style)) = reader.next_cell_with_style_id().map_err(bad)? {
+        budget.tick()?;
         let (row, col) = cell.get_position();
         let addr = CellAddr::new(row, col);
+        if range.is_some_and(|r| row > r.end.row) {
+            break;
+        }
         if range.is_some_and(|r| !r.contains(addr)) {
             continue;
         }
@@ -305,7 +614,9 @@ fn xlsx_sheet(
             .flatten()
             .or_else(|| Some("General".to_string()));
         if let Some(c) = to_cell(addr, &data, format) {
-            budget.take(&c)?;
+            if !budget.take(&c)? {
+                break;
+            }
             cells.push(c);
         }
     }
@@ -316,22 +627,32 @@ fn xlsx_sheet(
 fn range_sheets<RS: std::io::Read + std::io::Seek, R: Reader<RS>>(
     wb: &mut R,
     kind: Kind,
-    sheet: Option<&str>,
+    pick: Pick<'_>,
     range: Option<CellRange>,
     budget: &mut Budget<'_>,
-) -> Result<Vec<SheetRead>, Problem>
+) -> Result<Found, Problem>
 where
     R::Error: std::fmt::Display,
 {
+    let names = wb.sheet_names();
     let mut sheets = Vec::new();
-    for name in selected(wb.sheet_names(), sheet)? {
+    for name in selected(&names, pick)? {
+        let limits = budget.limits;
         let data = wb
             .worksheet_range(&name)
-            .map_err(|e| Problem::invalid(kind, format!("sheet {name:?}: {e}")))?;
+            .map_err(|e| calamine_problem(kind, limits, format!("sheet {name:?}: {e}")))?;
         let cells = range_cells(&data, range, budget)?;
         sheets.push(SheetRead { sheet: name, cells });
+        if budget.truncated {
+            break;
+        }
     }
-    Ok(sheets)
+    Ok(Found {
+        sheets,
+        names,
+        purview: None,
+        truncated: budget.truncated,
+    })
 }
 
 fn range_cells(
@@ -342,6 +663,7 @@ fn range_cells(
     let (r0, c0) = data.start().unwrap_or((0, 0));
     let mut cells = Vec::new();
     for (r, c, v) in data.used_cells() {
+        budget.tick()?;
         let (Ok(r), Ok(c)) = (u32::try_from(r), u32::try_from(c)) else {
             continue;
         };
@@ -350,7 +672,9 @@ fn range_cells(
             continue;
         }
         if let Some(cell) = to_cell(addr, v, None) {
-            budget.take(&cell)?;
+            if !budget.take(&cell)? {
+                break;
+            }
             cells.push(cell);
         }
     }

@@ -1,20 +1,26 @@
 //! A small, bounded XML walker over quick-xml: element starts and ends with local names,
 //! and text with the predefined and numeric entities resolved. It never recurses (deep
 //! nesting cannot overflow the stack) and it refuses documents nested deeper than
-//! `max_xml_depth` or carrying more text than the shared [`TextBudget`]. DTD entities are
-//! never expanded (quick-xml does not), so "billion laughs" documents are inert.
+//! `max_xml_depth` or carrying more text or elements than the shared [`TextBudget`]. DTD
+//! entities are never expanded (quick-xml does not), so "billion laughs" documents are
+//! inert. It reads from any `BufRead` (a part in memory, or streamed out of the zip), and
+//! checks the read's [`ReadControl`](super::ReadControl) every few thousand events.
 
 use std::borrow::Cow;
+
+use std::io::BufRead;
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use super::{Kind, Limits, Problem};
 
-/// Characters of text still allowed from one file.
+/// Characters of text and XML elements still allowed from one file.
 pub(crate) struct TextBudget {
     left: usize,
     limit: usize,
+    nodes_left: u64,
+    node_limit: u64,
 }
 
 impl TextBudget {
@@ -22,6 +28,43 @@ impl TextBudget {
         TextBudget {
             left: limits.max_text_chars,
             limit: limits.max_text_chars,
+            nodes_left: limits.max_xml_nodes,
+            node_limit: limits.max_xml_nodes,
+        }
+    }
+
+    /// A budget for a pass that only counts (it keeps nothing per element, so elements
+    /// cost no memory): text is still bounded, elements are not.
+    pub(crate) fn counting(limits: &Limits) -> Self {
+        TextBudget {
+            nodes_left: u64::MAX,
+            node_limit: u64::MAX,
+            ..TextBudget::new(limits)
+        }
+    }
+
+    /// No budget: for passes that keep nothing of the document (counting sheets, cells
+    /// or strings), whose cost is the walk itself, linear in the part.
+    pub(crate) fn unbounded() -> Self {
+        TextBudget {
+            left: usize::MAX,
+            limit: usize::MAX,
+            nodes_left: u64::MAX,
+            node_limit: u64::MAX,
+        }
+    }
+
+    /// Counts one element against the budget.
+    fn node(&mut self) -> Result<(), Problem> {
+        match self.nodes_left.checked_sub(1) {
+            Some(left) => {
+                self.nodes_left = left;
+                Ok(())
+            }
+            None => Err(Problem::Refused(format!(
+                "the file has more than {} XML elements",
+                self.node_limit
+            ))),
         }
     }
 
@@ -47,10 +90,14 @@ pub(crate) enum Ev<'a, 'b> {
     Text(&'b str),
 }
 
+/// Events between checks of the read's control: a check costs a clock read, a few
+/// thousand events take well under a millisecond.
+const CHECK_EVERY: u32 = 4096;
+
 /// Walks `bytes` (one part of an archive, named `part` in errors), calling `f` for each
 /// element and text event.
 pub(crate) fn walk(
-    bytes: &[u8],
+    bytes: impl BufRead,
     part: &str,
     kind: Kind,
     limits: &Limits,
@@ -61,15 +108,34 @@ pub(crate) fn walk(
     // Mismatched end tags are an error rather than silently accepted.
     reader.config_mut().check_end_names = true;
     let mut depth: usize = 0;
+    let mut buf = Vec::new();
+    let mut tick: u32 = 0;
     loop {
-        let event = reader.read_event().map_err(|e| {
-            Problem::invalid(
-                kind,
-                format!("{part}: XML error at byte {}: {e}", reader.error_position()),
-            )
-        })?;
+        tick = tick.wrapping_add(1);
+        if tick.is_multiple_of(CHECK_EVERY) {
+            limits.control.check()?;
+        }
+        buf.clear();
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(ev) => ev,
+            Err(e) => {
+                // A stopped or over-budget stream surfaces here as an I/O error: say
+                // why it stopped, not that the XML is broken.
+                limits.control.check()?;
+                if let quick_xml::Error::Io(io) = &e
+                    && let Some(p) = super::guard::stop_reason(io)
+                {
+                    return Err(p);
+                }
+                return Err(Problem::invalid(
+                    kind,
+                    format!("{part}: XML error at byte {}: {e}", reader.error_position()),
+                ));
+            }
+        };
         match event {
             Event::Start(e) => {
+                budget.node()?;
                 depth += 1;
                 if depth > limits.max_xml_depth {
                     return Err(Problem::Refused(format!(
@@ -80,6 +146,7 @@ pub(crate) fn walk(
                 f(Ev::Open(&e));
             }
             Event::Empty(e) => {
+                budget.node()?;
                 if depth + 1 > limits.max_xml_depth {
                     return Err(Problem::Refused(format!(
                         "{part} nests XML elements deeper than {}",
@@ -121,6 +188,55 @@ pub(crate) fn walk(
                 return Ok(());
             }
             _ => {}
+        }
+    }
+}
+
+/// Counts the elements of `part` whose local name is one of `names`, stopping as soon as
+/// the count passes `stop_after`: a pass that keeps nothing, so it needs no depth or text
+/// bound, only the read's control. Returns the count (at most `stop_after + 1`).
+pub(crate) fn count(
+    bytes: impl BufRead,
+    part: &str,
+    kind: Kind,
+    limits: &Limits,
+    names: &[&str],
+    stop_after: u64,
+) -> Result<u64, Problem> {
+    let mut reader = Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut found: u64 = 0;
+    let mut tick: u32 = 0;
+    loop {
+        tick = tick.wrapping_add(1);
+        if tick.is_multiple_of(CHECK_EVERY) {
+            limits.control.check()?;
+        }
+        buf.clear();
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                let local = e.local_name();
+                if names.contains(&local.as_ref()) {
+                    found += 1;
+                    if found > stop_after {
+                        return Ok(found);
+                    }
+                }
+            }
+            Ok(Event::Eof) => return Ok(found),
+            Ok(_) => {}
+            Err(e) => {
+                limits.control.check()?;
+                if let quick_xml::Error::Io(io) = &e
+                    && let Some(p) = super::guard::stop_reason(io)
+                {
+                    return Err(p);
+                }
+                return Err(Problem::invalid(
+                    kind,
+                    format!("{part}: XML error at byte {}: {e}", reader.error_position()),
+                ));
+            }
         }
     }
 }

@@ -2,6 +2,8 @@
 //! checked in: minimal but valid pptx and docx packages, and raw zips for hostile cases.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
