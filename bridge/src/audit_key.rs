@@ -97,10 +97,14 @@ fn create(path: &Path) -> Result<AuditKey> {
     let dir = path
         .parent()
         .context("the audit key file has no parent directory")?;
+    // Unique per process and moment; nothing of the key goes into the name.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let tmp = dir.join(format!(
-        ".{AUDIT_KEY_FILE}.tmp-{}-{:x}",
-        std::process::id(),
-        u64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], 0, 0, 0, 0])
+        ".{AUDIT_KEY_FILE}.tmp-{}-{nanos:x}",
+        std::process::id()
     ));
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);

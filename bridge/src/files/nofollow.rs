@@ -62,6 +62,8 @@ impl WalkError {
 pub(crate) struct Stat {
     pub symlink: bool,
     pub file: bool,
+    /// Read by the unix walk only.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub dir: bool,
     /// How many names the file has; `None` where the platform does not say.
     pub links: Option<u64>,
