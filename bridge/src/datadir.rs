@@ -1,5 +1,5 @@
 //! Where office-bridge keeps its state: certificates, the agent's bearer token, the
-//! desktop credential, the database.
+//! desktop credential, the database and the key of its audit value hashes.
 
 use std::fs;
 use std::io::Write;
@@ -63,6 +63,12 @@ impl DataDir {
 
     pub fn database(&self) -> PathBuf {
         self.root.join("office-bridge.sqlite3")
+    }
+
+    /// The key that hashes read values in the audit chain (beside the database; see
+    /// [`crate::audit_key`]).
+    pub fn audit_key_file(&self) -> PathBuf {
+        crate::audit_key::key_file_for(&self.database())
     }
 
     /// Written by a running `serve` (port, pid, version) so `office-bridge mcp` and other

@@ -21,16 +21,26 @@
 //! an existing target must be a regular file, not a symbolic link (even one pointing
 //! inside: a link is someone's deliberate indirection, and replacing it would surprise).
 //!
-//! **Time of check and time of use.** The check canonicalizes at call time and hands
-//! back the canonical path, which the caller then opens. Someone able to change the
-//! allowed folders between the check and the use (replace a folder on the path by a
-//! symlink) could redirect a read; std has no portable `openat`-style API that would close
-//! that window, and such a person can already change the files themselves. Writes narrow
-//! it further: the data goes to a new temporary file created (`create_new`) in the checked
-//! folder, is flushed to disk, and is then renamed onto the target name. A rename replaces
-//! the directory entry and never follows a symlink planted at the target, and a hard link
-//! at the target is replaced rather than written through, so no file outside the roots is
-//! ever modified.
+//! **Time of check and time of use.** A path checked when a tool is called may name
+//! another place by the time it is used: a write waits for approval, and meanwhile a
+//! folder on its path could be replaced by a symbolic link to somewhere else. So the
+//! canonical path is opened again at the moment of use, one folder at a time from `/`
+//! without following links (`files/nofollow.rs`, unix): a folder swapped for a link
+//! makes the operation fail with an error that says so, instead of landing outside. A
+//! write then works only through that folder handle: the data goes to a new temporary
+//! file created (`O_CREAT | O_EXCL | O_NOFOLLOW`) in it, is flushed to disk, and is
+//! renamed (or, without overwrite, hard-linked) onto the target name within the same
+//! folder, so a rename replaces the directory entry and never writes through a link or
+//! an existing file. A read opens the file the same way (`O_NOFOLLOW`), and
+//! [`CheckedFile::recheck`] confirms after the read that the name still leads, by the
+//! same walk, to the same file (device and inode).
+//!
+//! **Hard links.** A file with more than one name (`st_nlink > 1`) is refused for reading
+//! and as a write's existing target: a second name inside an allowed folder can belong
+//! to a file outside it, and nothing on the path shows that.
+//!
+//! Elsewhere than unix the walk checks each folder for a link just before use but then
+//! goes by path (a narrower window, not a closed one), and hard links are not counted.
 //!
 //! # Reading
 //!
@@ -54,13 +64,16 @@
 //! checks before the write, in the same shape Excel shows.
 
 use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
+
+mod nofollow;
+use nofollow::{Dir, Stat};
 use tracker::files::{FileError, Limits, PurviewLabel, ReadControl, quote_sheet};
 use tracker::{
     CellAddr, CellRange, CellValue, DocumentRef, MAX_COLS, MAX_ROWS, ReadCell, SheetRead,
@@ -181,23 +194,46 @@ impl AllowedDirs {
     /// An existing file the agent may read. Relative paths are taken against the first
     /// root; `~` and `~/...` against the home folder. Returns the canonical path.
     pub fn resolve_existing(&self, requested: &str) -> Result<PathBuf, FileToolError> {
+        self.open_existing(requested).map(|f| f.path)
+    }
+
+    /// [`AllowedDirs::resolve_existing`], keeping what identifies the file so that
+    /// [`CheckedFile::recheck`] can tell after a read whether the name still leads to it.
+    /// The file is opened by the walk that follows no link (unix), must be a regular
+    /// file and must have one name only.
+    pub fn open_existing(&self, requested: &str) -> Result<CheckedFile, FileToolError> {
         let path = self.requested_path(requested)?;
         let canon = match fs::canonicalize(&path) {
             Ok(c) => c,
             Err(e) => return Err(self.missing(&path, requested, e)),
         };
         self.check_inside(&canon, requested)?;
-        let meta = fs::metadata(&canon).map_err(|e| FileToolError::Refused {
+        let refused = |why: String| FileToolError::Refused {
             path: requested.to_string(),
-            why: format!("cannot inspect it ({e})"),
-        })?;
+            why,
+        };
+        let (Some(parent), Some(name)) = (canon.parent(), canon.file_name()) else {
+            return Err(refused("not a regular file".to_string()));
+        };
+        let dir = Dir::open(parent).map_err(|e| refused(e.describe("it was not read")))?;
+        // Opened without following a link and without blocking on a FIFO; the type and
+        // the link count are read from the handle, so they describe what was opened.
+        let file = dir
+            .open_read(name)
+            .map_err(|e| refused(format!("cannot open it ({e})")))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| refused(format!("cannot inspect it ({e})")))?;
         if !meta.is_file() {
-            return Err(FileToolError::Refused {
-                path: requested.to_string(),
-                why: "not a regular file".to_string(),
-            });
+            return Err(refused("not a regular file".to_string()));
         }
-        Ok(canon)
+        let id = file_id(&meta);
+        check_one_name(links_of(&meta)).map_err(refused)?;
+        Ok(CheckedFile {
+            path: canon,
+            requested: requested.to_string(),
+            id,
+        })
     }
 
     /// A file the agent may create or replace: the parent must exist and canonicalize
@@ -231,18 +267,24 @@ impl AllowedDirs {
             return Err(refused("its parent is not a folder"));
         }
         let target = canon_parent.join(name);
-        match fs::symlink_metadata(&target) {
-            Ok(meta) if meta.file_type().is_symlink() => Err(refused(
-                "is a symbolic link; writing through links is not allowed",
-            )),
-            Ok(meta) if !meta.is_file() => Err(refused("exists and is not a regular file")),
-            Ok(_) => Ok(target),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(target),
-            Err(e) => Err(FileToolError::Refused {
+        let dir = Dir::open(&canon_parent).map_err(|e| FileToolError::Refused {
+            path: requested.to_string(),
+            why: e.describe("nothing was written"),
+        })?;
+        match dir.stat(name) {
+            Ok(Some(st)) => check_existing_target(&st).map_err(|why| FileToolError::Refused {
                 path: requested.to_string(),
-                why: format!("cannot inspect it ({e})"),
-            }),
+                why,
+            })?,
+            Ok(None) => {}
+            Err(e) => {
+                return Err(FileToolError::Refused {
+                    path: requested.to_string(),
+                    why: format!("cannot inspect it ({e})"),
+                });
+            }
         }
+        Ok(target)
     }
 
     /// The requested path checked for shape and made absolute (not yet resolved).
@@ -347,6 +389,97 @@ impl AllowedDirs {
                 .join(", ")
         }
     }
+}
+
+/// A readable file as it was checked: its canonical path and, where the platform says,
+/// its device and inode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedFile {
+    path: PathBuf,
+    requested: String,
+    id: Option<(u64, u64)>,
+}
+
+impl CheckedFile {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Walks the path again without following links and confirms it still leads to the
+    /// same single-named regular file. Called after a read, whose result is dropped when
+    /// this fails: the reader opened the file by path, so a folder or the file swapped
+    /// in between would have been read instead.
+    pub fn recheck(&self) -> Result<(), FileToolError> {
+        let refused = |why: String| FileToolError::Refused {
+            path: self.requested.clone(),
+            why,
+        };
+        let consequence = "what was read is not used";
+        let (Some(parent), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return Err(refused(format!("not a regular file; {consequence}")));
+        };
+        let dir = Dir::open(parent).map_err(|e| refused(e.describe(consequence)))?;
+        let st = match dir.stat(name) {
+            Ok(Some(st)) => st,
+            Ok(None) => return Err(refused(format!("it was removed or renamed; {consequence}"))),
+            Err(e) => return Err(refused(format!("cannot inspect it ({e}); {consequence}"))),
+        };
+        if st.symlink {
+            return Err(refused(format!(
+                "it is now a symbolic link (changed since it was checked); {consequence}"
+            )));
+        }
+        if !st.file || st.id != self.id {
+            return Err(refused(format!(
+                "it is now another file (changed since it was checked); {consequence}"
+            )));
+        }
+        check_one_name(st.links).map_err(refused)
+    }
+}
+
+/// Refuses a file with more than one name (when the count is known).
+fn check_one_name(links: Option<u64>) -> Result<(), String> {
+    match links {
+        Some(n) if n > 1 => Err(format!(
+            "has {n} hard links (other names for the same file, which may be outside the folders you allowed); the file tools only use files with one"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What may stand at a write's target name: nothing, or a regular file with one name.
+fn check_existing_target(st: &Stat) -> Result<(), String> {
+    if st.symlink {
+        return Err("is a symbolic link; writing through links is not allowed".to_string());
+    }
+    if !st.file {
+        return Err("exists and is not a regular file".to_string());
+    }
+    check_one_name(st.links)
+}
+
+#[cfg(unix)]
+fn links_of(meta: &fs::Metadata) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Some(meta.nlink())
+}
+
+#[cfg(not(unix))]
+fn links_of(_meta: &fs::Metadata) -> Option<u64> {
+    // std exposes the link count on Windows only on nightly (`windows_by_handle`).
+    None
+}
+
+#[cfg(unix)]
+fn file_id(meta: &fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_meta: &fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 /// A path for an error message: at most 200 characters.
@@ -654,8 +787,12 @@ pub struct WrittenSheet {
 /// an existing file unless `overwrite`. The extension must be `.xlsx`. On any error no
 /// file is left behind, and an existing target keeps its old content.
 ///
-/// `path` should come from [`AllowedDirs::resolve_for_write`]; the symlink and
-/// regular-file checks are repeated here so a change since then is caught.
+/// `path` should come from [`AllowedDirs::resolve_for_write`] (absolute and canonical).
+/// Its folder is opened again here, at the moment of writing, by a walk that follows no
+/// link, and everything after happens inside that folder handle: a folder swapped for a
+/// link since the check (while the write waited for approval) makes the write fail
+/// instead of landing outside. The target checks (no link, a regular file, one name) are
+/// repeated for the same reason.
 pub fn write_workbook(
     path: &Path,
     sheets: &[SheetInput],
@@ -670,30 +807,34 @@ pub fn write_workbook(
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(refused("names a folder, not a file".to_string()));
     };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
+    if !path.is_absolute() {
+        return Err(refused(
+            "not an absolute path (resolve it inside the allowed folders first)".to_string(),
+        ));
+    }
+    let dir = Dir::open(dir).map_err(|e| {
+        let why = e.describe("nothing was written");
+        if e.changed() {
+            refused(why)
+        } else {
+            FileToolError::Write {
+                path: shown_path.clone(),
+                why,
+            }
+        }
+    })?;
+    let exists = |dir: &Dir| -> Result<Option<Stat>, FileToolError> {
+        dir.stat(name)
+            .map_err(|e| refused(format!("cannot inspect it ({e})")))
     };
-    let existing = match fs::symlink_metadata(path) {
-        Ok(meta) => Some(meta),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(refused(format!("cannot inspect it ({e})"))),
-    };
-    if let Some(meta) = &existing {
+    let existing = exists(&dir)?;
+    if let Some(st) = &existing {
         if !overwrite {
             return Err(refused(
                 "the file already exists; pass overwrite: true to replace it".to_string(),
             ));
         }
-        if meta.file_type().is_symlink() {
-            return Err(refused(
-                "is a symbolic link; writing through links is not allowed".to_string(),
-            ));
-        }
-        if !meta.is_file() {
-            return Err(refused("exists and is not a regular file".to_string()));
-        }
+        check_existing_target(st).map_err(&refused)?;
     }
 
     let write_err = |why: String| FileToolError::Write {
@@ -701,7 +842,7 @@ pub fn write_workbook(
         why,
     };
     let mut workbook = build_workbook(sheets).map_err(|e| write_err(e.to_string()))?;
-    let mut temp = TempFile::create(dir, name).map_err(|e| write_err(e.to_string()))?;
+    let mut temp = TempFile::create(&dir, name).map_err(|e| write_err(e.to_string()))?;
     {
         let mut out = BufWriter::new(&temp.file);
         workbook
@@ -709,20 +850,31 @@ pub fn write_workbook(
             .map_err(|e| write_err(e.to_string()))?;
         out.flush().map_err(|e| write_err(e.to_string()))?;
     }
-    if let Some(meta) = &existing {
+    if existing.is_some() {
         // Keep the replaced file's permissions (best effort: the content is what matters).
-        let _ = fs::set_permissions(&temp.path, meta.permissions());
+        // Read through the folder handle, never through a link.
+        if let Ok(old) = dir.open_read(name)
+            && let Ok(meta) = old.metadata()
+        {
+            let _ = temp.file.set_permissions(meta.permissions());
+        }
     }
     temp.file
         .sync_all()
         .map_err(|e| write_err(format!("cannot flush to disk ({e})")))?;
     if overwrite {
-        fs::rename(&temp.path, path).map_err(|e| write_err(e.to_string()))?;
+        // Checked once more just before the rename: a link made to the target while the
+        // workbook was built is refused, like one found at the start.
+        if let Some(st) = exists(&dir)? {
+            check_existing_target(&st).map_err(&refused)?;
+        }
+        dir.rename(&temp.name, name)
+            .map_err(|e| write_err(e.to_string()))?;
         temp.persisted = true;
     } else {
         // A hard link fails when the name exists, so a file created since the check above
         // is never clobbered. Filesystems without hard links fall back to check + rename.
-        match fs::hard_link(&temp.path, path) {
+        match dir.link(&temp.name, name) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(refused(
@@ -730,18 +882,20 @@ pub fn write_workbook(
                 ));
             }
             Err(_) => {
-                if fs::symlink_metadata(path).is_ok() {
+                if exists(&dir)?.is_some() {
                     return Err(refused(
                         "the file already exists; pass overwrite: true to replace it".to_string(),
                     ));
                 }
-                fs::rename(&temp.path, path).map_err(|e| write_err(e.to_string()))?;
+                dir.rename(&temp.name, name)
+                    .map_err(|e| write_err(e.to_string()))?;
                 temp.persisted = true;
             }
         }
     }
     drop(temp);
-    sync_dir(dir);
+    // Makes the rename durable (unix); elsewhere the filesystem does what it does.
+    let _ = dir.sync();
     Ok(written)
 }
 
@@ -981,15 +1135,17 @@ fn build_workbook(
     Ok(workbook)
 }
 
-/// A temporary file next to the target, removed on drop unless it was renamed into place.
-struct TempFile {
-    path: PathBuf,
+/// A temporary file next to the target (in the folder handle), removed on drop unless it
+/// was renamed into place.
+struct TempFile<'a> {
+    dir: &'a Dir,
+    name: std::ffi::OsString,
     file: File,
     persisted: bool,
 }
 
-impl TempFile {
-    fn create(dir: &Path, target_name: &OsStr) -> io::Result<Self> {
+impl<'a> TempFile<'a> {
+    fn create(dir: &'a Dir, target_name: &OsStr) -> io::Result<Self> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let stem: String = target_name.to_string_lossy().chars().take(64).collect();
         let nanos = std::time::SystemTime::now()
@@ -998,11 +1154,15 @@ impl TempFile {
             .unwrap_or(0);
         for _ in 0..16 {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(format!(".{stem}.{}-{nanos:x}-{n}.tmp", std::process::id()));
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            let name = std::ffi::OsString::from(format!(
+                ".{stem}.{}-{nanos:x}-{n}.tmp",
+                std::process::id()
+            ));
+            match dir.create_new(&name) {
                 Ok(file) => {
                     return Ok(TempFile {
-                        path,
+                        dir,
+                        name,
                         file,
                         persisted: false,
                     });
@@ -1015,22 +1175,12 @@ impl TempFile {
     }
 }
 
-impl Drop for TempFile {
+impl Drop for TempFile<'_> {
     fn drop(&mut self) {
         if !self.persisted {
-            let _ = fs::remove_file(&self.path);
+            let _ = self.dir.remove(&self.name);
         }
     }
-}
-
-/// Makes a rename durable (unix); elsewhere the filesystem does what it does.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 #[cfg(test)]
@@ -1269,6 +1419,115 @@ mod tests {
             format!("refused: {}: {why}", f.root.join("out.xlsx").display())
         );
         assert_eq!(fs::read(f.outside.join("secret.xlsx")).unwrap(), b"s");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn hard_links_are_refused_for_reading_and_writing() {
+        let f = fixture();
+        // A second name inside the allowed folder for a file outside it.
+        fs::hard_link(f.outside.join("secret.xlsx"), f.root.join("linked.xlsx")).unwrap();
+        let why = "has 2 hard links (other names for the same file, which may be outside the folders you allowed); the file tools only use files with one";
+        assert_eq!(
+            err_text(f.dirs.resolve_existing("linked.xlsx")),
+            format!("refused: linked.xlsx: {why}")
+        );
+        assert_eq!(
+            err_text(f.dirs.resolve_for_write("linked.xlsx")),
+            format!("refused: linked.xlsx: {why}")
+        );
+        // write_workbook checks again (a link made after the check).
+        let target = f.root.join("linked.xlsx");
+        assert_eq!(
+            err_text(write_workbook(&target, &[sheet("S", json!([[1]]))], true)),
+            format!("refused: {}: {why}", target.display())
+        );
+        assert_eq!(fs::read(f.outside.join("secret.xlsx")).unwrap(), b"s");
+        assert_eq!(entries(&f.root), ["in.xlsx", "linked.xlsx", "sub"]);
+        // The one-name control reads as before.
+        assert_eq!(
+            f.dirs.resolve_existing("in.xlsx").unwrap(),
+            f.root.join("in.xlsx")
+        );
+    }
+
+    /// Swaps `root/sub` for a link to the outside folder, as someone could while a write
+    /// waits for approval.
+    #[cfg(unix)]
+    fn swap_sub_for_a_link(f: &Fixture) {
+        fs::rename(f.root.join("sub"), f.root.join("sub-moved")).unwrap();
+        std::os::unix::fs::symlink(&f.outside, f.root.join("sub")).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_swapped_for_a_link_after_the_check_gets_no_write() {
+        let f = fixture();
+        let sheets = [sheet("S", json!([["agent data"]]))];
+        // Replacing an existing file: checked, then the folder is swapped, then written.
+        let path = f.dirs.resolve_for_write("sub/secret.xlsx").unwrap();
+        check_writable(&path, &sheets).unwrap();
+        swap_sub_for_a_link(&f);
+        let text = err_text(write_workbook(&path, &sheets, true));
+        assert_eq!(
+            text,
+            format!(
+                "refused: {}: {} on its path is now a symbolic link (changed since it was checked); nothing was written",
+                path.display(),
+                f.root.join("sub").display()
+            )
+        );
+        assert_eq!(fs::read(f.outside.join("secret.xlsx")).unwrap(), b"s");
+        assert_eq!(entries(&f.outside), ["secret.xlsx"]);
+        // A new file: nothing appears outside either.
+        let path = f.root.join("sub-moved").join("new.xlsx");
+        check_writable(&path, &sheets).unwrap();
+        fs::rename(f.root.join("sub-moved"), f.root.join("sub-2")).unwrap();
+        std::os::unix::fs::symlink(&f.outside, f.root.join("sub-moved")).unwrap();
+        assert!(err_text(write_workbook(&path, &sheets, false)).contains("nothing was written"));
+        assert_eq!(entries(&f.outside), ["secret.xlsx"]);
+        // A read resolved before a swap is refused when checked again.
+        let f = fixture();
+        fs::write(f.root.join("sub").join("q.csv"), "a,1\n").unwrap();
+        fs::write(f.outside.join("q.csv"), "secret,2\n").unwrap();
+        let checked = f.dirs.open_existing("sub/q.csv").unwrap();
+        swap_sub_for_a_link(&f);
+        assert_eq!(
+            err_text(checked.recheck()),
+            format!(
+                "refused: sub/q.csv: {} on its path is now a symbolic link (changed since it was checked); what was read is not used",
+                f.root.join("sub").display()
+            )
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_write_replaces_the_file_atomically_in_its_folder() {
+        use std::io::Read;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let f = fixture();
+        let path = f.dirs.resolve_for_write("sub/book.xlsx").unwrap();
+        write_workbook(&path, &[sheet("A", json!([["first"]]))], false).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let before = fs::read(&path).unwrap();
+        let old_ino = fs::metadata(&path).unwrap().ino();
+        // A reader holding the old file keeps reading the old bytes: the new content is a
+        // new file renamed over the name, never written into the old one.
+        let mut held = File::open(&path).unwrap();
+        write_workbook(&path, &[sheet("B", json!([["second"]]))], true).unwrap();
+        let mut old = Vec::new();
+        held.read_to_end(&mut old).unwrap();
+        assert_eq!(old, before);
+        let meta = fs::metadata(&path).unwrap();
+        assert_ne!(meta.ino(), old_ino);
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+        let r = read_workbook_range(&path, None, None, 10, &limits()).unwrap();
+        assert_eq!(r.values, vec![vec![json!("second")]]);
+        assert_eq!(entries(&f.root.join("sub")), ["book.xlsx"]);
+        let checked = f.dirs.open_existing("sub/book.xlsx").unwrap();
+        assert_eq!(checked.path(), path);
+        checked.recheck().unwrap();
     }
 
     #[test]
@@ -1757,8 +2016,9 @@ mod tests {
     fn the_temp_file_is_removed_when_not_persisted() {
         let f = fixture();
         let dir = f.root.join("sub");
-        let t = TempFile::create(&dir, OsStr::new("x.xlsx")).unwrap();
-        let name = t.path.file_name().unwrap().to_string_lossy().into_owned();
+        let handle = Dir::open(&dir).unwrap();
+        let t = TempFile::create(&handle, OsStr::new("x.xlsx")).unwrap();
+        let name = t.name.to_string_lossy().into_owned();
         assert!(
             name.starts_with(".x.xlsx.") && name.ends_with(".tmp"),
             "{name}"

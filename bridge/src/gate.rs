@@ -40,6 +40,9 @@ pub enum GateError {
     Store(#[from] StoreError),
     #[error("the tracker task failed: {0}")]
     Task(String),
+    /// The install's audit key could not be loaded at start: no read is recorded.
+    #[error("reads are refused: {0}")]
+    NoAuditKey(String),
 }
 
 /// Why an answer to an approval was not taken.
@@ -191,6 +194,8 @@ pub struct Gate {
     registry: Arc<Registry>,
     /// Milliseconds; the administrator's policy may change it while running.
     approval_timeout_ms: AtomicU64,
+    /// Why the audit key could not be given to the tracker at start, if it could not.
+    audit_key_error: Option<String>,
 }
 
 fn now_millis() -> UnixMillis {
@@ -207,13 +212,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Gate {
+    /// Takes the tracker, and gives it the install's audit key first (created beside its
+    /// database on first use). Without a usable key the tracker refuses every read, each
+    /// with an error that says so; the reason is logged here at start.
     pub fn new(
-        tracker: Tracker,
+        mut tracker: Tracker,
         events: EventBus,
         registry: Arc<Registry>,
         approval_timeout: Duration,
     ) -> Self {
+        let audit_key_error = crate::audit_key::install(&mut tracker)
+            .err()
+            .map(|e| format!("{e:#}"));
+        if let Some(e) = &audit_key_error {
+            tracing::error!("reads are refused until the audit key is fixed: {e}");
+        }
         Gate {
+            audit_key_error,
             tracker: Arc::new(Mutex::new(tracker)),
             waiters: Mutex::new(HashMap::new()),
             holding: AtomicUsize::new(0),
@@ -300,6 +315,10 @@ impl Gate {
             .unwrap_or_default();
         let cells = read.sheets.iter().map(|s| s.cells.len()).sum();
         let at = read.at;
+        if let Some(e) = &self.audit_key_error {
+            // The tracker would refuse too; this says why.
+            return Err(GateError::NoAuditKey(e.clone()));
+        }
         let id = self.with_tracker(move |t| t.record_read(&read)).await??;
         self.events.publish(BridgeEvent::Read {
             provenance_id: id.to_string(),

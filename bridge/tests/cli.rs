@@ -280,6 +280,98 @@ fn audit_verify_and_export_on_a_real_store() {
 }
 
 #[test]
+fn audit_verify_passes_on_plain_records_followed_by_keyed_ones() {
+    use tracker::model::*;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = d.join("office-bridge.sqlite3");
+    let key_file = office_bridge::audit_key::key_file_for(&db);
+    let key = {
+        let mut store = tracker::store::Store::open(&db).unwrap();
+        // Reads as an earlier version recorded them: a plain SHA-256 of the values.
+        for i in 0..2 {
+            store
+                .append_audit(
+                    1_000 + i,
+                    "read",
+                    &serde_json::json!({"cells": 1, "values_sha256": format!("{i:064x}")}),
+                )
+                .unwrap();
+        }
+        let key = office_bridge::audit_key::load_or_create(&key_file, None).unwrap();
+        store.set_audit_key(key.clone()).unwrap();
+        for at in [2_000, 3_000] {
+            let read = ReadEvent {
+                id: ProvenanceId::new(),
+                document: DocumentRef::new(App::Excel, "Pay.xlsx", ""),
+                sheets: vec![SheetRead {
+                    sheet: "Pay".into(),
+                    cells: vec![ReadCell {
+                        addr: CellAddr::new(1, 1),
+                        value: CellValue::Number(85_000.0),
+                        text: None,
+                        number_format: None,
+                    }],
+                }],
+                at,
+                request: "r".into(),
+            };
+            store.record_read(&read).unwrap();
+        }
+        key
+    };
+    let o = bridge(d, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("intact: 4 record(s)"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "value hashes: 2 read(s) with a plain SHA-256 of their values (made before keyed hashes); 2 read(s) with an HMAC-SHA-256 under audit key {} from record 3 on",
+            key.id()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "audit key: {} (the keyed read records use key {})",
+            key_file.display(),
+            key.id()
+        )),
+        "{out}"
+    );
+    let o = bridge(d, &["audit", "verify", "--json"]);
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["audit_key"]["state"], "matches");
+    assert_eq!(report["value_hashes"]["plain"], 2);
+    assert_eq!(report["value_hashes"]["keyed"], 2);
+    let xlsx = d.join("audit.xlsx");
+    let o = bridge(d, &["audit", "export", "--xlsx", xlsx.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The key lost: the chain still verifies, and verify says plainly what is missing.
+    std::fs::remove_file(&key_file).unwrap();
+    let o = bridge(d, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains(&format!(
+            "warning: the audit key {} is missing: the read records use key {}",
+            key_file.display(),
+            key.id()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!key_file.exists(), "verify never makes a key");
+    let o = bridge(d, &["audit", "verify", "--json"]);
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["audit_key"]["state"], "missing");
+    std::fs::write(&key_file, "garbage").unwrap();
+    let o = bridge(d, &["audit", "verify", "--json"]);
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["audit_key"]["state"], "damaged");
+}
+
+#[test]
 fn manifests_are_written_for_another_port() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m");
@@ -455,4 +547,24 @@ fn admin_disables_and_enables_and_status_says_where_values_came_from() {
     assert!(stderr(&o).contains("fix it first"), "{}", stderr(&o));
     let o = admin(&["status"]);
     assert!(stdout(&o).contains("NOT USED"), "{}", stdout(&o));
+}
+
+#[test]
+fn serve_does_not_start_with_a_damaged_audit_key() {
+    // A bridge that would refuse every read must say so at start, not run and refuse.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("audit-key"), "not a key\n").unwrap();
+    let policy = dir.path().join("policy.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_office-bridge"))
+        .args(["serve", "--port", "0"])
+        .env("OFFICE_BRIDGE_DATA_DIR", dir.path())
+        .env("OFFICE_BRIDGE_POLICY", &policy)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("loading the audit key"), "{err}");
+    assert!(err.contains("audit-key"), "{err}");
+    assert!(!stdout(&o).contains("is running"), "{}", stdout(&o));
 }

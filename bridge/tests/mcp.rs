@@ -186,6 +186,24 @@ async fn allow_writes_and_records_the_flow() {
         "{kinds:?}"
     );
     assert!(kinds.contains(&"read".to_string()) && kinds.contains(&"flow".to_string()));
+    // The read's values are hashed with this install's key, kept owner-only beside the
+    // database; the record carries no plain hash a guess could be checked against.
+    let key_file = s.bridge.data_dir.path().join("audit-key");
+    let key = office_bridge::audit_key::load(&key_file).unwrap().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let (_, body) = s
+        .audit_records()
+        .into_iter()
+        .find(|(k, _)| k == "read")
+        .unwrap();
+    assert_eq!(body["values_key"], key.id(), "{body}");
+    assert_eq!(body["values_hmac"].as_str().unwrap().len(), 64, "{body}");
+    assert!(body.get("values_sha256").is_none(), "{body}");
     s.audit_ok().await;
 }
 

@@ -1398,8 +1398,17 @@ async fn file_tools_refuse_traversal_and_symlink_escapes() {
         .unwrap();
         // A link that stays inside is fine (the control).
         symlink(files.join("q3.csv"), files.join("inner.csv")).unwrap();
+        // A second name inside the folder for the file outside it.
+        std::fs::hard_link(&secret, files.join("hard.csv")).unwrap();
+        std::fs::write(outside.path().join("hard-victim.xlsx"), b"keep me too").unwrap();
+        std::fs::hard_link(
+            outside.path().join("hard-victim.xlsx"),
+            files.join("hard-victim.xlsx"),
+        )
+        .unwrap();
     }
-    let refused_reads = [
+    #[allow(unused_mut)]
+    let mut refused_reads = vec![
         up_and_over.clone(),
         secret.display().to_string(),
         format!("sub/../{up_and_over}"),
@@ -1422,6 +1431,9 @@ async fn file_tools_refuse_traversal_and_symlink_escapes() {
         "sub".to_string(),
         "x".repeat(5000),
     ];
+    if cfg!(unix) {
+        refused_reads.push("hard.csv".to_string());
+    }
     for path in &refused_reads {
         let shown: String = path.chars().take(60).collect();
         let (err, text, _) = call(&client, "xlsx_read", json!({"path": path})).await;
@@ -1467,6 +1479,7 @@ async fn file_tools_refuse_traversal_and_symlink_escapes() {
     // Writes: outside, through links, onto folders: refused, and nothing lands outside.
     let sheets = json!([{"name": "S", "rows": [["EMEA", 1]]}]);
     let refused_writes = [
+        "hard-victim.xlsx".to_string(),
         "../out.xlsx".to_string(),
         format!("../{outside_name}/out.xlsx"),
         outside.path().join("out.xlsx").display().to_string(),
@@ -1500,12 +1513,16 @@ async fn file_tools_refuse_traversal_and_symlink_escapes() {
     outside_now.sort();
     assert_eq!(
         outside_now,
-        ["secret.csv", "victim.xlsx"],
+        ["hard-victim.xlsx", "secret.csv", "victim.xlsx"],
         "nothing landed outside"
     );
     assert_eq!(
         std::fs::read(outside.path().join("victim.xlsx")).unwrap(),
         b"keep me"
+    );
+    assert_eq!(
+        std::fs::read(outside.path().join("hard-victim.xlsx")).unwrap(),
+        b"keep me too"
     );
     // The control: a write inside lands.
     call_ok(

@@ -9,8 +9,13 @@
 //! same SQLite transaction as the data they describe, so a record is durable before the
 //! decision it records takes effect.
 //!
-//! The audit log never holds raw cell values: reads are recorded by location, count and a
-//! SHA-256 of the values.
+//! The audit log never holds raw cell values: reads are recorded by location, count and an
+//! HMAC-SHA-256 of the values under the install's key (`values_hmac`, with the key's id in
+//! `values_key`; see [`crate::audit_key`]). Records from before keys existed carry a plain
+//! SHA-256 (`values_sha256`) and verify as they were: the record hash below covers the
+//! body whatever hash of the values it holds, and needs no key. [`verify`] counts both
+//! kinds ([`ValueHashes`]); it cannot re-check a value hash, since the values are not in
+//! the chain.
 //!
 //! ## What [`verify`] can and cannot catch
 //!
@@ -162,6 +167,23 @@ pub fn record_hash(
     hex::encode(h.finalize())
 }
 
+fn count_value_hash(v: &mut ValueHashes, r: &RawAuditRow) {
+    let Ok(body) = serde_json::from_str::<serde_json::Value>(&r.body) else {
+        return;
+    };
+    if body.get("values_hmac").is_some() {
+        v.keyed += 1;
+        v.first_keyed_seq.get_or_insert(r.seq.max(0) as u64);
+        if let Some(id) = body.get("values_key").and_then(|k| k.as_str())
+            && !v.key_ids.iter().any(|k| k == id)
+        {
+            v.key_ids.push(id.to_string());
+        }
+    } else if body.get("values_sha256").is_some() {
+        v.plain += 1;
+    }
+}
+
 /// How the chain is broken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -180,10 +202,26 @@ pub struct BrokenLink {
     pub detail: String,
 }
 
+/// How the reads' value hashes in the chain were made.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueHashes {
+    /// Reads with a plain SHA-256 of their values (`values_sha256`, before keyed hashes).
+    pub plain: u64,
+    /// Reads with an HMAC under an audit key (`values_hmac`).
+    pub keyed: u64,
+    /// The ids of the keys those HMACs were made with (`values_key`), in first-seen order.
+    pub key_ids: Vec<String>,
+    /// The first keyed read's seq.
+    pub first_keyed_seq: Option<u64>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
     /// Records present in the store.
     pub records: u64,
+    /// How the reads' value hashes were made (over the records checked).
+    #[serde(default)]
+    pub value_hashes: ValueHashes,
     /// Seq and hash of the last record, when there is one.
     pub head_seq: Option<u64>,
     pub head_hash: Option<String>,
@@ -211,6 +249,7 @@ pub fn verify_rows(rows: &[RawAuditRow], anchor: Option<(i64, String)>) -> Verif
         records,
         head_seq: last.map(|r| r.seq.max(0) as u64),
         head_hash: last.map(|r| r.hash.clone()),
+        value_hashes: ValueHashes::default(),
         first_broken: None,
     };
     let broken = |seq: i64, kind, detail: String| BrokenLink {
@@ -301,6 +340,9 @@ pub fn verify_rows(rows: &[RawAuditRow], anchor: Option<(i64, String)>) -> Verif
                 ),
             ));
             return report;
+        }
+        if r.kind == kinds::READ {
+            count_value_hash(&mut report.value_hashes, r);
         }
         prev_hash = r.hash.clone();
         expected += 1;

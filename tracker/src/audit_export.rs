@@ -171,6 +171,9 @@ fn write_summary(
         },
     )?;
     row += 1;
+    ws.write_string_with_format(row, 0, "Value hashes", bold)?;
+    ws.write_string(row, 1, value_hashes_text(&verify.value_hashes))?;
+    row += 1;
     ws.write_string_with_format(row, 0, "Exported at (UTC)", bold)?;
     ws.write_number_with_format(row, 1, excel_serial(now), date)?;
     ws.set_freeze_panes(1, 0)?;
@@ -178,6 +181,32 @@ fn write_summary(
     ws.set_column_width(0, 22)?;
     ws.set_column_width(1, (chain.len().clamp(20, 100)) as f64)?;
     Ok(())
+}
+
+/// The reads' value hashes in words, for the Summary sheet.
+pub fn value_hashes_text(v: &audit::ValueHashes) -> String {
+    let mut parts = Vec::new();
+    if v.plain > 0 {
+        parts.push(format!(
+            "{} read(s) with a plain SHA-256 of their values (made before keyed hashes)",
+            v.plain
+        ));
+    }
+    if v.keyed > 0 {
+        parts.push(format!(
+            "{} read(s) with an HMAC-SHA-256 under audit key {}{}",
+            v.keyed,
+            v.key_ids.join(", "),
+            v.first_keyed_seq
+                .map(|s| format!(" from record {s} on"))
+                .unwrap_or_default()
+        ));
+    }
+    if parts.is_empty() {
+        "no reads".to_string()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn write_kind(
@@ -291,7 +320,9 @@ fn header_for(key: &str) -> String {
         "document" => "Document".into(),
         "document_id" => "Document id".into(),
         "target_id" => "Target id".into(),
-        "values_sha256" => "Values SHA-256".into(),
+        "values_sha256" => "Values SHA-256 (plain)".into(),
+        "values_hmac" => "Values HMAC-SHA-256".into(),
+        "values_key" => "Values key id".into(),
         "flow_id" => "Flow".into(),
         "decision_id" => "Decision".into(),
         "approval_id" => "Approval".into(),
@@ -351,6 +382,16 @@ mod tests {
     fn export_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        // A read recorded before keyed hashes, as that version wrote it.
+        store
+            .append_audit(
+                1_699_999_999_000,
+                "read",
+                &json!({"document": "Old.xlsx", "cells": 1, "values_sha256": "ab".repeat(32)}),
+            )
+            .unwrap();
+        let key = crate::audit_key::AuditKey::from_bytes([5; 32]);
+        store.set_audit_key(key.clone()).unwrap();
         let doc = DocumentRef::new(App::Excel, "Q3.xlsx", "");
         let deck = DocumentRef::new(App::Powerpoint, "Deck.pptx", "");
         let ev = ReadEvent {
@@ -403,7 +444,7 @@ mod tests {
         let out = dir.path().join("audit.xlsx");
         let sum = export_xlsx(&store, &out).unwrap();
         assert!(sum.verify.ok());
-        assert_eq!(sum.records, 6);
+        assert_eq!(sum.records, 7);
 
         let mut wb: Xlsx<_> = open_workbook(&out).unwrap();
         assert_eq!(
@@ -437,8 +478,14 @@ mod tests {
             "{h:?}"
         );
         let (h, n) = header(&mut wb, "Read");
-        assert_eq!(n, 1);
-        assert!(h.contains(&"Values SHA-256".to_string()), "{h:?}");
+        assert_eq!(n, 2);
+        for column in [
+            "Values SHA-256 (plain)",
+            "Values HMAC-SHA-256",
+            "Values key id",
+        ] {
+            assert!(h.contains(&column.to_string()), "{column}: {h:?}");
+        }
         // No raw value in the read sheet.
         let r = wb.worksheet_range("Read").unwrap();
         assert!(r.cells().all(|(_, _, c)| !c.to_string().contains("1234.5")));
@@ -451,9 +498,14 @@ mod tests {
         let s = wb.worksheet_range("Summary").unwrap();
         let text: Vec<String> = s.cells().map(|(_, _, c)| c.to_string()).collect();
         assert!(
-            text.iter().any(|t| t.starts_with("intact: 6 records")),
+            text.iter().any(|t| t.starts_with("intact: 7 records")),
             "{text:?}"
         );
+        let hashes = format!(
+            "1 read(s) with a plain SHA-256 of their values (made before keyed hashes); 1 read(s) with an HMAC-SHA-256 under audit key {} from record 2 on",
+            key.id()
+        );
+        assert!(text.contains(&hashes), "{text:?}");
         assert_eq!(s.get((0, 0)).map(|c| c.to_string()), Some("Kind".into()));
     }
 

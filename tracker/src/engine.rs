@@ -142,6 +142,12 @@ impl Tracker {
         })
     }
 
+    /// Hashes reads' values with the install's key from now on (see
+    /// [`Store::set_audit_key`]); reads are refused until it is set.
+    pub fn set_audit_key(&mut self, key: crate::audit_key::AuditKey) -> Result<(), StoreError> {
+        self.store.set_audit_key(key)
+    }
+
     /// What opening the store closed, once.
     pub fn take_restart_effects(&mut self) -> Effects {
         std::mem::take(&mut self.restart)
@@ -605,6 +611,11 @@ mod tests {
     use super::*;
     use crate::model::{App, CellAddr, CellValue, FlowStrength, ReadCell, SheetRead, WritePart};
 
+    /// One install's key, for tests that record reads.
+    fn test_key() -> crate::audit_key::AuditKey {
+        crate::audit_key::AuditKey::from_bytes([7; 32])
+    }
+
     fn q3() -> DocumentRef {
         DocumentRef::new(App::Excel, "Q3.xlsx", "https://contoso.example/Q3.xlsx")
     }
@@ -693,6 +704,7 @@ mod tests {
     /// A tracker on a fresh store that knows Q3.xlsx carries `label`.
     fn tracker_with(dir: &Path, admin: AdminPolicy, label: DocumentLabel) -> Tracker {
         let mut t = Tracker::open(&dir.join("t.sqlite3"), admin).unwrap();
+        t.set_audit_key(test_key()).unwrap();
         t.learn_document_label(&q3(), label, "test", 500).unwrap();
         t
     }
@@ -710,6 +722,7 @@ mod tests {
             t.record_read(&revenue_read()).unwrap();
         }
         let mut t = Tracker::open(&db, AdminPolicy::default()).unwrap();
+        t.set_audit_key(test_key()).unwrap();
         assert_eq!(t.indexed_cells(), 16);
         let check = t.check_write(&reformatted_table(), 2_000, LATER).unwrap();
         let flow = &check.flows.first().expect("a flow after the restart").flow;
@@ -758,6 +771,7 @@ mod tests {
             t.record_read(&revenue_read()).unwrap();
         }
         let mut t = Tracker::open(&dir.path().join("t.sqlite3"), admin).unwrap();
+        t.set_audit_key(test_key()).unwrap();
         let check = t.check_write(&reformatted_table(), 2_000, LATER).unwrap();
         assert_eq!(check.action(), Action::Block);
         let flow = &check.deciding().next().unwrap().flow;
@@ -829,6 +843,7 @@ mod tests {
         }
         // Reopen so the mark comes from the store, as after a restart.
         let mut t = Tracker::open(&dir.path().join("t.sqlite3"), AdminPolicy::default()).unwrap();
+        t.set_audit_key(test_key()).unwrap();
         let check = t.check_write(&reformatted_table(), 2_000, 9_000).unwrap();
         assert_eq!(check.action(), Action::Ask);
         assert_eq!(check.held.len(), 1);
@@ -892,6 +907,7 @@ mod tests {
         // The standing choice holds across a restart: the next such write is not held.
         drop(t);
         let mut t = Tracker::open(&dir.path().join("t.sqlite3"), AdminPolicy::default()).unwrap();
+        t.set_audit_key(test_key()).unwrap();
         assert_eq!(
             t.check_write(&reformatted_table(), 4_000, 9_000)
                 .unwrap()
@@ -912,6 +928,7 @@ mod tests {
             (check.held[0].id.clone(), check.write_id)
         };
         let mut t = Tracker::open(&dir.path().join("t.sqlite3"), admin).unwrap();
+        t.set_audit_key(test_key()).unwrap();
         let restart = t.take_restart_effects();
         assert_eq!(restart.resolved.len(), 1);
         assert_eq!(restart.settled[0].write_id, write_id);

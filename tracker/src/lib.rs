@@ -10,7 +10,8 @@
 //! - [`model`]: the shared vocabulary (documents, cells, reads, writes, flows, decisions).
 //! - [`detect`]: the value index and flow detection (`Detector::add_read`, `Detector::check`).
 //! - [`policy`]: administrator policy, the person's standing choices, decisions.
-//! - [`store`] and [`audit`]: the durable SQLite store and the tamper-evident audit chain.
+//! - [`store`] and [`audit`]: the durable SQLite store and the tamper-evident audit chain;
+//!   [`audit_key`]: the per-install key that hashes values in it.
 //! - [`approvals`]: the life of a checked write: held transfers, answers, expiry, outcomes.
 //! - [`engine`]: [`Tracker`], the one place the bridge asks (index + store + policy +
 //!   approvals).
@@ -20,6 +21,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod audit_export;
+pub mod audit_key;
 pub mod detect;
 pub mod engine;
 pub mod files;

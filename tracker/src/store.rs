@@ -10,7 +10,9 @@
 //!
 //! Labels keep what detection needs (value, displayed text, number format) so the
 //! in-memory index can be rebuilt at start with [`Store::labels`]. The audit chain never
-//! holds raw cell values, only locations, counts and hashes.
+//! holds raw cell values, only locations, counts and a keyed hash of the values (HMAC
+//! under the install's [`AuditKey`], set with [`Store::set_audit_key`]; see
+//! [`crate::audit_key`]). Reads are refused until a key is set.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,10 +20,10 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditRecord, GENESIS_HASH, RawAuditRow, kinds};
+use crate::audit_key::AuditKey;
 use crate::model::{
     App, CellAddr, CellRange, CellValue, DocumentId, DocumentRef, ProvenanceId, ReadCell,
     ReadEvent, SheetRead, UnixMillis,
@@ -54,6 +56,9 @@ pub enum StoreError {
     },
     #[error("store {path}: {what}")]
     Corrupt { path: String, what: String },
+    /// No audit key, or not the one the store's value hashes were made with.
+    #[error("store {path}: {what}")]
+    AuditKey { path: String, what: String },
     #[error("store {path}: approval {id}: {what}")]
     Approval {
         path: String,
@@ -199,7 +204,26 @@ CREATE TABLE admin_policy (
     at INTEGER NOT NULL
 );
 "#,
+    r#"
+-- Reads' value hashes are HMACs under the install's audit key from the first keyed read
+-- on (records before it carry a plain SHA-256, `values_sha256`): which key (its public
+-- id) and from which record, so a missing or replaced key is noticed before anything is
+-- hashed with another.
+CREATE TABLE audit_key (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    key_id TEXT NOT NULL,
+    since_seq INTEGER NOT NULL
+);
+"#,
 ];
+
+/// Where keyed value hashes start in a store: the key's id and the first record made
+/// with it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyedSince {
+    pub key_id: String,
+    pub since_seq: u64,
+}
 
 pub use crate::approvals::ApprovalState;
 pub use transfers::{ApprovalRow, Disposition, NewApproval, StoredFlow};
@@ -208,6 +232,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     group: Arc<GroupCommit>,
+    /// Hashes reads' values; `None` until the owner sets it, and reads are refused then.
+    audit_key: Option<AuditKey>,
 }
 
 impl std::fmt::Debug for Store {
@@ -272,6 +298,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             group: GroupCommit::new(path, durability),
+            audit_key: None,
         };
         store.configure()?;
         store.migrate()?;
@@ -417,14 +444,41 @@ impl Store {
             .map_err(move |source| StoreError::Sqlite { path, what, source })
     }
 
+    /// The key and first record of keyed value hashes, when any read was recorded with
+    /// a key.
+    pub fn keyed_since(&self) -> Result<Option<KeyedSince>> {
+        keyed_since_in(&self.conn).map_err(self.err("cannot read the audit key record"))
+    }
+
+    /// Hashes reads' values with `key` from now on. Refused when the store's value hashes
+    /// were made with another key: mixing keys would leave records nobody can match.
+    pub fn set_audit_key(&mut self, key: AuditKey) -> Result<()> {
+        if let Some(k) = self.keyed_since()?
+            && k.key_id != key.id()
+        {
+            return Err(StoreError::AuditKey {
+                path: self.path.display().to_string(),
+                what: key_mismatch(&k, &key),
+            });
+        }
+        self.audit_key = Some(key);
+        Ok(())
+    }
+
     /// Records a read: the document, the read, every cell's label (one transaction,
-    /// latest read of a cell wins) and an audit record with locations and a hash of the
-    /// values (never the values).
+    /// latest read of a cell wins) and an audit record with locations and an HMAC of the
+    /// values under the audit key (never the values). Refused without a key.
     pub fn record_read(&mut self, ev: &ReadEvent) -> Result<AuditRecord> {
         let path = self.path.display().to_string();
+        let Some(key) = self.audit_key.clone() else {
+            return Err(StoreError::AuditKey {
+                path,
+                what: "no audit key is set, so the values of a read cannot be hashed; reads are refused until the install's key is loaded".into(),
+            });
+        };
         let e = |what: &str| sql_err(&path, what);
         let total: usize = ev.sheets.iter().map(|s| s.cells.len()).sum();
-        let mut values_hash = Sha256::new();
+        let mut values_hash = key.values_hasher();
         let mut sheets_body = Vec::new();
         let tx = self.begin("record read")?;
         upsert_document(&tx, &ev.document, ev.at).map_err(e("cannot record the document"))?;
@@ -486,9 +540,29 @@ impl Store {
             "request": ev.request,
             "sheets": sheets_body,
             "cells": total,
-            "values_sha256": hex::encode(values_hash.finalize()),
+            "values_hmac": values_hash.finish(),
+            "values_key": key.id(),
         });
+        // Another process with another key must not have started keying this store since
+        // the key was set; the first keyed read marks where keyed hashes begin.
+        let keyed = keyed_since_in(&tx).map_err(e("cannot read the audit key record"))?;
+        if let Some(k) = &keyed
+            && k.key_id != key.id()
+        {
+            return Err(StoreError::AuditKey {
+                path: path.clone(),
+                what: key_mismatch(k, &key),
+            });
+        }
         let rec = append_in(&tx, &path, ev.at, kinds::READ, &body)?;
+        if keyed.is_none() {
+            exec(
+                &tx,
+                "INSERT INTO audit_key (id, key_id, since_seq) VALUES (1, ?1, ?2)",
+                params![key.id(), rec.seq as i64],
+            )
+            .map_err(e("cannot record the audit key"))?;
+        }
         tx.commit().map_err(e("cannot commit the read"))?;
         self.group.committed();
         Ok(rec)
@@ -804,6 +878,29 @@ fn write_choices_in(
 
 /// Appends one record inside `tx`, chaining from the head anchor (or, if it is missing,
 /// the last row) and moving the anchor.
+fn keyed_since_in(conn: &Connection) -> rusqlite::Result<Option<KeyedSince>> {
+    conn.query_row(
+        "SELECT key_id, since_seq FROM audit_key WHERE id = 1",
+        [],
+        |r| {
+            Ok(KeyedSince {
+                key_id: r.get(0)?,
+                since_seq: r.get::<_, i64>(1)?.max(0) as u64,
+            })
+        },
+    )
+    .optional()
+}
+
+fn key_mismatch(k: &KeyedSince, key: &AuditKey) -> String {
+    format!(
+        "the values of reads from audit record {} on were hashed with audit key {}, but the key given is {}; restore the original key file (a new key cannot be used with this store)",
+        k.since_seq,
+        k.key_id,
+        key.id()
+    )
+}
+
 fn append_in(
     tx: &Transaction<'_>,
     path: &str,

@@ -16,12 +16,81 @@ fn open(db: &Path) -> Result<Store> {
     Store::open(db).with_context(|| format!("opening {}", db.display()))
 }
 
-/// Prints the verdict; returns the exit code (0 intact, 1 broken).
+/// What the audit key file beside the database says of the records' value hashes.
+#[derive(Debug, serde::Serialize)]
+struct KeyStatus {
+    file: String,
+    /// `matches`, `missing`, `damaged`, `different` or `unused` (no keyed records).
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
+    detail: String,
+}
+
+/// Checks the key file against the key ids the chain's read records carry. The chain
+/// itself verifies without the key (the value hashes cannot be re-checked: the values
+/// are not in the chain); what the key is needed for is matching values to records later,
+/// so a missing or different key is said plainly.
+fn key_status(db: &Path, hashes: &tracker::audit::ValueHashes) -> KeyStatus {
+    let path = crate::audit_key::key_file_for(db);
+    let file = path.display().to_string();
+    let used = hashes.key_ids.join(", ");
+    match crate::audit_key::load(&path) {
+        Ok(Some(key)) if hashes.key_ids.is_empty() => KeyStatus {
+            file,
+            state: "unused",
+            key_id: Some(key.id()),
+            detail: "no read record is hashed with a key yet".into(),
+        },
+        Ok(Some(key)) if hashes.key_ids.contains(&key.id()) => KeyStatus {
+            file,
+            state: "matches",
+            key_id: Some(key.id()),
+            detail: format!("the keyed read records use key {used}"),
+        },
+        Ok(Some(key)) => KeyStatus {
+            file,
+            state: "different",
+            key_id: Some(key.id()),
+            detail: format!(
+                "the file holds key {}, but the read records use key {used}: their values cannot be matched with it; restore the original file",
+                key.id()
+            ),
+        },
+        Ok(None) if hashes.key_ids.is_empty() => KeyStatus {
+            file,
+            state: "unused",
+            key_id: None,
+            detail: "no key file, and no read record is hashed with a key".into(),
+        },
+        Ok(None) => KeyStatus {
+            file,
+            state: "missing",
+            key_id: None,
+            detail: format!(
+                "the read records use key {used}, and without it their values cannot be matched; restore the file from a backup (the bridge refuses reads until then)"
+            ),
+        },
+        Err(e) => KeyStatus {
+            file,
+            state: "damaged",
+            key_id: None,
+            detail: e.root_cause().to_string(),
+        },
+    }
+}
+
+/// Prints the verdict; returns the exit code (0 intact, 1 broken). A missing or wrong
+/// audit key is reported (a warning on stderr, `audit_key` in the JSON) but does not
+/// change the exit code: the chain holds or not without it.
 pub fn verify(db: &Path, json: bool) -> Result<i32> {
     let store = open(db)?;
     let report = tracker::audit::verify(&store)?;
+    let key = key_status(db, &report.value_hashes);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut out = serde_json::to_value(&report)?;
+        out["audit_key"] = serde_json::to_value(&key)?;
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         match &report.first_broken {
             None => {
@@ -39,6 +108,19 @@ pub fn verify(db: &Path, json: bool) -> Result<i32> {
                     broken.seq, broken.kind, broken.detail
                 );
             }
+        }
+        println!(
+            "value hashes: {}",
+            audit_export::value_hashes_text(&report.value_hashes)
+        );
+        match key.state {
+            "matches" | "unused" => {
+                println!("audit key: {} ({})", key.file, key.detail)
+            }
+            state => eprintln!(
+                "warning: the audit key {} is {state}: {}",
+                key.file, key.detail
+            ),
         }
     }
     Ok(if report.ok() { 0 } else { 1 })

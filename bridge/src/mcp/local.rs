@@ -204,14 +204,18 @@ impl OfficeBridgeMcp {
         let dirs = self.ctx.allowed_dirs.clone();
         let limits = self.ctx.limits.clone();
         let read = reading(&call.ct, move |control| {
-            let path = dirs.resolve_existing(&args.path)?;
-            files::read_workbook_range(
-                &path,
+            let file = dirs.open_existing(&args.path)?;
+            let wb = files::read_workbook_range(
+                file.path(),
                 args.sheet.as_deref(),
                 args.range.as_deref(),
                 MAX_READ_CELLS,
                 &limits.with_control(control),
-            )
+            )?;
+            // The reader opened the file by path: what it read counts only if the path
+            // still leads, without links, to the file that was checked.
+            file.recheck()?;
+            Ok(wb)
         })
         .await;
         let wb = match read {
@@ -332,18 +336,30 @@ impl OfficeBridgeMcp {
         match args.against {
             Some(against) => {
                 let report = reading(&call.ct, move |control| {
-                    let target = dirs.resolve_existing(&args.path)?;
+                    let target = dirs.open_existing(&args.path)?;
                     let sources = against
                         .iter()
-                        .map(|s| dirs.resolve_existing(s))
+                        .map(|s| dirs.open_existing(s))
                         .collect::<Result<Vec<_>, _>>()?;
-                    Ok(tracker::scan::scan(
-                        &[target],
-                        &sources,
+                    let paths = |files: &[files::CheckedFile]| {
+                        files
+                            .iter()
+                            .map(|f| f.path().to_path_buf())
+                            .collect::<Vec<_>>()
+                    };
+                    let report = tracker::scan::scan(
+                        &paths(std::slice::from_ref(&target)),
+                        &paths(&sources),
                         &limits.with_control(control),
                         now(),
                         &mut |_| {},
-                    ))
+                    );
+                    // As in xlsx_read: every file read must still be the one checked.
+                    target.recheck()?;
+                    for source in &sources {
+                        source.recheck()?;
+                    }
+                    Ok(report)
                 })
                 .await;
                 match report {
@@ -353,11 +369,11 @@ impl OfficeBridgeMcp {
             }
             None => {
                 let doc = reading(&call.ct, move |control| {
-                    let target = dirs.resolve_existing(&args.path)?;
-                    Ok(tracker::files::read_target(
-                        &target,
-                        &limits.with_control(control),
-                    )?)
+                    let target = dirs.open_existing(&args.path)?;
+                    let doc =
+                        tracker::files::read_target(target.path(), &limits.with_control(control))?;
+                    target.recheck()?;
+                    Ok(doc)
                 })
                 .await;
                 let doc = match doc {

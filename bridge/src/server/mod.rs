@@ -293,6 +293,9 @@ impl Bridge {
         .await
         .context("opening the tracker")?
         .context("opening the tracker's database")?;
+        // A bridge that would refuse every read is not started: the person is told which
+        // key file is missing or damaged and what to do (the gate would only log it).
+        crate::audit_key::install(&mut tracker).context("loading the audit key")?;
         let last_good = tracker.last_good_admin_policy().unwrap_or_else(|e| {
             tracing::warn!("not using the saved last good policy: {e}");
             None

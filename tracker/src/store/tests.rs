@@ -2,8 +2,10 @@
 
 use super::*;
 use crate::audit::{BreakKind, verify};
+use crate::audit_key::AuditKey;
 use crate::model::{Flow, FlowStrength, Sensitivity, SensitivityMark, SensitivityOrigin};
 use crate::policy::{AdminPolicy, decide_flow};
+use sha2::{Digest, Sha256};
 
 fn q3() -> DocumentRef {
     DocumentRef::new(App::Excel, "Q3.xlsx", "https://x/Q3.xlsx")
@@ -35,8 +37,14 @@ fn read(doc: &DocumentRef, sheet: &str, at: i64, values: &[(u32, u32, f64)]) -> 
 
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    let mut s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    s.set_audit_key(test_key()).unwrap();
     (dir, s)
+}
+
+/// One install's key.
+fn test_key() -> AuditKey {
+    AuditKey::from_bytes([7; 32])
 }
 
 fn sample_flow() -> Flow {
@@ -672,4 +680,148 @@ fn concurrent_callers_share_flushes_and_lose_nothing() {
     let s = Store::open(&db).unwrap();
     assert_eq!(s.audit_records().unwrap().len(), threads * each);
     assert!(s.verify_audit().unwrap().ok());
+}
+
+/// The attack from the issue: a one-cell read's audit record, and a guess of every salary
+/// in a plausible range hashed the way the record's values were.
+fn guess_one_cell_value(body: &serde_json::Value) -> Option<f64> {
+    let recorded: Vec<String> = ["values_sha256", "values_hmac"]
+        .iter()
+        .filter_map(|k| body[*k].as_str().map(str::to_string))
+        .collect();
+    (0..200_000u32).map(f64::from).find(|v| {
+        let value = serde_json::to_string(&CellValue::Number(*v)).unwrap();
+        let mut h = Sha256::new();
+        h.update(("Pay".len() as u64).to_be_bytes());
+        h.update(b"Pay");
+        h.update(2u32.to_be_bytes());
+        h.update(3u32.to_be_bytes());
+        h.update((value.len() as u64).to_be_bytes());
+        h.update(value.as_bytes());
+        let guess = hex::encode(h.finalize());
+        recorded.contains(&guess)
+    })
+}
+
+#[test]
+fn a_one_cell_value_cannot_be_guessed_from_its_audit_record() {
+    let (_d, mut s) = open();
+    let rec = s
+        .record_read(&read(&q3(), "Pay", 1_000, &[(2, 3, 85_000.0)]))
+        .unwrap();
+    assert_eq!(rec.body.get("values_sha256"), None, "{}", rec.body);
+    assert_eq!(rec.body["values_key"], test_key().id());
+    assert_eq!(guess_one_cell_value(&rec.body), None, "{}", rec.body);
+    // The control: the same guess finds the value in a plain record as the old scheme
+    // wrote it, so the search above would have found it there.
+    let value = serde_json::to_string(&CellValue::Number(85_000.0)).unwrap();
+    let mut h = Sha256::new();
+    h.update(3u64.to_be_bytes());
+    h.update(b"Pay");
+    h.update(2u32.to_be_bytes());
+    h.update(3u32.to_be_bytes());
+    h.update((value.len() as u64).to_be_bytes());
+    h.update(value.as_bytes());
+    let plain = json!({"values_sha256": hex::encode(h.finalize())});
+    assert_eq!(guess_one_cell_value(&plain), Some(85_000.0));
+}
+
+#[test]
+fn the_same_value_hashes_differently_in_two_installs() {
+    let ev = read(&q3(), "Pay", 1_000, &[(2, 3, 85_000.0)]);
+    let (_d1, mut one) = open();
+    let dir = tempfile::tempdir().unwrap();
+    let mut other = Store::open(&dir.path().join("tracker.db")).unwrap();
+    other.set_audit_key(AuditKey::from_bytes([8; 32])).unwrap();
+    let a = one.record_read(&ev).unwrap().body;
+    let b = other.record_read(&ev).unwrap().body;
+    assert_ne!(a["values_hmac"], b["values_hmac"]);
+    assert_ne!(a["values_key"], b["values_key"]);
+    // Within one install the hash is stable: the same values match the same record.
+    let again = one.record_read(&ev).unwrap().body;
+    assert_eq!(a["values_hmac"], again["values_hmac"]);
+    assert_eq!(a["values_hmac"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn reads_are_refused_without_a_key_and_with_another_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tracker.db");
+    let mut s = Store::open(&db).unwrap();
+    let ev = read(&q3(), "Pay", 1_000, &[(2, 3, 85_000.0)]);
+    let e = s.record_read(&ev).unwrap_err();
+    assert!(matches!(e, StoreError::AuditKey { .. }), "{e}");
+    assert!(e.to_string().contains("no audit key is set"), "{e}");
+    assert_eq!(s.label_count().unwrap(), 0, "nothing recorded");
+    assert_eq!(s.keyed_since().unwrap(), None);
+    s.append_audit(900, "policy", &json!({"n": 1})).unwrap();
+    s.set_audit_key(test_key()).unwrap();
+    s.record_read(&ev).unwrap();
+    assert_eq!(
+        s.keyed_since().unwrap(),
+        Some(KeyedSince {
+            key_id: test_key().id(),
+            since_seq: 2
+        })
+    );
+    drop(s);
+    // A replaced key is refused, not silently mixed in.
+    let mut s = Store::open(&db).unwrap();
+    let other = AuditKey::from_bytes([9; 32]);
+    let e = s.set_audit_key(other.clone()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "store {}: the values of reads from audit record 2 on were hashed with audit key {}, but the key given is {}; restore the original key file (a new key cannot be used with this store)",
+            db.display(),
+            test_key().id(),
+            other.id()
+        )
+    );
+    s.set_audit_key(test_key()).unwrap();
+    s.record_read(&ev).unwrap();
+}
+
+#[test]
+fn an_older_store_with_plain_hashes_keeps_verifying_after_keyed_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tracker.db");
+    // A store as the previous schema left it: plain value hashes in its read records.
+    let mut s = Store::open(&db).unwrap();
+    for i in 0..3 {
+        s.append_audit(
+            100 + i,
+            "read",
+            &json!({"document": "Old.xlsx", "cells": 1, "values_sha256": format!("{i:064x}")}),
+        )
+        .unwrap();
+    }
+    s.conn()
+        .execute_batch("DROP TABLE audit_key; UPDATE schema_version SET version = 2;")
+        .unwrap();
+    drop(s);
+    // This version opens it (migrating), keys the reads from now on, and the chain holds.
+    let mut s = Store::open(&db).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    s.set_audit_key(test_key()).unwrap();
+    for at in [200, 300] {
+        s.record_read(&read(&q3(), "Pay", at, &[(1, 1, 5.0)]))
+            .unwrap();
+    }
+    let report = verify(&s).unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.records, 5);
+    assert_eq!(report.value_hashes.plain, 3);
+    assert_eq!(report.value_hashes.keyed, 2);
+    assert_eq!(report.value_hashes.key_ids, vec![test_key().id()]);
+    assert_eq!(report.value_hashes.first_keyed_seq, Some(4));
+    assert_eq!(s.keyed_since().unwrap().unwrap().since_seq, 4);
+    // Editing an old plain hash is still caught.
+    s.conn()
+        .execute(
+            "UPDATE audit SET body = replace(body, '0000', '1111') WHERE seq = 2",
+            [],
+        )
+        .unwrap();
+    assert_eq!(broken(&s).0, 2);
 }
