@@ -463,3 +463,53 @@ async fn sigterm_ends_the_bridge_within_5_s_while_blocking_file_work_runs() {
     assert!(took < Duration::from_secs(8), "exit took {took:?}: {log}");
     read.abort();
 }
+
+/// A cancelled MCP request stops its file read: the blocking thread is free again at
+/// once, not when the (here minute-long) read would have ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_xlsx_read_stops_its_read() {
+    use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest};
+    let temp = tempfile::tempdir().unwrap();
+    let dir = data_dir(&temp);
+    let files = dir.with_file_name("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("q3.csv"), "Region,Q1\nEMEA,1234567.89\n").unwrap();
+    let bridge = Running::start(&dir, &[("OFFICE_BRIDGE_TEST_SLOW_FILE_TOOLS_MS", "60000")]);
+    let ep = bridge.endpoint(&dir);
+    let agent = ep.mcp().await;
+    let params = CallToolRequestParams::new("xlsx_read".to_string())
+        .with_arguments(json!({"path": "q3.csv"}).as_object().cloned().unwrap());
+    let handle = agent
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(CallToolRequest::new(params)),
+            rmcp::service::PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !log_of(&dir).contains("a file read stopped early"),
+        "{}",
+        log_of(&dir)
+    );
+    handle
+        .cancel(Some("the person changed their mind".into()))
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    while !log_of(&dir).contains("a file read stopped early") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the read went on after the cancel: {}",
+            log_of(&dir)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The bridge goes on serving the same agent.
+    let (is_error, text, _) =
+        call_within(&agent, "office_status", json!({}), Duration::from_secs(10))
+            .await
+            .unwrap();
+    assert!(!is_error, "{text}");
+    bridge.terminate();
+}

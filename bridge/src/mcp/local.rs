@@ -115,7 +115,13 @@ async fn reading<T: Send + 'static>(
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
         }
-        f(control)
+        let stopped = control.clone();
+        let result = f(control);
+        if stopped.is_stopped() {
+            // Said by the thread itself, once it is free again.
+            tracing::info!("a file read stopped early: nobody waits for it any more");
+        }
+        result
     });
     tokio::select! {
         joined = task => match joined {
