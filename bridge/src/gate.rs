@@ -198,13 +198,6 @@ pub struct Gate {
     audit_key_error: Option<String>,
 }
 
-fn now_millis() -> UnixMillis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as UnixMillis)
-        .unwrap_or(0)
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave these maps half-updated in a way that
     // matters more than stopping the bridge would.
@@ -341,7 +334,9 @@ impl Gate {
         source: &'static str,
     ) -> Result<(), GateError> {
         let changed = self
-            .with_tracker(move |t| t.learn_document_label(&document, label, source, now_millis()))
+            .with_tracker(move |t| {
+                t.learn_document_label(&document, label, source, tracker::unix_millis_now())
+            })
             .await??;
         if changed {
             tracing::debug!(source, "a document's sensitivity label was learned");
@@ -431,7 +426,7 @@ impl Gate {
         write: WriteContent,
         caller: Caller,
     ) -> Result<Verdict, GateError> {
-        let at = now_millis();
+        let at = tracker::unix_millis_now();
         let expires_at = at + self.approval_timeout().as_millis() as UnixMillis;
         let target = write.target.clone();
         let check = self
@@ -513,7 +508,7 @@ impl Gate {
         what: &str,
         caller: Caller,
     ) -> Result<Verdict, GateError> {
-        let at = now_millis();
+        let at = tracker::unix_millis_now();
         let expires_at = at + self.approval_timeout().as_millis() as UnixMillis;
         let (doc, what_owned) = (target.clone(), what.to_string());
         let check = self
@@ -571,7 +566,14 @@ impl Gate {
     ) -> Result<Vec<FlowOutcome>, GateError> {
         let outcomes = self
             .with_tracker(move |t| {
-                t.finish_write(&write_id, &target, written, &tool, &location, now_millis())
+                t.finish_write(
+                    &write_id,
+                    &target,
+                    written,
+                    &tool,
+                    &location,
+                    tracker::unix_millis_now(),
+                )
             })
             .await??;
         self.route_outcomes(&outcomes).await;
@@ -584,7 +586,7 @@ impl Gate {
     pub async fn answer(&self, approval_id: &str, answer: Answer) -> Result<(), AnswerRefused> {
         let id = approval_id.to_string();
         let effects = self
-            .with_tracker(move |t| t.answer(&id, answer, now_millis()))
+            .with_tracker(move |t| t.answer(&id, answer, tracker::unix_millis_now()))
             .await??;
         self.route(effects).await;
         Ok(())
@@ -616,7 +618,14 @@ impl Gate {
         sensitivity: Sensitivity,
     ) -> Result<(), GateError> {
         self.with_tracker(move |t| {
-            t.set_label(&document, &sheet, range, sensitivity, "pane", now_millis())
+            t.set_label(
+                &document,
+                &sheet,
+                range,
+                sensitivity,
+                "pane",
+                tracker::unix_millis_now(),
+            )
         })
         .await??;
         Ok(())
@@ -653,7 +662,10 @@ impl Gate {
     /// bridge stopped"), and the calls waiting on them get to answer their agents before
     /// the connections close (at most `grace`).
     pub async fn shutdown(&self, grace: Duration) {
-        let closed = match self.with_tracker(|t| t.close_all_holds(now_millis())).await {
+        let closed = match self
+            .with_tracker(|t| t.close_all_holds(tracker::unix_millis_now()))
+            .await
+        {
             Ok(Ok(effects)) => {
                 let closed = effects.settled.len();
                 self.route(effects).await;
@@ -782,7 +794,7 @@ impl Gate {
             None => Box::pin(std::future::pending()),
         };
         let deadline = tokio::time::Instant::now()
-            + Duration::from_millis((expires_at - now_millis()).max(0) as u64);
+            + Duration::from_millis((expires_at - tracker::unix_millis_now()).max(0) as u64);
         self.holding.fetch_add(1, Ordering::SeqCst);
         let _holding = HoldingCount(&self.holding);
         let settlement = loop {
@@ -799,7 +811,7 @@ impl Gate {
                 () = tokio::time::sleep_until(deadline) => {
                     // The timer fired for this deadline: expire what is due by it (a clock
                     // a millisecond behind must not postpone the expiry).
-                    let now = now_millis().max(expires_at);
+                    let now = tracker::unix_millis_now().max(expires_at);
                     let effects = self.with_tracker(move |t| t.expire_due(now)).await??;
                     self.route(effects).await;
                     // Our settlement is in `rx` now (or comes from whoever settled first).
@@ -911,7 +923,7 @@ impl Drop for HoldGuard {
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
                 match gate
-                    .with_tracker(move |t| t.withdraw(&write_id, now_millis()))
+                    .with_tracker(move |t| t.withdraw(&write_id, tracker::unix_millis_now()))
                     .await
                 {
                     Ok(Ok(effects)) => gate.route(effects).await,

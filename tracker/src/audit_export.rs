@@ -66,11 +66,7 @@ const DATE_FORMAT: &str = "yyyy-mm-dd hh:mm:ss";
 
 /// Exports every audit record to `path`, stamped with the current time.
 pub fn export_xlsx(store: &Store, path: &Path) -> Result<ExportSummary, ExportError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    export_xlsx_at(store, path, now)
+    export_xlsx_at(store, path, crate::unix_millis_now())
 }
 
 /// As [`export_xlsx`], with the export time given (deterministic tests).

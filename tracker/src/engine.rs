@@ -157,10 +157,6 @@ impl Tracker {
         self.detector.len()
     }
 
-    pub fn admin_policy(&self) -> &AdminPolicy {
-        &self.admin
-    }
-
     /// Decides by `admin` from now on, and keeps it as the last good policy (with an audit
     /// record naming `path`) when it differs from the one kept.
     pub fn put_admin_policy(

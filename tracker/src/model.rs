@@ -13,6 +13,15 @@ use uuid::Uuid;
 /// deterministic under test.
 pub type UnixMillis = i64;
 
+/// The wall clock now, for callers to pass in (the tracker itself never asks it). A clock
+/// before 1970 reads as 0.
+pub fn unix_millis_now() -> UnixMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as UnixMillis)
+        .unwrap_or(0)
+}
+
 /// The application a document lives in. `File` is a document reached on disk
 /// (`xlsx_read`, `scan`) rather than through a live pane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -14,7 +14,6 @@ use tracker::{App, CellRange, Sensitivity};
 
 use super::protocol::{RpcError, codes};
 use super::registry::SessionInfo;
-use super::socket::PaneHandler;
 use crate::gate::{AnswerRefused, Gate};
 use tracker::approvals::{Answer, Scope, Who};
 
@@ -59,13 +58,16 @@ fn invalid(e: impl std::fmt::Display) -> RpcError {
     RpcError::new(codes::INVALID_PARAMS, format!("invalid params: {e}"))
 }
 
-impl PaneHandler for GatePaneMethods {
-    fn registered(&self, session: SessionInfo) -> BoxFuture<'static, ()> {
+impl GatePaneMethods {
+    /// A pane registered (or re-registered): the bridge may ask it things in return (its
+    /// document's sensitivity label). Runs on its own task.
+    pub fn registered(&self, session: SessionInfo) -> BoxFuture<'static, ()> {
         let gate = self.gate.clone();
         Box::pin(async move { gate.pane_registered(&session).await })
     }
 
-    fn handle(
+    /// Answers one pane request; unknown methods are -32601.
+    pub fn handle(
         &self,
         session: SessionInfo,
         method: String,

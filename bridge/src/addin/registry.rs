@@ -198,10 +198,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn now_millis() -> UnixMillis {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
-}
-
 impl Registry {
     pub fn new(config: ChannelConfig, events: EventBus) -> Self {
         Registry {
@@ -226,7 +222,7 @@ impl Registry {
     /// document, else a new one. A connection the session had before is superseded: it
     /// is told why and closed, and its requests in flight fail.
     pub fn attach(&self, reg: Registration, link: Link) -> Attached {
-        let now = now_millis();
+        let now = tracker::unix_millis_now();
         let document = DocumentRef::new(reg.app, reg.name.clone(), reg.url.clone());
         let (attached, superseded) = {
             let mut sessions = lock(&self.sessions);

@@ -5,58 +5,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tracker::App;
 
 use super::PanePolicy;
+use super::pane_methods::GatePaneMethods;
 use super::protocol::{self, Incoming, RpcError, RpcId, codes};
 use super::registry::{Link, Outbound, Registration, Registry, SessionInfo};
-
-/// Handles the pane -> bridge requests beyond `register` and `ping` (approvals, labels),
-/// which later layers own. Runs on its own task so a slow handler never stalls the
-/// connection's read loop.
-pub trait PaneHandler: Send + Sync + 'static {
-    /// A pane registered (or re-registered): the bridge may ask it things in return (its
-    /// document's sensitivity label). Runs on its own task.
-    fn registered(&self, _session: SessionInfo) -> BoxFuture<'static, ()> {
-        Box::pin(async {})
-    }
-
-    fn handle(
-        &self,
-        session: SessionInfo,
-        method: String,
-        params: Value,
-    ) -> BoxFuture<'static, Result<Value, RpcError>>;
-}
-
-/// The handler used when no later layer claims a method.
-pub struct NoExtraMethods;
-
-impl PaneHandler for NoExtraMethods {
-    fn handle(
-        &self,
-        _session: SessionInfo,
-        method: String,
-        _params: Value,
-    ) -> BoxFuture<'static, Result<Value, RpcError>> {
-        Box::pin(async move {
-            Err(RpcError::new(
-                codes::METHOD_NOT_FOUND,
-                format!("unknown method {method:?}"),
-            ))
-        })
-    }
-}
 
 /// Everything a connection needs from the bridge.
 #[derive(Clone)]
 pub struct ChannelContext {
     pub registry: Arc<Registry>,
-    pub handler: Arc<dyn PaneHandler>,
+    /// The pane -> bridge requests beyond `register` and `ping` (approvals, labels, flows);
+    /// each runs on its own task so a slow one never stalls the connection's read loop.
+    pub handler: Arc<GatePaneMethods>,
     pub policy: watch::Receiver<PanePolicy>,
     /// Whether panes on the Office.js stand-in may register (`serve --playground`).
     pub playground: bool,

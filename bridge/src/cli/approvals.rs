@@ -133,7 +133,10 @@ impl Desk {
             return Ok(0);
         }
         let approvals = body["approvals"].as_array().cloned().unwrap_or_default();
-        print!("{}", pending_text(&approvals, unix_now_ms(), prefix));
+        print!(
+            "{}",
+            pending_text(&approvals, tracker::unix_millis_now(), prefix)
+        );
         Ok(0)
     }
 
@@ -256,13 +259,6 @@ fn shell_quote(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
     }
-}
-
-fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

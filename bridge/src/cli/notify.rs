@@ -578,7 +578,7 @@ async fn watch(
                     eprintln!("office-bridge notify: fell behind the bridge and missed some events ({})", incoming.data);
                     continue;
                 }
-                if let Some(notice) = interpreter.interpret(&incoming.name, &incoming.data, unix_now_ms())
+                if let Some(notice) = interpreter.interpret(&incoming.name, &incoming.data, tracker::unix_millis_now())
                     && !show_all(&sink, coalescer.push(notice, elapsed()))
                 {
                     break;
@@ -631,13 +631,6 @@ async fn stop_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Why a connection attempt did not give a stream.

@@ -185,13 +185,6 @@ macro_rules! or_fail {
     };
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 impl OfficeBridgeMcp {
     /// Reads a range through the pane, labels it, and shapes the result.
     async fn read_through_pane(
@@ -207,7 +200,7 @@ impl OfficeBridgeMcp {
         self.ctx.gate.ensure_document_label(&session).await;
         let answer = self.pane(&session, method, params).await.map_err(fail)?;
         let range = PaneRange::parse(&answer, sheet).map_err(fail)?;
-        let read = range.read_event(&session.document, tool, now());
+        let read = range.read_event(&session.document, tool, tracker::unix_millis_now());
         let flagged = flag_cells(&range.sheet, &read.sheets[0].cells);
         let provenance = self
             .ctx
@@ -781,7 +774,9 @@ impl OfficeBridgeMcp {
         let flagged = flag_slides(&slides);
         let mut provenance = Vec::new();
         for slide in &slides {
-            if let Some(read) = slide_read(slide, &session.document, tool, now()) {
+            if let Some(read) =
+                slide_read(slide, &session.document, tool, tracker::unix_millis_now())
+            {
                 if read.sheets[0].cells.is_empty() {
                     continue;
                 }

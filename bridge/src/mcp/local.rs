@@ -73,13 +73,6 @@ pub struct FlowsRecentArgs {
     pub limit: Option<u32>,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// Test setting (milliseconds): every file read first waits this long (or until it is
 /// stopped), standing in for a read that takes a minute, which the reader budgets no
 /// longer let a real file do, in `tests/hostile_clients.rs`: a stop must not wait for it.
@@ -236,7 +229,7 @@ impl OfficeBridgeMcp {
                 sheet: wb.sheet.clone(),
                 cells: wb.cells.clone(),
             }],
-            at: now(),
+            at: tracker::unix_millis_now(),
             request: "xlsx_read".into(),
         };
         // What the file says of its label is what is known of this document now (a csv
@@ -357,7 +350,7 @@ impl OfficeBridgeMcp {
                         &paths(std::slice::from_ref(&target)),
                         &paths(&sources),
                         &limits.with_control(control),
-                        now(),
+                        tracker::unix_millis_now(),
                         &mut |_| {},
                     );
                     // As in xlsx_read: every file read must still be the one checked.

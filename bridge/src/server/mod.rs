@@ -31,7 +31,7 @@ use tracker::policy::AdminPolicy;
 use crate::addin::PanePolicy;
 use crate::addin::pane_methods::GatePaneMethods;
 use crate::addin::registry::{ChannelConfig, Registry};
-use crate::addin::socket::{self, ChannelContext, PaneHandler};
+use crate::addin::socket::{self, ChannelContext};
 use crate::datadir::DataDir;
 use crate::events::{BridgeEvent, EventBus};
 use crate::files::AllowedDirs;
@@ -111,7 +111,7 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub events: EventBus,
     pub pane_policy: Arc<watch::Sender<PanePolicy>>,
-    pub pane_handler: Arc<dyn PaneHandler>,
+    pub pane_handler: Arc<GatePaneMethods>,
     pub gate: Arc<Gate>,
     pub mcp: Arc<McpContext>,
     /// Cancelled when the bridge shuts down: ends event streams and MCP sessions.
@@ -161,13 +161,6 @@ impl ConnectionCounts {
     }
 }
 
-fn now_millis() -> tracker::UnixMillis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as tracker::UnixMillis)
-        .unwrap_or(0)
-}
-
 impl AppState {
     /// Puts a (re)loaded policy in force: the tracker decides by it from the next write,
     /// panes are told (and a disabled add-in's panes closed, by the channel), MCP sessions
@@ -196,7 +189,9 @@ impl AppState {
             let (policy, path) = (next.policy.clone(), next.path.display().to_string());
             let applied = self
                 .gate
-                .with_tracker(move |t| t.put_admin_policy(policy, &path, now_millis()))
+                .with_tracker(move |t| {
+                    t.put_admin_policy(policy, &path, tracker::unix_millis_now())
+                })
                 .await;
             match applied {
                 Ok(Ok(_)) => {}
@@ -220,7 +215,7 @@ impl AppState {
         self.events.publish(BridgeEvent::PolicyChanged {
             policy: serde_json::to_value(&next.policy).unwrap_or_default(),
             error: next.error.clone(),
-            at: now_millis(),
+            at: tracker::unix_millis_now(),
         });
         self.admin.send_replace(next);
     }
@@ -312,7 +307,7 @@ impl Bridge {
             .put_admin_policy(
                 admin.policy.clone(),
                 &admin.path.display().to_string(),
-                now_millis(),
+                tracker::unix_millis_now(),
             )
             .context("recording the policy in force")?;
         let (policy_tx, policy_rx) = watch::channel(admin.pane_policy());
@@ -392,7 +387,7 @@ impl Bridge {
             events.publish(BridgeEvent::PolicyChanged {
                 policy: serde_json::to_value(&state.admin.borrow().policy).unwrap_or_default(),
                 error: Some(error),
-                at: now_millis(),
+                at: tracker::unix_millis_now(),
             });
         }
         let (own_user, peer_check) = peer_user::OwnUser::detect(options.bind);
@@ -452,11 +447,6 @@ impl Bridge {
     /// next handshake on. Returns the reason when it renewed.
     pub fn renew_certificate_if_due(&self, now: time::OffsetDateTime) -> Result<Option<String>> {
         renew_if_due(&self.data_dir, &self.live_cert, now)
-    }
-
-    /// Installs the handler for pane -> bridge methods beyond `register` and `ping`.
-    pub fn set_pane_handler(&mut self, handler: Arc<dyn PaneHandler>) {
-        self.state.pane_handler = handler;
     }
 
     pub fn router(state: AppState) -> Router {
