@@ -40,6 +40,15 @@ impl App {
             App::File => "file",
         }
     }
+
+    /// The name a person reads: "Excel", "PowerPoint", "file".
+    pub fn title(self) -> &'static str {
+        match self {
+            App::Excel => "Excel",
+            App::Powerpoint => "PowerPoint",
+            App::File => "file",
+        }
+    }
 }
 
 impl fmt::Display for App {

@@ -282,7 +282,7 @@ impl Connection {
                 codes::ADDIN_DISABLED,
                 format!(
                     "the {} add-in is disabled by your administrator",
-                    app_title(registration.app)
+                    registration.app.title()
                 ),
             )
             .with_data(json!({"policy": policy.for_app(registration.app)}));
@@ -332,14 +332,6 @@ impl Connection {
                 reason: "disabled by your administrator".into(),
             })
         }
-    }
-}
-
-fn app_title(app: App) -> &'static str {
-    match app {
-        App::Excel => "Excel",
-        App::Powerpoint => "PowerPoint",
-        App::File => "file",
     }
 }
 

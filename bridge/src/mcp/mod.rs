@@ -130,8 +130,8 @@ impl OfficeBridgeMcp {
         if !policy.addin_enabled(app) {
             return Err(format!(
                 "the {} add-in is disabled by your administrator; nothing can be read from or written to {} documents until it is enabled again",
-                app_name(app),
-                app_name(app)
+                app.title(),
+                app.title()
             ));
         }
         let wanted = document.map(str::trim).filter(|d| !d.is_empty());
@@ -175,12 +175,12 @@ impl OfficeBridgeMcp {
                     [] if sessions.is_empty() => Err(no_pane(app)),
                     [] => Err(format!(
                         "no open {} document is called \"{wanted}\"; open ones: {}",
-                        app_name(app),
+                        app.title(),
                         candidates()
                     )),
                     _ => Err(format!(
                         "several open {} documents match \"{wanted}\"; name one by its url or id: {}",
-                        app_name(app),
+                        app.title(),
                         found
                             .iter()
                             .map(|s| format!(
@@ -198,7 +198,7 @@ impl OfficeBridgeMcp {
                 _ => Err(format!(
                     "{} {} documents are open; say which with the \"document\" argument: {}",
                     sessions.len(),
-                    app_name(app),
+                    app.title(),
                     candidates()
                 )),
             },
@@ -310,14 +310,6 @@ struct ApprovalAnswer {
 }
 rmcp::elicit_safe!(ApprovalAnswer);
 
-pub(crate) fn app_name(app: App) -> &'static str {
-    match app {
-        App::Excel => "Excel",
-        App::Powerpoint => "PowerPoint",
-        App::File => "file",
-    }
-}
-
 fn no_pane(app: App) -> String {
     let what = match app {
         App::Excel => "workbook",
@@ -325,8 +317,8 @@ fn no_pane(app: App) -> String {
     };
     format!(
         "no {} {what} is connected: open the {what} in {}, then open the office-bridge add-in (Home tab > office-bridge; sideload it first if it is not there, see the README). Without Office, start the bridge with `serve --playground` and open /playground/.",
-        app_name(app),
-        app_name(app)
+        app.title(),
+        app.title()
     )
 }
 
@@ -390,7 +382,7 @@ impl ServerHandler for OfficeBridgeMcp {
             return Ok(fail(format!(
                 "{} is unavailable: the {} add-in is disabled by your administrator",
                 request.name,
-                app_name(app)
+                app.title()
             ))
             .into());
         }

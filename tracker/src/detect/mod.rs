@@ -47,7 +47,6 @@ pub mod parse;
 mod tests;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::model::{
     CellAddr, CellValue, DocumentRef, Flow, FlowStrength, ProvenanceId, ReadCell, ReadEvent,
@@ -497,35 +496,11 @@ fn same_content(cell: &Cell, rc: &ReadCell) -> bool {
     }
 }
 
-/// The multiply-rotate hash of rustc's `FxHasher`, for the maps `check` builds and drops:
-/// their keys are cell ids, sheet ids and block positions of this index (or hashes already),
-/// and SipHash's DoS resistance cost more than a tenth of a check there. Maps keyed by what
-/// a document supplies and kept across calls (`pos`) keep the randomly seeded default.
-#[derive(Clone, Copy, Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u32(&mut self, x: u32) {
-        self.write_u64(u64::from(x));
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0xf135_7aea_2e62_a9c5);
-    }
-    fn write_usize(&mut self, x: usize) {
-        self.write_u64(x as u64);
-    }
-    fn finish(&self) -> u64 {
-        // The product's well-mixed bits are the high ones; the table indexes by the low ones.
-        self.0.rotate_left(26)
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// rustc's Fx hash, for the maps `check` builds and drops: their keys are cell ids, sheet
+/// ids and block positions of this index (or hashes already), and SipHash's DoS resistance
+/// cost more than a tenth of a check there. Maps keyed by what a document supplies and kept
+/// across calls (`pos`) keep the randomly seeded default.
+type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 /// Order-preserving key of a non-negative f64.
 fn num_key(x: f64) -> u64 {
