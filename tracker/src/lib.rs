@@ -24,6 +24,7 @@ pub mod audit_export;
 pub mod audit_key;
 pub mod detect;
 pub mod engine;
+pub mod excel_date;
 pub mod files;
 pub mod injection;
 pub mod model;

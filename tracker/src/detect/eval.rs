@@ -296,30 +296,9 @@ fn pct_text(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
-fn civil(serial: f64) -> (i64, i64, i64) {
-    // Inverse of days_from_civil (Hinnant).
-    let z = serial as i64 - 25_569 + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
 fn date_text(serial: f64, style: usize) -> String {
-    let (y, m, d) = civil(serial);
-    let mon = MONTHS
-        .get((m - 1).clamp(0, 11) as usize)
-        .copied()
-        .unwrap_or("Jan");
+    let (y, m, d) = crate::excel_date::date_from_serial(serial as i64).unwrap_or((1900, 1, 1));
+    let mon = &crate::excel_date::MONTHS[(m as usize).clamp(1, 12) - 1][..3];
     match style % 4 {
         0 => format!("{y:04}-{m:02}-{d:02}"),
         1 => format!("{mon} {d}, {y}"),

@@ -360,65 +360,15 @@ fn plain_core(s: &str, plain_integer: bool) -> Option<Core> {
 }
 
 /// Days from 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
 /// Excel serial day number (1900 system) for a valid date in 1900..=2200, else `None`.
 pub fn excel_serial(y: i64, m: i64, d: i64) -> Option<f64> {
-    if !(1900..=2200).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+    if !(1900..=2200).contains(&y) {
         return None;
     }
-    // Serial 25569 is 1970-01-01; valid for dates after 1900-02-28 (Excel's leap bug).
-    Some((days_from_civil(y, m, d) + 25_569) as f64)
+    crate::excel_date::serial_from_date(y, m, d).map(|s| s as f64)
 }
 
-fn month_from_name(s: &str) -> Option<i64> {
-    const NAMES: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let l = s.trim_end_matches('.').to_lowercase();
-    if l.len() < 3 {
-        return None;
-    }
-    let full = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    for (i, n) in NAMES.iter().enumerate() {
-        let ok = l == *n || full.get(i).is_some_and(|f| *f == l) || (l == "sept" && i == 8);
-        if ok {
-            return Some(i as i64 + 1);
-        }
-    }
-    None
-}
+use crate::excel_date::month_from_name;
 
 fn small_int(s: &str, max_len: usize) -> Option<i64> {
     if s.is_empty() || s.len() > max_len || !s.chars().all(|c| c.is_ascii_digit()) {

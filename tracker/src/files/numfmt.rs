@@ -523,20 +523,8 @@ fn format_fixed(digits: &[u8], point: i64, decimals: usize) -> String {
     out
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
+use crate::excel_date::{MONTHS, date_from_serial, weekday_of_serial};
+
 const DAYS: [&str; 7] = [
     "Sunday",
     "Monday",
@@ -559,52 +547,22 @@ struct DateParts {
 }
 
 fn date_parts(serial: f64) -> Option<DateParts> {
-    // Excel's range: 1900-01-00 .. 9999-12-31.
-    if !(0.0..2_958_466.0).contains(&serial) {
+    if !(0.0..(crate::excel_date::MAX_SERIAL + 1) as f64).contains(&serial) {
         return None;
     }
     let total_secs = (serial * 86_400.0).round() as i64;
     let days = total_secs.div_euclid(86_400);
     let secs = total_secs.rem_euclid(86_400);
-    let (year, month, day) = if days == 60 {
-        // Excel's phantom 1900-02-29 (kept for Lotus 1-2-3 compatibility).
-        (1900, 2, 29)
-    } else if days == 0 {
-        (1900, 1, 0)
-    } else {
-        // Serial 1 is 1900-01-01; past the phantom day, serials are off by one.
-        let offset = if days < 60 { days } else { days - 1 };
-        civil_from_days(offset - 25_568)
-    };
-    // 1899-12-31 (serial 0 in the days<60 branch) was a Sunday.
-    let weekday = if days < 60 {
-        days.rem_euclid(7) as usize
-    } else {
-        (days - 1).rem_euclid(7) as usize
-    };
+    let (year, month, day) = date_from_serial(days)?;
     Some(DateParts {
         year,
         month,
         day,
-        weekday,
+        weekday: weekday_of_serial(days),
         hour: (secs / 3600) as u32,
         minute: (secs / 60 % 60) as u32,
         second: (secs % 60) as u32,
     })
-}
-
-/// Days since 1970-01-01 -> (year, month, day). Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 fn render_date(serial: f64, toks: &[Tok]) -> Option<String> {
