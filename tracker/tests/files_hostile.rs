@@ -314,11 +314,27 @@ fn size_type_and_encoding_errors() {
         )
     );
 
+    // Saved by Excel as "CSV" on Windows: Windows-1252, read as such.
     let path = write(dir.path(), "latin1.csv", b"name,value\nM\xFCller,3\n");
+    let book = read_workbook(&path, &Limits::default()).expect("a Windows-1252 csv is read");
+    let texts: Vec<String> = book.sheets[0]
+        .cells
+        .iter()
+        .filter_map(|c| match &c.value {
+            tracker::CellValue::Text(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(texts.contains(&"M\u{FC}ller".to_string()), "{texts:?}");
+    let path = write(
+        dir.path(),
+        "bom.csv",
+        b"\xEF\xBB\xBFname,value\nM\xFCller,3\n",
+    );
     assert_eq!(
         message(read_workbook(&path, &Limits::default())),
         format!(
-            "{}: not a valid csv (the text is not UTF-8 (first bad byte on line 2); save it as UTF-8)",
+            "{}: not a valid csv (the text starts with a UTF-8 byte-order mark but is not UTF-8 (first bad byte on line 2))",
             path.display()
         )
     );

@@ -21,9 +21,11 @@
 //! [`format_number`]. CSV is parsed here (RFC 4180 quoting, `,` `;` or tab sniffed from the
 //! first line); fields that look like numbers become [`CellValue::Number`].
 //!
-//! Text encodings: csv must be UTF-8 (or UTF-16 with a byte-order mark) and is refused
-//! otherwise, because a wrongly decoded source would silently stop matching; txt and md
-//! are decoded lossily (invalid bytes become U+FFFD), which is fine for finding passages.
+//! Text encodings (csv, txt, md): a byte-order mark decides (UTF-8, UTF-16); without one,
+//! valid UTF-8 is UTF-8 and anything else Windows-1252, what Excel's "CSV" and Notepad's
+//! "ANSI" save on Western Windows (encoding_rs). Text that declared its encoding with a
+//! mark and breaks it is refused for a csv, because a wrongly decoded source would
+//! silently stop matching; txt and md are decoded lossily there (U+FFFD).
 
 mod cfb;
 mod csv;

@@ -6,59 +6,40 @@ use crate::model::WritePart;
 
 use super::{Kind, Limits, Problem};
 
-/// Decodes a text file: UTF-8 (a byte-order mark is dropped), or UTF-16 when it starts
-/// with a UTF-16 byte-order mark. With `lossy`, invalid sequences become U+FFFD; without,
-/// they are an error naming the line, because a csv source decoded wrongly would silently
-/// stop matching.
+/// Decodes a text file. A byte-order mark decides (UTF-8, UTF-16 LE or BE); without one,
+/// valid UTF-8 is UTF-8 and anything else is Windows-1252, which is what Excel's "CSV"
+/// and Notepad's "ANSI" write on Western Windows (every byte decodes). With `lossy`,
+/// invalid sequences in text that declared its encoding become U+FFFD; without, they are
+/// an error, because a csv source decoded wrongly would silently stop matching.
 pub(crate) fn decode(bytes: Vec<u8>, kind: Kind, lossy: bool) -> Result<String, Problem> {
-    let utf16 = |be: bool| -> Result<String, Problem> {
-        let body = &bytes[2..];
-        if !body.len().is_multiple_of(2) && !lossy {
-            return Err(Problem::invalid(
-                kind,
-                "UTF-16 text with an odd number of bytes",
-            ));
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(&bytes) {
+        let body = &bytes[bom..];
+        if lossy {
+            return Ok(encoding.decode_without_bom_handling(body).0.into_owned());
         }
-        let units = body.chunks_exact(2).map(|p| {
-            if be {
-                u16::from_be_bytes([p[0], p[1]])
-            } else {
-                u16::from_le_bytes([p[0], p[1]])
-            }
-        });
-        let mut out = String::with_capacity(body.len() / 2);
-        for c in char::decode_utf16(units) {
-            match c {
-                Ok(c) => out.push(c),
-                Err(_) if lossy => out.push(char::REPLACEMENT_CHARACTER),
-                Err(_) => {
-                    return Err(Problem::invalid(kind, "invalid UTF-16 text"));
-                }
-            }
-        }
-        Ok(out)
-    };
-    if bytes.starts_with(&[0xFF, 0xFE]) {
-        return utf16(false);
+        return encoding
+            .decode_without_bom_handling_and_without_replacement(body)
+            .map(std::borrow::Cow::into_owned)
+            .ok_or_else(|| {
+                // The line of the first undecodable sequence, as the lossy decoding shows it.
+                let shown = encoding.decode_without_bom_handling(body).0;
+                let bad = shown.find(char::REPLACEMENT_CHARACTER).unwrap_or(0);
+                let line = shown[..bad].matches('\n').count() + 1;
+                let name = encoding.name();
+                Problem::invalid(
+                    kind,
+                    format!(
+                        "the text starts with a {name} byte-order mark but is not {name} (first bad byte on line {line})"
+                    ),
+                )
+            });
     }
-    if bytes.starts_with(&[0xFE, 0xFF]) {
-        return utf16(true);
-    }
-    let body = bytes
-        .strip_prefix(&[0xEF, 0xBB, 0xBF][..])
-        .map(<[u8]>::to_vec)
-        .unwrap_or(bytes);
-    match String::from_utf8(body) {
+    match String::from_utf8(bytes) {
         Ok(s) => Ok(s),
-        Err(e) if lossy => Ok(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
-            Err(Problem::invalid(
-                kind,
-                format!("the text is not UTF-8 (first bad byte on line {line}); save it as UTF-8"),
-            ))
-        }
+        Err(e) => Ok(encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(e.as_bytes())
+            .0
+            .into_owned()),
     }
 }
 
@@ -150,18 +131,29 @@ mod tests {
             decode(vec![0xFF, 0xFE, b'h', 0, b'i', 0], Kind::Csv, false).ok(),
             Some("hi".to_string())
         );
-        let err = decode(b"a,b\nc,\xFF\n".to_vec(), Kind::Csv, false)
+        // Not UTF-8 and no byte-order mark: Windows-1252, as Excel saves "CSV" on Windows.
+        assert_eq!(
+            decode(b"name,value\nM\xFCller,\x80 3\n".to_vec(), Kind::Csv, false).ok(),
+            Some("name,value\nM\u{FC}ller,\u{20AC} 3\n".to_string())
+        );
+        assert_eq!(
+            decode(b"caf\xE9".to_vec(), Kind::Txt, true).ok(),
+            Some("caf\u{E9}".to_string())
+        );
+        // A byte-order mark is a promise: broken text after it is an error for a source.
+        let err = decode(b"\xEF\xBB\xBFa,b\nc,\xFF\n".to_vec(), Kind::Csv, false)
             .err()
             .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some(
-                "not a valid csv (the text is not UTF-8 (first bad byte on line 2); save it as UTF-8)"
+                "not a valid csv (the text starts with a UTF-8 byte-order mark but is not UTF-8 (first bad byte on line 2))"
             )
         );
         assert_eq!(
-            decode(b"caf\xE9".to_vec(), Kind::Txt, true).ok(),
+            decode(b"\xEF\xBB\xBFcaf\xE9".to_vec(), Kind::Txt, true).ok(),
             Some("caf\u{FFFD}".to_string())
         );
+        assert!(decode(vec![0xFF, 0xFE, b'h', 0, 0x00, 0xD8], Kind::Csv, false).is_err());
     }
 }
