@@ -655,6 +655,7 @@ async fn pages_allow_no_inline_script_and_no_framing_by_other_sites() {
         assert_eq!(directive("object-src "), "object-src 'none'", "{path}");
         assert_eq!(res.headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(res.headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(res.headers["cache-control"], "no-cache", "{path}");
     }
     bridge.stop().await;
 }

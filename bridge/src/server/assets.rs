@@ -7,7 +7,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
 use include_dir::{Dir, include_dir};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::guard::Origins;
 
@@ -104,34 +106,42 @@ fn playground_path(path: &str, playground: bool) -> Option<&str> {
     }
 }
 
-pub async fn serve(State(assets): State<Assets>, uri: Uri) -> Response {
-    let origins = &assets.origins;
+/// The asset routes, with the headers every answer of theirs carries: the CSP (it names
+/// the port), `nosniff`, `no-referrer`, and `no-cache` (panes must pick up a new bridge
+/// version at once; the files are tiny and local).
+pub fn routes<S: Clone + Send + Sync + 'static>(assets: Assets) -> MethodRouter<S> {
+    let csp = HeaderValue::from_str(&content_security_policy(&assets.origins)).ok();
+    let fixed = |name, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    let headers = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            move |_: &Response| csp.clone(),
+        ))
+        .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
+        .layer(fixed(header::CACHE_CONTROL, "no-cache"));
+    get(serve)
+        .with_state(assets)
+        .layer::<_, std::convert::Infallible>(headers)
+}
+
+async fn serve(State(assets): State<Assets>, uri: Uri) -> Response {
     let Some((path, body)) = playground_path(uri.path(), assets.playground).and_then(lookup) else {
         if let Some(to) = folder_redirect(&uri) {
             return axum::response::Redirect::permanent(&to).into_response();
         }
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     };
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(path)),
-    );
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(origins)) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    // Panes must pick up a new bridge version at once; the files are tiny and local.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(path)),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -490,7 +490,7 @@ impl Bridge {
             .route("/healthz", get(healthz))
             .route("/addin/ws", get(addin_socket))
             .merge(api)
-            .fallback(get(assets::serve).with_state(assets::Assets {
+            .fallback(assets::routes(assets::Assets {
                 origins: state.origins.clone(),
                 playground: state.playground,
             }))
