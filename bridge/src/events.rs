@@ -7,7 +7,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tracker::{App, CellAddr, CellRange, Decision, DocumentRef, Flow, UnixMillis};
 
-use crate::addin::registry::SessionInfo;
+use crate::session::SessionInfo;
 
 /// A document as events name it.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -27,8 +27,9 @@ use tracker::{
     ReadEvent, Sensitivity, Tracker, UnixMillis, WriteContent,
 };
 
-use crate::addin::registry::{Registry, SessionInfo};
+use crate::addin::registry::Registry;
 use crate::events::{BridgeEvent, DocumentSummary, EventBus, FlowSummary, HeldAction};
+use crate::session::SessionInfo;
 
 /// How long a held transfer waits for the person before it is denied.
 pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(120);

@@ -16,4 +16,5 @@ pub mod mcp;
 pub mod policy_file;
 pub mod relay;
 pub mod server;
+pub mod session;
 pub mod token;

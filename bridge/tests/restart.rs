@@ -284,7 +284,9 @@ async fn a_write_held_when_the_bridge_dies_is_never_written_after_it() {
     );
     assert_eq!(get_json(&ep, "/v1/approvals").await["approvals"], json!([]));
     // The deck's pane reconciles its cards with the bridge's list, and a stale answer
-    // changes nothing.
+    // changes nothing. The live pane goes first: registering the same deck from here
+    // would supersede it, and its reconnect would then supersede this connection.
+    ppt.end();
     let mut pane = ep.ws().await.unwrap();
     let call = |id: &str, method: &str, params: Value| {
         json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
@@ -369,7 +371,6 @@ async fn a_write_held_when_the_bridge_dies_is_never_written_after_it() {
     );
     drop(relay);
     excel.end();
-    ppt.end();
     terminate(&mut bridge);
     audit_verify(dir);
 }

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use tracker::{App, CellRange, Sensitivity};
 
 use super::protocol::{RpcError, codes};
-use super::registry::SessionInfo;
 use crate::gate::{AnswerRefused, Gate};
+use crate::session::SessionInfo;
 use tracker::approvals::{Answer, Scope, Who};
 
 pub struct GatePaneMethods {

@@ -10,26 +10,13 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
-use tracker::{App, DocumentRef, UnixMillis};
+use tracker::{App, DocumentRef};
 
 use super::protocol::{RpcError, encode_notification, encode_request};
 use crate::events::{BridgeEvent, EventBus};
-
-/// What the bridge knows about one open document and its pane.
-#[derive(Clone, Debug, Serialize)]
-pub struct SessionInfo {
-    pub session_id: String,
-    pub app: App,
-    pub document: DocumentRef,
-    pub addin_version: String,
-    pub capabilities: Vec<String>,
-    /// When the current (or last) connection of this session was made.
-    pub connected_since: UnixMillis,
-    pub connected: bool,
-}
+use crate::session::SessionInfo;
 
 /// Why a request to a pane did not produce a result.
 #[derive(Debug, thiserror::Error)]

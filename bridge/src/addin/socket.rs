@@ -13,7 +13,8 @@ use tracker::App;
 use super::PanePolicy;
 use super::pane_methods::GatePaneMethods;
 use super::protocol::{self, Incoming, RpcError, RpcId, codes};
-use super::registry::{Link, Outbound, Registration, Registry, SessionInfo};
+use super::registry::{Link, Outbound, Registration, Registry};
+use crate::session::SessionInfo;
 
 /// Everything a connection needs from the bridge.
 #[derive(Clone)]

@@ -5,175 +5,17 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tracker::{App, CellRange, ExplicitSource, WriteContent, WritePart};
 
 use super::pane_data::{PaneRange, flag_cells, flag_slides, slide_read, warning_json};
+use super::tool_args::{
+    AddSlideArgs, AddTableArgs, AddTextArgs, DocumentArgs, InsertChartArgs, ReadRangeArgs,
+    SheetArgs, SlideArgs, WriteRangeArgs,
+};
 use super::validate::{TableSource, a1_address, display};
 use super::{OfficeBridgeMcp, document_json, fail, internal, ok};
 use crate::gate::Verdict;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct DocumentArgs {
-    /// Which open document: its name ("Q3.xlsx"), url or id. Optional when exactly one
-    /// document of this app is open.
-    #[serde(default)]
-    pub document: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ReadRangeArgs {
-    /// Which open workbook (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// Worksheet name, e.g. "Revenue".
-    pub sheet: String,
-    /// A1 range, e.g. "B2:D5" (at most 100,000 cells).
-    pub range: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct WriteRangeArgs {
-    /// Which open workbook (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// Worksheet name.
-    pub sheet: String,
-    /// Where to write: the top-left cell ("B2") or the whole range ("B2:D5"); the values'
-    /// size decides the extent.
-    pub range: String,
-    /// Rows of cell values: numbers, strings, booleans, or null for an empty cell.
-    pub values: Vec<Vec<Value>>,
-    /// Write strings that start with "=" as formulas. Off by default: text from elsewhere
-    /// must not become a live formula by accident.
-    #[serde(default)]
-    pub formulas: bool,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct SheetArgs {
-    /// Which open workbook (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// Worksheet name.
-    pub sheet: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct SlideArgs {
-    /// Which open presentation (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// The slide: its 1-based position (3) or its id ("257").
-    pub slide: SlideRef,
-}
-
-/// A slide by position or by id.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum SlideRef {
-    /// 1-based position in the deck.
-    Index(u32),
-    /// The slide's id as `ppt_list_slides` reports it.
-    Id(String),
-}
-
-impl SlideRef {
-    fn json(&self) -> Value {
-        match self {
-            SlideRef::Index(i) => json!(i),
-            SlideRef::Id(s) => json!(s),
-        }
-    }
-
-    /// Where content lands, as flows and the audit log name it.
-    fn location(&self) -> String {
-        match self {
-            SlideRef::Index(i) => format!("slide {i}"),
-            SlideRef::Id(s) => format!("slide {s}"),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct AddSlideArgs {
-    /// Which open presentation (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// Slide layout id, as the deck's slide master names it; the default layout when absent.
-    #[serde(default)]
-    pub layout: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct AddTextArgs {
-    /// Which open presentation (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// The slide: 1-based position or id.
-    pub slide: SlideRef,
-    /// The text; line breaks become paragraphs.
-    pub text: String,
-    /// Position and size in points (optional).
-    #[serde(default)]
-    pub left: Option<f64>,
-    #[serde(default)]
-    pub top: Option<f64>,
-    #[serde(default)]
-    pub width: Option<f64>,
-    #[serde(default)]
-    pub height: Option<f64>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct RangeRef {
-    /// Which open workbook (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// Worksheet name.
-    pub sheet: String,
-    /// A1 range, e.g. "A1:D5".
-    pub range: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct AddTableArgs {
-    /// Which open presentation (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// The slide: 1-based position or id.
-    pub slide: SlideRef,
-    /// The table's rows as shown. Give either rows or from_range.
-    #[serde(default)]
-    pub rows: Option<Vec<Vec<Value>>>,
-    /// Copy an Excel range by reference (its displayed text), with exact provenance.
-    #[serde(default)]
-    pub from_range: Option<RangeRef>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ChartRef {
-    /// Which open workbook (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// Worksheet holding the chart.
-    pub sheet: String,
-    /// The chart's name, as excel_list_sheets' charts report it.
-    pub chart: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct InsertChartArgs {
-    /// Which open presentation (name, url or id); optional when only one is open.
-    #[serde(default)]
-    pub document: Option<String>,
-    /// The slide: 1-based position or id.
-    pub slide: SlideRef,
-    /// The Excel chart to insert as a picture.
-    pub chart: ChartRef,
-}
 
 /// The value of a `Result<T, String>`, or the tool's error result made of its message.
 macro_rules! or_fail {
@@ -766,7 +608,7 @@ impl OfficeBridgeMcp {
     /// result.
     async fn slides_result(
         &self,
-        session: &crate::addin::registry::SessionInfo,
+        session: &crate::session::SessionInfo,
         slides: Vec<Value>,
         tool: &str,
     ) -> CallToolResult {

@@ -7,71 +7,17 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
-use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tracker::files::ReadControl;
 use tracker::{ProvenanceId, ReadEvent, SheetRead, WriteContent};
 
 use super::pane_data::{flag_cells, warning_json};
+use super::tool_args::{FlowsRecentArgs, ScanFileArgs, StatusArgs, XlsxReadArgs, XlsxWriteArgs};
 use super::{OfficeBridgeMcp, fail, internal, ok};
 use crate::files::{self, FileToolError, SheetInput};
 
 /// Most cells one `xlsx_read` returns (the rest is cut, and said so).
 const MAX_READ_CELLS: usize = 100_000;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct StatusArgs {}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct XlsxReadArgs {
-    /// Path of a workbook (xlsx, xlsm, xls, ods, csv) inside a folder the person allowed;
-    /// relative paths are taken from the first allowed folder.
-    pub path: String,
-    /// Worksheet name; the first sheet when absent.
-    #[serde(default)]
-    pub sheet: Option<String>,
-    /// A1 range, e.g. "A1:D20"; the sheet's used range when absent.
-    #[serde(default)]
-    pub range: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct SheetSpec {
-    /// Worksheet name (Excel rules: 1-31 characters, none of []:*?/\).
-    pub name: String,
-    /// Rows of cell values: numbers, strings, booleans, or null for an empty cell.
-    /// Strings are always written as text, never as formulas.
-    pub rows: Vec<Vec<Value>>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct XlsxWriteArgs {
-    /// Path of the .xlsx file to write, inside a folder the person allowed.
-    pub path: String,
-    /// The sheets, in order.
-    pub sheets: Vec<SheetSpec>,
-    /// Replace the file if it exists (default: refuse).
-    #[serde(default)]
-    pub overwrite: bool,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ScanFileArgs {
-    /// The file to check (pptx, docx, xlsx, csv, txt, md), inside a folder the person allowed.
-    pub path: String,
-    /// Workbooks whose data to look for. When absent, the file is checked against every
-    /// value the agent has read through office-bridge.
-    #[serde(default)]
-    pub against: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct FlowsRecentArgs {
-    /// How many flows, newest first (1-200, default 20).
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
 
 /// Test setting (milliseconds): every file read first waits this long (or until it is
 /// stopped), standing in for a read that takes a minute, which the reader budgets no

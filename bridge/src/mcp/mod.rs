@@ -7,6 +7,7 @@
 mod live;
 mod local;
 mod pane_data;
+mod tool_args;
 pub mod transport;
 mod validate;
 
@@ -30,9 +31,10 @@ use tokio::sync::watch;
 use tracker::App;
 
 use crate::addin::PanePolicy;
-use crate::addin::registry::{ChannelError, Registry, SessionInfo};
+use crate::addin::registry::{ChannelError, Registry};
 use crate::files::AllowedDirs;
 use crate::gate::{Caller, Elicit, Gate, HoldProgress, Progress};
+use crate::session::SessionInfo;
 
 /// Everything the tools need, shared by every MCP session.
 pub struct McpContext {

@@ -8,11 +8,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracker::{CellAddr, CellRange};
 
-use super::live::{
-    AddSlideArgs, AddTableArgs, AddTextArgs, DocumentArgs, InsertChartArgs, RangeRef,
-    ReadRangeArgs, SheetArgs, SlideArgs, WriteRangeArgs,
+use super::tool_args::{
+    AddSlideArgs, AddTableArgs, AddTextArgs, DocumentArgs, FlowsRecentArgs, InsertChartArgs,
+    RangeRef, ReadRangeArgs, ScanFileArgs, SheetArgs, SlideArgs, StatusArgs, WriteRangeArgs,
+    XlsxReadArgs, XlsxWriteArgs,
 };
-use super::local::{FlowsRecentArgs, ScanFileArgs, StatusArgs, XlsxReadArgs, XlsxWriteArgs};
 use crate::files::{AllowedDirs, SheetInput};
 
 /// The most cells one write may carry (the panes refuse more in one message).
@@ -78,7 +78,7 @@ pub fn validate_arguments(tool: &str, args: Value, dirs: &AllowedDirs) -> Result
 }
 
 /// The sheets of an `xlsx_write` as the file writer takes them.
-pub(crate) fn sheet_inputs(sheets: Vec<super::local::SheetSpec>) -> Vec<SheetInput> {
+pub(crate) fn sheet_inputs(sheets: Vec<super::tool_args::SheetSpec>) -> Vec<SheetInput> {
     sheets
         .into_iter()
         .map(|s| SheetInput {
