@@ -1,9 +1,13 @@
 //! Behavioural tests: each transformation and each corroboration rule, positive and
 //! negative, asserting sheets, cells and strength.
 
+use super::index::{num_key, sheet_num_key};
+use super::items::{ItemKind, extract};
 use super::parse::{fingerprints, fold, parse_date, parse_number, string_evidence};
 use super::*;
-use crate::model::{App, CellRange, ExplicitSource, ReadCell, SheetRead};
+use crate::model::{
+    App, CellRange, CellValue, ExplicitSource, ReadCell, ReadEvent, SheetRead, WritePart,
+};
 
 fn doc(name: &str) -> DocumentRef {
     DocumentRef::new(App::Excel, name, format!("https://x/{name}"))
@@ -761,24 +765,6 @@ fn runs_spans_narrow_lookups_to_one_sheet() {
 }
 
 #[test]
-fn joint_pin_needs_two_distinct_rare_crossings() {
-    // One crossing never pins jointly.
-    assert!(!joint_pin(&mut vec![(1, 12.0, 1.0)]));
-    // Two rare crossings in distinct cells do.
-    assert!(joint_pin(&mut vec![(1, 7.0, 1.0), (2, 7.0, 1.0)]));
-    // The same cell twice is one crossing.
-    assert!(!joint_pin(&mut vec![(1, 7.0, 1.0), (1, 7.0, 1.0)]));
-    // Headers shared by many places weaken it.
-    assert!(!joint_pin(&mut vec![(1, 7.0, 1e4), (2, 7.0, 1e4)]));
-    // Common values (little rarity each) do not pin.
-    assert!(!joint_pin(&mut vec![
-        (1, 3.0, 1.0),
-        (2, 3.0, 1.0),
-        (3, 3.0, 1.0)
-    ]));
-}
-
-#[test]
 fn copied_block_of_values_too_common_to_enumerate_still_confirms() {
     // Every copied value also sits, scattered, in 140 other sheets: each has more index-wide
     // hits than ENUM_CAP, so none is enumerated across the index. The block-count sample
@@ -935,104 +921,7 @@ fn reading_the_same_ranges_again_and_again_keeps_the_index_the_same_size() {
     assert_eq!(c[0].source.id, d.id);
 }
 
-// ---------- lookups through the fences, weak bare matches set aside ----------
-
-#[test]
-fn fenced_runs_find_exactly_what_a_scan_finds() {
-    // Many equal keys (7,600 entries over 2,000 keys) straddle fence boundaries; ten runs
-    // before compaction (more than the lookups' fixed span buffers hold), one after.
-    let mut rng = eval::Rng::new(3);
-    let mut runs = Runs::default();
-    let mut all: Vec<(u64, u32)> = Vec::new();
-    for size in [4000, 1900, 900, 400, 190, 90, 40, 19, 9, 4] {
-        let batch: Vec<(u64, u32)> = (0..size)
-            .map(|i| (rng.below(2000) as u64, (all.len() + i) as u32))
-            .collect();
-        all.extend(&batch);
-        runs.push_batch(batch);
-    }
-    assert_eq!(runs.runs.len(), 10);
-    for compact in [false, true] {
-        if compact {
-            runs.retain_map(Some);
-            assert_eq!(runs.runs.len(), 1);
-        }
-        for _ in 0..500 {
-            let lo = rng.below(2100) as u64;
-            let hi = lo + rng.below(300) as u64;
-            let mut want: Vec<u32> = all
-                .iter()
-                .filter(|(k, _)| lo <= *k && *k <= hi)
-                .map(|x| x.1)
-                .collect();
-            want.sort_unstable();
-            let sorted = |mut v: Vec<u32>| {
-                v.sort_unstable();
-                v
-            };
-            let mut got = Vec::new();
-            let n = runs.query(lo, hi, usize::MAX, |id| got.push(id));
-            assert_eq!((n, sorted(got)), (want.len(), want.clone()));
-            // Narrowed to a wider window's spans.
-            let spans = runs.spans(lo.saturating_sub(50), hi + 50);
-            let mut got = Vec::new();
-            runs.query_in(&spans, lo, hi, usize::MAX, |id| got.push(id));
-            assert_eq!(sorted(got), want);
-            // Counted from the fences: exact up to the cap, an estimate within FENCE per
-            // run past it, and either way spans that hold every match.
-            let mut sp = Vec::new();
-            let (count, exact) = runs.count_within(lo, hi, 40, &mut sp);
-            if exact {
-                assert_eq!(count, want.len());
-            } else {
-                assert!(want.len() > 40, "{lo}..={hi}: {}", want.len());
-                assert!(count.abs_diff(want.len()) <= FENCE * runs.runs.len());
-            }
-            let mut got = Vec::new();
-            runs.query_in(&sp, lo, hi, usize::MAX, |id| got.push(id));
-            assert_eq!(sorted(got), want);
-        }
-    }
-}
-
-#[test]
-fn block_tags_stay_beside_their_entries_through_merges_and_compaction() {
-    // Each entry's tag is a function of its id; compaction drops odd ids and renumbers.
-    let tag = |id: u32| id.wrapping_mul(2_654_435_761) ^ 0xABC;
-    let mut rng = eval::Rng::new(4);
-    let mut runs = Runs::default();
-    let mut next = 0u32;
-    for size in [3000, 1400, 600, 250, 120, 50, 20, 9, 4] {
-        let batch: Vec<(u64, u32, u32)> = (0..size)
-            .map(|_| {
-                next += 1;
-                (rng.below(1500) as u64, next, tag(next))
-            })
-            .collect();
-        runs.push_tagged(batch);
-    }
-    assert!(runs.runs.len() > 8);
-    for compact in [false, true] {
-        if compact {
-            runs.retain_map(|id| (id % 2 == 0).then_some(id / 2));
-        }
-        for _ in 0..200 {
-            let lo = rng.below(1600) as u64;
-            let hi = lo + rng.below(100) as u64;
-            let mut ids = Vec::new();
-            let n = runs.query(lo, hi, usize::MAX, |id| ids.push(id));
-            let mut tagged = Vec::new();
-            let m = runs.query_tagged(lo, hi, usize::MAX, |id, t| tagged.push((id, t)));
-            assert_eq!(n, m);
-            ids.sort_unstable();
-            tagged.sort_unstable();
-            assert_eq!(ids, tagged.iter().map(|x| x.0).collect::<Vec<_>>());
-            // Renumbered ids keep the tag of the entry they were (old id = 2 x new id).
-            let old = |id: u32| if compact { id * 2 } else { id };
-            assert!(tagged.iter().all(|(id, t)| *t == tag(old(*id))));
-        }
-    }
-}
+// ---------- weak bare matches set aside ----------
 
 /// Twelve 8,000-cell sheets of log-uniform amounts (96k numbers): a 3-significant-figure
 /// amount matches a few dozen cells, a cell or two per sheet, each a coincidence with less

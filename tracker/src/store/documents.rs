@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
-use super::{Result, Store, StoreError, append_in, exec, sql_err};
+use super::audit_log::append_in;
+use super::{Result, Store, StoreError, exec, sql_err};
 use crate::audit::kinds;
 use crate::model::{DocumentId, DocumentLabel, DocumentRef, UnixMillis};
 use crate::policy::AdminPolicy;

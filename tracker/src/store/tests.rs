@@ -1,10 +1,16 @@
 //! Store and audit-chain tests, including tampering with the file through raw SQL.
 
+use serde_json::json;
+
+use super::schema::MIGRATIONS;
 use super::*;
-use crate::audit::{BreakKind, verify};
+use crate::audit::{self, BreakKind, verify};
 use crate::audit_key::AuditKey;
-use crate::model::{Flow, FlowStrength, Sensitivity, SensitivityMark, SensitivityOrigin};
-use crate::policy::{AdminPolicy, decide_flow};
+use crate::model::{
+    CellValue, Flow, FlowStrength, ProvenanceId, ReadCell, ReadEvent, Sensitivity, SensitivityMark,
+    SensitivityOrigin, SheetRead,
+};
+use crate::policy::{AdminPolicy, UserChoices, decide_flow};
 use sha2::{Digest, Sha256};
 
 fn q3() -> DocumentRef {

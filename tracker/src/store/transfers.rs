@@ -7,7 +7,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Result, Store, StoreError, append_in, cells_summary, exec, sql_err, upsert_document};
+use super::audit_log::append_in;
+use super::{Result, Store, StoreError, cells_summary, exec, sql_err, upsert_document};
 use crate::approvals::{
     ApprovalState, Closer, Effects, FlowOutcome, Outcome, ResolvedApproval, Scope, SettledWrite,
     Settlement, WriteId,
@@ -376,7 +377,7 @@ impl Store {
             }
         }
         if let Some(choices) = choices {
-            super::write_choices_in(&tx, &path, choices, at)?;
+            super::choices::write_choices_in(&tx, &path, choices, at)?;
         }
         tx.commit().map_err(e("cannot commit the approvals"))?;
         self.group.committed();

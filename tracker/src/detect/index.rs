@@ -1,0 +1,288 @@
+//! Building the index: indexing the cells of a read, keeping an unchanged re-read cheap,
+//! dropping replaced cells (compaction), and the keys cells are filed under.
+//!
+//! Everything that changes the detector's index is here; the lookups ([`super::lookup`])
+//! only read it.
+
+use super::block_vote::block_tag;
+use super::{Cell, DEAD, Detector, FLAG_DATE, SheetInfo, parse};
+use crate::model::{CellAddr, CellValue, DocumentRef, ProvenanceId, ReadCell, ReadEvent};
+
+/// A text cell's `value`: a NaN (so never taken for a number) carrying 51 bits of the
+/// folded text's hash, so a re-read can tell whether the text changed.
+fn text_marker(hash: u64) -> f64 {
+    f64::from_bits(0x7FF8_0000_0000_0000 | (hash & 0x0007_FFFF_FFFF_FFFF))
+}
+
+/// Whether a cell read again holds what the indexed cell holds (same number and date
+/// format, or same plain text). Text that reads as a date is re-indexed every time: its
+/// cell keeps the date, not the text.
+fn same_content(cell: &Cell, rc: &ReadCell) -> bool {
+    match &rc.value {
+        CellValue::Number(x) if x.is_finite() => {
+            let date = rc
+                .number_format
+                .as_deref()
+                .is_some_and(parse::is_date_format);
+            cell.value.to_bits() == x.to_bits() && (cell.flags & FLAG_DATE != 0) == date
+        }
+        CellValue::Text(t) if !t.trim().is_empty() && cell.flags & FLAG_DATE == 0 => {
+            cell.value.is_nan()
+                && parse::parse_date(t).is_empty()
+                && cell.value.to_bits()
+                    == text_marker(parse::hash64(parse::fold(t).as_bytes())).to_bits()
+        }
+        _ => false,
+    }
+}
+
+/// Order-preserving key of a non-negative f64.
+pub(super) fn num_key(x: f64) -> u64 {
+    x.abs().to_bits()
+}
+
+/// Key of a number within its sheet: the sheet, then the value rounded to f32 (order
+/// preserving for non-negative values; lookups widen by one ulp and check the exact value).
+pub(super) fn sheet_num_key(sheet: u32, x: f64) -> u64 {
+    (u64::from(sheet) << 32) | u64::from((x.abs() as f32).to_bits())
+}
+
+pub(super) fn pos_key(sheet: u32, row: u32, col: u32) -> u64 {
+    (u64::from(sheet) << 36) | (u64::from(row.min(0xF_FFFF)) << 16) | u64::from(col.min(0xFFFF))
+}
+
+impl Detector {
+    /// Indexes every cell of the read, labelled with its document, sheet, address and the
+    /// read's id. A cell read again replaces its earlier value.
+    pub fn add_read(&mut self, read: &ReadEvent) {
+        let doc = match self.doc_ids.get(&read.document.id) {
+            Some(d) => {
+                if let Some(slot) = self.docs.get_mut(*d as usize) {
+                    *slot = read.document.clone();
+                }
+                *d
+            }
+            None => {
+                let d = self.docs.len() as u32;
+                self.docs.push(read.document.clone());
+                self.doc_ids.insert(read.document.id.clone(), d);
+                d
+            }
+        };
+        let read_idx = self.reads.len() as u32;
+        self.reads.push(read.id);
+        let (mut nums, mut texts, mut fps) = (Vec::new(), Vec::new(), Vec::new());
+        let mut by_sheet = Vec::new();
+        for sheet in &read.sheets {
+            let key = (doc, sheet.sheet.clone());
+            let sid = match self.sheet_ids.get(&key) {
+                Some(s) => *s,
+                None => {
+                    let s = self.sheets.len() as u32;
+                    self.sheets.push(SheetInfo {
+                        doc,
+                        name: sheet.sheet.clone(),
+                        ..SheetInfo::default()
+                    });
+                    self.sheet_ids.insert(key, s);
+                    s
+                }
+            };
+            for rc in &sheet.cells {
+                let (row, col) = (rc.addr.row, rc.addr.col.min(u32::from(u16::MAX)));
+                let pk = pos_key(sid, row, col);
+                // An agent re-reads the same ranges again and again: an unchanged cell only
+                // takes the new read as its label. Replacing it would leave dead copies in
+                // the runs until the next compaction, and they count in every lookup (a
+                // header read four times would look like common vocabulary).
+                if let Some(&old) = self.pos.get(&pk)
+                    && let Some(c) = self.cells.get_mut(old as usize)
+                    && same_content(c, rc)
+                {
+                    c.read = read_idx;
+                    continue;
+                }
+                if let Some(old) = self.pos.remove(&pk) {
+                    self.kill(old);
+                }
+                let mut cell = Cell {
+                    value: f64::NAN,
+                    sheet: sid,
+                    row,
+                    read: read_idx,
+                    col: col as u16,
+                    flags: 0,
+                };
+                let id = self.cells.len() as u32;
+                let mut indexed = false;
+                match &rc.value {
+                    CellValue::Number(x) if x.is_finite() => {
+                        cell.value = *x;
+                        if rc
+                            .number_format
+                            .as_deref()
+                            .is_some_and(parse::is_date_format)
+                        {
+                            cell.flags |= FLAG_DATE;
+                        }
+                        nums.push((num_key(*x), id, block_tag(sid, row, col)));
+                        by_sheet.push((sheet_num_key(sid, *x), id));
+                        indexed = true;
+                    }
+                    CellValue::Text(t) if !t.trim().is_empty() => {
+                        let folded = parse::fold(t);
+                        let hash = parse::hash64(folded.as_bytes());
+                        texts.push((hash, id));
+                        cell.value = text_marker(hash);
+                        if let Some(serial) = parse::parse_date(t).first() {
+                            cell.value = *serial;
+                            cell.flags |= FLAG_DATE;
+                            nums.push((num_key(*serial), id, block_tag(sid, row, col)));
+                            by_sheet.push((sheet_num_key(sid, *serial), id));
+                        }
+                        for fp in parse::fingerprints(t) {
+                            fps.push((fp, id));
+                        }
+                        indexed = true;
+                    }
+                    _ => {}
+                }
+                if !indexed {
+                    continue;
+                }
+                if let Some(info) = self.sheets.get_mut(sid as usize) {
+                    info.max_row = info.max_row.max(row);
+                    info.max_col = info.max_col.max(col);
+                    info.cells += 1;
+                    if cell.value.is_finite() {
+                        info.nums += 1;
+                        self.live_nums += 1;
+                        if cell.flags & FLAG_DATE != 0 {
+                            info.dates += 1;
+                        }
+                    }
+                }
+                self.cells.push(cell);
+                self.pos.insert(pk, id);
+            }
+        }
+        self.nums.push_tagged(nums);
+        self.sheet_nums.push_batch(by_sheet);
+        self.texts.push_batch(texts);
+        self.fps.push_batch(fps);
+        // Replaced cells, and reads that label no live cell any more (an unchanged re-read
+        // moves every label to the newer read), are dropped once they outnumber the live.
+        let orphaned_reads = self.reads.len() > 4096 && self.reads.len() > 2 * self.len();
+        if (self.dead > 1024 && self.dead > self.len()) || orphaned_reads {
+            self.compact();
+        }
+    }
+
+    fn kill(&mut self, id: u32) {
+        let Some(cell) = self.cells.get_mut(id as usize) else {
+            return;
+        };
+        if cell.sheet == DEAD {
+            return;
+        }
+        if let Some(info) = self.sheets.get_mut(cell.sheet as usize) {
+            info.cells = info.cells.saturating_sub(1);
+            if cell.value.is_finite() {
+                info.nums = info.nums.saturating_sub(1);
+                self.live_nums = self.live_nums.saturating_sub(1);
+                if cell.flags & FLAG_DATE != 0 {
+                    info.dates = info.dates.saturating_sub(1);
+                }
+            }
+        }
+        cell.sheet = DEAD;
+        self.dead += 1;
+    }
+
+    /// Drops replaced cells, the index entries pointing at them and the reads no live cell
+    /// came from any more, renumbers what is left, and merges every run into one, so a
+    /// long-running bridge that reads the same ranges again and again stays the same size.
+    /// `add_read` calls it when dead cells outnumber live ones; call it after a bulk load to
+    /// make lookups a single binary search.
+    pub fn compact(&mut self) {
+        // New ids in the old order: every run stays sorted by (key, id).
+        let mut remap = vec![u32::MAX; self.cells.len()];
+        let mut cells = Vec::with_capacity(self.len());
+        let mut read_used = vec![false; self.reads.len()];
+        for (old, c) in self.cells.iter().enumerate() {
+            if c.sheet != DEAD {
+                remap[old] = cells.len() as u32;
+                if let Some(used) = read_used.get_mut(c.read as usize) {
+                    *used = true;
+                }
+                cells.push(*c);
+            }
+        }
+        let mut read_remap = vec![u32::MAX; self.reads.len()];
+        let mut reads = Vec::new();
+        for (i, used) in read_used.iter().enumerate() {
+            if *used {
+                read_remap[i] = reads.len() as u32;
+                reads.push(self.reads[i]);
+            }
+        }
+        for c in &mut cells {
+            c.read = read_remap.get(c.read as usize).copied().unwrap_or(u32::MAX);
+        }
+        let map = |id: u32| remap.get(id as usize).copied().filter(|n| *n != u32::MAX);
+        self.nums.retain_map(map);
+        self.sheet_nums.retain_map(map);
+        self.texts.retain_map(map);
+        self.fps.retain_map(map);
+        // `pos` only ever holds live ids.
+        for id in self.pos.values_mut() {
+            *id = remap.get(*id as usize).copied().unwrap_or(u32::MAX);
+        }
+        cells.shrink_to_fit();
+        reads.shrink_to_fit();
+        self.cells = cells;
+        self.reads = reads;
+        self.dead = 0;
+    }
+
+    /// Number of live indexed cells.
+    pub fn len(&self) -> usize {
+        self.cells.len() - self.dead
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The read that labelled a live cell, if indexed.
+    pub fn provenance(
+        &self,
+        document: &DocumentRef,
+        sheet: &str,
+        addr: CellAddr,
+    ) -> Option<ProvenanceId> {
+        let doc = *self.doc_ids.get(&document.id)?;
+        let sid = *self.sheet_ids.get(&(doc, sheet.to_string()))?;
+        let id = *self.pos.get(&pos_key(sid, addr.row, addr.col))?;
+        let cell = self.cells.get(id as usize)?;
+        self.reads.get(cell.read as usize).copied()
+    }
+
+    /// Estimated heap use in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        let map_entry = 8 + 4 + 1; // key, value, hashbrown control byte
+        self.cells.capacity() * std::mem::size_of::<Cell>()
+            + self.pos.capacity() * map_entry
+            + self.nums.heap_bytes()
+            + self.sheet_nums.heap_bytes()
+            + self.texts.heap_bytes()
+            + self.fps.heap_bytes()
+            + self.reads.capacity() * 16
+            + self
+                .sheets
+                .iter()
+                .map(|s| std::mem::size_of::<SheetInfo>() + s.name.capacity() * 2 + 24)
+                .sum::<usize>()
+            + self.docs.len() * 256
+    }
+}

@@ -1,0 +1,416 @@
+//! Scoring one sheet's matches into a flow: the rarity of each match, header adjacency and
+//! crossings (pins), the compactness of the copied block, shared passages, and the
+//! look-elsewhere correction, against [`CONFIRM_EVIDENCE`] and [`POSSIBLE_EVIDENCE`]. The
+//! model is described in the docs of [`super`].
+
+use super::index::pos_key;
+use super::items::{Item, ItemKind};
+use super::lookup::{Hit, SheetHits};
+use super::parse::{NumToken, Reading};
+use super::{
+    CLUSTER_COLS, CLUSTER_ROWS, CONFIRM_EVIDENCE, DATE_CAP, Detector, FP_EVIDENCE, FastMap,
+    JOINT_PIN_EVIDENCE, LOG_RANGE, PIN_EVIDENCE, POSSIBLE_EVIDENCE, TOKEN_CAP, WEAK_EVIDENCE,
+};
+use crate::model::{CellAddr, DocumentRef, Flow, FlowStrength, SensitivityMark, WriteContent};
+
+/// The cell chosen for one item in `score`.
+#[derive(Clone, Copy, Debug)]
+struct Pick {
+    /// Rarity evidence.
+    ev: f64,
+    /// ln(number of candidate cells the item had in the sheet).
+    lnh: f64,
+    /// 0 number, 1 date (or a value attributed at its header crossing: no rarity, no
+    /// compactness), 2 text.
+    kind: u8,
+    row: u32,
+    col: u32,
+}
+
+impl Detector {
+    fn doc_of(&self, sheet: u32) -> Option<&DocumentRef> {
+        let info = self.sheets.get(sheet as usize)?;
+        self.docs.get(info.doc as usize)
+    }
+
+    /// A cell chosen without a rarity of its own (a header crossing, a passage's cell).
+    fn pick_at(&self, id: u32, kind: u8) -> Pick {
+        let (row, col) = self
+            .cells
+            .get(id as usize)
+            .map_or((0, 0), |c| (c.row, u32::from(c.col)));
+        Pick {
+            ev: 0.0,
+            lnh: 0.0,
+            kind,
+            row,
+            col,
+        }
+    }
+
+    /// Cells of sheet `sid` whose folded text hashes to `label`.
+    fn label_cells(&self, sid: u32, label: u64) -> Vec<(u32, u32)> {
+        let mut v = Vec::new();
+        self.texts.query(label, label, 4096, |id| {
+            if let Some(c) = self.cells.get(id as usize).filter(|c| c.sheet == sid) {
+                v.push((c.row, u32::from(c.col)));
+            }
+        });
+        v
+    }
+
+    /// The cell of sheet `sid` at the crossing of two written labels (a row header to its
+    /// left, a column header above it) whose value the token covers.
+    fn crossing(
+        &self,
+        sid: u32,
+        tok: &NumToken,
+        labels: &[u64],
+        cache: &mut FastMap<u64, Vec<(u32, u32)>>,
+    ) -> Option<u32> {
+        for la in labels.iter().take(8) {
+            for lb in labels.iter().take(8) {
+                if la == lb {
+                    continue;
+                }
+                let rows = cache
+                    .entry(*la)
+                    .or_insert_with(|| self.label_cells(sid, *la))
+                    .clone();
+                let cols = cache
+                    .entry(*lb)
+                    .or_insert_with(|| self.label_cells(sid, *lb))
+                    .clone();
+                for (r, c1) in rows.iter().take(8) {
+                    for (r2, c) in cols.iter().take(8) {
+                        if c <= c1 || r <= r2 {
+                            continue;
+                        }
+                        let Some(id) = self.pos.get(&pos_key(sid, *r, *c)) else {
+                            continue;
+                        };
+                        let covered = self.cells.get(*id as usize).is_some_and(|cl| {
+                            let v = cl.value.abs();
+                            tok.readings.iter().any(|rd| rd.lo <= v && v <= rd.hi)
+                        });
+                        if covered {
+                            return Some(*id);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    pub(super) fn score(
+        &self,
+        write: &WriteContent,
+        location: &str,
+        sid: u32,
+        items: &[Item],
+        hits: &SheetHits,
+        look_elsewhere: f64,
+    ) -> Option<Flow> {
+        let info = self.sheets.get(sid as usize)?;
+        let source = self.doc_of(sid)?;
+
+        let sheet_nums = f64::from(info.nums.max(1));
+        let sheet_dates = f64::from(info.dates.max(1));
+        let area = (f64::from(info.max_row) + 1.0) * (f64::from(info.max_col) + 1.0);
+        let width = f64::from(info.max_col) + 1.0;
+        let height = f64::from(info.max_row) + 1.0;
+        let mut label_cache: FastMap<u64, Vec<(u32, u32)>> = FastMap::default();
+
+        // Anchor: the coarse block (16 rows x 8 columns) hit by the most distinct items, so
+        // items with several candidate cells pick the one inside the copied block.
+        let mut votes: FastMap<(u32, u32), (u32, u64, u64, u64)> = FastMap::default();
+        let mut seen: Vec<(u32, u32)> = Vec::new();
+        for (_, hs, _) in &hits.items {
+            seen.clear();
+            for c in hs {
+                let key = (c.row / 16, c.col / 8);
+                let v = votes.entry(key).or_default();
+                if !seen.contains(&key) {
+                    seen.push(key);
+                    v.0 += 1;
+                }
+                v.1 += u64::from(c.row);
+                v.2 += u64::from(c.col);
+                v.3 += 1;
+            }
+        }
+        let best_block = votes
+            .iter()
+            .max_by(|x, y| x.1.0.cmp(&y.1.0).then(y.0.cmp(x.0)))
+            .map(|(_, v)| *v);
+        let (ar, ac) = match best_block {
+            Some((_, sr, sc, n)) if n > 0 => ((sr / n) as u32, (sc / n) as u32),
+            _ => (0, 0),
+        };
+
+        // Per item: the chosen cell, its rarity evidence and how many candidates it had.
+        // A value at the crossing of its written row and column headers.
+        let mut pinned = false;
+        // Values written at their header crossings: (cell, -ln chance there, places holding
+        // those headers). Several of them in one sheet pin the source jointly.
+        let mut crossings: Vec<(u32, f64, f64)> = Vec::new();
+        let mut chosen: FastMap<u32, Pick> = FastMap::default();
+        for (idx, hs, wide) in &hits.items {
+            let Some(item) = items.get(*idx) else {
+                continue;
+            };
+            let (p_cell, sheet_n, cap) = match &item.kind {
+                ItemKind::Num(tok) => {
+                    let p_model: f64 = tok.readings.iter().map(reading_p).sum();
+                    // `wide` holds the empirical densities measured in `collect`: the
+                    // sheet's own near this value (percentages crowd 0..1, amounts crowd
+                    // their band) and the whole index's.
+                    (p_model.max(*wide), sheet_nums, TOKEN_CAP)
+                }
+                ItemKind::Date(s) => (s.len() as f64 / 10_950.0, sheet_dates, DATE_CAP),
+                ItemKind::Text { evidence, .. } => ((-evidence).exp(), 1.0, TOKEN_CAP),
+            };
+            let base = -(p_cell * sheet_n).min(1.0).ln();
+            // Header adjacency: a written label equal to a text cell left of the candidate in
+            // its row, or above it in its column.
+            let mut best: Option<(Hit, f64, u32)> = None; // (cell, evidence, distance)
+            let mut crossing: Option<(u32, f64, f64)> = None;
+            for c in hs {
+                let (id, row, col) = (&c.id, c.row, c.col);
+                let mut hdr = 0u32;
+                let mut line = 1.0f64;
+                // How many places in the whole index hold the matched row / column labels:
+                // a pair of labels found in one sheet pins the value; the same pair on forty
+                // look-alike sheets pins much less.
+                let (mut row_n, mut col_n) = (usize::MAX, usize::MAX);
+                if !matches!(item.kind, ItemKind::Text { .. }) {
+                    for l in &item.labels {
+                        let cells = label_cache
+                            .entry(*l)
+                            .or_insert_with(|| self.label_cells(sid, *l));
+                        let global = || self.texts.query(*l, *l, 0, |_| {});
+                        if cells.iter().any(|(r, cc)| *r == row && *cc < col) {
+                            hdr |= 1;
+                            row_n = row_n.min(global());
+                        }
+                        if cells.iter().any(|(r, cc)| *cc == col && *r < row) {
+                            hdr |= 2;
+                            col_n = col_n.min(global());
+                        }
+                    }
+                    line = match hdr {
+                        1 => width,
+                        2 => height,
+                        3 => 1.0,
+                        _ => 0.0,
+                    };
+                }
+                let mut ev = base;
+                if hdr != 0 {
+                    let p = (p_cell * line * hs.len().min(4) as f64).min(1.0);
+                    ev = ev.max(-p.ln());
+                }
+                let ev = ev.min(cap);
+                if hdr == 3 && matches!(item.kind, ItemKind::Num(_)) {
+                    let places = row_n.min(col_n).max(1) as f64;
+                    if -(p_cell * places).ln() >= PIN_EVIDENCE {
+                        pinned = true;
+                    }
+                    crossing = Some((*id, -p_cell.max(1e-300).ln(), places));
+                }
+                let dist = row.abs_diff(ar) + col.abs_diff(ac);
+                let better = match best {
+                    None => true,
+                    Some((_, bev, bd)) => ev > bev + 1e-9 || (ev >= bev - 1e-9 && dist < bd),
+                };
+                if better {
+                    best = Some((*c, ev, dist));
+                }
+            }
+            crossings.extend(crossing);
+            if let Some((c, ev, _)) = best {
+                let lnh = (hs.len() as f64).ln();
+                let kind = match item.kind {
+                    ItemKind::Num(_) => 0u8,
+                    ItemKind::Date(_) => 1,
+                    ItemKind::Text { .. } => 2,
+                };
+                let pick = |ev| Pick {
+                    ev,
+                    lnh,
+                    kind,
+                    row: c.row,
+                    col: c.col,
+                };
+                let e = chosen.entry(c.id).or_insert(pick(0.0));
+                if ev > e.ev {
+                    *e = pick(ev);
+                }
+            }
+        }
+        // Values too common to enumerate (a 2-significant-figure amount in a big index) are
+        // still attributed when both their written headers cross in this sheet. They add
+        // no evidence (kind 1: no rarity, no compactness), only the right cells.
+        if !chosen.is_empty() {
+            let mut present: Vec<usize> = hits.items.iter().map(|x| x.0).collect();
+            present.sort_unstable();
+            for (idx, item) in items.iter().enumerate().take(1000) {
+                let ItemKind::Num(tok) = &item.kind else {
+                    continue;
+                };
+                if tok.weak || item.labels.len() < 2 || present.binary_search(&idx).is_ok() {
+                    continue;
+                }
+                if let Some(id) = self.crossing(sid, tok, &item.labels, &mut label_cache) {
+                    chosen.entry(id).or_insert_with(|| self.pick_at(id, 1));
+                }
+            }
+        }
+        // A name that is the row or column header of a matched value was a label: it is
+        // evidence (the header came from this sheet too) but not a separate value.
+        let value_cells: Vec<(u32, u32)> = chosen
+            .values()
+            .filter(|v| v.kind == 0)
+            .map(|v| (v.row, v.col))
+            .collect();
+        let mut label_evidence = 0.0;
+        chosen.retain(|_, v| {
+            let (r, cc) = (v.row, v.col);
+            let is_label = v.kind == 2
+                && value_cells
+                    .iter()
+                    .any(|(vr, vc)| (*vr == r && *vc > cc) || (*vc == cc && *vr > r));
+            if is_label {
+                label_evidence += v.ev;
+            }
+            !is_label
+        });
+        // Passages: fingerprints shared with text cells of this sheet.
+        let mut fp_total: Vec<u64> = hits.fps.iter().map(|(f, _)| *f).collect();
+        fp_total.sort_unstable();
+        fp_total.dedup();
+        let fp_evidence = (fp_total.len() as f64 * FP_EVIDENCE).min(40.0);
+        for (_, id) in &hits.fps {
+            chosen.entry(*id).or_insert_with(|| self.pick_at(*id, 2));
+        }
+        if chosen.is_empty() {
+            return None;
+        }
+        // Weak coincidental matches far from the copied block are noise, not cells of the
+        // flow: a value with no rarity of its own only counts near the anchor.
+        let near_anchor =
+            |v: &Pick| v.row.abs_diff(ar) <= CLUSTER_ROWS && v.col.abs_diff(ac) <= CLUSTER_COLS;
+        chosen.retain(|_, v| v.kind == 2 || v.ev >= WEAK_EVIDENCE || near_anchor(v));
+        let mut evidence: f64 =
+            chosen.values().map(|v| v.ev).sum::<f64>() + fp_evidence + label_evidence;
+        // Compactness: k cells landing in a small block of a big sheet by chance is unlikely.
+        // Only plain numbers: dates are sorted and clustered in any ledger, text is rare
+        // enough on its own.
+        let mut numeric: Vec<(u32, &Pick)> = chosen
+            .iter()
+            .filter(|(_, v)| v.kind == 0 && near_anchor(v))
+            .map(|(id, v)| (*id, v))
+            .collect();
+        // In cell order, so the cell that places the block (and the sum) does not depend
+        // on the map's iteration order.
+        numeric.sort_unstable_by_key(|(id, _)| *id);
+        if numeric.len() >= 2 {
+            let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0, u32::MAX, 0);
+            for (_, c) in &numeric {
+                r0 = r0.min(c.row);
+                r1 = r1.max(c.row);
+                c0 = c0.min(c.col);
+                c1 = c1.max(c.col);
+            }
+            let boxa =
+                (f64::from(r1.saturating_sub(r0)) + 1.0) * (f64::from(c1.saturating_sub(c0)) + 1.0);
+            let gain = (area / boxa).ln();
+            let mut bonus = 0.0;
+            for (i, (_, c)) in numeric.iter().enumerate() {
+                if i == 0 {
+                    continue; // the first cell places the block
+                }
+                bonus += (gain - c.lnh).clamp(0.0, 4.0);
+            }
+            evidence += bonus.min(30.0);
+        }
+        evidence -= look_elsewhere;
+        if joint_pin(&mut crossings) {
+            pinned = true;
+        }
+        if pinned {
+            evidence = evidence.max(CONFIRM_EVIDENCE);
+        }
+        if evidence < POSSIBLE_EVIDENCE {
+            return None;
+        }
+        let strength = if evidence >= CONFIRM_EVIDENCE {
+            FlowStrength::Confirmed
+        } else {
+            FlowStrength::Possible
+        };
+        let mut cells: Vec<CellAddr> = chosen
+            .values()
+            .map(|v| CellAddr::new(v.row, v.col))
+            .collect();
+        cells.sort_unstable();
+        cells.dedup();
+        Some(Flow {
+            source: source.clone(),
+            sheet: info.name.clone(),
+            matched: cells.len(),
+            cells,
+            target: write.target.clone(),
+            location: location.to_string(),
+            confidence: 1.0 - (-evidence / 4.0).exp(),
+            strength,
+            sensitivity: SensitivityMark::default(),
+            explicit: false,
+        })
+    }
+}
+
+/// Whether two or more values, each at the crossing of its own written row and column
+/// headers (distinct cells), are jointly too unlikely to be coincidence: the sum of their
+/// rarities, less ln(places holding such headers) and ln(count) for choosing them, must
+/// clear [`JOINT_PIN_EVIDENCE`].
+fn joint_pin(crossings: &mut Vec<(u32, f64, f64)>) -> bool {
+    crossings.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    crossings.dedup_by_key(|c| c.0);
+    if crossings.len() < 2 {
+        return false;
+    }
+    let places = crossings.iter().map(|c| c.2).fold(1.0f64, f64::max);
+    let total: f64 = crossings.iter().map(|c| c.1.min(TOKEN_CAP)).sum();
+    total - places.ln() - (crossings.len() as f64).ln() >= JOINT_PIN_EVIDENCE
+}
+
+/// Prior chance that one cell holds a value in the reading's interval (log-uniform).
+pub(super) fn reading_p(r: &Reading) -> f64 {
+    let lo = r.lo.max(r.hi * 1e-3).max(1e-12);
+    ((r.hi / lo).ln() / LOG_RANGE).clamp(1e-12, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joint_pin_needs_two_distinct_rare_crossings() {
+        // One crossing never pins jointly.
+        assert!(!joint_pin(&mut vec![(1, 12.0, 1.0)]));
+        // Two rare crossings in distinct cells do.
+        assert!(joint_pin(&mut vec![(1, 7.0, 1.0), (2, 7.0, 1.0)]));
+        // The same cell twice is one crossing.
+        assert!(!joint_pin(&mut vec![(1, 7.0, 1.0), (1, 7.0, 1.0)]));
+        // Headers shared by many places weaken it.
+        assert!(!joint_pin(&mut vec![(1, 7.0, 1e4), (2, 7.0, 1e4)]));
+        // Common values (little rarity each) do not pin.
+        assert!(!joint_pin(&mut vec![
+            (1, 3.0, 1.0),
+            (2, 3.0, 1.0),
+            (3, 3.0, 1.0)
+        ]));
+    }
+}
