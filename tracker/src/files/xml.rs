@@ -118,20 +118,7 @@ pub(crate) fn walk(
         buf.clear();
         let event = match reader.read_event_into(&mut buf) {
             Ok(ev) => ev,
-            Err(e) => {
-                // A stopped or over-budget stream surfaces here as an I/O error: say
-                // why it stopped, not that the XML is broken.
-                limits.control.check()?;
-                if let quick_xml::Error::Io(io) = &e
-                    && let Some(p) = super::guard::stop_reason(io)
-                {
-                    return Err(p);
-                }
-                return Err(Problem::invalid(
-                    kind,
-                    format!("{part}: XML error at byte {}: {e}", reader.error_position()),
-                ));
-            }
+            Err(e) => return Err(read_error(&e, reader.error_position(), kind, part, limits)),
         };
         match event {
             Event::Start(e) => {
@@ -225,23 +212,32 @@ pub(crate) fn count(
             }
             Ok(Event::Eof) => return Ok(found),
             Ok(_) => {}
-            Err(e) => {
-                limits.control.check()?;
-                if let quick_xml::Error::Io(io) = &e
-                    && let Some(p) = super::guard::stop_reason(io)
-                {
-                    return Err(p);
-                }
-                return Err(Problem::invalid(
-                    kind,
-                    format!("{part}: XML error at byte {}: {e}", reader.error_position()),
-                ));
-            }
+            Err(e) => return Err(read_error(&e, reader.error_position(), kind, part, limits)),
         }
     }
 }
 
 /// `&amp;` and friends, `&#233;` and `&#xE9;`; other (DTD-defined) entities are dropped.
+/// Why reading `part` failed at `position`. A stopped or over-budget stream surfaces as
+/// an I/O error: say why it stopped, not that the XML is broken.
+fn read_error(
+    e: &quick_xml::Error,
+    position: u64,
+    kind: Kind,
+    part: &str,
+    limits: &Limits,
+) -> Problem {
+    if let Err(stopped) = limits.control.check() {
+        return stopped;
+    }
+    if let quick_xml::Error::Io(io) = e
+        && let Some(p) = super::guard::stop_reason(io)
+    {
+        return p;
+    }
+    Problem::invalid(kind, format!("{part}: XML error at byte {position}: {e}"))
+}
+
 fn resolve_ref(r: &BytesRef<'_>) -> Option<Cow<'static, str>> {
     if r.is_char_ref() {
         return r
