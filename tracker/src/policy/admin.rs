@@ -1,0 +1,618 @@
+//! The administrator's managed policy: its settings with their defaults, reading and
+//! checking the file (an error names the line and column), where each value came from for
+//! `admin status`, and the document and sheet rules (globs) that mark data confidential.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Action, DocumentRef};
+
+/// Why a policy file was refused. The bridge keeps the last good policy and shows this.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("policy {source_name}: line {line}, column {column}: {message}")]
+    Invalid {
+        /// The file path, or `"text"` when parsed from a string.
+        source_name: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("policy {path}: cannot read the file: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What the administrator allows for deletions. `notify` is deliberately not a choice: a
+/// deletion that has happened cannot be undone by a notice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeletionAction {
+    Allow,
+    #[default]
+    Ask,
+    Block,
+}
+
+impl DeletionAction {
+    pub fn action(self) -> Action {
+        match self {
+            DeletionAction::Allow => Action::Allow,
+            DeletionAction::Ask => Action::Ask,
+            DeletionAction::Block => Action::Block,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AddinPolicy {
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AddinsPolicy {
+    pub excel: AddinPolicy,
+    pub powerpoint: AddinPolicy,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FlowsPolicy {
+    /// False switches cross-app transfers off: every confirmed cross-document flow is blocked.
+    pub enabled: bool,
+    pub default: Action,
+    pub confidential: Action,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SensitivityRules {
+    /// Globs (`*`, `?`, case-insensitive) matched against a document's name and location.
+    pub confidential_documents: Vec<String>,
+    /// Globs matched against sheet names.
+    pub confidential_sheets: Vec<String>,
+}
+
+/// The administrator's managed policy, with defaults filled in. Serializes to the same
+/// JSON shape it is read from (with every value present), which is what a pane receives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawPolicy")]
+pub struct AdminPolicy {
+    pub addins: AddinsPolicy,
+    pub flows: FlowsPolicy,
+    pub deletions: DeletionAction,
+    pub sensitivity: SensitivityRules,
+    pub approval_timeout_seconds: u32,
+    /// Whether the agent's MCP client may answer a held transfer (MCP elicitation). The
+    /// bridge cannot tell whether a person or the client itself answered; an administrator
+    /// who does not trust the clients in use turns this off, leaving the document's pane and
+    /// the desktop (monitor, notifications, the event API).
+    pub agent_client_may_approve: bool,
+    /// Dotted paths of the values that came from the file (the rest are defaults).
+    #[serde(skip)]
+    explicit: BTreeSet<&'static str>,
+}
+
+pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u32 = 120;
+/// An approval held longer than a day is a mistake in the file, not a wish.
+pub const MAX_APPROVAL_TIMEOUT_SECONDS: u32 = 86_400;
+
+impl Default for AdminPolicy {
+    fn default() -> Self {
+        AdminPolicy {
+            addins: AddinsPolicy {
+                excel: AddinPolicy { enabled: true },
+                powerpoint: AddinPolicy { enabled: true },
+            },
+            flows: FlowsPolicy {
+                enabled: true,
+                default: Action::Notify,
+                confidential: Action::Ask,
+            },
+            deletions: DeletionAction::Ask,
+            sensitivity: SensitivityRules::default(),
+            approval_timeout_seconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+            agent_client_may_approve: true,
+            explicit: BTreeSet::new(),
+        }
+    }
+}
+
+/// Where a policy value came from, for `admin status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueSource {
+    File,
+    Default,
+}
+
+impl fmt::Display for ValueSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValueSource::File => "policy file",
+            ValueSource::Default => "default",
+        })
+    }
+}
+
+/// One line of `admin status`: a setting, its value, and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PolicyValue {
+    pub path: &'static str,
+    pub value: String,
+    pub source: ValueSource,
+}
+
+/// Every setting path, in display order.
+pub const POLICY_PATHS: [&str; 10] = [
+    "addins.excel.enabled",
+    "addins.powerpoint.enabled",
+    "flows.enabled",
+    "flows.default",
+    "flows.confidential",
+    "deletions",
+    "sensitivity.confidential_documents",
+    "sensitivity.confidential_sheets",
+    "approval_timeout_seconds",
+    "agent_client_may_approve",
+];
+
+impl AdminPolicy {
+    /// Parses the managed policy JSON. Unknown fields are an error: a misspelt key silently
+    /// ignored would weaken what the administrator meant.
+    pub fn parse(text: &str) -> Result<AdminPolicy, PolicyError> {
+        Self::parse_named(text, "text")
+    }
+
+    /// As [`AdminPolicy::parse`], with errors naming `source_name` (the file's path): for a
+    /// caller that reads the file itself (the bridge checks who may write it first).
+    pub fn parse_named(text: &str, source_name: &str) -> Result<AdminPolicy, PolicyError> {
+        serde_json::from_str::<AdminPolicy>(text).map_err(|e| {
+            // serde_json appends " at line L column C" to its message; we report them as
+            // fields instead, so strip the duplicate.
+            let msg = e.to_string();
+            let message = match msg.rfind(" at line ") {
+                Some(i) => msg[..i].to_string(),
+                None => msg,
+            };
+            // Our own validation errors (from `TryFrom<RawPolicy>`) come without a
+            // position; they start with the offending key, so point at that key.
+            let (line, column) = if e.line() == 0 {
+                let key = message.split(':').next().unwrap_or("");
+                locate(text, &format!("\"{key}\""))
+            } else {
+                (e.line(), e.column())
+            };
+            PolicyError::Invalid {
+                source_name: source_name.to_string(),
+                line,
+                column,
+                message,
+            }
+        })
+    }
+
+    /// Reads a policy file as it is, without asking who may write it: for tools and tests.
+    /// The bridge reads the managed file through its own ownership checks instead. A
+    /// missing file means defaults; any other read error, or a file that does not parse, is
+    /// an error.
+    pub fn load(path: &Path) -> Result<AdminPolicy, PolicyError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse_named(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AdminPolicy::default()),
+            Err(source) => Err(PolicyError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// True when the value at `path` (see [`POLICY_PATHS`]) was set in the file.
+    pub fn is_explicit(&self, path: &str) -> bool {
+        self.explicit.contains(path)
+    }
+
+    /// Every setting with its value and where it came from, for `admin status`.
+    pub fn provenance(&self) -> Vec<PolicyValue> {
+        POLICY_PATHS
+            .iter()
+            .map(|&path| PolicyValue {
+                path,
+                value: self.value_text(path),
+                source: if self.is_explicit(path) {
+                    ValueSource::File
+                } else {
+                    ValueSource::Default
+                },
+            })
+            .collect()
+    }
+
+    fn value_text(&self, path: &str) -> String {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "(none)".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        match path {
+            "addins.excel.enabled" => self.addins.excel.enabled.to_string(),
+            "addins.powerpoint.enabled" => self.addins.powerpoint.enabled.to_string(),
+            "flows.enabled" => self.flows.enabled.to_string(),
+            "flows.default" => self.flows.default.to_string(),
+            "flows.confidential" => self.flows.confidential.to_string(),
+            "deletions" => self.deletions.action().to_string(),
+            "sensitivity.confidential_documents" => list(&self.sensitivity.confidential_documents),
+            "sensitivity.confidential_sheets" => list(&self.sensitivity.confidential_sheets),
+            "approval_timeout_seconds" => self.approval_timeout_seconds.to_string(),
+            "agent_client_may_approve" => self.agent_client_may_approve.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// The first admin document rule matching this document (name or location).
+    pub fn document_rule(&self, doc: &DocumentRef) -> Option<&str> {
+        self.sensitivity
+            .confidential_documents
+            .iter()
+            .find(|p| glob_match(p, &doc.name) || glob_match(p, &doc.location))
+            .map(String::as_str)
+    }
+
+    /// The first admin sheet rule matching this sheet name.
+    pub fn sheet_rule(&self, sheet: &str) -> Option<&str> {
+        self.sensitivity
+            .confidential_sheets
+            .iter()
+            .find(|p| glob_match(p, sheet))
+            .map(String::as_str)
+    }
+}
+
+// The file's shape, every field optional. Deserialized first, then resolved into
+// `AdminPolicy` so we know which values were present.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    addins: Option<RawAddins>,
+    flows: Option<RawFlows>,
+    deletions: Option<DeletionAction>,
+    sensitivity: Option<RawSensitivity>,
+    approval_timeout_seconds: Option<u32>,
+    agent_client_may_approve: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAddins {
+    excel: Option<RawAddin>,
+    powerpoint: Option<RawAddin>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAddin {
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlows {
+    enabled: Option<bool>,
+    default: Option<Action>,
+    confidential: Option<Action>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSensitivity {
+    confidential_documents: Option<Vec<String>>,
+    confidential_sheets: Option<Vec<String>>,
+}
+
+impl TryFrom<RawPolicy> for AdminPolicy {
+    type Error = String;
+
+    fn try_from(raw: RawPolicy) -> Result<Self, Self::Error> {
+        let mut p = AdminPolicy::default();
+        let mut set = |path: &'static str| {
+            p.explicit.insert(path);
+        };
+        // Collect values first, then assign, so the closure's borrow of `p` ends.
+        let mut excel = None;
+        let mut powerpoint = None;
+        if let Some(a) = raw.addins {
+            if let Some(v) = a.excel.and_then(|x| x.enabled) {
+                excel = Some(v);
+                set("addins.excel.enabled");
+            }
+            if let Some(v) = a.powerpoint.and_then(|x| x.enabled) {
+                powerpoint = Some(v);
+                set("addins.powerpoint.enabled");
+            }
+        }
+        let (mut f_enabled, mut f_default, mut f_conf) = (None, None, None);
+        if let Some(f) = raw.flows {
+            if f.enabled.is_some() {
+                f_enabled = f.enabled;
+                set("flows.enabled");
+            }
+            if f.default.is_some() {
+                f_default = f.default;
+                set("flows.default");
+            }
+            if f.confidential.is_some() {
+                f_conf = f.confidential;
+                set("flows.confidential");
+            }
+        }
+        if raw.deletions.is_some() {
+            set("deletions");
+        }
+        let (mut docs, mut sheets) = (None, None);
+        if let Some(s) = raw.sensitivity {
+            if s.confidential_documents.is_some() {
+                docs = s.confidential_documents;
+                set("sensitivity.confidential_documents");
+            }
+            if s.confidential_sheets.is_some() {
+                sheets = s.confidential_sheets;
+                set("sensitivity.confidential_sheets");
+            }
+        }
+        if let Some(t) = raw.approval_timeout_seconds {
+            if t == 0 || t > MAX_APPROVAL_TIMEOUT_SECONDS {
+                return Err(format!(
+                    "approval_timeout_seconds: must be between 1 and {MAX_APPROVAL_TIMEOUT_SECONDS}, got {t}"
+                ));
+            }
+            set("approval_timeout_seconds");
+        }
+        if raw.agent_client_may_approve.is_some() {
+            set("agent_client_may_approve");
+        }
+        for (key, list) in [
+            ("confidential_documents", &docs),
+            ("confidential_sheets", &sheets),
+        ] {
+            if list.iter().flatten().any(|g| g.trim().is_empty()) {
+                return Err(format!(
+                    "{key}: a glob is empty (it would match nothing useful)"
+                ));
+            }
+        }
+        if let Some(v) = excel {
+            p.addins.excel.enabled = v;
+        }
+        if let Some(v) = powerpoint {
+            p.addins.powerpoint.enabled = v;
+        }
+        if let Some(v) = f_enabled {
+            p.flows.enabled = v;
+        }
+        if let Some(v) = f_default {
+            p.flows.default = v;
+        }
+        if let Some(v) = f_conf {
+            p.flows.confidential = v;
+        }
+        if let Some(v) = raw.deletions {
+            p.deletions = v;
+        }
+        if let Some(v) = docs {
+            p.sensitivity.confidential_documents = v;
+        }
+        if let Some(v) = sheets {
+            p.sensitivity.confidential_sheets = v;
+        }
+        if let Some(v) = raw.approval_timeout_seconds {
+            p.approval_timeout_seconds = v;
+        }
+        if let Some(v) = raw.agent_client_may_approve {
+            p.agent_client_may_approve = v;
+        }
+        Ok(p)
+    }
+}
+
+/// 1-based line and column of the first occurrence of `needle`, or (1, 1).
+fn locate(text: &str, needle: &str) -> (usize, usize) {
+    let Some(i) = text.find(needle).filter(|_| needle.len() > 2) else {
+        return (1, 1);
+    };
+    let before = &text[..i];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Case-insensitive glob with `*` (any run, including empty) and `?` (one character).
+/// Greedy with a single backtrack point, so it runs in O(pattern × text) at worst, never
+/// exponential (a `*` only ever restarts from the most recent star).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
+    let t: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_empty_object() {
+        let p = AdminPolicy::parse("{}").unwrap();
+        assert_eq!(p, AdminPolicy::default());
+        assert!(p.addins.excel.enabled && p.addins.powerpoint.enabled && p.flows.enabled);
+        assert_eq!(p.flows.default, Action::Notify);
+        assert_eq!(p.flows.confidential, Action::Ask);
+        assert_eq!(p.deletions, DeletionAction::Ask);
+        assert_eq!(p.approval_timeout_seconds, 120);
+        assert!(p.agent_client_may_approve);
+        assert!(
+            p.provenance()
+                .iter()
+                .all(|v| v.source == ValueSource::Default)
+        );
+    }
+
+    #[test]
+    fn full_file_parses_and_records_provenance() {
+        let p = AdminPolicy::parse(
+            r#"{"addins": {"excel": {"enabled": false}, "powerpoint": {}},
+               "flows": {"enabled": true, "default": "allow", "confidential": "block"},
+               "deletions": "block",
+               "sensitivity": {"confidential_documents": ["*payroll*"], "confidential_sheets": ["HR?"]},
+               "approval_timeout_seconds": 30, "agent_client_may_approve": false}"#,
+        )
+        .unwrap();
+        assert!(!p.agent_client_may_approve);
+        assert!(p.is_explicit("agent_client_may_approve"));
+        assert!(!p.addins.excel.enabled);
+        assert!(p.addins.powerpoint.enabled);
+        assert_eq!(p.flows.default, Action::Allow);
+        assert_eq!(p.flows.confidential, Action::Block);
+        assert_eq!(p.deletions, DeletionAction::Block);
+        assert_eq!(p.approval_timeout_seconds, 30);
+        assert!(p.is_explicit("addins.excel.enabled"));
+        assert!(!p.is_explicit("addins.powerpoint.enabled"));
+        let prov = p.provenance();
+        let get = |k: &str| prov.iter().find(|v| v.path == k).unwrap().clone();
+        assert_eq!(get("flows.confidential").source, ValueSource::File);
+        assert_eq!(get("flows.confidential").value, "block");
+        assert_eq!(
+            get("addins.powerpoint.enabled").source,
+            ValueSource::Default
+        );
+        assert_eq!(get("sensitivity.confidential_sheets").value, "HR?");
+        // Serializes back in the file's shape with every value present.
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["flows"]["confidential"], "block");
+        assert_eq!(v["addins"]["powerpoint"]["enabled"], true);
+    }
+
+    #[test]
+    fn bad_files_are_errors_with_positions() {
+        for (text, needle) in [
+            (r#"{"flow": {}}"#, "unknown field `flow`"),
+            (
+                r#"{"flows": {"defualt": "allow"}}"#,
+                "unknown field `defualt`",
+            ),
+            (
+                r#"{"addins": {"excel": {"enable": false}}}"#,
+                "unknown field `enable`",
+            ),
+            (r#"{"deletions": "notify"}"#, "unknown variant `notify`"),
+            (
+                r#"{"flows": {"default": "maybe"}}"#,
+                "unknown variant `maybe`",
+            ),
+            (r#"{"approval_timeout_seconds": 0}"#, "between 1 and"),
+            (
+                r#"{"agent_client_may_approve": "no"}"#,
+                "invalid type: string \"no\", expected a boolean",
+            ),
+            (
+                r#"{"sensitivity": {"confidential_sheets": [" "]}}"#,
+                "glob is empty",
+            ),
+            (r#"{"approval_timeout_seconds": -5}"#, "invalid value"),
+            ("{\n  \"flows\": {\"enabled\": \"no\"}\n}", "invalid type"),
+            ("{\"flows\": ", "EOF"),
+        ] {
+            let e = AdminPolicy::parse(text).unwrap_err();
+            let s = e.to_string();
+            assert!(s.contains(needle), "{text}: {s}");
+            assert!(s.contains("line "), "{s}");
+            if let PolicyError::Invalid { line, .. } = e {
+                assert!(line >= 1);
+            }
+        }
+        for (text, want) in [
+            ("{\n  \"flows\": {\"enabled\": \"no\"}\n}", 2),
+            ("{\n\n  \"approval_timeout_seconds\": 0\n}", 3),
+        ] {
+            match AdminPolicy::parse(text).unwrap_err() {
+                PolicyError::Invalid { line, .. } => assert_eq!(line, want, "{text}"),
+                other => panic!("{other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn load_missing_file_is_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = AdminPolicy::load(&dir.path().join("nope.json")).unwrap();
+        assert_eq!(p, AdminPolicy::default());
+        let f = dir.path().join("p.json");
+        std::fs::write(&f, "{\"deletions\": \"allow\"}").unwrap();
+        assert_eq!(
+            AdminPolicy::load(&f).unwrap().deletions,
+            DeletionAction::Allow
+        );
+        std::fs::write(&f, "{\"x\": 1}").unwrap();
+        assert!(
+            AdminPolicy::load(&f)
+                .unwrap_err()
+                .to_string()
+                .contains("p.json")
+        );
+    }
+
+    #[test]
+    fn globs() {
+        for (p, t, want) in [
+            ("*", "", true),
+            ("*", "anything", true),
+            ("", "", true),
+            ("", "a", false),
+            ("a?c", "ABC", true),
+            ("a?c", "ac", false),
+            ("*payroll*", "2024 Payroll.xlsx", true),
+            ("*.XLSX", "q3.xlsx", true),
+            ("q3*", "Q4.xlsx", false),
+            ("HR*", "hr data", true),
+            ("*a*b*c", "xxaxxbxxc", true),
+            ("*a*b*c", "xxaxxbxx", false),
+            ("É*", "étude", true),
+            ("a*a*a*a*a*a*a*a*b", &"a".repeat(2000), false),
+        ] {
+            assert_eq!(glob_match(p, t), want, "{p} vs {t:.20}");
+        }
+    }
+
+    #[test]
+    fn glob_is_not_exponential() {
+        let text = "a".repeat(20_000);
+        let pat = format!("{}b", "*a".repeat(50));
+        let t = std::time::Instant::now();
+        assert!(!glob_match(&pat, &text));
+        assert!(t.elapsed().as_secs() < 2);
+    }
+}

@@ -1,0 +1,121 @@
+//! The person's standing choices: document pairs always allowed or always blocked, and the
+//! ranges they marked confidential. Persisted by the store as JSON.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{CellAddr, CellRange, DocumentId, MAX_COLS, MAX_ROWS};
+
+/// A source -> target document pair the person has a standing choice about.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DocPair {
+    pub source: DocumentId,
+    pub target: DocumentId,
+}
+
+/// The person marked a range of a sheet confidential in the Excel pane.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RangeMark {
+    pub document: DocumentId,
+    pub sheet: String,
+    pub range: CellRange,
+}
+
+/// The person's standing choices. Persisted by the store as JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChoices {
+    #[serde(default)]
+    pub always_allow: BTreeSet<DocPair>,
+    #[serde(default)]
+    pub always_block: BTreeSet<DocPair>,
+    #[serde(default)]
+    pub marks: Vec<RangeMark>,
+}
+
+/// The whole sheet, for "mark this sheet confidential".
+pub fn whole_sheet() -> CellRange {
+    CellRange::new(
+        CellAddr::new(0, 0),
+        CellAddr::new(MAX_ROWS - 1, MAX_COLS - 1),
+    )
+}
+
+impl UserChoices {
+    /// "Always allow source -> target"; replaces an earlier "always block" for the pair.
+    pub fn allow_always(&mut self, source: &DocumentId, target: &DocumentId) {
+        let pair = DocPair {
+            source: source.clone(),
+            target: target.clone(),
+        };
+        self.always_block.remove(&pair);
+        self.always_allow.insert(pair);
+    }
+
+    /// "Always block source -> target"; replaces an earlier "always allow" for the pair.
+    pub fn block_always(&mut self, source: &DocumentId, target: &DocumentId) {
+        let pair = DocPair {
+            source: source.clone(),
+            target: target.clone(),
+        };
+        self.always_allow.remove(&pair);
+        self.always_block.insert(pair);
+    }
+
+    /// Forgets any standing choice about the pair.
+    pub fn forget_pair(&mut self, source: &DocumentId, target: &DocumentId) {
+        let pair = DocPair {
+            source: source.clone(),
+            target: target.clone(),
+        };
+        self.always_allow.remove(&pair);
+        self.always_block.remove(&pair);
+    }
+
+    pub fn is_always_allowed(&self, source: &DocumentId, target: &DocumentId) -> bool {
+        self.always_allow
+            .iter()
+            .any(|p| &p.source == source && &p.target == target)
+    }
+
+    pub fn is_always_blocked(&self, source: &DocumentId, target: &DocumentId) -> bool {
+        self.always_block
+            .iter()
+            .any(|p| &p.source == source && &p.target == target)
+    }
+
+    /// Marks a range confidential (idempotent).
+    pub fn mark_confidential(&mut self, document: &DocumentId, sheet: &str, range: CellRange) {
+        let m = RangeMark {
+            document: document.clone(),
+            sheet: sheet.to_string(),
+            range,
+        };
+        if !self.marks.contains(&m) {
+            self.marks.push(m);
+        }
+    }
+
+    /// Removes marks of exactly this range (sheet names compare case-insensitively, as in
+    /// Excel). Returns how many were removed.
+    pub fn unmark(&mut self, document: &DocumentId, sheet: &str, range: CellRange) -> usize {
+        let before = self.marks.len();
+        self.marks.retain(|m| {
+            !(&m.document == document && m.sheet.eq_ignore_ascii_case(sheet) && m.range == range)
+        });
+        before - self.marks.len()
+    }
+
+    /// The person's mark covering this cell, if any.
+    pub fn mark_for(
+        &self,
+        document: &DocumentId,
+        sheet: &str,
+        cell: CellAddr,
+    ) -> Option<&RangeMark> {
+        self.marks.iter().find(|m| {
+            &m.document == document && m.sheet.eq_ignore_ascii_case(sheet) && m.range.contains(cell)
+        })
+    }
+}
