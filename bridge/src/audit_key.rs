@@ -75,10 +75,9 @@ pub fn load_or_create(path: &Path, keyed: Option<&KeyedSince>) -> Result<AuditKe
 
 /// Loads (or creates) the key beside the tracker's database and gives it to the tracker.
 pub fn install(tracker: &mut Tracker) -> Result<()> {
-    let path = key_file_for(tracker.store().path());
+    let path = key_file_for(tracker.database_path());
     let keyed = tracker
-        .store()
-        .keyed_since()
+        .audit_keyed_since()
         .context("reading which audit key the store uses")?;
     let key = load_or_create(&path, keyed.as_ref())?;
     tracing::debug!(key_id = %key.id(), file = %path.display(), "audit key loaded");
@@ -239,7 +238,7 @@ mod tests {
         install(&mut t).unwrap();
         t.record_read(&read).unwrap();
         let key = load(&dir.path().join(AUDIT_KEY_FILE)).unwrap().unwrap();
-        let rows = t.store().audit_records().unwrap();
+        let rows = t.audit_records().unwrap();
         assert_eq!(rows[0].body["values_key"], key.id());
         drop(t);
 

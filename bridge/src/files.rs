@@ -51,7 +51,7 @@
 //!
 //! Reads run on blocking threads under a [`ReadHandle`]: the tool handler stops the read
 //! (through the tracker's `ReadControl`) when its request is cancelled or its future is
-//! dropped (the client went away), and [`cancel_all_reads`] stops every read at shutdown.
+//! dropped (the client went away), and [`ReadSwitch::cancel_all`] stops every read of the bridge at shutdown.
 //!
 //! # Writing
 //!
@@ -60,32 +60,30 @@
 //! file is left behind. Strings are always written as text cells, including strings that
 //! start with `=`: an agent copying text it read from an untrusted document must not be
 //! able to plant a live formula (`=WEBSERVICE(...)`, `=HYPERLINK(...)`, DDE payloads) that
-//! runs or leaks data when the person opens the file. [`write_content`] is what the tracker
-//! checks before the write, in the same shape Excel shows.
+//! runs or leaks data when the person opens the file. What the tracker checks before the
+//! write is `WriteContent::workbook` (tracker::office_json), in the same shape Excel shows.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
 mod nofollow;
 use nofollow::{Dir, Stat};
-use tracker::files::{FileError, Limits, PurviewLabel, ReadControl, quote_sheet};
-use tracker::{
-    CellAddr, CellRange, CellValue, DocumentRef, MAX_COLS, MAX_ROWS, ReadCell, SheetRead,
-    WriteContent, WritePart,
-};
+use tracker::files::{FileError, Limits, PurviewLabel, ReadControl};
+use tracker::office_json::{cell_json, grid_address};
+use tracker::{CellAddr, CellRange, DocumentRef, MAX_COLS, MAX_ROWS, ReadCell, SheetRead};
 
 /// Longest path accepted, in bytes (PATH_MAX on Linux).
 pub const MAX_PATH_BYTES: usize = 4096;
 /// Most sheets one `xlsx_write` may create.
 pub const MAX_SHEETS: usize = 64;
-/// Most cells (values, nulls included) one `xlsx_write` may carry.
-pub const MAX_WRITE_CELLS: usize = 5_000_000;
+/// Most cells (values, nulls included) one `xlsx_write` may carry: the one write limit.
+pub use tracker::office_json::MAX_WRITE_CELLS;
 /// Excel's longest text in a cell, in UTF-16 code units (what Excel counts).
 pub const MAX_CELL_TEXT: usize = 32_767;
 /// Excel's longest sheet name, in UTF-16 code units.
@@ -621,8 +619,8 @@ pub fn read_workbook_range(
         }
         let r = (cell.addr.row - shown_range.start.row) as usize;
         let c = (cell.addr.col - shown_range.start.col) as usize;
-        values[r][c] = json_value(&cell.value);
-        text[r][c] = shown(&cell);
+        values[r][c] = cell_json(&cell.value);
+        text[r][c] = tracker::files::shown(&cell);
         kept.push(cell);
     }
     Ok(WorkbookRange {
@@ -638,38 +636,47 @@ pub fn read_workbook_range(
     })
 }
 
-/// Set once the bridge is stopping: every read under way, and every later one, stops.
-static SHUTTING_DOWN: LazyLock<Arc<AtomicBool>> =
-    LazyLock::new(|| Arc::new(AtomicBool::new(false)));
+/// One bridge's switch for all its file reads: once the bridge is stopping, every read
+/// under way, and every later one, stops. Per bridge, not per process, so one bridge
+/// stopping never cancels another's reads (tests run many bridges in one process).
+#[derive(Clone, Debug, Default)]
+pub struct ReadSwitch(Arc<AtomicBool>);
 
-/// Stops every file read under way (`xlsx_read`, `scan_file`, `office-bridge scan`) and
-/// makes later ones stop at once: for the shutdown path, so stopping the bridge never
-/// waits for a read of a hostile file. Each stopped read answers "cancelled"; the blocking
-/// threads end within milliseconds. Cannot be undone (the process is stopping).
-pub fn cancel_all_reads() {
-    SHUTTING_DOWN.store(true, Ordering::Relaxed);
-    tracing::debug!("file reads cancelled for shutdown");
+impl ReadSwitch {
+    /// Stops every file read under this switch (`xlsx_read`, `scan_file`) and makes later
+    /// ones stop at once: for the shutdown path, so stopping the bridge never waits for a
+    /// read of a hostile file. Each stopped read answers "cancelled"; the blocking threads
+    /// end within milliseconds. Cannot be undone (the bridge is stopping).
+    pub fn cancel_all(&self) {
+        self.0.store(true, Ordering::Relaxed);
+        tracing::debug!("file reads cancelled for shutdown");
+    }
 }
 
 /// One read's stop switch. [`ReadHandle::control`] is handed to the tracker's readers
 /// (through `Limits::with_control`); the read stops when [`ReadHandle::cancel`] is
 /// called, when the handle is dropped (the tool call's future went away: the client
-/// disconnected or cancelled), or at [`cancel_all_reads`].
-#[derive(Debug, Default)]
+/// disconnected or cancelled), or at [`ReadSwitch::cancel_all`].
+#[derive(Debug)]
 pub struct ReadHandle {
     flag: Arc<AtomicBool>,
+    switch: ReadSwitch,
 }
 
 impl ReadHandle {
-    pub fn new() -> Self {
-        Self::default()
+    /// A handle for one read under `switch`.
+    pub fn new(switch: &ReadSwitch) -> Self {
+        ReadHandle {
+            flag: Arc::default(),
+            switch: switch.clone(),
+        }
     }
 
-    /// The control a read checks: this handle's flag and the shutdown flag.
+    /// The control a read checks: this handle's flag and the bridge's switch.
     pub fn control(&self) -> ReadControl {
         ReadControl::default()
             .stop_on(self.flag.clone())
-            .stop_on(SHUTTING_DOWN.clone())
+            .stop_on(self.switch.0.clone())
     }
 
     pub fn cancel(&self) {
@@ -722,44 +729,6 @@ fn parse_range(s: &str) -> Result<CellRange, FileToolError> {
         }
     }
     CellRange::parse(s).map_err(|_| invalid(s))
-}
-
-/// A cell value as JSON: whole numbers within ±2^53 as integers (`3`, not `3.0`).
-fn json_value(v: &CellValue) -> Value {
-    match v {
-        CellValue::Empty => Value::Null,
-        CellValue::Number(n) => {
-            if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 {
-                Value::from(*n as i64)
-            } else {
-                serde_json::Number::from_f64(*n)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null)
-            }
-        }
-        CellValue::Text(s) | CellValue::Error(s) => Value::String(s.clone()),
-        CellValue::Bool(b) => Value::Bool(*b),
-    }
-}
-
-/// What a cell shows: the file's displayed text when known, else the value as Excel's
-/// General format would show it.
-fn shown(cell: &ReadCell) -> String {
-    if let Some(t) = &cell.text {
-        return t.clone();
-    }
-    match &cell.value {
-        CellValue::Empty => String::new(),
-        CellValue::Number(n) => {
-            tracker::files::format_number(*n, "General").unwrap_or_else(|| n.to_string())
-        }
-        CellValue::Text(s) | CellValue::Error(s) => s.clone(),
-        CellValue::Bool(b) => bool_text(*b).to_string(),
-    }
-}
-
-fn bool_text(b: bool) -> &'static str {
-    if b { "TRUE" } else { "FALSE" }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -924,75 +893,6 @@ pub fn check_writable(
     validate(sheets)
 }
 
-/// What the tracker checks before the write: one `WritePart::Table` per sheet at
-/// `Name!A1:C3` (the name quoted as in a formula when it needs it, `'Q3 Revenue'!A1:B2`;
-/// the bare name for an empty sheet), rows padded to a rectangle, cells as Excel will show
-/// them: numbers in their shortest round-trip form (`1234.5`, `0.1`), booleans
-/// `TRUE`/`FALSE`, null as `""`.
-pub fn write_content(target: &DocumentRef, sheets: &[SheetInput]) -> WriteContent {
-    let parts = sheets
-        .iter()
-        .map(|s| {
-            let width = s.rows.iter().map(Vec::len).max().unwrap_or(0);
-            let address = shape_address(s.rows.len(), width);
-            let quoted = quote_sheet(&s.name);
-            let location = if address.is_empty() {
-                quoted
-            } else {
-                format!("{quoted}!{address}")
-            };
-            let rows = s
-                .rows
-                .iter()
-                .map(|row| {
-                    let mut out: Vec<String> = row.iter().map(display_value).collect();
-                    out.resize(width, String::new());
-                    out
-                })
-                .collect();
-            WritePart::Table { location, rows }
-        })
-        .collect();
-    WriteContent {
-        target: target.clone(),
-        parts,
-        explicit_sources: Vec::new(),
-    }
-}
-
-/// A JSON value as the text Excel will show for it.
-fn display_value(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::Bool(b) => bool_text(*b).to_string(),
-        Value::Number(n) => match n.as_f64() {
-            // -0 shows as 0 in Excel.
-            Some(f) => {
-                if f == 0.0 {
-                    "0".to_string()
-                } else {
-                    f.to_string()
-                }
-            }
-            None => n.to_string(),
-        },
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// `A1:C3` for a rows × cols rectangle from A1; `""` when it holds no cell.
-fn shape_address(rows: usize, cols: usize) -> String {
-    if rows == 0 || cols == 0 {
-        return String::new();
-    }
-    CellRange::new(
-        CellAddr::new(0, 0),
-        CellAddr::new(rows as u32 - 1, cols as u32 - 1),
-    )
-    .to_string()
-}
-
 /// Checks everything before a byte is written; the sheets as they will be written.
 fn validate(sheets: &[SheetInput]) -> Result<Vec<WrittenSheet>, FileToolError> {
     validate_with(sheets, MAX_WRITE_CELLS)
@@ -1074,7 +974,7 @@ fn validate_with(
         .iter()
         .map(|s| WrittenSheet {
             name: s.name.clone(),
-            address: shape_address(s.rows.len(), s.rows.iter().map(Vec::len).max().unwrap_or(0)),
+            address: grid_address(s.rows.len(), s.rows.iter().map(Vec::len).max().unwrap_or(0)),
         })
         .collect())
 }
@@ -1188,7 +1088,7 @@ mod tests {
     use super::*;
     use serde_json::json;
     use tempfile::TempDir;
-    use tracker::App;
+    use tracker::{App, CellValue};
 
     struct Fixture {
         _tmp: TempDir,
@@ -2009,7 +1909,6 @@ mod tests {
             err_text(validate_with(&sheets, 7)),
             "sheet B cell A2: objects cannot be written to a cell"
         );
-        assert_eq!(MAX_WRITE_CELLS, 5_000_000);
     }
 
     #[test]
@@ -2026,52 +1925,6 @@ mod tests {
         assert_eq!(entries(&dir), [name]);
         drop(t);
         assert_eq!(entries(&dir), Vec::<String>::new());
-    }
-
-    #[test]
-    fn write_content_shows_what_excel_will_show() {
-        let target = DocumentRef::new(App::File, "out.xlsx", "/data/out.xlsx");
-        let sheets = [
-            sheet(
-                "Revenue",
-                json!([
-                    ["Region", 1234.5, 3],
-                    ["EMEA", 0.1, true, false],
-                    [null, -0.0, 1e21]
-                ]),
-            ),
-            sheet("Q3 Notes", json!([["=SUM(A1)"]])),
-            sheet("Bob's", json!([])),
-        ];
-        let content = write_content(&target, &sheets);
-        assert_eq!(content.target, target);
-        assert!(content.explicit_sources.is_empty());
-        assert_eq!(
-            content.parts,
-            vec![
-                WritePart::Table {
-                    location: "Revenue!A1:D3".into(),
-                    rows: vec![
-                        vec!["Region".into(), "1234.5".into(), "3".into(), "".into()],
-                        vec!["EMEA".into(), "0.1".into(), "TRUE".into(), "FALSE".into()],
-                        vec![
-                            "".into(),
-                            "0".into(),
-                            "1000000000000000000000".into(),
-                            "".into()
-                        ],
-                    ],
-                },
-                WritePart::Table {
-                    location: "'Q3 Notes'!A1".into(),
-                    rows: vec![vec!["=SUM(A1)".into()]],
-                },
-                WritePart::Table {
-                    location: "'Bob''s'".into(),
-                    rows: vec![],
-                },
-            ]
-        );
     }
 
     #[test]
@@ -2110,11 +1963,38 @@ mod tests {
         let f = fixture();
         let path = f.root.join("small.xlsx");
         write_workbook(&path, &[sheet("S", json!([[1, 2]]))], false).unwrap();
-        let handle = ReadHandle::new();
+        let switch = ReadSwitch::default();
+        let handle = ReadHandle::new(&switch);
         let limits = Limits::default().with_control(handle.control());
         assert!(read_workbook_range(&path, None, None, 10, &limits).is_ok());
         drop(handle);
         let err = err_text(read_workbook_range(&path, None, None, 10, &limits));
         assert!(err.ends_with(": cancelled: the read was stopped before it finished (request cancelled or shutting down)"), "{err}");
+    }
+
+    #[test]
+    fn a_bridges_switch_stops_only_its_own_reads() {
+        let f = fixture();
+        let path = f.root.join("small.xlsx");
+        write_workbook(&path, &[sheet("S", json!([[1, 2]]))], false).unwrap();
+        let (stopping, other) = (ReadSwitch::default(), ReadSwitch::default());
+        let (a, b) = (ReadHandle::new(&stopping), ReadHandle::new(&other));
+        stopping.cancel_all();
+        let read = |h: &ReadHandle| {
+            read_workbook_range(
+                &path,
+                None,
+                None,
+                10,
+                &Limits::default().with_control(h.control()),
+            )
+        };
+        assert!(err_text(read(&a)).contains("cancelled"));
+        assert!(read(&b).is_ok(), "another bridge's reads go on");
+        let later = ReadHandle::new(&stopping);
+        assert!(
+            err_text(read(&later)).contains("cancelled"),
+            "and later reads stop at once"
+        );
     }
 }

@@ -247,7 +247,7 @@ impl Gate {
     /// recorded is durable. The store commits in groups: the flush happens after the
     /// tracker's lock is released, so callers arriving meanwhile share it instead of each
     /// waiting in line behind everyone else's (tracker::store::group_commit).
-    pub async fn with_tracker<R, F>(&self, f: F) -> Result<R, GateError>
+    async fn with_tracker<R, F>(&self, f: F) -> Result<R, GateError>
     where
         F: FnOnce(&mut Tracker) -> R + Send + 'static,
         R: Send + 'static,
@@ -644,19 +644,56 @@ impl Gate {
         document: DocumentId,
         ids: Vec<i64>,
     ) -> Result<Vec<StoredFlow>, GateError> {
-        let flows = self
-            .read_tracker(move |t| t.store().flows_by_id(&ids))
-            .await??;
+        let flows = self.read_tracker(move |t| t.flows_by_id(&ids)).await??;
         Ok(flows
             .into_iter()
             .filter(|f| f.flow.source.id == document || f.flow.target.id == document)
             .collect())
     }
 
+    /// Puts the administrator's policy in force and keeps it as the last good one (with
+    /// its audit record).
+    pub async fn apply_admin_policy(
+        &self,
+        policy: tracker::policy::AdminPolicy,
+        path: String,
+    ) -> Result<(), GateError> {
+        self.with_tracker(move |t| t.put_admin_policy(policy, &path, tracker::unix_millis_now()))
+            .await??;
+        Ok(())
+    }
+
+    /// How many cells are labelled.
+    pub async fn indexed_cells(&self) -> Result<usize, GateError> {
+        self.read_tracker(|t| t.indexed_cells()).await
+    }
+
+    /// The flows of tracked data in `content`, decided nothing and recorded nothing (for
+    /// `scan_file`).
+    pub async fn find_flows(&self, content: WriteContent) -> Result<Vec<tracker::Flow>, GateError> {
+        self.read_tracker(move |t| t.find_flows(&content)).await
+    }
+
+    /// The store's commit and flush counts.
+    pub async fn commit_stats(&self) -> Result<tracker::store::CommitStats, GateError> {
+        self.read_tracker(|t| t.commit_stats()).await
+    }
+
+    /// One approval as stored, whatever its state.
+    pub async fn approval_record(
+        &self,
+        id: String,
+    ) -> Result<Option<tracker::store::ApprovalRow>, GateError> {
+        Ok(self.read_tracker(move |t| t.approval(&id)).await??)
+    }
+
+    /// `audit verify` on the bridge's own store.
+    pub async fn verify_audit(&self) -> Result<tracker::audit::VerifyReport, GateError> {
+        Ok(self.read_tracker(|t| t.verify_audit()).await??)
+    }
+
     pub async fn recent_flows(&self, limit: usize) -> Result<Vec<StoredFlow>, GateError> {
-        Ok(self
-            .read_tracker(move |t| t.store().recent_flows(limit))
-            .await??)
+        Ok(self.read_tracker(move |t| t.recent_flows(limit)).await??)
     }
 
     /// The bridge is stopping: every held write is refused now (recorded as expired, "the

@@ -8,7 +8,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::office::{ClientImpl, SimPane, call, call_ok, deck, reformatted_table, workbook};
+use common::office::{
+    ClientImpl, Office, SimPane, call, call_ok, deck, reformatted_table, workbook,
+};
 use common::{TestBridge, WAIT};
 use office_bridge::events::BridgeEvent;
 use serde_json::{Value, json};
@@ -354,12 +356,8 @@ async fn ask_answered_no_on_the_desktop_writes_nothing() {
         .bridge
         .state
         .gate
-        .with_tracker({
-            let id = id.to_string();
-            move |t| t.store().approval(&id)
-        })
+        .approval_record(id.to_string())
         .await
-        .unwrap()
         .unwrap()
         .unwrap();
     assert_eq!(row.state.as_str(), "denied");
@@ -406,9 +404,8 @@ async fn ask_unanswered_is_denied_when_it_expires() {
         .bridge
         .state
         .gate
-        .with_tracker(move |t| t.store().approval(&id))
+        .approval_record(id.to_string())
         .await
-        .unwrap()
         .unwrap()
         .unwrap();
     assert_eq!(row.state.as_str(), "expired");
@@ -614,6 +611,53 @@ async fn a_pane_that_vanishes_mid_request_gives_a_clear_error() {
         text.contains("the pane of Q3.xlsx disconnected before answering excel.listSheets"),
         "{text}"
     );
+}
+
+/// Text that merely looks like an Excel error ("#Top priority!") is text: the pane path
+/// labels it like any other cell, so copying it into a deck is a flow. Only Excel's own
+/// error values (`#DIV/0!`, `#N/A`) are left unlabelled.
+#[tokio::test]
+async fn text_that_looks_like_an_error_value_is_labelled_and_traced() {
+    let bridge = bridge_with_policy(json!({"flows": {"default": "allow"}}), WAIT).await;
+    let tags: Office = Arc::new(|method, _params| match method {
+        "excel.readRange" => Ok(json!({
+            "sheet": "Notes", "address": "A1:A4",
+            "values": [["#Top priority: renegotiate the Contoso renewal!"],
+                       ["#Second: close the Fabrikam pipeline gap?"],
+                       ["#Third: hire two account managers in Lagos!"],
+                       ["#DIV/0!"]],
+        })),
+        "excel.getProperties" => Ok(json!({"name": "Plan.xlsx", "url": "", "custom": {}})),
+        other => Err(json!({"code": -32601, "message": format!("no {other}")})),
+    });
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let _excel = SimPane::open(&bridge, "excel", "Plan.xlsx", tags).await;
+    let _ppt = SimPane::open(&bridge, "powerpoint", "Board.pptx", deck(writes.clone())).await;
+    let client = bridge.mcp().await;
+    call_ok(
+        &client,
+        "excel_read_range",
+        json!({"sheet": "Notes", "range": "A1:A4"}),
+    )
+    .await;
+    let status = call_ok(&client, "office_status", json!({})).await;
+    assert_eq!(
+        status["labelled_cells"], 3,
+        "the three texts, not the error: {status}"
+    );
+    let text = "Priorities:\n#Top priority: renegotiate the Contoso renewal!\n#Second: close the Fabrikam pipeline gap?\n#Third: hire two account managers in Lagos!";
+    let result = call_ok(
+        &client,
+        "ppt_add_text",
+        json!({"document": "Board.pptx", "slide": 1, "text": text}),
+    )
+    .await;
+    let flows = result["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 1, "{result}");
+    assert_eq!(flows[0]["source"]["name"], "Plan.xlsx");
+    assert!(flows[0]["matched"].as_u64().unwrap() >= 2, "{result}");
+    client.cancel().await.unwrap();
+    bridge.stop().await;
 }
 
 #[tokio::test]

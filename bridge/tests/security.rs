@@ -864,9 +864,8 @@ async fn approval_ids_cannot_be_forged_replayed_or_answered_by_another_document(
     let row = bridge
         .state
         .gate
-        .with_tracker(move |t| t.store().approval(&id))
+        .approval_record(id.to_string())
         .await
-        .unwrap()
         .unwrap()
         .unwrap();
     assert_eq!(row.state.as_str(), "denied");

@@ -19,7 +19,10 @@ use crate::model::{
     ReadEvent, Sensitivity, SensitivityMark, UnixMillis, WriteContent,
 };
 use crate::policy::{self, AdminPolicy, UserChoices};
-use crate::store::{CommitTicket, Disposition, Durability, NewApproval, Store, StoreError};
+use crate::store::{
+    ApprovalRow, CommitStats, CommitTicket, Disposition, Durability, KeyedSince, NewApproval,
+    Store, StoreError, StoredFlow,
+};
 
 /// A flow found in a write, with its decision, as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -180,8 +183,39 @@ impl Tracker {
         &self.choices
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Where the tracker's database lives (the audit key file sits beside it).
+    pub fn database_path(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// Since when the audit log's values hashes are keyed, and by which key.
+    pub fn audit_keyed_since(&self) -> Result<Option<KeyedSince>, StoreError> {
+        self.store.keyed_since()
+    }
+
+    /// How many commits the store made and how many flushes they took.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.store.commit_stats()
+    }
+
+    /// The transfers with these ids, as stored (with their decisions and outcomes).
+    pub fn flows_by_id(&self, ids: &[i64]) -> Result<Vec<StoredFlow>, StoreError> {
+        self.store.flows_by_id(ids)
+    }
+
+    /// The `limit` most recent transfers, newest first.
+    pub fn recent_flows(&self, limit: usize) -> Result<Vec<StoredFlow>, StoreError> {
+        self.store.recent_flows(limit)
+    }
+
+    /// One approval as stored, whatever its state.
+    pub fn approval(&self, id: &str) -> Result<Option<ApprovalRow>, StoreError> {
+        self.store.approval(id)
+    }
+
+    /// Every audit record, oldest first.
+    pub fn audit_records(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        self.store.audit_records()
     }
 
     /// See [`Store::commit_ticket`].
@@ -846,7 +880,7 @@ mod tests {
         let flow = &check.deciding().next().unwrap().flow;
         assert_eq!(flow.sensitivity.level, Sensitivity::Confidential);
         let id = check.held[0].id.clone();
-        assert!(t.store().approval(&id).unwrap().is_some());
+        assert!(t.approval(&id).unwrap().is_some());
         assert_eq!(t.open_approvals().len(), 1);
         assert_eq!(t.next_expiry(), Some(9_000));
         // Another document's pane may not answer; the deck's may.
@@ -958,7 +992,7 @@ mod tests {
         let d = t.check_deletion(&deck(), "slide 2", 3_000, 9_000).unwrap();
         assert_eq!(d.decision.action, Action::Ask);
         let id = d.held.expect("held").id;
-        let row = t.store().approval(&id).unwrap().expect("stored");
+        let row = t.approval(&id).unwrap().expect("stored");
         assert_eq!(row.state, ApprovalState::Pending);
         assert!(t.verify_audit().unwrap().ok());
     }

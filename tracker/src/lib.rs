@@ -28,6 +28,7 @@ pub mod excel_date;
 pub mod files;
 pub mod injection;
 pub mod model;
+pub mod office_json;
 pub mod policy;
 pub mod scan;
 pub mod store;

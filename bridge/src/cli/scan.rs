@@ -11,9 +11,7 @@ use tracker::scan::{Progress, ScanFlow, ScanReport, scan};
 use tracker::{CellAddr, FlowStrength};
 
 pub fn run(targets: &[PathBuf], sources: &[PathBuf], json: bool) -> Result<i32> {
-    // Under a read handle, so a shutdown (`files::cancel_all_reads`) stops the scan too.
-    let handle = crate::files::ReadHandle::new();
-    let limits = Limits::default().with_control(handle.control());
+    let limits = Limits::default();
     let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
     // A progress line only for a person watching a terminal; never in pipes or logs.
     let mut stderr = std::io::stderr();

@@ -6,14 +6,15 @@ use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use serde_json::{Value, json};
-use tracker::{App, CellRange, ExplicitSource, WriteContent, WritePart};
+use tracker::office_json::{PaneRange, shown_rows, slide_read};
+use tracker::{App, CellRange, ExplicitSource, WriteContent};
 
-use super::pane_data::{PaneRange, flag_cells, flag_slides, slide_read, warning_json};
+use super::pane_data::{flag_cells, flag_slides, warning_json};
 use super::tool_args::{
     AddSlideArgs, AddTableArgs, AddTextArgs, DocumentArgs, InsertChartArgs, ReadRangeArgs,
     SheetArgs, SlideArgs, WriteRangeArgs,
 };
-use super::validate::{TableSource, a1_address, display};
+use super::validate::{TableSource, a1_address};
 use super::{OfficeBridgeMcp, document_json, fail, internal, ok};
 use crate::gate::Verdict;
 
@@ -256,18 +257,11 @@ impl OfficeBridgeMcp {
             Err(e) => return fail(e),
         };
         let session = or_fail!(self.resolve(App::Excel, args.document.as_deref()));
-        let content = WriteContent {
-            target: session.document.clone(),
-            parts: vec![WritePart::Table {
-                location: location.clone(),
-                rows: args
-                    .values
-                    .iter()
-                    .map(|r| r.iter().map(display).collect())
-                    .collect(),
-            }],
-            explicit_sources: vec![],
-        };
+        let content = WriteContent::table(
+            session.document.clone(),
+            location.clone(),
+            shown_rows(&args.values),
+        );
         // Office.js turns a string starting with "=" into a formula; a leading apostrophe
         // keeps it text, as typing it in Excel would.
         let values: Vec<Vec<Value>> = args
@@ -401,14 +395,11 @@ impl OfficeBridgeMcp {
         }
         let session = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
         let location = args.slide.location();
-        let content = WriteContent {
-            target: session.document.clone(),
-            parts: vec![WritePart::Text {
-                location: location.clone(),
-                text: args.text.clone(),
-            }],
-            explicit_sources: vec![],
-        };
+        let content = WriteContent::text(
+            session.document.clone(),
+            location.clone(),
+            args.text.clone(),
+        );
         let mut params = json!({"slide": args.slide.json(), "text": args.text});
         for (k, v) in [
             ("left", args.left),
@@ -459,45 +450,14 @@ impl OfficeBridgeMcp {
                     Err(e) => return e,
                 };
                 // The table shows what the person saw in Excel: the displayed text.
-                let rows: Vec<Vec<String>> = range
-                    .values
-                    .iter()
-                    .enumerate()
-                    .map(|(r, row)| {
-                        (0..row.len())
-                            .map(|c| {
-                                range
-                                    .text
-                                    .get(r)
-                                    .and_then(|t| t.get(c))
-                                    .and_then(Value::as_str)
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| display(&row[c]))
-                            })
-                            .collect()
-                    })
-                    .collect();
-                let Ok(cells) = CellRange::parse(&range.address) else {
-                    return fail("the pane answered an unexpected address");
-                };
-                let explicit = ExplicitSource {
-                    document: source,
-                    sheet: range.sheet.clone(),
-                    range: cells,
-                    location: location.clone(),
-                };
-                (rows, Some(explicit))
+                let explicit = range.as_source(source, &location);
+                (range.displayed_rows(), Some(explicit))
             }
         };
         let session = or_fail!(self.resolve(App::Powerpoint, args.document.as_deref()));
-        let content = WriteContent {
-            target: session.document.clone(),
-            parts: vec![WritePart::Table {
-                location: location.clone(),
-                rows: rows.clone(),
-            }],
-            explicit_sources: explicit.into_iter().collect(),
-        };
+        let mut content =
+            WriteContent::table(session.document.clone(), location.clone(), rows.clone());
+        content.explicit_sources.extend(explicit);
         let params = json!({"slide": args.slide.json(), "rows": rows});
         self.gated_write("ppt_add_table", content, &location, &call, || {
             self.pane(&session, "powerpoint.addTable", params)

@@ -16,9 +16,6 @@ use super::tool_args::{FlowsRecentArgs, ScanFileArgs, StatusArgs, XlsxReadArgs, 
 use super::{OfficeBridgeMcp, fail, internal, ok};
 use crate::files::{self, FileToolError, SheetInput};
 
-/// Most cells one `xlsx_read` returns (the rest is cut, and said so).
-const MAX_READ_CELLS: usize = 100_000;
-
 /// Test setting (milliseconds): every file read first waits this long (or until it is
 /// stopped), standing in for a read that takes a minute, which the reader budgets no
 /// longer let a real file do, in `tests/hostile_clients.rs`: a stop must not wait for it.
@@ -40,11 +37,12 @@ fn test_slow_file_tools() -> Option<std::time::Duration> {
 /// way the blocking thread ends within milliseconds instead of finishing a read nobody
 /// waits for.
 async fn reading<T: Send + 'static>(
+    switch: &files::ReadSwitch,
     ct: &tokio_util::sync::CancellationToken,
     f: impl FnOnce(ReadControl) -> Result<T, FileToolError> + Send + 'static,
 ) -> Result<T, CallToolResult> {
     // The handle stays here, with this future: only the control goes to the thread.
-    let handle = files::ReadHandle::new();
+    let handle = files::ReadHandle::new(switch);
     let control = handle.control();
     let slow = test_slow_file_tools();
     let task = tokio::task::spawn_blocking(move || {
@@ -120,12 +118,7 @@ impl OfficeBridgeMcp {
                 "sensitivity_label": label,
             }));
         }
-        let indexed = self
-            .ctx
-            .gate
-            .with_tracker(|t| t.indexed_cells())
-            .await
-            .unwrap_or(0);
+        let indexed = self.ctx.gate.indexed_cells().await.unwrap_or(0);
         let pending = self.ctx.gate.pending().await.map(|p| p.len()).unwrap_or(0);
         ok(json!({
             "bridge": {"version": env!("CARGO_PKG_VERSION"), "uptime_seconds": self.ctx.started.elapsed().as_secs()},
@@ -148,13 +141,13 @@ impl OfficeBridgeMcp {
     ) -> CallToolResult {
         let dirs = self.ctx.allowed_dirs.clone();
         let limits = self.ctx.limits.clone();
-        let read = reading(&call.ct, move |control| {
+        let read = reading(&self.ctx.reads, &call.ct, move |control| {
             let file = dirs.open_existing(&args.path)?;
             let wb = files::read_workbook_range(
                 file.path(),
                 args.sheet.as_deref(),
                 args.range.as_deref(),
-                MAX_READ_CELLS,
+                tracker::office_json::MAX_READ_CELLS,
                 &limits.with_control(control),
             )?;
             // The reader opened the file by path: what it read counts only if the path
@@ -249,7 +242,10 @@ impl OfficeBridgeMcp {
             ));
         }
         let target = tracker::files::file_document(&path);
-        let content: WriteContent = files::write_content(&target, &sheets);
+        let content = WriteContent::workbook(
+            target,
+            sheets.iter().map(|s| (s.name.as_str(), s.rows.as_slice())),
+        );
         let location = path.display().to_string();
         let overwrite = args.overwrite;
         let shown = location.clone();
@@ -280,7 +276,7 @@ impl OfficeBridgeMcp {
         let limits = self.ctx.limits.clone();
         match args.against {
             Some(against) => {
-                let report = reading(&call.ct, move |control| {
+                let report = reading(&self.ctx.reads, &call.ct, move |control| {
                     let target = dirs.open_existing(&args.path)?;
                     let sources = against
                         .iter()
@@ -313,7 +309,7 @@ impl OfficeBridgeMcp {
                 }
             }
             None => {
-                let doc = reading(&call.ct, move |control| {
+                let doc = reading(&self.ctx.reads, &call.ct, move |control| {
                     let target = dirs.open_existing(&args.path)?;
                     let doc =
                         tracker::files::read_target(target.path(), &limits.with_control(control))?;
@@ -330,12 +326,7 @@ impl OfficeBridgeMcp {
                     parts: doc.parts,
                     explicit_sources: vec![],
                 };
-                let flows = match self
-                    .ctx
-                    .gate
-                    .with_tracker(move |t| t.find_flows(&content))
-                    .await
-                {
+                let flows = match self.ctx.gate.find_flows(content).await {
                     Ok(f) => f,
                     Err(e) => return internal(e),
                 };

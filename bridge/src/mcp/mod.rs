@@ -43,6 +43,8 @@ pub struct McpContext {
     pub policy: watch::Receiver<PanePolicy>,
     pub allowed_dirs: Arc<AllowedDirs>,
     pub limits: tracker::files::Limits,
+    /// Stops this bridge's file reads when it shuts down.
+    pub reads: crate::files::ReadSwitch,
     pub started: Instant,
     /// Every MCP session, to tell them when the tool list changes.
     pub peers: std::sync::Mutex<Vec<Peer<RoleServer>>>,

@@ -6,6 +6,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tracker::office_json::{check_write_grid, shown_text};
 use tracker::{CellAddr, CellRange};
 
 use super::tool_args::{
@@ -15,8 +16,6 @@ use super::tool_args::{
 };
 use crate::files::{AllowedDirs, SheetInput};
 
-/// The most cells one write may carry (the panes refuse more in one message).
-pub(crate) const MAX_WRITE_CELLS: usize = 100_000;
 /// Largest text for one text box.
 pub(crate) const MAX_TEXT_CHARS: usize = 100_000;
 
@@ -97,46 +96,6 @@ pub(crate) fn a1_address<'a>(range: &'a str, what: &str) -> Result<(&'a str, Cel
         .map_err(|e| format!("{what} {range:?} is not an A1 range: {e}"))
 }
 
-/// A cell value as a table shows it.
-pub(crate) fn display(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Bool(true) => "TRUE".into(),
-        Value::Bool(false) => "FALSE".into(),
-        other => other.to_string(),
-    }
-}
-
-/// Checks a grid of values: at least one cell, scalar cells, bounded. Returns the cell
-/// count.
-pub(crate) fn check_grid(rows: &[Vec<Value>], what: &str) -> Result<usize, String> {
-    if rows.is_empty() || rows.iter().all(Vec::is_empty) {
-        return Err(format!(
-            "{what} is empty: give at least one row with one cell"
-        ));
-    }
-    let mut cells = 0usize;
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if v.is_object() || v.is_array() {
-                return Err(format!(
-                    "{what}: row {} cell {} is a list or object; cells hold numbers, strings, booleans or null",
-                    r + 1,
-                    c + 1
-                ));
-            }
-        }
-        cells += row.len();
-    }
-    if cells > MAX_WRITE_CELLS {
-        return Err(format!(
-            "{what} has {cells} cells; at most {MAX_WRITE_CELLS} per call, split it"
-        ));
-    }
-    Ok(cells)
-}
-
 /// Where an `excel_write_range` lands, worked out before anything is asked.
 pub(crate) struct WritePlan<'a> {
     /// The address as given, without its sheet (what the pane is sent).
@@ -147,7 +106,7 @@ pub(crate) struct WritePlan<'a> {
 
 impl WriteRangeArgs {
     pub(crate) fn plan(&self) -> Result<WritePlan<'_>, String> {
-        check_grid(&self.values, "values")?;
+        check_write_grid(&self.values, "values")?;
         let (address, range) = a1_address(&self.range, "range")?;
         let start = range.start;
         let width = self.values.iter().map(Vec::len).max().unwrap_or(0) as u32;
@@ -198,10 +157,10 @@ impl AddTableArgs {
                 Err("give the table's rows, or from_range to copy an Excel range".into())
             }
             (Some(rows), None) => {
-                check_grid(rows, "rows")?;
+                check_write_grid(rows, "rows")?;
                 Ok(TableSource::Rows(
                     rows.iter()
-                        .map(|r| r.iter().map(display).collect())
+                        .map(|r| r.iter().map(shown_text).collect())
                         .collect(),
                 ))
             }

@@ -187,16 +187,8 @@ impl AppState {
             // Put in force and kept as the last good policy (with its audit record), so a
             // file that breaks later, even while the bridge is stopped, falls back to it.
             let (policy, path) = (next.policy.clone(), next.path.display().to_string());
-            let applied = self
-                .gate
-                .with_tracker(move |t| {
-                    t.put_admin_policy(policy, &path, tracker::unix_millis_now())
-                })
-                .await;
-            match applied {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!("cannot record the policy change: {e}"),
-                Err(e) => tracing::error!("cannot apply the policy change: {e}"),
+            if let Err(e) = self.gate.apply_admin_policy(policy, path).await {
+                tracing::error!("cannot apply the policy change: {e}");
             }
             if self.fixed_approval_timeout.is_none() {
                 self.gate.set_approval_timeout(Duration::from_secs(
@@ -359,6 +351,7 @@ impl Bridge {
             policy: policy_rx,
             allowed_dirs: Arc::new(allowed_dirs),
             limits: tracker::files::Limits::default(),
+            reads: crate::files::ReadSwitch::default(),
             started: std::time::Instant::now(),
             peers: std::sync::Mutex::new(Vec::new()),
             purview_checked: std::sync::Mutex::new(std::collections::HashSet::new()),
@@ -645,7 +638,7 @@ impl Bridge {
         policy_watch.abort();
         tracing::info!("shutting down");
         // A read nobody will wait for stops now, within milliseconds.
-        crate::files::cancel_all_reads();
+        self.state.mcp.reads.cancel_all();
         // Everything below is bounded: a stop must not wait on a file read or a client
         // (what is recorded is durable already; `main` then leaves blocking tasks behind).
         let orderly = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -699,18 +692,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn status(State(state): State<AppState>) -> Response {
-    let store = state
-        .gate
-        .with_tracker(|t| t.store().commit_stats())
-        .await
-        .ok()
-        .map(|c| {
-            json!({
-                "commits": c.commits,
-                "flushes": c.flushes,
-                "flush_ms": c.flush_time.as_secs_f64() * 1000.0,
-            })
-        });
+    let store = state.gate.commit_stats().await.ok().map(|c| {
+        json!({
+            "commits": c.commits,
+            "flushes": c.flushes,
+            "flush_ms": c.flush_time.as_secs_f64() * 1000.0,
+        })
+    });
     axum::Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "documents": state.registry.list(),

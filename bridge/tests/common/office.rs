@@ -398,13 +398,7 @@ pub fn reformatted_table() -> Value {
 impl TestBridge {
     /// `audit verify` on the bridge's own store: the chain is intact.
     pub async fn assert_audit_intact(&self) {
-        let report = self
-            .state
-            .gate
-            .with_tracker(|t| t.verify_audit())
-            .await
-            .unwrap()
-            .unwrap();
+        let report = self.state.gate.verify_audit().await.unwrap();
         assert!(report.ok(), "{report:?}");
     }
 }

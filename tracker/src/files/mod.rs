@@ -643,8 +643,9 @@ pub fn quote_sheet(name: &str) -> String {
     }
 }
 
-/// What a cell shows: its displayed text when known, else its value printed plainly.
-pub(crate) fn shown(cell: &ReadCell) -> String {
+/// What a cell shows: its displayed text when known, else its value as Excel's General
+/// format shows it.
+pub fn shown(cell: &ReadCell) -> String {
     if let Some(t) = &cell.text {
         return t.clone();
     }
@@ -652,7 +653,7 @@ pub(crate) fn shown(cell: &ReadCell) -> String {
         CellValue::Empty => String::new(),
         CellValue::Number(n) => numfmt::general(*n),
         CellValue::Text(s) => s.clone(),
-        CellValue::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        CellValue::Bool(b) => crate::office_json::bool_text(*b).to_string(),
         CellValue::Error(e) => e.clone(),
     }
 }
