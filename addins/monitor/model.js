@@ -134,7 +134,7 @@ export function transferRow(entry, { earlier = false } = {}) {
   const by = entry.decided_by ?? entry.approvedBy;
   const detail = [
     by ? DECIDED_BY[by] ?? String(by) : "",
-    entry.reason || f.reason,
+    entry.reason || f.because,
     stage === "failed" ? "the write failed" : "",
     f.strength && `${f.strength}${f.how ? `, ${f.how}` : ""}`,
     f.level && levelWords(f.level),

@@ -337,13 +337,13 @@ function addCard(raw) {
   const button = (label, cls, decision, scope, aria) =>
     h("button", { type: "button", class: cls, "aria-label": aria, "data-decision": decision, "data-scope": scope, onclick: () => decide(id, decision, scope) }, label);
   const details = a.deletion
-    ? [[h("dt", {}, "In"), h("dd", {}, targetName)], f.reason ? [h("dt", {}, "Why held"), h("dd", {}, f.reason)] : null]
+    ? [[h("dt", {}, "In"), h("dd", {}, targetName)], f.because ? [h("dt", {}, "Why held"), h("dd", {}, f.because)] : null]
     : [
         [h("dt", {}, "From"), h("dd", {}, f.from)],
         [h("dt", {}, "To"), h("dd", {}, [targetName, f.location].filter(Boolean).join(", "))],
         f.matched ? [h("dt", {}, "What"), h("dd", {}, `${f.matched} matched${f.how ? ` (${f.how})` : ""}`)] : null,
         [h("dt", {}, "Sensitivity"), h("dd", {}, h("span", { class: `badge ${sensitivityClass(f.level)}` }, levelWords(f.level)))],
-        f.reason ? [h("dt", {}, "Why held"), h("dd", {}, f.reason)] : null,
+        f.because ? [h("dt", {}, "Why held"), h("dd", {}, f.because)] : null,
       ];
   const buttons = a.deletion
     ? [button("Allow once", "primary", "allow", "once", `Allow once: ${a.subject}`), button("Block", "danger", "deny", "once", `Block: ${a.subject}`)]

@@ -111,13 +111,13 @@ export class ApprovalCards {
       h("button", { type: "button", class: cls, "aria-label": aria, disabled: !enabled, onclick: () => this.decide(id, decision, scope) }, label);
     const row = (term, value) => (value ? [h("dt", {}, term), h("dd", {}, value)] : null);
     const details = a.deletion
-      ? [row("Why held", f.reason)]
+      ? [row("Why held", f.because)]
       : [
           row("From", f.where),
           row("What", f.matched ? `${f.matched} matched${f.how ? ` (${f.how})` : ""}` : ""),
           row("Sensitivity", h("span", { class: `badge ${sensitivityClass(f.level)}` }, levelWords(f.level))),
           row("Going to", f.location),
-          row("Why held", f.reason),
+          row("Why held", f.because),
         ];
     // A deletion has no source to remember a standing choice for: allow once or block.
     const buttons = a.deletion

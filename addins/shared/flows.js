@@ -121,7 +121,7 @@ export function flowLine(state, { role = "source", noun = "workbook" } = {}) {
   // policy's reason. A transfer allowed itself but kept out ended with the rest of its write.
   const ownDecision = f.decision.toLowerCase();
   let because = state.reason;
-  if (!because && phase === "kept" && ownDecision === "block") because = f.reason;
+  if (!because && phase === "kept" && ownDecision === "block") because = f.because;
   if (!because && phase === "kept" && (ownDecision === "allow" || ownDecision === "notify")) because = "another transfer in the same write was kept out";
   const detail = [f.matched && `${f.matched} matched`, f.level && `sensitivity: ${levelWords(f.level)}`, status.trim(), because].filter(Boolean).join(" · ");
   const kind = { held: "held", writing: role === "target" ? "in" : "out", moved: role === "target" ? "in" : "out", kept: "blocked", failed: "error", lost: "info" }[phase];

@@ -139,10 +139,63 @@ export function describeFlow(raw) {
     matched: matchedText,
     decision: str(f.decision ?? raw?.decision),
     reason: str(f.reason ?? raw?.reason),
+    // Why, as the bridge decided it (data), in one short line; the sentence when absent.
+    why: f.why && typeof f.why === "object" ? f.why : null,
+    because: explainWhy(f.why) || str(f.reason ?? raw?.reason),
     strength: str(f.strength),
     // Copied by reference (from_range, a chart) or found in what the agent wrote.
     how: f.explicit === true ? "copied from the workbook" : f.explicit === false ? "found in what the agent wrote" : "",
   };
+}
+
+/** Who said data is sensitive, from a decision's `why.sensitivity.origin`. */
+function originWords(origin) {
+  switch (origin?.by) {
+    case "person":
+      return "marked by you";
+    case "admin_rule":
+      return `your administrator's rule "${str(origin.pattern)}"`;
+    case "purview":
+      return `Purview label "${str(origin.label)}"`;
+    case "label_unknown":
+      return "its sensitivity label could not be read";
+    default:
+      return "";
+  }
+}
+
+/**
+ * A decision's why (the bridge's `DecisionWhy`: rule, policy, sensitivity, choice,
+ * uncertain) in one short line; "" when there is none. Rendered from the data, so nothing
+ * depends on the wording of the bridge's sentence.
+ */
+export function explainWhy(why) {
+  if (!why || typeof why !== "object") return "";
+  const confidential = String(why.sensitivity?.level ?? "") === "confidential";
+  const origin = confidential ? originWords(why.sensitivity?.origin) : "";
+  const kind = confidential ? `confidential data${origin ? ` (${origin})` : ""}` : "data moving between documents";
+  const choice = why.choice === "always_block" ? "you chose to always block this pair" : why.choice === "always_allow" ? "you chose to always allow this pair" : "";
+  const join = (...parts) => parts.filter(Boolean).join("; ");
+  switch (why.rule) {
+    case "same_document":
+      return "It stays within the same document";
+    case "transfers_off":
+      return why.uncertain ? "Cross-app transfers are switched off; the match is uncertain, so it is only shown" : "Cross-app transfers are switched off by your administrator";
+    case "deletion_policy":
+      return { allow: "Your administrator allows deletions", notify: "Your administrator allows deletions", ask: "Your administrator requires approval for deletions", block: "Your administrator blocks deletions" }[why.policy] ?? "";
+    case "admin_policy": {
+      const policy =
+        {
+          allow: `Your administrator allows ${kind}`,
+          notify: `Your administrator allows ${kind} and asks that you be told`,
+          ask: `Your administrator requires approval for ${kind}`,
+          block: `Your administrator blocks ${kind}`,
+        }[why.policy] ?? "";
+      return join(policy, choice, why.uncertain ? "the match is uncertain, so it is only shown" : "");
+    }
+    default:
+      return "";
+  }
 }
 
 /**

@@ -45,7 +45,10 @@ pub struct FlowSummary {
     /// Copied by reference (`from_range`, a chart), not found by detection.
     pub explicit: bool,
     pub decision: tracker::Action,
-    /// The decision's reason, in words.
+    /// Why, as data: which rule, which sensitivity and from whom, which standing choice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<tracker::DecisionWhy>,
+    /// The decision's reason, in words (rendered by the tracker from `why`).
     pub reason: String,
     /// The one line a notification shows.
     pub line: String,
@@ -94,6 +97,7 @@ impl FlowSummary {
             sensitivity: flow.sensitivity.level,
             explicit: flow.explicit,
             decision: decision.action,
+            why: decision.why.clone(),
             reason: decision.reason.clone(),
             line,
             write_id: None,
@@ -109,6 +113,7 @@ pub fn stored_flow_json(f: &tracker::store::StoredFlow) -> serde_json::Value {
     // A flow stored without its decision (a crash between the two is impossible: they
     // share a transaction) would read as allowed; keep the shape total anyway.
     let decision = f.decision.clone().unwrap_or(Decision {
+        why: None,
         action: tracker::Action::Allow,
         reason: String::new(),
     });

@@ -998,7 +998,7 @@ fn approval_request(approval: &HeldApproval) -> Value {
         (HeldAction::Flow { flow }, _) => (flow.line.clone(), json!(flow)),
         (HeldAction::Deletion { what }, HeldSubject::Deletion { decision, .. }) => (
             format!("delete {what} from {}", approval.target.name),
-            json!({"what": what, "target": {"name": approval.target.name}, "location": what, "reason": decision.reason}),
+            json!({"what": what, "target": {"name": approval.target.name}, "location": what, "why": decision.why, "reason": decision.reason}),
         ),
         (HeldAction::Deletion { what }, _) => (what.clone(), json!({"what": what})),
     };

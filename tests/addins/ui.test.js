@@ -1,7 +1,7 @@
 // The pure parts of the pane UI: reading flows as the bridge sends them, countdowns, words.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeApproval, describeFlow, formatCountdown, decisionWords, levelWords, sensitivityClass, cellCount } from "../../addins/shared/ui.js";
+import { describeApproval, describeFlow, explainWhy, formatCountdown, decisionWords, levelWords, sensitivityClass, cellCount } from "../../addins/shared/ui.js";
 
 test("describeFlow reads the approval.request flow shape", () => {
   const f = describeFlow({ source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", matched: 12, sensitivity: { level: "Confidential" }, location: "slide 3, table", reason: "confidential" });
@@ -53,4 +53,23 @@ test("levelWords: the bridge's levels in words, labels pass through", () => {
   assert.equal(levelWords("confidential"), "Confidential");
   assert.equal(levelWords("Highly Confidential"), "Highly Confidential");
   assert.equal(levelWords(""), "not labelled");
+});
+
+test("a decision's why is rendered from its data, never from the bridge's sentence", () => {
+  const purview = { level: "confidential", origin: { by: "purview", label: "Highly Confidential" } };
+  assert.equal(explainWhy({ rule: "admin_policy", policy: "ask", sensitivity: purview, sensitive_values: 6 }), 'Your administrator requires approval for confidential data (Purview label "Highly Confidential")');
+  assert.equal(explainWhy({ rule: "admin_policy", policy: "block", sensitivity: { level: "normal", origin: { by: "default" } }, choice: "always_allow" }), "Your administrator blocks data moving between documents; you chose to always allow this pair");
+  assert.equal(explainWhy({ rule: "admin_policy", policy: "block", uncertain: true }), "Your administrator blocks data moving between documents; the match is uncertain, so it is only shown");
+  assert.equal(explainWhy({ rule: "transfers_off" }), "Cross-app transfers are switched off by your administrator");
+  assert.equal(explainWhy({ rule: "deletion_policy", policy: "ask" }), "Your administrator requires approval for deletions");
+  assert.equal(explainWhy({ rule: "same_document" }), "It stays within the same document");
+  assert.equal(explainWhy({ rule: "something_new" }), "");
+  assert.equal(explainWhy(null), "");
+  assert.equal(explainWhy("a string"), "");
+  // describeFlow carries both: the data's words first, the sentence when there is no data.
+  const sentence = "6 values from Q3.xlsx > Revenue are confidential (marked by you) and would go to Board.pptx; your administrator requires approval for confidential data";
+  const f = describeFlow({ reason: sentence, why: { rule: "admin_policy", policy: "ask", sensitivity: { level: "confidential", origin: { by: "person" } } } });
+  assert.equal(f.because, "Your administrator requires approval for confidential data (marked by you)");
+  assert.equal(f.reason, sentence);
+  assert.equal(describeFlow({ reason: sentence }).because, sentence);
 });

@@ -852,6 +852,7 @@ mod tests {
 
     fn ask() -> Decision {
         Decision {
+            why: None,
             action: Action::Ask,
             reason: "held".into(),
         }

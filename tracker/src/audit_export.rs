@@ -419,6 +419,7 @@ mod tests {
             explicit: false,
         };
         let d = Decision {
+            why: None,
             action: Action::Notify,
             reason: "shown".into(),
         };

@@ -989,6 +989,13 @@ mod tests {
         let check = t.check_write(&reformatted_table(), 2_000, LATER).unwrap();
         assert_eq!(check.action(), Action::Block);
         assert!(t.open_approvals().is_empty(), "a blocked write asks nobody");
+        // Why it was blocked is kept as data, beside the words.
+        let stored = t.recent_flows(1).unwrap().remove(0).decision.unwrap();
+        assert_eq!(stored, check.flows[0].decision);
+        assert_eq!(
+            stored.why.map(|w| w.rule),
+            Some(crate::model::DecisionRule::TransfersOff)
+        );
         let d = t.check_deletion(&deck(), "slide 2", 3_000, 9_000).unwrap();
         assert_eq!(d.decision.action, Action::Ask);
         let id = d.held.expect("held").id;

@@ -520,11 +520,134 @@ impl fmt::Display for Action {
     }
 }
 
-/// A decision with the reason in words the person (and the agent) can read.
+/// A decision: the action, why as data ([`DecisionWhy`]), and the reason in words the
+/// person (and the agent) can read, rendered from that data by the tracker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     pub action: Action,
+    /// Why, as data. Absent only on decisions stored before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<DecisionWhy>,
     pub reason: String,
+}
+
+/// Which rule decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionRule {
+    /// Data moving within one document: always allowed.
+    SameDocument,
+    /// The administrator switched cross-app transfers off.
+    TransfersOff,
+    /// The administrator's action for data of this sensitivity (`flows.default` or
+    /// `flows.confidential`), adjusted by the person's standing choice when one applies.
+    AdminPolicy,
+    /// The administrator's rule for deletions.
+    DeletionPolicy,
+}
+
+/// A standing choice the person made for a source and target pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairChoice {
+    AlwaysAllow,
+    AlwaysBlock,
+}
+
+/// Why a decision came out as it did, as data the panes, the monitor, `notify` and tool
+/// errors render; nothing parses the reason's words back.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DecisionWhy {
+    pub rule: DecisionRule,
+    /// What the administrator's policy says for this kind of data (flows) or for
+    /// deletions, before the person's choice and before a weak match caps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Action>,
+    /// The sensitivity that counted and who said so (flows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<SensitivityMark>,
+    /// How many of the values carry that sensitivity (flows of confidential data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive_values: Option<usize>,
+    /// The person's standing choice for this pair, when it changed or confirmed the
+    /// outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<PairChoice>,
+    /// The match was too weak to hold or block: shown at most.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
+}
+
+impl DecisionWhy {
+    /// Why, in the words after the transfer is named ("your administrator blocks
+    /// confidential data; you chose …"): what a notification or a card shows when it
+    /// already says what moved where.
+    pub fn because(&self) -> String {
+        let confidential = self
+            .sensitivity
+            .as_ref()
+            .is_some_and(|m| m.level == Sensitivity::Confidential);
+        let kind = if confidential {
+            "confidential data"
+        } else {
+            "data moving between documents"
+        };
+        match self.rule {
+            DecisionRule::SameDocument => "it stays within the same document".to_string(),
+            DecisionRule::TransfersOff if self.uncertain => "cross-app transfers are switched off by your administrator, but the match is too weak to block; it is shown instead".to_string(),
+            DecisionRule::TransfersOff => {
+                "cross-app transfers are switched off by your administrator".to_string()
+            }
+            DecisionRule::AdminPolicy if self.uncertain => {
+                if self.choice == Some(PairChoice::AlwaysBlock) {
+                    return "you chose to always block this pair, but the match is too weak to block; it is shown instead".to_string();
+                }
+                match self.policy.unwrap_or(Action::Allow) {
+                    Action::Allow => "this is allowed by your administrator's policy".to_string(),
+                    Action::Notify => {
+                        "your administrator asks that such transfers be shown".to_string()
+                    }
+                    Action::Ask => {
+                        "the match is uncertain, so it is shown rather than held for approval"
+                            .to_string()
+                    }
+                    Action::Block => {
+                        "the match is uncertain, so it is shown rather than blocked".to_string()
+                    }
+                }
+            }
+            DecisionRule::AdminPolicy => {
+                let policy = self.policy.unwrap_or(Action::Allow);
+                let mut words = match policy {
+                    Action::Allow => format!("your administrator allows {kind}"),
+                    Action::Notify => {
+                        format!("your administrator allows {kind} and asks that you be told")
+                    }
+                    Action::Ask => format!("your administrator requires approval for {kind}"),
+                    Action::Block => format!("your administrator blocks {kind}"),
+                };
+                match (self.choice, policy) {
+                    (Some(PairChoice::AlwaysBlock), p) if p != Action::Block => {
+                        words.push_str("; you chose to always block this pair");
+                    }
+                    (Some(PairChoice::AlwaysAllow), Action::Ask) => words.push_str(
+                        "; you chose to always allow this pair, so it is shown instead of held",
+                    ),
+                    (Some(PairChoice::AlwaysAllow), Action::Block) => words.push_str(
+                        "; your choice to always allow this pair cannot override your administrator",
+                    ),
+                    _ => {}
+                }
+                words
+            }
+            DecisionRule::DeletionPolicy => match self.policy.unwrap_or(Action::Ask) {
+                Action::Allow | Action::Notify => "your administrator allows deletions",
+                Action::Ask => "your administrator requires approval for deletions",
+                Action::Block => "your administrator blocks deletions",
+            }
+            .to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,8 @@ struct FlowData {
     strength: String,
     decision: String,
     reason: String,
+    /// Why, as data (absent from bridges before it was sent).
+    why: Option<tracker::DecisionWhy>,
     line: String,
 }
 
@@ -111,8 +113,8 @@ pub struct FlowNotice {
     pub possible: bool,
     /// allow, notify, ask or block.
     pub decision: String,
-    /// The decision's reason, as the bridge gave it.
-    pub reason: String,
+    /// Why, in the words after the transfer is named (`DecisionWhy::because`).
+    pub because: String,
     /// The whole line for this flow alone.
     pub line: String,
 }
@@ -126,32 +128,23 @@ pub enum Notice {
     Now(String),
 }
 
-/// The words after a flow's line for its decision.
-pub fn decision_suffix(decision: &str, reason: &str) -> String {
+/// The words after a flow's line for its decision; `because` is why, without the
+/// transfer restated (the line says what moved where).
+pub fn decision_suffix(decision: &str, because: &str) -> String {
     match decision {
         "ask" => " — waiting for your approval".to_string(),
-        "block" => format!(" — blocked: {}", blocked_why(reason)),
+        "block" => format!(" — blocked: {because}"),
         _ => String::new(),
-    }
-}
-
-/// The bridge's reason restates the transfer before saying why ("12 values from Q3.xlsx >
-/// Revenue!A1:D4 would go to Board.pptx; your administrator blocks …"); the line already
-/// says what moved where, so only the why is kept.
-fn blocked_why(reason: &str) -> &str {
-    match reason.split_once("; ") {
-        Some((_, why)) if !why.trim().is_empty() => why.trim(),
-        _ => reason.trim(),
     }
 }
 
 /// The line for one flow: the bridge's own line, "possibly " first for a weak match, then
 /// the decision in words.
-pub fn flow_line(line: &str, possible: bool, decision: &str, reason: &str) -> String {
+pub fn flow_line(line: &str, possible: bool, decision: &str, because: &str) -> String {
     format!(
         "{}{line}{}",
         if possible { "possibly " } else { "" },
-        decision_suffix(decision, reason)
+        decision_suffix(decision, because)
     )
 }
 
@@ -218,7 +211,7 @@ pub fn burst_line(flows: &[FlowNotice]) -> String {
                     "moved into"
                 },
                 first.target_name,
-                decision_suffix(&first.decision, &first.reason)
+                decision_suffix(&first.decision, &first.because)
             )
         }
     }
@@ -268,8 +261,13 @@ impl Interpreter {
                 if possible && !self.show_possible {
                     return None;
                 }
+                // Why comes as data; an older bridge's event has only the sentence.
+                let because = match &f.why {
+                    Some(why) => why.because(),
+                    None => f.reason.clone(),
+                };
                 Some(Notice::Flow(FlowNotice {
-                    line: flow_line(&f.line, possible, &f.decision, &f.reason),
+                    line: flow_line(&f.line, possible, &f.decision, &because),
                     source_id: f.source.id,
                     source_name: f.source.name,
                     target_id: f.target.id,
@@ -277,7 +275,7 @@ impl Interpreter {
                     matched: f.matched,
                     possible,
                     decision: f.decision,
-                    reason: f.reason,
+                    because,
                 }))
             }
             "approval_requested" => {
@@ -802,6 +800,17 @@ mod tests {
     const LINE: &str = "12 values from Q3.xlsx > Revenue!A1:D4 moved into Board.pptx slide 3";
 
     fn flow_event(decision: &str, strength: &str, reason: &str) -> String {
+        let why = json!({"rule": "admin_policy", "policy": decision,
+                         "sensitivity": {"level": "normal", "origin": {"by": "default"}}});
+        flow_event_why(decision, strength, reason, why)
+    }
+
+    fn flow_event_why(
+        decision: &str,
+        strength: &str,
+        reason: &str,
+        why: serde_json::Value,
+    ) -> String {
         json!({"type": "flow", "at": 1764460002345i64, "flow": {
             "flow_id": 42,
             "source": {"app": "excel", "name": "Q3.xlsx", "id": "doc_q3"},
@@ -809,12 +818,12 @@ mod tests {
             "target": {"app": "powerpoint", "name": "Board.pptx", "id": "doc_board"},
             "location": "slide 3", "matched": 12, "confidence": 0.97,
             "strength": strength, "sensitivity": "normal", "explicit": false,
-            "decision": decision, "reason": reason, "line": LINE}})
+            "decision": decision, "reason": reason, "why": why, "line": LINE}})
         .to_string()
     }
 
     fn flow_notice(source: &str, target: &str, matched: u64, decision: &str) -> Notice {
-        let reason = "x would go to y; your administrator blocks data moving between documents";
+        let because = "your administrator blocks data moving between documents";
         Notice::Flow(FlowNotice {
             source_id: format!("id_{source}"),
             source_name: source.to_string(),
@@ -823,12 +832,12 @@ mod tests {
             matched,
             possible: false,
             decision: decision.to_string(),
-            reason: reason.to_string(),
+            because: because.to_string(),
             line: flow_line(
                 &format!("{matched} values from {source} > S!A1 moved into {target} slide 1"),
                 false,
                 decision,
-                reason,
+                because,
             ),
         })
     }
@@ -857,6 +866,31 @@ mod tests {
             lines(&mut i, "flow", &flow_event("block", "confirmed", blocked)).as_deref(),
             Some(
                 "12 values from Q3.xlsx > Revenue!A1:D4 moved into Board.pptx slide 3 — blocked: your administrator blocks data moving between documents"
+            )
+        );
+        // Why is read from the data, never from the sentence: a reason with no "; " in it
+        // still gives just the why, and an older bridge's event gives its whole reason.
+        let off = json!({"rule": "transfers_off"});
+        assert_eq!(
+            lines(
+                &mut i,
+                "flow",
+                &flow_event_why("block", "confirmed", "anything at all", off)
+            )
+            .as_deref(),
+            Some(
+                "12 values from Q3.xlsx > Revenue!A1:D4 moved into Board.pptx slide 3 — blocked: cross-app transfers are switched off by your administrator"
+            )
+        );
+        assert_eq!(
+            lines(
+                &mut i,
+                "flow",
+                &flow_event_why("block", "confirmed", "kept out", serde_json::Value::Null)
+            )
+            .as_deref(),
+            Some(
+                "12 values from Q3.xlsx > Revenue!A1:D4 moved into Board.pptx slide 3 — blocked: kept out"
             )
         );
         // Routine and held flows are not shown (the approval line says it for held ones).
@@ -917,7 +951,8 @@ mod tests {
                 "block",
                 "a; b; c"
             ),
-            "possibly 2 values from A.xlsx > S!A1:A2 moved into B.pptx slide 1 — blocked: b; c"
+            "possibly 2 values from A.xlsx > S!A1:A2 moved into B.pptx slide 1 — blocked: a; b; c",
+            "the words are shown as given, never cut at \"; \""
         );
     }
 

@@ -1,9 +1,11 @@
-//! The decisions: what happens to one flow, and to one deletion, with a reason in words.
+//! The decisions: what happens to one flow, and to one deletion, why as data
+//! ([`DecisionWhy`]), and the reason rendered from it in words.
 //! Applies the precedence set out in the docs of [`super`].
 
-use super::{AdminPolicy, DeletionAction, UserChoices, flow_sensitivity};
+use super::{AdminPolicy, UserChoices, flow_sensitivity};
 use crate::model::{
-    Action, Decision, DocumentRef, Flow, FlowStrength, Sensitivity, SensitivityOrigin,
+    Action, Decision, DecisionRule, DecisionWhy, DocumentRef, Flow, FlowStrength, PairChoice,
+    Sensitivity, SensitivityOrigin,
 };
 
 fn origin_words(o: &SensitivityOrigin) -> String {
@@ -24,7 +26,8 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "value" } else { "values" }
 }
 
-/// Decides what happens to one flow. Pure; the reason names source and target in words.
+/// Decides what happens to one flow. Pure; the decision says why as data, and its reason
+/// names source and target in words.
 pub fn decide_flow(flow: &Flow, admin: &AdminPolicy, choices: &UserChoices) -> Decision {
     let source = format!("{} > {}", flow.source.name, flow.sheet);
     let target = if flow.location.is_empty() {
@@ -35,6 +38,14 @@ pub fn decide_flow(flow: &Flow, admin: &AdminPolicy, choices: &UserChoices) -> D
     if flow.source.id == flow.target.id {
         return Decision {
             action: Action::Allow,
+            why: Some(DecisionWhy {
+                rule: DecisionRule::SameDocument,
+                policy: None,
+                sensitivity: None,
+                sensitive_values: None,
+                choice: None,
+                uncertain: false,
+            }),
             reason: format!("data from {source} stays within the same document"),
         };
     }
@@ -46,10 +57,64 @@ pub fn decide_flow(flow: &Flow, admin: &AdminPolicy, choices: &UserChoices) -> D
     };
     let (mark, n_conf) = flow_sensitivity(flow, admin, choices);
     let confidential = mark.level == Sensitivity::Confidential;
+    let policy = if confidential {
+        admin.flows.confidential
+    } else {
+        admin.flows.default
+    };
+    let blocked_pair = choices.is_always_blocked(&flow.source.id, &flow.target.id);
+    let allowed_pair = choices.is_always_allowed(&flow.source.id, &flow.target.id);
+    let uncertain = strength == FlowStrength::Possible;
+    let (rule, action, choice) = if !admin.flows.enabled {
+        // Weak evidence is shown, never blocked.
+        let action = if uncertain {
+            Action::Notify
+        } else {
+            Action::Block
+        };
+        (DecisionRule::TransfersOff, action, None)
+    } else if uncertain {
+        // Weak evidence: show, never hold or block.
+        let choice = blocked_pair.then_some(PairChoice::AlwaysBlock);
+        let action = if blocked_pair {
+            Action::Notify
+        } else {
+            policy.min(Action::Notify)
+        };
+        (DecisionRule::AdminPolicy, action, choice)
+    } else if blocked_pair {
+        (
+            DecisionRule::AdminPolicy,
+            Action::Block,
+            Some(PairChoice::AlwaysBlock),
+        )
+    } else if allowed_pair && matches!(policy, Action::Ask | Action::Block) {
+        // An "always allow" softens a hold to a notice; it cannot lift a block.
+        let action = if policy == Action::Ask {
+            Action::Notify
+        } else {
+            Action::Block
+        };
+        (
+            DecisionRule::AdminPolicy,
+            action,
+            Some(PairChoice::AlwaysAllow),
+        )
+    } else {
+        (DecisionRule::AdminPolicy, policy, None)
+    };
+    let why = DecisionWhy {
+        rule,
+        policy: (rule == DecisionRule::AdminPolicy).then_some(policy),
+        sensitivity: Some(mark.clone()),
+        sensitive_values: confidential.then_some(n_conf),
+        choice,
+        uncertain,
+    };
     let n = flow.cells.len().max(flow.matched);
     let subject = if confidential {
         format!(
-            "{n_conf} {} from {source} {} confidential ({})",
+            "{n_conf} {} from {source} {} confidential ({}) and",
             plural(n_conf),
             if n_conf == 1 { "is" } else { "are" },
             origin_words(&mark.origin)
@@ -57,110 +122,32 @@ pub fn decide_flow(flow: &Flow, admin: &AdminPolicy, choices: &UserChoices) -> D
     } else {
         format!("{n} {} from {source}", plural(n))
     };
-
-    let and = if confidential { " and" } else { "" };
-    if strength == FlowStrength::Possible {
-        // Weak evidence: show, never hold or block.
-        let (action, why) = if !admin.flows.enabled {
-            (
-                Action::Notify,
-                "cross-app transfers are switched off by your administrator, but the match is too weak to block; it is shown instead".to_string(),
-            )
-        } else if choices.is_always_blocked(&flow.source.id, &flow.target.id) {
-            (
-                Action::Notify,
-                "you chose to always block this pair, but the match is too weak to block; it is shown instead".to_string(),
-            )
-        } else {
-            let base = if confidential {
-                admin.flows.confidential
-            } else {
-                admin.flows.default
-            };
-            let capped = base.min(Action::Notify);
-            let why = if capped == Action::Allow {
-                "this is allowed by your administrator's policy".to_string()
-            } else if base > Action::Notify {
-                format!(
-                    "the match is uncertain, so it is shown rather than {}",
-                    if base == Action::Block {
-                        "blocked"
-                    } else {
-                        "held for approval"
-                    }
-                )
-            } else {
-                "your administrator asks that such transfers be shown".to_string()
-            };
-            (capped, why)
-        };
-        return Decision {
-            action,
-            reason: format!("{subject}{and} may be going to {target}; {why}"),
-        };
-    }
-
-    if !admin.flows.enabled {
-        return Decision {
-            action: Action::Block,
-            reason: format!(
-                "{subject}{and} would go to {target}; cross-app transfers are switched off by your administrator"
-            ),
-        };
-    }
-
-    let base = if confidential {
-        admin.flows.confidential
+    let verb = if uncertain {
+        "may be going to"
     } else {
-        admin.flows.default
+        "would go to"
     };
-    let kind = if confidential {
-        "confidential data"
-    } else {
-        "data moving between documents"
-    };
-    let admin_words = match base {
-        Action::Allow => format!("your administrator allows {kind}"),
-        Action::Notify => format!("your administrator allows {kind} and asks that you be told"),
-        Action::Ask => format!("your administrator requires approval for {kind}"),
-        Action::Block => format!("your administrator blocks {kind}"),
-    };
-    let mut action = base;
-    let mut reason = format!("{subject}{and} would go to {target}; {admin_words}");
-    if choices.is_always_blocked(&flow.source.id, &flow.target.id) {
-        if action != Action::Block {
-            reason.push_str("; you chose to always block this pair");
-        }
-        action = Action::Block;
-    } else if choices.is_always_allowed(&flow.source.id, &flow.target.id) {
-        match action {
-            Action::Ask => {
-                action = Action::Notify;
-                reason.push_str(
-                    "; you chose to always allow this pair, so it is shown instead of held",
-                );
-            }
-            Action::Block => {
-                reason.push_str(
-                    "; your choice to always allow this pair cannot override your administrator",
-                );
-            }
-            Action::Allow | Action::Notify => {}
-        }
+    Decision {
+        action,
+        reason: format!("{subject} {verb} {target}; {}", why.because()),
+        why: Some(why),
     }
-    Decision { action, reason }
 }
 
 /// Decides a deletion (`what` is e.g. `sheet "Revenue"` or `slide 3`). Default: ask.
 pub fn decide_deletion(target: &DocumentRef, what: &str, admin: &AdminPolicy) -> Decision {
     let action = admin.deletions.action();
-    let why = match admin.deletions {
-        DeletionAction::Allow => "your administrator allows deletions",
-        DeletionAction::Ask => "your administrator requires approval for deletions",
-        DeletionAction::Block => "your administrator blocks deletions",
+    let why = DecisionWhy {
+        rule: DecisionRule::DeletionPolicy,
+        policy: Some(action),
+        sensitivity: None,
+        sensitive_values: None,
+        choice: None,
+        uncertain: false,
     };
     Decision {
         action,
-        reason: format!("deleting {what} in {}: {why}", target.name),
+        reason: format!("deleting {what} in {}: {}", target.name, why.because()),
+        why: Some(why),
     }
 }

@@ -243,6 +243,79 @@ fn reasons_read_well() {
 }
 
 #[test]
+fn decisions_say_why_as_data_and_the_words_come_from_it() {
+    use crate::model::{DecisionRule, PairChoice};
+    let admin = AdminPolicy::default();
+    let mut ch = UserChoices::default();
+    let confidential = flow(FlowStrength::Confirmed, Sensitivity::Confidential, false);
+    let d = decide_flow(&confidential, &admin, &ch);
+    let why = d.why.clone().expect("every decision says why");
+    assert_eq!(why.rule, DecisionRule::AdminPolicy);
+    assert_eq!(why.policy, Some(Action::Ask));
+    assert_eq!(why.sensitive_values, Some(12));
+    assert_eq!(
+        why.sensitivity.as_ref().map(|m| &m.origin),
+        Some(&SensitivityOrigin::Person)
+    );
+    assert_eq!(why.choice, None);
+    assert!(!why.uncertain);
+    assert!(
+        d.reason.ends_with(&format!("; {}", why.because())),
+        "{}",
+        d.reason
+    );
+
+    // The person's "always allow" softens the hold: the choice is in the data.
+    ch.allow_always(&confidential.source.id, &confidential.target.id);
+    let d = decide_flow(&confidential, &admin, &ch);
+    assert_eq!(d.action, Action::Notify);
+    let why = d.why.unwrap();
+    assert_eq!(why.choice, Some(PairChoice::AlwaysAllow));
+    assert_eq!(
+        why.because(),
+        "your administrator requires approval for confidential data; you chose to always allow this pair, so it is shown instead of held"
+    );
+
+    // A weak match under a blocking administrator: shown, and said to be uncertain.
+    let mut blocking = AdminPolicy::default();
+    blocking.flows.default = Action::Block;
+    let d = decide_flow(
+        &flow(FlowStrength::Possible, Sensitivity::Normal, false),
+        &blocking,
+        &UserChoices::default(),
+    );
+    let why = d.why.unwrap();
+    assert_eq!(
+        (d.action, why.uncertain, why.policy),
+        (Action::Notify, true, Some(Action::Block))
+    );
+    assert_eq!(
+        why.because(),
+        "the match is uncertain, so it is shown rather than blocked"
+    );
+
+    // Switched off: the rule says so, and no policy action is claimed.
+    let mut off = AdminPolicy::default();
+    off.flows.enabled = false;
+    let d = decide_flow(
+        &flow(FlowStrength::Confirmed, Sensitivity::Normal, false),
+        &off,
+        &ch,
+    );
+    let why = d.why.unwrap();
+    assert_eq!((why.rule, why.policy), (DecisionRule::TransfersOff, None));
+
+    // The data survives JSON, as events and the store carry it.
+    let back: crate::model::DecisionWhy =
+        serde_json::from_value(serde_json::to_value(&why).unwrap()).unwrap();
+    assert_eq!(back, why);
+    assert_eq!(
+        serde_json::to_value(&why).unwrap(),
+        serde_json::json!({"rule": "transfers_off", "sensitivity": {"level": "normal", "origin": {"by": "default"}}})
+    );
+}
+
+#[test]
 fn same_document_is_allowed_even_when_switched_off() {
     let mut admin = AdminPolicy::default();
     admin.flows.enabled = false;

@@ -152,6 +152,10 @@ CREATE TABLE audit_key (
     since_seq INTEGER NOT NULL
 );
 "#,
+    // 4: why each decision came out as it did, as data (tracker::DecisionWhy, JSON).
+    r#"
+ALTER TABLE decisions ADD COLUMN why TEXT;
+"#,
 ];
 
 impl Store {

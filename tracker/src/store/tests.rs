@@ -306,6 +306,7 @@ fn a_blocked_write_is_settled_with_its_check() {
     let (_d, mut s) = open();
     let f = sample_flow();
     let d = crate::model::Decision {
+        why: None,
         action: crate::model::Action::Block,
         reason: "blocked by policy".into(),
     };
@@ -344,6 +345,7 @@ fn what_a_previous_run_left_open_is_closed_at_start() {
     let f = sample_flow();
     let ask = decide_flow(&f, &AdminPolicy::default(), &UserChoices::default());
     let notify = crate::model::Decision {
+        why: None,
         action: crate::model::Action::Notify,
         reason: "shown".into(),
     };
@@ -837,7 +839,9 @@ fn an_older_store_with_plain_hashes_keeps_verifying_after_keyed_reads() {
         .unwrap();
     }
     s.conn()
-        .execute_batch("DROP TABLE audit_key; UPDATE schema_version SET version = 2;")
+        .execute_batch(
+            "DROP TABLE audit_key; ALTER TABLE decisions DROP COLUMN why; UPDATE schema_version SET version = 2;",
+        )
         .unwrap();
     drop(s);
     // This version opens it (migrating), keys the reads from now on, and the chain holds.

@@ -179,8 +179,8 @@ impl Store {
             let flow_id = tx.last_insert_rowid();
             exec(
                 &tx,
-                "INSERT INTO decisions (flow, at, action, reason, approval) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![flow_id, at, decision.action.as_str(), decision.reason, approval.map(|a| a.id.as_str())],
+                "INSERT INTO decisions (flow, at, action, reason, approval, why) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![flow_id, at, decision.action.as_str(), decision.reason, approval.map(|a| a.id.as_str()), why_json(decision)],
             )
             .map_err(e("cannot record the decision"))?;
             let decision_id = tx.last_insert_rowid();
@@ -216,6 +216,7 @@ impl Store {
                 "document": flow.source.name,
                 "target": flow.target.name,
                 "action": decision.action.as_str(),
+                "why": decision.why,
                 "reason": decision.reason,
             });
             if let (Some(a), Some(m)) = (approval, decision_body.as_object_mut()) {
@@ -287,6 +288,7 @@ impl Store {
             "document_id": target.id.0,
             "what": what,
             "action": decision.action.as_str(),
+            "why": decision.why,
             "reason": decision.reason,
         });
         let tx = self.begin("record deletion")?;
@@ -619,7 +621,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT f.id, f.at, f.body, d.action, d.reason, f.write_id, f.outcome, f.written, f.decided_by
+                "SELECT f.id, f.at, f.body, d.action, d.reason, f.write_id, f.outcome, f.written, f.decided_by, d.why
                  FROM flows f LEFT JOIN decisions d ON d.flow = f.id
                  {filter} ORDER BY f.id DESC LIMIT ?2"
             ))
@@ -636,12 +638,13 @@ impl Store {
                     r.get::<_, String>(6)?,
                     r.get::<_, Option<bool>>(7)?,
                     r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
                 ))
             })
             .map_err(self.err("cannot query flows"))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, at, body, action, reason, write_id, outcome, written, decided_by) =
+            let (id, at, body, action, reason, write_id, outcome, written, decided_by, why) =
                 row.map_err(self.err("cannot read a flow row"))?;
             let flow: Flow = serde_json::from_str(&body)
                 .map_err(|err| self.corrupt(format!("flow {id} is unreadable: {err}")))?;
@@ -650,6 +653,12 @@ impl Store {
                     action: serde_json::from_value(json!(a)).map_err(|err| {
                         self.corrupt(format!("flow {id} has an unknown action: {err}"))
                     })?,
+                    why: why
+                        .map(|w| serde_json::from_str(&w))
+                        .transpose()
+                        .map_err(|err| {
+                            self.corrupt(format!("flow {id} has an unreadable why: {err}"))
+                        })?,
                     reason,
                 }),
                 _ => None,
@@ -790,4 +799,12 @@ fn document_in(tx: &Transaction<'_>, path: &str, id: &str) -> Result<DocumentRef
             location: String::new(),
         },
     })
+}
+
+/// A decision's why as stored (JSON), or NULL.
+fn why_json(decision: &Decision) -> Option<String> {
+    decision
+        .why
+        .as_ref()
+        .and_then(|w| serde_json::to_string(w).ok())
 }
