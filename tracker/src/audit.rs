@@ -43,7 +43,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::UnixMillis;
-use crate::store::{Store, StoreError};
 
 /// The previous-hash of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -234,14 +233,10 @@ impl VerifyReport {
     }
 }
 
-/// Checks the whole chain and its head anchor. Returns the first break found.
-pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
-    let rows = store.audit_rows()?;
-    let anchor = store.audit_head()?;
-    Ok(verify_rows(&rows, anchor))
-}
-
-/// The verification itself, over rows in seq order and the head anchor (seq, hash).
+/// Checks a whole chain, given as its rows in seq order and the head anchor (seq, hash)
+/// the store keeps beside it. Returns the first break found. The rows are given, not
+/// fetched: this module knows records and hashes, not where they are kept
+/// (`Store::verify_audit` reads them).
 pub fn verify_rows(rows: &[RawAuditRow], anchor: Option<(i64, String)>) -> VerifyReport {
     let records = rows.len() as u64;
     let last = rows.last();

@@ -82,7 +82,7 @@ pub fn export_xlsx_at(
         move |source| ExportError::Xlsx { path, what, source }
     };
     let records = store.audit_records()?;
-    let verify = audit::verify(store)?;
+    let verify = store.verify_audit()?;
 
     let mut by_kind: BTreeMap<String, Vec<&AuditRecord>> = BTreeMap::new();
     for r in &records {

@@ -85,7 +85,7 @@ fn key_status(db: &Path, hashes: &tracker::audit::ValueHashes) -> KeyStatus {
 /// change the exit code: the chain holds or not without it.
 pub fn verify(db: &Path, json: bool) -> Result<i32> {
     let store = open(db)?;
-    let report = tracker::audit::verify(&store)?;
+    let report = store.verify_audit()?;
     let key = key_status(db, &report.value_hashes);
     if json {
         let mut out = serde_json::to_value(&report)?;

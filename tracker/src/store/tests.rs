@@ -4,7 +4,12 @@ use serde_json::json;
 
 use super::schema::MIGRATIONS;
 use super::*;
-use crate::audit::{self, BreakKind, verify};
+use crate::audit::{self, BreakKind, VerifyReport};
+
+/// `audit verify` over the store's own rows.
+fn verify(store: &Store) -> Result<VerifyReport> {
+    store.verify_audit()
+}
 use crate::audit_key::AuditKey;
 use crate::model::{
     CellValue, Flow, FlowStrength, ProvenanceId, ReadCell, ReadEvent, Sensitivity, SensitivityMark,

@@ -1,0 +1,143 @@
+//! Telling everyone what changed: the event stream, the panes of the documents
+//! involved, and the shape of an approval as the surfaces show it.
+
+use serde_json::{Value, json};
+
+use tracker::UnixMillis;
+use tracker::approvals::{Effects, FlowOutcome, HeldApproval, HeldSubject};
+
+use super::{Gate, lock};
+use crate::events::{BridgeEvent, DocumentSummary, FlowSummary, HeldAction};
+
+/// A flow's final outcome as the event stream and the panes carry it.
+pub(super) fn outcome_event(o: &FlowOutcome) -> BridgeEvent {
+    BridgeEvent::FlowOutcome {
+        flow_id: o.flow_id,
+        write_id: o.write_id.to_string(),
+        outcome: o.outcome,
+        written: o.written,
+        decided_by: o.decided_by.clone(),
+        reason: o.reason.clone(),
+        at: o.at,
+    }
+}
+
+/// What an approval holds, as events name it.
+pub(super) fn held_action(approval: &HeldApproval) -> HeldAction {
+    match &approval.subject {
+        HeldSubject::Transfer {
+            flow_id,
+            flow,
+            decision,
+        } => {
+            let mut summary = FlowSummary::new(*flow_id, flow, decision);
+            summary.write_id = Some(approval.write_id.to_string());
+            HeldAction::Flow {
+                flow: Box::new(summary),
+            }
+        }
+        HeldSubject::Deletion { what, .. } => HeldAction::Deletion { what: what.clone() },
+    }
+}
+
+/// An approval as the panes, the monitor and `GET /v1/approvals` show it.
+pub(super) fn approval_request(approval: &HeldApproval) -> Value {
+    let held = held_action(approval);
+    let (line, flow) = match (&held, &approval.subject) {
+        (HeldAction::Flow { flow }, _) => (flow.line.clone(), json!(flow)),
+        (HeldAction::Deletion { what }, HeldSubject::Deletion { decision, .. }) => (
+            format!("delete {what} from {}", approval.target.name),
+            json!({"what": what, "target": {"name": approval.target.name}, "location": what, "why": decision.why, "reason": decision.reason}),
+        ),
+        (HeldAction::Deletion { what }, _) => (what.clone(), json!({"what": what})),
+    };
+    json!({
+        "approval_id": approval.id,
+        "write_id": approval.write_id,
+        "flow_id": approval.flow_id(),
+        "target": DocumentSummary::from(&approval.target),
+        "held": held,
+        "flow": flow,
+        "created_at": approval.created_at,
+        "expires_at": approval.expires_at,
+        "line": line,
+    })
+}
+
+impl Gate {
+    /// Tells the event stream, the target's pane and the source's panes of a flow.
+    pub(super) async fn announce_flow(&self, flow: &FlowSummary, at: UnixMillis) {
+        self.events.publish(BridgeEvent::Flow {
+            flow: flow.clone(),
+            at,
+        });
+        self.notify_documents(
+            &[&flow.source.id, &flow.target.id],
+            "flow.notice",
+            &json!(flow),
+        )
+        .await;
+    }
+
+    /// Sends a notification to the connected panes of these documents.
+    pub(super) async fn notify_documents(&self, documents: &[&str], method: &str, params: &Value) {
+        for session in self
+            .registry
+            .matching(|s| s.connected && documents.contains(&s.document.id.0.as_str()))
+        {
+            self.registry
+                .notify(&session.session_id, method, params)
+                .await;
+        }
+    }
+
+    /// Routes what a step of the tracker changed: the event stream and the panes hear of
+    /// every closed approval and settled transfer, and held writes get their settlement.
+    pub(super) async fn route(&self, effects: Effects) {
+        for r in &effects.resolved {
+            self.events.publish(BridgeEvent::ApprovalResolved {
+                approval_id: r.id.clone(),
+                write_id: r.write_id.to_string(),
+                flow_id: r.flow_id,
+                state: r.state.as_str().to_string(),
+                decided_by: r.decided_by.clone(),
+                scope: r.scope.as_str().to_string(),
+                reason: r.reason.clone(),
+                at: r.at,
+            });
+            let settled = json!({
+                "approval_id": r.id,
+                "write_id": r.write_id,
+                "flow_id": r.flow_id,
+                "state": r.state.as_str(),
+                "decided_by": r.decided_by,
+                "scope": r.scope.as_str(),
+                "reason": r.reason,
+            });
+            // The target's panes drop the card (it may have been answered elsewhere).
+            self.notify_documents(&[&r.target.0], "approval.resolved", &settled)
+                .await;
+        }
+        self.route_outcomes(&effects.outcomes).await;
+        for s in effects.settled {
+            if let Some(tx) = lock(&self.waiters).remove(&s.write_id) {
+                let _ = tx.send(s.settlement);
+            }
+        }
+    }
+
+    /// Tells every surface how transfers ended: the event stream, and the panes of both
+    /// the source and the target document.
+    pub(super) async fn route_outcomes(&self, outcomes: &[FlowOutcome]) {
+        for o in outcomes {
+            let event = outcome_event(o);
+            let mut params = json!(event);
+            if let Some(m) = params.as_object_mut() {
+                m.remove("type");
+            }
+            self.events.publish(event);
+            self.notify_documents(&[&o.source.0, &o.target.0], "flow.outcome", &params)
+                .await;
+        }
+    }
+}
