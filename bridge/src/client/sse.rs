@@ -239,6 +239,15 @@ mod tests {
         assert_eq!(p.last_event_id, None, "an id with NUL is ignored");
     }
 
+    /// A stream that breaks inside an event is resumed from the event before it, so the
+    /// event that was cut off is sent again rather than skipped.
+    #[tokio::test]
+    async fn an_id_counts_only_once_its_event_is_complete() {
+        let (events, p) = parse_all(vec![b"id: 1\ndata: a\n\nid: 2\ndata: {\"half"]).await;
+        assert_eq!(events.len(), 1);
+        assert_eq!(p.last_event_id.as_deref(), Some("1"));
+    }
+
     #[tokio::test]
     async fn a_resumed_stream_keeps_the_id_and_advice_until_it_sends_its_own() {
         let earlier = Resume {
