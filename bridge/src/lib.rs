@@ -7,6 +7,7 @@
 pub mod addin;
 pub mod audit_key;
 pub mod cli;
+pub mod client;
 pub mod datadir;
 pub mod events;
 pub mod files;

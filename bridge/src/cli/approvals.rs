@@ -18,8 +18,8 @@ use anyhow::{Context, Result, bail};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::client::{choose_port, error_chain, https_client_builder, read_run_file};
 use crate::datadir::DataDir;
-use crate::relay::{choose_port, error_chain, read_run_file};
 use crate::token::Token;
 
 /// What `office-bridge approvals` was asked to do.
@@ -77,12 +77,9 @@ impl Desk {
             ),
             Err(e) => return Err(e).with_context(|| format!("reading {}", ca_path.display())),
         };
-        let tls = certs::client_config_trusting(&ca).context("loading the bridge's CA")?;
         // Only the bridge's CA, never a proxy (a proxy would see the credential).
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(5))
+        let client = https_client_builder(&ca)
+            .context("loading the bridge's CA")?
             .timeout(Duration::from_secs(30))
             .build()
             .context("building the HTTPS client")?;

@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 
+use crate::client::{choose_port, read_run_file};
 use crate::datadir::{DataDir, write_secret};
-use crate::relay::{choose_port, read_run_file};
 use crate::token::Token;
 
 /// The monitor's address for a bridge on `port` with this token.

@@ -24,15 +24,15 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::cli::approvals::answer_command;
+use crate::client::sse::{SseReader, idle_limited};
+use crate::client::{choose_port, error_chain, https_client_builder, read_run_file};
 use crate::datadir::DataDir;
-use crate::relay::{SseParser, choose_port, error_chain, read_run_file};
 use crate::token::Token;
 
 /// Flows of one pair arriving with less than this between them form one burst.
@@ -697,13 +697,9 @@ async fn open(data_dir: &DataDir, url: &str) -> Result<reqwest::Response, Refuse
     })?;
     let token = Token::load_or_create(&data_dir.desktop_token_file())
         .map_err(|e| Refused::Other(format!("{e:#}")))?;
-    let tls = certs::client_config_trusting(&ca).map_err(|e| Refused::Other(e.to_string()))?;
-    // Only the bridge's CA, never a proxy (a proxy would see the token); no overall
-    // timeout, the stream is meant to last.
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .no_proxy()
-        .connect_timeout(Duration::from_secs(5))
+    // No overall timeout: the stream is meant to last.
+    let client = https_client_builder(&ca)
+        .map_err(|e| Refused::Other(e.to_string()))?
         .build()
         .map_err(|e| Refused::Other(error_chain(&e)))?;
     let response = client
@@ -733,23 +729,19 @@ async fn open(data_dir: &DataDir, url: &str) -> Result<reqwest::Response, Refuse
 
 /// Forwards events until the stream ends; returns why it ended.
 async fn read_stream(response: reqwest::Response, tx: &mpsc::Sender<Incoming>) -> String {
-    let mut parser = SseParser::default();
-    let mut body = response.bytes_stream();
+    let mut events = SseReader::new(idle_limited(response.bytes_stream(), IDLE_LIMIT));
     loop {
-        let chunk = match tokio::time::timeout(IDLE_LIMIT, body.next()).await {
-            Err(_) => return format!("nothing for {} s", IDLE_LIMIT.as_secs()),
-            Ok(None) => return "the bridge closed it".to_string(),
-            Ok(Some(Err(e))) => return error_chain(&e),
-            Ok(Some(Ok(chunk))) => chunk,
+        let event = match events.next().await {
+            None => return "the bridge closed it".to_string(),
+            Some(Err(why)) => return why,
+            Some(Ok(event)) => event,
         };
-        for event in parser.push(&chunk) {
-            let incoming = Incoming {
-                name: event.event.unwrap_or_else(|| "message".to_string()),
-                data: event.data,
-            };
-            if tx.send(incoming).await.is_err() {
-                return "stopped".to_string();
-            }
+        let incoming = Incoming {
+            name: event.event.unwrap_or_else(|| "message".to_string()),
+            data: event.data,
+        };
+        if tx.send(incoming).await.is_err() {
+            return "stopped".to_string();
         }
     }
 }
@@ -1196,10 +1188,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn lines_from_a_raw_stream() {
+    #[tokio::test]
+    async fn lines_from_a_raw_stream() {
         // The whole path but the network: SSE bytes in, lines out.
-        let mut parser = SseParser::default();
         let mut i = Interpreter::default();
         let mut c = Coalescer::default();
         let stream = format!(
@@ -1207,7 +1198,10 @@ mod tests {
             flow_event("notify", "confirmed", "shown")
         );
         let mut out = Vec::new();
-        for ev in parser.push(stream.as_bytes()) {
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(stream.as_bytes())]);
+        let mut events = SseReader::new(body);
+        while let Some(ev) = events.next().await {
+            let ev = ev.unwrap();
             if let Some(n) = i.interpret(ev.event.as_deref().unwrap_or("message"), &ev.data, 0) {
                 out.extend(c.push(n, 0));
             }
