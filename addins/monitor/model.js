@@ -85,8 +85,27 @@ export const DECIDED_BY = {
   elicitation: "answered in the agent's client",
   timeout: "nobody answered in time",
   bridge: "decided by the bridge",
+  policy: "decided by the policy",
   "standing choice": "by a standing choice (always for this document)",
 };
+
+// ------------------------------------------------------------------ the events' shapes
+
+/** The flow summary of a `flow` event ({type, at, flow}), with when it was detected. */
+export function flowOfEvent(e) {
+  return { ...(e?.flow && typeof e.flow === "object" ? e.flow : {}), at: e?.at };
+}
+
+/**
+ * An approval as `GET /v1/approvals` lists it ({held: {kind, flow | what}, flow}) from
+ * either that or the `approval_requested` event, whose `kind` and `flow` or `what` are its
+ * own fields (docs/events.md).
+ */
+export function normaliseApproval(a) {
+  if (a?.held && typeof a.held === "object") return a;
+  const held = a?.kind === "deletion" ? { kind: "deletion", what: a.what } : { kind: "flow", flow: a?.flow };
+  return { ...a, held };
+}
 
 // ------------------------------------------------------------------ one transfer, one row
 

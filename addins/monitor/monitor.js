@@ -13,7 +13,7 @@
 // textContent and attributes.
 
 import { h, describeApproval, levelWords, sensitivityClass, formatCountdown } from "../shared/ui.js";
-import { SseParser, backoffMs, FlowGraph, layout, transferRow, DECIDED_BY, EDGE_LABEL, APP_LABEL, edgeLabel, edgeWords, plural, policyRows } from "./model.js";
+import { SseParser, backoffMs, FlowGraph, layout, transferRow, flowOfEvent, normaliseApproval, DECIDED_BY, EDGE_LABEL, APP_LABEL, edgeLabel, edgeWords, plural, policyRows } from "./model.js";
 
 const TOKEN_KEY = "office-bridge.monitor.token";
 const FEED_MAX = 500;
@@ -303,13 +303,6 @@ function renderDocs() {
 
 // ------------------------------------------------------------------ approvals
 
-/** An approval as /v1/approvals lists it ({held: {kind, …}, flow}) or as the event sends it ({kind, flow | what}). */
-function normaliseApproval(a) {
-  if (a?.held && typeof a.held === "object") return a;
-  const held = a?.kind === "deletion" ? { kind: "deletion", what: a.what } : { kind: "flow", flow: a?.flow };
-  return { ...a, held };
-}
-
 function alwaysLabel(target) {
   const app = String(target?.app ?? "").toLowerCase();
   return app === "powerpoint" ? "Always for this deck" : app === "excel" ? "Always for this workbook" : "Always for this file";
@@ -500,13 +493,6 @@ function showTransfer(id, { earlier = false } = {}) {
   flowRows.delete(id); // re-inserted: the map stays in order of last change, oldest first out
   flowRows.set(id, { li, earlier: tag });
   while (flowRows.size > FEED_MAX * 2) flowRows.delete(flowRows.keys().next().value);
-}
-
-/** A `flow` event's flow with its time; its lifecycle fields wherever the bridge put them. */
-function flowOfEvent(e) {
-  const flow = { ...(e.flow ?? {}), at: e.at };
-  for (const k of ["write_id", "outcome", "written", "decided_by"]) if (flow[k] === undefined && e[k] !== undefined) flow[k] = e[k];
-  return flow;
 }
 
 function onEvent(name, e) {

@@ -17,24 +17,26 @@ export const FINAL = new Set(["allowed", "notified", "approved", "denied", "expi
 export const KEPT_OUT = new Set(["denied", "expired", "blocked"]);
 
 const str = (v) => (typeof v === "string" ? v.slice(0, 500) : "");
+const obj = (v) => (v && typeof v === "object" ? v : {});
 
 /**
- * The lifecycle fields of a flow.notice (or a flow summary), tolerating an older bridge that
- * sent no `outcome`: then the decision says it (ask: pending; block: blocked, nothing
+ * The lifecycle fields of a flow summary (a flow.notice's params, a /v1/flows or flow.list
+ * row: `outcome`, `written`, `decided_by` are its own fields), tolerating an older bridge
+ * that sent no `outcome`: then the decision says it (ask: pending; block: blocked, nothing
  * written; allow and notify: allowed, whether it was written not said).
  */
-export function lifecycleOf(msg) {
-  const f = msg?.flow ?? msg ?? {};
-  let outcome = str(msg?.outcome ?? f.outcome);
-  let written = typeof (msg?.written ?? f.written) === "boolean" ? (msg?.written ?? f.written) : null;
+export function lifecycleOf(summary) {
+  const f = obj(summary);
+  let outcome = str(f.outcome);
+  let written = typeof f.written === "boolean" ? f.written : null;
   if (!outcome) {
-    const d = str(f.decision ?? msg?.decision).toLowerCase();
+    const d = str(f.decision).toLowerCase();
     outcome = d === "block" ? "blocked" : d === "allow" ? "allowed" : d === "notify" ? "notified" : "pending";
     if (outcome === "blocked") written = false;
   }
   if (KEPT_OUT.has(outcome)) written = false; // data kept out is never written
   // A notice's `reason` is the decision's (part of the flow summary), not why it ended.
-  return { outcome, written, decided_by: str(msg?.decided_by ?? f.decided_by) || null, reason: "" };
+  return { outcome, written, decided_by: str(f.decided_by) || null, reason: "" };
 }
 
 /**
@@ -43,7 +45,7 @@ export function lifecycleOf(msg) {
  * older bridge) the host's usual role: a workbook is usually the source, a deck the target.
  */
 export function flowRole(flow, documentId, fallback = "source") {
-  const f = flow?.flow ?? flow ?? {};
+  const f = obj(flow);
   const target = f.target && typeof f.target === "object" ? f.target.id : undefined;
   const source = f.source && typeof f.source === "object" ? f.source.id : undefined;
   if (documentId && target === documentId) return "target";
@@ -175,10 +177,11 @@ export class FlowFeed {
       .filter(Number.isSafeInteger);
   }
 
-  /** flow.notice: a new line, or (seen before, e.g. from its approval) the same line updated. */
+  /** flow.notice (its params are the flow summary): a new line, or (seen before, e.g. from
+   * its approval) the same line updated. */
   notice(params) {
-    const flow = params?.flow ?? params ?? {};
-    const id = key(flow.flow_id ?? params?.flow_id);
+    const flow = obj(params);
+    const id = key(flow.flow_id);
     const life = lifecycleOf(params);
     const e = id !== null ? this.entries.get(id) : undefined;
     if (e) {

@@ -113,35 +113,33 @@ export class Feed {
   }
 }
 
-/** Reads the fields of a flow as the bridge sends them, tolerating missing ones. */
+/**
+ * Reads a flow summary as the bridge sends it (docs/events.md, "flow"): a `flow.notice`'s
+ * params, a `/v1/flows`, `flows_recent` or `flow.list` row, an approval's `flow`; or a
+ * message that carries one in `flow` (the `flow` event, an approval). The shape is the
+ * bridge's only (tests/addins/flow-contract.e2e.test.js holds it to the real payloads);
+ * a field missing or of another type reads as "", never throws.
+ */
 export function describeFlow(raw) {
-  const f = raw?.flow ?? raw ?? {};
-  const src = f.source ?? {};
-  const sourceName = str(src.name ?? src.document?.name ?? src.document ?? f.source_document ?? f.source_name) || "another document";
-  const sheet = str(f.sheet ?? src.sheet);
-  let cells = f.cells ?? src.cells;
-  if (Array.isArray(cells)) cells = cells.length <= 4 ? cells.join(", ") : `${cells.slice(0, 3).join(", ")} and ${cells.length - 3} more`;
-  cells = str(cells);
-  const where = [sheet, cells].filter(Boolean).join("!");
-  const tgt = f.target ?? {};
-  const targetName = str(typeof tgt === "string" ? tgt : tgt.name ?? tgt.document?.name ?? f.target_document ?? f.target_name);
-  const location = str(f.location ?? tgt.location);
-  const level = str(f.sensitivity?.level ?? f.sensitivity ?? src.sensitivity?.level ?? src.sensitivity);
-  const matched = f.matched;
-  const matchedText = Array.isArray(matched) ? `${matched.length} value${matched.length === 1 ? "" : "s"}` : typeof matched === "number" ? `${matched} value${matched === 1 ? "" : "s"}` : str(matched);
+  const f = obj(raw?.flow ?? raw);
+  const sourceName = str(obj(f.source).name) || "another document";
+  const where = [str(f.sheet), str(f.cells)].filter(Boolean).join("!");
+  const targetName = str(obj(f.target).name);
+  const matched = typeof f.matched === "number" && Number.isFinite(f.matched) ? `${f.matched} value${f.matched === 1 ? "" : "s"}` : "";
   return {
     sourceName,
     where,
     from: where ? `${sourceName} > ${where}` : sourceName,
     targetName,
-    location,
-    level,
-    matched: matchedText,
-    decision: str(f.decision ?? raw?.decision),
-    reason: str(f.reason ?? raw?.reason),
+    location: str(f.location),
+    // "normal" or "confidential" (levelWords says it in words).
+    level: str(f.sensitivity),
+    matched,
+    decision: str(f.decision),
+    reason: str(f.reason),
     // Why, as the bridge decided it (data), in one short line; the sentence when absent.
     why: f.why && typeof f.why === "object" ? f.why : null,
-    because: explainWhy(f.why) || str(f.reason ?? raw?.reason),
+    because: explainWhy(f.why) || str(f.reason),
     strength: str(f.strength),
     // Copied by reference (from_range, a chart) or found in what the agent wrote.
     how: f.explicit === true ? "copied from the workbook" : f.explicit === false ? "found in what the agent wrote" : "",
@@ -199,18 +197,20 @@ export function explainWhy(why) {
 }
 
 /**
- * Reads an approval.request: a held transfer (`held.kind` "flow", the flow in `flow`) or a
- * held deletion (`held.kind` "deletion", `held.what` such as "slide 3"). `subject` names it
- * in the feed ("content from Q3.xlsx > Revenue!B2:D5", "delete slide 3 from Deck.pptx").
+ * Reads a held approval: an `approval.request` (also each item of `approval.list` and of
+ * `GET /v1/approvals`), where `held` is {kind: "flow", flow} or {kind: "deletion", what}
+ * beside the flow summary in `flow`; or the `approval_requested` event, where `kind` and
+ * `flow` or `what` are the message's own fields. `subject` names it in the feed ("content
+ * from Q3.xlsx > Revenue!B2:D5", "delete slide 3 from Deck.pptx").
  */
 export function describeApproval(req) {
-  const held = req?.held && typeof req.held === "object" ? req.held : {};
-  const raw = req?.flow ?? (held.kind === "flow" ? held.flow : undefined) ?? {};
+  const r = obj(req);
+  const held = r.held && typeof r.held === "object" ? r.held : r;
+  const raw = r.flow ?? (held.kind === "flow" ? held.flow : undefined);
   const flow = describeFlow(raw);
-  const deletion = held.kind === "deletion" || (held.kind === undefined && typeof raw?.what === "string" && !raw.source);
-  if (deletion) {
-    const what = str(held.what ?? raw.what) || "something";
-    const doc = str(req?.target?.name ?? raw?.target?.name) || "this document";
+  if (held.kind === "deletion") {
+    const what = str(held.what) || "something";
+    const doc = str(obj(r.target).name) || "this document";
     return { deletion: true, what, flow, subject: `delete ${what} from ${doc}`, title: `Delete ${what} from ${doc}?` };
   }
   return { deletion: false, what: "", flow, subject: `content from ${flow.from}`, title: `Content from ${flow.sourceName}` };
@@ -223,6 +223,11 @@ export function levelWords(level) {
   if (l.toLowerCase() === "normal") return "not marked sensitive";
   if (l.toLowerCase() === "confidential") return "Confidential";
   return l;
+}
+
+/** An object (an array too: its fields read as missing), or {} for anything else. */
+function obj(v) {
+  return v && typeof v === "object" ? v : {};
 }
 
 function str(v) {

@@ -77,14 +77,14 @@ test("an agent table write lands on the rendered slide; flow.notice shows its so
   const r = await bridge.call("powerpoint", "powerpoint.addTable", { slide: 2, rows: [["Region", "Q3"], ["EMEA", "$1.42M"]], top: 300 });
   assert.ok(r.result.shape_id, JSON.stringify(r));
   await page.waitForSelector(".slide .shape table td:text('EMEA')");
-  bridge.notify("powerpoint", "flow.notice", { source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", location: "slide 2, table", matched: 12, decision: "allow", sensitivity: { level: "Confidential" } });
+  bridge.notify("powerpoint", "flow.notice", { source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", location: "slide 2, table", matched: 12, decision: "allow", sensitivity: "confidential" });
   await frame("powerpoint").waitForFunction(() => /from Q3\.xlsx > Revenue!B2:D5/.test(document.getElementById("feed").textContent));
   bridge.notify("excel", "flow.notice", { source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", target: { name: "Q3 review.pptx" }, location: "slide 2", decision: "allow" });
   await frame("excel").waitForFunction(() => /Left this workbook: Revenue!B2:D5 → Q3 review\.pptx, slide 2/.test(document.getElementById("feed").textContent));
 });
 
 test("approval cards: allow once sends approval.decide; an unanswered card expires", { skip }, async () => {
-  const flow = { source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", matched: 12, sensitivity: { level: "Confidential" }, location: "slide 3, table", reason: "confidential data leaving its workbook" };
+  const flow = { source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", matched: 12, sensitivity: "confidential", location: "slide 3, table", reason: "confidential data leaving its workbook" };
   bridge.notify("powerpoint", "approval.request", { approval_id: "ap_1", flow, expires_at: Date.now() + 90000 });
   const pp = frame("powerpoint");
   await pp.waitForSelector("article.card");

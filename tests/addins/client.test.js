@@ -189,7 +189,7 @@ test("notifications reach listeners; policy.changed with addin_enabled false dis
   const { ws } = await connectAndRegister(client);
   const got = [];
   client.addEventListener("notification", (e) => got.push(e.detail));
-  ws.receive({ jsonrpc: "2.0", method: "flow.notice", params: { source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: ["B2"] } });
+  ws.receive({ jsonrpc: "2.0", method: "flow.notice", params: { source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2" } });
   ws.receive({ jsonrpc: "2.0", method: "approval.request", params: { approval_id: "ap_1", flow: {}, expires_at: 1 } });
   ws.receive({ jsonrpc: "2.0", method: "policy.changed", params: { policy: { addin_enabled: false, flows_enabled: true } } });
   assert.deepEqual(got.map((g) => g.method), ["flow.notice", "approval.request", "policy.changed"]);

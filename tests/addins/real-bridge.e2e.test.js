@@ -16,10 +16,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { request as httpsRequest } from "node:https";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CHROMIUM_ARGS, McpClient, sleep, startBridge, stopBridge } from "./helpers/bridge-process.mjs";
+import { CHROMIUM_ARGS, McpClient, api, sleep, startBridge, stopBridge } from "./helpers/bridge-process.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = process.env.OFFICE_BRIDGE_BIN ? resolve(ROOT, process.env.OFFICE_BRIDGE_BIN) : null;
@@ -64,21 +63,6 @@ const feedLines = (frame) => frame.$$eval("#feed .feed-item", (items) => items.m
 
 /** The stand-in's in-memory deck, as the PowerPoint pane's Office.js sees it. */
 const deckOf = (frame) => frame.evaluate(() => JSON.parse(JSON.stringify(globalThis.OfficeStandin.instance.env.deck)));
-
-/** The bridge's token-protected HTTP API (/v1/...), as a desktop tool calls it: with the
- * desktop credential, or with `token` (the agent's, to show what it may not do). */
-function api(bridge, method, path, body, token = bridge.desktopToken) {
-  return new Promise((resolveApi, reject) => {
-    const req = httpsRequest(new URL(path, bridge.origin), { method, ca: bridge.ca, agent: false, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => (text += d));
-      res.on("end", () => resolveApi({ status: res.statusCode, body: text ? JSON.parse(text) : null }));
-    });
-    req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
 
 // ------------------------------------------------------------------ setup
 

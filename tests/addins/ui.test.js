@@ -3,21 +3,61 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { describeApproval, describeFlow, explainWhy, formatCountdown, decisionWords, levelWords, sensitivityClass, cellCount } from "../../addins/shared/ui.js";
 
-test("describeFlow reads the approval.request flow shape", () => {
-  const f = describeFlow({ source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", matched: 12, sensitivity: { level: "Confidential" }, location: "slide 3, table", reason: "confidential" });
+// A flow summary as the bridge sends it (flow.notice, /v1/flows, an approval's `flow`);
+// flow-contract.e2e.test.js holds these readers to the real bridge's payloads.
+const SUMMARY = {
+  flow_id: 7,
+  write_id: "wr_7",
+  source: { app: "excel", name: "Q3.xlsx", id: "doc_1" },
+  sheet: "Revenue",
+  cells: "B2:D5",
+  cell_count: 12,
+  target: { app: "powerpoint", name: "Board.pptx", id: "doc_2" },
+  location: "slide 3",
+  matched: 12,
+  confidence: 0.97,
+  strength: "confirmed",
+  sensitivity: "confidential",
+  explicit: false,
+  decision: "ask",
+  why: { rule: "admin_policy", policy: "ask", sensitivity: { level: "confidential", origin: { by: "admin_rule", pattern: "Revenue" } }, sensitive_values: 12 },
+  reason: "12 values from Q3.xlsx > Revenue are confidential … would go to Board.pptx (slide 3); your administrator requires approval for confidential data",
+  line: "12 values from Q3.xlsx > Revenue!B2:D5 moved into Board.pptx slide 3",
+  outcome: "pending",
+  written: null,
+};
+
+test("describeFlow reads the bridge's flow summary", () => {
+  const f = describeFlow(SUMMARY);
+  assert.equal(f.sourceName, "Q3.xlsx");
+  assert.equal(f.where, "Revenue!B2:D5");
   assert.equal(f.from, "Q3.xlsx > Revenue!B2:D5");
+  assert.equal(f.targetName, "Board.pptx");
+  assert.equal(f.location, "slide 3");
   assert.equal(f.matched, "12 values");
-  assert.equal(f.level, "Confidential");
-  assert.equal(f.location, "slide 3, table");
+  assert.equal(f.level, "confidential");
+  assert.equal(levelWords(f.level), "Confidential");
+  assert.equal(f.decision, "ask");
+  assert.equal(f.because, `Your administrator requires approval for confidential data (your administrator's rule "Revenue")`);
+  assert.equal(f.strength, "confirmed");
+  assert.equal(f.how, "found in what the agent wrote");
+  assert.equal(describeFlow({ ...SUMMARY, matched: 1 }).matched, "1 value");
+  // A message carrying the summary in `flow` (the `flow` event, an approval) reads the same.
+  assert.deepEqual(describeFlow({ type: "flow", at: 1, flow: SUMMARY }), f);
 });
 
-test("describeFlow tolerates cell lists, wrapped flows, missing fields and odd types", () => {
-  assert.equal(describeFlow({ flow: { source: { name: "A.xlsx" }, sheet: "S", cells: ["B2", "B3"] } }).from, "A.xlsx > S!B2, B3");
-  assert.equal(describeFlow({ source: { name: "A" }, sheet: "S", cells: ["A1", "A2", "A3", "A4", "A5"] }).where, "S!A1, A2, A3 and 2 more");
+test("describeFlow reads only the bridge's fields: other shapes and odd types read as empty, never throw", () => {
+  // Shapes the bridge never sends are not guessed at.
+  const other = describeFlow({ source_name: "A.xlsx", source: { document: { name: "A.xlsx" } }, target: "Deck.pptx", target_name: "Deck.pptx", sheet: "S", cells: ["B2", "B3"], matched: ["1", "2"], sensitivity: { level: "confidential" } });
+  assert.deepEqual([other.sourceName, other.where, other.targetName, other.matched, other.level], ["another document", "S", "", "", ""]);
   assert.equal(describeFlow({}).from, "another document");
   assert.equal(describeFlow({ source: { name: { evil: true } } }).sourceName, "another document");
-  assert.equal(describeFlow({ target: { name: "Deck.pptx" }, matched: ["1", "2"] }).matched, "2 values");
-  assert.equal(describeFlow(null).from, "another document");
+  assert.equal(describeFlow({ matched: NaN }).matched, "");
+  for (const junk of [null, undefined, 0, "flow", [], [1, 2], { flow: "x" }, { source: null, target: 5, why: "x", flow: null }]) {
+    const f = describeFlow(junk);
+    assert.equal(f.from, "another document", JSON.stringify(junk));
+    assert.equal(f.because, "");
+  }
 });
 
 test("countdown, decisions, sensitivity classes, cell counts", () => {
@@ -45,8 +85,16 @@ test("describeApproval reads the bridge's approval.request: a held transfer or a
   assert.equal(d.title, "Delete slide 1 from Q3 review.pptx?");
   assert.equal(d.subject, "delete slide 1 from Q3 review.pptx");
   assert.equal(d.flow.reason, "deletions need your permission");
+  assert.equal(d.flow.because, "deletions need your permission");
+  // The approval_requested event: `kind` and `flow` or `what` are its own fields.
+  const e = describeApproval({ type: "approval_requested", approval_id: "apr_3", flow_id: null, target: { app: "powerpoint", name: "Q3 review.pptx", id: "doc_2" }, kind: "deletion", what: "slide 4", expires_at: 1, line: "delete slide 4 from Q3 review.pptx" });
+  assert.deepEqual([e.deletion, e.subject], [true, "delete slide 4 from Q3 review.pptx"]);
+  const t = describeApproval({ type: "approval_requested", approval_id: "apr_4", flow_id: 7, target: flow.target, kind: "flow", flow, expires_at: 1, line: flow.line });
+  assert.deepEqual([t.deletion, t.subject], [false, "content from Q3.xlsx > Revenue!B2:D4"]);
   assert.equal(describeApproval({ flow: { source: { name: "A.xlsx" }, explicit: true } }).flow.how, "copied from the workbook");
   assert.equal(describeApproval(null).title, "Content from another document");
+  assert.equal(describeApproval({ held: { kind: "deletion" } }).subject, "delete something from this document");
+  assert.equal(describeApproval({ held: "deletion", kind: 3, flow: [] }).deletion, false);
 });
 
 test("levelWords: the bridge's levels in words, labels pass through", () => {

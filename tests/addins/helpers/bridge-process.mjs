@@ -1,7 +1,8 @@
-// Shared by the browser tests that run the REAL bridge (OFFICE_BRIDGE_BIN): start and stop
+// Shared by the tests that run the REAL bridge (OFFICE_BRIDGE_BIN): start and stop
 // `office-bridge serve --port 0` on a throwaway data dir with its own administrator policy
-// file, speak MCP to it as an agent's client does, and connect simulated panes over the
-// add-in channel (wss, RFC 6455, written here: Node 20 has no WebSocket client).
+// file, speak MCP to it as an agent's client does, call its HTTP API and read its event
+// stream as the desktop does, and connect simulated panes over the add-in channel (wss,
+// RFC 6455, written here: Node 20 has no WebSocket client).
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -9,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SseParser } from "../../../addins/monitor/model.js";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -91,6 +93,89 @@ export function runCommand(bin, args, { env = process.env, timeout = 15000 } = {
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+// ------------------------------------------------------------------ the HTTP API and its events
+
+/** The bridge's token-protected HTTP API (/v1/...), as a desktop tool calls it: with the
+ * desktop credential, or with `token` (the agent's, to show what it may not do). Resolves
+ * with {status, body} (body parsed from JSON). */
+export function api(bridge, method, path, body, token = bridge.desktopToken) {
+  return new Promise((resolveApi, reject) => {
+    const req = httpsRequest(new URL(path, bridge.origin), { method, ca: bridge.ca, agent: false, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolveApi({ status: res.statusCode, body: text ? JSON.parse(text) : null }));
+    });
+    req.on("error", reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/**
+ * `GET /v1/events` read as the monitor page reads it (its own SseParser): every event,
+ * {event, data} with `data` parsed, in order. `EventStream.open` resolves once the stream
+ * is answered (200), so what happens after it is on the stream.
+ */
+export class EventStream {
+  static open(bridge, token = bridge.desktopToken) {
+    return new Promise((resolveOpen, reject) => {
+      const req = httpsRequest(new URL("/v1/events", bridge.origin), { ca: bridge.ca, agent: false, headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`GET /v1/events: HTTP ${res.statusCode}`));
+          return;
+        }
+        resolveOpen(new EventStream(req, res));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  constructor(req, res) {
+    this.req = req;
+    this.events = [];
+    this.changed = new EventEmitter();
+    const parser = new SseParser((e) => this.#push(e));
+    res.setEncoding("utf8");
+    res.on("data", (d) => parser.push(d));
+    res.on("error", () => {});
+  }
+
+  #push({ event, data }) {
+    this.events.push({ event, data: JSON.parse(data) });
+    this.changed.emit("event");
+  }
+
+  /** Resolves with the first event named `name` whose data passes `pred` (waiting for it). */
+  async next(name, pred = () => true, timeout = 15000) {
+    const t0 = Date.now();
+    for (;;) {
+      const hit = this.events.find((e) => e.event === name && pred(e.data));
+      if (hit) return hit.data;
+      if (Date.now() - t0 > timeout) throw new Error(`no ${name} event within ${timeout} ms (got ${this.events.map((e) => e.event).join(", ")})`);
+      await new Promise((r) => {
+        const done = () => {
+          clearTimeout(t);
+          this.changed.off("event", done);
+          r();
+        };
+        const t = setTimeout(done, 100);
+        this.changed.on("event", done);
+      });
+    }
+  }
+
+  /** The data of every event named `name`, in order. */
+  all(name) {
+    return this.events.filter((e) => e.event === name).map((e) => e.data);
+  }
+
+  close() {
+    this.req.destroy();
+  }
 }
 
 // ------------------------------------------------------------------ a tiny MCP client
