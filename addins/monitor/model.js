@@ -103,7 +103,7 @@ export function flowOfEvent(e) {
  */
 export function normaliseApproval(a) {
   if (a?.held && typeof a.held === "object") return a;
-  const held = a?.kind === "deletion" ? { kind: "deletion", what: a.what } : { kind: "flow", flow: a?.flow };
+  const held = a?.kind === "deletion" ? { kind: "deletion", what: a.what, why: a.why, reason: a.reason } : { kind: "flow", flow: a?.flow };
   return { ...a, held };
 }
 

@@ -362,6 +362,10 @@ function addCard(raw) {
 async function decide(id, decision, scope) {
   const c = cards.get(id);
   if (!c) return;
+  // Disabling the focused button drops focus to the page; the card remembers it was being
+  // answered, so whichever comes first (this answer or the bridge's approval_resolved)
+  // puts the keyboard back in place when it removes the card.
+  c.answering = true;
   c.buttons.forEach((b) => (b.disabled = true));
   c.message.className = "message";
   c.message.textContent = "Sending your answer…";
@@ -389,6 +393,7 @@ async function decide(id, decision, scope) {
     if (e instanceof Unauthorized) return;
     c.message.className = "message error";
     c.message.textContent = `Your answer was not recorded: ${describeFetchError(e)}. Try again.`;
+    c.answering = false;
     c.buttons.forEach((b) => (b.disabled = false));
   }
 }
@@ -396,7 +401,7 @@ async function decide(id, decision, scope) {
 function removeCard(id, { refocus = false } = {}) {
   const c = cards.get(id);
   if (!c) return;
-  const hadFocus = refocus || c.el.contains(document.activeElement);
+  const hadFocus = refocus || c.answering || c.el.contains(document.activeElement);
   c.el.remove();
   cards.delete(id);
   renderApprovalCount();

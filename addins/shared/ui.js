@@ -206,7 +206,9 @@ export function explainWhy(why) {
 export function describeApproval(req) {
   const r = obj(req);
   const held = r.held && typeof r.held === "object" ? r.held : r;
-  const raw = r.flow ?? (held.kind === "flow" ? held.flow : undefined);
+  // A deletion's why and reason are in `flow` (approval.request, /v1/approvals) or, on the
+  // approval_requested event, beside its kind and what.
+  const raw = r.flow ?? (held.kind === "flow" ? held.flow : held.kind === "deletion" ? held : undefined);
   const flow = describeFlow(raw);
   if (held.kind === "deletion") {
     const what = str(held.what) || "something";

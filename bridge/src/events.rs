@@ -137,8 +137,17 @@ fn bounding(cells: &[CellAddr]) -> String {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HeldAction {
-    Flow { flow: Box<FlowSummary> },
-    Deletion { what: String },
+    Flow {
+        flow: Box<FlowSummary>,
+    },
+    Deletion {
+        what: String,
+        /// Why it is held, as data.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        why: Option<tracker::DecisionWhy>,
+        /// The same, in words.
+        reason: String,
+    },
 }
 
 /// Something the person or an administrator may want to see.

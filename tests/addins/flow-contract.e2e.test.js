@@ -310,9 +310,9 @@ test("every approval the bridge sends is read by describeApproval: its kind, sub
     ["deletion: the deck's approval.request", held.deletion.request, { deletion: true, because: "Your administrator requires approval for deletions" }],
     ["deletion: approval.list", held.deletion.list[0], { deletion: true, because: "Your administrator requires approval for deletions" }],
     ["deletion: GET /v1/approvals", held.deletion.v1[0], { deletion: true, because: "Your administrator requires approval for deletions" }],
-    // The event names the deletion but carries no why (docs/events.md, approval_requested).
-    ["deletion: the approval_requested event", eDeletion, { deletion: true, because: "" }],
-    ["deletion: the event, as the monitor keeps it", normaliseApproval(eDeletion), { deletion: true, because: "" }],
+    // The event carries the deletion's why beside its kind and what (docs/events.md).
+    ["deletion: the approval_requested event", eDeletion, { deletion: true, because: "Your administrator requires approval for deletions" }],
+    ["deletion: the event, as the monitor keeps it", normaliseApproval(eDeletion), { deletion: true, because: "Your administrator requires approval for deletions" }],
   ];
   for (const name of ["denied", "approved", "deletion"]) assert.equal(held[name].list.length, 1, `${name}: one approval held at a time`);
   for (const [what, req, want] of cases) {

@@ -36,20 +36,23 @@ pub(super) fn held_action(approval: &HeldApproval) -> HeldAction {
                 flow: Box::new(summary),
             }
         }
-        HeldSubject::Deletion { what, .. } => HeldAction::Deletion { what: what.clone() },
+        HeldSubject::Deletion { what, decision } => HeldAction::Deletion {
+            what: what.clone(),
+            why: decision.why.clone(),
+            reason: decision.reason.clone(),
+        },
     }
 }
 
 /// An approval as the panes, the monitor and `GET /v1/approvals` show it.
 pub(super) fn approval_request(approval: &HeldApproval) -> Value {
     let held = held_action(approval);
-    let (line, flow) = match (&held, &approval.subject) {
-        (HeldAction::Flow { flow }, _) => (flow.line.clone(), json!(flow)),
-        (HeldAction::Deletion { what }, HeldSubject::Deletion { decision, .. }) => (
+    let (line, flow) = match &held {
+        HeldAction::Flow { flow } => (flow.line.clone(), json!(flow)),
+        HeldAction::Deletion { what, why, reason } => (
             format!("delete {what} from {}", approval.target.name),
-            json!({"what": what, "target": {"name": approval.target.name}, "location": what, "why": decision.why, "reason": decision.reason}),
+            json!({"what": what, "target": {"name": approval.target.name}, "location": what, "why": why, "reason": reason}),
         ),
-        (HeldAction::Deletion { what }, _) => (what.clone(), json!({"what": what})),
     };
     json!({
         "approval_id": approval.id,
