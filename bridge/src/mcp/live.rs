@@ -15,6 +15,7 @@ use super::tool_args::{
 };
 use super::validate::{TableSource, a1_address, display};
 use super::{OfficeBridgeMcp, document_json, fail, internal, ok};
+use crate::addin::protocol::write_methods;
 use crate::gate::Verdict;
 
 /// The value of a `Result<T, String>`, or the tool's error result made of its message.
@@ -43,7 +44,7 @@ impl OfficeBridgeMcp {
         let answer = self.pane(&session, method, params).await.map_err(fail)?;
         let range = PaneRange::parse(&answer, sheet).map_err(fail)?;
         let read = range.read_event(&session.document, tool, tracker::unix_millis_now());
-        let flagged = flag_cells(&range.sheet, &read.sheets[0].cells);
+        let flagged = flag_cells(&self.ctx.injection, &range.sheet, &read.sheets[0].cells);
         let provenance = self
             .ctx
             .gate
@@ -286,7 +287,7 @@ impl OfficeBridgeMcp {
             .collect();
         let params = json!({"sheet": args.sheet, "address": address, "values": values});
         self.gated_write("excel_write_range", content, &location, &call, || {
-            self.pane(&session, "excel.writeRange", params)
+            self.pane(&session, write_methods::EXCEL_WRITE_RANGE, params)
         })
         .await
     }
@@ -313,7 +314,7 @@ impl OfficeBridgeMcp {
             &session.document,
             &what,
             &call,
-            self.pane(&session, "excel.deleteSheet", params),
+            self.pane(&session, write_methods::EXCEL_DELETE_SHEET, params),
         )
         .await
     }
@@ -376,7 +377,10 @@ impl OfficeBridgeMcp {
             Some(l) => json!({"layout": l}),
             None => json!({}),
         };
-        match self.pane(&session, "powerpoint.addSlide", params).await {
+        match self
+            .pane(&session, write_methods::POWERPOINT_ADD_SLIDE, params)
+            .await
+        {
             Ok(v) => ok(json!({"document": document_json(&session), "slide": v})),
             Err(e) => fail(e),
         }
@@ -421,7 +425,7 @@ impl OfficeBridgeMcp {
             }
         }
         self.gated_write("ppt_add_text", content, &location, &call, || {
-            self.pane(&session, "powerpoint.addTextBox", params)
+            self.pane(&session, write_methods::POWERPOINT_ADD_TEXT_BOX, params)
         })
         .await
     }
@@ -500,7 +504,7 @@ impl OfficeBridgeMcp {
         };
         let params = json!({"slide": args.slide.json(), "rows": rows});
         self.gated_write("ppt_add_table", content, &location, &call, || {
-            self.pane(&session, "powerpoint.addTable", params)
+            self.pane(&session, write_methods::POWERPOINT_ADD_TABLE, params)
         })
         .await
     }
@@ -570,7 +574,7 @@ impl OfficeBridgeMcp {
         };
         let params = json!({"slide": args.slide.json(), "png_base64": png});
         self.gated_write("ppt_insert_chart", content, &location, &call, || {
-            self.pane(&deck, "powerpoint.insertImage", params)
+            self.pane(&deck, write_methods::POWERPOINT_INSERT_IMAGE, params)
         })
         .await
     }
@@ -597,7 +601,7 @@ impl OfficeBridgeMcp {
             &session.document,
             &what,
             &call,
-            self.pane(&session, "powerpoint.deleteSlide", params),
+            self.pane(&session, write_methods::POWERPOINT_DELETE_SLIDE, params),
         )
         .await
     }
@@ -613,7 +617,7 @@ impl OfficeBridgeMcp {
         tool: &str,
     ) -> CallToolResult {
         self.ctx.gate.ensure_document_label(session).await;
-        let flagged = flag_slides(&slides);
+        let flagged = flag_slides(&self.ctx.injection, &slides);
         let mut provenance = Vec::new();
         for slide in &slides {
             if let Some(read) =

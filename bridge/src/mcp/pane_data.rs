@@ -3,7 +3,7 @@
 //! input: every shape is checked and every size bounded here.
 
 use serde_json::{Value, json};
-use tracker::injection::{self, InjectionFinding};
+use tracker::injection::{InjectionCheck, InjectionFinding};
 use tracker::{
     CellAddr, CellRange, CellValue, DocumentRef, ProvenanceId, ReadCell, ReadEvent, SheetRead,
     UnixMillis,
@@ -117,8 +117,12 @@ impl PaneRange {
 }
 
 /// Cells whose text looks like instructions aimed at the agent, by cell address.
-pub fn flag_cells(sheet: &str, cells: &[ReadCell]) -> Vec<InjectionFinding> {
-    injection::scan(
+pub fn flag_cells(
+    check: &InjectionCheck,
+    sheet: &str,
+    cells: &[ReadCell],
+) -> Vec<InjectionFinding> {
+    check.scan(
         cells.iter().filter_map(|c| match &c.value {
             CellValue::Text(t) => Some((format!("{sheet}!{}", c.addr.to_a1()), t.as_str())),
             _ => None,
@@ -174,7 +178,7 @@ pub fn slide_read(
 }
 
 /// Instruction-like text on slides, by slide and shape.
-pub fn flag_slides(slides: &[Value]) -> Vec<InjectionFinding> {
+pub fn flag_slides(check: &InjectionCheck, slides: &[Value]) -> Vec<InjectionFinding> {
     let pieces: Vec<(String, &str)> = slides
         .iter()
         .flat_map(|slide| {
@@ -191,7 +195,7 @@ pub fn flag_slides(slides: &[Value]) -> Vec<InjectionFinding> {
                 })
         })
         .collect();
-    injection::scan(pieces, MAX_FINDINGS)
+    check.scan(pieces, MAX_FINDINGS)
 }
 
 #[cfg(test)]
@@ -253,7 +257,7 @@ mod tests {
         let ev = slide_read(&slide, &doc, "ppt_read_slide", 1).unwrap();
         assert_eq!(ev.sheets[0].sheet, "slide 2");
         assert_eq!(ev.sheets[0].cells.len(), 2);
-        let flags = flag_slides(std::slice::from_ref(&slide));
+        let flags = flag_slides(&crate::mcp::injection_check(), std::slice::from_ref(&slide));
         assert_eq!(flags.len(), 1);
         assert_eq!(flags[0].location, "slide 2 Note");
     }
