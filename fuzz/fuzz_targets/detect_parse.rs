@@ -28,8 +28,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse::string_evidence(&folded);
     let _ = parse::words(text);
     let _ = parse::fingerprints(text);
-    let _ = tracker::injection::looks_like_instructions(text);
+    let injection = office_bridge_fuzz::injection_check();
+    let _ = injection.looks_like_instructions(text);
     // What a read result shows of flagged text: an excerpt cut on character boundaries.
-    let _ = tracker::injection::scan([("Notes!A1".to_string(), text)], 5);
+    let _ = injection.scan([("Notes!A1".to_string(), text)], 5);
     let _ = office_bridge_fuzz::check_write(text);
 });

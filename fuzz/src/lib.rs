@@ -1,7 +1,8 @@
 //! What the fuzz targets share: a scratch folder, the readers behind a file tool, the
-//! small fixed index `detect_parse` checks against, and the allowed folder
-//! `mcp_tool_args` resolves paths in. Every function here calls the code the bridge and
-//! `office-bridge scan` really run; nothing is re-implemented.
+//! small fixed index and the instruction-like text check `detect_parse` runs, and the
+//! allowed folder and the tool names `mcp_tool_args` uses. Every function here calls the
+//! code the bridge and `office-bridge scan` really run, and takes the tool names from the
+//! server; nothing is re-implemented or copied.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -9,6 +10,7 @@ use std::sync::OnceLock;
 use office_bridge::files::AllowedDirs;
 use tracker::detect::Detector;
 use tracker::files::Limits;
+use tracker::injection::InjectionCheck;
 use tracker::{
     App, CellAddr, CellValue, DocumentRef, ProvenanceId, ReadCell, ReadEvent, SheetRead,
     WriteContent, WritePart,
@@ -199,26 +201,19 @@ pub fn allowed_dirs() -> &'static AllowedDirs {
     })
 }
 
-/// Every tool of the MCP server, in the order `mcp_tool_args` picks them by.
-pub const TOOLS: [&str; 17] = [
-    "excel_delete_sheet",
-    "excel_list_sheets",
-    "excel_read_range",
-    "excel_read_selection",
-    "excel_write_range",
-    "flows_recent",
-    "office_status",
-    "ppt_add_slide",
-    "ppt_add_table",
-    "ppt_add_text",
-    "ppt_delete_slide",
-    "ppt_insert_chart",
-    "ppt_list_slides",
-    "ppt_read_slide",
-    "scan_file",
-    "xlsx_read",
-    "xlsx_write",
-];
+/// Every tool of the MCP server, sorted: the order `mcp_tool_args` picks them by. Taken
+/// from the server's own tool router, so a new tool is fuzzed without a list to update.
+pub fn tools() -> &'static [String] {
+    static TOOLS: OnceLock<Vec<String>> = OnceLock::new();
+    TOOLS.get_or_init(office_bridge::mcp::OfficeBridgeMcp::tool_names)
+}
+
+/// The instruction-like text check exactly as the bridge builds it (its tool names and
+/// pane write methods), built once.
+pub fn injection_check() -> &'static InjectionCheck {
+    static CHECK: OnceLock<InjectionCheck> = OnceLock::new();
+    CHECK.get_or_init(office_bridge::mcp::injection_check)
+}
 
 /// Splits a `mcp_tool_args` input: the first line names the tool (an unknown name picks
 /// one by its bytes, so mutated names still reach a tool), the rest is the arguments.
@@ -227,15 +222,15 @@ pub fn tool_and_args(data: &[u8]) -> (&'static str, &[u8]) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (&data[..0], data),
     };
-    let tool = TOOLS
+    let tools = tools();
+    let tool = tools
         .iter()
         .find(|t| t.as_bytes() == head)
-        .copied()
         .unwrap_or_else(|| {
             let pick = head
                 .iter()
                 .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(*b as usize));
-            TOOLS[pick % TOOLS.len()]
+            &tools[pick % tools.len()]
         });
     (tool, rest)
 }

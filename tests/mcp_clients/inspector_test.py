@@ -45,7 +45,7 @@ def main() -> int:
 
     code, listed = inspect(*http, "--method", "tools/list")
     names = {t["name"] for t in listed.get("tools", [])}
-    check("tools/list over HTTPS lists exactly the 17 tools of docs/mcp.md", code == 0 and names == TOOLS,
+    check(f"tools/list over HTTPS lists exactly the {len(TOOLS)} tools of docs/mcp.md", code == 0 and names == TOOLS,
           {"missing": sorted(TOOLS - names), "extra": sorted(names - TOOLS)})
     annotated = [t["name"] for t in listed.get("tools", []) if "annotations" in t and "inputSchema" in t]
     check("every tool has an input schema and annotations", len(annotated) == len(TOOLS), annotated)

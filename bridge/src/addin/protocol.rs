@@ -26,6 +26,29 @@ pub mod codes {
     pub const PLAYGROUND_OFF: i64 = -32006;
 }
 
+/// The bridge -> pane methods that change a document (docs/addin-protocol.md). Named here,
+/// once, because they are also what document text must not name: text that mentions one
+/// is flagged as instructions aimed at the agent (`mcp::injection_check`).
+pub mod write_methods {
+    pub const EXCEL_WRITE_RANGE: &str = "excel.writeRange";
+    pub const EXCEL_DELETE_SHEET: &str = "excel.deleteSheet";
+    pub const POWERPOINT_ADD_SLIDE: &str = "powerpoint.addSlide";
+    pub const POWERPOINT_ADD_TEXT_BOX: &str = "powerpoint.addTextBox";
+    pub const POWERPOINT_ADD_TABLE: &str = "powerpoint.addTable";
+    pub const POWERPOINT_INSERT_IMAGE: &str = "powerpoint.insertImage";
+    pub const POWERPOINT_DELETE_SLIDE: &str = "powerpoint.deleteSlide";
+    /// Every one of the above: a new write method belongs here too.
+    pub const ALL: [&str; 7] = [
+        EXCEL_WRITE_RANGE,
+        EXCEL_DELETE_SHEET,
+        POWERPOINT_ADD_SLIDE,
+        POWERPOINT_ADD_TEXT_BOX,
+        POWERPOINT_ADD_TABLE,
+        POWERPOINT_INSERT_IMAGE,
+        POWERPOINT_DELETE_SLIDE,
+    ];
+}
+
 /// A JSON-RPC id: the spec allows strings, numbers and null.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -16,6 +16,7 @@ use super::tool_args::{
 };
 use super::validate::{TableSource, a1_address};
 use super::{OfficeBridgeMcp, document_json, fail, internal, ok};
+use crate::addin::protocol::write_methods;
 use crate::gate::Verdict;
 
 /// The value of a `Result<T, String>`, or the tool's error result made of its message.
@@ -44,7 +45,7 @@ impl OfficeBridgeMcp {
         let answer = self.pane(&session, method, params).await.map_err(fail)?;
         let range = PaneRange::parse(&answer, sheet).map_err(fail)?;
         let read = range.read_event(&session.document, tool, tracker::unix_millis_now());
-        let flagged = flag_cells(&range.sheet, &read.sheets[0].cells);
+        let flagged = flag_cells(&self.ctx.injection, &range.sheet, &read.sheets[0].cells);
         let provenance = self
             .ctx
             .gate
@@ -280,7 +281,7 @@ impl OfficeBridgeMcp {
             .collect();
         let params = json!({"sheet": args.sheet, "address": address, "values": values});
         self.gated_write("excel_write_range", content, &location, &call, || {
-            self.pane(&session, "excel.writeRange", params)
+            self.pane(&session, write_methods::EXCEL_WRITE_RANGE, params)
         })
         .await
     }
@@ -307,7 +308,7 @@ impl OfficeBridgeMcp {
             &session.document,
             &what,
             &call,
-            self.pane(&session, "excel.deleteSheet", params),
+            self.pane(&session, write_methods::EXCEL_DELETE_SHEET, params),
         )
         .await
     }
@@ -370,7 +371,10 @@ impl OfficeBridgeMcp {
             Some(l) => json!({"layout": l}),
             None => json!({}),
         };
-        match self.pane(&session, "powerpoint.addSlide", params).await {
+        match self
+            .pane(&session, write_methods::POWERPOINT_ADD_SLIDE, params)
+            .await
+        {
             Ok(v) => ok(json!({"document": document_json(&session), "slide": v})),
             Err(e) => fail(e),
         }
@@ -412,7 +416,7 @@ impl OfficeBridgeMcp {
             }
         }
         self.gated_write("ppt_add_text", content, &location, &call, || {
-            self.pane(&session, "powerpoint.addTextBox", params)
+            self.pane(&session, write_methods::POWERPOINT_ADD_TEXT_BOX, params)
         })
         .await
     }
@@ -460,7 +464,7 @@ impl OfficeBridgeMcp {
         content.explicit_sources.extend(explicit);
         let params = json!({"slide": args.slide.json(), "rows": rows});
         self.gated_write("ppt_add_table", content, &location, &call, || {
-            self.pane(&session, "powerpoint.addTable", params)
+            self.pane(&session, write_methods::POWERPOINT_ADD_TABLE, params)
         })
         .await
     }
@@ -530,7 +534,7 @@ impl OfficeBridgeMcp {
         };
         let params = json!({"slide": args.slide.json(), "png_base64": png});
         self.gated_write("ppt_insert_chart", content, &location, &call, || {
-            self.pane(&deck, "powerpoint.insertImage", params)
+            self.pane(&deck, write_methods::POWERPOINT_INSERT_IMAGE, params)
         })
         .await
     }
@@ -557,7 +561,7 @@ impl OfficeBridgeMcp {
             &session.document,
             &what,
             &call,
-            self.pane(&session, "powerpoint.deleteSlide", params),
+            self.pane(&session, write_methods::POWERPOINT_DELETE_SLIDE, params),
         )
         .await
     }
@@ -573,7 +577,7 @@ impl OfficeBridgeMcp {
         tool: &str,
     ) -> CallToolResult {
         self.ctx.gate.ensure_document_label(session).await;
-        let flagged = flag_slides(&slides);
+        let flagged = flag_slides(&self.ctx.injection, &slides);
         let mut provenance = Vec::new();
         for slide in &slides {
             if let Some(read) =

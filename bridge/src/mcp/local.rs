@@ -160,7 +160,7 @@ impl OfficeBridgeMcp {
             Ok(wb) => wb,
             Err(e) => return e,
         };
-        let flagged = flag_cells(&wb.sheet, &wb.cells);
+        let flagged = flag_cells(&self.ctx.injection, &wb.sheet, &wb.cells);
         let event = ReadEvent {
             id: ProvenanceId::new(),
             document: wb.document.clone(),

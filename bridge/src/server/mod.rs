@@ -355,6 +355,7 @@ impl Bridge {
             started: std::time::Instant::now(),
             peers: std::sync::Mutex::new(Vec::new()),
             purview_checked: std::sync::Mutex::new(std::collections::HashSet::new()),
+            injection: crate::mcp::injection_check(),
         });
         let state = AppState {
             origins: Arc::new(Origins::new(port)),

@@ -1,0 +1,258 @@
+//! Normalising a text once before any rule looks at it, and finding phrases in the result.
+//!
+//! Attacks are copy-pasted with odd spacing, capitals, zero-width characters and
+//! full-width letters; business text is full of punctuation. Folding all of that away once
+//! (lowercase, invisible characters dropped, full-width ASCII mapped, URLs and e-mail
+//! addresses replaced by one placeholder word, every other non-alphanumeric character a
+//! word break) lets the rules be plain word sequences and keeps the work linear in the
+//! text. Offsets are kept so that a finding can point back into the original text.
+
+/// The word that stands for a URL or e-mail address after normalisation.
+pub(super) const ADDR: &str = "@addr";
+
+/// One text, normalised: `lower` is the text lowercased with invisible characters removed
+/// and full-width ASCII mapped; `folded` is its words separated by single spaces (with a
+/// space at both ends, so a phrase match can check word boundaries).
+pub(super) struct Norm {
+    pub(super) lower: String,
+    folded: String,
+    pub(super) words: Vec<Word>,
+}
+
+#[derive(Clone, Copy)]
+pub(super) struct Word {
+    /// Byte range in `folded`.
+    start: usize,
+    end: usize,
+    /// Byte offsets in `lower`.
+    pub(super) lower_start: usize,
+    pub(super) lower_end: usize,
+}
+
+/// Zero-width and soft-hyphen characters, which split words invisibly.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{180E}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
+}
+
+/// Full-width ASCII (U+FF01..U+FF5E) as ASCII; other characters unchanged.
+fn narrow(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        _ => c,
+    }
+}
+
+/// Pushes the normalised form of `c` onto `out`.
+fn push_lower(out: &mut String, c: char) {
+    if invisible(c) {
+        return;
+    }
+    let c = narrow(c);
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+    } else {
+        out.extend(c.to_lowercase());
+    }
+}
+
+/// `text` normalised as a whole, without the word folding: what tool names are compared
+/// against, and what [`Norm::new`] starts from.
+pub(super) fn lower(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_lower(&mut out, c);
+    }
+    out
+}
+
+/// The byte offset in `text` of the character that became byte `lower_at` of the
+/// normalised text (found again by replaying the normalisation: only done per finding).
+pub(super) fn raw_offset(text: &str, lower_at: usize) -> usize {
+    let mut len = 0;
+    let mut buf = String::new();
+    for (i, c) in text.char_indices() {
+        if len >= lower_at {
+            return i;
+        }
+        buf.clear();
+        push_lower(&mut buf, c);
+        len += buf.len();
+    }
+    text.len()
+}
+
+impl Norm {
+    pub(super) fn new(text: &str) -> Self {
+        let lower = lower(text);
+        let mut folded = String::with_capacity(lower.len() + 2);
+        folded.push(' ');
+        let mut words = Vec::new();
+        let mut push = |folded: &mut String, w: &str, lower_start: usize, lower_end: usize| {
+            let start = folded.len();
+            folded.push_str(w);
+            words.push(Word {
+                start,
+                end: folded.len(),
+                lower_start,
+                lower_end,
+            });
+            folded.push(' ');
+        };
+        for (tok_at, tok) in tokens(&lower) {
+            if is_address(tok) {
+                push(&mut folded, ADDR, tok_at, tok_at + tok.len());
+                continue;
+            }
+            let mut run: Option<usize> = None;
+            for (i, c) in tok.char_indices() {
+                match (c.is_alphanumeric(), run) {
+                    (true, None) => run = Some(i),
+                    (false, Some(s)) => {
+                        push(&mut folded, &tok[s..i], tok_at + s, tok_at + i);
+                        run = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s) = run {
+                push(&mut folded, &tok[s..], tok_at + s, tok_at + tok.len());
+            }
+        }
+        if folded.len() == 1 {
+            folded.push(' ');
+        }
+        Norm {
+            lower,
+            folded,
+            words,
+        }
+    }
+
+    pub(super) fn word(&self, i: usize) -> &str {
+        self.words
+            .get(i)
+            .map(|w| &self.folded[w.start..w.end])
+            .unwrap_or("")
+    }
+
+    /// The `lower` offset of the first whole-word occurrence of `phrase` (single spaces
+    /// between its words).
+    pub(super) fn phrase(&self, phrase: &str) -> Option<usize> {
+        self.phrase_word(phrase).map(|i| self.words[i].lower_start)
+    }
+
+    /// The index of the first word of the first whole-word occurrence of `phrase`.
+    pub(super) fn phrase_word(&self, phrase: &str) -> Option<usize> {
+        let bytes = self.folded.as_bytes();
+        for (at, _) in self.folded.match_indices(phrase) {
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(at + phrase.len()).copied();
+            if before == Some(b' ') && after == Some(b' ') {
+                return Some(self.words.partition_point(|w| w.start < at));
+            }
+        }
+        None
+    }
+
+    pub(super) fn any_phrase(&self, phrases: &[&str]) -> Option<usize> {
+        phrases.iter().filter_map(|p| self.phrase(p)).min()
+    }
+
+    /// The `lower` offset of the first word where `slots` match in sequence.
+    pub(super) fn seq(&self, slots: &[Slot]) -> Option<usize> {
+        (0..self.words.len())
+            .find(|&i| self.seq_at(i, slots))
+            .map(|i| self.words[i].lower_start)
+    }
+
+    fn seq_at(&self, i: usize, slots: &[Slot]) -> bool {
+        let Some((slot, rest)) = slots.split_first() else {
+            return true;
+        };
+        let mut taken = 0;
+        loop {
+            if taken >= slot.min && self.seq_at(i + taken, rest) {
+                return true;
+            }
+            if taken == slot.max || !slot.words.contains(&self.word(i + taken)) {
+                return false;
+            }
+            taken += 1;
+        }
+    }
+
+    /// Whether the words starting at `i` are exactly `seq`.
+    pub(super) fn words_at(&self, i: usize, seq: &[&str]) -> bool {
+        seq.iter().enumerate().all(|(k, w)| self.word(i + k) == *w)
+    }
+
+    /// Lines of `lower` with their offsets.
+    pub(super) fn lines(&self) -> impl Iterator<Item = (usize, &str)> {
+        let mut at = 0;
+        self.lower.split(['\n', '\r', '\u{2028}']).map(move |l| {
+            let here = at;
+            at += l.len() + 1;
+            (here, l)
+        })
+    }
+}
+
+/// Whitespace-separated tokens of `s` with their byte offsets.
+fn tokens(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut start: Option<usize> = None;
+    let mut chars = s.char_indices().chain(std::iter::once((s.len(), ' ')));
+    std::iter::from_fn(move || {
+        for (i, c) in chars.by_ref() {
+            match (c.is_whitespace(), start) {
+                (false, None) => start = Some(i),
+                (true, Some(st)) => {
+                    start = None;
+                    return Some((st, &s[st..i]));
+                }
+                _ => {}
+            }
+        }
+        None
+    })
+}
+
+/// A URL (`scheme://...`, `www....`) or an e-mail address (`local@domain.tld`).
+pub(super) fn is_address(tok: &str) -> bool {
+    let t = tok.trim_matches(|c: char| !c.is_alphanumeric() && c != '/');
+    if t.contains("://") || t.starts_with("www.") {
+        return true;
+    }
+    let Some((local, domain)) = t.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && domain.ends_with(|c: char| c.is_alphanumeric())
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+}
+
+/// A run of `min..=max` words, each one of `words`.
+pub(super) struct Slot {
+    words: &'static [&'static str],
+    min: usize,
+    max: usize,
+}
+
+pub(super) const fn one(words: &'static [&'static str]) -> Slot {
+    Slot {
+        words,
+        min: 1,
+        max: 1,
+    }
+}
+
+pub(super) const fn upto(max: usize, words: &'static [&'static str]) -> Slot {
+    Slot { words, min: 0, max }
+}
