@@ -344,7 +344,9 @@ test("every approval the bridge sends is read by describeApproval: its kind, sub
     assert.deepEqual(held[name].v1[0], held[name].request, `${name}: GET /v1/approvals item = approval.request`);
   }
   assert.deepEqual(held.approved.request.held, { kind: "flow", flow: held.approved.request.flow });
-  assert.deepEqual(held.deletion.request.held, { kind: "deletion", what: "slide 2" });
+  const d = held.deletion.request;
+  assert.deepEqual(d.held, { kind: "deletion", what: "slide 2", why: d.flow.why, reason: d.flow.reason });
+  assert.deepEqual(d.flow.why, { rule: "deletion_policy", policy: "ask" });
 });
 
 test("approval_resolved and approval.resolved say how each approval ended", { skip }, () => {

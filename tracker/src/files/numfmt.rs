@@ -5,6 +5,13 @@
 //! `h:mm AM/PM`). Anything else (conditions, fractions, elapsed time, fractional seconds,
 //! locale calendars, digits split by literals) gives `None`: no text is better than a
 //! wrong text, because the detector would then match against something nobody saw.
+//!
+//! Hand-written because no small, well-kept crate does this job alone: calamine reads
+//! formats but does not render them, rust_xlsxwriter writes them, the number-formatting
+//! crates (num-format, numfmt) know nothing of Excel's format language (sections, scaling
+//! commas, `[$€-407]`, the 1900 date system), and the renderers that exist live inside
+//! whole spreadsheet libraries (umya-spreadsheet, excelize-rs) that would bring a second
+//! xlsx stack beside calamine.
 
 /// Excel's displayed text for `value` under format `code` (1900 date system), or `None`
 /// when the format is not understood.
