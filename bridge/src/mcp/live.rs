@@ -14,7 +14,7 @@ use super::tool_args::{
     AddSlideArgs, AddTableArgs, AddTextArgs, DocumentArgs, InsertChartArgs, ReadRangeArgs,
     SheetArgs, SlideArgs, WriteRangeArgs,
 };
-use super::validate::{TableSource, a1_address};
+use super::validate::{TableSource, read_address};
 use super::{OfficeBridgeMcp, document_json, fail, internal, ok};
 use crate::addin::protocol::write_methods;
 use crate::gate::Verdict;
@@ -197,7 +197,7 @@ impl OfficeBridgeMcp {
         &self,
         Parameters(args): Parameters<ReadRangeArgs>,
     ) -> CallToolResult {
-        let address = match a1_address(&args.range, "range") {
+        let address = match read_address(&args.range, "range") {
             Ok((address, _)) => address,
             Err(e) => return fail(e),
         };

@@ -6,7 +6,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tracker::office_json::{check_write_grid, shown_text};
+use tracker::office_json::{MAX_READ_CELLS, check_write_grid, shown_text};
 use tracker::{CellAddr, CellRange};
 
 use super::tool_args::{
@@ -39,7 +39,7 @@ pub fn validate_arguments(tool: &str, args: Value, dirs: &AllowedDirs) -> Result
         "excel_list_sheets" | "excel_read_selection" | "ppt_list_slides" => {
             parse::<DocumentArgs>(args).map(drop)
         }
-        "excel_read_range" => a1_address(&parse::<ReadRangeArgs>(args)?.range, "range").map(drop),
+        "excel_read_range" => read_address(&parse::<ReadRangeArgs>(args)?.range, "range").map(drop),
         "excel_write_range" => parse::<WriteRangeArgs>(args)?.plan().map(drop),
         "excel_delete_sheet" => parse::<SheetArgs>(args).map(drop),
         "ppt_read_slide" | "ppt_delete_slide" => parse::<SlideArgs>(args).map(drop),
@@ -94,6 +94,19 @@ pub(crate) fn a1_address<'a>(range: &'a str, what: &str) -> Result<(&'a str, Cel
     CellRange::parse(address)
         .map(|r| (address, r))
         .map_err(|e| format!("{what} {range:?} is not an A1 range: {e}"))
+}
+
+/// A range to read through a pane: an A1 range of at most [`MAX_READ_CELLS`] cells, checked
+/// before the pane is asked (a pane would otherwise be sent a range of millions of cells).
+pub(crate) fn read_address<'a>(range: &'a str, what: &str) -> Result<(&'a str, CellRange), String> {
+    let (address, cells) = a1_address(range, what)?;
+    let count = cells.cell_count();
+    if count > MAX_READ_CELLS as u64 {
+        return Err(format!(
+            "{what} {range:?} has {count} cells; at most {MAX_READ_CELLS} can be read at once, read it in parts"
+        ));
+    }
+    Ok((address, cells))
 }
 
 /// Where an `excel_write_range` lands, worked out before anything is asked.
@@ -165,7 +178,7 @@ impl AddTableArgs {
                 ))
             }
             (None, Some(from)) => {
-                let (address, _) = a1_address(&from.range, "from_range.range")?;
+                let (address, _) = read_address(&from.range, "from_range.range")?;
                 Ok(TableSource::Range { from, address })
             }
         }
@@ -197,6 +210,31 @@ mod tests {
         );
         let e = v("excel_read_range", json!({"sheet": "S", "range": "B2:"})).unwrap_err();
         assert!(e.starts_with("range \"B2:\" is not an A1 range"), "{e}");
+        let e = v(
+            "excel_read_range",
+            json!({"sheet": "S", "range": "A1:Z1000000"}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "range \"A1:Z1000000\" has 26000000 cells; at most 100000 can be read at once, read it in parts"
+        );
+        assert_eq!(
+            v(
+                "excel_read_range",
+                json!({"sheet": "S", "range": "A1:J10000"})
+            ),
+            Ok(())
+        );
+        let e = v(
+            "ppt_add_table",
+            json!({"slide": 1, "from_range": {"sheet": "S", "range": "A1:A1048576"}}),
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("from_range.range \"A1:A1048576\" has 1048576 cells"),
+            "{e}"
+        );
         let e = v("excel_read_range", json!({"sheet": "S"})).unwrap_err();
         assert!(e.contains("missing field `range`"), "{e}");
         let e = v(
