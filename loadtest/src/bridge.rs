@@ -362,6 +362,7 @@ pub fn audit_head(db: &Path) -> Result<i64> {
 /// The one `unsafe` of this crate: std offers no safe way to run code in the child between
 /// fork and exec, and the limit must be in place before the bridge reads it at start.
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn set_fd_limit(command: &mut Command, limit: u64) -> Result<()> {
     use rustix::process::{Resource, Rlimit, setrlimit};
     use std::os::unix::process::CommandExt;
