@@ -86,9 +86,9 @@ pub fn install(tracker: &mut Tracker) -> Result<()> {
 }
 
 /// Creates the key file atomically and owner-only: the key is written and flushed to a
-/// new temporary file made 0600 before any byte is written, then hard-linked to the final
-/// name, which fails if another process created the key meanwhile (its key is then used:
-/// two keys never both exist under the name).
+/// new temporary file made 0600 before any byte is written, then moved to the final name
+/// without replacing it (`persist_noclobber`), which fails if another process created the
+/// key meanwhile (its key is then used: two keys never both exist under the name).
 fn create(path: &Path) -> Result<AuditKey> {
     let mut bytes = [0u8; KEY_LEN];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
@@ -96,36 +96,31 @@ fn create(path: &Path) -> Result<AuditKey> {
     let dir = path
         .parent()
         .context("the audit key file has no parent directory")?;
-    // Unique per process and moment; nothing of the key goes into the name.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let tmp = dir.join(format!(
-        ".{AUDIT_KEY_FILE}.tmp-{}-{nanos:x}",
-        std::process::id()
-    ));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    // A random name; nothing of the key goes into it.
+    let prefix = format!(".{AUDIT_KEY_FILE}.tmp-");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o600));
     }
-    let written = options
-        .open(&tmp)
+    let written = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))
         .and_then(|mut f| {
-            f.write_all(format!("{}\n", key.to_hex()).as_bytes())?;
-            f.sync_all()
-        })
-        .with_context(|| format!("writing {}", tmp.display()));
-    let linked = written.and_then(|()| match fs::hard_link(&tmp, path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+            f.write_all(format!("{}\n", key.to_hex()).as_bytes())
+                .and_then(|()| f.as_file().sync_all())
+                .with_context(|| format!("writing {}", f.path().display()))?;
+            Ok(f)
+        });
+    // Unpersisted (an error, or the name taken), the temporary file is removed on drop.
+    let placed = written.and_then(|f| match f.persist_noclobber(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e.error).with_context(|| format!("creating {}", path.display())),
     });
-    let _ = fs::remove_file(&tmp);
-    if linked? {
+    if placed? {
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }

@@ -103,26 +103,28 @@ pub fn write_secret(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .context("secret file has no parent directory")?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+    let prefix = format!(
+        ".{}.tmp-",
         path.file_name()
             .and_then(|n| n.to_str())
-            .unwrap_or("secret"),
-        std::process::id()
-    ));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+            .unwrap_or("secret")
+    );
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o600));
     }
-    let mut file = options
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
+    let mut file = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     file.write_all(contents)
-        .and_then(|_| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+        .and_then(|_| file.as_file().sync_all())
+        .with_context(|| format!("writing {}", file.path().display()))?;
+    // Dropped on failure, the temporary file is removed.
+    file.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("replacing {}", path.display()))?;
     Ok(())
 }

@@ -6,6 +6,9 @@
 //! from it. The leaf is renewed on every start when needed; the CA is never replaced behind
 //! the person's back, because they may already have trusted it.
 
+// Public items say what they are: other crates (the bridge, tools) build on them.
+#![warn(missing_docs)]
+
 mod fsutil;
 mod status;
 pub mod trust;
@@ -40,6 +43,8 @@ pub const LEAF_VALIDITY: Duration = Duration::days(180);
 pub const CA_VALIDITY: Duration = Duration::days(3650);
 /// Names every leaf must cover: Office web views load panes from any of them.
 pub const REQUIRED_DNS_SANS: &[&str] = &["localhost"];
+/// Addresses every leaf must cover: the IPv4 and IPv6 loopback, for clients that connect by
+/// address rather than by name.
 pub const REQUIRED_IP_SANS: &[IpAddr] = &[
     IpAddr::V4(Ipv4Addr::LOCALHOST),
     IpAddr::V6(Ipv6Addr::LOCALHOST),
@@ -51,24 +56,30 @@ pub const CA_CN_PREFIX: &str = "office-bridge local CA";
 /// Where the certificate files live: `<data dir>/tls`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertPaths {
+    /// The folder holding the four files (owner-only on unix).
     pub dir: PathBuf,
 }
 
 impl CertPaths {
+    /// The certificate files of the data directory `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
         Self {
             dir: data_dir.join("tls"),
         }
     }
+    /// The local CA's certificate (`ca.pem`): what the person's trust stores hold.
     pub fn ca_cert(&self) -> PathBuf {
         self.dir.join("ca.pem")
     }
+    /// The local CA's private key (`ca.key`, 0600), used only to sign leaves.
     pub fn ca_key(&self) -> PathBuf {
         self.dir.join("ca.key")
     }
+    /// The `localhost` leaf certificate the bridge serves (`localhost.pem`).
     pub fn leaf_cert(&self) -> PathBuf {
         self.dir.join("localhost.pem")
     }
+    /// The leaf's private key (`localhost.key`, 0600).
     pub fn leaf_key(&self) -> PathBuf {
         self.dir.join("localhost.key")
     }
@@ -77,20 +88,34 @@ impl CertPaths {
 /// What [`ensure`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnsureOutcome {
+    /// The CA and the leaf on disk were both still good and are used as they are.
     Reused,
+    /// There was no CA: a new CA and a leaf signed by it were made (first start).
     CreatedCaAndLeaf,
-    RenewedLeaf { reason: String },
+    /// The CA was kept and a new leaf was made.
+    RenewedLeaf {
+        /// Why the old leaf could not be kept (missing, expiring, wrong names ...).
+        reason: String,
+    },
 }
 
 /// Everything the server needs to speak TLS, plus what to tell the person about it.
 #[derive(Clone)]
 pub struct Material {
+    /// The CA certificate, PEM: sent after the leaf in the chain.
     pub ca_pem: String,
+    /// The leaf certificate, PEM.
     pub leaf_pem: String,
+    /// The leaf's private key, PEM. Never printed (see the `Debug` impl).
     pub leaf_key_pem: String,
+    /// When the CA expires (it is never replaced automatically).
     pub ca_not_after: OffsetDateTime,
+    /// When the leaf expires; it is renewed [`RENEW_BEFORE`] that.
     pub leaf_not_after: OffsetDateTime,
+    /// SHA-256 of the CA certificate's DER, in hex, for the person to compare with what
+    /// their trust store shows.
     pub ca_fingerprint_sha256: String,
+    /// Whether the files were reused, created or renewed by this call.
     pub outcome: EnsureOutcome,
 }
 
@@ -110,27 +135,42 @@ impl fmt::Debug for Material {
     }
 }
 
+/// Why the certificates could not be made, loaded, served or trusted.
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
+    /// A file operation on one of the certificate files or their folder failed.
     #[error("cannot {action} {path}: {source}")]
     Io {
+        /// What was being done, as a verb for the message (`read`, `write` ...).
         action: &'static str,
+        /// The file or folder it was done to.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
+    /// The existing CA cannot be used (unreadable, expired, its key lost). It is never
+    /// replaced silently, since it may already be trusted.
     #[error("the local CA at {path} is unusable ({reason}); {fix}")]
     BadCa {
+        /// The CA file at fault.
         path: PathBuf,
+        /// What is wrong with it.
         reason: String,
+        /// What the person can do: the commands to start over.
         fix: String,
     },
+    /// rcgen failed to make a key or sign a certificate.
     #[error("certificate generation failed: {0}")]
     Generate(#[from] rcgen::Error),
+    /// A certificate or key is not valid PEM (or not a certificate); never includes key
+    /// bytes.
     #[error("invalid certificate material: {0}")]
     Pem(String),
+    /// rustls refused the key and chain.
     #[error("TLS configuration failed: {0}")]
     Tls(#[from] rustls::Error),
+    /// Installing or checking trust failed; the message says what to do.
     #[error("{0}")]
     Trust(String),
 }
@@ -572,6 +612,7 @@ fn certified_key(m: &Material) -> Result<Arc<rustls::sign::CertifiedKey>, CertEr
 }
 
 impl LiveCertificate {
+    /// Starts presenting `m`; fails when its key and chain do not make a usable TLS key.
     pub fn new(m: &Material) -> Result<Arc<Self>, CertError> {
         Ok(Arc::new(LiveCertificate {
             current: std::sync::RwLock::new(certified_key(m)?),

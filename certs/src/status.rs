@@ -9,12 +9,16 @@ use time::OffsetDateTime;
 use crate::trust::TrustEnv;
 use crate::{CertError, CertInfo, CertPaths, RENEW_BEFORE, fsutil, leaf_verifies, parse_cert_pem};
 
+/// One certificate or key file: whether it is there, when it expires, what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStatus {
+    /// Where the file is expected.
     pub path: PathBuf,
+    /// Whether anything is at that path.
     pub exists: bool,
     /// For certificates that parse.
     pub not_after: Option<OffsetDateTime>,
+    /// Whole days until `not_after` (negative once expired).
     pub days_left: Option<i64>,
     /// Unix permission bits, when known.
     pub mode: Option<u32>,
@@ -22,35 +26,52 @@ pub struct FileStatus {
     pub problem: Option<String>,
 }
 
+/// Whether one store trusts the local CA, as far as a read-only query can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrustState {
+    /// The store holds this very CA.
     Trusted,
+    /// It does not, or holds another CA under our name; the text says which.
     NotTrusted(String),
+    /// It could not be checked (no CA yet, a query tool missing ...); the text says why.
     Unknown(String),
 }
 
+/// The trust state of one store, with the fix when it is not trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustStoreState {
+    /// The store, as shown to the person.
     pub store: String,
+    /// Whether it trusts the CA.
     pub state: TrustState,
     /// One line to run when the state is not what it should be.
     pub fix: Option<String>,
 }
 
+/// The report of `office-bridge certs status` (its text is the `Display` impl).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertStatus {
+    /// The certificate folder.
     pub dir: PathBuf,
+    /// The CA certificate file.
     pub ca_cert: FileStatus,
+    /// The CA's private key file (a problem when others may read it).
     pub ca_key: FileStatus,
+    /// The `localhost` leaf certificate file.
     pub leaf_cert: FileStatus,
+    /// The leaf's private key file.
     pub leaf_key: FileStatus,
+    /// The CA's subject, when its certificate parses.
     pub ca_subject: Option<String>,
+    /// SHA-256 of the CA certificate in hex, to compare with a trust store's view.
     pub ca_fingerprint_sha256: Option<String>,
+    /// The names the leaf covers (`DNS:localhost`, `IP:127.0.0.1` ...).
     pub leaf_sans: Vec<String>,
     /// `None` when either certificate is missing or unreadable.
     pub leaf_chains_to_ca: Option<bool>,
     /// Why the next `serve` will renew the leaf, if it will.
     pub leaf_renewal_due: Option<String>,
+    /// Each trust store's state.
     pub trust: Vec<TrustStoreState>,
 }
 

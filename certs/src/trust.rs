@@ -19,14 +19,19 @@ pub const LINUX_ANCHOR_NAME: &str = "office-bridge-local-ca.crt";
 /// Nickname of the CA in the NSS database (Chrome/Chromium on Linux).
 pub const NSS_NICKNAME: &str = "office-bridge local CA";
 
+/// The system whose trust stores are handled: each has its own stores and commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Os {
+    /// The system anchor directory, the NSS database (Chrome) and Firefox profiles.
     Linux,
+    /// The login keychain (`security`).
     MacOs,
+    /// The CurrentUser Root store (`certutil -user`).
     Windows,
 }
 
 impl Os {
+    /// The system this was built for (any unix other than macOS counts as Linux).
     pub fn current() -> Self {
         if cfg!(target_os = "windows") {
             Os::Windows
@@ -41,13 +46,17 @@ impl Os {
 /// What a finished command said.
 #[derive(Debug, Clone, Default)]
 pub struct CommandOutput {
+    /// Whether it exited with status 0.
     pub success: bool,
+    /// Its standard output, decoded lossily.
     pub stdout: String,
+    /// Its standard error, decoded lossily: the reason when it failed.
     pub stderr: String,
 }
 
 /// Runs external programs. The real one uses `std::process::Command`; tests record calls.
 pub trait CommandRunner: Send + Sync {
+    /// Runs `program` with `args` (no shell, no stdin) and waits for it.
     fn run(&self, program: &str, args: &[String]) -> io::Result<CommandOutput>;
     /// Whether `program` can be found on PATH.
     fn which(&self, program: &str) -> bool;
@@ -83,6 +92,7 @@ impl CommandRunner for SystemRunner {
 
 /// Everything the trust functions may look at or touch.
 pub struct TrustEnv {
+    /// Which stores exist and which commands manage them.
     pub os: Os,
     /// Linux: where system CA anchors go (Debian family: /usr/local/share/ca-certificates).
     pub linux_anchor_dir: PathBuf,
@@ -97,6 +107,7 @@ pub struct TrustEnv {
     pub home: Option<PathBuf>,
     /// Whether we may write system locations (Unix: effective uid 0).
     pub is_privileged: bool,
+    /// Runs the store commands (`update-ca-certificates`, `certutil`, `security`).
     pub runner: Box<dyn CommandRunner>,
 }
 
@@ -249,22 +260,41 @@ pub enum TrustOutcome {
     /// Nothing to do: already in the wanted state.
     AlreadyDone,
     /// Store not present or not applicable on this machine.
-    Skipped { reason: String },
+    Skipped {
+        /// Why, in words.
+        reason: String,
+    },
     /// We may not do it ourselves (privileges): run `command`.
-    NeedsManual { reason: String, command: String },
+    NeedsManual {
+        /// Why it was not done (e.g. the system store needs root).
+        reason: String,
+        /// The one line that does it by hand.
+        command: String,
+    },
     /// We tried and it failed: `command` retries by hand.
-    Failed { error: String, command: String },
+    Failed {
+        /// What went wrong: the command's error output or the OS error.
+        error: String,
+        /// The one line that retries it by hand.
+        command: String,
+    },
 }
 
+/// What happened in one trust store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustAction {
+    /// The store, as shown to the person (e.g. `macOS login keychain`).
     pub store: String,
+    /// What was done there, or is left to do.
     pub outcome: TrustOutcome,
 }
 
+/// The result of [`install`] or [`uninstall`]: one action per store.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TrustReport {
+    /// True for an install, false for an uninstall (the wording of the report).
     pub installing: bool,
+    /// Each store's outcome, in the order they were handled.
     pub actions: Vec<TrustAction>,
 }
 

@@ -210,7 +210,7 @@ impl Bridge {
             return Ok(Stopped::LeftRunning);
         };
         #[cfg(unix)]
-        signal(self.pid, libc::SIGTERM);
+        signal(self.pid, rustix::process::Signal::TERM);
         #[cfg(not(unix))]
         let _ = child.kill();
         let deadline = Instant::now() + grace;
@@ -282,11 +282,15 @@ impl Drop for Bridge {
     }
 }
 
+/// Sends `sig` to a process this tool started (or was given); best effort, as `kill`.
 #[cfg(unix)]
-pub fn signal(pid: u32, sig: i32) {
-    // SAFETY: kill(2) with a pid this tool started (or was given); no memory is touched.
-    unsafe {
-        libc::kill(pid as libc::pid_t, sig);
+pub fn signal(pid: u32, sig: rustix::process::Signal) {
+    // No pid 0 or negative pid here: those would signal a process group.
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, sig);
     }
 }
 
@@ -355,24 +359,21 @@ pub fn audit_head(db: &Path) -> Result<i64> {
     Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit", [], |r| r.get(0))?)
 }
 
+/// The one `unsafe` of this crate: std offers no safe way to run code in the child between
+/// fork and exec, and the limit must be in place before the bridge reads it at start.
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn set_fd_limit(command: &mut Command, limit: u64) -> Result<()> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
     use std::os::unix::process::CommandExt;
-    let limit = libc::rlim_t::try_from(limit).context("--bridge-fd-limit is too large")?;
-    let rlimit = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: limit,
+    let rlimit = Rlimit {
+        current: Some(limit),
+        maximum: Some(limit),
     };
-    // SAFETY: between fork and exec the closure only calls setrlimit, which is
-    // async-signal-safe, on a value it owns.
+    // SAFETY: between fork and exec the closure only makes the setrlimit system call
+    // (async-signal-safe, no allocation) on a value it owns.
     unsafe {
-        command.pre_exec(move || {
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        });
+        command.pre_exec(move || Ok(setrlimit(Resource::Nofile, rlimit)?));
     }
     Ok(())
 }

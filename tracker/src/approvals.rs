@@ -31,10 +31,12 @@ use crate::model::{Action, Decision, DocumentId, DocumentRef, Flow, UnixMillis};
 pub struct WriteId(pub String);
 
 impl WriteId {
+    /// A fresh id (`wr_` and 128 random bits).
     pub fn new() -> Self {
         WriteId(format!("wr_{}", uuid::Uuid::new_v4().simple()))
     }
 
+    /// The id as text, as stored and shown.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -62,12 +64,15 @@ pub fn new_approval_id() -> String {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
+    /// This transfer only: the next one asks again.
     #[default]
     Once,
+    /// Every later transfer from the same source into this document: a standing choice.
     Document,
 }
 
 impl Scope {
+    /// The stored and wire form: `once` or `document`.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Once => "once",
@@ -89,6 +94,7 @@ pub enum Who {
 }
 
 impl Who {
+    /// The channel's name, as recorded in `decided_by`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Who::Pane(_) => "pane",
@@ -101,8 +107,11 @@ impl Who {
 /// A person's answer to an approval.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {
+    /// Whether the person let the transfer through.
     pub allow: bool,
+    /// How far the answer reaches.
     pub scope: Scope,
+    /// Who gave it; checked against who may answer.
     pub by: Who,
 }
 
@@ -110,13 +119,19 @@ pub struct Answer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ApprovalState {
+    /// Waiting for an answer.
     Pending,
+    /// Allowed, by a person or their standing choice.
     Allowed,
+    /// Denied, by a person, their standing choice, or the bridge (a denied sibling, a
+    /// withdrawn call).
     Denied,
+    /// Closed unanswered: its deadline passed, or the bridge stopped.
     Expired,
 }
 
 impl ApprovalState {
+    /// The stored form (`pending`, `allowed`, `denied`, `expired`).
     pub fn as_str(self) -> &'static str {
         match self {
             ApprovalState::Pending => "pending",
@@ -126,6 +141,7 @@ impl ApprovalState {
         }
     }
 
+    /// Reads the stored form; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => ApprovalState::Pending,
@@ -159,6 +175,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The stored and reported form (`pending`, `allowed` ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Pending => "pending",
@@ -171,6 +188,7 @@ impl Outcome {
         }
     }
 
+    /// Reads the stored form; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => Outcome::Pending,
@@ -200,7 +218,10 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Closer {
     /// Nobody answered before the deadline.
-    Timeout { held_for_ms: i64 },
+    Timeout {
+        /// How long it was held: what the reason says it waited.
+        held_for_ms: i64,
+    },
     /// Another transfer of the same write was denied.
     SiblingDenied,
     /// The agent's call was cancelled (or its connection dropped) while held.
@@ -210,10 +231,14 @@ pub enum Closer {
     /// The bridge is stopping now.
     Shutdown,
     /// The person's standing choice for this source and target pair answered it.
-    StandingChoice { allow: bool },
+    StandingChoice {
+        /// Whether the choice allows the pair.
+        allow: bool,
+    },
 }
 
 impl Closer {
+    /// The state the approval closes in.
     pub fn state(&self) -> ApprovalState {
         match self {
             Closer::Timeout { .. } | Closer::Restart | Closer::Shutdown => ApprovalState::Expired,
@@ -223,6 +248,7 @@ impl Closer {
         }
     }
 
+    /// Who closed it, as recorded in `decided_by`: `timeout`, `standing choice` or `bridge`.
     pub fn decided_by(&self) -> &'static str {
         match self {
             Closer::Timeout { .. } => "timeout",
@@ -233,6 +259,7 @@ impl Closer {
         }
     }
 
+    /// Why it closed, in words for the person.
     pub fn reason(&self) -> String {
         match self {
             Closer::Timeout { held_for_ms } => format!(
@@ -260,26 +287,41 @@ impl Closer {
 pub enum HeldSubject {
     /// A transfer found in the write, with its decision (`ask`).
     Transfer {
+        /// The flow's id in the store.
         flow_id: i64,
+        /// The transfer itself: source, cells, target, location, sensitivity.
         flow: Box<Flow>,
+        /// The policy's decision for it (`ask`), with its reason.
         decision: Decision,
     },
     /// A deletion (`sheet "Revenue"`, `slide 3`).
-    Deletion { what: String, decision: Decision },
+    Deletion {
+        /// What would be deleted, in words (`sheet "Revenue"`, `slide 3`).
+        what: String,
+        /// The policy's decision for it (`ask`), with its reason.
+        decision: Decision,
+    },
 }
 
 /// An open approval, as the surfaces show it and answer it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeldApproval {
+    /// The approval id (`apr_...`): what an answer names.
     pub id: String,
+    /// The write it belongs to.
     pub write_id: WriteId,
+    /// The document written to: of the panes, only its own may answer.
     pub target: DocumentRef,
+    /// What is held: a transfer or a deletion.
     pub subject: HeldSubject,
+    /// When it was opened.
     pub created_at: UnixMillis,
+    /// When it expires unanswered.
     pub expires_at: UnixMillis,
 }
 
 impl HeldApproval {
+    /// The held transfer's flow id; `None` for a deletion.
     pub fn flow_id(&self) -> Option<i64> {
         match &self.subject {
             HeldSubject::Transfer { flow_id, .. } => Some(*flow_id),
@@ -301,41 +343,60 @@ impl HeldApproval {
 /// An approval that closed: answered, or closed by the bridge.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedApproval {
+    /// The approval id.
     pub id: String,
+    /// The write it belonged to.
     pub write_id: WriteId,
+    /// The held transfer's flow id; `None` for a deletion.
     pub flow_id: Option<i64>,
+    /// The document written to.
     pub target: DocumentId,
+    /// How it closed.
     pub state: ApprovalState,
     /// pane, desktop, elicitation, timeout, standing choice, or bridge.
     pub decided_by: String,
+    /// How far the answer reaches (`once` when the bridge closed it).
     pub scope: Scope,
     /// In words, when the bridge (not a person) closed it.
     pub reason: String,
+    /// When it closed.
     pub at: UnixMillis,
 }
 
 /// One transfer of a write, as its outcome needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransferRef {
+    /// The flow's id in the store.
     pub flow_id: i64,
+    /// The document the data came from.
     pub source: DocumentId,
+    /// The document written to.
     pub target: DocumentId,
+    /// The policy's decision for this transfer.
     pub decision: Action,
 }
 
 /// A transfer's final outcome.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlowOutcome {
+    /// The flow's id in the store.
     pub flow_id: i64,
+    /// The write it was part of.
     pub write_id: WriteId,
+    /// The document the data came from.
     pub source: DocumentId,
+    /// The document written to.
     pub target: DocumentId,
+    /// What finally happened to it.
     pub outcome: Outcome,
     /// Whether the write landed: `None` when that cannot be known (the call ended while
     /// the pane was writing, or the bridge stopped then).
     pub written: Option<bool>,
+    /// Who decided: `policy`, a person's channel, `timeout`, `bridge` or `standing choice`.
     pub decided_by: Option<String>,
+    /// Why, in words.
     pub reason: String,
+    /// When it was settled.
     pub at: UnixMillis,
 }
 
@@ -343,34 +404,47 @@ pub struct FlowOutcome {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Settlement {
     /// Every approval was allowed: write it. Each approval with who allowed it.
-    Proceed { approvals: Vec<(String, String)> },
+    Proceed {
+        /// (approval id, who allowed it), in the order the approvals were opened.
+        approvals: Vec<(String, String)>,
+    },
     /// Nothing may be written.
     Refused {
+        /// `denied` or `expired`.
         outcome: Outcome,
         /// Who ended it (a person's channel, `timeout`, `bridge`, `standing choice`).
         decided_by: String,
+        /// Why, in words for the agent and the person.
         reason: String,
     },
 }
 
+/// A held write, settled: every approval allowed, or one denied or expired.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SettledWrite {
+    /// The write.
     pub write_id: WriteId,
+    /// The document it was going to.
     pub target: DocumentRef,
+    /// Write it, or refuse it and why.
     pub settlement: Settlement,
 }
 
 /// Everything one step changed, for the store to record and the bridge to announce.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Effects {
+    /// Approvals that closed in this step.
     pub resolved: Vec<ResolvedApproval>,
+    /// Held writes that this step settled.
     pub settled: Vec<SettledWrite>,
+    /// Transfers that reached their final outcome.
     pub outcomes: Vec<FlowOutcome>,
     /// A standing choice the person made with this answer: (source, target, allow).
     pub standing_choice: Option<(DocumentId, DocumentId, bool)>,
 }
 
 impl Effects {
+    /// True when the step changed nothing.
     pub fn is_empty(&self) -> bool {
         self.resolved.is_empty()
             && self.settled.is_empty()
@@ -378,6 +452,7 @@ impl Effects {
             && self.standing_choice.is_none()
     }
 
+    /// Adds the effects of a later step (its standing choice, if any, wins).
     pub fn extend(&mut self, other: Effects) {
         self.resolved.extend(other.resolved);
         self.settled.extend(other.settled);
@@ -391,22 +466,37 @@ impl Effects {
 /// Why an answer was not taken.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ApprovalError {
+    /// No open approval has this id (it is the variant's value).
     #[error("no pending approval {0:?}: it was already answered, it expired, or it never existed")]
     Unknown(String),
+    /// It was closed before this answer: the first answer counts.
     #[error("approval {id:?} was already {state} ({by}); the first answer counts")]
     AlreadyClosed {
+        /// The approval id.
         id: String,
+        /// How it closed (`allowed`, `denied`, `expired`).
         state: String,
+        /// Who closed it.
         by: String,
     },
+    /// The answer came from a pane of another document.
     #[error(
         "approval {id:?} is for {target}; only a pane of that document or the person at the desktop may answer it"
     )]
-    WrongDocument { id: String, target: String },
+    WrongDocument {
+        /// The approval id.
+        id: String,
+        /// The document it is for, in words.
+        target: String,
+    },
+    /// The agent's client answered, and the administrator leaves approvals to people.
     #[error(
         "approval {id:?} cannot be answered by the agent's client: the administrator's policy (agent_client_may_approve) leaves approvals to the document's pane and the desktop"
     )]
-    ClientMayNotApprove { id: String },
+    ClientMayNotApprove {
+        /// The approval id.
+        id: String,
+    },
 }
 
 /// A write waiting for approvals.
@@ -437,7 +527,9 @@ struct PassingWrite {
 /// A finished write: each transfer's outcome, and each approval with who allowed it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Finished {
+    /// Each transfer's outcome.
     pub outcomes: Vec<FlowOutcome>,
+    /// Each approval of the write, with who allowed it: (approval id, decided by).
     pub approvals: Vec<(String, String)>,
 }
 
@@ -499,14 +591,17 @@ impl Holds {
         );
     }
 
+    /// The approvals waiting for an answer, in no particular order.
     pub fn open_approvals(&self) -> impl Iterator<Item = &HeldApproval> {
         self.open.values()
     }
 
+    /// The open approval `id`, if it is still open.
     pub fn approval(&self, id: &str) -> Option<&HeldApproval> {
         self.open.get(id)
     }
 
+    /// Whether `write_id` is waiting for approvals.
     pub fn is_held(&self, write_id: &WriteId) -> bool {
         self.held.contains_key(write_id)
     }

@@ -53,14 +53,23 @@ const HASH_DOMAIN: &[u8] = b"office-bridge audit record v1";
 /// Record kinds written by the tracker. Kinds are open strings so the bridge can add its
 /// own; these are the ones the store writes.
 pub mod kinds {
+    /// Cells read from a document: location, count and a hash of the values, never the values.
     pub const READ: &str = "read";
+    /// A checked write's final outcome: written or not, and each transfer's outcome.
     pub const WRITE: &str = "write";
+    /// A transfer found in a write: source cells, target, location, strength, sensitivity.
     pub const FLOW: &str = "flow";
+    /// The policy's decision for one transfer, with its reason.
     pub const DECISION: &str = "decision";
+    /// A deletion the agent asked for, with its decision.
     pub const DELETION: &str = "deletion";
+    /// An approval closed: by whom, how, and why.
     pub const APPROVAL: &str = "approval";
+    /// The administrator's policy, recorded each time it changes.
     pub const POLICY: &str = "policy";
+    /// A person marked a range or sheet's sensitivity in the Excel pane.
     pub const LABEL_SET: &str = "label_set";
+    /// The person's standing choices, as they stand after a change.
     pub const CHOICES: &str = "choices";
     /// What was learned of a document's sensitivity label (from its pane or its file).
     pub const SENSITIVITY_LABEL: &str = "sensitivity_label";
@@ -69,11 +78,17 @@ pub mod kinds {
 /// One record of the chain.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
+    /// Position in the chain: 1 for the first record, no gaps.
     pub seq: u64,
+    /// When it was appended.
     pub at: UnixMillis,
+    /// What it records (one of [`kinds`], or a kind of the bridge's own).
     pub kind: String,
+    /// The record's content.
     pub body: serde_json::Value,
+    /// The previous record's hash ([`GENESIS_HASH`] for the first).
     pub prev_hash: String,
+    /// This record's hash over the five fields above.
     pub hash: String,
 }
 
@@ -81,11 +96,17 @@ pub struct AuditRecord {
 /// be JSON any more).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawAuditRow {
+    /// The stored seq (signed, as SQLite keeps it).
     pub seq: i64,
+    /// The stored time.
     pub at: i64,
+    /// The stored kind.
     pub kind: String,
+    /// The stored body text, which may no longer be JSON.
     pub body: String,
+    /// The stored previous hash.
     pub prev_hash: String,
+    /// The stored hash.
     pub hash: String,
 }
 
@@ -187,17 +208,24 @@ fn count_value_hash(v: &mut ValueHashes, r: &RawAuditRow) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BreakKind {
+    /// A record's contents no longer match its hash, or a record was rewritten and re-hashed.
     Edited,
+    /// Records are missing: a gap in the seqs, or a link to a hash no longer in the chain.
     Removed,
+    /// A record links to one that sits elsewhere in the chain.
     Reordered,
+    /// The chain ends before its head anchor: the tail was cut off.
     Truncated,
 }
 
 /// The first place the chain does not hold.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokenLink {
+    /// The record where the break shows.
     pub seq: u64,
+    /// What kind of break it is.
     pub kind: BreakKind,
+    /// What was found, in words.
     pub detail: String,
 }
 
@@ -214,6 +242,7 @@ pub struct ValueHashes {
     pub first_keyed_seq: Option<u64>,
 }
 
+/// What [`verify`] found: how many records, the head, and the first break if any.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
     /// Records present in the store.
@@ -223,11 +252,14 @@ pub struct VerifyReport {
     pub value_hashes: ValueHashes,
     /// Seq and hash of the last record, when there is one.
     pub head_seq: Option<u64>,
+    /// The last record's hash, when there is one.
     pub head_hash: Option<String>,
+    /// The first break found; `None` when the chain holds.
     pub first_broken: Option<BrokenLink>,
 }
 
 impl VerifyReport {
+    /// True when no break was found.
     pub fn ok(&self) -> bool {
         self.first_broken.is_none()
     }

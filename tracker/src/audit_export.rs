@@ -15,25 +15,35 @@ use crate::audit::{self, AuditRecord, VerifyReport};
 use crate::model::UnixMillis;
 use crate::store::{Store, StoreError};
 
+/// Why an export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// The chain could not be read from the store.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The workbook could not be built or saved.
     #[error("audit export to {path}: {what}: {source}")]
     Xlsx {
+        /// The workbook's path.
         path: String,
+        /// What was being done.
         what: String,
+        /// rust_xlsxwriter's error.
         #[source]
         source: XlsxError,
     },
 }
 
+/// What an export wrote: the sheets, the record count, and the chain's verification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExportSummary {
     /// Sheet name and data row count, in workbook order (Summary first).
     pub sheets: Vec<(String, usize)>,
+    /// How many records were exported.
     pub records: u64,
+    /// The chain's verification at export time (shown on the Summary sheet).
     pub verify: VerifyReport,
+    /// When the export was made.
     pub exported_at: UnixMillis,
 }
 

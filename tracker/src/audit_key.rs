@@ -30,13 +30,19 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuditKey([u8; KEY_LEN]);
 
+/// Why a key file's text is not a key.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuditKeyError {
+    /// Not 64 hex digits.
     #[error("the audit key must be {} hexadecimal characters ({KEY_LEN} bytes); {found}", KEY_LEN * 2)]
-    Malformed { found: String },
+    Malformed {
+        /// What was found instead, in words (never the text itself).
+        found: String,
+    },
 }
 
 impl AuditKey {
+    /// The key with these bytes (the bridge draws a new key from the OS's randomness).
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
         AuditKey(bytes)
     }
@@ -93,6 +99,7 @@ impl fmt::Debug for AuditKey {
 pub struct ValuesHasher(HmacSha256);
 
 impl ValuesHasher {
+    /// Feeds more of the values' encoding into the hash.
     pub fn update(&mut self, bytes: impl AsRef<[u8]>) {
         self.0.update(bytes.as_ref());
     }

@@ -27,15 +27,20 @@ use crate::store::{
 /// A flow found in a write, with its decision, as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckedFlow {
+    /// The transfer found.
     pub flow: Flow,
+    /// The policy's decision for it, with its reason.
     pub decision: Decision,
+    /// Its id in the store, shared by its decision, approval and outcome.
     pub flow_id: i64,
 }
 
 /// Everything the tracker found in one write, and where the write stands.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WriteCheck {
+    /// The write's id, shared by its flows, approvals and records.
     pub write_id: WriteId,
+    /// Every transfer found in the write, in detection order.
     pub flows: Vec<CheckedFlow>,
     /// For a held write: its approvals, one per held flow, in flow order.
     pub held: Vec<HeldApproval>,
@@ -66,20 +71,26 @@ impl WriteCheck {
 /// A deletion's decision, and its approval when it is held.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeletionCheck {
+    /// The deletion's write id.
     pub write_id: WriteId,
+    /// The policy's decision for it.
     pub decision: Decision,
+    /// Its approval when the decision is `ask`.
     pub held: Option<HeldApproval>,
 }
 
 /// Why an answer was not taken: the answer itself, or the store.
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
+    /// The answer was refused: unknown or closed approval, or the wrong one to answer.
     #[error(transparent)]
     Approval(#[from] ApprovalError),
+    /// The answer could not be recorded.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// The tracker: the value index, the store, the policies and the held writes, kept in step.
 pub struct Tracker {
     store: Store,
     detector: Detector,
@@ -156,6 +167,7 @@ impl Tracker {
         std::mem::take(&mut self.restart)
     }
 
+    /// How many cells the value index holds.
     pub fn indexed_cells(&self) -> usize {
         self.detector.len()
     }
@@ -179,6 +191,7 @@ impl Tracker {
         self.store.load_admin_policy()
     }
 
+    /// The person's standing choices and marks, as in force.
     pub fn choices(&self) -> &UserChoices {
         &self.choices
     }
@@ -631,6 +644,7 @@ impl Tracker {
             .collect()
     }
 
+    /// Checks the whole audit chain and its head anchor (see [`crate::audit::verify`]).
     pub fn verify_audit(&self) -> Result<VerifyReport, StoreError> {
         self.store.verify_audit()
     }

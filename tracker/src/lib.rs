@@ -18,6 +18,9 @@
 //! - [`files`] and [`scan`]: reading workbooks and target documents from disk, offline scans.
 //! - [`injection`]: flagging document text that looks like instructions to an AI agent.
 
+// Public items say what they are: other crates (the bridge, tools) build on them.
+#![warn(missing_docs)]
+
 pub mod approvals;
 pub mod audit;
 pub mod audit_export;

@@ -27,12 +27,16 @@ pub fn unix_millis_now() -> UnixMillis {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum App {
+    /// A workbook open in Excel, through its pane.
     Excel,
+    /// A deck open in PowerPoint, through its pane.
     Powerpoint,
+    /// A document read or scanned from disk.
     File,
 }
 
 impl App {
+    /// The stored and wire form: `excel`, `powerpoint`, `file`.
     pub fn as_str(self) -> &'static str {
         match self {
             App::Excel => "excel",
@@ -90,7 +94,9 @@ impl fmt::Display for DocumentId {
 /// A document as the person would recognise it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DocumentRef {
+    /// The application it lives in.
     pub app: App,
+    /// Its stable id, derived from the app and the location (or name).
     pub id: DocumentId,
     /// Display name, e.g. `Q3.xlsx`.
     pub name: String,
@@ -99,6 +105,7 @@ pub struct DocumentRef {
 }
 
 impl DocumentRef {
+    /// A document with its id derived from `app` and `location` (or `name` when unsaved).
     pub fn new(app: App, name: impl Into<String>, location: impl Into<String>) -> Self {
         let name = name.into();
         let location = location.into();
@@ -114,15 +121,19 @@ impl DocumentRef {
 /// Zero-based cell coordinates. Printed and parsed in A1 notation (`B2` is row 1, col 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CellAddr {
+    /// Zero-based row (row 1 in Excel is 0).
     pub row: u32,
+    /// Zero-based column (A is 0).
     pub col: u32,
 }
 
 /// Excel's limits: 1,048,576 rows, 16,384 columns (XFD).
 pub const MAX_ROWS: u32 = 1_048_576;
+/// Excel's column limit: XFD is column 16,384.
 pub const MAX_COLS: u32 = 16_384;
 
 impl CellAddr {
+    /// The cell at zero-based `row` and `col`.
     pub const fn new(row: u32, col: u32) -> Self {
         CellAddr { row, col }
     }
@@ -140,6 +151,7 @@ impl CellAddr {
         String::from_utf8(out).expect("ASCII letters")
     }
 
+    /// The address in A1 notation (`B2`).
     pub fn to_a1(self) -> String {
         format!("{}{}", Self::column_name(self.col), self.row + 1)
     }
@@ -191,11 +203,14 @@ impl FromStr for CellAddr {
 /// start equals its end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CellRange {
+    /// The top-left cell.
     pub start: CellAddr,
+    /// The bottom-right cell.
     pub end: CellAddr,
 }
 
 impl CellRange {
+    /// The range spanned by two corners, in any order.
     pub fn new(a: CellAddr, b: CellAddr) -> Self {
         CellRange {
             start: CellAddr::new(a.row.min(b.row), a.col.min(b.col)),
@@ -230,19 +245,23 @@ impl CellRange {
         }))
     }
 
+    /// Whether `c` lies inside the range.
     pub fn contains(&self, c: CellAddr) -> bool {
         (self.start.row..=self.end.row).contains(&c.row)
             && (self.start.col..=self.end.col).contains(&c.col)
     }
 
+    /// How many rows the range spans.
     pub fn rows(&self) -> u32 {
         self.end.row - self.start.row + 1
     }
 
+    /// How many columns the range spans.
     pub fn cols(&self) -> u32 {
         self.end.col - self.start.col + 1
     }
 
+    /// How many cells the range holds.
     pub fn cell_count(&self) -> u64 {
         u64::from(self.rows()) * u64::from(self.cols())
     }
@@ -276,6 +295,7 @@ pub fn split_sheet(s: &str) -> (Option<String>, &str) {
     }
 }
 
+/// A text that is not a cell address or range; holds the text (at most 64 characters).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("not a cell address: {0:?} (expected A1 notation such as B2 or B2:D5)")]
 pub struct AddressError(pub String);
@@ -291,9 +311,13 @@ impl AddressError {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "lowercase")]
 pub enum CellValue {
+    /// A blank cell.
     Empty,
+    /// A number (dates and times too, as Excel serials).
     Number(f64),
+    /// Text.
     Text(String),
+    /// TRUE or FALSE.
     Bool(bool),
     /// `#DIV/0!` and friends.
     Error(String),
@@ -302,7 +326,9 @@ pub enum CellValue {
 /// One cell as read: its value, the text Excel displayed, and its number format.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReadCell {
+    /// Where the cell is on its sheet.
     pub addr: CellAddr,
+    /// Its underlying value.
     pub value: CellValue,
     /// What the person saw (`$1,234.57`), when the source knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -315,7 +341,9 @@ pub struct ReadCell {
 /// Cells read from one sheet.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SheetRead {
+    /// The sheet's name.
     pub sheet: String,
+    /// The cells read, each with its address.
     pub cells: Vec<ReadCell>,
 }
 
@@ -326,6 +354,7 @@ pub struct SheetRead {
 pub struct ProvenanceId(pub Uuid);
 
 impl ProvenanceId {
+    /// A fresh random id.
     pub fn new() -> Self {
         ProvenanceId(Uuid::new_v4())
     }
@@ -350,8 +379,10 @@ impl fmt::Display for ProvenanceId {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Sensitivity {
+    /// Ordinary data: the policy's `flows.default` applies.
     #[default]
     Normal,
+    /// Confidential data: the policy's `flows.confidential` applies.
     Confidential,
 }
 
@@ -364,12 +395,21 @@ pub enum SensitivityOrigin {
     /// The person marked a range or sheet in the Excel pane.
     Person,
     /// An administrator rule matched the document or sheet name.
-    AdminRule { pattern: String },
+    AdminRule {
+        /// The rule's name pattern that matched.
+        pattern: String,
+    },
     /// The workbook carries a Microsoft Purview sensitivity label.
-    Purview { label: String },
+    Purview {
+        /// The label's name.
+        label: String,
+    },
     /// The document's sensitivity label could not be learned, so its data is treated as
     /// confidential (`why` says what was tried).
-    LabelUnknown { why: String },
+    LabelUnknown {
+        /// What was tried, and why it did not tell.
+        why: String,
+    },
 }
 
 /// What is known of a document's Microsoft Purview sensitivity label: state kept by the
@@ -379,19 +419,27 @@ pub enum SensitivityOrigin {
 pub enum DocumentLabel {
     /// The document carries this label.
     Labelled {
+        /// The label's display name.
         name: String,
+        /// The label's id (a GUID), when the host gives it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
     /// The document carries no label.
     Unlabelled,
     /// The label could not be learned: the host cannot say (`why`).
-    Unknown { why: String },
+    Unknown {
+        /// Why not, in words.
+        why: String,
+    },
 }
 
+/// How sensitive a source is, and who said so.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SensitivityMark {
+    /// The sensitivity level.
     pub level: Sensitivity,
+    /// Who (or what rule) set it.
     pub origin: SensitivityOrigin,
 }
 
@@ -407,9 +455,13 @@ impl Default for SensitivityMark {
 /// Everything the tracker needs to label one read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReadEvent {
+    /// The read's id, returned to the agent with the values.
     pub id: ProvenanceId,
+    /// The document read.
     pub document: DocumentRef,
+    /// The cells read, per sheet.
     pub sheets: Vec<SheetRead>,
+    /// When it was read.
     pub at: UnixMillis,
     /// The request that caused the read (MCP tool call id, scan run), for the audit log.
     pub request: String,
@@ -420,15 +472,23 @@ pub struct ReadEvent {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum WritePart {
     /// Free text: a text box, a paragraph, a title.
-    Text { location: String, text: String },
+    Text {
+        /// Where it goes (`slide 3`, `paragraph 12`).
+        location: String,
+        /// The text itself.
+        text: String,
+    },
     /// A table of cells as they will be shown.
     Table {
+        /// Where it goes (`slide 3`, `Sheet1!A1`).
         location: String,
+        /// The cells' text, row by row.
         rows: Vec<Vec<String>>,
     },
 }
 
 impl WritePart {
+    /// Where in the target this part goes (`slide 3`, `Sheet1!A1`).
     pub fn location(&self) -> &str {
         match self {
             WritePart::Text { location, .. } | WritePart::Table { location, .. } => location,
@@ -440,8 +500,11 @@ impl WritePart {
 /// needs no guessing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExplicitSource {
+    /// The source document.
     pub document: DocumentRef,
+    /// The source sheet.
     pub sheet: String,
+    /// The cells copied.
     pub range: CellRange,
     /// Where in the target the copy lands.
     pub location: String,
@@ -450,8 +513,11 @@ pub struct ExplicitSource {
 /// Content about to be written into a target document.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WriteContent {
+    /// The document written to.
     pub target: DocumentRef,
+    /// The content, piece by piece.
     pub parts: Vec<WritePart>,
+    /// Sources the writer declared (copies by reference), checked without guessing.
     #[serde(default)]
     pub explicit_sources: Vec<ExplicitSource>,
 }
@@ -469,10 +535,13 @@ pub enum FlowStrength {
 /// Data of one source sheet found in content about to be written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
+    /// The document the data came from.
     pub source: DocumentRef,
+    /// The sheet it came from.
     pub sheet: String,
     /// The source cells matched, in row-major order.
     pub cells: Vec<CellAddr>,
+    /// The document written to.
     pub target: DocumentRef,
     /// Where in the target (`slide 3`, `Sheet1!A1`, `paragraph 12`).
     pub location: String,
@@ -480,7 +549,9 @@ pub struct Flow {
     pub matched: usize,
     /// 0.0 ..= 1.0.
     pub confidence: f64,
+    /// How sure the tracker is that this is a real transfer.
     pub strength: FlowStrength,
+    /// How sensitive the source is, and who said so.
     pub sensitivity: SensitivityMark,
     /// True when the writer declared the source (copy by reference).
     pub explicit: bool,
@@ -504,6 +575,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// The stored and wire form: `allow`, `notify`, `ask`, `block`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Allow => "allow",
@@ -524,10 +596,12 @@ impl fmt::Display for Action {
 /// person (and the agent) can read, rendered from that data by the tracker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
+    /// What happens to the write.
     pub action: Action,
     /// Why, as data. Absent only on decisions stored before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<DecisionWhy>,
+    /// Why, in words the person and the agent can read (rendered from `why`).
     pub reason: String,
 }
 
@@ -550,7 +624,9 @@ pub enum DecisionRule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PairChoice {
+    /// "Always allow" for this source and target: a hold becomes a notice.
     AlwaysAllow,
+    /// "Always block" for this source and target.
     AlwaysBlock,
 }
 
@@ -558,6 +634,7 @@ pub enum PairChoice {
 /// errors render; nothing parses the reason's words back.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DecisionWhy {
+    /// Which rule decided.
     pub rule: DecisionRule,
     /// What the administrator's policy says for this kind of data (flows) or for
     /// deletions, before the person's choice and before a weak match caps it.

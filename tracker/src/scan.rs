@@ -15,14 +15,22 @@ use crate::model::{Flow, FlowStrength, ProvenanceId, ReadEvent, UnixMillis, Writ
 /// What the scan is doing now, for a progress bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Progress<'a> {
+    /// Reading source workbook `index` of `total` into the index.
     ReadingSource {
+        /// Which source, from 0.
         index: usize,
+        /// How many sources there are.
         total: usize,
+        /// The source's path.
         path: &'a Path,
     },
+    /// Checking target document `index` of `total` against the sources.
     CheckingTarget {
+        /// Which target, from 0.
         index: usize,
+        /// How many targets there are.
         total: usize,
+        /// The target's path.
         path: &'a Path,
     },
 }
@@ -30,6 +38,7 @@ pub enum Progress<'a> {
 /// The report, in the JSON shape scripts rely on (docs/scan.md).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ScanReport {
+    /// One entry per target, in the order given.
     pub targets: Vec<TargetReport>,
     /// Sources that could not be read; their data is not in the comparison.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -38,33 +47,50 @@ pub struct ScanReport {
     pub source_cells: usize,
 }
 
+/// What was found in one target document.
 #[derive(Clone, Debug, Serialize)]
 pub struct TargetReport {
+    /// The target's path, as given.
     pub path: String,
+    /// The source data found in it, strongest first.
     pub flows: Vec<ScanFlow>,
+    /// Why it could not be read; it then has no flows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
+/// A file that could not be read, and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct FileFailure {
+    /// Its path, as given.
     pub path: String,
+    /// The error, in words.
     pub error: String,
 }
 
+/// Data of one source sheet found in a target.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScanFlow {
+    /// Where the data came from.
     pub source: ScanSource,
+    /// Where in the target it was found (`slide 3`, `paragraph 12`).
     pub location: String,
+    /// How many values matched source cells.
     pub matched: usize,
+    /// 0.0 ..= 1.0, rounded to three decimals.
     pub confidence: f64,
+    /// `possible` or `confirmed`: only confirmed flows set the exit status.
     pub strength: FlowStrength,
 }
 
+/// The source sheet and cells of a flow.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScanSource {
+    /// The source workbook's path.
     pub path: String,
+    /// The sheet.
     pub sheet: String,
+    /// The cells matched, in A1 notation, row by row.
     pub cells: Vec<String>,
 }
 
@@ -80,6 +106,7 @@ pub enum ScanOutcome {
 }
 
 impl ScanReport {
+    /// How many confirmed flows there are, over all targets.
     pub fn confirmed_flows(&self) -> usize {
         self.targets
             .iter()
@@ -88,10 +115,12 @@ impl ScanReport {
             .count()
     }
 
+    /// Whether any source or target could not be read.
     pub fn has_errors(&self) -> bool {
         !self.source_errors.is_empty() || self.targets.iter().any(|t| t.error.is_some())
     }
 
+    /// The exit status this report calls for.
     pub fn outcome(&self) -> ScanOutcome {
         if self.confirmed_flows() > 0 {
             ScanOutcome::ConfirmedFlows

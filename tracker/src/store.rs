@@ -28,43 +28,72 @@ use rusqlite::{Connection, Transaction, params};
 use crate::audit_key::AuditKey;
 use crate::model::{App, CellAddr, CellRange, DocumentRef, UnixMillis};
 
+/// Why a store operation failed; each names the database file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// SQLite refused an operation.
     #[error("store {path}: {what}: {source}")]
     Sqlite {
+        /// The database file.
         path: String,
+        /// What was being done.
         what: String,
+        /// SQLite's error.
         #[source]
         source: rusqlite::Error,
     },
+    /// A file operation on the database or its WAL files failed.
     #[error("store {path}: {what}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// What was being done.
         what: String,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
+    /// The database was made by a newer office-bridge: it is left untouched.
     #[error(
         "store {path}: schema version {found} is newer than this build understands ({supported}); upgrade office-bridge"
     )]
     TooNew {
+        /// The database file.
         path: String,
+        /// The schema version the file has.
         found: i64,
+        /// The newest schema version this build knows.
         supported: i64,
     },
+    /// Data could not be encoded for the database, or what it holds cannot be decoded.
     #[error("store {path}: {what}")]
-    Corrupt { path: String, what: String },
+    Corrupt {
+        /// The database file.
+        path: String,
+        /// What could not be encoded or decoded.
+        what: String,
+    },
     /// No audit key, or not the one the store's value hashes were made with.
     #[error("store {path}: {what}")]
-    AuditKey { path: String, what: String },
+    AuditKey {
+        /// The database file.
+        path: String,
+        /// What is wrong with the key.
+        what: String,
+    },
+    /// An approval could not be closed as asked (it is not pending).
     #[error("store {path}: approval {id}: {what}")]
     Approval {
+        /// The database file.
         path: String,
+        /// The approval id.
         id: String,
+        /// What is wrong.
         what: String,
     },
 }
 
+/// A store result: [`StoreError`] unless said otherwise.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use crate::approvals::ApprovalState;
@@ -72,6 +101,7 @@ pub use audit_log::KeyedSince;
 pub use reads::label_counts;
 pub use transfers::{ApprovalRow, Disposition, NewApproval, StoredFlow};
 
+/// The open database; every method is one transaction, audit records included.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -163,6 +193,7 @@ impl Store {
         Ok(store)
     }
 
+    /// The database file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -203,19 +203,22 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "policy.json".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // The temporary file is removed if anything fails (it is dropped unpersisted).
     let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = tempfile::Builder::new()
+            .prefix(&format!(".{name}.tmp-"))
+            .tempfile_in(dir)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        f.as_file().sync_all()?;
         // Everyone may read the policy (the bridge runs as the user); only the
         // administrator may write it, as the folder's owner.
         #[cfg(unix)]
-        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-        std::fs::rename(&tmp, path)
+        f.as_file()
+            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+        f.persist(path).map_err(|e| e.error)?;
+        Ok(())
     })();
     if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
         return Err(permission_hint(e, path, "write"));
     }
     Ok(())

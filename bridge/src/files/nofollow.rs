@@ -73,16 +73,17 @@ pub(crate) struct Stat {
 
 #[cfg(unix)]
 mod unix {
-    // The libc constants' and stat fields' types differ between platforms (mode_t is 16
-    // bits on macOS, nlink_t 64 bits on Linux x86_64): the casts are needed somewhere.
+    // The stat fields' types differ between platforms (mode_t is 16 bits on macOS, nlink_t
+    // 64 bits on Linux x86_64): the casts are needed somewhere.
     #![allow(clippy::unnecessary_cast, clippy::useless_conversion)]
 
     use super::{Stat, WalkError};
+    use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+    use rustix::io::Errno;
     use std::ffi::{CStr, CString, OsStr};
     use std::fs::File;
     use std::io;
-    use std::mem::MaybeUninit;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{AsFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
     use std::path::{Component, Path, PathBuf};
 
@@ -97,66 +98,26 @@ mod unix {
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "the name has a NUL byte"))
     }
 
-    fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-        if r < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(r)
-        }
-    }
-
-    fn open_at(
-        dirfd: libc::c_int,
-        name: &CStr,
-        flags: libc::c_int,
-        mode: u32,
-    ) -> io::Result<OwnedFd> {
+    fn open_at(dirfd: impl AsFd, name: &CStr, flags: OFlags, mode: Mode) -> io::Result<OwnedFd> {
         loop {
-            // SAFETY: `name` is a valid NUL-terminated string and `dirfd` an open descriptor
-            // (or AT_FDCWD); the returned descriptor is owned by nobody else.
-            let fd = unsafe {
-                libc::openat(
-                    dirfd,
-                    name.as_ptr(),
-                    flags | libc::O_CLOEXEC,
-                    mode as libc::c_uint,
-                )
-            };
-            if fd >= 0 {
-                // SAFETY: a fresh descriptor we now own.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
+            match rustix::fs::openat(&dirfd, name, flags | OFlags::CLOEXEC, mode) {
+                Ok(fd) => return Ok(fd),
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
     }
 
-    fn stat_at(dirfd: libc::c_int, name: &CStr) -> io::Result<Stat> {
-        let mut st = MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: valid name and descriptor; `st` is written by the call when it succeeds.
-        cvt(unsafe {
-            libc::fstatat(
-                dirfd,
-                name.as_ptr(),
-                st.as_mut_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })?;
-        // SAFETY: fstatat succeeded, so it filled `st`.
-        Ok(from_raw(unsafe { st.assume_init_ref() }))
-    }
-
-    fn from_raw(st: &libc::stat) -> Stat {
-        let kind = st.st_mode as u32 & libc::S_IFMT as u32;
-        Stat {
-            symlink: kind == libc::S_IFLNK as u32,
-            file: kind == libc::S_IFREG as u32,
-            dir: kind == libc::S_IFDIR as u32,
+    fn stat_at(dirfd: impl AsFd, name: &CStr) -> io::Result<Stat> {
+        let st = rustix::fs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        let kind = FileType::from_raw_mode(st.st_mode as _);
+        Ok(Stat {
+            symlink: kind == FileType::Symlink,
+            file: kind == FileType::RegularFile,
+            dir: kind == FileType::Directory,
             links: Some(st.st_nlink as u64),
             id: Some((st.st_dev as u64, st.st_ino as u64)),
-        }
+        })
     }
 
     impl Dir {
@@ -167,7 +128,7 @@ mod unix {
                 at: at.to_path_buf(),
                 source,
             };
-            let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW;
             let mut at = PathBuf::from("/");
             if !path.is_absolute() {
                 return Err(io_at(
@@ -175,7 +136,7 @@ mod unix {
                     io::Error::new(io::ErrorKind::InvalidInput, "not an absolute path"),
                 ));
             }
-            let mut fd = open_at(libc::AT_FDCWD, c"/", flags, 0).map_err(|e| io_at(&at, e))?;
+            let mut fd = open_at(CWD, c"/", flags, Mode::empty()).map_err(|e| io_at(&at, e))?;
             for component in path.components() {
                 let name = match component {
                     Component::RootDir => continue,
@@ -190,13 +151,16 @@ mod unix {
                 };
                 at.push(name);
                 let c = c_name(name).map_err(|e| io_at(&at, e))?;
-                match open_at(fd.as_raw_fd(), &c, flags, 0) {
+                match open_at(&fd, &c, flags, Mode::empty()) {
                     Ok(next) => fd = next,
                     Err(e) => {
                         // ELOOP (Linux, BSD) or ENOTDIR: say plainly whether a link is there now.
-                        return Err(match stat_at(fd.as_raw_fd(), &c) {
+                        return Err(match stat_at(&fd, &c) {
                             Ok(st) if st.symlink => WalkError::Changed { at, link: true },
-                            Ok(st) if e.raw_os_error() == Some(libc::ENOTDIR) || !st.dir => {
+                            Ok(st)
+                                if e.raw_os_error() == Some(Errno::NOTDIR.raw_os_error())
+                                    || !st.dir =>
+                            {
                                 WalkError::Changed { at, link: false }
                             }
                             _ => WalkError::Io { at, source: e },
@@ -209,7 +173,7 @@ mod unix {
 
         /// The entry `name` without following it; `None` when there is none.
         pub fn stat(&self, name: &OsStr) -> io::Result<Option<Stat>> {
-            match stat_at(self.fd.as_raw_fd(), &c_name(name)?) {
+            match stat_at(&self.fd, &c_name(name)?) {
                 Ok(st) => Ok(Some(st)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(e),
@@ -220,10 +184,10 @@ mod unix {
         /// FIFO or device (`O_NONBLOCK`; the caller checks the type on the handle).
         pub fn open_read(&self, name: &OsStr) -> io::Result<File> {
             let fd = open_at(
-                self.fd.as_raw_fd(),
+                &self.fd,
                 &c_name(name)?,
-                libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
-                0,
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK,
+                Mode::empty(),
             )?;
             Ok(File::from(fd))
         }
@@ -231,11 +195,11 @@ mod unix {
         /// Creates `name`, which must not exist (a link there is not followed either).
         pub fn create_new(&self, name: &OsStr) -> io::Result<File> {
             let fd = open_at(
-                self.fd.as_raw_fd(),
+                &self.fd,
                 &c_name(name)?,
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
                 // As std's File::create: the umask decides.
-                0o666,
+                Mode::from_raw_mode(0o666),
             )?;
             Ok(File::from(fd))
         }
@@ -244,29 +208,30 @@ mod unix {
         /// through a link or a file there).
         pub fn rename(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
             let (from, to) = (c_name(from)?, c_name(to)?);
-            let fd = self.fd.as_raw_fd();
-            // SAFETY: valid names and descriptor.
-            cvt(unsafe { libc::renameat(fd, from.as_ptr(), fd, to.as_ptr()) }).map(|_| ())
+            Ok(rustix::fs::renameat(&self.fd, &from, &self.fd, &to)?)
         }
 
         /// Gives `from` the second name `to` in this folder; fails when `to` exists.
         pub fn link(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
             let (from, to) = (c_name(from)?, c_name(to)?);
-            let fd = self.fd.as_raw_fd();
-            // SAFETY: valid names and descriptor; flags 0: a link at `from` is not followed.
-            cvt(unsafe { libc::linkat(fd, from.as_ptr(), fd, to.as_ptr(), 0) }).map(|_| ())
+            // No AT_SYMLINK_FOLLOW: a link at `from` is not followed.
+            Ok(rustix::fs::linkat(
+                &self.fd,
+                &from,
+                &self.fd,
+                &to,
+                AtFlags::empty(),
+            )?)
         }
 
         pub fn remove(&self, name: &OsStr) -> io::Result<()> {
             let name = c_name(name)?;
-            // SAFETY: valid name and descriptor.
-            cvt(unsafe { libc::unlinkat(self.fd.as_raw_fd(), name.as_ptr(), 0) }).map(|_| ())
+            Ok(rustix::fs::unlinkat(&self.fd, &name, AtFlags::empty())?)
         }
 
         /// Makes renames and links in this folder durable.
         pub fn sync(&self) -> io::Result<()> {
-            // SAFETY: an open descriptor.
-            cvt(unsafe { libc::fsync(self.fd.as_raw_fd()) }).map(|_| ())
+            Ok(rustix::fs::fsync(&self.fd)?)
         }
     }
 }

@@ -138,13 +138,14 @@ mod platform {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     use std::path::Path;
 
+    use rustix::fs::OFlags;
+
     use super::{MAX_POLICY_BYTES, Untrusted, not_regular};
 
     const TRUSTED_OWNER: &str = "root";
 
     pub fn running_elevated() -> bool {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        unsafe { libc::geteuid() == 0 }
+        rustix::process::geteuid().is_root()
     }
 
     /// Every folder above the file is root's and nobody else may add, remove or rename
@@ -186,7 +187,7 @@ mod platform {
     pub fn open_checked(resolved: &Path) -> Result<File, Untrusted> {
         let file = OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32)
             .open(resolved)
             .map_err(Untrusted::Unreadable)?;
         let meta = file.metadata().map_err(Untrusted::Unreadable)?;

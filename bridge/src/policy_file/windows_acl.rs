@@ -135,7 +135,11 @@ pub fn check(security: &Security, rights: u32) -> Result<(), super::trusted::Unt
     Ok(())
 }
 
+// The crate denies `unsafe`; this module is its one exception (Windows only). Security
+// descriptors, the DACL's entries and the process token are read through raw Win32 calls
+// (windows-sys), which are `unsafe` to call; each call's conditions are stated where made.
 #[cfg(windows)]
+#[allow(unsafe_code)]
 pub mod sys {
     //! Reading security descriptors and the process token (Win32 through windows-sys).
 

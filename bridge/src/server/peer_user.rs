@@ -174,7 +174,11 @@ fn parse_endpoint(field: &str) -> Option<SocketAddr> {
 mod sock_diag {
     use std::io;
     use std::net::{IpAddr, SocketAddr};
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::time::Duration;
+
+    use rustix::io::Errno;
+    use rustix::net::sockopt::{self, Timeout};
+    use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, ipproto};
 
     const SOCK_DIAG_BY_FAMILY: u16 = 20;
     const NLMSG_ERROR: u16 = 2;
@@ -187,9 +191,9 @@ mod sock_diag {
     /// `Ok(None)` when the kernel knows no such socket.
     pub fn owner(peer: SocketAddr, local: SocketAddr) -> io::Result<Option<u32>> {
         let family = if peer.is_ipv4() {
-            libc::AF_INET
+            AddressFamily::INET
         } else {
-            libc::AF_INET6
+            AddressFamily::INET6
         };
         let mut msg = Vec::with_capacity(HEADER + REQUEST);
         msg.extend_from_slice(&((HEADER + REQUEST) as u32).to_ne_bytes());
@@ -197,8 +201,8 @@ mod sock_diag {
         msg.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
         msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence
         msg.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel's
-        msg.push(family as u8);
-        msg.push(libc::IPPROTO_TCP as u8);
+        msg.push(family.as_raw() as u8);
+        msg.push(ipproto::TCP.as_raw().get() as u8);
         msg.push(0); // no extensions
         msg.push(0);
         msg.extend_from_slice(&u32::MAX.to_ne_bytes()); // any state
@@ -211,46 +215,19 @@ mod sock_diag {
         msg.extend_from_slice(&[0xff; 8]); // INET_DIAG_NOCOOKIE
         debug_assert_eq!(msg.len(), HEADER + REQUEST);
 
-        // SAFETY: plain syscalls on a descriptor we own; the buffers outlive the calls and
-        // their lengths are passed with them.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-                libc::NETLINK_SOCK_DIAG,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just returned by socket() and is owned by nothing else.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let timeout = libc::timeval {
-            tv_sec: 1,
-            tv_usec: 0,
-        };
-        // SAFETY: as above; `timeout` is a valid timeval for the call's duration.
-        unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&timeout as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            );
-        }
-        // SAFETY: as above.
-        let sent = unsafe { libc::send(fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0) };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let fd = rustix::net::socket_with(
+            AddressFamily::NETLINK,
+            SocketType::DGRAM,
+            SocketFlags::CLOEXEC,
+            Some(rustix::net::netlink::SOCK_DIAG),
+        )?;
+        // Best effort: with it, a reply that never comes holds this thread a second at most.
+        let _ = sockopt::set_socket_timeout(&fd, Timeout::Recv, Some(Duration::from_secs(1)));
+        rustix::net::send(&fd, &msg, SendFlags::empty())?;
         let mut reply = [0u8; 1024];
-        // SAFETY: as above; at most `reply.len()` bytes are written into `reply`.
-        let got = unsafe { libc::recv(fd.as_raw_fd(), reply.as_mut_ptr().cast(), reply.len(), 0) };
-        if got < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        parse_reply(&reply[..got as usize])
+        // At most `reply.len()` bytes land in `reply`; a longer datagram is cut, as recv(2).
+        let (got, _) = rustix::net::recv(&fd, &mut reply[..], RecvFlags::empty())?;
+        parse_reply(&reply[..got])
     }
 
     fn address(ip: IpAddr) -> [u8; 16] {
@@ -277,7 +254,7 @@ mod sock_diag {
         match u16_at(4).ok_or_else(short)? {
             NLMSG_ERROR => {
                 let errno = u32_at(HEADER).ok_or_else(short)? as i32;
-                if -errno == libc::ENOENT {
+                if -errno == Errno::NOENT.raw_os_error() {
                     Ok(None)
                 } else {
                     Err(io::Error::from_raw_os_error(-errno))
@@ -409,9 +386,10 @@ mod tests {
         assert!(sock_diag::parse_reply(&[0; 10]).is_err());
         let mut error = vec![0u8; 36];
         error[4..6].copy_from_slice(&2u16.to_ne_bytes());
-        error[16..20].copy_from_slice(&(-libc::EPERM).to_ne_bytes());
+        let errno = |e: rustix::io::Errno| (-e.raw_os_error()).to_ne_bytes();
+        error[16..20].copy_from_slice(&errno(rustix::io::Errno::PERM));
         assert!(sock_diag::parse_reply(&error).is_err());
-        error[16..20].copy_from_slice(&(-libc::ENOENT).to_ne_bytes());
+        error[16..20].copy_from_slice(&errno(rustix::io::Errno::NOENT));
         assert_eq!(sock_diag::parse_reply(&error).unwrap(), None);
         let mut found = vec![0u8; 100];
         found[4..6].copy_from_slice(&20u16.to_ne_bytes());

@@ -250,6 +250,7 @@ impl Detector {
         self.cells.len() - self.dead
     }
 
+    /// True when no live cell is indexed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -8,7 +8,9 @@
 /// values that would display as the written text.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Reading {
+    /// The smallest underlying value that displays as the written text.
     pub lo: f64,
+    /// The largest such value.
     pub hi: f64,
 }
 
@@ -685,6 +687,7 @@ const COMMON: &[&str] = &[
     "both",
 ];
 
+/// Whether `word` (folded to lowercase) is too common to be evidence on its own.
 pub fn is_common(word: &str) -> bool {
     COMMON.contains(&word)
 }
@@ -745,6 +748,7 @@ fn year_in(s: &str) -> bool {
 /// Word k-gram size and winnowing window: any shared run of k + w - 1 = 8 words is
 /// guaranteed to share a fingerprint (Schleimer, Wilkerson, Aiken 2003).
 pub const K: usize = 5;
+/// Winnowing window: one fingerprint is kept from every `W` consecutive k-grams.
 pub const W: usize = 4;
 
 /// Winnowing fingerprints of a text's word k-grams. K-grams made only of common words are

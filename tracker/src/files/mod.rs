@@ -223,6 +223,7 @@ pub struct PurviewLabel {
     pub id: String,
     /// The label's display name (`Confidential`); the GUID when the file names none.
     pub name: String,
+    /// Whether the label is in force; a disabled label no longer applies.
     pub enabled: bool,
 }
 
@@ -247,13 +248,16 @@ pub struct WorkbookRead {
     pub document: DocumentRef,
     /// Sheets in workbook order; a csv file is one sheet named after the file stem.
     pub sheets: Vec<SheetRead>,
+    /// The file's Purview sensitivity label, when it carries one.
     pub purview: Option<PurviewLabel>,
 }
 
 /// A document read as content that was (or is about to be) written: what a scan checks.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TargetDoc {
+    /// `App::File`, name = file name, location = absolute path.
     pub document: DocumentRef,
+    /// Its text and tables, each with where it sits (`slide 3`, `paragraph 12`).
     pub parts: Vec<WritePart>,
 }
 
@@ -263,17 +267,22 @@ pub struct TargetDoc {
 pub struct FileError {
     /// The path as the caller gave it.
     pub file: String,
+    /// What is wrong with it.
     pub problem: Problem,
 }
 
 /// What went wrong with a file.
 #[derive(Debug, thiserror::Error)]
 pub enum Problem {
+    /// The file could not be opened or read.
     #[error("cannot read the file ({0})")]
     Io(#[from] std::io::Error),
+    /// The extension is not one this reader takes.
     #[error("unsupported file type {found} (supported: {supported})")]
     Unsupported {
+        /// The extension found (`.pdf`), or `(no extension)`.
         found: String,
+        /// The extensions this reader takes, for the message.
         supported: &'static str,
     },
     /// A limit was hit: too big, too many entries, a likely zip bomb, too deep.
@@ -281,9 +290,20 @@ pub enum Problem {
     Refused(String),
     /// The bytes are not what the extension promises, or are damaged.
     #[error("not a valid {kind} ({detail})")]
-    Invalid { kind: &'static str, detail: String },
+    Invalid {
+        /// What the extension says the file is (`xlsx`, `csv` ...).
+        kind: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The sheet asked for is not in the workbook.
     #[error("no sheet named {name:?} (sheets: {available})")]
-    NoSuchSheet { name: String, available: String },
+    NoSuchSheet {
+        /// The sheet asked for.
+        name: String,
+        /// The workbook's sheets, for the message.
+        available: String,
+    },
     /// The caller stopped the read ([`ReadControl`]): the request was cancelled, its
     /// client went away or the bridge is shutting down.
     #[error(
@@ -292,7 +312,10 @@ pub enum Problem {
     Cancelled,
     /// The read ran past its deadline (`max_read_time`, or the caller's).
     #[error("refused: reading took longer than the {seconds} s limit")]
-    TimedOut { seconds: u64 },
+    TimedOut {
+        /// The limit that was passed, in seconds.
+        seconds: u64,
+    },
 }
 
 impl Problem {
@@ -427,6 +450,7 @@ pub struct WorkbookSheet {
     pub sheet: SheetRead,
     /// Every sheet of the workbook, in order.
     pub sheet_names: Vec<String>,
+    /// The workbook's Purview sensitivity label, when it carries one.
     pub purview: Option<PurviewLabel>,
     /// True when the sheet (or range) holds more cells than were asked for: reading
     /// stopped there, and the cells kept are the first in row order.

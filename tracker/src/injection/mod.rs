@@ -111,18 +111,31 @@ pub struct InjectionFinding {
     pub reason: &'static str,
 }
 
+/// Text asking the reader to ignore or override earlier instructions.
 pub const REASON_OVERRIDE: &str = "asks to ignore previous instructions";
+/// Text holding chat-model control tokens (`<|im_start|>`, `[INST]`).
 pub const REASON_CHAT_TOKENS: &str = "contains chat-model control tokens";
+/// Text that talks about the system prompt.
 pub const REASON_SYSTEM_PROMPT: &str = "talks about the system prompt";
+/// Text asking to keep actions hidden from the user.
 pub const REASON_COVERT: &str = "asks to hide actions from the user";
+/// Text naming the bridge's tools or pane write methods, asking that they be called.
 pub const REASON_TOOLS: &str = "asks to call the bridge's tools";
+/// Text asking to send data to an outside address.
 pub const REASON_EXFIL: &str = "asks to send data to an outside address";
+/// Text addressed to an AI agent ("AI assistant, …").
 pub const REASON_ADDRESS: &str = "addresses an AI agent";
+/// Text trying to change the agent's role ("you are now …").
 pub const REASON_ROLE: &str = "tries to change the agent's role";
+/// Text asking to drop safety restrictions.
 pub const REASON_JAILBREAK: &str = "asks to drop safety restrictions";
+/// Text announcing new instructions.
 pub const REASON_NEW_INSTRUCTIONS: &str = "announces new instructions";
+/// Text imitating chat role markers ("system:", "assistant:").
 pub const REASON_ROLE_MARKERS: &str = "imitates chat role markers";
+/// Text asking for secrets or whole-document contents.
 pub const REASON_SECRETS: &str = "asks for secrets or whole-document contents";
+/// Text giving orders to whoever reads it, with weaker signals that add up.
 pub const REASON_ORDERS: &str = "gives orders to the reader";
 
 /// Texts shorter than this (in characters) are not examined.

@@ -13,17 +13,24 @@ use crate::model::{Action, DocumentRef};
 /// Why a policy file was refused. The bridge keeps the last good policy and shows this.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
+    /// The file is not valid JSON, or not a valid policy.
     #[error("policy {source_name}: line {line}, column {column}: {message}")]
     Invalid {
         /// The file path, or `"text"` when parsed from a string.
         source_name: String,
+        /// Line of the error, from 1.
         line: usize,
+        /// Column of the error, from 1.
         column: usize,
+        /// What is wrong, starting with the offending key when it is ours.
         message: String,
     },
+    /// The file could not be read.
     #[error("policy {path}: cannot read the file: {source}")]
     Io {
+        /// The file's path.
         path: String,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
@@ -34,13 +41,17 @@ pub enum PolicyError {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeletionAction {
+    /// Deletions go through without asking.
     Allow,
+    /// Each deletion waits for the person's approval (the default).
     #[default]
     Ask,
+    /// No deletion is carried out.
     Block,
 }
 
 impl DeletionAction {
+    /// The same decision as a flow [`Action`].
     pub fn action(self) -> Action {
         match self {
             DeletionAction::Allow => Action::Allow,
@@ -50,25 +61,34 @@ impl DeletionAction {
     }
 }
 
+/// Whether one add-in may be used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AddinPolicy {
+    /// False: the bridge refuses this add-in's panes and the agent's calls to it.
     pub enabled: bool,
 }
 
+/// Which add-ins may be used (`addins`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AddinsPolicy {
+    /// The Excel add-in.
     pub excel: AddinPolicy,
+    /// The PowerPoint add-in.
     pub powerpoint: AddinPolicy,
 }
 
+/// What happens to data moving between documents (`flows`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FlowsPolicy {
     /// False switches cross-app transfers off: every confirmed cross-document flow is blocked.
     pub enabled: bool,
+    /// The decision for a confirmed transfer of ordinary data.
     pub default: Action,
+    /// The decision for a confirmed transfer of confidential data.
     pub confidential: Action,
 }
 
+/// Which documents and sheets are confidential by name (`sensitivity`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SensitivityRules {
     /// Globs (`*`, `?`, case-insensitive) matched against a document's name and location.
@@ -82,10 +102,15 @@ pub struct SensitivityRules {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawPolicy")]
 pub struct AdminPolicy {
+    /// Which add-ins may be used.
     pub addins: AddinsPolicy,
+    /// What happens to cross-document transfers.
     pub flows: FlowsPolicy,
+    /// What happens to a deletion the agent asks for (a sheet, a slide).
     pub deletions: DeletionAction,
+    /// The name rules that mark data confidential.
     pub sensitivity: SensitivityRules,
+    /// How long a held write waits for an answer before it is denied.
     pub approval_timeout_seconds: u32,
     /// Whether the agent's MCP client may answer a held transfer (MCP elicitation). The
     /// bridge cannot tell whether a person or the client itself answered; an administrator
@@ -97,6 +122,7 @@ pub struct AdminPolicy {
     explicit: BTreeSet<&'static str>,
 }
 
+/// How long a held write waits when the file does not say: two minutes.
 pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u32 = 120;
 /// An approval held longer than a day is a mistake in the file, not a wish.
 pub const MAX_APPROVAL_TIMEOUT_SECONDS: u32 = 86_400;
@@ -126,7 +152,9 @@ impl Default for AdminPolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ValueSource {
+    /// Set in the policy file.
     File,
+    /// Not in the file: the built-in default.
     Default,
 }
 
@@ -142,8 +170,11 @@ impl fmt::Display for ValueSource {
 /// One line of `admin status`: a setting, its value, and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PolicyValue {
+    /// The setting's dotted path (`flows.default`).
     pub path: &'static str,
+    /// Its value, as `admin status` prints it.
     pub value: String,
+    /// Whether the file set it or the default applies.
     pub source: ValueSource,
 }
 

@@ -10,15 +10,20 @@ use crate::model::{CellAddr, CellRange, DocumentId, MAX_COLS, MAX_ROWS};
 /// A source -> target document pair the person has a standing choice about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DocPair {
+    /// The document the data comes from.
     pub source: DocumentId,
+    /// The document it is written to.
     pub target: DocumentId,
 }
 
 /// The person marked a range of a sheet confidential in the Excel pane.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RangeMark {
+    /// The workbook.
     pub document: DocumentId,
+    /// The sheet.
     pub sheet: String,
+    /// The range marked ([`whole_sheet`] for a whole sheet).
     pub range: CellRange,
 }
 
@@ -26,10 +31,13 @@ pub struct RangeMark {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserChoices {
+    /// Pairs whose transfers are allowed without asking ("Always for this deck").
     #[serde(default)]
     pub always_allow: BTreeSet<DocPair>,
+    /// Pairs whose transfers are always blocked.
     #[serde(default)]
     pub always_block: BTreeSet<DocPair>,
+    /// Ranges marked confidential, in the order they were marked.
     #[serde(default)]
     pub marks: Vec<RangeMark>,
 }
@@ -73,12 +81,14 @@ impl UserChoices {
         self.always_block.remove(&pair);
     }
 
+    /// Whether the person always allows transfers from `source` into `target`.
     pub fn is_always_allowed(&self, source: &DocumentId, target: &DocumentId) -> bool {
         self.always_allow
             .iter()
             .any(|p| &p.source == source && &p.target == target)
     }
 
+    /// Whether the person always blocks transfers from `source` into `target`.
     pub fn is_always_blocked(&self, source: &DocumentId, target: &DocumentId) -> bool {
         self.always_block
             .iter()

@@ -16,7 +16,9 @@ use crate::model::UnixMillis;
 /// with it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyedSince {
+    /// The key's id (not the key).
     pub key_id: String,
+    /// The seq of the first record whose values were hashed with it.
     pub since_seq: u64,
 }
 

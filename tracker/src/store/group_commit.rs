@@ -64,8 +64,11 @@ pub(crate) struct GroupCommit {
 /// spent flushing. Zero flushes with [`Durability::EachCommit`] (SQLite flushes itself).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CommitStats {
+    /// Transactions committed.
     pub commits: u64,
+    /// Flushes to disk that made them durable.
     pub flushes: u64,
+    /// Time spent in those flushes.
     pub flush_time: Duration,
 }
 

@@ -22,7 +22,9 @@ use crate::policy::UserChoices;
 /// An approval to open together with an `ask` decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewApproval {
+    /// The new approval's id.
     pub id: String,
+    /// When it expires unanswered.
     pub expires_at: UnixMillis,
 }
 
@@ -34,34 +36,55 @@ pub enum Disposition {
     /// Waiting for the approvals opened with it.
     Held,
     /// Blocked by policy: settled now, nothing written.
-    Blocked { reason: String },
+    Blocked {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
+/// An approval as stored: its state, who closed it, when and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ApprovalRow {
+    /// The approval id.
     pub id: String,
+    /// The write it holds; `None` for approvals recorded before writes had ids.
     pub write_id: Option<String>,
+    /// The id of its `ask` decision row; `None` for a deletion.
     pub decision: Option<i64>,
+    /// How it stands: pending until closed.
     pub state: ApprovalState,
+    /// When it was opened.
     pub created_at: UnixMillis,
+    /// When it expires unanswered.
     pub expires_at: UnixMillis,
+    /// Who closed it, once closed.
     pub decided_by: Option<String>,
+    /// When it closed.
     pub decided_at: Option<UnixMillis>,
+    /// How far the answer reached (`once`, `document`), once answered.
     pub scope: Option<String>,
+    /// Why the bridge closed it, when it did.
     pub reason: Option<String>,
 }
 
 /// A flow as stored, with its decision and outcome, for `flows_recent` and `/v1/flows`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StoredFlow {
+    /// The flow's row id: its flow id everywhere else.
     pub id: i64,
+    /// When the write was checked.
     pub at: UnixMillis,
+    /// The write it was part of; `None` for flows recorded before writes had ids.
     pub write_id: Option<String>,
+    /// The transfer itself.
     pub flow: Flow,
+    /// The policy's decision for it.
     pub decision: Option<Decision>,
+    /// Its outcome so far (`pending` until the write settles).
     pub outcome: Outcome,
     /// Whether the write landed; `None` while pending, or when it cannot be known.
     pub written: Option<bool>,
+    /// Who decided its outcome, once settled.
     pub decided_by: Option<String>,
 }
 
@@ -690,6 +713,7 @@ impl Store {
         Ok(out)
     }
 
+    /// The approval `id` as stored, open or closed; `None` when there is none.
     pub fn approval(&self, id: &str) -> Result<Option<ApprovalRow>> {
         let row = self
             .conn
