@@ -65,12 +65,6 @@ impl DataDir {
         self.root.join("office-bridge.sqlite3")
     }
 
-    /// The key that hashes read values in the audit chain (beside the database; see
-    /// [`crate::audit_key`]).
-    pub fn audit_key_file(&self) -> PathBuf {
-        crate::audit_key::key_file_for(&self.database())
-    }
-
     /// Written by a running `serve` (port, pid, version) so `office-bridge mcp` and other
     /// local tools find it; removed on a clean shutdown. Not a lock: a stale file is
     /// detected by probing the port.

@@ -266,7 +266,7 @@ fn run(cli: Cli) -> Result<i32> {
             allow_dirs,
             playground,
         } => serve(data_dir, port, bind, allow_dirs, playground).map(|()| 0),
-        Command::Certs { action } => certs_command(&data_dir, action).map(|()| 0),
+        Command::Certs { action } => certs_command(&data_dir, action),
         Command::Token { action } => token_command(&data_dir, action).map(|()| 0),
         Command::Approvals { action, json, port } => {
             let action = match action {
@@ -488,12 +488,15 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send> {
     }
 }
 
-fn certs_command(data_dir: &DataDir, action: CertsAction) -> Result<()> {
+/// Exit code 0 when nothing is left to do, 1 when something is (a store that does not trust
+/// the CA, a step the person must run by hand), so scripts and installers can tell.
+fn certs_command(data_dir: &DataDir, action: CertsAction) -> Result<i32> {
     let paths = data_dir.certs();
     match action {
         CertsAction::Status => {
             let status = certs::status(&paths, time::OffsetDateTime::now_utc())?;
             print!("{status}");
+            Ok(if status.all_good() { 0 } else { 1 })
         }
         CertsAction::Install | CertsAction::Uninstall => {
             data_dir.ensure()?;
@@ -506,9 +509,13 @@ fn certs_command(data_dir: &DataDir, action: CertsAction) -> Result<()> {
                 certs::trust::uninstall(&paths, &env)?
             };
             print!("{report}");
+            let left = report.commands_to_run().len();
+            if left > 0 {
+                eprintln!("{left} step(s) left: run the command(s) above to finish");
+            }
+            Ok(if report.is_complete() { 0 } else { 1 })
         }
     }
-    Ok(())
 }
 
 fn token_command(data_dir: &DataDir, action: TokenAction) -> Result<()> {

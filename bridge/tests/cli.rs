@@ -41,9 +41,10 @@ fn serve_refuses_a_non_loopback_address() {
 #[test]
 fn certs_status_names_files_and_expiry_and_token_commands_work() {
     let dir = tempfile::tempdir().unwrap();
-    // Before anything exists, status says so without creating files.
+    // Before anything exists, status says so without creating files, and its exit code
+    // says something is left to do (no CA yet).
     let o = bridge(dir.path(), &["certs", "status"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!dir.path().join("tls").join("ca.key").exists());
 
     let shown = bridge(dir.path(), &["token", "show"]);
@@ -113,6 +114,8 @@ fn certs_status_names_files_and_expiry_and_token_commands_work() {
     let out = stdout(&o);
     assert!(out.contains("ca.pem"), "{out}");
     assert!(out.contains("localhost.pem"), "{out}");
+    // The fresh CA is trusted nowhere yet (this data directory's CA was never installed).
+    assert_eq!(o.status.code(), Some(1), "{out}");
 }
 
 fn revenue_workbook(path: &Path) {

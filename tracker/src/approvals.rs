@@ -601,11 +601,6 @@ impl Holds {
         self.open.get(id)
     }
 
-    /// Whether `write_id` is waiting for approvals.
-    pub fn is_held(&self, write_id: &WriteId) -> bool {
-        self.held.contains_key(write_id)
-    }
-
     /// The earliest deadline of an open approval.
     pub fn next_expiry(&self) -> Option<UnixMillis> {
         self.held.values().map(|w| w.expires_at).min()
@@ -1160,7 +1155,7 @@ mod tests {
         );
         // The second write still waits for its HR.xlsx approval.
         assert_eq!(e.settled.len(), 1);
-        assert!(h.is_held(&second_write));
+        assert!(h.held.contains_key(&second_write));
         assert!(h.approval(&second[1]).is_some());
         // A standing "block" denies the pair's open approvals, and their writes.
         let (_, third) = held(&mut h, &[&hr], &deck, 9_900);

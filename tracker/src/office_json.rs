@@ -381,12 +381,6 @@ impl WriteContent {
             explicit_sources: Vec::new(),
         }
     }
-
-    /// Adds where some of the written data explicitly comes from (a copy by reference).
-    pub fn with_source(mut self, source: ExplicitSource) -> WriteContent {
-        self.explicit_sources.push(source);
-        self
-    }
 }
 
 #[cfg(test)]

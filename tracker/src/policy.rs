@@ -35,7 +35,7 @@ pub use admin::{
     FlowsPolicy, MAX_APPROVAL_TIMEOUT_SECONDS, POLICY_PATHS, PolicyError, PolicyValue,
     SensitivityRules, ValueSource, glob_match,
 };
-pub use choices::{DocPair, RangeMark, UserChoices, whole_sheet};
+pub use choices::{DocPair, RangeMark, UserChoices};
 pub use decisions::{decide_deletion, decide_flow};
 pub use sensitivity::{
     flow_sensitivity, label_sensitivity, purview_is_confidential, sensitivity_of,

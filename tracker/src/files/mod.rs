@@ -398,11 +398,6 @@ pub fn is_workbook_path(path: &Path) -> bool {
     Kind::of(path).is_some_and(Kind::is_workbook)
 }
 
-/// True when [`read_target`] accepts this file type (by extension).
-pub fn is_target_path(path: &Path) -> bool {
-    Kind::of(path).is_some()
-}
-
 /// Reads every sheet of a workbook (xlsx, xlsm, xls, ods via calamine; csv).
 pub fn read_workbook(path: &Path, limits: &Limits) -> Result<WorkbookRead, FileError> {
     read_workbook_range(path, None, None, limits)
@@ -765,10 +760,10 @@ mod tests {
         assert!(is_workbook_path(Path::new("a/Q3.XLSX")));
         assert!(is_workbook_path(Path::new("data.csv")));
         assert!(!is_workbook_path(Path::new("deck.pptx")));
-        assert!(is_target_path(Path::new("deck.pptx")));
-        assert!(is_target_path(Path::new("notes.markdown")));
-        assert!(!is_target_path(Path::new("notes.pdf")));
-        assert!(!is_target_path(Path::new("README")));
+        assert!(Kind::of(Path::new("deck.pptx")).is_some());
+        assert!(Kind::of(Path::new("notes.markdown")).is_some());
+        assert!(Kind::of(Path::new("notes.pdf")).is_none());
+        assert!(Kind::of(Path::new("README")).is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CellAddr, CellRange, DocumentId, MAX_COLS, MAX_ROWS};
+use crate::model::{CellAddr, CellRange, DocumentId};
 
 /// A source -> target document pair the person has a standing choice about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -42,14 +42,6 @@ pub struct UserChoices {
     pub marks: Vec<RangeMark>,
 }
 
-/// The whole sheet, for "mark this sheet confidential".
-pub fn whole_sheet() -> CellRange {
-    CellRange::new(
-        CellAddr::new(0, 0),
-        CellAddr::new(MAX_ROWS - 1, MAX_COLS - 1),
-    )
-}
-
 impl UserChoices {
     /// "Always allow source -> target"; replaces an earlier "always block" for the pair.
     pub fn allow_always(&mut self, source: &DocumentId, target: &DocumentId) {
@@ -69,16 +61,6 @@ impl UserChoices {
         };
         self.always_allow.remove(&pair);
         self.always_block.insert(pair);
-    }
-
-    /// Forgets any standing choice about the pair.
-    pub fn forget_pair(&mut self, source: &DocumentId, target: &DocumentId) {
-        let pair = DocPair {
-            source: source.clone(),
-            target: target.clone(),
-        };
-        self.always_allow.remove(&pair);
-        self.always_block.remove(&pair);
     }
 
     /// Whether the person always allows transfers from `source` into `target`.

@@ -11,8 +11,14 @@ use crate::model::{CellRange, DocumentRef, UnixMillis};
 use crate::policy::UserChoices;
 
 impl Store {
-    /// Saves the person's standing choices and marks, with an audit record.
-    pub fn save_choices(&mut self, choices: &UserChoices, at: UnixMillis) -> Result<AuditRecord> {
+    /// Saves the person's standing choices and marks, with an audit record (the bridge
+    /// saves them inside the transaction that changes them; this is for the tests).
+    #[cfg(test)]
+    pub(crate) fn save_choices(
+        &mut self,
+        choices: &UserChoices,
+        at: UnixMillis,
+    ) -> Result<AuditRecord> {
         let path = self.path.display().to_string();
         let tx = self.begin("save choices")?;
         let rec = write_choices_in(&tx, &path, choices, at)?;

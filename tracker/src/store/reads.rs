@@ -220,7 +220,8 @@ impl Store {
     }
 
     /// How many label rows are stored.
-    pub fn label_count(&self) -> Result<u64> {
+    #[cfg(test)]
+    pub(crate) fn label_count(&self) -> Result<u64> {
         self.conn
             .query_row("SELECT COUNT(*) FROM labels", [], |r| r.get::<_, i64>(0))
             .map(|n| n.max(0) as u64)
