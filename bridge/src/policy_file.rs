@@ -1,7 +1,7 @@
 //! The administrator's managed policy file: where it lives, reading it, and watching it so
 //! a change applies within a second, with no restart. The file is the administrator's: a
 //! user setting never loosens it, so only a file an administrator controls is read (see
-//! [`trusted`]), and `OFFICE_BRIDGE_POLICY` cannot stand in for the administrator's file
+//! `policy_file/trusted.rs`), and `OFFICE_BRIDGE_POLICY` cannot stand in for the administrator's file
 //! (see [`override_permitted`]). A file that does not parse or is refused keeps the last
 //! good policy (and says why), and a missing file means defaults.
 

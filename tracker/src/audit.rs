@@ -13,11 +13,11 @@
 //! HMAC-SHA-256 of the values under the install's key (`values_hmac`, with the key's id in
 //! `values_key`; see [`crate::audit_key`]). Records from before keys existed carry a plain
 //! SHA-256 (`values_sha256`) and verify as they were: the record hash below covers the
-//! body whatever hash of the values it holds, and needs no key. [`verify`] counts both
+//! body whatever hash of the values it holds, and needs no key. [`verify_rows`] counts both
 //! kinds ([`ValueHashes`]); it cannot re-check a value hash, since the values are not in
 //! the chain.
 //!
-//! ## What [`verify`] can and cannot catch
+//! ## What [`verify_rows`] can and cannot catch
 //!
 //! - **Edited**: a record whose stored hash no longer matches its fields; or a record that
 //!   was rewritten *and* re-hashed, which breaks the next record's link.
@@ -242,7 +242,7 @@ pub struct ValueHashes {
     pub first_keyed_seq: Option<u64>,
 }
 
-/// What [`verify`] found: how many records, the head, and the first break if any.
+/// What [`verify_rows`] found: how many records, the head, and the first break if any.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
     /// Records present in the store.

@@ -644,7 +644,7 @@ impl Tracker {
             .collect()
     }
 
-    /// Checks the whole audit chain and its head anchor (see [`crate::audit::verify`]).
+    /// Checks the whole audit chain and its head anchor (see [`crate::audit::verify_rows`]).
     pub fn verify_audit(&self) -> Result<VerifyReport, StoreError> {
         self.store.verify_audit()
     }

@@ -1,9 +1,9 @@
 //! The ground under the MCP file tools (`xlsx_read`, `xlsx_write`, `scan_file`): which
 //! paths the agent may touch, and reading and writing workbooks on disk.
 //!
-//! - [`allowed`]: which paths, and the time-of-check-to-time-of-use rules;
-//! - [`reading`]: one sheet of a workbook for `xlsx_read`;
-//! - [`writing`]: an `.xlsx` written validated and atomically for `xlsx_write`.
+//! - `allowed.rs`: which paths, and the time-of-check-to-time-of-use rules;
+//! - `reading.rs`: one sheet of a workbook for `xlsx_read`;
+//! - `writing.rs`: an `.xlsx` written validated and atomically for `xlsx_write`.
 
 mod allowed;
 mod nofollow;

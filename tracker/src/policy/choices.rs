@@ -23,7 +23,7 @@ pub struct RangeMark {
     pub document: DocumentId,
     /// The sheet.
     pub sheet: String,
-    /// The range marked ([`whole_sheet`] for a whole sheet).
+    /// The range marked (A1 to the last cell of the sheet for a whole sheet).
     pub range: CellRange,
 }
 

@@ -113,7 +113,7 @@ impl Store {
             .map_err(self.err("cannot read the audit head"))
     }
 
-    /// Verifies the audit chain (see [`audit::verify`]).
+    /// Verifies the audit chain (see [`audit::verify_rows`]).
     pub fn verify_audit(&self) -> Result<audit::VerifyReport> {
         Ok(audit::verify_rows(&self.audit_rows()?, self.audit_head()?))
     }
