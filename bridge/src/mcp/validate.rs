@@ -6,7 +6,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tracker::office_json::{MAX_READ_CELLS, check_write_grid, shown_text};
+use tracker::office_json::{MAX_READ_CELLS, check_write_grid, shown_rows};
 use tracker::{CellAddr, CellRange};
 
 use super::tool_args::{
@@ -171,11 +171,7 @@ impl AddTableArgs {
             }
             (Some(rows), None) => {
                 check_write_grid(rows, "rows")?;
-                Ok(TableSource::Rows(
-                    rows.iter()
-                        .map(|r| r.iter().map(shown_text).collect())
-                        .collect(),
-                ))
+                Ok(TableSource::Rows(shown_rows(rows)))
             }
             (None, Some(from)) => {
                 let (address, _) = read_address(&from.range, "from_range.range")?;
