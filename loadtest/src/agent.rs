@@ -12,7 +12,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 
-use crate::data::{self, Rng};
+use crate::data;
 use crate::pane::Endpoint;
 
 pub type Client = RunningService<RoleClient, ()>;
@@ -166,7 +166,7 @@ fn micros(d: Duration) -> u32 {
 /// Runs read-then-write flows until the deadline or the count.
 pub async fn run(client: &Client, plan: Plan) -> Outcome {
     let mut out = Outcome::new(plan.workbooks);
-    let mut rng = Rng::new(plan.seed ^ (plan.agent as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
+    let mut rng = data::rng(plan.seed ^ (plan.agent as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
     let mut n = 0u64;
     while Instant::now() < plan.until && (plan.max_flows == 0 || n < plan.max_flows) {
         n += 1;

@@ -4,11 +4,12 @@
 
 use std::time::Instant;
 
-use tracker::detect::{Detector, eval::Rng};
+use tracker::detect::Detector;
 use tracker::model::{
     App, CellAddr, CellValue, DocumentRef, ProvenanceId, ReadCell, ReadEvent, SheetRead,
     WriteContent, WritePart,
 };
+use tracker_eval::Rng;
 
 fn rss_bytes() -> usize {
     // Second field of /proc/self/statm is resident pages.
@@ -86,7 +87,7 @@ fn slide(read: &ReadEvent, rng: &mut Rng) -> WriteContent {
             } else {
                 10f64.powf(2.0 + 6.0 * rng.f64())
             };
-            row.push(tracker::detect::eval::scaled(v, 3, 0));
+            row.push(tracker_eval::scaled(v, 3, 0));
         }
         rows.push(row);
     }

@@ -1,9 +1,9 @@
 //! The evaluation corpus as a regression guard: a smaller corpus than the published run
-//! (`cargo run --release -p tracker --example detection_eval`), same generator, checked
+//! (`cargo run --release -p tracker-eval --bin detection_eval`), same generator, checked
 //! against the goals with a little slack for its size. The published figures come
 //! from the full run; this only catches a change that breaks a class outright.
 
-use tracker::detect::eval::{self, CLASSES};
+use tracker_eval::{self as eval, CLASSES};
 
 #[test]
 fn every_transformation_class_is_found_and_no_negative_is_blocked() {

@@ -44,12 +44,10 @@
 //! Layout: `items` reads what a write carries; `lookup` finds the cells each item may have
 //! come from, with `block_vote` naming the sheets for values too common to enumerate;
 //! `scoring` turns one sheet's matches into a flow. `index` builds and compacts the index,
-//! kept in the sorted `runs`. [`parse`] reads tokens; [`eval`] is the evaluation corpus.
+//! kept in the sorted `runs`. [`parse`] reads tokens. The evaluation corpus is the
+//! `tracker-eval` crate (`eval/`), a dev-dependency.
 
 mod block_vote;
-// Its public items get their docs where it ends up (it may move out of detect, #15).
-#[allow(missing_docs)]
-pub mod eval;
 mod index;
 mod items;
 mod lookup;

@@ -364,7 +364,7 @@ fn merge(a: Run, b: Run) -> Run {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::eval;
+    use tracker_eval as eval;
 
     #[test]
     fn fenced_runs_find_exactly_what_a_scan_finds() {

@@ -8,6 +8,9 @@ use super::*;
 use crate::model::{
     App, CellRange, CellValue, ExplicitSource, ReadCell, ReadEvent, SheetRead, WritePart,
 };
+// Plain values only (Rng, scaled, group): this dev-dependency's tracker types are another
+// copy of this crate's.
+use tracker_eval as eval;
 
 fn doc(name: &str) -> DocumentRef {
     DocumentRef::new(App::Excel, name, format!("https://x/{name}"))

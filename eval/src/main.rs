@@ -1,8 +1,8 @@
 //! Detection quality on a deterministic synthetic corpus, side by side with an
-//! exact-string baseline: `cargo run --release -p tracker --example detection_eval`.
+//! exact-string baseline: `cargo run --release -p tracker-eval --bin detection_eval`.
 //! Optional args: SEED BOOKS PER_CLASS NEGATIVES.
 
-use tracker::detect::eval;
+use tracker_eval as eval;
 
 fn main() {
     let args: Vec<u64> = std::env::args()

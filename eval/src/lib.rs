@@ -1,0 +1,30 @@
+//! The detection evaluation corpus, kept out of `tracker`'s public API (a dev-only crate,
+//! never published).
+//!
+//! - [`Rng`]: splitmix64, the one deterministic generator of the corpus and of the load tool
+//!   (`office-bridge-load`'s simulated documents).
+//! - [`corpus`] (feature `corpus`, on by default): a deterministic generator of source
+//!   workbooks and of target writes with known flows for every transformation class (one
+//!   per [`CLASSES`] entry), and negatives built from unrelated workbooks of the same domain.
+//! - [`evaluate`]: the detector and an exact-string [`Baseline`] over a corpus, as the
+//!   [`Report`] printed by the `detection_eval` binary
+//!   (`cargo run --release -p tracker-eval --bin detection_eval [SEED BOOKS PER_CLASS NEGATIVES]`).
+//!
+//! Without default features the crate is [`Rng`] alone and does not depend on `tracker`:
+//! that is how the load tool uses it.
+//!
+//! `tracker` takes this crate as a dev-dependency, for its benches, its integration tests
+//! and the unit tests that draw random values ([`Rng`], [`scaled`], [`group`]); the corpus
+//! must stay the same for a given seed, as the figures in docs/detection.md come from it.
+
+#[cfg(feature = "corpus")]
+mod corpus;
+#[cfg(feature = "corpus")]
+mod report;
+mod rng;
+
+#[cfg(feature = "corpus")]
+pub use corpus::{CLASSES, Case, Corpus, Truth, corpus, group, scaled};
+#[cfg(feature = "corpus")]
+pub use report::{Baseline, Report, Row, evaluate};
+pub use rng::Rng;
