@@ -40,13 +40,18 @@ pub struct Truth {
 
 #[derive(Clone, Debug)]
 pub struct Case {
-    /// Index into [`CLASSES`], or `None` for a negative (unrelated) target.
+    /// Index into the corpus's `classes`, or `None` for a negative (unrelated) target.
     pub class: Option<usize>,
     pub write: WriteContent,
-    pub truth: Option<Truth>,
+    /// Every source the write holds (a deck built from two workbooks has two); empty for
+    /// a negative. A case is found when each of them is confirmed.
+    pub truths: Vec<Truth>,
 }
 
+/// A generated corpus: what was read (the index), the targets, and the names of the
+/// classes the targets' `class` indexes into.
 pub struct Corpus {
+    pub classes: Vec<&'static str>,
     pub reads: Vec<ReadEvent>,
     pub cases: Vec<Case>,
 }
@@ -829,7 +834,7 @@ pub fn corpus(seed: u64, n_books: usize, per_class: usize, negatives: usize) -> 
             cases.push(Case {
                 class: Some(class),
                 write,
-                truth: Some(truth),
+                truths: vec![truth],
             });
         }
     }
@@ -856,10 +861,11 @@ pub fn corpus(seed: u64, n_books: usize, per_class: usize, negatives: usize) -> 
         cases.push(Case {
             class: None,
             write,
-            truth: None,
+            truths: Vec::new(),
         });
     }
     Corpus {
+        classes: CLASSES.to_vec(),
         reads: books.into_iter().map(|b| b.read).collect(),
         cases,
     }

@@ -9,7 +9,7 @@ use tracker::model::{
 };
 use tracker::policy::{AdminPolicy, UserChoices, decide_flow};
 
-use crate::corpus::{CLASSES, Corpus};
+use crate::corpus::{Corpus, Truth};
 
 /// Naive exact-string baseline: a written string (table cell, or word of text) equal to
 /// some cell's displayed text or raw value string.
@@ -90,6 +90,7 @@ pub struct Row {
 }
 
 pub struct Report {
+    pub classes: Vec<&'static str>,
     pub rows: Vec<Row>,
     pub negatives: usize,
     pub neg_confirmed: usize,
@@ -115,7 +116,7 @@ pub fn evaluate(c: &Corpus) -> Report {
         det.add_read(r);
     }
     let base = Baseline::new(&c.reads);
-    let mut rows = vec![Row::default(); CLASSES.len()];
+    let mut rows = vec![Row::default(); c.classes.len()];
     let (mut negatives, mut neg_confirmed, mut neg_possible, mut base_neg) = (0, 0, 0, 0);
     let (default_policy, choices) = (AdminPolicy::default(), UserChoices::default());
     let strict_policy =
@@ -133,16 +134,29 @@ pub fn evaluate(c: &Corpus) -> Report {
         let flows = det.check(&case.write);
         times.push(t0.elapsed().as_micros());
         let b = base.check(&case.write);
-        match (&case.truth, case.class) {
-            (Some(t), Some(class)) => {
+        match case.class {
+            Some(class) if !case.truths.is_empty() => {
                 let Some(row) = rows.get_mut(class) else {
                     continue;
                 };
                 row.n += 1;
-                let truth: HashSet<CellAddr> = t.cells.iter().copied().collect();
-                let right = |f: &&Flow| f.source.id == t.doc && f.sheet == t.sheet;
-                let mine: Vec<&Flow> = flows.iter().filter(right).collect();
-                if mine.iter().any(|f| f.strength == FlowStrength::Confirmed) {
+                let truth: HashSet<CellAddr> = case
+                    .truths
+                    .iter()
+                    .flat_map(|t| t.cells.iter().copied())
+                    .collect();
+                let from = |t: &Truth, f: &Flow| f.source.id == t.doc && f.sheet == t.sheet;
+                let mine: Vec<&Flow> = flows
+                    .iter()
+                    .filter(|f| case.truths.iter().any(|t| from(t, f)))
+                    .collect();
+                // Found only when every source the write holds is confirmed.
+                let confirmed = case.truths.iter().all(|t| {
+                    flows
+                        .iter()
+                        .any(|f| from(t, f) && f.strength == FlowStrength::Confirmed)
+                });
+                if confirmed {
                     row.hit_confirmed += 1;
                     let got: HashSet<CellAddr> =
                         mine.iter().flat_map(|f| f.cells.iter().copied()).collect();
@@ -151,14 +165,24 @@ pub fn evaluate(c: &Corpus) -> Report {
                 if !mine.is_empty() {
                     row.hit_any += 1;
                 }
-                // The baseline "finds" the sheet only if it matched a transferred cell (header
+                // The baseline "finds" a sheet only if it matched a transferred cell (header
                 // words like "EMEA" match every sheet of the domain and prove nothing).
-                if let Some(cells) = b
-                    .get(&(t.doc.clone(), t.sheet.clone()))
-                    .filter(|c| c.iter().any(|a| truth.contains(a)))
-                {
+                let mut base_cells: HashSet<CellAddr> = HashSet::new();
+                let base_found = case.truths.iter().all(|t| {
+                    match b
+                        .get(&(t.doc.clone(), t.sheet.clone()))
+                        .filter(|c| c.iter().any(|a| truth.contains(a)))
+                    {
+                        Some(cells) => {
+                            base_cells.extend(cells.iter().copied());
+                            true
+                        }
+                        None => false,
+                    }
+                });
+                if base_found {
                     row.base_hit += 1;
-                    row.base_cell_acc_sum += jaccard(cells, &truth);
+                    row.base_cell_acc_sum += jaccard(&base_cells, &truth);
                 }
             }
             _ => {
@@ -177,6 +201,7 @@ pub fn evaluate(c: &Corpus) -> Report {
         }
     }
     Report {
+        classes: c.classes.clone(),
         rows,
         negatives,
         neg_confirmed,
@@ -199,7 +224,7 @@ impl std::fmt::Display for Report {
             "transformation", "n", "recall", "+possib.", "cells", "base rec.", "b.cells"
         )?;
         writeln!(f, "{}", "-".repeat(92))?;
-        for (name, r) in CLASSES.iter().zip(&self.rows) {
+        for (name, r) in self.classes.iter().zip(&self.rows) {
             let acc = if r.hit_confirmed == 0 {
                 0.0
             } else {
