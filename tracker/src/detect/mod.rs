@@ -55,6 +55,8 @@ pub mod parse;
 mod runs;
 mod scoring;
 #[cfg(test)]
+mod structure_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

@@ -13,6 +13,11 @@ use super::{
 };
 use crate::model::{CellAddr, DocumentRef, Flow, FlowStrength, SensitivityMark, WriteContent};
 
+/// Fewest values in one line for their order to count ([`Detector::order_evidence`]).
+const ORDER_MIN: usize = 3;
+/// Most evidence their order may give.
+const ORDER_CAP: f64 = 12.0;
+
 /// The cell chosen for one item in `score`.
 #[derive(Clone, Copy, Debug)]
 struct Pick {
@@ -25,6 +30,9 @@ struct Pick {
     kind: u8,
     row: u32,
     col: u32,
+    /// The written item this cell was chosen for (its place in the write's order);
+    /// `usize::MAX` for a cell chosen without an item (a passage's cell).
+    item: usize,
 }
 
 impl Detector {
@@ -45,6 +53,7 @@ impl Detector {
             kind,
             row,
             col,
+            item: usize::MAX,
         }
     }
 
@@ -242,6 +251,7 @@ impl Detector {
                     kind,
                     row: c.row,
                     col: c.col,
+                    item: *idx,
                 };
                 let e = chosen.entry(c.id).or_insert(pick(0.0));
                 if ev > e.ev {
@@ -263,7 +273,10 @@ impl Detector {
                     continue;
                 }
                 if let Some(id) = self.crossing(sid, tok, &item.labels, &mut label_cache) {
-                    chosen.entry(id).or_insert_with(|| self.pick_at(id, 1));
+                    chosen.entry(id).or_insert_with(|| Pick {
+                        item: idx,
+                        ..self.pick_at(id, 1)
+                    });
                 }
             }
         }
@@ -335,6 +348,7 @@ impl Detector {
             }
             evidence += bonus.min(30.0);
         }
+        evidence += self.order_evidence(&chosen, ar, ac);
         evidence -= look_elsewhere;
         if joint_pin(&mut crossings) {
             pinned = true;
@@ -368,6 +382,68 @@ impl Detector {
             sensitivity: SensitivityMark::default(),
             explicit: false,
         })
+    }
+}
+
+impl Detector {
+    /// Structure as evidence: values written in the order of their rows in one source
+    /// column (or of their columns in one row, for a transposed copy). Each value may be
+    /// common (a date, a rounded count), but under coincidence the cells they happen to
+    /// match are in no particular order, so k of them lining up in the write's order has a
+    /// chance of about 2/k! (either direction). A column sorted by value would line up
+    /// with any write sorted the same way, so values that are monotone in the write's
+    /// order earn nothing here; the choice among several candidate cells is paid for by
+    /// their count (`lnh`).
+    fn order_evidence(&self, chosen: &FastMap<u32, Pick>, ar: u32, ac: u32) -> f64 {
+        let near =
+            |v: &Pick| v.row.abs_diff(ar) <= CLUSTER_ROWS && v.col.abs_diff(ac) <= CLUSTER_COLS;
+        // (transposed, column or row) -> (item, place along the line, value, ln candidates)
+        type Placed = (usize, u32, f64, f64);
+        let mut lines: FastMap<(bool, u32), Vec<Placed>> = FastMap::default();
+        for (id, v) in chosen {
+            if v.kind > 1 || v.item == usize::MAX || !near(v) {
+                continue;
+            }
+            let value = self.cells.get(*id as usize).map_or(f64::NAN, |c| c.value);
+            lines
+                .entry((false, v.col))
+                .or_default()
+                .push((v.item, v.row, value, v.lnh));
+            lines
+                .entry((true, v.row))
+                .or_default()
+                .push((v.item, v.col, value, v.lnh));
+        }
+        let mut best = 0.0f64;
+        for line in lines.values_mut() {
+            if line.len() < ORDER_MIN {
+                continue;
+            }
+            line.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+            // One cell per written item and one item per cell.
+            line.dedup_by_key(|x| x.0);
+            let mut places: Vec<u32> = line.iter().map(|x| x.1).collect();
+            places.sort_unstable();
+            places.dedup();
+            let k = line.len();
+            if k < ORDER_MIN || places.len() != k {
+                continue;
+            }
+            let rising = line.windows(2).all(|w| w[0].1 < w[1].1);
+            let falling = line.windows(2).all(|w| w[0].1 > w[1].1);
+            if !rising && !falling {
+                continue;
+            }
+            let values_monotone = line.windows(2).all(|w| w[0].2 <= w[1].2)
+                || line.windows(2).all(|w| w[0].2 >= w[1].2);
+            if values_monotone {
+                continue;
+            }
+            let ln_fact: f64 = (2..=k).map(|i| (i as f64).ln()).sum();
+            let choice: f64 = line.iter().map(|x| x.3).sum();
+            best = best.max(ln_fact - std::f64::consts::LN_2 - choice);
+        }
+        best.clamp(0.0, ORDER_CAP)
     }
 }
 

@@ -12,15 +12,15 @@ use crate::model::{
 // copy of this crate's.
 use tracker_eval as eval;
 
-fn doc(name: &str) -> DocumentRef {
+pub(super) fn doc(name: &str) -> DocumentRef {
     DocumentRef::new(App::Excel, name, format!("https://x/{name}"))
 }
 
-fn deck() -> DocumentRef {
+pub(super) fn deck() -> DocumentRef {
     DocumentRef::new(App::Powerpoint, "Deck.pptx", "https://x/Deck.pptx")
 }
 
-fn num(r: u32, c: u32, v: f64, fmt: &str) -> ReadCell {
+pub(super) fn num(r: u32, c: u32, v: f64, fmt: &str) -> ReadCell {
     ReadCell {
         addr: CellAddr::new(r, c),
         value: CellValue::Number(v),
@@ -29,7 +29,7 @@ fn num(r: u32, c: u32, v: f64, fmt: &str) -> ReadCell {
     }
 }
 
-fn text(r: u32, c: u32, t: &str) -> ReadCell {
+pub(super) fn text(r: u32, c: u32, t: &str) -> ReadCell {
     ReadCell {
         addr: CellAddr::new(r, c),
         value: CellValue::Text(t.to_string()),
@@ -38,7 +38,7 @@ fn text(r: u32, c: u32, t: &str) -> ReadCell {
     }
 }
 
-fn read(d: &DocumentRef, sheet: &str, cells: Vec<ReadCell>) -> ReadEvent {
+pub(super) fn read(d: &DocumentRef, sheet: &str, cells: Vec<ReadCell>) -> ReadEvent {
     ReadEvent {
         id: ProvenanceId::new(),
         document: d.clone(),
@@ -101,7 +101,7 @@ fn write_table(rows: Vec<Vec<&str>>) -> WriteContent {
     }
 }
 
-fn write_text(t: &str) -> WriteContent {
+pub(super) fn write_text(t: &str) -> WriteContent {
     WriteContent {
         target: deck(),
         parts: vec![WritePart::Text {
@@ -112,7 +112,7 @@ fn write_text(t: &str) -> WriteContent {
     }
 }
 
-fn confirmed(flows: &[Flow]) -> Vec<&Flow> {
+pub(super) fn confirmed(flows: &[Flow]) -> Vec<&Flow> {
     flows
         .iter()
         .filter(|f| f.strength == FlowStrength::Confirmed)

@@ -1,0 +1,107 @@
+//! Structure as evidence: common values (dates, rounded counts) that line up with the
+//! rows of one source column, in the sheet's order, confirm; the same values in an order
+//! the sheet does not have, or matching a column sorted by value, do not.
+
+use super::tests::{confirmed, doc, num, read, text, write_text};
+use super::*;
+use crate::model::ReadCell;
+use tracker_eval as eval;
+
+/// Excel serial of 2025-01-01.
+const JAN_1_2025: f64 = 45_658.0;
+
+/// A customer sheet: name, renewal date (in no particular order), ARR; 60 customers.
+fn customers() -> (Vec<ReadCell>, Vec<f64>) {
+    let mut rng = eval::Rng::new(11);
+    let mut cells = vec![
+        text(0, 0, "Customer"),
+        text(0, 1, "Renewal"),
+        text(0, 2, "ARR"),
+    ];
+    let mut dates = Vec::new();
+    for r in 1..=60u32 {
+        let date = JAN_1_2025 + rng.below(365) as f64;
+        dates.push(date);
+        cells.push(text(r, 0, &format!("Customer {r:02}")));
+        cells.push(num(r, 1, date, "mmm d, yyyy"));
+        cells.push(num(r, 2, 10_000.0 + rng.below(90_000) as f64, "$#,##0"));
+    }
+    (cells, dates)
+}
+
+/// A ledger of 4,000 rows sorted by date over two years: every date of the customer sheet
+/// is in it many times.
+fn ledger() -> Vec<ReadCell> {
+    let mut rng = eval::Rng::new(12);
+    let mut cells = Vec::new();
+    for r in 0..4_000u32 {
+        let date = JAN_1_2025 - 365.0 + (f64::from(r) * 730.0 / 4_000.0).floor();
+        cells.push(num(r, 0, date, "yyyy-mm-dd"));
+        cells.push(num(r, 1, (rng.f64() * 1e5).round() / 100.0, "#,##0.00"));
+    }
+    cells
+}
+
+fn detector() -> (Detector, DocumentRef, Vec<f64>) {
+    let d = doc("Customers.xlsx");
+    let (cells, dates) = customers();
+    let mut det = Detector::new();
+    det.add_read(&read(&d, "Customers", cells));
+    det.add_read(&read(&doc("Ledger.xlsx"), "Ledger", ledger()));
+    (det, d, dates)
+}
+
+/// "Mar 31, 2025" for an Excel serial.
+fn us_date(serial: f64) -> String {
+    let (y, m, d) = crate::excel_date::date_from_serial(serial as i64).unwrap_or((1900, 1, 1));
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!("{} {d}, {y}", MONTHS[(m - 1) as usize])
+}
+
+fn renewals_slide(dates: &[f64]) -> WriteContent {
+    let lines: Vec<String> = dates
+        .iter()
+        .map(|d| format!("renewal due {}", us_date(*d)))
+        .collect();
+    write_text(&format!("Upcoming renewals\n{}", lines.join("\n")))
+}
+
+#[test]
+fn dates_from_one_column_in_the_sheets_order_confirm() {
+    let (det, d, dates) = detector();
+    let picked = &dates[20..25];
+    let flows = det.check(&renewals_slide(picked));
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, d.id);
+    let want: Vec<CellAddr> = (21..26).map(|r| CellAddr::new(r, 1)).collect();
+    assert_eq!(c[0].cells, want);
+}
+
+#[test]
+fn the_same_dates_out_of_the_sheets_order_stay_possible() {
+    let (det, _, dates) = detector();
+    let mut picked: Vec<f64> = dates[20..25].to_vec();
+    // An order the sheet does not have, and not sorted by date either.
+    picked.swap(0, 3);
+    picked.swap(1, 4);
+    let rows = [24u32, 25, 23, 21, 22];
+    assert!(rows.windows(2).any(|w| w[0] > w[1]) && rows.windows(2).any(|w| w[0] < w[1]));
+    let flows = det.check(&renewals_slide(&picked));
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+}
+
+#[test]
+fn dates_sorted_like_a_sorted_ledger_earn_nothing_from_order() {
+    let (det, _, dates) = detector();
+    let mut picked: Vec<f64> = dates[30..36].to_vec();
+    picked.sort_by(f64::total_cmp);
+    picked.dedup();
+    let flows = det.check(&renewals_slide(&picked));
+    assert!(
+        !confirmed(&flows).iter().any(|f| f.sheet == "Ledger"),
+        "{flows:#?}"
+    );
+}
