@@ -58,13 +58,17 @@ pub struct FlowSummary {
     pub outcome: tracker::approvals::Outcome,
     /// Whether the write landed: null while pending, or when it cannot be known.
     pub written: Option<bool>,
+    /// The earlier writes into the target joined with this one to find the flow (a
+    /// trickle of writes, see tracker::trail); absent when this write alone carried it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub joined_writes: Vec<String>,
 }
 
 impl FlowSummary {
     pub fn new(flow_id: i64, flow: &Flow, decision: &Decision) -> Self {
         let cells = bounding(&flow.cells);
         let line = format!(
-            "{} value{} from {} > {}{} {} {} {}",
+            "{} value{} from {} > {}{} {} {} {}{}",
             flow.matched,
             if flow.matched == 1 { "" } else { "s" },
             flow.source.name,
@@ -81,7 +85,12 @@ impl FlowSummary {
                 "moved into"
             },
             flow.target.name,
-            flow.location
+            flow.location,
+            match flow.joined_writes.len() {
+                0 => String::new(),
+                1 => " (with the write before it)".to_string(),
+                n => format!(" (with the {n} writes before it)"),
+            }
         );
         FlowSummary {
             flow_id,
@@ -103,6 +112,7 @@ impl FlowSummary {
             write_id: None,
             outcome: tracker::approvals::Outcome::Pending,
             written: None,
+            joined_writes: flow.joined_writes.clone(),
         }
     }
 }

@@ -937,6 +937,7 @@ mod tests {
             strength: FlowStrength::Confirmed,
             sensitivity: SensitivityMark::default(),
             explicit: false,
+            joined_writes: Vec::new(),
         }
     }
 

@@ -427,6 +427,7 @@ mod tests {
             strength: FlowStrength::Confirmed,
             sensitivity: SensitivityMark::default(),
             explicit: false,
+            joined_writes: Vec::new(),
         };
         let d = Decision {
             why: None,

@@ -15,14 +15,15 @@ use crate::approvals::{
 use crate::audit::{AuditRecord, VerifyReport};
 use crate::detect::Detector;
 use crate::model::{
-    Action, CellRange, Decision, DocumentId, DocumentLabel, DocumentRef, Flow, ProvenanceId,
-    ReadEvent, Sensitivity, SensitivityMark, UnixMillis, WriteContent,
+    Action, CellAddr, CellRange, Decision, DocumentId, DocumentLabel, DocumentRef, Flow,
+    FlowStrength, ProvenanceId, ReadEvent, Sensitivity, SensitivityMark, UnixMillis, WriteContent,
 };
 use crate::policy::{self, AdminPolicy, UserChoices};
 use crate::store::{
     ApprovalRow, CommitStats, CommitTicket, Disposition, Durability, KeyedSince, NewApproval,
     Store, StoreError, StoredFlow,
 };
+use crate::trail::Trails;
 
 /// A flow found in a write, with its decision, as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,6 +100,8 @@ pub struct Tracker {
     /// What is known of each document's sensitivity label (kept in the store).
     labels: HashMap<DocumentId, DocumentLabel>,
     holds: Holds,
+    /// The recent writes into each target, joined with the next one (see [`crate::trail`]).
+    trails: Trails,
     /// What opening the store closed (approvals and writes a previous run left open), for
     /// the bridge to announce.
     restart: Effects,
@@ -145,7 +148,9 @@ impl Tracker {
         }
         let choices = store.load_choices()?;
         let labels = store.document_labels()?;
+        let trails = Trails::from_recent(store.recent_writes(now)?);
         Ok(Tracker {
+            trails,
             store,
             detector,
             admin,
@@ -285,6 +290,7 @@ impl Tracker {
     ) -> Result<WriteCheck, StoreError> {
         let write_id = WriteId::new();
         let mut flows = self.detector.check(write);
+        self.add_trail_flows(write, at, &mut flows);
         for flow in &mut flows {
             flow.sensitivity = self.sensitivity(flow);
         }
@@ -358,6 +364,9 @@ impl Tracker {
                 });
             }
         }
+        if !matches!(disposition, Disposition::Blocked { .. }) {
+            self.trails.checked(write, &write_id, at);
+        }
         match disposition {
             Disposition::Held => self.holds.hold(
                 &write_id,
@@ -385,6 +394,73 @@ impl Tracker {
             held,
             outcomes,
         })
+    }
+
+    /// Evidence accumulated over the target's recent writes: a source sheet the write
+    /// joined with its trail confirms, and that this write added cells to (or first made
+    /// confirmed), gives the write a confirmed flow naming the writes it spans; a possible
+    /// flow of the write alone from that sheet is replaced by it.
+    fn add_trail_flows(&mut self, write: &WriteContent, at: UnixMillis, flows: &mut Vec<Flow>) {
+        let Some((before, with, earlier)) = self.trails.joined(write, at) else {
+            return;
+        };
+        let before = self.detector.check(&before);
+        let location = write
+            .parts
+            .first()
+            .map(|p| p.location().to_string())
+            .unwrap_or_default();
+        let earlier: Vec<String> = earlier.into_iter().map(|w| w.0).collect();
+        // The joined content is a table and a text: one flow per sheet, their cells united.
+        let mut joined: Vec<Flow> = Vec::new();
+        for f in self.detector.check(&with) {
+            if f.strength != FlowStrength::Confirmed || f.explicit {
+                continue;
+            }
+            match joined
+                .iter_mut()
+                .find(|j| j.source.id == f.source.id && j.sheet == f.sheet)
+            {
+                Some(j) => {
+                    j.cells.extend(f.cells);
+                    j.cells.sort_unstable();
+                    j.cells.dedup();
+                    j.matched = j.cells.len();
+                    j.confidence = j.confidence.max(f.confidence);
+                }
+                None => joined.push(f),
+            }
+        }
+        for flow in joined {
+            let same = |f: &Flow| f.source.id == flow.source.id && f.sheet == flow.sheet;
+            if flows
+                .iter()
+                .any(|f| same(f) && f.strength == FlowStrength::Confirmed)
+            {
+                continue; // this write alone confirms it already
+            }
+            let mut had: Vec<CellAddr> = before
+                .iter()
+                .filter(|f| same(f))
+                .flat_map(|f| f.cells.iter().copied())
+                .collect();
+            had.sort_unstable();
+            had.dedup();
+            let was_confirmed = before
+                .iter()
+                .any(|f| same(f) && f.strength == FlowStrength::Confirmed);
+            // Already confirmed before this write: it counts only if this write brought
+            // more cells of that sheet (an unrelated write joined to a copy brings none).
+            if was_confirmed && flow.cells.len() <= had.len() {
+                continue;
+            }
+            flows.retain(|f| !same(f));
+            flows.push(Flow {
+                location: location.clone(),
+                joined_writes: earlier.clone(),
+                ..flow
+            });
+        }
     }
 
     /// Sensitivity of a flow's source: the administrator's document and sheet rules, the
@@ -545,6 +621,7 @@ impl Tracker {
         at: UnixMillis,
     ) -> Result<Vec<FlowOutcome>, StoreError> {
         let finished = self.holds.finish(write_id, written, at).unwrap_or_default();
+        let trail = self.trails.finished(write_id, written);
         self.store.record_finish(
             write_id,
             target,
@@ -553,8 +630,12 @@ impl Tracker {
             &finished.approvals,
             tool,
             location,
+            trail.as_ref(),
             at,
         )?;
+        if let Some(t) = trail {
+            self.trails.push(t);
+        }
         Ok(finished.outcomes)
     }
 

@@ -16,6 +16,7 @@
 //! - [`engine`]: [`Tracker`], the one place the bridge asks (index + store + policy +
 //!   approvals).
 //! - [`files`] and [`scan`]: reading workbooks and target documents from disk, offline scans.
+//! - [`trail`]: the recent writes into each target, so evidence accumulates across writes.
 //! - [`injection`]: flagging document text that looks like instructions to an AI agent.
 
 // Public items say what they are: other crates (the bridge, tools) build on them.
@@ -35,6 +36,7 @@ pub mod office_json;
 pub mod policy;
 pub mod scan;
 pub mod store;
+pub mod trail;
 
 pub use engine::{AnswerError, CheckedFlow, DeletionCheck, Tracker, WriteCheck};
 pub use model::*;

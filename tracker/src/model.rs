@@ -555,6 +555,11 @@ pub struct Flow {
     pub sensitivity: SensitivityMark,
     /// True when the writer declared the source (copy by reference).
     pub explicit: bool,
+    /// The earlier writes into the same target that were joined with this one to find
+    /// the flow (evidence accumulated over a trickle of writes); empty when this write
+    /// alone carried it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joined_writes: Vec<String>,
 }
 
 /// What happens to a write.

@@ -262,6 +262,7 @@ impl Detector {
             strength: FlowStrength::Confirmed,
             sensitivity: SensitivityMark::default(),
             explicit: true,
+            joined_writes: Vec::new(),
         }
     }
 }

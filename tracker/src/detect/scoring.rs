@@ -381,6 +381,7 @@ impl Detector {
             strength,
             sensitivity: SensitivityMark::default(),
             explicit: false,
+            joined_writes: Vec::new(),
         })
     }
 }

@@ -45,6 +45,7 @@ fn flow(strength: FlowStrength, level: Sensitivity, explicit: bool) -> Flow {
             },
         },
         explicit,
+        joined_writes: Vec::new(),
     }
 }
 

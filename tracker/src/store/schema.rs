@@ -156,6 +156,17 @@ CREATE TABLE audit_key (
     r#"
 ALTER TABLE decisions ADD COLUMN why TEXT;
 "#,
+    // 5: the recent writes into each target, joined with the next write so evidence
+    // accumulates over a trickle of writes (tracker::trail), kept across restarts.
+    r#"
+CREATE TABLE recent_writes (
+    write_id TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    parts TEXT NOT NULL
+);
+CREATE INDEX recent_writes_at ON recent_writes(at);
+"#,
 ];
 
 impl Store {

@@ -73,6 +73,7 @@ fn sample_flow() -> Flow {
             origin: SensitivityOrigin::Person,
         },
         explicit: false,
+        joined_writes: Vec::new(),
     }
 }
 
@@ -845,7 +846,7 @@ fn an_older_store_with_plain_hashes_keeps_verifying_after_keyed_reads() {
     }
     s.conn()
         .execute_batch(
-            "DROP TABLE audit_key; ALTER TABLE decisions DROP COLUMN why; UPDATE schema_version SET version = 2;",
+            "DROP TABLE recent_writes; DROP TABLE audit_key; ALTER TABLE decisions DROP COLUMN why; UPDATE schema_version SET version = 2;",
         )
         .unwrap();
     drop(s);

@@ -16,8 +16,10 @@ use crate::approvals::{
 use crate::audit::{AuditRecord, kinds};
 use crate::model::{
     Action, Decision, DocumentId, DocumentRef, Flow, FlowStrength, Sensitivity, UnixMillis,
+    WritePart,
 };
 use crate::policy::UserChoices;
+use crate::trail::{TrailWrite, WINDOW_MS};
 
 /// An approval to open together with an `ask` decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -421,11 +423,30 @@ impl Store {
         approvals: &[(String, String)],
         tool: &str,
         location: &str,
+        trail: Option<&TrailWrite>,
         at: UnixMillis,
     ) -> Result<AuditRecord> {
         let path = self.path.display().to_string();
         let e = |what: &str| sql_err(&path, what);
         let tx = self.begin("record finish")?;
+        if let Some(w) = trail {
+            let parts = serde_json::to_string(&w.parts).map_err(|err| StoreError::Corrupt {
+                path: path.clone(),
+                what: format!("cannot encode a recent write: {err}"),
+            })?;
+            exec(
+                &tx,
+                "INSERT OR REPLACE INTO recent_writes (write_id, target, at, parts) VALUES (?1, ?2, ?3, ?4)",
+                params![w.write_id.as_str(), w.target.0, w.at, parts],
+            )
+            .map_err(e("cannot keep the recent write"))?;
+            exec(
+                &tx,
+                "DELETE FROM recent_writes WHERE at < ?1",
+                params![at.saturating_sub(WINDOW_MS)],
+            )
+            .map_err(e("cannot forget old recent writes"))?;
+        }
         for o in outcomes {
             settle_flow(&tx, o).map_err(e("cannot record the outcome"))?;
         }
@@ -458,6 +479,43 @@ impl Store {
         tx.commit().map_err(e("cannot commit the write"))?;
         self.group.committed();
         Ok(rec)
+    }
+
+    /// The writes of the last [`WINDOW_MS`] before `now` that joined their targets'
+    /// trails, oldest first. One that cannot be decoded is left out (it only ever adds
+    /// evidence).
+    pub fn recent_writes(&self, now: UnixMillis) -> Result<Vec<TrailWrite>> {
+        let path = self.path.display().to_string();
+        let e = |what: &str| sql_err(&path, what);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT write_id, target, at, parts FROM recent_writes WHERE at >= ?1 ORDER BY at, rowid",
+            )
+            .map_err(e("cannot read recent writes"))?;
+        let rows = stmt
+            .query_map(params![now.saturating_sub(WINDOW_MS)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, UnixMillis>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(e("cannot read recent writes"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, target, at, parts) = row.map_err(e("cannot read a recent write"))?;
+            if let Ok(parts) = serde_json::from_str::<Vec<WritePart>>(&parts) {
+                out.push(TrailWrite {
+                    write_id: WriteId(id),
+                    target: DocumentId(target),
+                    at,
+                    parts,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Closes what a previous run left open, at start: approvals still pending expire
