@@ -103,7 +103,12 @@ export function flowOfEvent(e) {
  */
 export function normaliseApproval(a) {
   if (a?.held && typeof a.held === "object") return a;
-  const held = a?.kind === "deletion" ? { kind: "deletion", what: a.what, why: a.why, reason: a.reason } : { kind: "flow", flow: a?.flow };
+  const held =
+    a?.kind === "deletion"
+      ? { kind: "deletion", what: a.what, why: a.why, reason: a.reason }
+      : a?.kind === "after_instructions"
+        ? { kind: "after_instructions", why: a.why, reason: a.reason }
+        : { kind: "flow", flow: a?.flow };
   return { ...a, held };
 }
 
@@ -382,6 +387,7 @@ const POLICY_LABEL = {
   "flows.enabled": "Transfers between documents",
   "flows.default": "A transfer, by default",
   "flows.confidential": "A transfer of confidential data",
+  "flows.after_flagged_instructions": "A write after the agent read instruction-like text",
   deletions: "Deleting a sheet or slide",
   "sensitivity.confidential_documents": "Confidential documents",
   "sensitivity.confidential_sheets": "Confidential sheets",

@@ -212,7 +212,7 @@ export class FlowFeed {
   /** approval.request: a held transfer is the same transfer as its flow.notice. */
   held(req) {
     const flow = req?.flow ?? req?.held?.flow;
-    if (!flow || req?.held?.kind === "deletion") return null;
+    if (!flow || req?.held?.kind === "deletion" || req?.held?.kind === "after_instructions") return null;
     const id = key(req.flow_id ?? flow.flow_id);
     if (id === null || this.entries.has(id)) return null;
     return this.#render(this.#track(id, { flow: { ...flow, decision: flow.decision ?? "ask" }, outcome: "pending", written: null, decided_by: null, reason: "" }));

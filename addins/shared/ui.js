@@ -181,6 +181,15 @@ export function explainWhy(why) {
       return why.uncertain ? "Cross-app transfers are switched off; the match is uncertain, so it is only shown" : "Cross-app transfers are switched off by your administrator";
     case "deletion_policy":
       return { allow: "Your administrator allows deletions", notify: "Your administrator allows deletions", ask: "Your administrator requires approval for deletions", block: "Your administrator blocks deletions" }[why.policy] ?? "";
+    case "after_flagged_instructions":
+      return (
+        {
+          allow: "The agent read text that looks like instructions aimed at it; your administrator allows writes after that",
+          notify: "The agent read text that looks like instructions aimed at it; your administrator allows writes after that and asks that you be told",
+          ask: "The agent read text that looks like instructions aimed at it; your administrator requires approval for writes after that",
+          block: "The agent read text that looks like instructions aimed at it; your administrator blocks writes after that",
+        }[why.policy] ?? ""
+      );
     case "admin_policy": {
       const policy =
         {
@@ -198,8 +207,9 @@ export function explainWhy(why) {
 
 /**
  * Reads a held approval: an `approval.request` (also each item of `approval.list` and of
- * `GET /v1/approvals`), where `held` is {kind: "flow", flow} or {kind: "deletion", what}
- * beside the flow summary in `flow`; or the `approval_requested` event, where `kind` and
+ * `GET /v1/approvals`), where `held` is {kind: "flow", flow}, {kind: "deletion", what} or
+ * {kind: "after_instructions"} (a whole write held because the agent read instruction-like
+ * text) beside the flow summary in `flow`; or the `approval_requested` event, where `kind` and
  * `flow` or `what` are the message's own fields. `subject` names it in the feed ("content
  * from Q3.xlsx > Revenue!B2:D5", "delete slide 3 from Deck.pptx").
  */
@@ -208,8 +218,21 @@ export function describeApproval(req) {
   const held = r.held && typeof r.held === "object" ? r.held : r;
   // A deletion's why and reason are in `flow` (approval.request, /v1/approvals) or, on the
   // approval_requested event, beside its kind and what.
-  const raw = r.flow ?? (held.kind === "flow" ? held.flow : held.kind === "deletion" ? held : undefined);
+  const raw = r.flow ?? (held.kind === "flow" ? held.flow : held.kind === "deletion" || held.kind === "after_instructions" ? held : undefined);
   const flow = describeFlow(raw);
+  if (held.kind === "after_instructions") {
+    // Like a deletion it has no source to remember a choice for: allow once or block. The
+    // reason names what was read and where, which the person needs to judge it.
+    const doc = str(obj(r.target).name) || "this document";
+    const reason = str(obj(raw).reason);
+    return {
+      deletion: true,
+      what: "",
+      flow: { ...flow, because: reason ? reason.charAt(0).toUpperCase() + reason.slice(1) : flow.because },
+      subject: `write to ${doc} after the agent read instruction-like text`,
+      title: `Let the agent write to ${doc}? It read text that looks like instructions aimed at it`,
+    };
+  }
   if (held.kind === "deletion") {
     const what = str(held.what) || "something";
     const doc = str(obj(r.target).name) || "this document";

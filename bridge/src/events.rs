@@ -143,7 +143,8 @@ fn bounding(cells: &[CellAddr]) -> String {
         .unwrap_or_default()
 }
 
-/// What an approval holds: a transfer, or a deletion.
+/// What an approval holds: a transfer, a deletion, or a whole write held because it comes
+/// after a read that returned instruction-like text.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HeldAction {
@@ -156,6 +157,13 @@ pub enum HeldAction {
         #[serde(skip_serializing_if = "Option::is_none")]
         why: Option<tracker::DecisionWhy>,
         /// The same, in words.
+        reason: String,
+    },
+    AfterInstructions {
+        /// Why it is held, as data (`rule`: `after_flagged_instructions`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        why: Option<tracker::DecisionWhy>,
+        /// The same, in words: what was read, where, and the administrator's rule.
         reason: String,
     },
 }

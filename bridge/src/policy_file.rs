@@ -813,9 +813,10 @@ mod schema_tests {
     use tracker::policy::{AdminPolicy, POLICY_PATHS};
 
     const SCHEMA: &str = include_str!("../../docs/policy.schema.json");
-    const EXAMPLES: [&str; 2] = [
+    const EXAMPLES: [&str; 3] = [
         include_str!("../../docs/examples/policy-strict.json"),
         include_str!("../../docs/examples/policy-transfers-off.json"),
+        include_str!("../../docs/examples/policy-after-instructions.json"),
     ];
 
     /// Dotted paths of the schema's leaves, following `$ref`s into `$defs`.

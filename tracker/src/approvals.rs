@@ -301,6 +301,12 @@ pub enum HeldSubject {
         /// The policy's decision for it (`ask`), with its reason.
         decision: Decision,
     },
+    /// A write held as a whole because it comes after a read that returned text looking
+    /// like instructions aimed at an AI agent (`flows.after_flagged_instructions`).
+    AfterInstructions {
+        /// The policy's decision for it (`ask`), with its reason.
+        decision: Decision,
+    },
 }
 
 /// An open approval, as the surfaces show it and answer it.
@@ -325,7 +331,7 @@ impl HeldApproval {
     pub fn flow_id(&self) -> Option<i64> {
         match &self.subject {
             HeldSubject::Transfer { flow_id, .. } => Some(*flow_id),
-            HeldSubject::Deletion { .. } => None,
+            HeldSubject::Deletion { .. } | HeldSubject::AfterInstructions { .. } => None,
         }
     }
 
@@ -335,7 +341,7 @@ impl HeldApproval {
             HeldSubject::Transfer { flow, .. } => {
                 Some((flow.source.id.clone(), flow.target.id.clone()))
             }
-            HeldSubject::Deletion { .. } => None,
+            HeldSubject::Deletion { .. } | HeldSubject::AfterInstructions { .. } => None,
         }
     }
 }

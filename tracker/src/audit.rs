@@ -73,6 +73,12 @@ pub mod kinds {
     pub const CHOICES: &str = "choices";
     /// What was learned of a document's sensitivity label (from its pane or its file).
     pub const SENSITIVITY_LABEL: &str = "sensitivity_label";
+    /// A read returned text that looks like instructions aimed at an AI agent: where and
+    /// why (never the text). Writes for an hour after are decided by
+    /// `flows.after_flagged_instructions`.
+    pub const INSTRUCTIONS_FLAGGED: &str = "instructions_flagged";
+    /// A write's decision by `flows.after_flagged_instructions`, apart from its transfers'.
+    pub const AFTER_INSTRUCTIONS: &str = "after_instructions";
 }
 
 /// One record of the chain.

@@ -440,6 +440,7 @@ mod tests {
                     &crate::approvals::WriteId::new(),
                     &deck,
                     &[(&flow, &d, None)],
+                    None,
                     &crate::store::Disposition::Passing,
                     at,
                 )

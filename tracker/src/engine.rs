@@ -14,6 +14,8 @@ use crate::approvals::{
 };
 use crate::audit::{AuditRecord, VerifyReport};
 use crate::detect::Detector;
+use crate::flagged::{self, FlaggedRead};
+use crate::injection::InjectionFinding;
 use crate::model::{
     Action, CellAddr, CellRange, Decision, DocumentId, DocumentLabel, DocumentRef, Flow,
     FlowStrength, ProvenanceId, ReadEvent, Sensitivity, SensitivityMark, UnixMillis, WriteContent,
@@ -47,15 +49,19 @@ pub struct WriteCheck {
     pub held: Vec<HeldApproval>,
     /// For a write blocked outright: each transfer's outcome, settled now.
     pub outcomes: Vec<FlowOutcome>,
+    /// The write's own decision when it comes within an hour of a read that returned
+    /// instruction-like text (`flows.after_flagged_instructions`, see [`crate::flagged`]).
+    pub after_instructions: Option<Decision>,
 }
 
 impl WriteCheck {
-    /// The strictest decision over all flows (allow when there is none): one blocked flow
-    /// blocks the whole write, one held flow holds it.
+    /// The strictest decision over all flows and the write's own (allow when there is
+    /// none): one blocked flow blocks the whole write, one held flow holds it.
     pub fn action(&self) -> Action {
         self.flows
             .iter()
             .map(|f| f.decision.action)
+            .chain(self.after_instructions.iter().map(|d| d.action))
             .max()
             .unwrap_or(Action::Allow)
     }
@@ -102,6 +108,8 @@ pub struct Tracker {
     holds: Holds,
     /// The recent writes into each target, joined with the next one (see [`crate::trail`]).
     trails: Trails,
+    /// The last read that returned instruction-like text (kept in the audit chain).
+    flagged: Option<FlaggedRead>,
     /// What opening the store closed (approvals and writes a previous run left open), for
     /// the bridge to announce.
     restart: Effects,
@@ -149,8 +157,10 @@ impl Tracker {
         let choices = store.load_choices()?;
         let labels = store.document_labels()?;
         let trails = Trails::from_recent(store.recent_writes(now)?);
+        let flagged = store.last_flagged_read(now)?;
         Ok(Tracker {
             trails,
+            flagged,
             store,
             detector,
             admin,
@@ -298,8 +308,10 @@ impl Tracker {
             .iter()
             .map(|f| policy::decide_flow(f, &self.admin, &self.choices))
             .collect();
+        let after_instructions = self.after_instructions(&write.target, at);
         let action = decisions
             .iter()
+            .chain(&after_instructions)
             .map(|d| d.action)
             .max()
             .unwrap_or(Action::Allow);
@@ -313,10 +325,18 @@ impl Tracker {
                 })
             })
             .collect();
+        let own_approval = after_instructions
+            .as_ref()
+            .filter(|d| action == Action::Ask && d.action == Action::Ask)
+            .map(|_| NewApproval {
+                id: new_approval_id(),
+                expires_at,
+            });
         let disposition = match action {
             Action::Block => Disposition::Blocked {
                 reason: decisions
                     .iter()
+                    .chain(&after_instructions)
                     .filter(|d| d.action == Action::Block)
                     .map(|d| d.reason.as_str())
                     .collect::<Vec<_>>()
@@ -331,9 +351,16 @@ impl Tracker {
             .zip(&approvals)
             .map(|((f, d), a)| (f, d, a.as_ref()))
             .collect();
-        let (ids, outcomes) =
-            self.store
-                .record_check(&write_id, &write.target, &rows, &disposition, at)?;
+        let (ids, outcomes) = self.store.record_check(
+            &write_id,
+            &write.target,
+            &rows,
+            after_instructions
+                .as_ref()
+                .map(|d| (d, own_approval.as_ref())),
+            &disposition,
+            at,
+        )?;
         let transfers: Vec<TransferRef> = flows
             .iter()
             .zip(&decisions)
@@ -364,6 +391,18 @@ impl Tracker {
                 });
             }
         }
+        if let (Some(a), Some(decision)) = (&own_approval, &after_instructions) {
+            held.push(HeldApproval {
+                id: a.id.clone(),
+                write_id: write_id.clone(),
+                target: write.target.clone(),
+                subject: HeldSubject::AfterInstructions {
+                    decision: decision.clone(),
+                },
+                created_at: at,
+                expires_at,
+            });
+        }
         if !matches!(disposition, Disposition::Blocked { .. }) {
             self.trails.checked(write, &write_id, at);
         }
@@ -393,7 +432,36 @@ impl Tracker {
             flows,
             held,
             outcomes,
+            after_instructions,
         })
+    }
+
+    /// Records that a read of `document` returned text that looks like instructions aimed
+    /// at an AI agent: writes for the next hour are decided by
+    /// `flows.after_flagged_instructions` as well. Durable on return (or its commit ticket).
+    pub fn record_flagged_read(
+        &mut self,
+        document: &DocumentRef,
+        findings: &[InjectionFinding],
+        at: UnixMillis,
+    ) -> Result<(), StoreError> {
+        let Some(flagged) = FlaggedRead::new(document, findings, at) else {
+            return Ok(());
+        };
+        self.store.record_flagged_read(document, &flagged)?;
+        self.flagged = Some(flagged);
+        Ok(())
+    }
+
+    /// The last flagged read, while writes are still decided by it.
+    pub fn flagged_read(&self, at: UnixMillis) -> Option<&FlaggedRead> {
+        self.flagged.as_ref().filter(|f| f.covers(at))
+    }
+
+    /// The write's own decision after a flagged read, if one is recent.
+    fn after_instructions(&self, target: &DocumentRef, at: UnixMillis) -> Option<Decision> {
+        self.flagged_read(at)
+            .map(|f| flagged::decide_after_flagged(f, target, &self.admin))
     }
 
     /// Evidence accumulated over the target's recent writes: a source sheet the write
@@ -506,7 +574,13 @@ impl Tracker {
         expires_at: UnixMillis,
     ) -> Result<DeletionCheck, StoreError> {
         let write_id = WriteId::new();
-        let decision = policy::decide_deletion(target, what, &self.admin);
+        let mut decision = policy::decide_deletion(target, what, &self.admin);
+        // On a tie the deletion is decided (and explained) as one after flagged text.
+        if let Some(after) = self.after_instructions(target, at)
+            && after.action >= decision.action
+        {
+            decision = after;
+        }
         let approval = (decision.action == Action::Ask).then(|| NewApproval {
             id: new_approval_id(),
             expires_at,

@@ -17,7 +17,8 @@
 //!   approvals).
 //! - [`files`] and [`scan`]: reading workbooks and target documents from disk, offline scans.
 //! - [`trail`]: the recent writes into each target, so evidence accumulates across writes.
-//! - [`injection`]: flagging document text that looks like instructions to an AI agent.
+//! - [`injection`]: flagging document text that looks like instructions to an AI agent;
+//!   [`flagged`]: deciding the writes after a read that flagged.
 
 // Public items say what they are: other crates (the bridge, tools) build on them.
 #![warn(missing_docs)]
@@ -30,6 +31,7 @@ pub mod detect;
 pub mod engine;
 pub mod excel_date;
 pub mod files;
+pub mod flagged;
 pub mod injection;
 pub mod model;
 pub mod office_json;

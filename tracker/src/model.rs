@@ -623,6 +623,9 @@ pub enum DecisionRule {
     AdminPolicy,
     /// The administrator's rule for deletions.
     DeletionPolicy,
+    /// The administrator's rule for writes after a read returned text that looks like
+    /// instructions aimed at an AI agent (`flows.after_flagged_instructions`).
+    AfterFlaggedInstructions,
 }
 
 /// A standing choice the person made for a source and target pair.
@@ -726,6 +729,15 @@ impl DecisionWhy {
                 Action::Allow | Action::Notify => "your administrator allows deletions",
                 Action::Ask => "your administrator requires approval for deletions",
                 Action::Block => "your administrator blocks deletions",
+            }
+            .to_string(),
+            DecisionRule::AfterFlaggedInstructions => match self.policy.unwrap_or(Action::Ask) {
+                Action::Allow => "your administrator allows writes after such a read",
+                Action::Notify => {
+                    "your administrator allows writes after such a read and asks that you be told"
+                }
+                Action::Ask => "your administrator requires approval for writes after such a read",
+                Action::Block => "your administrator blocks writes after such a read",
             }
             .to_string(),
         }

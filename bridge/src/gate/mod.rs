@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tracker::approvals::{ApprovalError, Settlement, WriteId};
+use tracker::injection::InjectionFinding;
 use tracker::store::{StoreError, StoredFlow};
 use tracker::{
     AnswerError, CellRange, DocumentId, DocumentLabel, DocumentRef, ProvenanceId, ReadEvent,
@@ -178,14 +179,16 @@ impl Gate {
         Ok(closed)
     }
 
-    /// Labels a read (durably) and announces it. `flagged` counts cells whose text looks
-    /// like instructions aimed at the agent.
+    /// Labels a read (durably) and announces it, with what in it was flagged as
+    /// instructions aimed at the agent: writes for the next hour are then decided by
+    /// `flows.after_flagged_instructions` too (`tracker::flagged`).
     pub async fn record_read(
         &self,
         read: ReadEvent,
         address: String,
-        flagged: usize,
+        findings: Vec<InjectionFinding>,
     ) -> Result<ProvenanceId, GateError> {
+        let flagged = findings.len();
         let summary = DocumentSummary::from(&read.document);
         let sheet = read
             .sheets
@@ -198,7 +201,13 @@ impl Gate {
             // The tracker would refuse too; this says why.
             return Err(GateError::NoAuditKey(e.clone()));
         }
-        let id = self.with_tracker(move |t| t.record_read(&read)).await??;
+        let id = self
+            .with_tracker(move |t| {
+                let id = t.record_read(&read)?;
+                t.record_flagged_read(&read.document, &findings, read.at)?;
+                Ok::<_, tracker::store::StoreError>(id)
+            })
+            .await??;
         self.events.publish(BridgeEvent::Read {
             provenance_id: id.to_string(),
             document: summary,

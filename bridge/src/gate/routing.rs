@@ -41,7 +41,16 @@ pub(super) fn held_action(approval: &HeldApproval) -> HeldAction {
             why: decision.why.clone(),
             reason: decision.reason.clone(),
         },
+        HeldSubject::AfterInstructions { decision } => HeldAction::AfterInstructions {
+            why: decision.why.clone(),
+            reason: decision.reason.clone(),
+        },
     }
+}
+
+/// A write held because it comes after instruction-like text, in one line.
+pub(super) fn after_instructions_line(target: &str) -> String {
+    format!("write to {target} after the agent read text that looks like instructions aimed at it")
 }
 
 /// An approval as the panes, the monitor and `GET /v1/approvals` show it.
@@ -52,6 +61,10 @@ pub(super) fn approval_request(approval: &HeldApproval) -> Value {
         HeldAction::Deletion { what, why, reason } => (
             format!("delete {what} from {}", approval.target.name),
             json!({"what": what, "target": {"name": approval.target.name}, "location": what, "why": why, "reason": reason}),
+        ),
+        HeldAction::AfterInstructions { why, reason } => (
+            after_instructions_line(&approval.target.name),
+            json!({"target": {"name": approval.target.name}, "why": why, "reason": reason}),
         ),
     };
     json!({

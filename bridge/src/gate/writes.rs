@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use tracker::approvals::{FlowOutcome, Outcome, Settlement, WriteId, who_words};
-use tracker::{Action, DocumentRef, Sensitivity, UnixMillis, WriteContent};
+use tracker::{Action, Decision, DocumentRef, Sensitivity, UnixMillis, WriteContent};
 
 use super::holds::Caller;
 use super::{Gate, GateError};
@@ -33,6 +33,9 @@ pub struct Passage {
     pub flows: Vec<FlowSummary>,
     /// Approvals this write needed, with who allowed them.
     pub approvals: Vec<(String, String)>,
+    /// The write's own decision when it comes after a read that returned instruction-like
+    /// text (`flows.after_flagged_instructions`), for the result to say so.
+    pub after_instructions: Option<Box<Decision>>,
     finished: bool,
 }
 
@@ -116,8 +119,9 @@ pub(super) fn refusal_words(outcome: Outcome, decided_by: &str, reason: &str) ->
     }
 }
 
-/// The words for a blocked write: every blocked flow, where from, and why.
-pub(super) fn blocked_message(flows: &[FlowSummary]) -> String {
+/// The words for a blocked write: every blocked flow, where from, and why, and the
+/// write's own decision when it blocked too.
+pub(super) fn blocked_message(flows: &[FlowSummary], own: Option<&Decision>) -> String {
     let blocked: Vec<String> = flows
         .iter()
         .filter(|f| f.decision == Action::Block)
@@ -137,6 +141,12 @@ pub(super) fn blocked_message(flows: &[FlowSummary]) -> String {
                 f.reason
             )
         })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .chain(
+            own.filter(|d| d.action == Action::Block)
+                .map(|d| d.reason.clone()),
+        )
         .collect();
     format!(
         "Blocked, nothing was written. {}. Tell the person what was blocked and why; they or their administrator decide whether such transfers are allowed.",
@@ -161,6 +171,7 @@ impl Gate {
             .with_tracker(move |t| t.check_write(&write, at, expires_at))
             .await??;
         let action = check.action();
+        let own = check.after_instructions.clone();
         let summaries: Vec<FlowSummary> = check
             .flows
             .iter()
@@ -184,12 +195,13 @@ impl Gate {
                 target,
                 flows: summaries,
                 approvals: Vec::new(),
+                after_instructions: own.clone().map(Box::new),
                 finished: false,
             })),
             Action::Block => {
                 self.route_outcomes(&check.outcomes).await;
                 Ok(Verdict::Refused {
-                    message: blocked_message(&summaries),
+                    message: blocked_message(&summaries, own.as_ref()),
                     flows: summaries,
                 })
             }
@@ -204,25 +216,31 @@ impl Gate {
                         target,
                         flows: summaries,
                         approvals,
+                        after_instructions: own.clone().map(Box::new),
                         finished: false,
                     })),
                     Settlement::Refused {
                         outcome,
                         decided_by,
                         reason,
-                    } => Ok(Verdict::Refused {
-                        message: format!(
-                            "Not written: {}. Held: {}.",
-                            refusal_words(outcome, &decided_by, &reason),
-                            summaries
-                                .iter()
-                                .filter(|s| s.decision == Action::Ask)
-                                .map(|s| s.line.as_str())
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                        flows: summaries,
-                    }),
+                    } => {
+                        Ok(Verdict::Refused {
+                            message: format!(
+                                "Not written: {}. Held: {}.",
+                                refusal_words(outcome, &decided_by, &reason),
+                                summaries
+                                    .iter()
+                                    .filter(|s| s.decision == Action::Ask)
+                                    .map(|s| s.line.clone())
+                                    .chain(own.as_ref().filter(|d| d.action == Action::Ask).map(
+                                        |_| super::routing::after_instructions_line(&target.name)
+                                    ),)
+                                    .collect::<Vec<_>>()
+                                    .join("; ")
+                            ),
+                            flows: summaries,
+                        })
+                    }
                 }
             }
         }
@@ -249,6 +267,7 @@ impl Gate {
                 target: target.clone(),
                 flows: Vec::new(),
                 approvals,
+                after_instructions: None,
                 finished: false,
             })
         };

@@ -45,11 +45,16 @@ impl OfficeBridgeMcp {
         let answer = self.pane(&session, method, params).await.map_err(fail)?;
         let range = PaneRange::parse(&answer, sheet).map_err(fail)?;
         let read = range.read_event(&session.document, tool, tracker::unix_millis_now());
-        let flagged = flag_cells(&self.ctx.injection, &range.sheet, &read.sheets[0].cells);
+        let flagged = flag_cells(
+            &self.ctx.injection,
+            &session.document.name,
+            &range.sheet,
+            &read.sheets[0].cells,
+        );
         let provenance = self
             .ctx
             .gate
-            .record_read(read, range.address.clone(), flagged.len())
+            .record_read(read, range.address.clone(), flagged.clone())
             .await
             .map_err(internal)?;
         let mut result = json!({
@@ -105,17 +110,27 @@ impl OfficeBridgeMcp {
                         .map(|(id, by)| json!({"approval_id": id, "allowed_by": by}))
                         .collect();
                     let write_id = passage.write_id.to_string();
+                    let after_instructions = passage.after_instructions.clone();
                     let flows = match passage.finish(true, tool, location).await {
                         Ok(flows) => flows,
                         Err(e) => return internal(e),
                     };
-                    ok(json!({
+                    let mut body = json!({
                         "written": true,
                         "write_id": write_id,
                         "result": result,
                         "flows": flows,
                         "approvals": approvals,
-                    }))
+                    });
+                    // The decision says when the write came after instruction-like text.
+                    if let Some(d) = after_instructions {
+                        body["after_instructions"] = json!({
+                            "action": d.action,
+                            "reason": d.reason,
+                            "why": d.why,
+                        });
+                    }
+                    ok(body)
                 }
             },
         }
@@ -577,7 +592,7 @@ impl OfficeBridgeMcp {
         tool: &str,
     ) -> CallToolResult {
         self.ctx.gate.ensure_document_label(session).await;
-        let flagged = flag_slides(&self.ctx.injection, &slides);
+        let flagged = flag_slides(&self.ctx.injection, &session.document.name, &slides);
         let mut provenance = Vec::new();
         for slide in &slides {
             if let Some(read) =
@@ -587,10 +602,16 @@ impl OfficeBridgeMcp {
                     continue;
                 }
                 let sheet = read.sheets[0].sheet.clone();
-                let flagged_here = flagged
+                // Each slide's read carries its own findings; the first also the deck's.
+                let flagged_here: Vec<_> = flagged
                     .iter()
-                    .filter(|f| f.location.starts_with(&format!("{sheet} ")))
-                    .count();
+                    .filter(|f| {
+                        f.location.starts_with(&format!("{sheet} "))
+                            || f.location.starts_with(&format!("{sheet}:"))
+                            || (provenance.is_empty() && f.location.starts_with("name of document"))
+                    })
+                    .cloned()
+                    .collect();
                 match self.ctx.gate.record_read(read, sheet, flagged_here).await {
                     Ok(id) => provenance.push(id.to_string()),
                     Err(e) => return internal(e),

@@ -160,7 +160,7 @@ impl OfficeBridgeMcp {
             Ok(wb) => wb,
             Err(e) => return e,
         };
-        let flagged = flag_cells(&self.ctx.injection, &wb.sheet, &wb.cells);
+        let flagged = flag_cells(&self.ctx.injection, &wb.document.name, &wb.sheet, &wb.cells);
         let event = ReadEvent {
             id: ProvenanceId::new(),
             document: wb.document.clone(),
@@ -185,7 +185,7 @@ impl OfficeBridgeMcp {
         let provenance = match self
             .ctx
             .gate
-            .record_read(event, wb.address.clone(), flagged.len())
+            .record_read(event, wb.address.clone(), flagged.clone())
             .await
         {
             Ok(id) => id,

@@ -72,10 +72,20 @@
 //! jailbreak talk and an AI named), while *Please ignore row 5 when summing*, *Forget-me-not
 //! Florist Ltd* and *Assistant manager, EMEA* do not.
 //!
-//! English only, and no defence against deliberate obfuscation (homoglyphs, spelled-out
-//! letters, other languages): this is a tripwire for the common, copy-pasted attacks, not a
-//! classifier. Work is linear in the text, one normalised copy per text of 12 characters
-//! or more, no regular expressions.
+//! Obfuscation a reader does not see is undone first: every invisible or format character
+//! (Unicode category Cf, U+2063 and the tag characters among them) is dropped, and
+//! look-alike letters (Cyrillic and Greek homoglyphs, mathematical and circled letters)
+//! are read as the Latin letters they imitate. English only, and no defence against
+//! obfuscation a reader does see (spelled-out letters, other languages, encodings): this
+//! is a tripwire for the common, copy-pasted attacks, not a classifier. Work is linear in
+//! the text, one normalised copy per text of 12 characters or more, no regular
+//! expressions.
+//!
+//! # Sheets
+//!
+//! [`InjectionCheck::scan_sheet`] checks a sheet as the agent sees it: its name, each
+//! cell's value and displayed text (a number format can display words), and runs of
+//! neighbouring cells read together, so an instruction cut across cells is still found.
 //!
 //! # Who knows the tool names
 //!
@@ -91,6 +101,7 @@
 //! what a finding quotes. This file is the public API.
 
 mod excerpt;
+mod grid;
 mod normalise;
 mod phrases;
 mod rules;

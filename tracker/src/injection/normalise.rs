@@ -2,7 +2,7 @@
 //!
 //! Attacks are copy-pasted with odd spacing, capitals, zero-width characters and
 //! full-width letters; business text is full of punctuation. Folding all of that away once
-//! (lowercase, invisible characters dropped, full-width ASCII mapped, URLs and e-mail
+//! (lowercase, invisible characters dropped, full-width ASCII and look-alike letters mapped, URLs and e-mail
 //! addresses replaced by one placeholder word, every other non-alphanumeric character a
 //! word break) lets the rules be plain word sequences and keeps the work linear in the
 //! text. Offsets are kept so that a finding can point back into the original text.
@@ -29,11 +29,42 @@ pub(super) struct Word {
     pub(super) lower_end: usize,
 }
 
-/// Zero-width and soft-hyphen characters, which split words invisibly.
-fn invisible(c: char) -> bool {
+/// Characters that render as nothing: every format character (Unicode category Cf, as of
+/// Unicode 15: soft hyphen, zero-width spaces and joiners, bidirectional controls, the
+/// invisible operators U+2061..U+2064, tag characters U+E0020..U+E007F ...), plus the
+/// invisible characters of other categories that attacks use the same way (variation
+/// selectors, the combining grapheme joiner, Hangul fillers). Any of them inside a word
+/// splits it for a matcher and not for a reader, so all are dropped before matching.
+pub(super) fn invisible(c: char) -> bool {
     matches!(
-        c,
-        '\u{00AD}' | '\u{180E}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+        c as u32,
+        0xAD | 0x600..=0x605
+            | 0x61C
+            | 0x6DD
+            | 0x70F
+            | 0x890..=0x891
+            | 0x8E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+            // Not Cf, but invisible all the same.
+            | 0x34F
+            | 0x115F..=0x1160
+            | 0x3164
+            | 0xFFA0
+            | 0xFE00..=0xFE0F
+            | 0xE0100..=0xE01EF
     )
 }
 
@@ -46,12 +77,80 @@ fn narrow(c: char) -> char {
     }
 }
 
+/// Letters that look like Latin ones, as those: Cyrillic and Greek look-alikes
+/// (`іgnоrе` in Cyrillic і, о and е reads as `ignore`), mathematical alphanumeric
+/// symbols (`𝐢𝐠𝐧𝐨𝐫𝐞`), circled letters. A whole Russian or Greek word folded this way
+/// becomes a string no English phrase is made of, so folding everything costs nothing
+/// in false flags and saves deciding when a word is "mixed".
+fn look_alike(c: char) -> char {
+    let latin = |i: u32, base: u8| char::from(base + (i % 26) as u8);
+    let u = c as u32;
+    match u {
+        // Mathematical Alphanumeric Symbols: 13 alphabets of A..Z a..z (the holes in it
+        // are unassigned code points, harmless to map).
+        0x1D400..=0x1D6A3 => {
+            let i = (u - 0x1D400) % 52;
+            if i < 26 {
+                latin(i, b'A')
+            } else {
+                latin(i - 26, b'a')
+            }
+        }
+        0x1D7CE..=0x1D7FF => char::from(b'0' + ((u - 0x1D7CE) % 10) as u8),
+        0x24B6..=0x24CF => latin(u - 0x24B6, b'A'),
+        0x24D0..=0x24E9 => latin(u - 0x24D0, b'a'),
+        _ => match c {
+            // Cyrillic
+            'а' | 'А' => 'a',
+            'В' | 'в' => 'b',
+            'е' | 'Е' | 'ё' | 'Ё' => 'e',
+            'һ' | 'Һ' | 'Н' | 'н' => 'h',
+            'і' | 'І' | 'ї' | 'Ї' => 'i',
+            'ј' | 'Ј' => 'j',
+            'К' | 'к' => 'k',
+            'ӏ' | 'Ӏ' => 'l',
+            'М' | 'м' => 'm',
+            'о' | 'О' => 'o',
+            'р' | 'Р' => 'p',
+            'ԛ' | 'Ԛ' => 'q',
+            'с' | 'С' => 'c',
+            'ѕ' | 'Ѕ' => 's',
+            'Т' | 'т' => 't',
+            'у' | 'У' => 'y',
+            'х' | 'Х' => 'x',
+            'ԁ' => 'd',
+            'ԝ' | 'Ԝ' => 'w',
+            // Greek
+            'α' | 'Α' => 'a',
+            'Β' | 'β' => 'b',
+            'Ε' | 'ε' => 'e',
+            'Ζ' => 'z',
+            'Η' => 'h',
+            'Ι' | 'ι' => 'i',
+            'Κ' | 'κ' => 'k',
+            'Μ' => 'm',
+            'Ν' => 'n',
+            'ν' => 'v',
+            'Ο' | 'ο' => 'o',
+            'Ρ' | 'ρ' => 'p',
+            'Τ' | 'τ' => 't',
+            'Υ' | 'υ' => 'u',
+            'Χ' | 'χ' => 'x',
+            // Latin letters that pass for others
+            'ı' => 'i',
+            'ɡ' => 'g',
+            'ℓ' => 'l',
+            _ => c,
+        },
+    }
+}
+
 /// Pushes the normalised form of `c` onto `out`.
 fn push_lower(out: &mut String, c: char) {
     if invisible(c) {
         return;
     }
-    let c = narrow(c);
+    let c = look_alike(narrow(c));
     if c.is_ascii() {
         out.push(c.to_ascii_lowercase());
     } else {

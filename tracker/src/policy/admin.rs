@@ -86,6 +86,9 @@ pub struct FlowsPolicy {
     pub default: Action,
     /// The decision for a confirmed transfer of confidential data.
     pub confidential: Action,
+    /// The least decision for any write (and deletion) made after a read returned text
+    /// that looks like instructions aimed at an AI agent: the agent may be following them.
+    pub after_flagged_instructions: Action,
 }
 
 /// Which documents and sheets are confidential by name (`sensitivity`).
@@ -138,6 +141,7 @@ impl Default for AdminPolicy {
                 enabled: true,
                 default: Action::Notify,
                 confidential: Action::Ask,
+                after_flagged_instructions: Action::Ask,
             },
             deletions: DeletionAction::Ask,
             sensitivity: SensitivityRules::default(),
@@ -179,12 +183,13 @@ pub struct PolicyValue {
 }
 
 /// Every setting path, in display order.
-pub const POLICY_PATHS: [&str; 10] = [
+pub const POLICY_PATHS: [&str; 11] = [
     "addins.excel.enabled",
     "addins.powerpoint.enabled",
     "flows.enabled",
     "flows.default",
     "flows.confidential",
+    "flows.after_flagged_instructions",
     "deletions",
     "sensitivity.confidential_documents",
     "sensitivity.confidential_sheets",
@@ -277,6 +282,7 @@ impl AdminPolicy {
             "flows.enabled" => self.flows.enabled.to_string(),
             "flows.default" => self.flows.default.to_string(),
             "flows.confidential" => self.flows.confidential.to_string(),
+            "flows.after_flagged_instructions" => self.flows.after_flagged_instructions.to_string(),
             "deletions" => self.deletions.action().to_string(),
             "sensitivity.confidential_documents" => list(&self.sensitivity.confidential_documents),
             "sensitivity.confidential_sheets" => list(&self.sensitivity.confidential_sheets),
@@ -337,6 +343,7 @@ struct RawFlows {
     enabled: Option<bool>,
     default: Option<Action>,
     confidential: Option<Action>,
+    after_flagged_instructions: Option<Action>,
 }
 
 #[derive(Deserialize)]
@@ -367,7 +374,7 @@ impl TryFrom<RawPolicy> for AdminPolicy {
                 set("addins.powerpoint.enabled");
             }
         }
-        let (mut f_enabled, mut f_default, mut f_conf) = (None, None, None);
+        let (mut f_enabled, mut f_default, mut f_conf, mut f_after) = (None, None, None, None);
         if let Some(f) = raw.flows {
             if f.enabled.is_some() {
                 f_enabled = f.enabled;
@@ -380,6 +387,10 @@ impl TryFrom<RawPolicy> for AdminPolicy {
             if f.confidential.is_some() {
                 f_conf = f.confidential;
                 set("flows.confidential");
+            }
+            if f.after_flagged_instructions.is_some() {
+                f_after = f.after_flagged_instructions;
+                set("flows.after_flagged_instructions");
             }
         }
         if raw.deletions.is_some() {
@@ -431,6 +442,9 @@ impl TryFrom<RawPolicy> for AdminPolicy {
         }
         if let Some(v) = f_conf {
             p.flows.confidential = v;
+        }
+        if let Some(v) = f_after {
+            p.flows.after_flagged_instructions = v;
         }
         if let Some(v) = raw.deletions {
             p.deletions = v;

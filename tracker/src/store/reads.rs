@@ -13,8 +13,10 @@ use super::{
     Result, Store, StoreError, app_from_str, cells_summary, exec, sql_err, upsert_document,
 };
 use crate::audit::{AuditRecord, kinds};
+use crate::flagged::{self, FlaggedRead};
 use crate::model::{
     CellAddr, CellValue, DocumentId, DocumentRef, ProvenanceId, ReadCell, ReadEvent, SheetRead,
+    UnixMillis,
 };
 
 impl Store {
@@ -226,6 +228,60 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM labels", [], |r| r.get::<_, i64>(0))
             .map(|n| n.max(0) as u64)
             .map_err(self.err("cannot count labels"))
+    }
+
+    /// Records that a read returned text looking like instructions aimed at an AI agent
+    /// (where and why, never the text), in the audit chain: what decides the writes after
+    /// it, across restarts ([`Store::last_flagged_read`]).
+    pub fn record_flagged_read(
+        &mut self,
+        document: &DocumentRef,
+        flagged: &FlaggedRead,
+    ) -> Result<AuditRecord> {
+        let path = self.path.display().to_string();
+        let tx = self.begin("record a flagged read")?;
+        let rec = append_in(
+            &tx,
+            &path,
+            flagged.at,
+            kinds::INSTRUCTIONS_FLAGGED,
+            &flagged.audit_body(document),
+        )?;
+        tx.commit()
+            .map_err(sql_err(&path, "cannot commit the flagged read"))?;
+        self.group.committed();
+        Ok(rec)
+    }
+
+    /// The last flagged read of the [`flagged::WINDOW_MS`] before `now`, from the audit
+    /// chain (newest records first, stopping at the window's start).
+    pub fn last_flagged_read(&self, now: UnixMillis) -> Result<Option<FlaggedRead>> {
+        let path = self.path.display().to_string();
+        let e = |what: &str| sql_err(&path, what);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, kind, body FROM audit ORDER BY seq DESC")
+            .map_err(e("cannot read the audit chain"))?;
+        let mut rows = stmt.query([]).map_err(e("cannot read the audit chain"))?;
+        let since = now.saturating_sub(flagged::WINDOW_MS);
+        while let Some(row) = rows.next().map_err(e("cannot read an audit record"))? {
+            let at: UnixMillis = row.get(0).map_err(e("cannot read an audit record"))?;
+            if at < since {
+                break;
+            }
+            let kind: String = row.get(1).map_err(e("cannot read an audit record"))?;
+            if kind != kinds::INSTRUCTIONS_FLAGGED {
+                continue;
+            }
+            let body: String = row.get(2).map_err(e("cannot read an audit record"))?;
+            if let Some(f) = serde_json::from_str(&body)
+                .ok()
+                .and_then(|b| FlaggedRead::from_audit(&b, at))
+            {
+                return Ok(Some(f));
+            }
+        }
+        Ok(None)
     }
 }
 

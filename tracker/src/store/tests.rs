@@ -211,6 +211,7 @@ fn flows_decisions_approvals_and_outcomes() {
             &write,
             &deck(),
             &[(&f, &d, Some(&ap))],
+            None,
             &Disposition::Held,
             1000,
         )
@@ -322,6 +323,7 @@ fn a_blocked_write_is_settled_with_its_check() {
             &write,
             &deck(),
             &[(&f, &d, None)],
+            None,
             &Disposition::Blocked {
                 reason: "blocked by policy".into(),
             },
@@ -365,6 +367,7 @@ fn what_a_previous_run_left_open_is_closed_at_start() {
             &held,
             &deck(),
             &[(&f, &ask, Some(&ap))],
+            None,
             &Disposition::Held,
             1000,
         )
@@ -375,6 +378,7 @@ fn what_a_previous_run_left_open_is_closed_at_start() {
             &passing,
             &deck(),
             &[(&f, &notify, None)],
+            None,
             &Disposition::Passing,
             1100,
         )

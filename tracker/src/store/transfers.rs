@@ -154,11 +154,13 @@ impl Store {
         write_id: &WriteId,
         target: &DocumentRef,
         transfers: &[(&Flow, &Decision, Option<&NewApproval>)],
+        after_instructions: Option<(&Decision, Option<&NewApproval>)>,
         disposition: &Disposition,
         at: UnixMillis,
     ) -> Result<(Vec<i64>, Vec<FlowOutcome>)> {
-        // A write that carries nothing from elsewhere has nothing to record until it ends.
-        if transfers.is_empty() {
+        // A write that carries nothing from elsewhere, and comes after no flagged read, has
+        // nothing to record until it ends.
+        if transfers.is_empty() && after_instructions.is_none() {
             return Ok((Vec::new(), Vec::new()));
         }
         let path = self.path.display().to_string();
@@ -250,6 +252,30 @@ impl Store {
             }
             append_in(&tx, &path, at, kinds::DECISION, &decision_body)?;
             ids.push(flow_id);
+        }
+        if let Some((decision, approval)) = after_instructions {
+            // Like a deletion's, this decision is the write's own: its approval stands alone.
+            if let Some(a) = approval {
+                exec(
+                    &tx,
+                    "INSERT INTO approvals (id, decision, state, created_at, expires_at, write_id) VALUES (?1, NULL, 'pending', ?2, ?3, ?4)",
+                    params![a.id, at, a.expires_at, write_id.as_str()],
+                )
+                .map_err(e("cannot open the approval"))?;
+            }
+            let mut body = json!({
+                "write_id": write_id,
+                "target": target.name,
+                "target_id": target.id.0,
+                "action": decision.action.as_str(),
+                "why": decision.why,
+                "reason": decision.reason,
+            });
+            if let (Some(a), Some(m)) = (approval, body.as_object_mut()) {
+                m.insert("approval_id".into(), json!(a.id));
+                m.insert("expires_at".into(), json!(a.expires_at));
+            }
+            append_in(&tx, &path, at, kinds::AFTER_INSTRUCTIONS, &body)?;
         }
         let mut outcomes = Vec::new();
         if let Disposition::Blocked { reason } = disposition {
