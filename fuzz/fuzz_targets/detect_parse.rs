@@ -23,6 +23,17 @@ fuzz_target!(|data: &[u8]| {
             assert!(!(r.lo > r.hi), "{text:?}: reading {r:?} is upside down");
         }
     }
+    // Numbers in words from each of the first words (as the tokeniser calls it).
+    let tokens: Vec<&str> = text.split_whitespace().take(200).collect();
+    for start in 0..tokens.len() {
+        let rest = tokens.get(start..).unwrap_or(&[]);
+        if let Some((n, took)) = parse::parse_words(rest) {
+            assert!((1..=rest.len()).contains(&took), "{text:?}: took {took}");
+            for r in &n.readings {
+                assert!(!(r.lo > r.hi), "{text:?}: reading {r:?} is upside down");
+            }
+        }
+    }
     let _ = parse::parse_date(text);
     let folded = parse::fold(text);
     let _ = parse::string_evidence(&folded);

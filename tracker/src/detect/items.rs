@@ -104,10 +104,29 @@ impl Parsed {
         if !dates.is_empty() {
             return Parsed::Date(dates);
         }
-        match parse::parse_number(t) {
-            Some(n) => Parsed::Num(n),
-            None => Parsed::Other { blank: false },
+        if let Some(n) = parse::parse_number(t) {
+            return Parsed::Num(n);
         }
+        // A whole cell spaced digit by digit (`1 8 7 4 3 2 . 5 5`) or in words.
+        if let std::borrow::Cow::Owned(joined) = join_spaced_digits(t)
+            && let Some(n) = parse::parse_number(&joined)
+        {
+            return Parsed::Num(n);
+        }
+        if t.starts_with(|c: char| c.is_ascii_alphabetic()) && t.len() <= 400 {
+            let toks: Vec<&str> = t
+                .split_whitespace()
+                .take(parse::MAX_NUMBER_WORDS + 1)
+                .collect();
+            // A small one (`One`, `Twelve`) stays a label: cells like that are headers.
+            if let Some((n, took)) = parse::parse_words(&toks)
+                && took == toks.len()
+                && !n.weak
+            {
+                return Parsed::Num(n);
+            }
+        }
+        Parsed::Other { blank: false }
     }
 
     /// Non-blank text that is neither a number nor a date: a row or column header.
@@ -153,6 +172,10 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
             labels: Vec::new(),
         });
     }
+    // Digits spaced one by one are joined first, so `1 8 7 4 3 2 . 5 5` is one token and
+    // its ` . ` does not end a sentence.
+    let joined = join_spaced_digits(t);
+    let t: &str = &joined;
     // Sentences: split at ., !, ?, ;, newlines when followed by space (keeps `4.2`).
     let mut sentences: Vec<&str> = Vec::new();
     let mut start = 0;
@@ -187,8 +210,43 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
         labels.dedup();
         let mut i = 0;
         while i < raw.len() {
+            let rest = raw.get(i..).unwrap_or(&[]);
+            // A phone number or other identifier in digit groups: no number at all.
+            let id = identifier_run(rest);
+            if id > 0 {
+                i += id;
+                continue;
+            }
+            // A number in words.
+            if rest.first().is_some_and(|w| {
+                w.trim_start_matches(['(', '"', '\'', '“', '‘'])
+                    .starts_with(|c: char| c.is_ascii_alphabetic())
+            }) && let Some((num, took)) = parse::parse_words(rest)
+            {
+                out.push(Item {
+                    kind: ItemKind::Num(num),
+                    labels: labels.clone(),
+                });
+                i += took.max(1);
+                continue;
+            }
             let mut took = 0;
-            for n in (1..=4).rev() {
+            // A run of digit groups holding a group that no grouped number has after its
+            // first (four digits or more, or a leading zero: `212 555 1234 5`) is an
+            // identifier or a list of separate values: read one token at a time.
+            let group = |k: usize| {
+                raw.get(k)
+                    .map(|t| t.trim_end_matches([',', ';', ':', '.']))
+                    .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            };
+            let run = (i..raw.len().min(i + 6))
+                .take_while(|k| group(*k).is_some())
+                .count();
+            let odd_group = (i + 1..i + run)
+                .filter_map(group)
+                .any(|t| t.len() >= 4 || t.starts_with('0'));
+            let max_n = if odd_group { 1 } else { 4 };
+            for n in (1..=max_n).rev() {
                 let Some(win) = raw.get(i..i + n) else {
                     continue;
                 };
@@ -238,5 +296,175 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
                 }
             }
         }
+    }
+}
+
+/// Joins digits written one by one with single spaces (`1 8 7 4 3 2 . 5 5` ->
+/// `187432.55`), which a writer uses to hide a number or a text-to-speech style uses to spell
+/// it. The rule asks for a pattern that is clearly one number, because prose and lists are
+/// full of single digits:
+/// - single ASCII digits, each separated from the next by exactly one ASCII space, with at
+///   most one single-character decimal mark (`.` or `,`) standing between digits the same way;
+/// - at least 5 digits (`Chapter 3 4 5`, scores `4 5 3`, `10 30` stay apart), or a decimal
+///   mark with at least 3 digits around it (`1 8 7 , 5`);
+/// - not a run counting by one or repeating one digit (`1 2 3 4 5 6` page lists,
+///   `5 4 3 2 1` countdowns, `0 0 0 0 0`);
+/// - nothing number-like glued to either end: the run must not follow or precede another
+///   digit group (`12 3 4 5 6 7`, `1 2 3 4 5 67`), a letter or a decimal mark;
+/// - at most 30 digits (longer is no amount).
+///
+/// Returns the text unchanged (borrowed) when nothing was joined. One pass, linear.
+pub(super) fn join_spaced_digits(t: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let b = t.as_bytes();
+    let at = |k: usize| b.get(k).copied();
+    let digit = |k: usize| at(k).is_some_and(|c| c.is_ascii_digit());
+    let mark = |k: usize| matches!(at(k), Some(b'.' | b','));
+    // The byte after a one-character element ends it: end, whitespace, or a punctuation
+    // mark that is not followed by a digit (`5.` ends a sentence, `5.5` is one token).
+    let element = |k: usize| {
+        (digit(k) || mark(k))
+            && match at(k + 1) {
+                None => true,
+                Some(c) if c.is_ascii_whitespace() => true,
+                Some(c) => !c.is_ascii_alphanumeric() && !digit(k + 2),
+            }
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if !digit(i) || !element(i) {
+            i += 1;
+            continue;
+        }
+        // Nothing number-like just before: a letter, digit or mark, or one after a space;
+        // nor a `/` or `:` (`1/2 3 4 5 6`, `10:3 0`).
+        let before_ok = i == 0
+            || match at(i - 1) {
+                Some(b' ') => i < 2 || !(digit(i - 2) || mark(i - 2)),
+                Some(c) => !c.is_ascii_alphanumeric() && !matches!(c, b'.' | b',' | b'/' | b':'),
+                None => true,
+            };
+        // Extend over ` X` while X is a one-character element.
+        let mut end = i;
+        while at(end + 1) == Some(b' ') && element(end + 2) {
+            end += 2;
+        }
+        let next = end + 1;
+        if !before_ok {
+            i = next;
+            continue;
+        }
+        // Nothing number-like just after: ` 67` or ` .5` (the run stopped before them).
+        let after_ok = at(end + 1) != Some(b' ') || !(digit(end + 2) || mark(end + 2));
+        // A trailing mark is punctuation, not part of the number: it stays in the text.
+        let mut last = end;
+        while last > i && mark(last) {
+            last -= 2;
+        }
+        let elems: Vec<u8> = (i..=last).step_by(2).filter_map(at).collect();
+        let digits: Vec<u8> = elems.iter().copied().filter(u8::is_ascii_digit).collect();
+        let marks = elems.len() - digits.len();
+        // Counting by one or repeating: every step between neighbours the same, -1, 0 or 1.
+        let step = |w: &[u8]| match w {
+            [a, c] => i16::from(*c) - i16::from(*a),
+            _ => 0,
+        };
+        let first_step = digits.windows(2).next().map(step).unwrap_or(0);
+        let counting = first_step.abs() <= 1 && digits.windows(2).all(|w| step(w) == first_step);
+        let clear = after_ok
+            && digits.len() <= 30
+            && marks <= 1
+            && !counting
+            && (digits.len() >= 5 || (marks == 1 && digits.len() >= 3));
+        if clear {
+            let o = out.get_or_insert_with(|| String::with_capacity(t.len()));
+            o.push_str(t.get(copied..i).unwrap_or(""));
+            o.extend(elems.iter().map(|c| char::from(*c)));
+            copied = last + 1;
+        }
+        i = next;
+    }
+    match out {
+        None => Cow::Borrowed(t),
+        Some(mut o) => {
+            o.push_str(t.get(copied..).unwrap_or(""));
+            Cow::Owned(o)
+        }
+    }
+}
+
+/// How many tokens from the start of `tokens` form a phone number or similar identifier
+/// written in digit groups, which must give no number at all (each group alone would be
+/// read, and `7946` is a strong number); 0 when they do not.
+///
+/// A run is an identifier when it is two or more groups with 7 to 15 digits in all, is not
+/// itself one well-formed grouped number (`+1 234 567` is a delta), and has the shape of a
+/// phone number: it begins with a country code (`+44`) or an area code in brackets
+/// (`(212)`), or has a hyphenated group (`555-0199`), or a group with a leading zero
+/// (`020`, `0958`), or is the North American 3-3-4 (`212 555 1234`).
+fn identifier_run(tokens: &[&str]) -> usize {
+    #[derive(PartialEq)]
+    enum Kind {
+        Country,
+        Area,
+        Group,
+        Hyphenated,
+    }
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let kind = |t: &str, first: bool| -> Option<Kind> {
+        if first {
+            if let Some(r) = t.strip_prefix('+') {
+                return (all_digits(r) && r.len() <= 3).then_some(Kind::Country);
+            }
+            if let Some(r) = t.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+                return (all_digits(r) && r.len() <= 5).then_some(Kind::Area);
+            }
+        }
+        if all_digits(t) {
+            return Some(Kind::Group);
+        }
+        let parts = t.split('-');
+        (t.contains('-') && t.len() <= 20 && parts.clone().all(all_digits))
+            .then_some(Kind::Hyphenated)
+    };
+    let first_ok = tokens
+        .first()
+        .is_some_and(|t| t.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '('));
+    if !first_ok {
+        return 0;
+    }
+    let mut kinds = Vec::new();
+    let mut lens = Vec::new();
+    let mut leading_zero = false;
+    let mut digits = 0usize;
+    for (k, raw) in tokens.iter().take(8).enumerate() {
+        let t = raw.trim_end_matches([',', ';', ':', '.']);
+        let Some(kd) = kind(t, k == 0) else {
+            break;
+        };
+        let n = t.bytes().filter(u8::is_ascii_digit).count();
+        leading_zero |= kd == Kind::Group && t.len() >= 2 && t.starts_with('0');
+        digits += n;
+        lens.push(n);
+        kinds.push(kd);
+        if t.len() != raw.len() {
+            break; // punctuation ends the run
+        }
+    }
+    let n = kinds.len();
+    if n < 2 || !(7..=15).contains(&digits) {
+        return 0;
+    }
+    let marked = matches!(kinds.first(), Some(Kind::Country | Kind::Area))
+        || kinds.contains(&Kind::Hyphenated)
+        || leading_zero
+        || (lens == [3, 3, 4] && kinds.iter().all(|k| *k == Kind::Group));
+    let joined = tokens.get(..n).unwrap_or(&[]).join(" ");
+    if marked && parse::parse_number(&joined).is_none() {
+        n
+    } else {
+        0
     }
 }

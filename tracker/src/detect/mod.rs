@@ -58,6 +58,8 @@ mod scoring;
 mod structure_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod written_tests;
 
 use std::collections::HashMap;
 

@@ -28,23 +28,74 @@ pub struct NumToken {
 const CURRENCY_SYMBOLS: &[char] = &['$', '€', '£', '¥', '₹', '₩', '₽', '¢'];
 const CURRENCY_CODES: &[&str] = &[
     "usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "cny", "inr", "sek", "nok", "dkk", "us$",
-    "a$", "c$", "nz$", "hk$",
+    "a$", "c$", "nz$", "hk$", "rs.", "rs",
 ];
 
-/// Scale words and their factors, longest first so `mn` wins over `m`.
-const SCALES: &[(&str, f64)] = &[
-    ("trillion", 1e12),
-    ("billion", 1e9),
-    ("million", 1e6),
-    ("thousand", 1e3),
-    ("bn", 1e9),
-    ("mn", 1e6),
-    ("mm", 1e6),
-    ("tn", 1e12),
-    ("k", 1e3),
-    ("m", 1e6),
-    ("b", 1e9),
-    ("t", 1e12),
+/// Scale words and their factors, the second for words read two ways (`mil` is a thousand
+/// in Spanish and Portuguese, a million in English slang; `billions` is 1e9 to an English
+/// writer, 1e12 to a French one). An entry must come before every shorter entry it ends
+/// with (`mil millones` before `millones`), which a test checks. English `billion` is only
+/// 1e9: German `Billion` (1e12) would double the readings of every English billion.
+const SCALES: &[(&str, f64, f64)] = &[
+    // Spanish: a thousand millions (before `millones`).
+    ("mil millones", 1e9, 1e9),
+    // German, French, Italian, Spanish, Portuguese (Brazil).
+    ("milliarden", 1e9, 1e9),
+    ("milliardes", 1e9, 1e9),
+    ("millionen", 1e6, 1e6),
+    ("billionen", 1e12, 1e12),
+    ("milliarde", 1e9, 1e9),
+    ("milliards", 1e9, 1e9),
+    ("thousands", 1e3, 1e3),
+    ("trillions", 1e12, 1e12),
+    ("milliard", 1e9, 1e9),
+    ("miliardi", 1e9, 1e9),
+    ("miliardo", 1e9, 1e9),
+    ("millones", 1e6, 1e6),
+    ("billones", 1e12, 1e12),
+    ("billions", 1e9, 1e12),
+    ("millions", 1e6, 1e6),
+    ("trillion", 1e12, 1e12),
+    ("thousand", 1e3, 1e3),
+    ("hundred", 1e2, 1e2),
+    ("milhões", 1e6, 1e6),
+    ("bilhões", 1e9, 1e9),
+    ("billion", 1e9, 1e9),
+    ("million", 1e6, 1e6),
+    ("tausend", 1e3, 1e3),
+    ("milioni", 1e6, 1e6),
+    ("milione", 1e6, 1e6),
+    ("billón", 1e12, 1e12),
+    ("millón", 1e6, 1e6),
+    ("millon", 1e6, 1e6),
+    ("milhão", 1e6, 1e6),
+    ("bilhão", 1e9, 1e9),
+    ("crores", 1e7, 1e7),
+    ("crore", 1e7, 1e7),
+    ("lakhs", 1e5, 1e5),
+    ("mille", 1e3, 1e3),
+    ("lakh", 1e5, 1e5),
+    ("lacs", 1e5, 1e5),
+    ("mila", 1e3, 1e3),
+    ("lac", 1e5, 1e5),
+    ("mio", 1e6, 1e6),
+    ("mrd", 1e9, 1e9),
+    ("mds", 1e9, 1e9),
+    ("bio", 1e12, 1e12),
+    ("tsd", 1e3, 1e3),
+    ("mln", 1e6, 1e6),
+    ("mld", 1e9, 1e9),
+    ("mil", 1e3, 1e6),
+    ("bn", 1e9, 1e9),
+    ("mn", 1e6, 1e6),
+    ("mm", 1e6, 1e6),
+    ("md", 1e9, 1e9),
+    ("tn", 1e12, 1e12),
+    ("cr", 1e7, 1e7),
+    ("k", 1e3, 1e3),
+    ("m", 1e6, 1e6),
+    ("b", 1e9, 1e9),
+    ("t", 1e12, 1e12),
 ];
 
 fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
@@ -59,7 +110,12 @@ fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
 fn strip_suffix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
     let cut = s.len().checked_sub(p.len())?;
     let tail = s.get(cut..)?;
-    if tail.eq_ignore_ascii_case(p) {
+    // `p` is lowercase; a non-ASCII tail (`MILLÓN`) is folded char by char. Lowercasing
+    // can change a char's length, so the cut stays the byte length of `p`: a tail of
+    // another length simply does not match.
+    if tail.eq_ignore_ascii_case(p)
+        || (!tail.is_ascii() && tail.chars().flat_map(char::to_lowercase).eq(p.chars()))
+    {
         s.get(..cut)
     } else {
         None
@@ -155,16 +211,22 @@ pub fn parse_number(input: &str) -> Option<NumToken> {
         percent = true;
         s = r.trim_end();
     }
-    let mut scale = 1.0;
+    let mut scale = (1.0, 1.0);
     let mut scaled = false;
     if !percent {
-        // Scale words end with an ASCII letter: a bare number skips the twelve comparisons.
-        let alpha_last = s.as_bytes().last().is_some_and(u8::is_ascii_alphabetic);
-        for (word, f) in SCALES.iter().filter(|_| alpha_last) {
+        // `2,5 Mrd. €`: the abbreviation's dot was hidden behind the currency.
+        if let Some(r) = s.strip_suffix('.')
+            && r.ends_with(|c: char| c.is_alphabetic())
+        {
+            s = r;
+        }
+        // Scale words end with a letter: a bare number skips the comparisons.
+        let alpha_last = s.ends_with(|c: char| c.is_alphabetic());
+        for (word, f, alt) in SCALES.iter().filter(|_| alpha_last) {
             if let Some(r) = strip_suffix_ci(s, word) {
                 // `1.2M`, `1.2 M`, `1.2 million`; the scale must follow a digit or space.
                 if r.ends_with(|c: char| c.is_ascii_digit() || c.is_whitespace()) {
-                    scale = *f;
+                    scale = (*f, *alt);
                     scaled = true;
                     s = r.trim_end();
                     break;
@@ -185,12 +247,10 @@ pub fn parse_number(input: &str) -> Option<NumToken> {
             readings.push(widen(lo / 100.0, hi / 100.0));
             readings.push(widen(lo, hi));
         } else {
-            let (lo, hi) = (lo * scale, hi * scale);
-            readings.push(widen(lo, hi));
-            // The sheet may hold the value in thousands or millions.
-            if lo >= 1e4 {
-                readings.push(widen(lo / 1e3, hi / 1e3));
-                readings.push(widen(lo / 1e6, hi / 1e6));
+            let factors = [scale.0, scale.1];
+            let n = if scale.1 == scale.0 { 1 } else { 2 };
+            for f in factors.iter().take(n) {
+                push_units(&mut readings, lo * f, hi * f);
             }
             if !scaled && *decimals > 0 {
                 // `1,234.6` written from a sheet in units under a "(in thousands)" caption.
@@ -213,6 +273,15 @@ pub fn parse_number(input: &str) -> Option<NumToken> {
     })
 }
 
+/// The interval as written, and the same value as a sheet in thousands or millions holds it.
+fn push_units(readings: &mut Vec<Reading>, lo: f64, hi: f64) {
+    readings.push(widen(lo, hi));
+    if lo >= 1e4 {
+        readings.push(widen(lo / 1e3, hi / 1e3));
+        readings.push(widen(lo / 1e6, hi / 1e6));
+    }
+}
+
 /// Widens an interval by a relative epsilon so binary floating point never misses the
 /// value it was printed from.
 fn widen(lo: f64, hi: f64) -> Reading {
@@ -230,14 +299,47 @@ struct Core {
     plain_integer: bool,
 }
 
+/// Spaces (plain, no-break, narrow no-break, thin, figure) and apostrophes (Swiss `1'234`,
+/// `1’234`): only ever grouping, never a decimal mark.
+const SPACE_SEPS: [char; 7] = [' ', '\u{a0}', '\u{202f}', '\u{2009}', '\u{2007}', '\'', '’'];
+
+/// Grouping by spaces or apostrophes is read only in its one well-formed shape: one to
+/// three digits, then groups of exactly three (the last may go on with a decimal part,
+/// `567,89`). So a phone number (`20 7946 0958`), a date (`31 12 2025`) or a year beside a
+/// count (`2024 123`) is never one number.
+fn space_groups_ok(s: &str) -> bool {
+    let mut parts = s.split(SPACE_SEPS).peekable();
+    let Some(first) = parts.next() else {
+        return true;
+    };
+    if parts.peek().is_none() {
+        return true;
+    }
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if first.is_empty() || first.len() > 3 || !digits(first) {
+        return false;
+    }
+    while let Some(p) = parts.next() {
+        let (group, rest) = p.split_at_checked(3).unwrap_or((p, ""));
+        let last = parts.peek().is_none();
+        let ok = group.len() == 3
+            && digits(group)
+            && (rest.is_empty() || (last && rest.starts_with([',', '.'])));
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
 /// Digits with grouping and one decimal separator in any common locale.
 fn parse_core(s: &str) -> Option<Core> {
     if s.is_empty() || s.len() > 40 {
         return None;
     }
-    let ok = s.chars().all(|c| {
-        c.is_ascii_digit() || matches!(c, ',' | '.' | '\'' | ' ' | '\u{a0}' | '\u{202f}' | '’')
-    });
+    let ok = s
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.') || SPACE_SEPS.contains(&c));
     let starts = s.starts_with(|c: char| c.is_ascii_digit() || c == '.');
     if !ok || !starts || !s.ends_with(|c: char| c.is_ascii_digit()) {
         return None;
@@ -246,17 +348,8 @@ fn parse_core(s: &str) -> Option<Core> {
     if let Some(core) = plain_core(s, plain_integer) {
         return Some(core);
     }
-    // Spaces and apostrophes are only ever grouping; groups after them must be 3 digits.
-    let groups_ok = |sep: &[char], t: &str| -> bool {
-        let parts: Vec<&str> = t.split(sep).collect();
-        parts.len() <= 1
-            || parts
-                .iter()
-                .skip(1)
-                .all(|p| p.len() >= 3 && p.chars().take(3).all(|c| c.is_ascii_digit()))
-    };
-    let space_seps = [' ', '\u{a0}', '\u{202f}', '\'', '’'];
-    if !groups_ok(&space_seps, s) {
+    let space_seps = SPACE_SEPS;
+    if !space_groups_ok(s) {
         return None;
     }
     let t: String = s.chars().filter(|c| !space_seps.contains(c)).collect();
@@ -273,10 +366,7 @@ fn parse_core(s: &str) -> Option<Core> {
             return None;
         }
         let groups: Vec<&str> = int.split(grp).collect();
-        if groups.len() > 1
-            && (groups.first().is_none_or(|g| g.is_empty() || g.len() > 3)
-                || groups.iter().skip(1).any(|g| g.len() != 3))
-        {
+        if groups.len() > 1 && !western_groups(&groups) && !(grp == ',' && indian_groups(&groups)) {
             return None;
         }
         let digits: String = groups.concat();
@@ -338,6 +428,22 @@ fn parse_core(s: &str) -> Option<Core> {
     })
 }
 
+/// `1,234,567`: one to three digits, then groups of exactly three.
+fn western_groups(groups: &[&str]) -> bool {
+    groups.first().is_some_and(|g| (1..=3).contains(&g.len()))
+        && groups.iter().skip(1).all(|g| g.len() == 3)
+}
+
+/// Indian lakh / crore grouping, `1,87,432` and `12,34,56,789`: one or two digits, groups
+/// of two, and three at the end. At least three groups (`87,432` is western).
+fn indian_groups(groups: &[&str]) -> bool {
+    let n = groups.len();
+    n >= 3
+        && groups.first().is_some_and(|g| (1..=2).contains(&g.len()))
+        && groups.last().is_some_and(|g| g.len() == 3)
+        && groups.iter().skip(1).take(n - 2).all(|g| g.len() == 2)
+}
+
 /// [`parse_core`] for the common unambiguous case, without its allocations: digits, or
 /// digits around one `.` with other than three after it (`1.234` is also 1234 grouped in a
 /// comma-decimal locale: left to the general path).
@@ -359,6 +465,346 @@ fn plain_core(s: &str, plain_integer: bool) -> Option<Core> {
         sig_digits: sig,
         plain_integer,
     })
+}
+
+/// Most words a number in words may take (`nine hundred ninety-nine trillion, nine hundred
+/// and ninety-nine billion, ...` is 30): what [`parse_words`] looks at per start.
+pub const MAX_NUMBER_WORDS: usize = 40;
+
+/// The value of an English number word below a hundred: `seven`, `seventeen`, `seventy`.
+fn small_word(w: &str) -> Option<(u32, WordKind)> {
+    const UNITS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    const TEENS: [&str; 10] = [
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&str; 8] = [
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    let at = |list: &[&str]| list.iter().position(|x| *x == w).map(|i| i as u32);
+    if let Some(i) = at(&UNITS) {
+        return Some((i, WordKind::Unit));
+    }
+    if let Some(i) = at(&TEENS) {
+        return Some((10 + i, WordKind::Teen));
+    }
+    at(&TENS).map(|i| (20 + 10 * i, WordKind::Tens))
+}
+
+/// Scale words of numbers in words, in English and Indian English.
+fn scale_word(w: &str) -> Option<f64> {
+    match w {
+        "thousand" => Some(1e3),
+        "lakh" => Some(1e5),
+        "million" => Some(1e6),
+        "crore" => Some(1e7),
+        "billion" => Some(1e9),
+        "trillion" => Some(1e12),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum WordKind {
+    Unit,
+    Teen,
+    Tens,
+}
+
+/// What the last word read was: decides what may follow.
+#[derive(Clone, Copy, PartialEq)]
+enum Last {
+    Start,
+    Unit,
+    Teen,
+    Tens,
+    Hundred,
+    Scale,
+    /// `and` inside a number (`one hundred and five`): a number word must follow.
+    And,
+    /// `a` before `hundred` or a scale word (`a million`).
+    A,
+    /// `point`: digit words must follow.
+    Point,
+    /// Digit words after `point`.
+    Decimals,
+    /// `and a half`.
+    Half,
+}
+
+/// Reads a number written in English words from the start of `tokens` (whitespace-split
+/// words of a sentence): `one hundred eighty-seven thousand four hundred thirty-two`,
+/// `one hundred and five`, `fifteen million`, `three point five million`, `two and a half
+/// million`, `twelve hundred`, `one crore twenty lakh`. Returns the number and how many
+/// tokens it took; `None` when the first token does not begin one.
+///
+/// The interval is what the words say to their last spoken digit: `one hundred eighty-seven
+/// thousand` is 187,000 ± 500, like `187 thousand`; `fifteen million` is 15e6 ± 0.5e6;
+/// `two and a half million` 2.5e6 ± 0.25e6. Weak (never evidence alone) below 1,000, with
+/// one significant digit (`one million thanks`, `ten thousand steps`, `a hundred`), or
+/// year-like (`two thousand twenty-five`): small number words are everywhere in prose.
+///
+/// Looks at no more than [`MAX_NUMBER_WORDS`] tokens.
+pub fn parse_words(tokens: &[&str]) -> Option<(NumToken, usize)> {
+    let mut total = 0.0f64; // completed scale groups
+    let mut group = 0.0f64; // the group being read (below the last scale)
+    let mut group_hundred = false;
+    let mut last_scale = f64::INFINITY;
+    let mut last = Last::Start;
+    // Product of the multipliers after the last digit word: what the last spoken digit
+    // counts (`two hundred thousand`: 1e5).
+    let mut unit = 1.0f64;
+    let mut decimals = 0i32;
+    let mut half = false;
+    // The longest accepted reading so far: (value, unit, half, tokens).
+    let mut best: Option<(f64, f64, bool, usize)> = None;
+    for (k, raw) in tokens.iter().take(MAX_NUMBER_WORDS).enumerate() {
+        let lead = raw.trim_start_matches(['(', '"', '\'', '“', '‘']);
+        if k > 0 && lead.len() != raw.len() {
+            break; // an opening bracket or quote begins something else
+        }
+        let word = lead.trim_end_matches([',', '.', ';', ':', '!', '?', ')', '"', '\'', '”', '’']);
+        let ends = word.len() != lead.len();
+        // Only `thousand,` (British `one thousand, two hundred`) may go on past a comma.
+        let comma_only = lead.get(word.len()..) == Some(",");
+        if word.is_empty()
+            || word.len() > 24
+            || !word.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
+        {
+            break;
+        }
+        // Lowercased on the stack: this runs on every word of every sentence written.
+        let mut buf = [0u8; 24];
+        let Some(dst) = buf.get_mut(..word.len()) else {
+            break;
+        };
+        dst.copy_from_slice(word.as_bytes());
+        dst.make_ascii_lowercase();
+        let Ok(lower) = std::str::from_utf8(dst) else {
+            break;
+        };
+        let (w0, w1) = match lower.split_once('-') {
+            Some((a, b)) => (a, Some(b)),
+            None => (lower, None),
+        };
+        if w0.is_empty() || w1.is_some_and(|b| b.is_empty() || b.contains('-')) {
+            break;
+        }
+        let words: &[&str] = &[w0, w1.unwrap_or("")][..if w1.is_some() { 2 } else { 1 }];
+        let mut ok = true;
+        for (j, w) in words.iter().enumerate() {
+            // A hyphenated word is exactly tens-unit (`eighty-seven`).
+            let hyphen_ok = words.len() == 1
+                || match (j, small_word(w)) {
+                    (0, Some((_, WordKind::Tens))) => true,
+                    (1, Some((u, WordKind::Unit))) => u > 0,
+                    _ => false,
+                };
+            if !hyphen_ok {
+                ok = false;
+                break;
+            }
+            // The next word, lowercased: only `and` and `a` look ahead.
+            let next_is = |p: &dyn Fn(&str) -> bool| {
+                tokens.get(k + 1).is_some_and(|t| {
+                    p(&t.trim_matches(|c: char| !c.is_ascii_alphabetic())
+                        .to_ascii_lowercase())
+                })
+            };
+            let number_word = |t: &str| small_word(t.split('-').next().unwrap_or("")).is_some();
+            match (*w, small_word(w)) {
+                (_, Some((v, kind))) if last == Last::Point || last == Last::Decimals => {
+                    if kind != WordKind::Unit {
+                        ok = false;
+                        break;
+                    }
+                    decimals += 1;
+                    group += f64::from(v) * 10f64.powi(-decimals);
+                    unit = 10f64.powi(-decimals);
+                    last = Last::Decimals;
+                }
+                (_, Some((v, kind))) => {
+                    let fits = match kind {
+                        // A unit after tens (`eighty seven`), or to begin a group.
+                        WordKind::Unit => {
+                            v > 0
+                                && matches!(
+                                    last,
+                                    Last::Start
+                                        | Last::Tens
+                                        | Last::Hundred
+                                        | Last::Scale
+                                        | Last::And
+                                )
+                                || (v == 0 && last == Last::Start)
+                        }
+                        WordKind::Teen | WordKind::Tens => {
+                            matches!(last, Last::Start | Last::Hundred | Last::Scale | Last::And)
+                        }
+                    };
+                    // `thirty` after `twenty` in the same group is no number.
+                    if !fits || (last == Last::Tens && kind != WordKind::Unit) {
+                        ok = false;
+                        break;
+                    }
+                    group += f64::from(v);
+                    unit = 1.0;
+                    last = match kind {
+                        WordKind::Unit => Last::Unit,
+                        WordKind::Teen => Last::Teen,
+                        WordKind::Tens => Last::Tens,
+                    };
+                }
+                ("hundred", _) => {
+                    // `two hundred`, `twelve hundred`, `a hundred`; once per group.
+                    let after_number =
+                        matches!(last, Last::Unit | Last::Teen | Last::Tens | Last::A);
+                    if !after_number || group_hundred || group <= 0.0 || group >= 100.0 {
+                        ok = false;
+                        break;
+                    }
+                    group *= 100.0;
+                    unit *= 100.0;
+                    group_hundred = true;
+                    last = Last::Hundred;
+                }
+                ("and", _) => {
+                    if matches!(last, Last::Hundred | Last::Scale) && next_is(&number_word) {
+                        last = Last::And;
+                    } else if matches!(last, Last::Unit | Last::Teen | Last::Tens | Last::Hundred)
+                        && next_is(&|t: &str| t == "a")
+                        && tokens.get(k + 2).is_some_and(|t| {
+                            t.trim_end_matches([',', '.', ';', ':', '!', '?', ')'])
+                                .eq_ignore_ascii_case("half")
+                        })
+                    {
+                        last = Last::And; // `and a half`: `a` and `half` follow
+                        half = true;
+                    } else {
+                        ok = false;
+                        break;
+                    }
+                }
+                ("a", _) => {
+                    if half && last == Last::And {
+                        last = Last::A;
+                    } else if matches!(last, Last::Start | Last::Scale | Last::And)
+                        && !half
+                        && next_is(&|t: &str| t == "hundred" || scale_word(t).is_some())
+                    {
+                        group += 1.0;
+                        unit = 1.0;
+                        last = Last::A;
+                    } else {
+                        ok = false;
+                        break;
+                    }
+                }
+                ("half", _) if half && last == Last::A => {
+                    group += 0.5;
+                    unit = 1.0;
+                    last = Last::Half;
+                }
+                ("point", _) => {
+                    let after_number =
+                        matches!(last, Last::Unit | Last::Teen | Last::Tens | Last::Hundred);
+                    if !after_number || half || decimals > 0 {
+                        ok = false;
+                        break;
+                    }
+                    last = Last::Point;
+                }
+                (w, _) => {
+                    let Some(sc) = scale_word(w) else {
+                        ok = false;
+                        break;
+                    };
+                    let after_number = matches!(
+                        last,
+                        Last::Unit
+                            | Last::Teen
+                            | Last::Tens
+                            | Last::Hundred
+                            | Last::A
+                            | Last::Decimals
+                            | Last::Half
+                    );
+                    if !after_number || group <= 0.0 || sc >= last_scale {
+                        ok = false;
+                        break;
+                    }
+                    total += group * sc;
+                    group = 0.0;
+                    group_hundred = false;
+                    unit *= sc;
+                    last_scale = sc;
+                    last = Last::Scale;
+                }
+            }
+        }
+        if !ok {
+            break;
+        }
+        if matches!(
+            last,
+            Last::Unit
+                | Last::Teen
+                | Last::Tens
+                | Last::Hundred
+                | Last::Scale
+                | Last::Decimals
+                | Last::Half
+        ) {
+            best = Some((total + group, unit, half, k + 1));
+        }
+        // A decimal or half ends the number at its scale word; punctuation ends it, but a
+        // comma after a scale word does not (`one thousand, two hundred`).
+        let done_fraction = (decimals > 0 || half) && last == Last::Scale;
+        if done_fraction || (ends && !(comma_only && last == Last::Scale)) {
+            break;
+        }
+    }
+    let (value, unit, half, took) = best?;
+    if !value.is_finite() || value < 0.0 {
+        return None;
+    }
+    // `and a half` is precise to a half of its unit; otherwise to its last digit.
+    let width = if half { 0.5 * unit } else { unit };
+    let (lo, hi) = ((value - width / 2.0).max(0.0), value + width / 2.0);
+    let mut readings = Vec::new();
+    push_units(&mut readings, lo, hi);
+    readings.retain(|r| r.hi > 0.0 && r.lo.is_finite() && r.hi.is_finite());
+    if readings.is_empty() {
+        return None;
+    }
+    // Significant digits as spoken: `two and a half million` is 2.5 (two).
+    let sig_unit = if half { unit / 10.0 } else { unit };
+    // Trailing zeros of the spoken digits are not significant: `ten thousand` is one.
+    let mut mantissa = (value / sig_unit).round().min(1e18) as u64;
+    while mantissa >= 10 && mantissa.is_multiple_of(10) {
+        mantissa /= 10;
+    }
+    let sig = mantissa.max(1).ilog10() + 1;
+    let year_like = unit == 1.0 && (1900.0..=2100.0).contains(&value);
+    let weak = value < 1000.0 || sig < 2 || year_like;
+    Some((
+        NumToken {
+            readings,
+            sig_digits: sig,
+            weak,
+        },
+        took,
+    ))
 }
 
 /// Days from 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -795,4 +1241,22 @@ pub fn fingerprints(text: &str) -> Vec<u64> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod scale_table_tests {
+    use super::SCALES;
+
+    /// A scale word is found by its suffix, first match wins: an entry must come before
+    /// every shorter entry it ends with, or the shorter one would take its number
+    /// (`15 mil millones` read as `millones` after a `15 mil` that is then no number).
+    #[test]
+    fn longer_scale_words_come_before_the_shorter_ones_they_end_with() {
+        for (i, (a, ..)) in SCALES.iter().enumerate() {
+            assert_eq!(*a, a.to_lowercase(), "{a} must be lowercase");
+            for (b, ..) in SCALES.iter().skip(i + 1) {
+                assert!(!b.ends_with(a), "{b} must come before {a}");
+            }
+        }
+    }
 }
