@@ -93,6 +93,11 @@ pub struct Limits {
     pub max_cells: u64,
     /// Most characters of text taken from one file (64 Mi characters).
     pub max_text_chars: usize,
+    /// How deep documents embedded in a target are read (3): a workbook in a deck is
+    /// 1, a document inside that workbook 2. Deeper ones are skipped and said so
+    /// ([`TargetDoc::skipped`]). Every other bound holds for the file and everything
+    /// embedded in it together, so nesting cannot multiply them.
+    pub max_embedding_depth: usize,
     /// Most memory one read may use for what it holds at once, estimated from the
     /// counts above before each allocation (512 MiB): cells and their strings, calamine's
     /// shared-strings table and its ods and xls grids. Keeps one call well under 1 GiB
@@ -120,6 +125,7 @@ impl Default for Limits {
             max_sheet_name_bytes: 255,
             max_cells: 2_000_000,
             max_text_chars: 64 * 1024 * 1024,
+            max_embedding_depth: 3,
             max_memory_bytes: 512 * MIB,
             max_read_time: std::time::Duration::from_secs(30),
             control: ReadControl::default(),
@@ -259,6 +265,10 @@ pub struct TargetDoc {
     pub document: DocumentRef,
     /// Its text and tables, each with where it sits (`slide 3`, `paragraph 12`).
     pub parts: Vec<WritePart>,
+    /// What was found and not read, each with why (`embedded oleObject1.bin: not a
+    /// valid xlsx (...)`): embedded objects that are damaged, of a kind not read, or
+    /// nested deeper than [`Limits::max_embedding_depth`]. The rest of the file is read.
+    pub skipped: Vec<String>,
 }
 
 /// A problem with one file: the file as given, and what is wrong with it.
@@ -564,6 +574,7 @@ pub fn read_target(path: &Path, limits: &Limits) -> Result<TargetDoc, FileError>
     Ok(TargetDoc {
         document: file_document(path),
         parts,
+        skipped: Vec::new(),
     })
 }
 
