@@ -57,6 +57,10 @@ pub struct TargetReport {
     /// Why it could not be read; it then has no flows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What was found in it and not read, and why (an embedded object that is damaged,
+    /// of a kind not read, or nested too deep); the rest of it was checked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// A file that could not be read, and why.
@@ -195,6 +199,7 @@ pub fn scan(
         });
         let entry = match files::read_target(path, limits) {
             Ok(doc) => {
+                let skipped = doc.skipped;
                 let write = WriteContent {
                     target: doc.document,
                     parts: doc.parts,
@@ -216,12 +221,14 @@ pub fn scan(
                     path: display(path),
                     flows,
                     error: None,
+                    skipped,
                 }
             }
             Err(e) => TargetReport {
                 path: display(path),
                 flows: Vec::new(),
                 error: Some(e.to_string()),
+                skipped: Vec::new(),
             },
         };
         report.targets.push(entry);

@@ -22,8 +22,11 @@ fn u32_at(d: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
 }
 
-fn damaged(detail: &str) -> Problem {
-    Problem::invalid(Kind::Xls, format!("compound file is damaged: {detail}"))
+fn damaged(what: &'static str, detail: &str) -> Problem {
+    Problem::Invalid {
+        kind: what,
+        detail: format!("compound file is damaged: {detail}"),
+    }
 }
 
 struct Cfb<'a> {
@@ -69,76 +72,104 @@ impl Cfb<'_> {
     }
 }
 
-/// The `Workbook` (or BIFF5 `Book`) stream of a compound file.
-fn workbook_stream(data: &[u8]) -> Result<Vec<u8>, Problem> {
-    if data.get(..8) != Some(&MAGIC[..]) {
-        return Err(Problem::invalid(
-            Kind::Xls,
-            "the file is not an OLE compound file (an .xls saved as something else?)",
-        ));
-    }
-    let shift = u16_at(data, 0x1E).ok_or_else(|| damaged("short header"))?;
-    if shift != 9 && shift != 12 {
-        return Err(damaged("unexpected sector size"));
-    }
-    let sector = 1usize << shift;
-    let mini_shift = u16_at(data, 0x20).ok_or_else(|| damaged("short header"))?;
-    if mini_shift != 6 {
-        return Err(damaged("unexpected mini sector size"));
-    }
-    let first_dir = u32_at(data, 0x30).ok_or_else(|| damaged("short header"))?;
-    let mini_cutoff = u32_at(data, 0x38).ok_or_else(|| damaged("short header"))?;
-    let first_minifat = u32_at(data, 0x3C).ok_or_else(|| damaged("short header"))?;
-    let first_difat = u32_at(data, 0x44).ok_or_else(|| damaged("short header"))?;
-    let sectors_in_file = data.len() / sector;
+/// True when `data` starts like an OLE compound file.
+pub(crate) fn is_compound(data: &[u8]) -> bool {
+    data.get(..8) == Some(&MAGIC[..])
+}
 
-    // FAT sector ids: 109 in the header, the rest in a chain of DIFAT sectors.
-    let mut fat_ids: Vec<u32> = (0..109)
-        .filter_map(|k| u32_at(data, 0x4C + 4 * k))
-        .filter(|&id| (id as usize) < sectors_in_file)
-        .collect();
-    let mut difat = first_difat;
-    let mut hops = 0;
-    let per = sector / 4;
-    while (difat as usize) < sectors_in_file && hops < sectors_in_file {
-        let start = (difat as usize + 1) * sector;
-        let Some(s) = data.get(start..start + sector) else {
-            break;
+/// An OLE compound file opened far enough to find its streams by name: its sector
+/// tables and directory, every chain bounded by the file.
+pub(crate) struct Compound<'a> {
+    cfb: Cfb<'a>,
+    /// The directory, 128 bytes an entry.
+    dir: Vec<u8>,
+    mini_cutoff: u32,
+    first_minifat: u32,
+    /// What the file is said to be, for errors (`xls`, `OLE object`).
+    what: &'static str,
+}
+
+impl<'a> Compound<'a> {
+    pub(crate) fn open(data: &'a [u8], what: &'static str) -> Result<Self, Problem> {
+        if !is_compound(data) {
+            return Err(Problem::Invalid {
+                kind: what,
+                detail: "the file is not an OLE compound file (an .xls saved as something else?)"
+                    .to_string(),
+            });
+        }
+        let short = || damaged(what, "short header");
+        let shift = u16_at(data, 0x1E).ok_or_else(short)?;
+        if shift != 9 && shift != 12 {
+            return Err(damaged(what, "unexpected sector size"));
+        }
+        let sector = 1usize << shift;
+        let mini_shift = u16_at(data, 0x20).ok_or_else(short)?;
+        if mini_shift != 6 {
+            return Err(damaged(what, "unexpected mini sector size"));
+        }
+        let first_dir = u32_at(data, 0x30).ok_or_else(short)?;
+        let mini_cutoff = u32_at(data, 0x38).ok_or_else(short)?;
+        let first_minifat = u32_at(data, 0x3C).ok_or_else(short)?;
+        let first_difat = u32_at(data, 0x44).ok_or_else(short)?;
+        let sectors_in_file = data.len() / sector;
+
+        // FAT sector ids: 109 in the header, the rest in a chain of DIFAT sectors.
+        let mut fat_ids: Vec<u32> = (0..109)
+            .filter_map(|k| u32_at(data, 0x4C + 4 * k))
+            .filter(|&id| (id as usize) < sectors_in_file)
+            .collect();
+        let mut difat = first_difat;
+        let mut hops = 0;
+        let per = sector / 4;
+        while (difat as usize) < sectors_in_file && hops < sectors_in_file {
+            let start = (difat as usize + 1) * sector;
+            let Some(s) = data.get(start..start + sector) else {
+                break;
+            };
+            for k in 0..per - 1 {
+                if let Some(id) = u32_at(s, 4 * k)
+                    && (id as usize) < sectors_in_file
+                {
+                    fat_ids.push(id);
+                }
+            }
+            difat = u32_at(s, 4 * (per - 1)).unwrap_or(END_OF_CHAIN);
+            hops += 1;
+        }
+        let mut cfb = Cfb {
+            data,
+            sector,
+            fat: Vec::new(),
         };
-        for k in 0..per - 1 {
-            if let Some(id) = u32_at(s, 4 * k)
-                && (id as usize) < sectors_in_file
-            {
-                fat_ids.push(id);
+        let mut fat = Vec::new();
+        for id in fat_ids {
+            if let Some(s) = cfb.sector(id) {
+                fat.extend(s.chunks_exact(4).filter_map(|c| u32_at(c, 0)));
+            }
+            // Entries beyond the file's sectors can only point outside it.
+            if fat.len() > sectors_in_file {
+                break;
             }
         }
-        difat = u32_at(s, 4 * (per - 1)).unwrap_or(END_OF_CHAIN);
-        hops += 1;
-    }
-    let mut cfb = Cfb {
-        data,
-        sector,
-        fat: Vec::new(),
-    };
-    let mut fat = Vec::new();
-    for id in fat_ids {
-        if let Some(s) = cfb.sector(id) {
-            fat.extend(s.chunks_exact(4).filter_map(|c| u32_at(c, 0)));
+        fat.truncate(sectors_in_file);
+        cfb.fat = fat;
+        let dir = cfb.read_chain(first_dir);
+        if dir.len() < 128 {
+            return Err(damaged(what, "no directory"));
         }
-        // Entries beyond the file's sectors can only point outside it.
-        if fat.len() > sectors_in_file {
-            break;
-        }
+        Ok(Compound {
+            cfb,
+            dir,
+            mini_cutoff,
+            first_minifat,
+            what,
+        })
     }
-    fat.truncate(sectors_in_file);
-    cfb.fat = fat;
 
-    let dir = cfb.read_chain(first_dir);
-    let entries: Vec<&[u8]> = dir.chunks_exact(128).collect();
-    let root = entries.first().ok_or_else(|| damaged("no directory"))?;
-    let stream = entries
-        .iter()
-        .find(|e| {
+    /// Name and type (1 storage, 2 stream, 5 root) of each directory entry.
+    fn entries(&self) -> impl Iterator<Item = (String, u8, &[u8])> {
+        self.dir.chunks_exact(128).map(|e| {
             let len = u16_at(e, 64).unwrap_or(0) as usize;
             let units: Vec<u16> = e
                 .get(..len.min(64))
@@ -147,39 +178,69 @@ fn workbook_stream(data: &[u8]) -> Result<Vec<u8>, Problem> {
                 .filter_map(|c| u16_at(c, 0))
                 .take_while(|&u| u != 0)
                 .collect();
-            let name = String::from_utf16_lossy(&units);
-            e.get(66) == Some(&2)
-                && (name.eq_ignore_ascii_case("Workbook") || name.eq_ignore_ascii_case("Book"))
+            (
+                String::from_utf16_lossy(&units),
+                e.get(66).copied().unwrap_or(0),
+                e,
+            )
         })
-        .ok_or_else(|| {
-            Problem::invalid(Kind::Xls, "it has no Workbook stream (not an Excel file)")
-        })?;
-    let start = u32_at(stream, 116).ok_or_else(|| damaged("short directory entry"))?;
-    let size = u32_at(stream, 120).ok_or_else(|| damaged("short directory entry"))? as usize;
+    }
 
-    let mut bytes = if (size as u64) < u64::from(mini_cutoff) {
-        // Small streams live in the mini stream, addressed in 64-byte mini sectors.
-        let mini_stream = cfb.read_chain(u32_at(root, 116).unwrap_or(END_OF_CHAIN));
-        let minifat: Vec<u32> = cfb
-            .read_chain(first_minifat)
-            .chunks_exact(4)
-            .filter_map(|c| u32_at(c, 0))
-            .take(mini_stream.len() / 64)
-            .collect();
-        let mut out = Vec::new();
-        for id in cfb.chain(start, &minifat) {
-            let at = id as usize * 64;
-            if let Some(s) = mini_stream.get(at..at + 64) {
-                out.extend_from_slice(s);
+    /// Whether a stream of one of these names (ASCII case ignored) is in the file.
+    pub(crate) fn has_stream(&self, names: &[&str]) -> bool {
+        self.entries()
+            .any(|(n, ty, _)| ty == 2 && names.iter().any(|w| n.eq_ignore_ascii_case(w)))
+    }
+
+    /// The first stream of one of these names (ASCII case ignored), whole.
+    pub(crate) fn stream(&self, names: &[&str]) -> Result<Option<Vec<u8>>, Problem> {
+        let Some((_, _, entry)) = self
+            .entries()
+            .find(|(n, ty, _)| *ty == 2 && names.iter().any(|w| n.eq_ignore_ascii_case(w)))
+        else {
+            return Ok(None);
+        };
+        let short = || damaged(self.what, "short directory entry");
+        let start = u32_at(entry, 116).ok_or_else(short)?;
+        let size = u32_at(entry, 120).ok_or_else(short)? as usize;
+        let root = self.dir.get(..128).unwrap_or(&[]);
+        let mut bytes = if (size as u64) < u64::from(self.mini_cutoff) {
+            // Small streams live in the mini stream, addressed in 64-byte mini sectors.
+            let mini_stream = self
+                .cfb
+                .read_chain(u32_at(root, 116).unwrap_or(END_OF_CHAIN));
+            let minifat: Vec<u32> = self
+                .cfb
+                .read_chain(self.first_minifat)
+                .chunks_exact(4)
+                .filter_map(|c| u32_at(c, 0))
+                .take(mini_stream.len() / 64)
+                .collect();
+            let mut out = Vec::new();
+            for id in self.cfb.chain(start, &minifat) {
+                let at = id as usize * 64;
+                if let Some(s) = mini_stream.get(at..at + 64) {
+                    out.extend_from_slice(s);
+                }
             }
-        }
-        out
-    } else {
-        cfb.read_chain(start)
-    };
-    bytes.truncate(size);
-    Ok(bytes)
+            out
+        } else {
+            self.cfb.read_chain(start)
+        };
+        bytes.truncate(size);
+        Ok(Some(bytes))
+    }
 }
+
+/// The `Workbook` (or BIFF5 `Book`) stream of a compound file.
+fn workbook_stream(data: &[u8]) -> Result<Vec<u8>, Problem> {
+    Compound::open(data, Kind::Xls.name())?
+        .stream(WORKBOOK_STREAMS)?
+        .ok_or_else(|| Problem::invalid(Kind::Xls, "it has no Workbook stream (not an Excel file)"))
+}
+
+/// The streams an Excel workbook keeps its records in (BIFF8, BIFF5).
+pub(crate) const WORKBOOK_STREAMS: &[&str] = &["Workbook", "Book"];
 
 /// Checks an .xls file before calamine reads it: each sheet's declared dimensions, the
 /// number of sheets (BOUNDSHEET records) against `max_sheets`, and the grids calamine

@@ -2,10 +2,18 @@
 //! here. It checks what the archive declares (entry count, sizes, ratios) when opening,
 //! and then enforces the same limits on the bytes actually produced while decompressing,
 //! because a crafted archive can declare small sizes and still expand to gigabytes.
+//!
+//! An archive embedded in another (a workbook inside a deck) is opened with
+//! [`Archive::nested`] and spends the same budget as the one holding it: entries,
+//! declared sizes and decompressed bytes are counted for the outer file and everything
+//! in it together, so nesting a bomb cannot multiply what one file may cost.
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek};
+use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
 use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use zip::ZipArchive;
 use zip::result::ZipError;
@@ -16,14 +24,52 @@ use super::{Kind, Limits, Problem, ReadControl, human_bytes};
 /// repeated markup legitimately compress very well, and they cannot hurt.
 const RATIO_FLOOR: u64 = 1024 * 1024;
 
+/// The bytes of an embedded package, shared by its archive and calamine without a copy.
+#[derive(Clone)]
+pub(crate) struct Held(Arc<Vec<u8>>);
+
+impl Held {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Held(Arc::new(bytes))
+    }
+}
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// What an archive reads from: the file, or an embedded package held in memory.
+trait Source: Read + Seek {}
+
+impl<T: Read + Seek> Source for T {}
+
+/// What one file has spent, shared by its archive and every archive nested in it.
+#[derive(Default)]
+struct Spent {
+    /// Entries of all the archives opened, against `max_entries`.
+    entries: Cell<usize>,
+    /// Their declared sizes together, against `max_total_uncompressed`.
+    declared: Cell<u64>,
+    /// Bytes decompressed so far, against `max_total_uncompressed`.
+    expanded: Cell<u64>,
+}
+
 pub(crate) struct Archive {
-    zip: ZipArchive<BufReader<File>>,
+    zip: ZipArchive<Box<dyn Source>>,
     kind: Kind,
     limits: Limits,
-    /// Bytes decompressed so far from this archive, against `max_total_uncompressed`.
-    expanded: u64,
+    spent: Rc<Spent>,
     /// Real decompressed size of each entry, once [`Archive::verify_all`] has measured it.
     measured: Vec<Option<u64>>,
+}
+
+/// Which bound caps how far an entry may expand.
+enum Cap {
+    Entry,
+    Total,
+    Ratio,
 }
 
 impl Archive {
@@ -43,30 +89,67 @@ impl Archive {
             return Err(Problem::invalid(kind, detail));
         }
         drop(file);
-        let zip = ZipArchive::new(BufReader::new(File::open(path)?))
-            .map_err(|e| Problem::invalid(kind, zip_detail(&e)))?;
+        let source: Box<dyn Source> = Box::new(BufReader::new(File::open(path)?));
+        Self::over(source, kind, limits.clone(), Rc::default())
+    }
+
+    /// Opens an archive held in memory (a package embedded in this one) as `kind`. It
+    /// spends this archive's budget: what it declares and decompresses is counted with
+    /// everything read from this file so far.
+    pub(crate) fn nested(&self, bytes: Held, kind: Kind) -> Result<Archive, Problem> {
+        if bytes.as_ref().get(..2) != Some(&b"PK"[..]) {
+            return Err(Problem::invalid(kind, "it is not a zip archive"));
+        }
+        let source: Box<dyn Source> = Box::new(Cursor::new(bytes));
+        Self::over(source, kind, self.limits.clone(), Rc::clone(&self.spent))
+    }
+
+    fn over(
+        source: Box<dyn Source>,
+        kind: Kind,
+        limits: Limits,
+        spent: Rc<Spent>,
+    ) -> Result<Self, Problem> {
+        let zip = ZipArchive::new(source).map_err(|e| Problem::invalid(kind, zip_detail(&e)))?;
         let mut archive = Archive {
             zip,
             kind,
-            limits: limits.clone(),
-            expanded: 0,
+            limits,
+            spent,
             measured: Vec::new(),
         };
         archive.check_declared()?;
         Ok(archive)
     }
 
+    /// The same archive read as another kind (an embedded package found to be a
+    /// workbook), for the words of its errors.
+    pub(crate) fn with_kind(mut self, kind: Kind) -> Self {
+        self.kind = kind;
+        self
+    }
+
     /// Entry count, and each entry's declared size and ratio, against the limits. Cheap:
     /// reads headers only.
     fn check_declared(&mut self) -> Result<(), Problem> {
         let count = self.zip.len();
-        if count > self.limits.max_entries {
-            return Err(Problem::Refused(format!(
-                "the archive has {count} entries, more than the {} limit",
-                self.limits.max_entries
-            )));
+        let before = self.spent.entries.get();
+        let entries = before.saturating_add(count);
+        if entries > self.limits.max_entries {
+            return Err(Problem::Refused(if before == 0 {
+                format!(
+                    "the archive has {count} entries, more than the {} limit",
+                    self.limits.max_entries
+                )
+            } else {
+                format!(
+                    "the archives in the file have {entries} entries together, more than the {} limit",
+                    self.limits.max_entries
+                )
+            }));
         }
-        let mut total: u64 = 0;
+        self.spent.entries.set(entries);
+        let mut total: u64 = self.spent.declared.get();
         for i in 0..count {
             let entry = self
                 .zip
@@ -96,6 +179,7 @@ impl Archive {
                 )));
             }
         }
+        self.spent.declared.set(total);
         Ok(())
     }
 
@@ -205,11 +289,91 @@ impl Archive {
         f(&mut reader).map(Some)
     }
 
+    /// How far entry `i` may expand (one byte past it is how a bomb is told apart), and
+    /// which bound says so.
+    fn cap(&mut self, i: usize) -> Result<(u64, Cap), Problem> {
+        let kind = self.kind;
+        let compressed = self
+            .zip
+            .by_index_raw(i)
+            .map_err(|e| Problem::invalid(kind, zip_detail(&e)))?
+            .compressed_size()
+            .max(1);
+        let limits = &self.limits;
+        let by_entry = limits.max_entry_uncompressed;
+        let by_total = limits
+            .max_total_uncompressed
+            .saturating_sub(self.spent.expanded.get());
+        let by_ratio = compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
+        Ok(if by_entry <= by_total && by_entry <= by_ratio {
+            (by_entry, Cap::Entry)
+        } else if by_total <= by_ratio {
+            (by_total, Cap::Total)
+        } else {
+            (by_ratio, Cap::Ratio)
+        })
+    }
+
+    /// Why an entry that went past its cap is refused.
+    fn past(&self, name: &str, cap: &Cap) -> Problem {
+        let limits = &self.limits;
+        Problem::Refused(match cap {
+            Cap::Entry => format!(
+                "{name} would expand past {}",
+                human_bytes(limits.max_entry_uncompressed)
+            ),
+            Cap::Total => format!(
+                "the archive would expand past {} in total",
+                human_bytes(limits.max_total_uncompressed)
+            ),
+            Cap::Ratio => format!(
+                "{name} expands more than {}:1 (a zip bomb?)",
+                limits.max_ratio
+            ),
+        })
+    }
+
+    /// Streams one part through `f` like [`Archive::stream`], for parts nothing has
+    /// measured yet: its bytes are bounded and counted as [`Archive::read`] counts them,
+    /// without holding the part in memory.
+    pub(crate) fn stream_counted<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut dyn BufRead) -> Result<T, Problem>,
+    ) -> Result<Option<T>, Problem> {
+        let Some(i) = self.index_of(name) else {
+            return Ok(None);
+        };
+        let (cap, why) = self.cap(i)?;
+        let kind = self.kind;
+        let control = self.limits.control.clone();
+        let entry = self
+            .zip
+            .by_index(i)
+            .map_err(|e| Problem::invalid(kind, zip_detail(&e)))?;
+        let counted = Counted {
+            inner: entry.take(cap.saturating_add(1)),
+            read: 0,
+        };
+        let mut reader = BufReader::with_capacity(64 * 1024, Controlled::new(counted, control));
+        let result = f(&mut reader);
+        let copied = reader.get_ref().inner.read;
+        drop(reader);
+        if copied > cap {
+            return Err(self.past(name, &why));
+        }
+        self.spent
+            .expanded
+            .set(self.spent.expanded.get().saturating_add(copied));
+        result.map(Some)
+    }
+
     /// Streams entry `i` into `out` through `Read::take`, so at most one byte past the
     /// smallest applicable limit is ever produced, whatever the headers claim.
     fn expand(&mut self, i: usize, out: &mut impl io::Write) -> Result<u64, Problem> {
         let kind = self.kind;
-        let limits = &self.limits;
+        let (cap, why) = self.cap(i)?;
+        let control = self.limits.control.clone();
         let mut entry = self
             .zip
             .by_index(i)
@@ -218,15 +382,7 @@ impl Archive {
         if entry.is_dir() {
             return Ok(0);
         }
-        let compressed = entry.compressed_size().max(1);
-        let by_entry = limits.max_entry_uncompressed;
-        let by_total = limits.max_total_uncompressed.saturating_sub(self.expanded);
-        let by_ratio = compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
-        let cap = by_entry.min(by_total).min(by_ratio);
-        let mut bounded = Controlled::new(
-            (&mut entry).take(cap.saturating_add(1)),
-            limits.control.clone(),
-        );
+        let mut bounded = Controlled::new((&mut entry).take(cap.saturating_add(1)), control);
         let copied = io::copy(&mut bounded, out).map_err(|e| {
             if let Some(p) = stop_reason(&e) {
                 return p;
@@ -241,24 +397,29 @@ impl Archive {
                 Problem::invalid(kind, format!("zip entry {name} is damaged: {e}"))
             }
         })?;
+        drop(bounded);
+        drop(entry);
         if copied > cap {
-            let why = if cap == by_entry {
-                format!("{name} would expand past {}", human_bytes(by_entry))
-            } else if cap == by_total {
-                format!(
-                    "the archive would expand past {} in total",
-                    human_bytes(limits.max_total_uncompressed)
-                )
-            } else {
-                format!(
-                    "{name} expands more than {}:1 (a zip bomb?)",
-                    limits.max_ratio
-                )
-            };
-            return Err(Problem::Refused(why));
+            return Err(self.past(&name, &why));
         }
-        self.expanded = self.expanded.saturating_add(copied);
+        self.spent
+            .expanded
+            .set(self.spent.expanded.get().saturating_add(copied));
         Ok(copied)
+    }
+}
+
+/// A reader that counts the bytes it passes on.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read = self.read.saturating_add(n as u64);
+        Ok(n)
     }
 }
 

@@ -29,11 +29,17 @@
 
 mod cfb;
 mod csv;
+mod docx;
+mod embed;
 mod guard;
 mod numfmt;
 mod ooxml;
+mod pptx;
+mod props;
+mod reading;
 mod text;
 mod workbook;
+mod xlsx;
 mod xml;
 
 use std::fmt;
@@ -57,6 +63,11 @@ const MIB: u64 = 1024 * 1024;
 /// file over a bound is an error naming the bound ([`Problem::Refused`]), never a partial
 /// result passed off as whole. docs/security.md ("Hostile files: reader budgets") has the
 /// measured cost of each.
+///
+/// A document embedded in a target is read within the target's bounds, not bounds of
+/// its own: its zip entries, sizes, text, XML elements and cells are counted with the
+/// target's, and it is held in memory against `max_memory_bytes`. Only the file size
+/// applies to each embedded object alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest file accepted at all (200 MiB).
@@ -72,7 +83,8 @@ pub struct Limits {
     pub max_ratio: u64,
     /// Deepest XML element nesting accepted (256).
     pub max_xml_depth: usize,
-    /// Most XML elements taken from one pptx or docx, all parts together (4 million).
+    /// Most XML elements taken from one target (pptx, docx, and the parts of an xlsx
+    /// read besides its cells), all parts together (4 million).
     /// Each element can add an entry (an empty paragraph, an empty table cell) to what
     /// is collected, so this bounds that memory (about 64 bytes each at worst, 256 MiB)
     /// whatever the text budget says. A 500-page document has about a million.
@@ -93,6 +105,11 @@ pub struct Limits {
     pub max_cells: u64,
     /// Most characters of text taken from one file (64 Mi characters).
     pub max_text_chars: usize,
+    /// How deep documents embedded in a target are read (3): a workbook in a deck is
+    /// 1, a document inside that workbook 2. Deeper ones are skipped and said so
+    /// ([`TargetDoc::skipped`]). Every other bound holds for the file and everything
+    /// embedded in it together, so nesting cannot multiply them.
+    pub max_embedding_depth: usize,
     /// Most memory one read may use for what it holds at once, estimated from the
     /// counts above before each allocation (512 MiB): cells and their strings, calamine's
     /// shared-strings table and its ods and xls grids. Keeps one call well under 1 GiB
@@ -120,6 +137,7 @@ impl Default for Limits {
             max_sheet_name_bytes: 255,
             max_cells: 2_000_000,
             max_text_chars: 64 * 1024 * 1024,
+            max_embedding_depth: 3,
             max_memory_bytes: 512 * MIB,
             max_read_time: std::time::Duration::from_secs(30),
             control: ReadControl::default(),
@@ -259,6 +277,10 @@ pub struct TargetDoc {
     pub document: DocumentRef,
     /// Its text and tables, each with where it sits (`slide 3`, `paragraph 12`).
     pub parts: Vec<WritePart>,
+    /// What was found and not read, each with why (`embedded oleObject1.bin: not a
+    /// valid xlsx (...)`): embedded objects that are damaged, of a kind not read, or
+    /// nested deeper than [`Limits::max_embedding_depth`]. The rest of the file is read.
+    pub skipped: Vec<String>,
 }
 
 /// A problem with one file: the file as given, and what is wrong with it.
@@ -532,16 +554,30 @@ fn csv_sheet(
     Ok((SheetRead { sheet: stem, cells }, truncated))
 }
 
-/// Reads a document as a list of parts (text blocks and tables) with their locations:
-/// - pptx, slides in presentation order: `slide N` (all text outside tables, paragraphs
-///   joined by newlines), `slide N table K`, `slide N chart K` (the chart's cached data:
-///   a category row, then one row per series), `slide N notes` (speaker notes);
-/// - docx: `paragraph N` (one part per non-empty body paragraph; N counts every body
-///   paragraph outside tables), `table K` (top-level tables; nested tables fold into
-///   their cell), `chart K`; headers, footers, footnotes and comments are not read;
+/// Reads a document as a list of parts (text blocks and tables) with their locations,
+/// every place the file keeps text that someone (or an agent) wrote:
+/// - pptx, slides in presentation order (hidden ones too): `slide N` (all text outside
+///   tables, grouped shapes and placeholders included, paragraphs joined by newlines),
+///   `slide N table K`, `slide N chart K` (the chart's cached data: a category row, then
+///   one row per series), `slide N notes` (speaker notes), `alt text of shape 'Picture
+///   3' on slide N` (titles and descriptions of shapes and pictures), `comments on slide
+///   N` (legacy and modern, replies included), `slide N SmartArt K`;
+/// - docx: `paragraph N` (one part per non-empty body paragraph, text boxes included; N
+///   counts every body paragraph outside tables), `table K` (top-level tables; nested
+///   tables fold into their cell), `chart K`, alt text, `SmartArt K`, `header N` and
+///   `footer N` (and their tables), `footnotes`, `endnotes`, `comments`;
 /// - workbooks: one table per sheet over its used range at `Sheet!A1:D9` with displayed
-///   text where known (a very sparse sheet becomes one table per row instead);
+///   text where known (a very sparse sheet becomes one table per row instead); for xlsx
+///   and xlsm also per sheet `comments on Sheet` (notes and threaded comments), `header
+///   and footer of Sheet`, `text boxes on Sheet`, alt text and `Sheet chart K`;
+/// - pptx, docx, xlsx and xlsm: `document properties` (title, subject, keywords,
+///   comments, company, custom properties ...), and every embedded document or workbook
+///   (a package, or an OLE object holding one or an xls), read the same way down to
+///   [`Limits::max_embedding_depth`] and labelled `embedded Book1.xlsx on slide 2 >
+///   Sheet1!A1:B3`; one that cannot be read is listed in [`TargetDoc::skipped`];
 /// - csv: one table at `rows 1-N`; txt/md: blocks between blank lines at `line N`.
+///
+/// The limits hold for the file and everything embedded in it together.
 pub fn read_target(path: &Path, limits: &Limits) -> Result<TargetDoc, FileError> {
     let limits = &limits.started();
     let on_file = |problem| FileError {
@@ -550,20 +586,26 @@ pub fn read_target(path: &Path, limits: &Limits) -> Result<TargetDoc, FileError>
     };
     let kind = kind_for(path, TARGET_TYPES, |_| true).map_err(on_file)?;
     check_size(path, limits).map_err(on_file)?;
-    let parts = match kind {
-        Kind::Pptx => ooxml::pptx_parts(path, limits).map_err(on_file)?,
-        Kind::Docx => ooxml::docx_parts(path, limits).map_err(on_file)?,
-        Kind::Csv => csv::read_table(path, limits).map_err(on_file)?,
-        Kind::Txt | Kind::Md => text::read_blocks(path, limits).map_err(on_file)?,
-        Kind::Xlsx | Kind::Xlsm | Kind::Xls | Kind::Ods => {
+    let (parts, skipped) = match kind {
+        Kind::Pptx => pptx::parts(path, limits).map_err(on_file)?,
+        Kind::Docx => docx::parts(path, limits).map_err(on_file)?,
+        Kind::Xlsx | Kind::Xlsm => xlsx::parts(path, kind, limits).map_err(on_file)?,
+        Kind::Csv => (csv::read_table(path, limits).map_err(on_file)?, Vec::new()),
+        Kind::Txt | Kind::Md => (
+            text::read_blocks(path, limits).map_err(on_file)?,
+            Vec::new(),
+        ),
+        Kind::Xls | Kind::Ods => {
             let found = workbook::read(path, kind, workbook::Pick::All, None, None, limits)
                 .map_err(on_file)?;
-            found.sheets.iter().flat_map(sheet_tables).collect()
+            let parts = found.sheets.iter().flat_map(sheet_tables).collect();
+            (parts, Vec::new())
         }
     };
     Ok(TargetDoc {
         document: file_document(path),
         parts,
+        skipped,
     })
 }
 

@@ -1,7 +1,8 @@
-//! PowerPoint and Word documents as write parts, and Purview labels of any OOXML file.
+//! What every OOXML package shares: relationships, the text collector for drawing and
+//! document parts, chart caches, comments-like lists of text, alt text, and Purview
+//! labels. The packages themselves are read in `pptx`, `docx` and `xlsx`.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use crate::model::WritePart;
 
@@ -13,7 +14,7 @@ const REL_OFFICE_DOCUMENT: &str =
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument";
 
 /// Reads a part that must exist.
-fn required(archive: &mut Archive, kind: Kind, name: &str) -> Result<Vec<u8>, Problem> {
+pub(crate) fn required(archive: &mut Archive, kind: Kind, name: &str) -> Result<Vec<u8>, Problem> {
     archive
         .read(name)?
         .ok_or_else(|| Problem::invalid(kind, format!("it has no {name}")))
@@ -50,7 +51,7 @@ fn resolve_target(part: &str, target: &str) -> String {
 }
 
 /// Relationship id -> (type, resolved target) for `part`.
-fn relationships(
+pub(crate) fn relationships(
     archive: &mut Archive,
     kind: Kind,
     limits: &Limits,
@@ -102,11 +103,11 @@ pub(crate) fn main_part(
 /// separately. `para`, `text`, `table`, `row`, `cell`, `tab` and `br` are the local names
 /// of the vocabulary (`p`/`t`/`tbl`/`tr`/`tc` in both DrawingML and WordprocessingML).
 #[derive(Default)]
-struct Collector {
+pub(crate) struct Collector {
     /// Paragraphs outside tables, in order: (index counting every paragraph, text).
-    paragraphs: Vec<(usize, String)>,
+    pub(crate) paragraphs: Vec<(usize, String)>,
     paragraph_count: usize,
-    tables: Vec<Vec<Vec<String>>>,
+    pub(crate) tables: Vec<Vec<Vec<String>>>,
     /// Nesting of tables; text of a nested table goes into the enclosing top-level cell.
     table_depth: usize,
     in_text: bool,
@@ -114,13 +115,36 @@ struct Collector {
     skip_depth: usize,
     current: String,
     /// Relationship ids of charts (`c:chart r:id`), in document order.
-    charts: Vec<String>,
+    pub(crate) charts: Vec<String>,
+    /// Relationship ids of SmartArt data (`dgm:relIds r:dm`), in document order.
+    pub(crate) diagrams: Vec<String>,
+    /// Alt text of shapes and pictures: (shape name, title and description).
+    pub(crate) alt: Vec<(String, String)>,
     /// Paragraphs can nest (a text box inside a run of a paragraph): only the outermost
     /// one makes a part; inner ones become lines of it.
     para_depth: usize,
 }
 
 impl Collector {
+    /// Walks one part into a new collector, leaving out the subtrees named in `skip`.
+    pub(crate) fn of(
+        bytes: &[u8],
+        part: &str,
+        kind: Kind,
+        limits: &Limits,
+        budget: &mut TextBudget,
+        skip: &[&str],
+    ) -> Result<Self, Problem> {
+        let mut c = Collector::default();
+        walk(bytes, part, kind, limits, budget, |ev| c.feed(ev, skip))?;
+        Ok(c)
+    }
+
+    /// Its paragraphs outside tables, joined by newlines.
+    pub(crate) fn text(&self) -> String {
+        join_paragraphs(self.paragraphs.iter().map(|(_, t)| t.as_str()))
+    }
+
     fn open(&mut self, local: &str, skip: &[&str]) {
         if self.skip_depth > 0 {
             self.skip_depth += 1;
@@ -188,7 +212,46 @@ impl Collector {
         }
     }
 
-    fn text(&mut self, s: &str) {
+    /// What an element refers to or carries besides text: charts, SmartArt, alt text.
+    fn references(&mut self, local: &str, e: &quick_xml::events::BytesStart<'_>) {
+        match local {
+            "chart" => {
+                if let Some(id) = prefixed_attr(e, "id") {
+                    self.charts.push(id);
+                }
+            }
+            "relIds" => {
+                if let Some(id) = prefixed_attr(e, "dm") {
+                    self.diagrams.push(id);
+                }
+            }
+            // `cNvPr` in DrawingML (slides, sheet drawings, pictures), `docPr` on a
+            // Word drawing, `alt` on a VML shape.
+            "cNvPr" | "docPr" | "shape" => {
+                let mut said: Vec<String> = Vec::new();
+                for key in ["title", "descr", "alt"] {
+                    if let Some(v) = attr(e, key)
+                        && !v.trim().is_empty()
+                        && !said.contains(&v)
+                    {
+                        said.push(v);
+                    }
+                }
+                if said.is_empty() {
+                    return;
+                }
+                let text = said.join("\n");
+                // Word repeats a picture's alt text on the picture inside its drawing.
+                if self.alt.last().is_some_and(|(_, t)| *t == text) {
+                    return;
+                }
+                self.alt.push((attr(e, "name").unwrap_or_default(), text));
+            }
+            _ => {}
+        }
+    }
+
+    fn take_text(&mut self, s: &str) {
         if self.in_text && self.skip_depth == 0 {
             self.push(s);
         }
@@ -214,136 +277,26 @@ impl Collector {
         }
     }
 
-    fn feed(&mut self, ev: Ev<'_, '_>, skip: &[&str]) {
+    pub(crate) fn feed(&mut self, ev: Ev<'_, '_>, skip: &[&str]) {
         match ev {
             Ev::Open(e) => {
                 let local = e.local_name();
-                if local.as_ref() == "chart"
-                    && let Some(id) = prefixed_attr(e, "id")
-                {
-                    self.charts.push(id);
+                let local: &str = local.as_ref();
+                if self.skip_depth == 0 && !skip.contains(&local) {
+                    self.references(local, e);
                 }
-                self.open(local.as_ref(), skip)
+                self.open(local, skip)
             }
             Ev::Close(l) => self.close(l),
-            Ev::Text(t) => self.text(t),
+            Ev::Text(t) => self.take_text(t),
         }
     }
-}
-
-/// Slides in presentation order; per slide one `Text` part (`slide N`) with every
-/// paragraph outside tables, and one `Table` part per table (`slide N table K`).
-pub(crate) fn pptx_parts(path: &Path, limits: &Limits) -> Result<Vec<WritePart>, Problem> {
-    let kind = Kind::Pptx;
-    let mut archive = Archive::open(path, kind, limits)?;
-    let mut budget = TextBudget::new(limits);
-    let presentation = main_part(
-        &mut archive,
-        kind,
-        limits,
-        &mut budget,
-        "ppt/presentation.xml",
-    )?;
-    let pres = required(&mut archive, kind, &presentation)?;
-    let rels = relationships(&mut archive, kind, limits, &mut budget, &presentation)?;
-    let mut order = Vec::new();
-    walk(&pres[..], &presentation, kind, limits, &mut budget, |ev| {
-        if let Ev::Open(e) = ev
-            && e.local_name().as_ref() == "sldId"
-            && let Some(id) = prefixed_attr(e, "id")
-        {
-            order.push(id);
-        }
-    })?;
-    let mut slides: Vec<String> = order
-        .iter()
-        .filter_map(|id| rels.get(id).map(|(_, target)| target.clone()))
-        .collect();
-    if slides.is_empty() {
-        // No slide list (a stripped-down producer): fall back to slideN.xml by number.
-        let mut found: Vec<(u32, String)> = archive
-            .names()
-            .into_iter()
-            .filter_map(|n| {
-                let num = n
-                    .strip_prefix("ppt/slides/slide")?
-                    .strip_suffix(".xml")?
-                    .parse()
-                    .ok()?;
-                Some((num, n))
-            })
-            .collect();
-        found.sort();
-        slides = found.into_iter().map(|(_, n)| n).collect();
-    }
-
-    let mut parts = Vec::new();
-    for (i, slide) in slides.iter().enumerate() {
-        let n = i + 1;
-        let Some(bytes) = archive.read(slide)? else {
-            return Err(Problem::invalid(
-                kind,
-                format!("slide {n} refers to a missing part {slide}"),
-            ));
-        };
-        let mut c = Collector::default();
-        // Paragraph and run properties hold tab stops (`a:tab`), not text; `mc:Fallback`
-        // repeats its `mc:Choice` for older readers.
-        let skip = ["pPr", "rPr", "endParaRPr", "Fallback"];
-        walk(&bytes[..], slide, kind, limits, &mut budget, |ev| {
-            c.feed(ev, &skip)
-        })?;
-        let text = join_paragraphs(c.paragraphs.iter().map(|(_, t)| t.as_str()));
-        if !text.is_empty() {
-            parts.push(WritePart::Text {
-                location: format!("slide {n}"),
-                text,
-            });
-        }
-        for (k, rows) in c.tables.into_iter().enumerate() {
-            parts.push(WritePart::Table {
-                location: format!("slide {n} table {}", k + 1),
-                rows,
-            });
-        }
-        let rels = relationships(&mut archive, kind, limits, &mut budget, slide)?;
-        let charts = charts(&mut archive, kind, limits, &mut budget, &rels, &c.charts)?;
-        for (k, rows) in charts.into_iter().enumerate() {
-            parts.push(WritePart::Table {
-                location: format!("slide {n} chart {}", k + 1),
-                rows,
-            });
-        }
-        // Speaker notes: text an agent may well have written too.
-        let notes = rels
-            .values()
-            .find(|(ty, _)| ty.ends_with("/notesSlide"))
-            .map(|(_, t)| t.clone());
-        if let Some(notes) = notes
-            && let Some(bytes) = archive.read(&notes)?
-        {
-            let mut c = Collector::default();
-            // `a:fld` is the slide-number placeholder, not notes text.
-            let skip = ["pPr", "rPr", "endParaRPr", "fld", "Fallback"];
-            walk(&bytes[..], &notes, kind, limits, &mut budget, |ev| {
-                c.feed(ev, &skip)
-            })?;
-            let text = join_paragraphs(c.paragraphs.iter().map(|(_, t)| t.as_str()));
-            if !text.trim().is_empty() {
-                parts.push(WritePart::Text {
-                    location: format!("slide {n} notes"),
-                    text,
-                });
-            }
-        }
-    }
-    Ok(parts)
 }
 
 /// The data cached in the charts a part refers to (by relationship id, in order), each as
 /// rows: categories first (`""`, then one per point), then one row per series (its
 /// name, then its values). Charts pasted from Excel carry the numbers themselves.
-fn charts(
+pub(crate) fn charts(
     archive: &mut Archive,
     kind: Kind,
     limits: &Limits,
@@ -477,57 +430,217 @@ fn chart_rows(
 }
 
 /// Paragraphs joined by newlines, dropping empty paragraphs at either end.
-fn join_paragraphs<'a>(paras: impl Iterator<Item = &'a str>) -> String {
+pub(crate) fn join_paragraphs<'a>(paras: impl Iterator<Item = &'a str>) -> String {
     let joined: Vec<&str> = paras.collect();
     joined.join("\n").trim_matches('\n').to_string()
 }
 
-/// Body paragraphs of a Word document, one `Text` part per non-empty paragraph at
-/// `paragraph N` (N counts every body paragraph outside tables, empty ones included, so a
-/// location stays put when text around it changes), and one `Table` per top-level table
-/// at `table K`. Deleted text (tracked changes) and field instructions are left out.
-pub(crate) fn docx_parts(path: &Path, limits: &Limits) -> Result<Vec<WritePart>, Problem> {
-    let kind = Kind::Docx;
-    let mut archive = Archive::open(path, kind, limits)?;
-    let mut budget = TextBudget::new(limits);
-    let document = main_part(&mut archive, kind, limits, &mut budget, "word/document.xml")?;
-    let bytes = required(&mut archive, kind, &document)?;
-    let mut c = Collector::default();
-    // `delText` is deleted text of tracked changes; `instrText` are field codes.
-    // Paragraph and run properties hold tab stops (`w:tabs/w:tab`), not text;
-    // `mc:Fallback` repeats its `mc:Choice` (text boxes as VML) for older readers.
-    let skip = ["delText", "instrText", "del", "pPr", "rPr", "Fallback"];
-    walk(&bytes[..], &document, kind, limits, &mut budget, |ev| {
-        c.feed(ev, &skip)
+/// Paragraph and run properties hold tab stops (`a:tab`, `w:tabs/w:tab`), not text;
+/// `mc:Fallback` repeats its `mc:Choice` for older readers.
+pub(crate) const SKIP_DRAWING: &[&str] = &["pPr", "rPr", "endParaRPr", "Fallback"];
+
+/// As [`SKIP_DRAWING`], and Word's deleted text (tracked changes) and field codes.
+pub(crate) const SKIP_WORD: &[&str] = &["delText", "instrText", "del", "pPr", "rPr", "Fallback"];
+
+/// The text of each `item` element of a part (a comment, a reply, a footnote), in the
+/// order they open, with the value of its attribute `key` when asked for. Text is taken
+/// inside `t` and `text` elements (DrawingML, WordprocessingML and SpreadsheetML runs;
+/// a legacy slide comment's and a threaded comment's own text); paragraphs become lines.
+/// Empty items are left out.
+pub(crate) fn items(
+    bytes: &[u8],
+    part: &str,
+    kind: Kind,
+    limits: &Limits,
+    budget: &mut TextBudget,
+    item: &[&str],
+    key: Option<&str>,
+) -> Result<Vec<(Option<String>, String)>, Problem> {
+    // Phonetic guides (`rPh`) repeat a cell comment's text in another script.
+    const SKIP: &[&str] = &[
+        "delText",
+        "instrText",
+        "del",
+        "pPr",
+        "rPr",
+        "endParaRPr",
+        "Fallback",
+        "rPh",
+    ];
+    let mut out: Vec<(Option<String>, String)> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut in_text: usize = 0;
+    let mut skip_depth: usize = 0;
+    walk(bytes, part, kind, limits, budget, |ev| {
+        let top = open.last().copied();
+        match ev {
+            Ev::Open(e) => {
+                let local = e.local_name();
+                let local: &str = local.as_ref();
+                if skip_depth > 0 || SKIP.contains(&local) {
+                    skip_depth += 1;
+                    return;
+                }
+                let current = top.and_then(|i| out.get_mut(i)).map(|(_, t)| t);
+                match local {
+                    l if item.contains(&l) => {
+                        out.push((key.and_then(|k| attr(e, k)), String::new()));
+                        open.push(out.len() - 1);
+                    }
+                    "t" | "text" => in_text += 1,
+                    "p" => {
+                        if let Some(t) = current
+                            && !t.is_empty()
+                            && !t.ends_with('\n')
+                        {
+                            t.push('\n');
+                        }
+                    }
+                    "tab" if in_text == 0 => {
+                        if let Some(t) = current {
+                            t.push('\t');
+                        }
+                    }
+                    "br" | "cr" => {
+                        if let Some(t) = current {
+                            t.push('\n');
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ev::Close(local) => {
+                if skip_depth > 0 {
+                    skip_depth -= 1;
+                    return;
+                }
+                match local {
+                    l if item.contains(&l) => {
+                        open.pop();
+                    }
+                    "t" | "text" => in_text = in_text.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            Ev::Text(s) => {
+                if in_text > 0
+                    && skip_depth == 0
+                    && let Some((_, t)) = top.and_then(|i| out.get_mut(i))
+                {
+                    t.push_str(s);
+                }
+            }
+        }
     })?;
-    let mut parts = Vec::new();
-    for (n, text) in c.paragraphs {
-        if !text.trim().is_empty() {
-            parts.push(WritePart::Text {
-                location: format!("paragraph {n}"),
-                text,
-            });
+    Ok(out
+        .into_iter()
+        .map(|(k, t)| (k, t.trim().to_string()))
+        .filter(|(_, t)| !t.is_empty())
+        .collect())
+}
+
+/// One part for the alt text found in a part: `alt text of shape 'Picture 3' on slide
+/// 2`, or `alt text of 4 shapes on slide 2` (one line each). `place` follows the words
+/// (` on slide 2`, or nothing).
+pub(crate) fn alt_part(alt: &[(String, String)], place: &str) -> Option<WritePart> {
+    let location = match alt {
+        [] => return None,
+        [(name, _)] if name.trim().is_empty() => format!("alt text of a shape{place}"),
+        [(name, _)] => format!("alt text of shape '{}'{place}", name.trim()),
+        many => format!("alt text of {} shapes{place}", many.len()),
+    };
+    let text = alt
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    Some(WritePart::Text { location, text })
+}
+
+/// One part for a list of texts of one kind (comments, footnotes): `comment on slide
+/// 1` for one, `comments on slide 1` for several, one line each.
+pub(crate) fn list_part(one: &str, many: &str, texts: &[String]) -> Option<WritePart> {
+    let location = match texts.len() {
+        0 => return None,
+        1 => one.to_string(),
+        _ => many.to_string(),
+    };
+    Some(WritePart::Text {
+        location,
+        text: texts.join("\n"),
+    })
+}
+
+/// The text of SmartArt data parts (`dgm:pt` text), by relationship id in the order
+/// the drawing refers to them, one text per diagram. The drawing's cached rendering
+/// (`dsp:`, in `diagrams/drawing*.xml`) repeats it and is not read.
+pub(crate) fn smartart(
+    archive: &mut Archive,
+    kind: Kind,
+    limits: &Limits,
+    budget: &mut TextBudget,
+    rels: &HashMap<String, (String, String)>,
+    ids: &[String],
+) -> Result<Vec<String>, Problem> {
+    let mut out = Vec::new();
+    for id in ids {
+        let Some((_, target)) = rels.get(id) else {
+            continue;
+        };
+        let Some(bytes) = archive.read(target)? else {
+            continue;
+        };
+        let c = Collector::of(&bytes, target, kind, limits, budget, SKIP_DRAWING)?;
+        let lines: Vec<&str> = c
+            .paragraphs
+            .iter()
+            .map(|(_, t)| t.as_str())
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        if !lines.is_empty() {
+            out.push(lines.join("\n"));
         }
     }
-    for (k, rows) in c.tables.into_iter().enumerate() {
-        parts.push(WritePart::Table {
-            location: format!("table {}", k + 1),
-            rows,
-        });
+    Ok(out)
+}
+
+/// The targets of `rels` whose type ends with `/suffix`, sorted so parts come out in the
+/// same order every time.
+pub(crate) fn targets_of(rels: &HashMap<String, (String, String)>, suffix: &str) -> Vec<String> {
+    let mut out: Vec<String> = rels
+        .values()
+        .filter(|(ty, _)| {
+            ty.rsplit_once('/')
+                .is_some_and(|(_, last)| last.eq_ignore_ascii_case(suffix))
+        })
+        .map(|(_, t)| t.clone())
+        .collect();
+    out.sort_by_key(|a| natural(a));
+    out.dedup();
+    out
+}
+
+/// A sort key that puts `header2.xml` before `header10.xml`.
+pub(crate) fn natural(s: &str) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut digits = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            if !digits.is_empty() {
+                out.push((
+                    std::mem::take(&mut text),
+                    digits.parse().unwrap_or(u64::MAX),
+                ));
+                digits.clear();
+            }
+            text.push(c.to_ascii_lowercase());
+        }
     }
-    let rels = if c.charts.is_empty() {
-        HashMap::new()
-    } else {
-        relationships(&mut archive, kind, limits, &mut budget, &document)?
-    };
-    let charts = charts(&mut archive, kind, limits, &mut budget, &rels, &c.charts)?;
-    for (k, rows) in charts.into_iter().enumerate() {
-        parts.push(WritePart::Table {
-            location: format!("chart {}", k + 1),
-            rows,
-        });
-    }
-    Ok(parts)
+    out.push((text, digits.parse().unwrap_or(0)));
+    out
 }
 
 /// The Purview label of an open OOXML archive.

@@ -9,7 +9,7 @@ use calamine::{Data, Ods, Reader, Xls, Xlsx};
 
 use crate::model::{CellAddr, CellRange, CellValue, ReadCell, SheetRead};
 
-use super::guard::{Archive, Controlled};
+use super::guard::{Archive, Controlled, Held};
 use super::numfmt::format_number;
 use super::{Kind, Limits, Problem, PurviewLabel, human_bytes, ooxml};
 
@@ -147,12 +147,37 @@ pub(crate) fn read(
     keep: Option<u64>,
     limits: &Limits,
 ) -> Result<Found, Problem> {
-    // calamine parses hostile bytes; should it ever panic on them, this file fails and
-    // the scan goes on with the next one instead of the process dying.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_inner(path, kind, pick, range, keep, limits)
-    }))
-    .unwrap_or_else(|_| {
+    guarded(kind, || read_inner(path, kind, pick, range, keep, limits))
+}
+
+/// Every sheet of an xlsx or xlsm embedded in another file: `archive` is its package,
+/// opened nested in the outer file's (so it spends that file's budget), and `bytes` the
+/// package itself, for calamine.
+pub(crate) fn read_embedded_xlsx(
+    archive: &mut Archive,
+    bytes: Held,
+    limits: &Limits,
+) -> Result<Found, Problem> {
+    let kind = archive.kind();
+    guarded(kind, || {
+        let mut budget = Budget::new(limits, None);
+        xlsx(archive, Origin::Memory(bytes), Pick::All, None, &mut budget)
+    })
+}
+
+/// Every sheet of an xls embedded in another file (an OLE object holding a workbook).
+pub(crate) fn read_embedded_xls(bytes: Vec<u8>, limits: &Limits) -> Result<Found, Problem> {
+    guarded(Kind::Xls, || {
+        let mut budget = Budget::new(limits, None);
+        xls(bytes, Pick::All, None, &mut budget)
+    })
+}
+
+/// Runs a read with calamine inside `catch_unwind`: calamine parses hostile bytes, and
+/// should it ever panic on them, this file fails and the scan goes on with the next one
+/// instead of the process dying.
+fn guarded(kind: Kind, read: impl FnOnce() -> Result<Found, Problem>) -> Result<Found, Problem> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| {
         Err(Problem::invalid(
             kind,
             "the spreadsheet reader crashed on its content (malformed file)",
@@ -177,6 +202,13 @@ fn controlled_file(path: &Path, limits: &Limits) -> Result<BufReader<Controlled<
     )))
 }
 
+/// Where calamine reads an xlsx from.
+enum Origin<'a> {
+    File(&'a Path),
+    /// A package embedded in another file, held in memory.
+    Memory(Held),
+}
+
 fn read_inner(
     path: &Path,
     kind: Kind,
@@ -188,37 +220,8 @@ fn read_inner(
     let mut budget = Budget::new(limits, keep);
     match kind {
         Kind::Xlsx | Kind::Xlsm => {
-            // calamine trusts the archive: prove it is within the limits first.
             let mut archive = Archive::open(path, kind, limits)?;
-            archive.verify_all()?;
-            check_xlsx_sheets(&mut archive, limits)?;
-            check_shared_strings(&mut archive)?;
-            budget.hold(
-                calamine_xlsx_bytes(&mut archive, limits)?,
-                "its shared strings and styles",
-            )?;
-            if keep.is_none() && range.is_none() && matches!(pick, Pick::All) {
-                count_xlsx_cells(&mut archive, limits)?;
-            }
-            let purview = ooxml::purview(&mut archive, limits)?;
-            drop(archive);
-            let mut wb = Xlsx::new(controlled_file(path, limits)?)
-                .map_err(|e| calamine_problem(kind, limits, e))?;
-            let names = wb.sheet_names();
-            let mut sheets = Vec::new();
-            for name in selected(&names, pick)? {
-                let cells = xlsx_sheet(&mut wb, kind, &name, range, &mut budget)?;
-                sheets.push(SheetRead { sheet: name, cells });
-                if budget.truncated {
-                    break;
-                }
-            }
-            Ok(Found {
-                sheets,
-                names,
-                purview,
-                truncated: budget.truncated,
-            })
+            xlsx(&mut archive, Origin::File(path), pick, range, &mut budget)
         }
         Kind::Ods => {
             let mut archive = Archive::open(path, kind, limits)?;
@@ -229,22 +232,93 @@ fn read_inner(
                 .map_err(|e| calamine_problem(kind, limits, e))?;
             range_sheets(&mut wb, kind, pick, range, &mut budget)
         }
-        Kind::Xls => {
-            // The size was checked before: holding the file in memory is bounded.
-            let bytes = std::fs::read(path)?;
-            let grid = super::cfb::check_xls(&bytes, limits)?;
-            // calamine builds each sheet's grid of values and one of formulas.
-            let per_slot = (std::mem::size_of::<Data>() + std::mem::size_of::<String>()) as u64;
-            budget.hold(
-                grid.saturating_mul(per_slot),
-                "the grids its sheets expand to",
-            )?;
-            let cursor = Controlled::new(std::io::Cursor::new(bytes), limits.control.clone());
-            let mut wb: Xls<_> = Xls::new(cursor).map_err(|e| calamine_problem(kind, limits, e))?;
-            range_sheets(&mut wb, kind, pick, range, &mut budget)
-        }
+        // The size was checked before: holding the file in memory is bounded.
+        Kind::Xls => xls(std::fs::read(path)?, pick, range, &mut budget),
         _ => Err(Problem::invalid(kind, "not a workbook")),
     }
+}
+
+/// An xlsx or xlsm: its archive checked against the limits, then its sheets read by
+/// calamine from `origin`.
+fn xlsx(
+    archive: &mut Archive,
+    origin: Origin<'_>,
+    pick: Pick<'_>,
+    range: Option<CellRange>,
+    budget: &mut Budget<'_>,
+) -> Result<Found, Problem> {
+    let limits = budget.limits;
+    let kind = archive.kind();
+    // calamine trusts the archive: prove it is within the limits first.
+    archive.verify_all()?;
+    check_xlsx_sheets(archive, limits)?;
+    check_shared_strings(archive)?;
+    budget.hold(
+        calamine_xlsx_bytes(archive, limits)?,
+        "its shared strings and styles",
+    )?;
+    if budget.keep.is_none() && range.is_none() && matches!(pick, Pick::All) {
+        count_xlsx_cells(archive, limits)?;
+    }
+    let purview = ooxml::purview(archive, limits)?;
+    match origin {
+        Origin::File(path) => {
+            let wb = Xlsx::new(controlled_file(path, limits)?)
+                .map_err(|e| calamine_problem(kind, limits, e))?;
+            xlsx_sheets(wb, kind, pick, range, budget, purview)
+        }
+        Origin::Memory(bytes) => {
+            let source = Controlled::new(std::io::Cursor::new(bytes), limits.control.clone());
+            let wb = Xlsx::new(source).map_err(|e| calamine_problem(kind, limits, e))?;
+            xlsx_sheets(wb, kind, pick, range, budget, purview)
+        }
+    }
+}
+
+fn xlsx_sheets<RS: std::io::Read + std::io::Seek>(
+    mut wb: Xlsx<RS>,
+    kind: Kind,
+    pick: Pick<'_>,
+    range: Option<CellRange>,
+    budget: &mut Budget<'_>,
+    purview: Option<PurviewLabel>,
+) -> Result<Found, Problem> {
+    let names = wb.sheet_names();
+    let mut sheets = Vec::new();
+    for name in selected(&names, pick)? {
+        let cells = xlsx_sheet(&mut wb, kind, &name, range, budget)?;
+        sheets.push(SheetRead { sheet: name, cells });
+        if budget.truncated {
+            break;
+        }
+    }
+    Ok(Found {
+        sheets,
+        names,
+        purview,
+        truncated: budget.truncated,
+    })
+}
+
+/// An xls held in memory: its records checked, then its sheets read by calamine.
+fn xls(
+    bytes: Vec<u8>,
+    pick: Pick<'_>,
+    range: Option<CellRange>,
+    budget: &mut Budget<'_>,
+) -> Result<Found, Problem> {
+    let kind = Kind::Xls;
+    let limits = budget.limits;
+    let grid = super::cfb::check_xls(&bytes, limits)?;
+    // calamine builds each sheet's grid of values and one of formulas.
+    let per_slot = (std::mem::size_of::<Data>() + std::mem::size_of::<String>()) as u64;
+    budget.hold(
+        grid.saturating_mul(per_slot),
+        "the grids its sheets expand to",
+    )?;
+    let cursor = Controlled::new(std::io::Cursor::new(bytes), limits.control.clone());
+    let mut wb: Xls<_> = Xls::new(cursor).map_err(|e| calamine_problem(kind, limits, e))?;
+    range_sheets(&mut wb, kind, pick, range, budget)
 }
 
 /// The workbook part of an xlsx, as calamine finds it: the package relationship's

@@ -54,6 +54,11 @@ impl TextBudget {
         }
     }
 
+    /// Characters of text still allowed.
+    pub(crate) fn left(&self) -> usize {
+        self.left
+    }
+
     /// Counts one element against the budget.
     fn node(&mut self) -> Result<(), Problem> {
         match self.nodes_left.checked_sub(1) {

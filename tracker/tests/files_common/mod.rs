@@ -151,3 +151,117 @@ pub fn custom_props(guid: &str, name: &str, enabled: bool) -> String {
 <Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"><property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="2" name="MSIP_Label_{guid}_Enabled"><vt:lpwstr>{enabled}</vt:lpwstr></property><property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="3" name="MSIP_Label_{guid}_Name"><vt:lpwstr>{name}</vt:lpwstr></property><property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="4" name="MSIP_Label_{guid}_SiteId"><vt:lpwstr>00000000-1111-2222-3333-444444444444</vt:lpwstr></property></Properties>"#
     )
 }
+
+/// Relationships part with `(id, type suffix, target)` entries; the type is
+/// `http://schemas.openxmlformats.org/officeDocument/2006/relationships/<suffix>` unless
+/// the suffix is already a full URI.
+pub fn rels(entries: &[(&str, &str, &str)]) -> String {
+    let mut s = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
+    );
+    for (id, ty, target) in entries {
+        let ty = if ty.starts_with("http") {
+            ty.to_string()
+        } else {
+            format!("http://schemas.openxmlformats.org/officeDocument/2006/relationships/{ty}")
+        };
+        s.push_str(&format!(
+            r#"<Relationship Id="{id}" Type="{ty}" Target="{target}"/>"#
+        ));
+    }
+    s.push_str("</Relationships>");
+    s
+}
+
+/// An OLE compound file (version 3, 512-byte sectors) holding the given streams, each at
+/// least 4,096 bytes (so in regular sectors, not the mini stream), at most 60 KiB in all:
+/// what Office writes as `oleObject1.bin`.
+pub fn compound_file(streams: &[(&str, &[u8])]) -> Vec<u8> {
+    const FREE: u32 = 0xFFFF_FFFF;
+    const END: u32 = 0xFFFF_FFFE;
+    assert!(
+        streams.len() <= 3,
+        "one directory sector holds four entries"
+    );
+    let mut fat: Vec<u32> = vec![0xFFFF_FFFD, END];
+    let mut data = Vec::new();
+    let mut starts = Vec::new();
+    for (_, bytes) in streams {
+        assert!(
+            bytes.len() >= 4096,
+            "streams under 4096 bytes go to the mini stream"
+        );
+        let sectors = bytes.len().div_ceil(512);
+        let start = fat.len() as u32;
+        starts.push(start);
+        for k in 0..sectors as u32 {
+            fat.push(if k + 1 == sectors as u32 {
+                END
+            } else {
+                start + k + 1
+            });
+        }
+        let mut padded = bytes.to_vec();
+        padded.resize(sectors * 512, 0);
+        data.extend(padded);
+    }
+    assert!(fat.len() <= 128, "one FAT sector maps 128 sectors");
+    fat.resize(128, FREE);
+
+    let entry = |name: &str, ty: u8, child: u32, right: u32, start: u32, size: u32| {
+        let mut e = vec![0u8; 128];
+        let units: Vec<u16> = name.encode_utf16().collect();
+        for (k, u) in units.iter().enumerate() {
+            e[2 * k..2 * k + 2].copy_from_slice(&u.to_le_bytes());
+        }
+        e[64..66].copy_from_slice(&(((units.len() + 1) * 2) as u16).to_le_bytes());
+        e[66] = ty;
+        e[67] = 1;
+        e[68..72].copy_from_slice(&FREE.to_le_bytes());
+        e[72..76].copy_from_slice(&right.to_le_bytes());
+        e[76..80].copy_from_slice(&child.to_le_bytes());
+        e[116..120].copy_from_slice(&start.to_le_bytes());
+        e[120..124].copy_from_slice(&size.to_le_bytes());
+        e
+    };
+    let mut dir = entry(
+        "Root Entry",
+        5,
+        if streams.is_empty() { FREE } else { 1 },
+        FREE,
+        END,
+        0,
+    );
+    for (k, (name, bytes)) in streams.iter().enumerate() {
+        let right = if k + 1 < streams.len() {
+            k as u32 + 2
+        } else {
+            FREE
+        };
+        dir.extend(entry(name, 2, FREE, right, starts[k], bytes.len() as u32));
+    }
+    dir.resize(512, 0);
+
+    let mut header = vec![0u8; 512];
+    header[..8].copy_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    header[0x18..0x1A].copy_from_slice(&0x3Eu16.to_le_bytes());
+    header[0x1A..0x1C].copy_from_slice(&3u16.to_le_bytes());
+    header[0x1C..0x1E].copy_from_slice(&0xFFFEu16.to_le_bytes());
+    header[0x1E..0x20].copy_from_slice(&9u16.to_le_bytes());
+    header[0x20..0x22].copy_from_slice(&6u16.to_le_bytes());
+    header[0x2C..0x30].copy_from_slice(&1u32.to_le_bytes());
+    header[0x30..0x34].copy_from_slice(&1u32.to_le_bytes());
+    header[0x38..0x3C].copy_from_slice(&4096u32.to_le_bytes());
+    header[0x3C..0x40].copy_from_slice(&END.to_le_bytes());
+    header[0x44..0x48].copy_from_slice(&END.to_le_bytes());
+    for k in 0..109 {
+        let id = if k == 0 { 0 } else { FREE };
+        header[0x4C + 4 * k..0x50 + 4 * k].copy_from_slice(&id.to_le_bytes());
+    }
+    let mut out = header;
+    out.extend(fat.iter().flat_map(|v| v.to_le_bytes()));
+    out.extend(dir);
+    out.extend(data);
+    out
+}
