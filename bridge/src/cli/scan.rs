@@ -60,11 +60,18 @@ pub fn human_report(report: &ScanReport) -> String {
             out.push_str(&format!("{}: could not be read: {error}\n", target.path));
             continue;
         }
+        // What the file holds and was not read is said whether or not flows were found:
+        // "no flows found" must not read as "nothing hidden there".
+        let skipped: String = target
+            .skipped
+            .iter()
+            .map(|s| format!("  not read: {s}\n"))
+            .collect();
         if target.flows.is_empty() {
-            out.push_str(&format!("{}: no flows found\n", target.path));
+            out.push_str(&format!("{}: no flows found\n{skipped}", target.path));
             continue;
         }
-        out.push_str(&format!("{}\n", target.path));
+        out.push_str(&format!("{}\n{skipped}", target.path));
         if target
             .flows
             .iter()

@@ -321,6 +321,7 @@ impl OfficeBridgeMcp {
                     Ok(d) => d,
                     Err(e) => return e,
                 };
+                let skipped = doc.skipped;
                 let content = WriteContent {
                     target: doc.document.clone(),
                     parts: doc.parts,
@@ -341,6 +342,7 @@ impl OfficeBridgeMcp {
                         "strength": f.strength,
                         "sensitivity": f.sensitivity.level,
                     })).collect::<Vec<_>>(),
+                    "skipped": skipped,
                 }))
             }
         }
