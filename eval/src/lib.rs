@@ -20,11 +20,15 @@
 #[cfg(feature = "corpus")]
 mod corpus;
 #[cfg(feature = "corpus")]
+mod heldout;
+#[cfg(feature = "corpus")]
 mod report;
 mod rng;
 
 #[cfg(feature = "corpus")]
 pub use corpus::{CLASSES, Case, Corpus, Truth, corpus, group, scaled};
+#[cfg(feature = "corpus")]
+pub use heldout::{HELDOUT_CLASSES, HELDOUT_GOALS, HELDOUT_SEED, heldout};
 #[cfg(feature = "corpus")]
 pub use report::{Baseline, Report, Row, evaluate};
 pub use rng::Rng;
