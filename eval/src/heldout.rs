@@ -50,7 +50,7 @@ const CLASS_NAMES: [&str; N_CLASSES] = [
     "names and codes",
     "table transposed",
     "subset of rows",
-    "values in sentences (other languages)",
+    "values in sentences, other languages",
     "headcount table",
     "pipeline summary",
     "quoted note",
@@ -1051,6 +1051,34 @@ const CO_HEAD: &[&str] = &[
     "Larkspur",
     "Copperleaf",
     "Starling",
+    "Amberline",
+    "Bluestone",
+    "Castlegate",
+    "Deepwater",
+    "Eastwind",
+    "Foxglove",
+    "Goldcrest",
+    "Highmoor",
+    "Inkwell",
+    "Jadeport",
+    "Kiln",
+    "Lodestar",
+    "Marlow",
+    "Northgate",
+    "Orchard",
+    "Peregrine",
+    "Quillon",
+    "Riverside",
+    "Stonebridge",
+    "Thistle",
+    "Upland",
+    "Verdant",
+    "Westmere",
+    "Yellowfin",
+    "Azimuth",
+    "Beacon",
+    "Corvid",
+    "Dunmore",
 ];
 const CO_TAIL: &[&str] = &[
     "Logistics",
@@ -1070,6 +1098,14 @@ const CO_TAIL: &[&str] = &[
     "Hotels",
     "Robotics",
     "Insurance",
+    "Pharma",
+    "Engineering",
+    "Capital",
+    "Mobility",
+    "Consulting",
+    "Materials",
+    "Telecom",
+    "Studios",
 ];
 
 fn company(rng: &mut Rng, loc: Loc) -> String {
@@ -1344,13 +1380,13 @@ fn gen_sales(rng: &mut Rng, b: &mut Book) {
         people(rng, loc, k)
     };
     let id_style = rng.below(3);
-    let mut seq = between(rng, 100, 900);
+    let mut seq = between(rng, 10_000, 95_000);
     let mut rows: Vec<Vec<V>> = (0..n)
         .map(|_| {
             seq += between(rng, 1, 9);
             let id = match id_style {
                 0 => format!("OPP-{:06}", rng.below(1_000_000)),
-                1 => format!("D-2025-{seq:04}"),
+                1 => format!("D-2025-{seq:05}"),
                 _ => format!("SF{:07}", rng.below(10_000_000)),
             };
             let (stage, p) = *pick(rng, STAGES);
@@ -1777,128 +1813,191 @@ fn gen_regional(rng: &mut Rng, b: &mut Book) {
 
 // ---------------------------------------------------------------------------------------
 // Notes: passages of text, one per cell, on a notes sheet.
+//
+// Every sentence template varies its wording every few words ("[a|b]" picks one), the way
+// different people phrase the same kind of remark: two notes share a run of five words
+// only now and then, as real notes do, and a quote carries the passage's own wording.
 
-fn sentence(rng: &mut Rng, b: &Book) -> String {
-    let who = pick(rng, &b.people).clone();
-    let when = Df::DMonY.show(date_between(rng, (2025, 4, 1), (2026, 3, 31)));
-    let pct = format!("{}%", between(rng, 2, 40));
-    let n = between(rng, 3, 60);
+/// Expands "[a|b|c]" alternatives (no nesting) and "{key}" slots of `tpl`.
+fn expand(rng: &mut Rng, tpl: &str, slots: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    let mut rest = tpl;
+    while let Some(i) = rest.find('[') {
+        out.push_str(&rest[..i]);
+        let j = i + rest[i..].find(']').expect("closed alternative");
+        let alts: Vec<&str> = rest[i + 1..j].split('|').collect();
+        out.push_str(*pick(rng, &alts));
+        rest = &rest[j + 1..];
+    }
+    out.push_str(rest);
+    for (k, v) in slots {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+const GENERAL_NOTES: &[&str] = &[
+    "{who} [flagged|noted|pointed out] that the {month} [figures|numbers|totals] [still exclude|do not yet include|leave out] [late|manual|year-end] adjustments [posted|booked|entered] after {when}.",
+    "[Reconciled|Checked|Tied out] by {who}[;|, so] [please|kindly] [raise|send] [questions|comments] [before|ahead of] the {forum} [review|meeting|call].",
+    "[We|The team] agreed with {who} to [revisit|look again at|re-check] the [assumptions|drivers|inputs] in {k} weeks [rather than|instead of] [at year end|in December|next quarter].",
+    "{who} [asked|requested] that [nothing|none of this] [here|on this sheet] be [shared|circulated|forwarded] [outside|beyond] the {forum} [group|team] [until|before] it is [final|signed off|approved].",
+    "[Open point|Still open|To do]: {who} [owes|will send|is preparing] [an updated|a revised|the next] [version|cut|draft] by {when}.",
+    "[Source data|The extract|This tab] [was refreshed|came from the warehouse|was pulled] on {when}[; anything later is missing|, before the {month} close|, so treat it as provisional].",
+];
+
+/// Openers and closers that wrap a remark, as people's notes do.
+const NOTE_LEADS: &[&str] = &[
+    "Update: ",
+    "FYI, ",
+    "As of {when}, ",
+    "Per {who}, ",
+    "Heads-up: ",
+    "For the record, ",
+    "Following the {forum} review, ",
+    "After the call with {who}, ",
+    "Since {month}, ",
+    "Worth noting: ",
+];
+const NOTE_TAILS: &[&str] = &[
+    " {who} to follow up.",
+    " (see the {forum} pack)",
+    " More next week.",
+    " Pending confirmation.",
+    " To be confirmed by {who}.",
+    " We will update this tab.",
+    " As discussed on {when}.",
+    " Figures may still move.",
+];
+
+fn domain_notes(d: Domain) -> &'static [&'static str] {
+    match d {
+        Domain::Hr => &[
+            "[hiring|recruiting|backfill hiring] in {dept} [stays frozen|is paused|remains on hold] until {when}[, except for|; exceptions:|, apart from] {k} [backfills|roles|offers] [already approved|signed off|cleared] by {who}.",
+            "attrition in {dept} [rose|climbed|went up] to {pct} after the [office move|reorg|new shift pattern][;|, and] exit interviews [mention|point to|cite] [commute and pay bands|workload|career paths].",
+            "{who} [will run|is running|leads] the {dept} [calibration|review|promotion] round[, and|;] [promotions|changes|new grades] [take effect|apply|start] from {when}.",
+            "[the|our] {dept} [team|group|function] [is moving|will convert|plans to move] {k} contractors [onto permanent contracts|to permanent roles|in-house], which [lifts|raises|adds to] headcount [next quarter|from {when}|in the new year].",
+            "[sick leave|absence|overtime] in {dept} [is|ran|came in] {pct} [above|over|higher than] [plan|budget|last year] [according to|per|says] {who}.",
+            "{k} [offers|candidates|new starters] for {dept} [are pending|await|sit with] [background checks|right-to-work checks|references][;|, and] {who} [expects|wants|needs] [them cleared|a decision|sign-off] by {when}.",
+            "the {dept} [budget|plan|allocation] [assumes|includes|allows for] {k} [new roles|hires|heads] [from|after|starting] {month}[, but|; however|, though] {who} [doubts|questions|is not sure about] [the timing|that number|it].",
+            "[relocation|visa|onboarding] [costs|cases|delays] in {dept} [doubled|jumped|grew] [since|after|over] {month}[; see|, per|, says] {who}.",
+            "{who} [moves|transfers|is moving] [from|out of] {dept} [on|from|effective] {when}[, so|; hence|, which means] the [headcount|numbers|count] [there|for that team] [drops by one|shifts|changes].",
+            "[the engagement survey|pulse results|survey scores] for {dept} [fell|slipped|dropped] {pct}[;|, and] {who} [is drafting|owns|will share] [an action plan|next steps|a response].",
+        ],
+        Domain::Sales => &[
+            "{acct} [moved to|entered|went into] [legal review|procurement|redlines] after the [security questionnaire|pilot|demo][;|, and] {who} [expects|hopes for|is pushing for] [a signature|signature|the PO] by {when}.",
+            "{who} [thinks|suspects|warns] {acct} will [push|delay|move] the [start date|go-live|signature], so [weight|count|carry] [the deal|it|this one] at {pct} [at most|or less|maximum].",
+            "[procurement|purchasing|finance] at {acct} [asked for|wants|is pressing for] a {pct} discount and a {k}-month [price lock|price freeze|fixed rate] [before committing|to sign|as a condition].",
+            "[commit deals|deals in commit|anything in commit] above {k} thousand [need|require|must get] [sign-off|approval|a review] from {who} [before they count|to count|before counting] [toward|in|against] the forecast.",
+            "[lost|slipped|pushed] [last week|this month|in {month}]: {acct}[, per|, says|; owner] {who}.",
+            "{acct} [wants|asked for|requires] [a reference call|two references|a site visit] [before|prior to|ahead of] [signing|the board meeting|contract review][;|, and] {who} [is arranging|owns|will set up] [it|this|that].",
+            "[the champion|our sponsor|the main contact] at {acct} [left|resigned|moved on] in {month}[, so|; therefore|, and] {who} [is rebuilding|has to rebuild|restarts] [the relationship|contact|the case].",
+            "{who} [merged|combined|folded] two [opportunities|deals|lines] for {acct} [on|after|since] {when}[;|, so] [ignore|disregard|skip] the [old|earlier|duplicate] [record|entry|line].",
+            "[pricing|the quote|our offer] for {acct} [expires|lapses|runs out] on {when}[;|, and] [a renewal|an extension|a new quote] [needs|requires|will need] {who}'s [approval|sign-off|OK].",
+            "{k} [deals|opportunities] [still lack|have no|are missing] [a close date|next steps|an owner][;|, and] {who} [will chase|is chasing|chases] [them|the reps|owners] [this week|by {when}|before the {forum} call].",
+        ],
+        Domain::Inventory => &[
+            "{sku} at {wh} [fell below|dropped under|is under] its reorder point[;|, and] the [supplier|vendor|manufacturer] [quotes|promises|confirms] {k} days [of lead time|lead time|to deliver].",
+            "{who} [counted|checked|audited] {wh} on {when} and [found|reported|logged] {k} units of {sku} [damaged in the racking|water-damaged|mislabelled].",
+            "[cycle counts|spot checks|counts] at {wh} [differ from|disagree with|are off against] the system by {pct}[, mostly|, largely|; mainly] on [small fittings|fast movers|gaskets and seals].",
+            "[transfers|shipments|moves] from {wh} are on hold until {when} while {who} [audits|re-labels|checks] the bin locations.",
+            "{who} [wants|asks for|proposes] a [safety stock|buffer|minimum] of {k} [units|pieces] for {sku} [after|following|because of] the [stock-out|shortage|delay] in {month}.",
+            "[the forklift|a conveyor|the dock door] at {wh} [was down|broke|failed] [on|since|from] {when}[, so|; as a result|, and] [picking|receiving|dispatch] [ran late|slowed|backed up].",
+            "{sku} [is being|will be|gets] [discontinued|replaced|phased out] [after|from|in] {month}[;|, so] [do not|don't|please don't] [reorder|restock|top it up] [it|at {wh}|beyond current stock].",
+            "[freight|carrier|shipping] [rates|costs|charges] [into|for|at] {wh} [rose|went up|jumped] {pct}[, says|; per|, per] {who}.",
+            "[returns|RMAs|customer returns] of {sku} [reached|hit|came to] {k} [units|pieces] in {month}[;|, and] {who} [suspects|blames|points to] [a packaging fault|the new supplier|a labelling error].",
+            "{wh} [moves to|switches to|starts] [two shifts|weekend picking|a new WMS] [from|on|after] {when}[;|, so] [expect|allow for|plan on] [slower counts|a short freeze|some noise] [in the numbers|here|that week].",
+        ],
+        Domain::Subs => &[
+            "{cust} [asked for|wants|is pushing for] a {pct} discount [on the renewal|at renewal|to renew][ and hinted at|, citing|, mentioning] a [competing offer|cheaper rival|budget cut].",
+            "[churn risk|risk] for {cust} [went up|rose|jumped] after the outage on {when}[;|, so] {who} is [setting up|arranging|booking] a call with [their sponsor|the CIO|their admin].",
+            "{cust} [plans to add|may add|will likely add] {k} seats [next quarter|in {month}|after the pilot] if the [SSO integration|API upgrade|new reporting] [ships|lands|goes live] [on time|as promised|by {when}].",
+            "{who} [owns|is handling|runs] the renewal of {cust}[, and|;] the contract [auto-renews|rolls over|renews itself] unless [notice arrives|they give notice|we hear otherwise] before {when}.",
+            "[usage|logins|active seats] at {cust} [fell|dropped|slid] {pct} [since|after|from] {month}[, which|; this] [worries|concerns|bothers] {who}.",
+            "{cust} [moved|switched|upgraded] to [annual billing|a multi-year term|invoicing] [on|from|as of] {when}[;|, so] [MRR|the monthly figure|revenue] [here|on this tab|above] [is|was] [restated|recalculated|adjusted].",
+            "[the admin|IT|the buyer] at {cust} [opened|raised|logged] {k} [tickets|complaints|cases] in {month}[, mostly|; mainly|, largely] about [exports|permissions|slow dashboards].",
+            "{who} [offered|proposed|floated] {cust} [a free month|extra seats|a training day] [to save|to keep|to rescue] the [renewal|account|deal][;|, and] [no answer yet|they are thinking|awaiting reply].",
+            "[legal|procurement|security] at {cust} [needs|requests|wants] [a new DPA|an updated MSA|a pen-test report] [before|prior to|ahead of] {when}[, per|; owner|, says] {who}.",
+            "{cust} [merged with|was bought by|acquired] [a competitor|another customer|a larger group] in {month}[;|, so] [seat counts|plans|contracts] [may|could|will likely] [consolidate|change|shrink].",
+        ],
+        Domain::Regional => &[
+            "[growth|user growth|sign-ups] in {country} [slowed to|eased to|fell to] {pct} once the [spring|festive|back-to-school|launch] campaign [ended|wrapped up|finished] in {month}.",
+            "{country} [figures|numbers|counts] [include|contain|count] {k} thousand users [migrated|moved over|carried over] from the [legacy app|old platform|partner app], per {who}.",
+            "{who} [cautions|warns|notes] that {country} [counts|figures|numbers] for the last quarter are [preliminary|provisional|not final] until the [store reports|partner data|audit] [arrive|come in|lands].",
+            "paid [conversion|share|uptake] in {country} [improved|rose|picked up] after [local pricing|the price cut|carrier billing] went live on {when}.",
+            "[marketing|local] spend in {country} [is|was|ran] {pct} [under|below|over] [plan|budget] [in|for|through] {month}, [says|per|according to] {who}.",
+            "[a regulator|the telecom authority|a court] in {country} [paused|restricted|delayed] [onboarding|new sign-ups|payments] [on|from|since] {when}[;|, so] [expect|plan for|assume] [a dip|flat numbers|a gap].",
+            "{who} [re-based|restated|revised] {country} [users|MAU|the base] [after|following|because of] [a duplicate-account purge|a bot cleanup|a tracking fix] in {month}.",
+            "[the partner|our distributor|the carrier deal] in {country} [ends|expires|lapses] on {when}[, and|;] {who} [is negotiating|leads talks on|owns] [an extension|renewal terms|a replacement].",
+            "[churn|cancellations|drop-off] in {country} [spiked|jumped|rose] to {pct} [during|after|around] the [outage|price change|app update] in {month}.",
+            "{country} [moved|was moved|shifts] from [APAC|EMEA|LATAM|the Americas] to [another region|a new cluster|the {forum} group] [from|on|as of] {when}[;|, so] [older|prior|earlier] [quarters|columns|figures] [are|were|stay] [unchanged|not restated|as reported].",
+        ],
+    }
+}
+
+fn note(rng: &mut Rng, b: &Book) -> String {
+    let k = between(rng, 3, 5);
+    let mut templates: Vec<&str> = domain_notes(b.domain).to_vec();
+    shuffle(rng, &mut templates);
+    templates.truncate(k);
+    if chance(rng, 0.5) {
+        let at = rng.below(k + 1);
+        templates.insert(at, *pick(rng, GENERAL_NOTES));
+    }
     let item = |rng: &mut Rng, role: Role, j: usize| -> String {
         b.tab(role)
             .map(|t| t.rows[rng.below(t.body_rows())][j].t().to_string())
             .unwrap_or_default()
     };
-    let general = [
-        format!(
-            "{who} flagged that the {} figures still exclude late adjustments posted after {when}.",
-            pick(rng, &["October", "third-quarter", "September", "half-year"])
-        ),
-        format!(
-            "Numbers on this sheet were reconciled by {who}; please raise questions before the {} review.",
-            pick(rng, &["board", "monthly", "steering", "budget"])
-        ),
-        format!(
-            "We agreed with {who} to revisit the assumptions in {} weeks rather than at year end.",
-            between(rng, 2, 8)
-        ),
-        format!(
-            "{who} asked that nothing here be shared outside the {} group until it is final.",
-            pick(rng, &["leadership", "finance", "regional", "project"])
-        ),
-    ];
-    let specific: Vec<String> = match b.domain {
-        Domain::Hr => {
-            let dept = item(rng, Role::Headcount, 0);
-            vec![
-                format!(
-                    "Hiring in {dept} stays frozen until {when}, except for {n} backfills already approved by {who}."
+    templates
+        .iter()
+        .map(|tpl| {
+            let slots = [
+                ("who", pick(rng, &b.people).clone()),
+                (
+                    "when",
+                    Df::DMonY.show(date_between(rng, (2025, 4, 1), (2026, 3, 31))),
                 ),
-                format!(
-                    "Attrition in {dept} rose to {pct} after the office move; exit interviews mention commute and pay bands."
+                ("pct", format!("{}%", between(rng, 2, 40))),
+                ("k", between(rng, 3, 60).to_string()),
+                ("month", pick(rng, &MONTH_EN).to_string()),
+                (
+                    "forum",
+                    pick(
+                        rng,
+                        &["board", "monthly", "steering", "budget", "leadership"],
+                    )
+                    .to_string(),
                 ),
-                format!(
-                    "{who} will run the {dept} calibration round, and promotions take effect from {when}."
-                ),
-                format!(
-                    "The {dept} team is moving {n} contractors onto permanent contracts, which lifts headcount next quarter."
-                ),
-            ]
-        }
-        Domain::Sales => {
-            let acct = item(rng, Role::Pipeline, 1);
-            vec![
-                format!(
-                    "{acct} moved to legal review after the security questionnaire; {who} expects a signature by {when}."
-                ),
-                format!(
-                    "{who} thinks {acct} will push the start date, so the deal should be weighted at {pct} at most."
-                ),
-                format!(
-                    "Procurement at {acct} asked for a {pct} discount and a {n}-month price lock before committing."
-                ),
-                format!(
-                    "Commit deals above {n} thousand need sign-off from {who} before they count toward the forecast."
-                ),
-            ]
-        }
-        Domain::Inventory => {
-            let sku = item(rng, Role::Stock, 0);
-            let wh = item(rng, Role::WhTotals, 0);
-            vec![
-                format!(
-                    "{sku} at {wh} fell below its reorder point; the supplier quotes {n} days of lead time."
-                ),
-                format!(
-                    "{who} counted {wh} on {when} and found {n} units of {sku} damaged in the racking."
-                ),
-                format!(
-                    "Cycle counts at {wh} differ from the system by {pct}, mostly on small fittings and gaskets."
-                ),
-                format!(
-                    "Transfers from {wh} are on hold until {when} while {who} audits the bin locations."
-                ),
-            ]
-        }
-        Domain::Subs => {
-            let c = item(rng, Role::Customers, 0);
-            vec![
-                format!(
-                    "{c} asked for a {pct} discount on the renewal and hinted at a competing offer."
-                ),
-                format!(
-                    "Churn risk for {c} went up after the outage on {when}; {who} is setting up a call with their sponsor."
-                ),
-                format!(
-                    "{c} plans to add {n} seats next quarter if the SSO integration ships on time."
-                ),
-                format!(
-                    "{who} owns the renewal of {c}, and the contract auto-renews unless notice arrives before {when}."
-                ),
-            ]
-        }
-        Domain::Regional => {
-            let c = item(rng, Role::Users, 0);
-            vec![
-                format!(
-                    "Growth in {c} slowed to {pct} once the {} campaign ended in {}.",
-                    pick(rng, &["spring", "festive", "back-to-school", "launch"]),
-                    pick(rng, &MONTH_EN)
-                ),
-                format!(
-                    "{c} figures include {n} thousand users migrated from the legacy app, per {who}."
-                ),
-                format!(
-                    "{who} cautions that {c} counts for the last quarter are preliminary until the store reports arrive."
-                ),
-                format!("Paid conversion in {c} improved after local pricing went live on {when}."),
-            ]
-        }
-    };
-    if chance(rng, 0.3) {
-        pick(rng, &general).clone()
-    } else {
-        pick(rng, &specific).clone()
-    }
+                ("dept", item(rng, Role::Headcount, 0)),
+                ("acct", item(rng, Role::Pipeline, 1)),
+                ("sku", item(rng, Role::Stock, 0)),
+                ("wh", item(rng, Role::WhTotals, 0)),
+                ("cust", item(rng, Role::Customers, 0)),
+                ("country", item(rng, Role::Users, 0)),
+            ];
+            let lead = if chance(rng, 0.4) {
+                *pick(rng, NOTE_LEADS)
+            } else {
+                ""
+            };
+            let tail = if chance(rng, 0.3) {
+                *pick(rng, NOTE_TAILS)
+            } else {
+                ""
+            };
+            let mut sentence = expand(rng, &format!("{lead}{tpl}{tail}"), &slots);
+            // A remark starts with a capital letter unless a lead-in comes first.
+            if lead.is_empty() || lead.ends_with(": ") {
+                let at = lead.len();
+                if let Some(c) = sentence[at..].chars().next() {
+                    let upper: String = c.to_uppercase().collect();
+                    sentence.replace_range(at..at + c.len_utf8(), &upper);
+                }
+            }
+            sentence
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn gen_notes(rng: &mut Rng, b: &mut Book) {
@@ -1908,18 +2007,10 @@ fn gen_notes(rng: &mut Rng, b: &mut Book) {
     ));
     let rows: Vec<Vec<V>> = (0..between(rng, 2, 4))
         .map(|_| {
-            let k = between(rng, 4, 6);
-            let mut text: Vec<String> = Vec::new();
-            while text.len() < k {
-                let s = sentence(rng, b);
-                if !text.contains(&s) {
-                    text.push(s);
-                }
-            }
             vec![
                 V::D(date_between(rng, (2025, 4, 1), (2025, 10, 31))),
                 V::T(pick(rng, &b.people).clone()),
-                V::T(text.join(" ")),
+                V::T(note(rng, b)),
             ]
         })
         .collect();
@@ -2536,8 +2627,11 @@ fn b_rounded(rng: &mut Rng, b: &Book, s: u32) -> Option<Slide> {
         .into_iter()
         .map(|i| big[i]),
     );
-    // Round to 2 or 3 significant figures, or just drop the cents.
-    let how = rng.below(3);
+    // Round to 2 or 3 significant figures, or just drop the cents (when there are any).
+    let cents = cols
+        .iter()
+        .any(|&j| matches!(t.cols[j].kind, Kind::Money(d) if d > 0));
+    let how = rng.below(if cents { 3 } else { 2 });
     let n = *pick(rng, &[US, US, b.l.num, DE]);
     let with_sym = chance(rng, 0.5);
     let rows = {
@@ -3241,9 +3335,39 @@ fn b_pipeline(rng: &mut Rng, b: &Book, s: u32) -> Option<Slide> {
         });
     }
     let t = b.tab(Role::Pipeline)?;
+    // The biggest deals, the late-stage ones, or the next to close; a handful of them.
     let mut order: Vec<usize> = (0..t.rows.len()).collect();
-    order.sort_by(|&a, &c| t.rows[c][3].n().total_cmp(&t.rows[a][3].n()));
-    order.truncate(5);
+    let (focus, title_words): (usize, &[&str]) = match rng.below(3) {
+        0 => (
+            0,
+            &[
+                "Top open deals",
+                "Biggest deals this half",
+                "Deals to watch",
+            ],
+        ),
+        1 => {
+            order.retain(|&i| matches!(t.rows[i][2].t(), "Negotiation" | "Commit"));
+            (
+                0,
+                &[
+                    "Late-stage deals",
+                    "Negotiation and commit",
+                    "Deals close to signing",
+                ],
+            )
+        }
+        _ => (1, &["Next to close", "Closing soon", "Upcoming closes"]),
+    };
+    if focus == 0 {
+        order.sort_by(|&a, &c| t.rows[c][3].n().total_cmp(&t.rows[a][3].n()));
+    } else {
+        order.sort_by_key(|&i| t.rows[i][4].d());
+    }
+    order.truncate(between(rng, 4, 6));
+    if order.len() < 3 {
+        return None;
+    }
     let df = *pick(
         rng,
         &[Df::MonDY, Df::DMonY, Df::DmySlash, Df::Iso, b.l.date],
@@ -3268,20 +3392,7 @@ fn b_pipeline(rng: &mut Rng, b: &Book, s: u32) -> Option<Slide> {
         ]);
         cells.extend(cols.iter().filter(|&&j| j != 2).map(|&j| t.addr(i, j)));
     }
-    let mut parts = vec![
-        title_part(
-            s,
-            *pick(
-                rng,
-                &[
-                    "Top 5 open deals",
-                    "Biggest deals this half",
-                    "Deals to watch",
-                ],
-            ),
-        ),
-        table_part(s, out),
-    ];
+    let mut parts = vec![title_part(s, *pick(rng, title_words)), table_part(s, out)];
     footer(rng, s, &mut parts);
     Some(Slide {
         parts,

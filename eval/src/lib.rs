@@ -30,5 +30,5 @@ pub use corpus::{CLASSES, Case, Corpus, Truth, corpus, group, scaled};
 #[cfg(feature = "corpus")]
 pub use heldout::{HELDOUT_CLASSES, HELDOUT_GOALS, HELDOUT_SEED, heldout};
 #[cfg(feature = "corpus")]
-pub use report::{Baseline, Report, Row, evaluate};
+pub use report::{Baseline, Report, Row, evaluate, explain_misses, goals_table};
 pub use rng::Rng;
