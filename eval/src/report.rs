@@ -89,6 +89,27 @@ pub struct Row {
     pub base_cell_acc_sum: f64,
 }
 
+impl Row {
+    /// Confirmed recall: the share of targets whose every source was confirmed.
+    pub fn recall(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.hit_confirmed as f64 / self.n as f64
+        }
+    }
+
+    /// Mean cell attribution (Jaccard of the cells named and the cells copied) over the
+    /// confirmed targets; 0 when none was confirmed.
+    pub fn cell_accuracy(&self) -> f64 {
+        if self.hit_confirmed == 0 {
+            0.0
+        } else {
+            self.cell_acc_sum / self.hit_confirmed as f64
+        }
+    }
+}
+
 pub struct Report {
     pub classes: Vec<&'static str>,
     pub rows: Vec<Row>,
