@@ -82,6 +82,11 @@ fn pick<'a, T>(rng: &mut Rng, xs: &'a [T]) -> &'a T {
     &xs[rng.below(xs.len())]
 }
 
+/// One of `xs`, as the string itself.
+fn word<'a>(rng: &mut Rng, xs: &[&'a str]) -> &'a str {
+    xs[rng.below(xs.len())]
+}
+
 fn chance(rng: &mut Rng, p: f64) -> bool {
     rng.f64() < p
 }
@@ -1382,7 +1387,7 @@ fn total_row(rows: &[Vec<V>], money_cols: &[usize]) -> Vec<V> {
 fn gen_hr(rng: &mut Rng, b: &mut Book) {
     let cur = b.l.cur;
     let loc = b.l.loc;
-    let staff = b.sheet(*pick(
+    let staff = b.sheet(word(
         rng,
         &["Staff List", "Employees", "People 2025", "Team Roster"],
     ));
@@ -1421,7 +1426,7 @@ fn gen_hr(rng: &mut Rng, b: &mut Book) {
     let title = chance(rng, 0.5).then(|| format!("Staff list – {}", pick(rng, &MONTH_EN)));
     b.add(rng, staff, Role::Employees, title, Place::Fresh, cols, rows);
 
-    let hc = b.sheet(*pick(
+    let hc = b.sheet(word(
         rng,
         &["Headcount by Dept", "Headcount", "HC by Department"],
     ));
@@ -1475,7 +1480,7 @@ fn gen_hr(rng: &mut Rng, b: &mut Book) {
 fn gen_sales(rng: &mut Rng, b: &mut Book) {
     let cur = b.l.cur;
     let loc = b.l.loc;
-    let pipe = b.sheet(*pick(
+    let pipe = b.sheet(word(
         rng,
         &["Open Pipeline", "Pipeline FY25", "Deals", "Sales Pipeline"],
     ));
@@ -1532,7 +1537,7 @@ fn gen_sales(rng: &mut Rng, b: &mut Book) {
         rows.clone(),
     );
 
-    let sum = b.sheet(*pick(rng, &["By Stage", "Pipeline Summary", "Summary"]));
+    let sum = b.sheet(word(rng, &["By Stage", "Pipeline Summary", "Summary"]));
     let mut srows: Vec<Vec<V>> = Vec::new();
     for (stage, p) in STAGES {
         let deals: Vec<&Vec<V>> = rows.iter().filter(|r| r[2].t() == *stage).collect();
@@ -1606,7 +1611,7 @@ fn gen_sales(rng: &mut Rng, b: &mut Book) {
 fn gen_inventory(rng: &mut Rng, b: &mut Book) {
     let cur = b.l.cur;
     let loc = b.l.loc;
-    let soh = b.sheet(*pick(
+    let soh = b.sheet(word(
         rng,
         &["Stock on Hand", "Inventory", "SOH Report", "Stock Levels"],
     ));
@@ -1682,7 +1687,7 @@ fn gen_inventory(rng: &mut Rng, b: &mut Book) {
         rows.clone(),
     );
 
-    let tot = b.sheet(*pick(rng, &["Warehouse Totals", "By Warehouse"]));
+    let tot = b.sheet(word(rng, &["Warehouse Totals", "By Warehouse"]));
     let mut trows: Vec<Vec<V>> = whs
         .iter()
         .map(|w| {
@@ -1720,7 +1725,7 @@ fn gen_inventory(rng: &mut Rng, b: &mut Book) {
 fn gen_subs(rng: &mut Rng, b: &mut Book) {
     let cur = b.l.cur;
     let loc = b.l.loc;
-    let cust = b.sheet(*pick(
+    let cust = b.sheet(word(
         rng,
         &[
             "Customer List",
@@ -1781,7 +1786,7 @@ fn gen_subs(rng: &mut Rng, b: &mut Book) {
         rows.clone(),
     );
 
-    let mrr = b.sheet(*pick(rng, &["MRR by Plan", "MRR Trend", "Plan Revenue"]));
+    let mrr = b.sheet(word(rng, &["MRR by Plan", "MRR Trend", "Plan Revenue"]));
     let months: Vec<String> = match rng.below(3) {
         0 => MON_EN[..6].iter().map(|m| format!("{m} 2025")).collect(),
         1 => (1..=6).map(|m| format!("2025-{m:02}")).collect(),
@@ -1823,7 +1828,7 @@ fn gen_subs(rng: &mut Rng, b: &mut Book) {
 fn gen_regional(rng: &mut Rng, b: &mut Book) {
     let cur = b.l.cur;
     let loc = b.l.loc;
-    let sheet = b.sheet(*pick(
+    let sheet = b.sheet(word(
         rng,
         &["Users by Region", "MAU by Country", "Regional KPIs"],
     ));
@@ -1862,7 +1867,7 @@ fn gen_regional(rng: &mut Rng, b: &mut Book) {
         paid.push(pr);
     }
     let mut ucols = vec![col(
-        *pick(rng, &["Country", "Market", "Region"]),
+        word(rng, &["Country", "Market", "Region"]),
         Kind::Label,
     )];
     ucols.extend(quarters.iter().map(|q| col(q, Kind::Count)));
@@ -1931,7 +1936,7 @@ fn expand(rng: &mut Rng, tpl: &str, slots: &[(&str, String)]) -> String {
         out.push_str(&rest[..i]);
         let j = i + rest[i..].find(']').expect("closed alternative");
         let alts: Vec<&str> = rest[i + 1..j].split('|').collect();
-        out.push_str(*pick(rng, &alts));
+        out.push_str(word(rng, &alts));
         rest = &rest[j + 1..];
     }
     out.push_str(rest);
@@ -2106,10 +2111,7 @@ fn note(rng: &mut Rng, b: &Book) -> String {
 }
 
 fn gen_notes(rng: &mut Rng, b: &mut Book) {
-    let sheet = b.sheet(*pick(
-        rng,
-        &["Notes", "Review Notes", "Comments", "Read Me"],
-    ));
+    let sheet = b.sheet(word(rng, &["Notes", "Review Notes", "Comments", "Read Me"]));
     let rows: Vec<Vec<V>> = (0..between(rng, 2, 4))
         .map(|_| {
             vec![
@@ -3745,7 +3747,7 @@ pub fn heldout(seed: u64) -> Corpus {
         cases.push(Case {
             class: None,
             write: WriteContent {
-                target: deck_target(cases.len(), *pick(&mut rng, DECK_NAMES)),
+                target: deck_target(cases.len(), word(&mut rng, DECK_NAMES)),
                 parts,
                 explicit_sources: Vec::new(),
             },
@@ -3808,9 +3810,9 @@ mod tests {
     fn the_corpus_has_its_shape_and_is_the_same_for_a_seed() {
         let c = heldout(HELDOUT_SEED);
         assert_eq!(c.classes.len(), HELDOUT_GOALS.len());
-        for class in 0..N_CLASSES {
+        for (class, name) in CLASS_NAMES.iter().enumerate() {
             let n = c.cases.iter().filter(|k| k.class == Some(class)).count();
-            assert_eq!(n, PER_CLASS, "{}", CLASS_NAMES[class]);
+            assert_eq!(n, PER_CLASS, "{name}");
         }
         assert_eq!(
             c.cases.iter().filter(|k| k.class.is_none()).count(),
