@@ -2867,7 +2867,13 @@ fn b_counts_scale(rng: &mut Rng, b: &Book, s: u32) -> Option<Slide> {
             } else {
                 2
             };
-            format!("{}{sep}{}{unit}", t.rows[i][0].t(), scaled(v, sig, word, n))
+            // A German deck names the countries in German too.
+            let country = if word == Scale::German {
+                country_in(Lang::De, t.rows[i][0].t())
+            } else {
+                t.rows[i][0].t().to_string()
+            };
+            format!("{country}{sep}{}{unit}", scaled(v, sig, word, n))
         })
         .collect();
     let cells: Vec<CellAddr> = rows.iter().map(|&i| t.addr(i, j)).collect();
