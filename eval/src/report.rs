@@ -89,6 +89,27 @@ pub struct Row {
     pub base_cell_acc_sum: f64,
 }
 
+impl Row {
+    /// Confirmed recall: the share of targets whose every source was confirmed.
+    pub fn recall(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.hit_confirmed as f64 / self.n as f64
+        }
+    }
+
+    /// Mean cell attribution (Jaccard of the cells named and the cells copied) over the
+    /// confirmed targets; 0 when none was confirmed.
+    pub fn cell_accuracy(&self) -> f64 {
+        if self.hit_confirmed == 0 {
+            0.0
+        } else {
+            self.cell_acc_sum / self.hit_confirmed as f64
+        }
+    }
+}
+
 pub struct Report {
     pub classes: Vec<&'static str>,
     pub rows: Vec<Row>,
@@ -279,4 +300,149 @@ impl std::fmt::Display for Report {
             q(1.0)
         )
     }
+}
+
+/// Confirmed recall per class against its goal: one line per class, "MISS" where below.
+pub fn goals_table(report: &Report, goals: &[f64]) -> String {
+    let mut out = format!(
+        "{:<40} {:>4} {:>9} {:>6}\n",
+        "class (confirmed recall vs goal)", "n", "recall", "goal"
+    );
+    for ((name, row), goal) in report.classes.iter().zip(&report.rows).zip(goals) {
+        let recall = if row.n == 0 {
+            0.0
+        } else {
+            row.hit_confirmed as f64 / row.n as f64
+        };
+        let verdict = if recall + 1e-9 >= *goal {
+            "met"
+        } else {
+            "MISS"
+        };
+        out.push_str(&format!(
+            "{name:<40} {:>4} {recall:>9.3} {goal:>6.2}  {verdict}\n",
+            row.n
+        ));
+    }
+    out
+}
+
+fn write_text(w: &WriteContent) -> String {
+    let mut out = String::new();
+    for p in &w.parts {
+        match p {
+            WritePart::Text { location, text } => {
+                for line in text.lines() {
+                    out.push_str(&format!("    [{location}] {line}\n"));
+                }
+            }
+            WritePart::Table { location, rows } => {
+                for r in rows {
+                    out.push_str(&format!("    [{location}] | {} |\n", r.join(" | ")));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn cells_text(cells: &[CellAddr]) -> String {
+    let mut v: Vec<String> = cells.iter().map(|c| c.to_a1()).collect();
+    if v.len() > 24 {
+        let more = v.len() - 24;
+        v.truncate(24);
+        v.push(format!("… +{more}"));
+    }
+    v.join(",")
+}
+
+/// The cases of `classes` the detector did not confirm, or confirmed naming cells that
+/// overlap the truth less than `low_cells` (Jaccard; 0 shows misses only), at most `max`
+/// per class; and the negatives it confirmed a flow on: each write's text, its truths and
+/// the detector's flows, for reading why.
+pub fn explain_misses(c: &Corpus, classes: &[usize], max: usize, low_cells: f64) -> String {
+    let mut det = Detector::new();
+    let mut names: HashMap<DocumentId, String> = HashMap::new();
+    for r in &c.reads {
+        det.add_read(r);
+        names.insert(r.document.id.clone(), r.document.name.clone());
+    }
+    let name = |d: &DocumentId| names.get(d).cloned().unwrap_or_else(|| d.to_string());
+    let mut out = String::new();
+    let mut shown = vec![0usize; c.classes.len()];
+    for (k, case) in c.cases.iter().enumerate() {
+        let flows = det.check(&case.write);
+        let label = match case.class {
+            Some(class) => {
+                if !classes.contains(&class) || shown[class] >= max {
+                    continue;
+                }
+                let found = case.truths.iter().all(|t| {
+                    flows.iter().any(|f| {
+                        f.source.id == t.doc
+                            && f.sheet == t.sheet
+                            && f.strength == FlowStrength::Confirmed
+                    })
+                });
+                let truth: HashSet<CellAddr> = case
+                    .truths
+                    .iter()
+                    .flat_map(|t| t.cells.iter().copied())
+                    .collect();
+                let got: HashSet<CellAddr> = flows
+                    .iter()
+                    .filter(|f| {
+                        case.truths
+                            .iter()
+                            .any(|t| f.source.id == t.doc && f.sheet == t.sheet)
+                    })
+                    .flat_map(|f| f.cells.iter().copied())
+                    .collect();
+                let acc = jaccard(&got, &truth);
+                if found && acc >= low_cells {
+                    continue;
+                }
+                shown[class] += 1;
+                if found {
+                    format!("{} (confirmed, cells {acc:.2})", c.classes[class])
+                } else {
+                    format!("{} (not confirmed)", c.classes[class])
+                }
+            }
+            None => {
+                if !flows.iter().any(|f| f.strength == FlowStrength::Confirmed) {
+                    continue;
+                }
+                "negative (confirmed flow)".to_string()
+            }
+        };
+        out.push_str(&format!(
+            "--- case {k}: {label}, target {}\n",
+            case.write.target.name
+        ));
+        out.push_str(&write_text(&case.write));
+        for t in &case.truths {
+            out.push_str(&format!(
+                "  truth: {}!{} {}\n",
+                name(&t.doc),
+                t.sheet,
+                cells_text(&t.cells)
+            ));
+        }
+        if flows.is_empty() {
+            out.push_str("  flows: none\n");
+        }
+        for f in &flows {
+            out.push_str(&format!(
+                "  flow: {:?} {}!{} confidence {:.3} matched {} cells {}\n",
+                f.strength,
+                f.source.name,
+                f.sheet,
+                f.confidence,
+                f.matched,
+                cells_text(&f.cells)
+            ));
+        }
+    }
+    out
 }

@@ -60,3 +60,50 @@ fn every_transformation_class_is_found_and_no_negative_is_blocked() {
         "{report}"
     );
 }
+
+/// Corpus B, the held-out corpus (`eval/src/heldout.rs`: other domains, layouts and
+/// locales, written apart from the generator the thresholds were tuned on), at its report
+/// seed. Recall goals are not asserted here yet (several classes miss them; see
+/// docs/detection.md); this checks the negatives and reports cell attribution.
+#[test]
+fn heldout_corpus_negatives_and_cell_attribution() {
+    let corpus = eval::heldout(eval::HELDOUT_SEED);
+    let report = eval::evaluate(&corpus);
+    assert_eq!(report.classes, eval::HELDOUT_CLASSES);
+    assert!(report.rows.iter().all(|r| r.n == 8), "{report}");
+    assert_eq!(report.negatives, 40, "{report}");
+    // Cell attribution, per class and over every confirmed target.
+    let (mut sum, mut confirmed) = (0.0, 0);
+    for (name, row) in report.classes.iter().zip(&report.rows) {
+        let acc = row.cell_accuracy();
+        assert!((0.0..=1.0).contains(&acc), "{name}: {acc}");
+        eprintln!(
+            "corpus B {name:<40} recall {:.3} cells {acc:.3}",
+            row.recall()
+        );
+        sum += row.cell_acc_sum;
+        confirmed += row.hit_confirmed;
+    }
+    let overall = sum / confirmed.max(1) as f64;
+    eprintln!("corpus B cell attribution over {confirmed} confirmed targets: {overall:.3}");
+    assert!(confirmed > 0 && overall > 0.0, "{report}");
+    // No negative is blocked: the default policy blocks nothing it only might have seen,
+    // and only confirmed flows block under the strictest policy.
+    assert_eq!(report.neg_blocked_default, 0, "{report}");
+    assert!(
+        report.neg_blocked_strict <= report.neg_confirmed,
+        "{report}"
+    );
+    // The goal is none (`heldout_corpus_has_no_confirmed_false_positive`); at this seed two
+    // are known, so this guards against more.
+    assert!(report.neg_confirmed <= 2, "{report}");
+}
+
+/// The goal for corpus B's negatives: no confirmed flow on a deck built from workbooks
+/// that were never read.
+#[test]
+#[ignore = "2 confirmed false positives at seed 20261204: a table title shared by two inventory workbooks confirms on its own, and 1-decimal paid-share percentages of a dense table; run with --ignored once fixed, then drop the ignore"]
+fn heldout_corpus_has_no_confirmed_false_positive() {
+    let report = eval::evaluate(&eval::heldout(eval::HELDOUT_SEED));
+    assert_eq!(report.neg_confirmed, 0, "{report}");
+}
