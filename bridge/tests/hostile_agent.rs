@@ -210,3 +210,32 @@ async fn the_administrator_can_block_writes_after_instructions() {
     assert_eq!(texts_written(&writes), 1);
     bridge.assert_audit_intact().await;
 }
+
+#[tokio::test]
+async fn figures_hidden_in_sheet_names_are_checked_like_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("policy.json"),
+        r#"{"flows": {"default": "block", "confidential": "block"}}"#,
+    )
+    .unwrap();
+    let bridge = TestBridge::start_configured(dir, |o| o.approval_timeout = Some(WAIT)).await;
+    // Desk::open reads the revenue table from the workbook.
+    let desk = Desk::open(&bridge, ClientImpl::default()).await;
+    // Nothing in the cells; the figures are in the sheets' names.
+    let (err, text, _) = call(
+        &desk.client,
+        "xlsx_write",
+        json!({"path": "innocent.xlsx", "sheets": [
+            {"name": "EMEA 1,456,789 1,611,022", "rows": [["-"]]},
+            {"name": "Americas 2,567,890 2,789,012", "rows": [["-"]]},
+            {"name": "APAC 1,098,765 1,209,877", "rows": [["-"]]}
+        ]}),
+    )
+    .await;
+    assert!(err, "{text}");
+    assert!(text.starts_with("Blocked"), "{text}");
+    assert!(text.contains("name of sheet"), "{text}");
+    assert!(!bridge.files.join("innocent.xlsx").exists());
+    bridge.assert_audit_intact().await;
+}

@@ -349,14 +349,16 @@ impl WriteContent {
 
     /// A workbook file: one table per sheet at `Name!A1:C3` (the name quoted as in a
     /// formula when it needs it, `'Q3 Revenue'!A1:B2`; the bare name for an empty sheet),
-    /// rows padded to a rectangle, cells as Excel will show them ([`shown_text`]).
+    /// rows padded to a rectangle, cells as Excel will show them ([`shown_text`]); and
+    /// each sheet's name as text of its own (`name of sheet ...`), since the agent picks
+    /// names too and a value hidden in one leaves the machine like any cell.
     pub fn workbook<'a>(
         target: DocumentRef,
         sheets: impl IntoIterator<Item = (&'a str, &'a [Vec<Value>])>,
     ) -> WriteContent {
         let parts = sheets
             .into_iter()
-            .map(|(name, rows)| {
+            .flat_map(|(name, rows)| {
                 let width = rows.iter().map(Vec::len).max().unwrap_or(0);
                 let quoted = quote_sheet(name);
                 let address = grid_address(rows.len(), width);
@@ -372,7 +374,13 @@ impl WriteContent {
                         row
                     })
                     .collect();
-                WritePart::Table { location, rows }
+                [
+                    WritePart::Table { location, rows },
+                    WritePart::Text {
+                        location: format!("name of sheet {}", quote_sheet(name)),
+                        text: name.to_string(),
+                    },
+                ]
             })
             .collect();
         WriteContent {
@@ -528,13 +536,25 @@ mod tests {
                         s(&["", "0", "1000000000000000000000", ""]),
                     ],
                 },
+                WritePart::Text {
+                    location: "name of sheet Revenue".into(),
+                    text: "Revenue".into(),
+                },
                 WritePart::Table {
                     location: "'Q3 Notes'!A1".into(),
                     rows: vec![s(&["=SUM(A1)"])],
                 },
+                WritePart::Text {
+                    location: "name of sheet 'Q3 Notes'".into(),
+                    text: "Q3 Notes".into(),
+                },
                 WritePart::Table {
                     location: "'Bob''s'".into(),
                     rows: vec![],
+                },
+                WritePart::Text {
+                    location: "name of sheet 'Bob''s'".into(),
+                    text: "Bob's".into(),
                 },
             ]
         );
