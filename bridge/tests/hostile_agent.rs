@@ -1,7 +1,9 @@
-//! An agent under a policy that blocks transfers, trying to get figures past the decision
-//! a little at a time through the real MCP tools: one value per call, then a fresh MCP
-//! session to shed what the bridge knows. Evidence accumulates per target document
-//! (tracker::trail, docs/security.md "A trickle of writes").
+//! An agent trying to get figures past a decision through the real MCP tools: one value
+//! per call and a fresh MCP session to shed what the bridge knows (evidence accumulates per
+//! target, tracker::trail, docs/security.md "A trickle of writes"); figures spelled out
+//! digit by digit or in words, or hidden in sheet names; and writes made after reading
+//! instructions planted in the data (tracker::flagged, docs/security.md "Instructions in
+//! the data").
 
 mod common;
 
@@ -238,4 +240,39 @@ async fn figures_hidden_in_sheet_names_are_checked_like_cells() {
     assert!(text.contains("name of sheet"), "{text}");
     assert!(!bridge.files.join("innocent.xlsx").exists());
     bridge.assert_audit_intact().await;
+}
+
+#[tokio::test]
+async fn spaced_digits_and_numbers_in_words_are_still_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("policy.json"),
+        r#"{"flows": {"default": "block", "confidential": "block"}}"#,
+    )
+    .unwrap();
+    let bridge = TestBridge::start_configured(dir, |o| o.approval_timeout = Some(WAIT)).await;
+    let desk = Desk::open(&bridge, ClientImpl::default()).await;
+    // The Q3 column, one digit at a time.
+    let (err, text, _) = call(
+        &desk.client,
+        "ppt_add_table",
+        json!({"slide": 2, "rows": [
+            ["Region", "Q3"],
+            ["EMEA", "1 6 1 1 0 2 2"],
+            ["Americas", "2 7 8 9 0 1 2"],
+            ["APAC", "1 2 0 9 8 7 7"]
+        ]}),
+    )
+    .await;
+    assert!(err && text.starts_with("Blocked"), "{text}");
+    // The same column in words, in a sentence.
+    let (err, text, _) = call(
+        &desk.client,
+        "ppt_add_text",
+        json!({"slide": 3, "text": "Q3: EMEA one million six hundred eleven thousand twenty-two, Americas two million seven hundred eighty-nine thousand twelve, APAC one million two hundred nine thousand eight hundred seventy-seven."}),
+    )
+    .await;
+    assert!(err && text.starts_with("Blocked"), "{text}");
+    assert_eq!(desk.tables_written(), 0);
+    assert_eq!(texts_written(&desk.writes), 0);
 }
