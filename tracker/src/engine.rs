@@ -25,7 +25,7 @@ use crate::store::{
     ApprovalRow, CommitStats, CommitTicket, Disposition, Durability, KeyedSince, NewApproval,
     Store, StoreError, StoredFlow,
 };
-use crate::trail::Trails;
+use crate::trail::{SheetKey, Trails};
 
 /// A flow found in a write, with its decision, as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,6 +113,19 @@ pub struct Tracker {
     /// What opening the store closed (approvals and writes a previous run left open), for
     /// the bridge to announce.
     restart: Effects,
+}
+
+/// The source sheet a flow came from.
+fn sheet_key(f: &Flow) -> SheetKey {
+    (f.source.id.clone(), f.sheet.clone())
+}
+
+/// The source sheets of some flows, each once.
+fn sheets_of(flows: &[Flow]) -> Vec<SheetKey> {
+    let mut keys: Vec<SheetKey> = flows.iter().map(sheet_key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 fn wall_clock() -> UnixMillis {
@@ -404,7 +417,7 @@ impl Tracker {
             });
         }
         if !matches!(disposition, Disposition::Blocked { .. }) {
-            self.trails.checked(write, &write_id, at);
+            self.trails.checked(write, &write_id, at, sheets_of(&flows));
         }
         match disposition {
             Disposition::Held => self.holds.hold(
@@ -469,7 +482,27 @@ impl Tracker {
     /// confirmed), gives the write a confirmed flow naming the writes it spans; a possible
     /// flow of the write alone from that sheet is replaced by it.
     fn add_trail_flows(&mut self, write: &WriteContent, at: UnixMillis, flows: &mut Vec<Flow>) {
-        let Some((before, with, earlier)) = self.trails.joined(write, at) else {
+        // The trail can add evidence only to sheets this write touches without confirming,
+        // or that the seam with the write before it touches: only those are joined.
+        let mut wanted: Vec<SheetKey> = flows
+            .iter()
+            .filter(|f| f.strength != FlowStrength::Confirmed && !f.explicit)
+            .map(sheet_key)
+            .collect();
+        let mut seam_touches = false;
+        if let Some(seam) = self.trails.seam(write, at) {
+            let before = wanted.len();
+            wanted.extend(self.detector.check(&seam).iter().map(sheet_key));
+            seam_touches = wanted.len() > before;
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let detector = &self.detector;
+        let Some((before, with, earlier)) =
+            self.trails.joined(write, at, &wanted, seam_touches, |c| {
+                sheets_of(&detector.check(c))
+            })
+        else {
             return;
         };
         let before = self.detector.check(&before);
@@ -482,7 +515,10 @@ impl Tracker {
         // The joined content is a table and a text: one flow per sheet, their cells united.
         let mut joined: Vec<Flow> = Vec::new();
         for f in self.detector.check(&with) {
-            if f.strength != FlowStrength::Confirmed || f.explicit {
+            if f.strength != FlowStrength::Confirmed
+                || f.explicit
+                || !wanted.contains(&sheet_key(&f))
+            {
                 continue;
             }
             match joined

@@ -16,6 +16,12 @@
 //! is joined too: the last token of each write is glued to the first token of the next on
 //! an extra line.
 //!
+//! Only what can add evidence is joined, so a deck built from many tables does not make
+//! every write re-check them all: a write that alone confirms every source it touches
+//! joins nothing; otherwise it joins the earlier writes that touched (possibly or surely)
+//! a source sheet it touches only possibly, or that the seam with the write before it
+//! does. Each write remembers the source sheets it touched when it was checked.
+//!
 //! The trail is per target document, not per agent session, so reconnecting does not shed
 //! it; it is kept in the store (written with the write's final record) so a restart does
 //! not either. Only writes that were written (or whose outcome is unknown) join the trail:
@@ -47,7 +53,13 @@ pub struct TrailWrite {
     pub at: UnixMillis,
     /// What it wrote.
     pub parts: Vec<WritePart>,
+    /// The source sheets its flows came from when it was checked; `None` for a write
+    /// loaded from the store, worked out again when first needed.
+    pub sheets: Option<Vec<SheetKey>>,
 }
+
+/// A source sheet: its document and name.
+pub type SheetKey = (DocumentId, String);
 
 impl TrailWrite {
     fn strings(&self) -> usize {
@@ -80,34 +92,89 @@ impl Trails {
         t
     }
 
-    /// The write joined with its target's trail as of `now`, and the ids of the earlier
-    /// writes joined; `None` when the trail is empty.
+    /// The write joined with the earlier writes of its target's trail (as of `now`) that
+    /// touched a sheet in `wanted` (`sheets_of` works out the sheets of a write loaded
+    /// from the store), and with the last one whatever it touched when `with_last` (its
+    /// seam with this write matters), the same without the write, and the ids of the
+    /// earlier writes joined; `None` when none is relevant.
     pub(crate) fn joined(
         &mut self,
         write: &WriteContent,
         now: UnixMillis,
+        wanted: &[SheetKey],
+        with_last: bool,
+        mut sheets_of: impl FnMut(&WriteContent) -> Vec<SheetKey>,
     ) -> Option<(WriteContent, WriteContent, Vec<WriteId>)> {
-        let trail = self.by_target.get_mut(&write.target.id)?;
+        if wanted.is_empty() {
+            return None;
+        }
+        let trail = self.live(&write.target.id, now)?;
+        let mut picked: Vec<&TrailWrite> = Vec::new();
+        for w in trail.iter_mut() {
+            if w.sheets.is_none() {
+                let alone = WriteContent {
+                    target: write.target.clone(),
+                    parts: w.parts.clone(),
+                    explicit_sources: Vec::new(),
+                };
+                w.sheets = Some(sheets_of(&alone));
+            }
+        }
+        let last = trail.len().saturating_sub(1);
+        for (i, w) in trail.iter().enumerate() {
+            if (with_last && i == last) || w.sheets.iter().flatten().any(|k| wanted.contains(k)) {
+                picked.push(w);
+            }
+        }
+        if picked.is_empty() {
+            return None;
+        }
+        let earlier: Vec<&[WritePart]> = picked.iter().map(|w| w.parts.as_slice()).collect();
+        let before = join(&write.target, &earlier);
+        let mut all = earlier.clone();
+        all.push(&write.parts);
+        let with = join(&write.target, &all);
+        let ids = picked.iter().map(|w| w.write_id.clone()).collect();
+        Some((before, with, ids))
+    }
+
+    /// The seam between the last write into the target (as of `now`, dropping writes
+    /// past the window) and this one: the last token of one glued to the first of the
+    /// other, as a text of its own; `None` without an earlier write.
+    pub(crate) fn seam(&mut self, write: &WriteContent, now: UnixMillis) -> Option<WriteContent> {
+        let last = self.live(&write.target.id, now)?.back()?;
+        let seam = format!("{}{}", last_token(&last.parts)?, first_token(&write.parts)?);
+        Some(WriteContent {
+            target: write.target.clone(),
+            parts: vec![WritePart::Text {
+                location: "seam".into(),
+                text: seam,
+            }],
+            explicit_sources: Vec::new(),
+        })
+    }
+
+    /// The target's trail as of `now`, writes past the window dropped.
+    fn live(&mut self, target: &DocumentId, now: UnixMillis) -> Option<&mut VecDeque<TrailWrite>> {
+        let trail = self.by_target.get_mut(target)?;
         while trail
             .front()
             .is_some_and(|w| w.at.saturating_add(WINDOW_MS) < now)
         {
             trail.pop_front();
         }
-        if trail.is_empty() {
-            return None;
-        }
-        let earlier: Vec<&[WritePart]> = trail.iter().map(|w| w.parts.as_slice()).collect();
-        let before = join(&write.target, &earlier);
-        let mut all = earlier.clone();
-        all.push(&write.parts);
-        let with = join(&write.target, &all);
-        let ids = trail.iter().map(|w| w.write_id.clone()).collect();
-        Some((before, with, ids))
+        Some(trail)
     }
 
-    /// Keeps a checked write's parts until it finishes.
-    pub(crate) fn checked(&mut self, write: &WriteContent, write_id: &WriteId, at: UnixMillis) {
+    /// Keeps a checked write's parts (and the source sheets its flows came from) until it
+    /// finishes.
+    pub(crate) fn checked(
+        &mut self,
+        write: &WriteContent,
+        write_id: &WriteId,
+        at: UnixMillis,
+        sheets: Vec<SheetKey>,
+    ) {
         if self.pending_order.len() >= MAX_PENDING
             && let Some(old) = self.pending_order.pop_front()
         {
@@ -121,6 +188,7 @@ impl Trails {
                 target: write.target.id.clone(),
                 at,
                 parts: write.parts.clone(),
+                sheets: Some(sheets),
             },
         );
     }
@@ -148,6 +216,23 @@ impl Trails {
             }
         }
     }
+}
+
+fn part_texts(parts: &[WritePart]) -> impl DoubleEndedIterator<Item = &str> {
+    parts.iter().flat_map(|p| match p {
+        WritePart::Text { text, .. } => vec![text.as_str()],
+        WritePart::Table { rows, .. } => rows.iter().flatten().map(String::as_str).collect(),
+    })
+}
+
+fn first_token(parts: &[WritePart]) -> Option<&str> {
+    part_texts(parts).find_map(|s| s.split_whitespace().next())
+}
+
+fn last_token(parts: &[WritePart]) -> Option<&str> {
+    part_texts(parts)
+        .rev()
+        .find_map(|s| s.split_whitespace().next_back())
 }
 
 /// Writes' parts as one table (every row, in order, padded to one width) and one text
@@ -238,9 +323,14 @@ mod tests {
         }
     }
 
+    /// The one source sheet these tests' writes touch.
+    fn sheet() -> SheetKey {
+        (DocumentId("book".into()), "Revenue".into())
+    }
+
     fn written(trails: &mut Trails, w: &WriteContent, at: UnixMillis) -> WriteId {
         let id = WriteId::new();
-        trails.checked(w, &id, at);
+        trails.checked(w, &id, at, vec![sheet()]);
         let entry = trails.finished(&id, Some(true)).expect("joins");
         trails.push(entry);
         id
@@ -250,7 +340,15 @@ mod tests {
     fn a_value_split_across_two_writes_is_joined_on_a_seam_line() {
         let mut trails = Trails::default();
         let first = written(&mut trails, &text_write("Revenue was 187432"), 0);
-        let (before, with, ids) = trails.joined(&text_write(".55 in Q3"), 1).expect("trail");
+        let next = text_write(".55 in Q3");
+        let seam = trails.seam(&next, 1).expect("seam");
+        assert!(
+            matches!(&seam.parts[..], [WritePart::Text { text, .. }] if text == "187432.55"),
+            "{seam:?}"
+        );
+        let (before, with, ids) = trails
+            .joined(&next, 1, &[sheet()], true, |_| Vec::new())
+            .expect("trail");
         assert_eq!(ids, vec![first]);
         let text = |c: &WriteContent| match c.parts.last() {
             Some(WritePart::Text { text, .. }) => text.clone(),
@@ -273,7 +371,11 @@ mod tests {
         };
         written(&mut trails, &row(&["EMEA", "1.2"]), 0);
         written(&mut trails, &row(&["APAC", "3.4", "x"]), 1);
-        let (_, with, ids) = trails.joined(&row(&["LATAM", "5.6"]), 2).expect("trail");
+        let (_, with, ids) = trails
+            .joined(&row(&["LATAM", "5.6"]), 2, &[sheet()], false, |_| {
+                Vec::new()
+            })
+            .expect("trail");
         assert_eq!(ids.len(), 2);
         let Some(WritePart::Table { rows, .. }) = with.parts.first() else {
             panic!("no table: {with:?}");
@@ -288,13 +390,23 @@ mod tests {
         let mut trails = Trails::default();
         written(&mut trails, &text_write("old"), 0);
         let blocked = WriteId::new();
-        trails.checked(&text_write("blocked"), &blocked, WINDOW_MS);
+        trails.checked(&text_write("blocked"), &blocked, WINDOW_MS, vec![sheet()]);
         assert!(trails.finished(&blocked, Some(false)).is_none());
         let mut other = text_write("elsewhere");
         other.target = DocumentRef::new(App::Powerpoint, "Other.pptx", "https://x/Other.pptx");
         written(&mut trails, &other, WINDOW_MS);
         // An hour and a bit later the old write has left the window.
-        assert!(trails.joined(&text_write("now"), WINDOW_MS + 10).is_none());
+        assert!(
+            trails
+                .joined(
+                    &text_write("now"),
+                    WINDOW_MS + 10,
+                    &[sheet()],
+                    false,
+                    |_| Vec::new()
+                )
+                .is_none()
+        );
     }
 
     #[test]
@@ -303,7 +415,9 @@ mod tests {
         for i in 0..(MAX_WRITES as i64 + 5) {
             written(&mut trails, &text_write(&format!("line {i}")), i);
         }
-        let (_, _, ids) = trails.joined(&text_write("next"), 100).expect("trail");
+        let (_, _, ids) = trails
+            .joined(&text_write("next"), 100, &[sheet()], false, |_| Vec::new())
+            .expect("trail");
         assert_eq!(ids.len(), MAX_WRITES);
         let big = WriteContent {
             target: deck(),
@@ -314,8 +428,51 @@ mod tests {
             explicit_sources: vec![],
         };
         written(&mut trails, &big, 200);
-        let (_, _, ids) = trails.joined(&text_write("next"), 300).expect("trail");
+        let (_, _, ids) = trails
+            .joined(&text_write("next"), 300, &[sheet()], false, |_| Vec::new())
+            .expect("trail");
         // Only the big write itself is left: it alone is over the string budget.
         assert_eq!(ids.len(), 1);
+    }
+
+    #[test]
+    fn only_writes_touching_a_wanted_sheet_are_joined() {
+        let mut trails = Trails::default();
+        let other: SheetKey = (DocumentId("other".into()), "Costs".into());
+        let id = WriteId::new();
+        trails.checked(&text_write("from elsewhere"), &id, 0, vec![other.clone()]);
+        let entry = trails.finished(&id, Some(true)).expect("joins");
+        trails.push(entry);
+        let mine = written(&mut trails, &text_write("from the sheet"), 1);
+        let (_, _, ids) = trails
+            .joined(&text_write("next"), 2, &[sheet()], false, |_| Vec::new())
+            .expect("trail");
+        assert_eq!(ids, vec![mine]);
+        // Nothing wanted (the write confirms alone, or touches nothing): nothing joined.
+        assert!(
+            trails
+                .joined(&text_write("next"), 2, &[], false, |_| Vec::new())
+                .is_none()
+        );
+        // A write loaded from the store has its sheets worked out when first needed.
+        trails.push(TrailWrite {
+            write_id: WriteId::new(),
+            target: deck().id,
+            at: 3,
+            parts: vec![WritePart::Text {
+                location: "slide 9".into(),
+                text: "restored".into(),
+            }],
+            sheets: None,
+        });
+        let mut asked = 0;
+        let (_, _, ids) = trails
+            .joined(&text_write("next"), 4, &[other], false, |_| {
+                asked += 1;
+                vec![(DocumentId("other".into()), "Costs".into())]
+            })
+            .expect("trail");
+        assert_eq!(asked, 1);
+        assert_eq!(ids.len(), 2);
     }
 }

@@ -538,6 +538,7 @@ impl Store {
                     target: DocumentId(target),
                     at,
                     parts,
+                    sheets: None,
                 });
             }
         }
