@@ -91,9 +91,15 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
         /// Folders the file tools may use, for a bridge this command starts (as
-        /// `serve --allow-dir`); repeat for more. A running bridge keeps its own.
-        #[arg(long = "allow-dir", value_name = "FOLDER")]
+        /// `serve --allow-dir`); repeat the flag or list several after it. A running
+        /// bridge keeps its own.
+        #[arg(long = "allow-dir", value_name = "FOLDER", num_args = 1..)]
         allow_dirs: Vec<PathBuf>,
+    },
+    /// Build a package for another program to install.
+    Package {
+        #[command(subcommand)]
+        action: PackageAction,
     },
     /// Print the link to the monitor page (connected documents, live flows, approvals, the
     /// policy), with the desktop token in its fragment; `--open` opens it in the default
@@ -174,6 +180,22 @@ enum AdminAction {
     /// Say what a policy file would mean, or why it does not parse, before deploying it.
     /// Exit 0: valid; 1: it does not parse.
     Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum PackageAction {
+    /// A Claude Desktop extension (MCP Bundle): this binary (and any given with --binary),
+    /// a manifest that runs `office-bridge mcp` with the folders the person picks at
+    /// install, and the icon. Install it in Claude Desktop: Settings > Extensions.
+    Mcpb {
+        /// Where to write the bundle (`office-bridge.mcpb`).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Another platform's binary to include: `win32=target/x86_64-pc-windows-gnu/release/office-bridge.exe`,
+        /// `darwin=...`, `linux=...`. Repeat for more.
+        #[arg(long = "binary", value_name = "PLATFORM=PATH")]
+        binaries: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -307,6 +329,27 @@ fn run(cli: Cli) -> Result<i32> {
         },
         Command::Mcp { port, allow_dirs } => office_bridge::relay::run(data_dir, port, allow_dirs),
         Command::Monitor { port, open } => cli::monitor::run(&data_dir, port, open),
+        Command::Package {
+            action: PackageAction::Mcpb { out, binaries },
+        } => {
+            let others = binaries
+                .iter()
+                .map(|b| cli::package::parse_binary(b))
+                .collect::<Result<Vec<_>>>()?;
+            let packed = cli::package::mcpb(&out, &others)?;
+            println!(
+                "Wrote {} ({} bytes) for {}.",
+                packed.out.display(),
+                packed.bytes,
+                packed
+                    .platforms
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(0)
+        }
         Command::Notify {
             print,
             possible,

@@ -6,4 +6,5 @@ pub mod audit;
 pub mod manifests;
 pub mod monitor;
 pub mod notify;
+pub mod package;
 pub mod scan;

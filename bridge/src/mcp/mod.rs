@@ -137,6 +137,26 @@ impl OfficeBridgeMcp {
         names
     }
 
+    /// Every tool with the first sentence of its description, sorted by name: what a
+    /// Claude Desktop extension's manifest lists (`office-bridge package mcpb`).
+    pub fn tool_summaries() -> Vec<(String, String)> {
+        let mut tools: Vec<(String, String)> = Self::router()
+            .list_all()
+            .into_iter()
+            .map(|t| {
+                let description = t.description.as_deref().unwrap_or_default();
+                // The first sentence: a manifest's list is a glance, the server has the rest.
+                let first = match description.find(". ") {
+                    Some(i) => &description[..=i],
+                    None => description,
+                };
+                (t.name.to_string(), first.trim().to_string())
+            })
+            .collect();
+        tools.sort();
+        tools
+    }
+
     /// The one connected document of `app` the agent means: the one named by `document`
     /// (its name, url, document id or session id), or the only one when none is named.
     fn resolve(&self, app: App, document: Option<&str>) -> Result<SessionInfo, String> {
