@@ -96,6 +96,13 @@ enum Command {
         #[arg(long = "allow-dir", value_name = "FOLDER", num_args = 1..)]
         allow_dirs: Vec<PathBuf>,
     },
+    /// Start the bridge at login for this user: a systemd user unit (Linux), a LaunchAgent
+    /// (macOS), the user's Run key (Windows), each running this binary with this data
+    /// directory.
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
     /// Build a package for another program to install.
     Package {
         #[command(subcommand)]
@@ -180,6 +187,31 @@ enum AdminAction {
     /// Say what a policy file would mean, or why it does not parse, before deploying it.
     /// Exit 0: valid; 1: it does not parse.
     Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ServiceAction {
+    /// Write the unit (plist, Run value) and enable it now.
+    Install {
+        /// Show what would be written and run, and change nothing.
+        #[arg(long)]
+        print: bool,
+        /// The port the bridge serves on.
+        #[arg(long, default_value_t = server::DEFAULT_PORT)]
+        port: u16,
+        /// A folder the file tools may use (as `serve --allow-dir`); repeat for more.
+        #[arg(long = "allow-dir", value_name = "FOLDER")]
+        allow_dirs: Vec<PathBuf>,
+    },
+    /// Disable it and remove what install wrote.
+    Uninstall {
+        /// Show what would be run and removed, and change nothing.
+        #[arg(long)]
+        print: bool,
+    },
+    /// Whether it is installed, for this binary and data directory, and running. Exit 0
+    /// when installed, 1 when not.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -329,6 +361,40 @@ fn run(cli: Cli) -> Result<i32> {
         },
         Command::Mcp { port, allow_dirs } => office_bridge::relay::run(data_dir, port, allow_dirs),
         Command::Monitor { port, open } => cli::monitor::run(&data_dir, port, open),
+        Command::Service { action } => {
+            let exe = std::env::current_exe().context("cannot find this program's own binary")?;
+            let service =
+                |port, allow_dirs: Vec<PathBuf>| -> Result<cli::service::ServiceCommand> {
+                    Ok(cli::service::ServiceCommand {
+                        exe: exe.clone(),
+                        data_dir: data_dir.root().to_path_buf(),
+                        port,
+                        // The unit runs from another working directory: folders made absolute.
+                        allow_dirs: allow_dirs
+                            .into_iter()
+                            .map(|d| {
+                                std::path::absolute(&d)
+                                    .with_context(|| format!("folder {}", d.display()))
+                            })
+                            .collect::<Result<_>>()?,
+                    })
+                };
+            match action {
+                ServiceAction::Install {
+                    print,
+                    port,
+                    allow_dirs,
+                } => cli::service::install(&service(port, allow_dirs)?, print).map(|()| 0),
+                ServiceAction::Uninstall { print } => {
+                    cli::service::uninstall(&service(server::DEFAULT_PORT, Vec::new())?, print)
+                        .map(|()| 0)
+                }
+                ServiceAction::Status => {
+                    cli::service::status(&service(server::DEFAULT_PORT, Vec::new())?)
+                        .map(|installed| if installed { 0 } else { 1 })
+                }
+            }
+        }
         Command::Package {
             action: PackageAction::Mcpb { out, binaries },
         } => {

@@ -8,3 +8,4 @@ pub mod monitor;
 pub mod notify;
 pub mod package;
 pub mod scan;
+pub mod service;
