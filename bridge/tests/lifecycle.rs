@@ -319,9 +319,30 @@ async fn a_client_that_asks_for_progress_hears_that_its_call_is_held() {
         held["message"]
             .as_str()
             .unwrap()
-            .starts_with("Held for the person's approval"),
+            .starts_with("Waiting for approval in Board.pptx, 20 s left: "),
         "{held}"
     );
+    let total = held["total"].as_f64().unwrap();
+    assert!((19.0..=20.0).contains(&total), "{held}");
+    // While it waits, the client hears so with the time left (every 20/6 s here), and the
+    // progress grows toward the total.
+    let waiting = json!(
+        tokio::time::timeout(Duration::from_secs(6), progress.recv())
+            .await
+            .expect("a waiting notification")
+            .unwrap()
+    );
+    assert_eq!(waiting["_meta"]["office-bridge/hold"], "held", "{waiting}");
+    let message = waiting["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Waiting for approval in Board.pptx, ") && message.ends_with(" s left"),
+        "{waiting}"
+    );
+    let (p0, p1) = (
+        held["progress"].as_f64().unwrap(),
+        waiting["progress"].as_f64().unwrap(),
+    );
+    assert!(p1 > p0 && p1 >= 3.0 && p1 < 20.0, "{held} then {waiting}");
     let request = desk.ppt.next("approval.request").await;
     desk.ppt
         .call(
@@ -330,8 +351,13 @@ async fn a_client_that_asks_for_progress_hears_that_its_call_is_held() {
         )
         .await
         .unwrap();
-    let released = json!(progress.recv().await.unwrap());
-    assert_eq!(released["_meta"]["office-bridge/hold"], "released");
+    let released = loop {
+        let p = json!(progress.recv().await.unwrap());
+        if p["_meta"]["office-bridge/hold"] == "released" {
+            break p;
+        }
+    };
+    assert!(released["progress"].as_f64().unwrap() > p1, "{released}");
     let result = write.await.unwrap().unwrap();
     assert_eq!(result.is_error, Some(false));
 }

@@ -24,16 +24,31 @@ pub type Elicit = Box<dyn FnOnce(String) -> BoxFuture<'static, Option<bool>> + S
 /// Tells the agent's client how its call stands while it waits (MCP progress).
 pub type Progress = Arc<dyn Fn(HoldProgress) -> BoxFuture<'static, ()> + Send + Sync>;
 
-/// Where a held call stands, for the agent's client.
+/// Where a held call stands, for the agent's client. Times are milliseconds: `waited` since
+/// the call was held, `total` from then to the deadline.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HoldProgress {
-    /// Held for the person: what, and until when (unix ms).
+    /// Held for the person: what, in which document, and until when (unix ms).
     Held {
+        target: String,
         line: String,
         expires_at: UnixMillis,
+        total: u64,
+    },
+    /// Still waiting for the person (sent every [`waiting_every`] while held).
+    Waiting {
+        target: String,
+        waited: u64,
+        total: u64,
     },
     /// Allowed: it is being written now.
-    Released,
+    Released { waited: u64, total: u64 },
+}
+
+/// How often a held call tells its client it is still waiting: every 10 s, more often for
+/// short holds (a sixth of the wait, at least a second), so a client shows a live countdown.
+pub fn waiting_every(total: Duration) -> Duration {
+    (total / 6).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }
 
 /// How a held call reaches the agent's client.
@@ -185,13 +200,21 @@ impl Gate {
                 .await;
             lines.push(line);
         }
+        let held_at = tokio::time::Instant::now();
+        let total = Duration::from_millis((expires_at - tracker::unix_millis_now()).max(0) as u64);
+        let ms = |d: Duration| d.as_millis() as u64;
         if let Some(progress) = &caller.progress {
             progress(HoldProgress::Held {
+                target: target.name.clone(),
                 line: lines.join("; "),
                 expires_at,
+                total: ms(total),
             })
             .await;
         }
+        let mut ticks =
+            tokio::time::interval_at(held_at + waiting_every(total), waiting_every(total));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut elicitation: BoxFuture<'_, ()> = match caller.elicit {
             Some(elicit) => {
                 let question = format!(
@@ -220,8 +243,7 @@ impl Gate {
             }
             None => Box::pin(std::future::pending()),
         };
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_millis((expires_at - tracker::unix_millis_now()).max(0) as u64);
+        let deadline = held_at + total;
         self.holding.fetch_add(1, Ordering::SeqCst);
         let _holding = HoldingCount(&self.holding);
         let settlement = loop {
@@ -250,12 +272,26 @@ impl Gate {
                     });
                 }
                 () = &mut elicitation => {}
+                _ = ticks.tick(), if caller.progress.is_some() => {
+                    if let Some(progress) = &caller.progress {
+                        progress(HoldProgress::Waiting {
+                            target: target.name.clone(),
+                            waited: ms(held_at.elapsed()),
+                            total: ms(total),
+                        })
+                        .await;
+                    }
+                }
             }
         };
         if matches!(settlement, Settlement::Proceed { .. })
             && let Some(progress) = &caller.progress
         {
-            progress(HoldProgress::Released).await;
+            progress(HoldProgress::Released {
+                waited: ms(held_at.elapsed()),
+                total: ms(total),
+            })
+            .await;
         }
         Ok(settlement)
     }

@@ -312,29 +312,67 @@ pub fn injection_check() -> InjectionCheck {
 /// written.
 pub const HOLD_META_KEY: &str = "office-bridge/hold";
 
-/// Sends MCP progress notifications for a held call.
+/// Seconds, rounded up, for "95 s left".
+fn seconds(ms: u64) -> u64 {
+    ms.div_ceil(1000)
+}
+
+/// Sends MCP progress notifications for a held call: `progress` is the seconds waited and
+/// `total` the seconds it may wait, so a client can show a bar; the message says where and
+/// how long is left ("Waiting for approval in Board.pptx, 95 s left").
 fn progress_reporter(peer: Peer<RoleServer>, token: ProgressToken) -> Progress {
-    let step = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    // Progress must increase with each notification: never report less than before.
+    let last = Arc::new(std::sync::Mutex::new(0.0f64));
     Arc::new(move |progress: HoldProgress| {
-        let (peer, token) = (peer.clone(), token.clone());
-        let n = step.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let (peer, token, last) = (peer.clone(), token.clone(), last.clone());
         Box::pin(async move {
-            let (state, message) = match progress {
-                HoldProgress::Held { line, expires_at } => (
+            let (state, message, waited, total) = match progress {
+                HoldProgress::Held {
+                    target,
+                    line,
+                    expires_at,
+                    total,
+                } => (
                     "held",
                     format!(
-                        "Held for the person's approval: {line}. Waiting until {} (unix ms); no answer means no.",
-                        expires_at
+                        "Waiting for approval in {target}, {} s left: {line}. No answer by {expires_at} (unix ms) means no.",
+                        seconds(total)
                     ),
+                    0,
+                    total,
                 ),
-                HoldProgress::Released => {
-                    ("released", "Allowed by the person; writing.".to_string())
-                }
+                HoldProgress::Waiting {
+                    target,
+                    waited,
+                    total,
+                } => (
+                    "held",
+                    format!(
+                        "Waiting for approval in {target}, {} s left",
+                        seconds(total.saturating_sub(waited))
+                    ),
+                    waited,
+                    total,
+                ),
+                HoldProgress::Released { waited, total } => (
+                    "released",
+                    "Allowed by the person; writing.".to_string(),
+                    waited.max(total),
+                    total,
+                ),
+            };
+            let value = {
+                let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                // Seconds with a millisecond's step, so each notification is above the last.
+                let v = (waited as f64 / 1000.0).max(*last + 0.001);
+                *last = v;
+                v
             };
             let mut meta = serde_json::Map::new();
             meta.insert(HOLD_META_KEY.to_string(), json!(state));
-            let mut params =
-                ProgressNotificationParam::new(token, f64::from(n)).with_message(message);
+            let mut params = ProgressNotificationParam::new(token, value)
+                .with_total((total as f64 / 1000.0).max(value))
+                .with_message(message);
             params.meta = Some(rmcp::model::NotificationMetaObject(
                 rmcp::model::MetaObject(meta),
             ));
