@@ -17,6 +17,27 @@ cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "Debian packages the tests use"
+# xmllint for the XML manifests and Chromium for the browser tests (test tools never
+# download browsers here); rsyslog with its TLS driver, the real collector the audit
+# forwarding tests send to; systemd-analyze, which checks the unit `service install` writes.
+missing=()
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+dpkg -s rsyslog-gnutls >/dev/null 2>&1 || missing+=(rsyslog-gnutls)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  elif ci; then
+    echo "missing ${missing[*]} and cannot install them (not root or no apt-get)" >&2
+    exit 1
+  else
+    echo "missing ${missing[*]}: those checks will say they are skipped (install: apt-get install ${missing[*]})"
+  fi
+fi
+
 step "Rust tests"
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   if ci; then
@@ -46,21 +67,6 @@ fi
 bash fuzz/run.sh "${FUZZ_SECONDS:-8}"
 
 step "add-in tests (node --test: operations on office-addin-mock, client, stand-in, manifests, Chromium end to end)"
-# Debian packages the add-in tests use: xmllint for the XML manifests, Chromium for the
-# browser tests (test tools never download browsers here).
-missing=()
-command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-  elif ci; then
-    echo "missing ${missing[*]} and cannot install them (not root or no apt-get)" >&2
-    exit 1
-  else
-    echo "missing ${missing[*]}: those checks will say they are skipped (install: apt-get install ${missing[*]})"
-  fi
-fi
 npm ci --no-audit --no-fund --loglevel=error
 cargo build -p office-bridge --locked
 OFFICE_BRIDGE_BIN=target/debug/office-bridge npm test

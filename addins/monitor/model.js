@@ -391,6 +391,8 @@ const POLICY_LABEL = {
   deletions: "Deleting a sheet or slide",
   "sensitivity.confidential_documents": "Confidential documents",
   "sensitivity.confidential_sheets": "Confidential sheets",
+  "audit.forward": "Audit records sent to",
+  "audit.ca_file": "Trusted for the audit collectors",
   approval_timeout_seconds: "Time to answer an approval",
   agent_client_may_approve: "The agent's app may ask you to approve",
 };

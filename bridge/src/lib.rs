@@ -5,6 +5,7 @@
 //! same [`server::Bridge`] on an ephemeral port.
 
 pub mod addin;
+pub mod audit_forward;
 pub mod audit_key;
 pub mod cli;
 pub mod client;

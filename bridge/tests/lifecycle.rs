@@ -342,7 +342,10 @@ async fn a_client_that_asks_for_progress_hears_that_its_call_is_held() {
         held["progress"].as_f64().unwrap(),
         waiting["progress"].as_f64().unwrap(),
     );
-    assert!(p1 > p0 && (3.0..20.0).contains(&p1), "{held} then {waiting}");
+    assert!(
+        p1 > p0 && (3.0..20.0).contains(&p1),
+        "{held} then {waiting}"
+    );
     let request = desk.ppt.next("approval.request").await;
     desk.ppt
         .call(

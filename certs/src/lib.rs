@@ -657,6 +657,17 @@ pub fn server_config_live(live: Arc<LiveCertificate>) -> Result<rustls::ServerCo
     Ok(config)
 }
 
+/// A client configuration that trusts `roots` (the system's, say), on the same crypto
+/// provider as everything else here.
+pub fn client_config_with_roots(
+    roots: rustls::RootCertStore,
+) -> Result<rustls::ClientConfig, CertError> {
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// A client configuration that trusts only the given CA (not the system roots), for tests and
 /// for the bridge talking to itself.
 pub fn client_config_trusting(ca_pem: &str) -> Result<rustls::ClientConfig, CertError> {

@@ -31,9 +31,9 @@ mod sensitivity;
 mod tests;
 
 pub use admin::{
-    AddinPolicy, AddinsPolicy, AdminPolicy, DEFAULT_APPROVAL_TIMEOUT_SECONDS, DeletionAction,
-    FlowsPolicy, MAX_APPROVAL_TIMEOUT_SECONDS, POLICY_PATHS, PolicyError, PolicyValue,
-    SensitivityRules, ValueSource, glob_match,
+    AddinPolicy, AddinsPolicy, AdminPolicy, AuditPolicy, DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+    DeletionAction, FlowsPolicy, ForwardScheme, ForwardTarget, MAX_APPROVAL_TIMEOUT_SECONDS,
+    POLICY_PATHS, PolicyError, PolicyValue, SensitivityRules, ValueSource, glob_match,
 };
 pub use choices::{DocPair, RangeMark, UserChoices};
 pub use decisions::{decide_deletion, decide_flow};

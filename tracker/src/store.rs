@@ -316,10 +316,12 @@ fn restrict(_path: &Path) -> std::io::Result<()> {
 mod audit_log;
 mod choices;
 mod documents;
+mod forward;
 mod group_commit;
 mod reads;
 mod schema;
 mod transfers;
+pub use forward::ForwardLog;
 use group_commit::GroupCommit;
 pub use group_commit::{CommitStats, CommitTicket, Durability};
 

@@ -83,6 +83,9 @@ pub struct Gate {
     approval_timeout_ms: AtomicU64,
     /// Why the audit key could not be given to the tracker at start, if it could not.
     audit_key_error: Option<String>,
+    /// Counts durable changes: what the audit forwarders wait on (a watch, so none misses
+    /// a change that came while it was busy).
+    committed: tokio::sync::watch::Sender<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -116,6 +119,7 @@ impl Gate {
             events,
             registry,
             approval_timeout_ms: AtomicU64::new(approval_timeout.as_millis() as u64),
+            committed: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -127,6 +131,12 @@ impl Gate {
     pub fn set_approval_timeout(&self, timeout: Duration) {
         self.approval_timeout_ms
             .store(timeout.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Changes each time something the tracker recorded became durable (the audit chain
+    /// may have grown).
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committed.subscribe()
     }
 
     /// Runs `f` on the tracker on the blocking pool, and returns once everything it
@@ -148,6 +158,7 @@ impl Gate {
             ticket.wait().map(|()| result)
         })
         .await
+        .inspect(|_| self.committed.send_modify(|n| *n = n.wrapping_add(1)))
         .map_err(|e| GateError::Task(e.to_string()))?
         .map_err(GateError::Store)
     }

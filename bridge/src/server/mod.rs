@@ -539,6 +539,31 @@ impl Bridge {
                 }
             }
         });
+        // The audit chain to the administrator's collectors (audit.forward), following
+        // the policy as it changes.
+        let forwarding = tokio::spawn({
+            let mut admin = self.state.admin.subscribe();
+            let (audit_tx, audit_rx) = watch::channel(admin.borrow().policy.audit.clone());
+            let database = self.data_dir.database();
+            let commits = self.state.gate.commits();
+            async move {
+                // One future: aborting this task drops the supervisor and so its senders.
+                let follow = async move {
+                    while admin.changed().await.is_ok() {
+                        let next = admin.borrow_and_update().policy.audit.clone();
+                        audit_tx.send_if_modified(|current| {
+                            let changed = *current != next;
+                            *current = next;
+                            changed
+                        });
+                    }
+                };
+                tokio::join!(
+                    follow,
+                    crate::audit_forward::supervise(audit_rx, database, commits)
+                );
+            }
+        });
         let mut shutdown = std::pin::pin!(shutdown);
         let limits = self.limits;
         // Each connection holds a descriptor: past the cap the bridge would run out of
@@ -637,6 +662,7 @@ impl Bridge {
         }
         renewal.abort();
         policy_watch.abort();
+        forwarding.abort();
         tracing::info!("shutting down");
         // A read nobody will wait for stops now, within milliseconds.
         self.state.mcp.reads.cancel_all();

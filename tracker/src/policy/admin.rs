@@ -91,6 +91,85 @@ pub struct FlowsPolicy {
     pub after_flagged_instructions: Action,
 }
 
+/// Where audit records go besides the local chain (`audit`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AuditPolicy {
+    /// Syslog collectors every record is sent to as it is committed: `tcp://HOST:PORT`
+    /// (RFC 5424 over TCP, octet-counted as RFC 6587 says) or `tls://HOST:PORT` (RFC 5425).
+    pub forward: Vec<String>,
+    /// A PEM file of the CA(s) that sign the `tls://` collectors' certificates; without it
+    /// the system's roots are trusted.
+    pub ca_file: Option<String>,
+}
+
+/// How a collector is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardScheme {
+    /// Plain TCP (`tcp://`).
+    Tcp,
+    /// TLS (`tls://`), the collector's certificate verified.
+    Tls,
+}
+
+/// A parsed `audit.forward` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardTarget {
+    /// `tcp` or `tls`.
+    pub scheme: ForwardScheme,
+    /// The host name or address (without brackets for IPv6).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+}
+
+impl ForwardTarget {
+    /// Parses `tcp://HOST:PORT` or `tls://HOST:PORT` (`[::1]:6514` for IPv6).
+    pub fn parse(url: &str) -> Result<ForwardTarget, String> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("{url:?} is not tcp://HOST:PORT or tls://HOST:PORT"))?;
+        let scheme = match scheme {
+            "tcp" => ForwardScheme::Tcp,
+            "tls" => ForwardScheme::Tls,
+            other => {
+                return Err(format!(
+                    "{url:?}: the scheme {other:?} is not tcp or tls (udp loses records and is not offered)"
+                ));
+            }
+        };
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| format!("{url:?} has no port"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port: u16 =
+            port.parse().ok().filter(|&p| p > 0).ok_or_else(|| {
+                format!("{url:?}: the port {port:?} is not a number from 1 to 65535")
+            })?;
+        let host_ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'));
+        if !host_ok {
+            return Err(format!("{url:?}: {host:?} is not a host name or address"));
+        }
+        Ok(ForwardTarget {
+            scheme,
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl AuditPolicy {
+    /// The collectors, parsed (the policy was checked when read, so none fails here).
+    pub fn targets(&self) -> Vec<(String, ForwardTarget)> {
+        self.forward
+            .iter()
+            .filter_map(|u| ForwardTarget::parse(u).ok().map(|t| (u.clone(), t)))
+            .collect()
+    }
+}
+
 /// Which documents and sheets are confidential by name (`sensitivity`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SensitivityRules {
@@ -113,6 +192,8 @@ pub struct AdminPolicy {
     pub deletions: DeletionAction,
     /// The name rules that mark data confidential.
     pub sensitivity: SensitivityRules,
+    /// Where the audit records are sent besides the local chain.
+    pub audit: AuditPolicy,
     /// How long a held write waits for an answer before it is denied.
     pub approval_timeout_seconds: u32,
     /// Whether the agent's MCP client may answer a held transfer (MCP elicitation). The
@@ -145,6 +226,7 @@ impl Default for AdminPolicy {
             },
             deletions: DeletionAction::Ask,
             sensitivity: SensitivityRules::default(),
+            audit: AuditPolicy::default(),
             approval_timeout_seconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
             agent_client_may_approve: true,
             explicit: BTreeSet::new(),
@@ -183,7 +265,7 @@ pub struct PolicyValue {
 }
 
 /// Every setting path, in display order.
-pub const POLICY_PATHS: [&str; 11] = [
+pub const POLICY_PATHS: [&str; 13] = [
     "addins.excel.enabled",
     "addins.powerpoint.enabled",
     "flows.enabled",
@@ -193,6 +275,8 @@ pub const POLICY_PATHS: [&str; 11] = [
     "deletions",
     "sensitivity.confidential_documents",
     "sensitivity.confidential_sheets",
+    "audit.forward",
+    "audit.ca_file",
     "approval_timeout_seconds",
     "agent_client_may_approve",
 ];
@@ -286,6 +370,12 @@ impl AdminPolicy {
             "deletions" => self.deletions.action().to_string(),
             "sensitivity.confidential_documents" => list(&self.sensitivity.confidential_documents),
             "sensitivity.confidential_sheets" => list(&self.sensitivity.confidential_sheets),
+            "audit.forward" => list(&self.audit.forward),
+            "audit.ca_file" => self
+                .audit
+                .ca_file
+                .clone()
+                .unwrap_or_else(|| "(system roots)".into()),
             "approval_timeout_seconds" => self.approval_timeout_seconds.to_string(),
             "agent_client_may_approve" => self.agent_client_may_approve.to_string(),
             _ => String::new(),
@@ -320,6 +410,7 @@ struct RawPolicy {
     flows: Option<RawFlows>,
     deletions: Option<DeletionAction>,
     sensitivity: Option<RawSensitivity>,
+    audit: Option<RawAudit>,
     approval_timeout_seconds: Option<u32>,
     agent_client_may_approve: Option<bool>,
 }
@@ -344,6 +435,13 @@ struct RawFlows {
     default: Option<Action>,
     confidential: Option<Action>,
     after_flagged_instructions: Option<Action>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    forward: Option<Vec<String>>,
+    ca_file: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -407,6 +505,23 @@ impl TryFrom<RawPolicy> for AdminPolicy {
                 set("sensitivity.confidential_sheets");
             }
         }
+        let (mut forward, mut ca_file) = (None, None);
+        if let Some(a) = raw.audit {
+            if let Some(list) = a.forward {
+                for url in &list {
+                    ForwardTarget::parse(url).map_err(|e| format!("forward: {e}"))?;
+                }
+                forward = Some(list);
+                set("audit.forward");
+            }
+            if let Some(f) = a.ca_file {
+                if f.trim().is_empty() {
+                    return Err("ca_file: empty (leave it out to trust the system roots)".into());
+                }
+                ca_file = Some(f);
+                set("audit.ca_file");
+            }
+        }
         if let Some(t) = raw.approval_timeout_seconds {
             if t == 0 || t > MAX_APPROVAL_TIMEOUT_SECONDS {
                 return Err(format!(
@@ -455,6 +570,10 @@ impl TryFrom<RawPolicy> for AdminPolicy {
         if let Some(v) = sheets {
             p.sensitivity.confidential_sheets = v;
         }
+        if let Some(v) = forward {
+            p.audit.forward = v;
+        }
+        p.audit.ca_file = ca_file;
         if let Some(v) = raw.approval_timeout_seconds {
             p.approval_timeout_seconds = v;
         }
@@ -588,6 +707,20 @@ mod tests {
                 "glob is empty",
             ),
             (r#"{"approval_timeout_seconds": -5}"#, "invalid value"),
+            (
+                r#"{"audit": {"forward": ["udp://siem:514"]}}"#,
+                "forward: \"udp://siem:514\": the scheme \"udp\" is not tcp or tls",
+            ),
+            (r#"{"audit": {"forward": ["tcp://siem"]}}"#, "has no port"),
+            (
+                r#"{"audit": {"forward": ["tls://siem:99999"]}}"#,
+                "is not a number",
+            ),
+            (
+                r#"{"audit": {"forward": ["tcp://a b:514"]}}"#,
+                "is not a host name",
+            ),
+            (r#"{"audit": {"ca_file": ""}}"#, "ca_file: empty"),
             ("{\n  \"flows\": {\"enabled\": \"no\"}\n}", "invalid type"),
             ("{\"flows\": ", "EOF"),
         ] {
@@ -659,5 +792,27 @@ mod tests {
         let t = std::time::Instant::now();
         assert!(!glob_match(&pat, &text));
         assert!(t.elapsed().as_secs() < 2);
+    }
+
+    #[test]
+    fn audit_collectors_are_parsed() {
+        let p = AdminPolicy::parse(
+            r#"{"audit": {"forward": ["tcp://127.0.0.1:514", "tls://siem.contoso.com:6514", "tls://[::1]:6514"], "ca_file": "/etc/ob/ca.pem"}}"#,
+        )
+        .unwrap();
+        let targets = p.audit.targets();
+        assert_eq!(targets.len(), 3);
+        assert_eq!(
+            targets[1].1,
+            ForwardTarget {
+                scheme: ForwardScheme::Tls,
+                host: "siem.contoso.com".into(),
+                port: 6514
+            }
+        );
+        assert_eq!(targets[2].1.host, "::1");
+        assert_eq!(p.audit.ca_file.as_deref(), Some("/etc/ob/ca.pem"));
+        assert!(p.is_explicit("audit.forward"));
+        assert!(AdminPolicy::default().audit.forward.is_empty());
     }
 }

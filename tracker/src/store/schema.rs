@@ -167,6 +167,14 @@ CREATE TABLE recent_writes (
 );
 CREATE INDEX recent_writes_at ON recent_writes(at);
 "#,
+    // 6: how far each audit collector (the policy's audit.forward) has been sent the
+    // chain, so a collector that was down gets the records later and none twice.
+    r#"
+CREATE TABLE audit_forward (
+    collector TEXT PRIMARY KEY,
+    sent_seq INTEGER NOT NULL
+);
+"#,
 ];
 
 impl Store {
