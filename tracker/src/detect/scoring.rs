@@ -17,6 +17,9 @@ use crate::model::{CellAddr, DocumentRef, Flow, FlowStrength, SensitivityMark, W
 const ORDER_MIN: usize = 3;
 /// Most evidence their order may give.
 const ORDER_CAP: f64 = 12.0;
+/// Fewest winnowing fingerprints a text cell must share with a write for them to count as
+/// a quoted passage (with k = 5, w = 4, about a dozen shared words).
+const PASSAGE_MIN_FPS: usize = 3;
 
 /// The cell chosen for one item in `score`.
 #[derive(Clone, Copy, Debug)]
@@ -299,14 +302,28 @@ impl Detector {
             }
             !is_label
         });
-        // Passages: fingerprints shared with text cells of this sheet.
-        let mut fp_total: Vec<u64> = hits.fps.iter().map(|(f, _)| *f).collect();
-        fp_total.sort_unstable();
-        fp_total.dedup();
-        let fp_evidence = (fp_total.len() as f64 * FP_EVIDENCE).min(40.0);
-        for (_, id) in &hits.fps {
+        // Passages: fingerprints shared with text cells of this sheet, counted per cell. A
+        // cell sharing fewer than `PASSAGE_MIN_FPS` of them shares a phrase, not a
+        // passage: notes written from one template (`... for the last quarter are
+        // preliminary until ...`) share a few fingerprints across workbooks, and a short
+        // title shares its only two. A cell that also matched as a whole string counts its
+        // larger evidence once: the string and its fingerprints are one observation.
+        let mut shared: Vec<(u32, u64)> = hits.fps.iter().map(|(f, id)| (*id, *f)).collect();
+        shared.sort_unstable();
+        shared.dedup();
+        let mut fp_evidence = 0.0;
+        for group in shared.chunk_by(|a, b| a.0 == b.0) {
+            let Some((id, _)) = group.first() else {
+                continue;
+            };
+            if group.len() < PASSAGE_MIN_FPS {
+                continue;
+            }
+            let as_string = chosen.get(id).filter(|p| p.kind == 2).map_or(0.0, |p| p.ev);
+            fp_evidence += (group.len() as f64 * FP_EVIDENCE - as_string).max(0.0);
             chosen.entry(*id).or_insert_with(|| self.pick_at(*id, 2));
         }
+        let fp_evidence = fp_evidence.min(40.0);
         if chosen.is_empty() {
             return None;
         }
