@@ -46,3 +46,51 @@ fn a_shared_title_cell_alone_does_not_confirm() {
     ));
     assert_eq!(confirmed(&flows).len(), 1, "{flows:#?}");
 }
+
+/// A customer sheet: 60 customers with amounts in five columns, and beside the first 12 a
+/// churn column of 1-decimal percentages (a small block of values all alike).
+fn churn_sheet() -> (Vec<ReadCell>, Vec<f64>) {
+    let mut rng = tracker_eval::Rng::new(21);
+    let mut cells = vec![text(0, 0, "Customer"), text(0, 6, "Churn risk")];
+    let mut churn = Vec::new();
+    for r in 1..=60u32 {
+        cells.push(text(r, 0, &format!("Account {r:02}")));
+        for c in 1..=5 {
+            let v = (rng.f64() * 9e6).round() / 100.0 + 1_000.0;
+            cells.push(num(r, c, v, "#,##0.00"));
+        }
+        if r <= 12 {
+            let p = (rng.below(90) as f64 + 1.0) / 1000.0;
+            churn.push(p);
+            cells.push(num(r, 6, p, "0.0%"));
+        }
+    }
+    (cells, churn)
+}
+
+fn pct(p: f64) -> String {
+    format!("{:.1}%", p * 100.0)
+}
+
+#[test]
+fn scattered_common_percentages_do_not_add_up_as_a_copied_block() {
+    let (cells, churn) = churn_sheet();
+    let mut det = Detector::new();
+    det.add_read(&read(&doc("Customers.xlsx"), "Customer List", cells));
+    // An unrelated slide: attrition by department, six values that happen to be in the
+    // churn block but in rows that do not follow the slide's order.
+    let picked = [churn[6], churn[1], churn[8], churn[3], churn[11], churn[4]];
+    let rows: Vec<Vec<String>> = ["Marketing", "Sales", "Finance", "Legal", "IT", "Research"]
+        .iter()
+        .zip(picked)
+        .map(|(d, p)| vec![d.to_string(), pct(p)])
+        .collect();
+    let mut table = vec![vec!["Department".to_string(), "Q3 FY25".to_string()]];
+    table.extend(rows);
+    let refs: Vec<Vec<&str>> = table
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    let flows = det.check(&write_table(refs));
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+}
