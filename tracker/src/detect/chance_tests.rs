@@ -94,3 +94,81 @@ fn scattered_common_percentages_do_not_add_up_as_a_copied_block() {
     let flows = det.check(&write_table(refs));
     assert!(confirmed(&flows).is_empty(), "{flows:#?}");
 }
+
+#[test]
+fn a_written_tables_column_headers_are_labels_not_rare_strings() {
+    let rows = vec![
+        vec!["Reorder date".to_string(), "Units on hand".to_string()],
+        vec!["Stainless fitting M10".to_string(), "42".to_string()],
+    ];
+    let (items, _) = super::items::extract(&crate::model::WritePart::Table {
+        location: "slide 1".into(),
+        rows,
+    });
+    let texts: Vec<u64> = items
+        .iter()
+        .filter_map(|i| match i.kind {
+            super::items::ItemKind::Text { hash, .. } => Some(hash),
+            _ => None,
+        })
+        .collect();
+    let h = |s: &str| super::parse::hash64(super::parse::fold(s).as_bytes());
+    // The body cell is a string to look up; the headers only label the value under them.
+    assert!(texts.contains(&h("Stainless fitting M10")));
+    for header in [
+        "Reorder date",
+        "reorder date",
+        "Units on hand",
+        "units on hand",
+    ] {
+        assert!(!texts.contains(&h(header)), "{header}");
+    }
+}
+
+#[test]
+fn a_few_of_many_written_values_pay_for_their_choice() {
+    // Seven dates in a written column, three matching this sheet: any three of seven.
+    let mut det = Detector::new();
+    let d = doc("Deals.xlsx");
+    let mut cells = vec![text(0, 0, "Account"), text(0, 1, "Close date")];
+    for r in 1..=30u32 {
+        cells.push(text(r, 0, &format!("Deal {r}")));
+        cells.push(num(r, 1, 45_658.0 + f64::from(r * 11 % 300), "dd.mm.yyyy"));
+    }
+    det.add_read(&read(&d, "Open Pipeline", cells));
+    let id = |r: u32| {
+        let addr = CellAddr::new(r, 1);
+        *det.pos
+            .get(&super::index::pos_key(0, addr.row, addr.col))
+            .unwrap_or(&0)
+    };
+    let write = write_table(vec![
+        vec!["Account", "Close date"],
+        vec!["A", "03.07.2031"],
+        vec!["B", "04.07.2031"],
+        vec!["C", "05.07.2031"],
+        vec!["D", "06.07.2031"],
+        vec!["E", "07.07.2031"],
+        vec!["F", "08.07.2031"],
+        vec!["G", "09.07.2031"],
+    ]);
+    let (items, _) = super::items::extract(&write.parts[0]);
+    let dates: Vec<usize> = (0..items.len())
+        .filter(|i| matches!(items[*i].kind, super::items::ItemKind::Date(_)))
+        .collect();
+    assert_eq!(dates.len(), 7);
+    let picks = |k: usize| -> FastMap<u32, super::scoring::Pick> {
+        (0..k)
+            .map(|n| {
+                (
+                    id(n as u32 + 1),
+                    super::scoring::Pick::test(dates[n], n as u32 + 1, 1),
+                )
+            })
+            .collect()
+    };
+    let ln_c_7_3 = (35.0f64).ln();
+    assert!((super::scoring::column_choice(&picks(3), &items) - ln_c_7_3).abs() < 1e-9);
+    // All seven matched: no choice to pay for.
+    assert!(super::scoring::column_choice(&picks(7), &items).abs() < 1e-9);
+}

@@ -175,16 +175,21 @@ fn text_items(
     }
     let whole = parse::fold(t);
     let ev = parse::string_evidence(&whole);
-    if ev > 0.0 && whole.len() <= 200 {
+    // A written table's first row names its columns (`Reorder date`, `Units on hand`):
+    // every table of that kind has them, so they are labels (header evidence), never rare
+    // strings of their own.
+    let column_header = at.is_some_and(|(k, _)| k == 0);
+    if ev > 0.0 && whole.len() <= 200 && !column_header {
         out.push(Item {
             kind: ItemKind::Text {
                 hash: parse::hash64(whole.as_bytes()),
                 evidence: ev,
             },
             labels: Vec::new(),
-            at: None,
+            at,
         });
     }
+
     // Digits spaced one by one are joined first, so `1 8 7 4 3 2 . 5 5` is one token and
     // its ` . ` does not end a sentence.
     let joined = join_spaced_digits(t);
@@ -288,9 +293,9 @@ fn text_items(
             i += took.max(1);
         }
         // Distinctive strings inside the sentence: names, SKUs (2..=4 word n-grams and
-        // single words).
+        // single words); none in a column header (see above).
         let mut seen = Vec::new();
-        for n in 1..=4 {
+        for n in (1..=4).filter(|_| !column_header) {
             for g in plain.windows(n) {
                 if g.iter().any(|w| w.is_empty()) {
                     continue;

@@ -26,7 +26,7 @@ const PASSAGE_MIN_FPS: usize = 3;
 
 /// The cell chosen for one item in `score`.
 #[derive(Clone, Copy, Debug)]
-struct Pick {
+pub(super) struct Pick {
     /// Rarity evidence.
     ev: f64,
     /// ln(number of candidate cells the item had in the sheet).
@@ -39,6 +39,21 @@ struct Pick {
     /// The written item this cell was chosen for (its place in the write's order);
     /// `usize::MAX` for a cell chosen without an item (a passage's cell).
     item: usize,
+}
+
+#[cfg(test)]
+impl Pick {
+    /// A date or number chosen for `item` at (row, col), for tests of the rules on picks.
+    pub(super) fn test(item: usize, row: u32, col: u32) -> Self {
+        Pick {
+            ev: 3.0,
+            lnh: 0.0,
+            kind: 1,
+            row,
+            col,
+            item,
+        }
+    }
 }
 
 impl Detector {
@@ -352,7 +367,8 @@ impl Detector {
         chosen.retain(|_, v| v.kind == 2 || v.ev >= WEAK_EVIDENCE || near_anchor(v));
         let table_in_order = grid_shape(&mut chosen, items);
         let mut evidence: f64 =
-            chosen.values().map(|v| v.ev).sum::<f64>() + fp_evidence + label_evidence;
+            chosen.values().map(|v| v.ev).sum::<f64>() + fp_evidence + label_evidence
+                - column_choice(&chosen, items);
         // Compactness: k cells landing in a small block of a big sheet by chance is unlikely.
         // Only plain numbers: dates are sorted and clustered in any ledger, text is rare
         // enough on its own.
@@ -498,7 +514,6 @@ fn grid_shape(chosen: &mut FastMap<u32, Pick>, items: &[Item]) -> bool {
     // (cell, written row, written column, sheet row, sheet column)
     let mut placed: Vec<(u32, u32, u32, u32, u32)> = chosen
         .iter()
-        .filter(|(_, v)| v.kind < 2)
         .filter_map(|(id, v)| {
             let (i, j) = items.get(v.item)?.at?;
             Some((*id, i, j, v.row, v.col))
@@ -556,6 +571,46 @@ fn grid_shape(chosen: &mut FastMap<u32, Pick>, items: &[Item]) -> bool {
         v.windows(2).all(|w| w[0].1 < w[1].1) || v.windows(2).all(|w| w[0].1 > w[1].1)
     };
     kept.len() >= 2 && monotone(&rm) && monotone(&cm)
+}
+
+/// The choice among a written table's values: k of a column's n values matching this sheet
+/// could be any k of them, so their summed rarity is paid ln C(n, k) (nothing when the
+/// whole column matched). A same-domain deck matches a few of many values by chance; a copy
+/// matches them all.
+pub(super) fn column_choice(chosen: &FastMap<u32, Pick>, items: &[Item]) -> f64 {
+    let mut matched: Vec<u32> = chosen
+        .values()
+        .filter_map(|v| items.get(v.item)?.at.map(|a| a.1))
+        .collect();
+    if matched.is_empty() {
+        return 0.0;
+    }
+    matched.sort_unstable();
+    let mut written: FastMap<u32, u32> = FastMap::default();
+    for item in items.iter().take(100_000) {
+        let counts = match &item.kind {
+            ItemKind::Num(t) => !t.weak,
+            ItemKind::Date(_) => true,
+            ItemKind::Text { evidence, .. } => *evidence > 0.0,
+        };
+        if let (true, Some((_, j))) = (counts, item.at) {
+            *written.entry(j).or_default() += 1;
+        }
+    }
+    let ln_fact = |n: u32| (2..=n).map(|i| f64::from(i).ln()).sum::<f64>();
+    matched
+        .chunk_by(|a, b| a == b)
+        .map(|run| {
+            let k = run.len() as u32;
+            let n = run
+                .first()
+                .and_then(|j| written.get(j))
+                .copied()
+                .unwrap_or(k)
+                .max(k);
+            ln_fact(n) - ln_fact(k) - ln_fact(n - k)
+        })
+        .sum()
 }
 
 /// Whether two or more values, each at the crossing of its own written row and column
