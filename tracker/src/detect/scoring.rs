@@ -538,7 +538,9 @@ fn grid_shape(chosen: &mut FastMap<u32, Pick>, items: &[Item]) -> bool {
         }
         best.into_iter().map(|(w, (s, _))| (w, s)).collect()
     }
-    let mut best: Option<(usize, bool, FastMap<u32, u32>, FastMap<u32, u32>)> = None;
+    // (values kept, transposed, written row -> sheet line, written column -> sheet line)
+    type Shape = (usize, bool, FastMap<u32, u32>, FastMap<u32, u32>);
+    let mut best: Option<Shape> = None;
     for transposed in [false, true] {
         let at = |p: &(u32, u32, u32, u32, u32)| if transposed { (p.4, p.3) } else { (p.3, p.4) };
         let mut rows: Vec<(u32, u32)> = placed.iter().map(|p| (p.1, at(p).0)).collect();
