@@ -20,6 +20,9 @@ pub(super) struct Item {
     pub(super) kind: ItemKind,
     /// Folded labels written beside the token (row / column headers, sentence words).
     pub(super) labels: Vec<u64>,
+    /// A whole table cell read as one value: its (row, column) in the written table, its
+    /// `labels` then being exactly its row and column headers.
+    pub(super) at: Option<(u32, u32)>,
 }
 
 /// Items (numbers, dates, short strings) and passage fingerprints of one write part.
@@ -29,7 +32,7 @@ pub(super) fn extract(part: &WritePart) -> (Vec<Item>, Vec<u64>) {
     match part {
         WritePart::Text { text, .. } => {
             fps.extend(parse::fingerprints(text));
-            text_items(text, &[], None, &mut items);
+            text_items(text, &[], None, None, &mut items);
         }
         WritePart::Table { rows, .. } => {
             let hash = |s: &str| parse::hash64(parse::fold(s).as_bytes());
@@ -73,7 +76,8 @@ pub(super) fn extract(part: &WritePart) -> (Vec<Item>, Vec<u64>) {
                     if c.chars().count() >= 40 {
                         fps.extend(parse::fingerprints(c));
                     }
-                    text_items(c, &labels, Some(p), &mut items);
+                    let at = (k as u32, j as u32);
+                    text_items(c, &labels, Some(p), Some(at), &mut items);
                 }
             }
             fps.sort_unstable();
@@ -138,7 +142,13 @@ impl Parsed {
 /// Numbers, dates and distinctive strings in a chunk of text. `extra_labels` are the
 /// table headers around it; words of the sentence are labels too. `parsed` is the chunk
 /// already read by [`Parsed::of`], if the caller has it.
-fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mut Vec<Item>) {
+fn text_items(
+    text: &str,
+    extra_labels: &[u64],
+    parsed: Option<Parsed>,
+    at: Option<(u32, u32)>,
+    out: &mut Vec<Item>,
+) {
     let t = text.trim();
     if t.is_empty() || out.len() > 100_000 {
         return;
@@ -149,6 +159,7 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
             out.push(Item {
                 kind: ItemKind::Date(dates),
                 labels: extra_labels.to_vec(),
+                at,
             });
             return;
         }
@@ -156,6 +167,7 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
             out.push(Item {
                 kind: ItemKind::Num(n),
                 labels: extra_labels.to_vec(),
+                at,
             });
             return;
         }
@@ -163,15 +175,21 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
     }
     let whole = parse::fold(t);
     let ev = parse::string_evidence(&whole);
-    if ev > 0.0 && whole.len() <= 200 {
+    // A written table's first row names its columns (`Reorder date`, `Units on hand`):
+    // every table of that kind has them, so they are labels (header evidence), never rare
+    // strings of their own.
+    let column_header = at.is_some_and(|(k, _)| k == 0);
+    if ev > 0.0 && whole.len() <= 200 && !column_header {
         out.push(Item {
             kind: ItemKind::Text {
                 hash: parse::hash64(whole.as_bytes()),
                 evidence: ev,
             },
             labels: Vec::new(),
+            at,
         });
     }
+
     // Digits spaced one by one are joined first, so `1 8 7 4 3 2 . 5 5` is one token and
     // its ` . ` does not end a sentence.
     let joined = join_spaced_digits(t);
@@ -226,6 +244,7 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
                 out.push(Item {
                     kind: ItemKind::Num(num),
                     labels: labels.clone(),
+                    at: None,
                 });
                 i += took.max(1);
                 continue;
@@ -256,6 +275,7 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
                     out.push(Item {
                         kind: ItemKind::Date(d),
                         labels: labels.clone(),
+                        at: None,
                     });
                     took = n;
                     break;
@@ -264,6 +284,7 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
                     out.push(Item {
                         kind: ItemKind::Num(num),
                         labels: labels.clone(),
+                        at: None,
                     });
                     took = n;
                     break;
@@ -272,9 +293,9 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
             i += took.max(1);
         }
         // Distinctive strings inside the sentence: names, SKUs (2..=4 word n-grams and
-        // single words).
+        // single words); none in a column header (see above).
         let mut seen = Vec::new();
-        for n in 1..=4 {
+        for n in (1..=4).filter(|_| !column_header) {
             for g in plain.windows(n) {
                 if g.iter().any(|w| w.is_empty()) {
                     continue;
@@ -291,6 +312,7 @@ fn text_items(text: &str, extra_labels: &[u64], parsed: Option<Parsed>, out: &mu
                                 evidence: ev,
                             },
                             labels: Vec::new(),
+                            at: None,
                         });
                     }
                 }

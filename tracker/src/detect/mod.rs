@@ -48,6 +48,8 @@
 //! `tracker-eval` crate (`eval/`), a dev-dependency.
 
 mod block_vote;
+#[cfg(test)]
+mod chance_tests;
 mod index;
 mod items;
 mod lookup;

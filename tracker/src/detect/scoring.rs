@@ -17,10 +17,16 @@ use crate::model::{CellAddr, DocumentRef, Flow, FlowStrength, SensitivityMark, W
 const ORDER_MIN: usize = 3;
 /// Most evidence their order may give.
 const ORDER_CAP: f64 = 12.0;
+/// Rarity (nats) under which a table value off the lines of its own headers, which the
+/// sheet holds elsewhere, is taken for a coincidence.
+const STRAY_EVIDENCE: f64 = 4.6;
+/// Fewest winnowing fingerprints a text cell must share with a write for them to count as
+/// a quoted passage (with k = 5, w = 4, about a dozen shared words).
+const PASSAGE_MIN_FPS: usize = 3;
 
 /// The cell chosen for one item in `score`.
 #[derive(Clone, Copy, Debug)]
-struct Pick {
+pub(super) struct Pick {
     /// Rarity evidence.
     ev: f64,
     /// ln(number of candidate cells the item had in the sheet).
@@ -33,6 +39,21 @@ struct Pick {
     /// The written item this cell was chosen for (its place in the write's order);
     /// `usize::MAX` for a cell chosen without an item (a passage's cell).
     item: usize,
+}
+
+#[cfg(test)]
+impl Pick {
+    /// A date or number chosen for `item` at (row, col), for tests of the rules on picks.
+    pub(super) fn test(item: usize, row: u32, col: u32) -> Self {
+        Pick {
+            ev: 3.0,
+            lnh: 0.0,
+            kind: 1,
+            row,
+            col,
+            item,
+        }
+    }
 }
 
 impl Detector {
@@ -193,20 +214,29 @@ impl Detector {
                 // a pair of labels found in one sheet pins the value; the same pair on forty
                 // look-alike sheets pins much less.
                 let (mut row_n, mut col_n) = (usize::MAX, usize::MAX);
+                // A table cell's header that this sheet holds, but not in line with the
+                // candidate: a copy keeps a value beside its own headers, so a common value
+                // there is a coincidence (a same-domain deck has the sheet's row and column
+                // names and values of the same range, which otherwise match all over the
+                // table).
+                let mut stray = false;
                 if !matches!(item.kind, ItemKind::Text { .. }) {
                     for l in &item.labels {
                         let cells = label_cache
                             .entry(*l)
                             .or_insert_with(|| self.label_cells(sid, *l));
                         let global = || self.texts.query(*l, *l, 0, |_| {});
-                        if cells.iter().any(|(r, cc)| *r == row && *cc < col) {
+                        let in_row = cells.iter().any(|(r, cc)| *r == row && *cc < col);
+                        let in_col = cells.iter().any(|(r, cc)| *cc == col && *r < row);
+                        if in_row {
                             hdr |= 1;
                             row_n = row_n.min(global());
                         }
-                        if cells.iter().any(|(r, cc)| *cc == col && *r < row) {
+                        if in_col {
                             hdr |= 2;
                             col_n = col_n.min(global());
                         }
+                        stray |= item.at.is_some() && !cells.is_empty() && !in_row && !in_col;
                     }
                     line = match hdr {
                         1 => width,
@@ -214,6 +244,12 @@ impl Detector {
                         3 => 1.0,
                         _ => 0.0,
                     };
+                }
+                // A value rare enough on its own (under 1% of such a value anywhere in
+                // the sheet by chance) is no coincidence even off its line: a subset
+                // written under the wrong header.
+                if stray && base < STRAY_EVIDENCE {
+                    continue;
                 }
                 let mut ev = base;
                 if hdr != 0 {
@@ -299,14 +335,28 @@ impl Detector {
             }
             !is_label
         });
-        // Passages: fingerprints shared with text cells of this sheet.
-        let mut fp_total: Vec<u64> = hits.fps.iter().map(|(f, _)| *f).collect();
-        fp_total.sort_unstable();
-        fp_total.dedup();
-        let fp_evidence = (fp_total.len() as f64 * FP_EVIDENCE).min(40.0);
-        for (_, id) in &hits.fps {
+        // Passages: fingerprints shared with text cells of this sheet, counted per cell. A
+        // cell sharing fewer than `PASSAGE_MIN_FPS` of them shares a phrase, not a
+        // passage: notes written from one template (`... for the last quarter are
+        // preliminary until ...`) share a few fingerprints across workbooks, and a short
+        // title shares its only two. A cell that also matched as a whole string counts its
+        // larger evidence once: the string and its fingerprints are one observation.
+        let mut shared: Vec<(u32, u64)> = hits.fps.iter().map(|(f, id)| (*id, *f)).collect();
+        shared.sort_unstable();
+        shared.dedup();
+        let mut fp_evidence = 0.0;
+        for group in shared.chunk_by(|a, b| a.0 == b.0) {
+            let Some((id, _)) = group.first() else {
+                continue;
+            };
+            if group.len() < PASSAGE_MIN_FPS {
+                continue;
+            }
+            let as_string = chosen.get(id).filter(|p| p.kind == 2).map_or(0.0, |p| p.ev);
+            fp_evidence += (group.len() as f64 * FP_EVIDENCE - as_string).max(0.0);
             chosen.entry(*id).or_insert_with(|| self.pick_at(*id, 2));
         }
+        let fp_evidence = fp_evidence.min(40.0);
         if chosen.is_empty() {
             return None;
         }
@@ -315,14 +365,17 @@ impl Detector {
         let near_anchor =
             |v: &Pick| v.row.abs_diff(ar) <= CLUSTER_ROWS && v.col.abs_diff(ac) <= CLUSTER_COLS;
         chosen.retain(|_, v| v.kind == 2 || v.ev >= WEAK_EVIDENCE || near_anchor(v));
+        let table_in_order = grid_shape(&mut chosen, items);
         let mut evidence: f64 =
-            chosen.values().map(|v| v.ev).sum::<f64>() + fp_evidence + label_evidence;
+            chosen.values().map(|v| v.ev).sum::<f64>() + fp_evidence + label_evidence
+                - column_choice(&chosen, items);
         // Compactness: k cells landing in a small block of a big sheet by chance is unlikely.
         // Only plain numbers: dates are sorted and clustered in any ledger, text is rare
         // enough on its own.
         let mut numeric: Vec<(u32, &Pick)> = chosen
             .iter()
             .filter(|(_, v)| v.kind == 0 && near_anchor(v))
+            .filter(|(_, v)| table_in_order || items.get(v.item).is_none_or(|i| i.at.is_none()))
             .map(|(id, v)| (*id, v))
             .collect();
         // In cell order, so the cell that places the block (and the sum) does not depend
@@ -446,6 +499,120 @@ impl Detector {
         }
         best.clamp(0.0, ORDER_CAP)
     }
+}
+
+/// The written table's shape against the cells chosen for its values. A copied table keeps
+/// it: the values of one written row sit in one row of the sheet (one column, transposed)
+/// and those of one written column in one column. Each written row and column is mapped to
+/// the sheet line most of its values chose, in whichever orientation keeps more values;
+/// values off their line are coincidences (a same-domain deck matches values of the same
+/// range all over a dense table) and are dropped. Returns whether the kept values are also
+/// in the written order along both axes (either direction): only then does their block
+/// count as copied (compactness); scattered or shuffled matches earn nothing for
+/// clustering, since a sheet's values of one kind sit together anyway.
+fn grid_shape(chosen: &mut FastMap<u32, Pick>, items: &[Item]) -> bool {
+    // (cell, written row, written column, sheet row, sheet column)
+    let mut placed: Vec<(u32, u32, u32, u32, u32)> = chosen
+        .iter()
+        .filter_map(|(id, v)| {
+            let (i, j) = items.get(v.item)?.at?;
+            Some((*id, i, j, v.row, v.col))
+        })
+        .collect();
+    if placed.len() < 2 {
+        return true;
+    }
+    placed.sort_unstable();
+    // The sheet line most values of each written line chose (ties: the lowest line).
+    fn majority(pairs: &mut [(u32, u32)]) -> FastMap<u32, u32> {
+        pairs.sort_unstable();
+        let mut best: FastMap<u32, (u32, usize)> = FastMap::default();
+        for run in pairs.chunk_by(|a, b| a == b) {
+            let Some((w, s)) = run.first() else {
+                continue;
+            };
+            let e = best.entry(*w).or_insert((*s, 0));
+            if run.len() > e.1 {
+                *e = (*s, run.len());
+            }
+        }
+        best.into_iter().map(|(w, (s, _))| (w, s)).collect()
+    }
+    // (values kept, transposed, written row -> sheet line, written column -> sheet line)
+    type Shape = (usize, bool, FastMap<u32, u32>, FastMap<u32, u32>);
+    let mut best: Option<Shape> = None;
+    for transposed in [false, true] {
+        let at = |p: &(u32, u32, u32, u32, u32)| if transposed { (p.4, p.3) } else { (p.3, p.4) };
+        let mut rows: Vec<(u32, u32)> = placed.iter().map(|p| (p.1, at(p).0)).collect();
+        let mut cols: Vec<(u32, u32)> = placed.iter().map(|p| (p.2, at(p).1)).collect();
+        let (rm, cm) = (majority(&mut rows), majority(&mut cols));
+        let kept = placed
+            .iter()
+            .filter(|p| rm.get(&p.1) == Some(&at(p).0) && cm.get(&p.2) == Some(&at(p).1))
+            .count();
+        if best.as_ref().is_none_or(|b| kept > b.0) {
+            best = Some((kept, transposed, rm, cm));
+        }
+    }
+    let Some((_, transposed, rm, cm)) = best else {
+        return true;
+    };
+    let at = |p: &(u32, u32, u32, u32, u32)| if transposed { (p.4, p.3) } else { (p.3, p.4) };
+    let mut kept = Vec::new();
+    for p in &placed {
+        if rm.get(&p.1) == Some(&at(p).0) && cm.get(&p.2) == Some(&at(p).1) {
+            kept.push(*p);
+        } else {
+            chosen.remove(&p.0);
+        }
+    }
+    // In order: the sheet lines of the written lines rise (or fall) with them.
+    let monotone = |m: &FastMap<u32, u32>| {
+        let mut v: Vec<(u32, u32)> = m.iter().map(|(w, s)| (*w, *s)).collect();
+        v.sort_unstable();
+        v.windows(2).all(|w| w[0].1 < w[1].1) || v.windows(2).all(|w| w[0].1 > w[1].1)
+    };
+    kept.len() >= 2 && monotone(&rm) && monotone(&cm)
+}
+
+/// The choice among a written table's values: k of a column's n values matching this sheet
+/// could be any k of them, so their summed rarity is paid ln C(n, k) (nothing when the
+/// whole column matched). A same-domain deck matches a few of many values by chance; a copy
+/// matches them all.
+pub(super) fn column_choice(chosen: &FastMap<u32, Pick>, items: &[Item]) -> f64 {
+    let mut matched: Vec<u32> = chosen
+        .values()
+        .filter_map(|v| items.get(v.item)?.at.map(|a| a.1))
+        .collect();
+    if matched.is_empty() {
+        return 0.0;
+    }
+    matched.sort_unstable();
+    let mut written: FastMap<u32, u32> = FastMap::default();
+    for item in items.iter().take(100_000) {
+        let counts = match &item.kind {
+            ItemKind::Num(t) => !t.weak,
+            ItemKind::Date(_) => true,
+            ItemKind::Text { evidence, .. } => *evidence > 0.0,
+        };
+        if let (true, Some((_, j))) = (counts, item.at) {
+            *written.entry(j).or_default() += 1;
+        }
+    }
+    let ln_fact = |n: u32| (2..=n).map(|i| f64::from(i).ln()).sum::<f64>();
+    matched
+        .chunk_by(|a, b| a == b)
+        .map(|run| {
+            let k = run.len() as u32;
+            let n = run
+                .first()
+                .and_then(|j| written.get(j))
+                .copied()
+                .unwrap_or(k)
+                .max(k);
+            ln_fact(n) - ln_fact(k) - ln_fact(n - k)
+        })
+        .sum()
 }
 
 /// Whether two or more values, each at the crossing of its own written row and column

@@ -87,7 +87,7 @@ fn big_sheet(seed: u64) -> Vec<ReadCell> {
     cells
 }
 
-fn write_table(rows: Vec<Vec<&str>>) -> WriteContent {
+pub(super) fn write_table(rows: Vec<Vec<&str>>) -> WriteContent {
     WriteContent {
         target: deck(),
         parts: vec![WritePart::Table {
