@@ -172,3 +172,26 @@ fn a_few_of_many_written_values_pay_for_their_choice() {
     // All seven matched: no choice to pay for.
     assert!(super::scoring::column_choice(&picks(7), &items).abs() < 1e-9);
 }
+
+#[test]
+fn lines_pasted_from_cells_are_whole_strings() {
+    // Three notes pasted into one text box, one per line, each a cell's whole text: as
+    // much a copy as a table of them, though each is too short to be a passage.
+    let mut det = Detector::new();
+    let d = doc("Plan.xlsx");
+    det.add_read(&read(
+        &d,
+        "Notes",
+        vec![
+            text(0, 0, "#Top priority: renegotiate the Contoso renewal!"),
+            text(1, 0, "#Second: close the Fabrikam pipeline gap?"),
+            text(2, 0, "#Third: hire two account managers in Lagos!"),
+        ],
+    ));
+    let w = write_text(
+        "Priorities:\n#Top priority: renegotiate the Contoso renewal!\n#Second: close the Fabrikam pipeline gap?\n#Third: hire two account managers in Lagos!",
+    );
+    let flows = det.check(&w);
+    assert_eq!(confirmed(&flows).len(), 1, "{flows:?}");
+    assert_eq!(flows[0].matched, 3, "{flows:?}");
+}

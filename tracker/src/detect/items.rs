@@ -190,6 +190,31 @@ fn text_items(
         });
     }
 
+    // Each line of a text of several lines, as a whole string too: a line that is a
+    // cell's whole text copied (a list of notes pasted into a text box) is the same
+    // observation as a table cell holding it.
+    if t.contains('\n') {
+        for line in t
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(1_000)
+        {
+            let folded = parse::fold(line);
+            let ev = parse::string_evidence(&folded);
+            if ev > 0.0 && folded.len() <= 200 && folded != whole {
+                out.push(Item {
+                    kind: ItemKind::Text {
+                        hash: parse::hash64(folded.as_bytes()),
+                        evidence: ev,
+                    },
+                    labels: Vec::new(),
+                    at: None,
+                });
+            }
+        }
+    }
+
     // Digits spaced one by one are joined first, so `1 8 7 4 3 2 . 5 5` is one token and
     // its ` . ` does not end a sentence.
     let joined = join_spaced_digits(t);

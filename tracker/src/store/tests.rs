@@ -850,7 +850,7 @@ fn an_older_store_with_plain_hashes_keeps_verifying_after_keyed_reads() {
     }
     s.conn()
         .execute_batch(
-            "DROP TABLE recent_writes; DROP TABLE audit_key; ALTER TABLE decisions DROP COLUMN why; UPDATE schema_version SET version = 2;",
+            "DROP TABLE audit_forward; DROP TABLE recent_writes; DROP TABLE audit_key; ALTER TABLE decisions DROP COLUMN why; UPDATE schema_version SET version = 2;",
         )
         .unwrap();
     drop(s);
