@@ -13,7 +13,7 @@
 // textContent and attributes.
 
 import { h, describeApproval, levelWords, sensitivityClass, formatCountdown } from "../shared/ui.js";
-import { SseParser, backoffMs, FlowGraph, layout, transferRow, flowOfEvent, normaliseApproval, DECIDED_BY, EDGE_LABEL, APP_LABEL, edgeLabel, edgeWords, plural, policyRows } from "./model.js";
+import { SseParser, backoffMs, FlowGraph, layout, transferRow, flowOfEvent, normaliseApproval, DECIDED_BY, EDGE_LABEL, APP_LABEL, edgeWords, pairLabel, plural, policyRows } from "./model.js";
 
 const TOKEN_KEY = "office-bridge.monitor.token";
 const FEED_MAX = 500;
@@ -252,6 +252,9 @@ function applyStatus(s) {
   $("version").textContent = s?.version ? `bridge ${s.version}` : "";
   docs.clear();
   for (const d of Array.isArray(s?.documents) ? s.documents : []) if (d?.session_id) docs.set(d.session_id, d);
+  // A document renamed since its transfers were recorded shows its name now in the graph.
+  for (const d of docs.values()) graph.noteDocument(d.document, Number(d.connected_since) || Date.now());
+  queueGraph();
   renderDocs();
   renderDisabled(s?.policy);
 }
@@ -509,6 +512,10 @@ function onEvent(name, e) {
       if (!s.session_id) return;
       const connected = name === "addin_connected";
       docs.set(s.session_id, { ...s, connected, reason: connected ? undefined : e.reason });
+      if (connected && s.document) {
+        graph.noteDocument(s.document, Number(s.connected_since) || Date.now());
+        queueGraph();
+      }
       renderDocs();
       const doc = s.document?.name ?? "a document";
       const app = APP_LABEL[s.app] ?? s.app ?? "";
@@ -647,19 +654,18 @@ function renderGraph() {
   }
   const g = layout(graph, 760);
   const names = new Map(g.nodes.map((n) => [n.key, n.name]));
-  const sentence = g.edges.map((e) => `${names.get(e.source)} to ${names.get(e.target)}: ${edgeWords(e)}`);
+  const pairs = graph.pairs();
+  const sentence = pairs.map((p) => `${names.get(p.source)} to ${names.get(p.target)}: ${pairLabel(p)}`);
   const edges = g.edges.map((e) =>
     svg(
       "g",
       {
-        class: `edge d-${e.decision}`,
+        class: `edge d-${e.decision} k-${e.kind}`,
         "data-source": names.get(e.source),
         "data-target": names.get(e.target),
+        "data-kind": e.kind,
         "data-values": e.values,
         "data-count": e.count,
-        "data-moved": e.moved,
-        "data-kept": e.kept,
-        "data-pending": e.pending,
         "data-decision": e.decision,
       },
       svg("title", {}, `${names.get(e.source)} → ${names.get(e.target)}: ${edgeWords(e)}`),
@@ -667,9 +673,7 @@ function renderGraph() {
       svg("path", { class: "edge-head", d: e.arrow }),
     ),
   );
-  const labels = g.edges.map((e) =>
-    svg("text", { class: "edge-label", x: e.label.x, y: e.label.y - e.stroke / 2 - 4, "text-anchor": "middle" }, edgeLabel(e)),
-  );
+  const labels = g.labels.map((l) => svg("text", { class: "edge-label", x: l.x, y: l.y, "text-anchor": "middle", "data-source": names.get(l.source), "data-target": names.get(l.target) }, l.text));
   const nodes = g.nodes.map((n) =>
     svg(
       "g",
@@ -692,18 +696,18 @@ function renderGraph() {
     svg("g", { class: "labels" }, labels),
   );
   box.replaceChildren(pic);
+  // The same as a table: one row per pair, what moved apart from what was kept out.
   $("graph-rows").replaceChildren(
-    ...g.edges.map((e) =>
+    ...pairs.map((p) =>
       h(
         "tr",
-        {},
-        h("td", {}, names.get(e.source)),
-        h("td", {}, names.get(e.target)),
-        h("td", { class: "num" }, String(e.values)),
-        h("td", { class: "num" }, String(e.count)),
-        h("td", { class: "num" }, String(e.kept)),
-        h("td", { class: "num" }, String(e.pending)),
-        h("td", {}, h("span", { class: `badge dec d-${e.decision}` }, EDGE_LABEL[e.decision])),
+        { "data-source": names.get(p.source), "data-target": names.get(p.target) },
+        h("td", {}, names.get(p.source)),
+        h("td", {}, names.get(p.target)),
+        h("td", { class: "num" }, String(p.values)),
+        h("td", { class: "num" }, String(p.keptValues)),
+        h("td", { class: "num" }, String(p.pendingValues)),
+        h("td", { class: "num" }, String(p.count)),
       ),
     ),
   );

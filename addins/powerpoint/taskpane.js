@@ -25,6 +25,8 @@ const cards = new ApprovalCards({
   heading: $("approvals-h"),
   feed,
   decide: (id, decision, scope) => client.decideApproval(id, decision, scope),
+  // A held transfer's card ends on the transfer's own line: one entry per transfer.
+  told: (c, msg) => c.flowId !== null && flows.has(c.flowId) && (msg ? flows.settled({ ...msg, flow_id: c.flowId }) : true),
   connected: () => client?.state === STATES.CONNECTED,
 });
 
@@ -51,7 +53,7 @@ async function main() {
   // After every register (first connect and each reconnect): the bridge's open approvals.
   client.addEventListener("registered", () => {
     $("doc-name").textContent = client.documentInfo?.name || "Untitled presentation";
-    reconcileApprovals({ listApprovals: () => client.listApprovals(), listFlows: (ids) => client.listFlows(ids), cards, flows, restarted: client.restarted }).catch(() => {
+    reconcileApprovals({ listApprovals: () => client.listApprovals(), listFlows: (ids) => client.listFlows(ids), listRecent: () => client.listRecentFlows(50), cards, flows, restarted: client.restarted }).catch(() => {
       /* the connection went again; the next register reconciles */
     });
     showSensitivity(ops);

@@ -67,7 +67,7 @@ let seq = 0;
  * possible now; `heading` (optional) takes the focus when a focused card goes away.
  */
 export class ApprovalCards {
-  constructor({ host = "powerpoint", list, empty = null, heading = null, feed, decide, connected = () => true, now = () => Date.now() }) {
+  constructor({ host = "powerpoint", list, empty = null, heading = null, feed, decide, connected = () => true, now = () => Date.now(), told = () => false }) {
     this.words = HOST_WORDS[host] ?? HOST_WORDS.powerpoint;
     this.list = list;
     this.empty = empty;
@@ -76,6 +76,10 @@ export class ApprovalCards {
     this.send = decide;
     this.connected = connected;
     this.now = now;
+    // told(card, msg): a held transfer whose line in the feed (FlowFeed) says how its
+    // approval ended; true when it did, so the card adds no second line for the same
+    // transfer. msg is null when the pane cannot know how it ended (the line says so).
+    this.told = told;
     this.cards = new Map(); // approval_id -> {el, expiresAt, countdown, timer, message, buttons, subject, location, flowId, busy}
     this.ended = new Set(); // approval ids whose card went: never shown again
   }
@@ -160,9 +164,11 @@ export class ApprovalCards {
       // settle() then left the feed line to this, the person's own answer.
       if (!this.cards.has(id) && !c.resolved) return;
       this.remove(id);
+      if (this.told(c, { approval_id: id, state: decision === "deny" ? "denied" : "allowed", decided_by: "pane", scope, reason: "" })) return;
       this.feed.add({ kind: decision === "deny" ? "blocked" : "ok", title: `${answerWords(decision, scope, this.words.noun)}: ${c.subject}`, detail: c.location });
     } catch (e) {
       if (c.resolved) {
+        if (this.told(c, c.resolved)) return;
         this.feed.add({ kind: c.resolved.state === "allowed" ? "ok" : "blocked", title: `${settledWords(c.resolved)}: ${c.subject}`, detail: c.location });
         return;
       }
@@ -171,6 +177,7 @@ export class ApprovalCards {
         // Answered on the desktop (monitor, notification) or from the agent's client first,
         // or already expired: there is nothing left to answer here.
         this.remove(id);
+        if (this.told(c, null)) return;
         this.feed.add({ kind: "info", title: `Already answered elsewhere, or expired: ${c.subject}`, detail: c.location });
         return;
       }
@@ -195,6 +202,7 @@ export class ApprovalCards {
       c.resolved = msg;
       return true;
     }
+    if (this.told(c, msg)) return true;
     // The bridge's reason when it decided ("another transfer in the same write was denied").
     const detail = [c.location, typeof msg.reason === "string" ? msg.reason : ""].filter(Boolean).join(" · ");
     this.feed.add({ kind: msg.state === "allowed" ? "ok" : "blocked", title: `${settledWords(msg)}: ${c.subject}`, detail });
@@ -219,6 +227,7 @@ export class ApprovalCards {
       if (live.has(id) || c.busy || (only && !only.has(id))) continue; // an answer on its way says how it ended
       this.remove(id);
       removed.push({ id, subject: c.subject, flowId: c.flowId });
+      if (this.told(c, restarted ? { approval_id: id, state: "expired", decided_by: "bridge", reason: "office-bridge restarted while it was held" } : null)) continue;
       const title = restarted
         ? `Closed while office-bridge was away: ${c.subject} — nothing was written`
         : `Closed while this pane was disconnected: ${c.subject} — answered elsewhere or expired`;
@@ -236,6 +245,7 @@ export class ApprovalCards {
         c.countdown.textContent = formatCountdown(0); // the answer on its way says how it ended
       } else if (left <= 0) {
         this.remove(id);
+        if (this.told(c, { approval_id: id, state: "expired", decided_by: "timeout", reason: "" })) continue;
         this.feed.add({ kind: "blocked", title: `Not answered in time, blocked: ${c.subject}`, detail: c.location });
       } else {
         c.countdown.textContent = formatCountdown(left);
@@ -262,19 +272,15 @@ export class ApprovalCards {
   remove(id) {
     const c = this.cards.get(id);
     if (!c) return;
-    // Keep a keyboard user in the region: a focused card that goes hands the focus on to
-    // the next card's first button, or to the region's heading.
-    const hadFocus = typeof document !== "undefined" && c.el.contains(document.activeElement);
+    // Keep a keyboard user in the region, on its heading: never on another card's button,
+    // where a second Enter would answer something the person has not read.
+    const hadFocus = c.busy || (typeof document !== "undefined" && c.el.contains(document.activeElement));
     c.el.remove();
     this.cards.delete(id);
     this.ended.add(id);
     if (this.ended.size > MAX_ENDED) this.ended.delete(this.ended.values().next().value);
     if (this.empty) this.empty.hidden = this.cards.size > 0;
-    if (hadFocus) {
-      const next = [...this.cards.values()].find((o) => o.buttons.some((b) => !b.disabled));
-      const target = next?.buttons.find((b) => !b.disabled) ?? this.heading;
-      target?.focus?.();
-    }
+    if (hadFocus) this.heading?.focus?.();
   }
 }
 
@@ -307,10 +313,17 @@ export async function catchUpFlows({ listFlows, flows }) {
   return ended;
 }
 
-export async function reconcileApprovals({ listApprovals, listFlows = null, cards, flows = null, restarted = false }) {
+export async function reconcileApprovals({ listApprovals, listFlows = null, listRecent = null, cards, flows = null, restarted = false }) {
   // What is shown now: only that can be out of date when the answer comes.
   const shownCards = new Set(cards.ids());
   const shownFlows = flows ? new Set(flows.ids()) : null;
+  // The bridge's latest transfers of this document, each with its outcome now: what a
+  // reloaded pane shows again, and how the ones shown as pending ended meanwhile.
+  if (flows && listRecent) {
+    await listRecent()
+      .then((res) => flows.load(res?.flows))
+      .catch(() => 0);
+  }
   // Transfers that ended while this pane was away: the bridge says how (flow.list).
   // Its failure (a bridge that does not answer it in time) must not keep the cards from
   // being reconciled: they are what the person acts on. A lost connection fails

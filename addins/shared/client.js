@@ -144,6 +144,12 @@ export class BridgeClient extends EventTarget {
     return this.request("flow.list", { flow_ids: flowIds });
   }
 
+  /** The bridge's `n` latest transfers from or into this document, newest first, each with
+   * its outcome now (what a reloaded pane shows again): {flows: [...]}. */
+  listRecentFlows(n = 50) {
+    return this.request("flow.list", { recent: n });
+  }
+
   /** The person's confidential marks on this workbook: {marks: [{sheet, address}]}. */
   listMarks() {
     return this.request("label.list", {});

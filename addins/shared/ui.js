@@ -55,6 +55,25 @@ export function bindStatus(client, { onState } = {}) {
   render();
 }
 
+/** A time of day as the panes show it: "14:05:09"; with the date when it is not today. */
+export function clockWords(d) {
+  const t = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return d.toDateString() === new Date().toDateString() ? t : `${d.toLocaleDateString()} ${t}`;
+}
+
+/**
+ * A cell reference as Excel writes it: the sheet name quoted when it is not a plain name
+ * ("'Q3 data'!B2", "Revenue!B2"; a quote inside is doubled), the address after "!".
+ */
+export function sheetRef(sheet, address = "") {
+  const name = String(sheet ?? "");
+  const addr = String(address ?? "");
+  if (!name) return addr;
+  const plain = /^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_.\u00C0-\uFFFF]*$/.test(name) && !/^[A-Za-z]{1,3}[0-9]+$/.test(name) && !/^[Rr]([0-9]*[Cc][0-9]*)?$|^[Cc][0-9]*$/.test(name);
+  const quoted = plain ? name : `'${name.replace(/'/g, "''")}'`;
+  return addr ? `${quoted}!${addr}` : quoted;
+}
+
 /** Shows an error that stops the pane (no Office, wrong host) in words. */
 export function fatal(message) {
   const status = document.getElementById("status");
@@ -78,22 +97,27 @@ export class Feed {
     this.parts = new WeakMap(); // li -> {title, detail}
   }
   add({ title, detail, kind = "info", time = new Date() }) {
+    const when = time instanceof Date ? time : new Date(Number(time) || Date.now());
     const titleEl = h("div", { class: "feed-title" }, title);
     const detailEl = h("div", { class: "feed-detail", hidden: !detail }, detail || "");
     const li = h(
       "li",
-      { class: `feed-item feed-${kind}` },
+      { class: `feed-item feed-${kind}`, "data-at": String(when.getTime()) },
       h("span", { class: "feed-icon", "aria-hidden": "true" }),
       h(
         "div",
         { class: "feed-body" },
         titleEl,
         detailEl,
-        h("time", { class: "feed-time", datetime: time.toISOString() }, time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })),
+        h("time", { class: "feed-time", datetime: when.toISOString() }, clockWords(when)),
       ),
     );
     this.parts.set(li, { title: titleEl, detail: detailEl });
-    this.list.prepend(li);
+    // Newest first: an entry from the past (a transfer the bridge lists after a reload)
+    // takes its place by time, not the top.
+    const before = [...this.list.children].find((o) => Number(o.getAttribute?.("data-at") ?? 0) <= when.getTime());
+    if (before) this.list.insertBefore(li, before);
+    else this.list.append(li);
     while (this.list.children.length > this.max) this.list.lastElementChild.remove();
     if (this.empty) this.empty.hidden = true;
     return li;
@@ -123,7 +147,7 @@ export class Feed {
 export function describeFlow(raw) {
   const f = obj(raw?.flow ?? raw);
   const sourceName = str(obj(f.source).name) || "another document";
-  const where = [str(f.sheet), str(f.cells)].filter(Boolean).join("!");
+  const where = str(f.sheet) ? sheetRef(str(f.sheet), str(f.cells)) : str(f.cells);
   const targetName = str(obj(f.target).name);
   const matched = typeof f.matched === "number" && Number.isFinite(f.matched) ? `${f.matched} value${f.matched === 1 ? "" : "s"}` : "";
   return {

@@ -418,3 +418,39 @@ async fn a_pane_back_from_away_asks_how_its_transfers_ended() {
         .unwrap_err();
     assert_eq!(refused["code"], -32602);
 }
+
+#[tokio::test]
+async fn a_reloaded_pane_asks_for_the_latest_transfers_of_its_document() {
+    let bridge = TestBridge::start().await;
+    let desk = Desk::open(&bridge, ClientImpl::default()).await;
+    let first = call_ok(&desk.client, "ppt_add_table", reformatted_table()).await;
+    let second = call_ok(&desk.client, "ppt_add_table", reformatted_table()).await;
+    let ids = |r: &Value| -> Vec<i64> {
+        r["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["flow_id"].as_i64().unwrap())
+            .collect()
+    };
+    // Newest first, each with how it ended, from either end of the transfer.
+    for pane in [&desk.excel, &desk.ppt] {
+        let listed = pane.call("flow.list", json!({"recent": 50})).await.unwrap();
+        let mut expected = ids(&second);
+        expected.extend(ids(&first));
+        assert_eq!(ids(&listed), expected, "{listed}");
+        assert_eq!(listed["flows"][0]["outcome"], "notified", "{listed}");
+        assert_eq!(listed["flows"][0]["written"], true);
+        assert!(listed["flows"][0]["at"].as_i64().unwrap() > 0);
+    }
+    let one = desk.ppt.call("flow.list", json!({"recent": 1})).await.unwrap();
+    assert_eq!(ids(&one), ids(&second));
+    // Another document's pane sees none of them.
+    let other = SimPane::open(&bridge, "excel", "Other.xlsx", workbook()).await;
+    let listed = other.call("flow.list", json!({"recent": 50})).await.unwrap();
+    assert_eq!(listed["flows"], json!([]));
+    for bad in [json!({"recent": 0}), json!({"recent": 201}), json!({}), json!({"recent": 5, "flow_ids": [1]})] {
+        let refused = other.call("flow.list", bad.clone()).await.unwrap_err();
+        assert_eq!(refused["code"], -32602, "{bad}");
+    }
+}

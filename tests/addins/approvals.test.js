@@ -269,13 +269,16 @@ test("the buttons follow the connection", () => {
   assert.ok(buttons(card).every((b) => b.disabled));
 });
 
-test("keyboard: a focused card that goes hands the focus to the next card, then to the heading", () => {
+test("keyboard: a focused card that goes hands the focus to the region's heading, never to another card's button", () => {
   const cards = make();
   const a = cards.add(request("apr_a"));
   const b = cards.add(request("apr_b"));
   buttons(b)[1].focus();
   cards.settle({ approval_id: "apr_b", state: "allowed", decided_by: "events" });
-  assert.equal(doc.activeElement, buttons(a)[0]);
+  // A second Enter must not answer the next card, which the person has not read.
+  assert.equal(doc.activeElement, heading);
+  assert.notEqual(doc.activeElement, buttons(a)[0]);
+  buttons(a)[0].focus();
   cards.settle({ approval_id: "apr_a", state: "denied", decided_by: "events" });
   assert.equal(doc.activeElement, heading);
   // A card that goes while the focus is elsewhere (the person's document) does not take it.

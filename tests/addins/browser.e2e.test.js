@@ -80,7 +80,7 @@ test("an agent table write lands on the rendered slide; flow.notice shows its so
   bridge.notify("powerpoint", "flow.notice", { source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", location: "slide 2, table", matched: 12, decision: "allow", sensitivity: "confidential" });
   await frame("powerpoint").waitForFunction(() => /from Q3\.xlsx > Revenue!B2:D5/.test(document.getElementById("feed").textContent));
   bridge.notify("excel", "flow.notice", { source: { name: "Q3.xlsx" }, sheet: "Revenue", cells: "B2:D5", target: { name: "Q3 review.pptx" }, location: "slide 2", decision: "allow" });
-  await frame("excel").waitForFunction(() => /Left this workbook: Revenue!B2:D5 → Q3 review\.pptx, slide 2/.test(document.getElementById("feed").textContent));
+  await frame("excel").waitForFunction(() => /Moved into Q3 review\.pptx, slide 2: data from Revenue!B2:D5/.test(document.getElementById("feed").textContent));
 });
 
 test("approval cards: allow once sends approval.decide; an unanswered card expires", { skip }, async () => {
@@ -144,7 +144,7 @@ test("approval cards in the Excel pane: a held write into the workbook, Allow on
   assert.equal(await xl.isVisible("#approvals-empty"), true);
   // An incoming flow is told as one: this workbook is its target.
   bridge.notify("excel", "flow.notice", { ...flow, target: { ...target, id: "doc_excel" }, decision: "allow" });
-  await xl.waitForFunction(() => /Came into this workbook: from Budget\.xlsx > Costs!A1:C3 → Summary!B2:D4/.test(document.getElementById("feed").textContent));
+  await xl.waitForFunction(() => /Moved into this workbook, Summary!B2:D4: 9 values from Budget\.xlsx > Costs!A1:C3/.test(document.getElementById("feed").textContent));
   // A deletion of a sheet: Allow once / Block only; not answered in time, it goes as blocked.
   bridge.notify("excel", "approval.request", { approval_id: "xl_3", target, held: { kind: "deletion", what: "sheet Costs" }, flow: { what: "sheet Costs", target: { name: "Q3.xlsx" }, location: "sheet Costs", reason: "deletions need your permission" }, expires_at: Date.now() + 1500 });
   await xl.waitForSelector("article.card");
@@ -175,15 +175,15 @@ test("one line per transfer in both panes: held, then blocked, updated in place"
   const xlBefore = (await feedItems(xl)).length;
   const ppBefore = (await feedItems(pp)).length;
   for (const app of ["excel", "powerpoint"]) bridge.notify(app, "flow.notice", { ...summary, outcome: "pending", written: null });
-  await xl.waitForFunction(() => /Waiting to leave this workbook: Revenue!A1:D4 → Q3 review\.pptx, slide 2.*waiting for approval/.test(document.getElementById("feed").textContent));
-  await pp.waitForFunction(() => /Waiting to come into this deck: from Q3\.xlsx > Revenue!A1:D4 → slide 2.*waiting for your approval/.test(document.getElementById("feed").textContent));
+  await xl.waitForFunction(() => /Waiting to go to Q3 review\.pptx, slide 2: 12 values from Revenue!A1:D4.*waiting for approval/.test(document.getElementById("feed").textContent));
+  await pp.waitForFunction(() => /Waiting to go to this deck, slide 2: 12 values from Q3\.xlsx > Revenue!A1:D4.*waiting for your approval/.test(document.getElementById("feed").textContent));
   const outcome = { flow_id: 501, write_id: "wr_501", outcome: "denied", written: false, decided_by: "desktop", reason: "", at: Date.now() };
   for (const app of ["excel", "powerpoint"]) bridge.notify(app, "flow.outcome", outcome);
-  await xl.waitForFunction(() => /Kept in this workbook: Revenue!A1:D4 → Q3 review\.pptx, slide 2.*denied on the desktop/.test(document.getElementById("feed").textContent));
-  await pp.waitForFunction(() => /Kept out of this deck: from Q3\.xlsx > Revenue!A1:D4 → slide 2.*denied on the desktop/.test(document.getElementById("feed").textContent));
+  await xl.waitForFunction(() => /Kept out of Q3 review\.pptx, slide 2: 12 values from Revenue!A1:D4.*denied on the desktop/.test(document.getElementById("feed").textContent));
+  await pp.waitForFunction(() => /Kept out of this deck, slide 2: 12 values from Q3\.xlsx > Revenue!A1:D4.*denied on the desktop/.test(document.getElementById("feed").textContent));
   const xlLines = await feedItems(xl);
   assert.equal(xlLines.length, xlBefore + 1, "one line for the transfer");
-  assert.ok(!xlLines.some((l) => /Waiting to leave/.test(l)), xlLines.join("\n"));
+  assert.ok(!xlLines.some((l) => /Waiting to go to/.test(l)), xlLines.join("\n"));
   assert.equal((await feedItems(pp)).length, ppBefore + 1);
 });
 
@@ -217,10 +217,12 @@ test("after a bridge restart the panes reconcile their cards with approval.list"
   await pp.waitForSelector("article.card[data-approval-id='ap_old']", { state: "detached", timeout: 10000 });
   await pp.waitForSelector("article.card[data-approval-id='ap_new']");
   assert.equal(await pp.getByRole("button", { name: /^Allow once/ }).isEnabled(), true);
-  await pp.waitForFunction(() => /Closed while office-bridge was away: content from Q3\.xlsx > Revenue!B2:D5 — nothing was written/.test(document.getElementById("feed").textContent));
+  // The held transfer's own line says how it ended: one entry for it, not a second line.
+  await pp.waitForFunction(() => /Expired, kept out of this deck, slide 3: 12 values from Q3\.xlsx > Revenue!B2:D5.*expired · office-bridge restarted while it was held/s.test(document.getElementById("feed").innerText));
   const lines = await feedItems(pp);
-  assert.ok(lines.some((l) => /^Kept out of this deck: from Q3\.xlsx > Revenue!B2:D5 → slide 3 .*expired · office-bridge restarted while it was held/.test(l)), lines.join("\n"));
-  assert.ok(lines.some((l) => /^Waiting to come into this deck: from Q3\.xlsx > Revenue!F2:F5/.test(l)), lines.join("\n"));
+  assert.equal(lines.filter((l) => /this deck, slide 3: 12 values from Q3\.xlsx > Revenue!B2:D5/.test(l)).length, 1, lines.join("\n"));
+  assert.ok(!lines.some((l) => /^Closed while office-bridge was away/.test(l)), lines.join("\n"));
+  assert.ok(lines.some((l) => /^Waiting to go to this deck, slide 3: 12 values from Q3\.xlsx > Revenue!F2:F5/.test(l)), lines.join("\n"));
   // Answer the new one so it does not linger for the tests after.
   const decided = bridge.next("approval.decide");
   await pp.locator("article.card[data-approval-id='ap_new']").getByRole("button", { name: /^Block/ }).click();

@@ -353,6 +353,22 @@ impl Gate {
             .collect())
     }
 
+    /// The most recent transfers from or into `document`, newest first (at most `limit`,
+    /// among the bridge's latest 500): what a pane that was reloaded shows again, each
+    /// with how it ended.
+    pub async fn recent_flows_of(
+        &self,
+        document: DocumentId,
+        limit: usize,
+    ) -> Result<Vec<StoredFlow>, GateError> {
+        let flows = self.read_tracker(|t| t.recent_flows(500)).await??;
+        Ok(flows
+            .into_iter()
+            .filter(|f| f.flow.source.id == document || f.flow.target.id == document)
+            .take(limit)
+            .collect())
+    }
+
     /// Puts the administrator's policy in force and keeps it as the last good one (with
     /// its audit record).
     pub async fn apply_admin_policy(
