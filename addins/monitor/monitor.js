@@ -12,7 +12,8 @@
 // backoff. Everything the bridge sends is untrusted text: it reaches the page only through
 // textContent and attributes.
 
-import { h, describeApproval, levelWords, sensitivityClass, formatCountdown } from "../shared/ui.js";
+import { h, describeApproval, formatCountdown } from "../shared/ui.js";
+import { renderTip } from "../shared/tip.js";
 import { SseParser, backoffMs, FlowGraph, layout, transferRow, flowOfEvent, normaliseApproval, DECIDED_BY, EDGE_LABEL, APP_LABEL, edgeWords, pairLabel, plural, policyRows } from "./model.js";
 
 const TOKEN_KEY = "office-bridge.monitor.token";
@@ -32,6 +33,8 @@ const flowRows = new Map(); // flow id -> {li, earlier}: each transfer's one row
 const approvalRows = new Map(); // approval_id -> li: a held deletion's one row
 let graphQueued = false;
 let loadedOnce = false;
+let live = false; // the event stream is open and the page is up to date
+let staleSince = null; // when the page stopped being live (after it had loaded once)
 
 // ------------------------------------------------------------------ token
 
@@ -104,6 +107,43 @@ function setConn(state, text, { retry = false } = {}) {
   conn.dataset.state = state;
   $("conn-text").textContent = text;
   $("conn-retry").hidden = !retry;
+  setLive(state === "live");
+}
+
+/** What a card says while the monitor is not connected: the answer has to wait. */
+const OFFLINE_WORDS = "Not connected to office-bridge: answers wait for the connection.";
+
+/**
+ * Live or not. Not live, the page says what it shows is as of when it last was (greyed,
+ * "as of 14:05"), documents are no longer shown as connected, and the approval cards stop
+ * counting down and cannot be answered: what happens to them is the bridge's to say when
+ * the page is back (load() then drops the cards of approvals that are gone).
+ */
+function setLive(now) {
+  if (now === live) return;
+  live = now;
+  if (!now && loadedOnce) staleSince = staleSince ?? Date.now();
+  if (now) staleSince = null;
+  const stale = !now && staleSince !== null;
+  document.body.classList.toggle("is-stale", stale);
+  $("stale").hidden = !stale;
+  $("stale").textContent = stale ? `Not live: what this page shows is as of ${clockShort(staleSince)}. It updates by itself when office-bridge is back.` : "";
+  for (const el of document.querySelectorAll(".as-of")) {
+    el.hidden = !stale;
+    el.textContent = stale ? `as of ${clockShort(staleSince)}` : "";
+  }
+  for (const c of cards.values()) {
+    c.tip.setPaused(!now);
+    if (c.answering) continue;
+    c.buttons.forEach((b) => (b.disabled = !now));
+    if (!now) c.message.textContent = OFFLINE_WORDS;
+    else if (c.message.textContent === OFFLINE_WORDS) c.message.textContent = "";
+  }
+  renderDocs();
+}
+
+function clockShort(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 /** /v1/events over fetch: parsed as it arrives, reopened with backoff when it ends. */
@@ -172,7 +212,7 @@ class EventStream {
   async wait(ms, why) {
     const until = Date.now() + ms;
     await new Promise((resolve) => {
-      const show = () => setConn("reconnecting", `Not connected (${why}). Retrying in ${Math.max(1, Math.ceil((until - Date.now()) / 1000))} s`, { retry: true });
+      const show = () => setConn("reconnecting", `${why === NOT_RUNNING ? NOT_RUNNING : `Not connected (${why})`}. Retrying in ${Math.max(1, Math.ceil((until - Date.now()) / 1000))} s`, { retry: true });
       show();
       const tick = setInterval(show, 1000);
       const timer = setTimeout(done, ms);
@@ -200,9 +240,12 @@ class EventStream {
   }
 }
 
+/** Words for a failed call: a refused connection means the bridge is not running. */
+const NOT_RUNNING = "office-bridge is not running: start it with `office-bridge serve`";
+
 function describeFetchError(e) {
   const m = String(e?.message ?? e);
-  return /fetch|network/i.test(m) ? "the bridge is not reachable" : m;
+  return /fetch|network/i.test(m) ? NOT_RUNNING : m;
 }
 
 // ------------------------------------------------------------------ state from the API
@@ -286,10 +329,13 @@ function renderDocs() {
       const doc = s.document ?? {};
       const appName = APP_LABEL[s.app] ?? String(s.app ?? "");
       const since = Number(s.connected_since) ? ` since ${clock(Number(s.connected_since))}` : "";
-      const state = s.connected ? `Connected${since}` : `Disconnected${s.reason ? `: ${s.reason}` : ""}`;
+      // Not live, the page cannot know whether a document is still connected.
+      const known = live || staleSince === null;
+      const on = s.connected && known;
+      const state = !known ? (s.connected ? `Not known now (connected as of ${clockShort(staleSince)})` : "Disconnected") : s.connected ? `Connected${since}` : `Disconnected${s.reason ? `: ${s.reason}` : ""}`;
       return h(
         "li",
-        { class: `doc-row${s.connected ? "" : " is-off"}`, "data-session": s.session_id, "data-name": doc.name ?? "" },
+        { class: `doc-row${on ? "" : " is-off"}`, "data-session": s.session_id, "data-name": doc.name ?? "", "data-state": !known ? "unknown" : s.connected ? "connected" : "disconnected" },
         appChip(s.app),
         h(
           "div",
@@ -297,7 +343,7 @@ function renderDocs() {
           h("div", { class: "doc-name" }, h("span", { class: "visually-hidden" }, `${appName}: `), String(doc.name ?? "an unnamed document")),
           doc.location ? h("div", { class: "doc-loc small muted", title: String(doc.location) }, String(doc.location)) : null,
         ),
-        h("span", { class: `doc-state small${s.connected ? " on" : ""}` }, h("span", { class: "dot", "aria-hidden": "true" }), state),
+        h("span", { class: `doc-state small${on ? " on" : ""}` }, h("span", { class: "dot", "aria-hidden": "true" }), state),
       );
     }),
   );
@@ -314,9 +360,14 @@ function alwaysLabel(target) {
 function addCard(raw) {
   const req = normaliseApproval(raw);
   const id = typeof req.approval_id === "string" ? req.approval_id : String(req.approval_id ?? "");
-  if (!id || cards.has(id)) return;
+  if (!id) return;
+  if (cards.has(id)) {
+    // The same approval from /v1/approvals: it carries the write's preview (the event
+    // stream never carries values).
+    if (req.preview) cards.get(id).tip.setPreview(req);
+    return;
+  }
   const a = describeApproval(req);
-  const f = a.flow;
   const flowId = a.deletion ? undefined : (req.flow_id ?? req.held?.flow?.flow_id ?? req.flow?.flow_id);
   const line = String(req.line ?? a.subject);
   approvalInfo.set(id, { flowId, line });
@@ -325,41 +376,25 @@ function addCard(raw) {
     if (graph.add(req.held.flow)) queueGraph();
     showTransfer(FlowGraph.idOf(req.held.flow));
   }
-  const targetName = String(req.target?.name ?? "") || f.targetName || "the document";
+  const app = String(req.target?.app ?? "").toLowerCase();
+  const noun = app === "powerpoint" ? "deck" : app === "excel" ? "workbook" : "file";
   const expiresAt = Number(req.expires_at) || Date.now() + 120000;
-  const countdown = h("strong", {}, formatCountdown(expiresAt - Date.now()));
-  const message = h("p", { class: "message", role: "status" });
-  const titleId = `apr-${id.replace(/[^A-Za-z0-9_-]/g, "")}-${cards.size}`;
-  const button = (label, cls, decision, scope, aria) =>
-    h("button", { type: "button", class: cls, "aria-label": aria, "data-decision": decision, "data-scope": scope, onclick: () => decide(id, decision, scope) }, label);
-  const details = a.deletion
-    ? [[h("dt", {}, "In"), h("dd", {}, targetName)], f.because ? [h("dt", {}, "Why held"), h("dd", {}, f.because)] : null]
-    : [
-        [h("dt", {}, "From"), h("dd", {}, f.from)],
-        [h("dt", {}, "To"), h("dd", {}, [targetName, f.location].filter(Boolean).join(", "))],
-        f.matched ? [h("dt", {}, "What"), h("dd", {}, `${f.matched} matched${f.how ? ` (${f.how})` : ""}`)] : null,
-        [h("dt", {}, "Sensitivity"), h("dd", {}, h("span", { class: `badge ${sensitivityClass(f.level)}` }, levelWords(f.level)))],
-        f.because ? [h("dt", {}, "Why held"), h("dd", {}, f.because)] : null,
-      ];
-  const buttons = a.deletion
-    ? [button("Allow once", "primary", "allow", "once", `Allow once: ${a.subject}`), button("Block", "danger", "deny", "once", `Block: ${a.subject}`)]
-    : [
-        button("Allow once", "primary", "allow", "once", `Allow once: content from ${f.from} into ${targetName}`),
-        button(alwaysLabel(req.target), "", "allow", "document", `${alwaysLabel(req.target)}: always allow content from ${f.sourceName} into ${targetName}`),
-        button("Block", "danger", "deny", "once", `Block content from ${f.from} into ${targetName}`),
-      ];
-  const el = h(
-    "article",
-    { class: "card", "aria-labelledby": titleId, "data-approval": id },
-    h("h3", { id: titleId }, a.deletion ? a.title : `Content from ${f.sourceName} into ${targetName}`),
-    h("dl", {}, ...details),
-    h("p", { class: "countdown" }, "Blocked automatically in ", countdown),
-    h("div", { class: "actions" }, ...buttons),
-    message,
-  );
-  cards.set(id, { el, expiresAt, countdown, message, buttons, line });
-  $("approvals").prepend(el);
+  const tip = renderTip(req, { here: false, noun, always: alwaysLabel(req.target), expiresAt, enabled: live, decide: (decision, scope) => decide(id, decision, scope), idAttr: "data-approval" });
+  tip.setPaused(!live);
+  if (!live) tip.message.textContent = OFFLINE_WORDS;
+  cards.set(id, { el: tip.el, tip, expiresAt, countdown: tip.countdown, message: tip.message, buttons: tip.buttons, line });
+  $("approvals").prepend(tip.el);
   renderApprovalCount();
+}
+
+/** The previews of the open approvals (GET /v1/approvals carries them; the stream does not). */
+async function fillPreviews() {
+  try {
+    const body = await getJson("/v1/approvals");
+    for (const a of Array.isArray(body?.approvals) ? body.approvals : []) if (a?.preview && cards.has(String(a.approval_id))) cards.get(String(a.approval_id)).tip.setPreview(a);
+  } catch {
+    /* the card stands without its preview */
+  }
 }
 
 async function decide(id, decision, scope) {
@@ -408,11 +443,9 @@ function removeCard(id, { refocus = false } = {}) {
   c.el.remove();
   cards.delete(id);
   renderApprovalCount();
-  if (hadFocus) {
-    // Keep the keyboard in place: the next card's first button, else the section heading.
-    const next = $("approvals").querySelector("button:not([disabled])");
-    (next ?? $("approvals-h")).focus();
-  }
+  // Keep the keyboard in the region, on its heading: never on another card's button, where
+  // a second Enter would answer something the person has not read.
+  if (hadFocus) $("approvals-h").focus();
 }
 
 function renderApprovalCount() {
@@ -424,6 +457,7 @@ function renderApprovalCount() {
 }
 
 function tick() {
+  if (!live) return; // the countdown is the bridge's: stopped while it cannot be reached
   const now = Date.now();
   for (const [id, c] of cards) {
     const left = c.expiresAt - now;
@@ -560,6 +594,7 @@ function onEvent(name, e) {
     }
     case "approval_requested": {
       addCard(e);
+      fillPreviews();
       // A held transfer has its row (its `flow` event, "Held for approval"); a held deletion
       // gets one here, rewritten when it is answered.
       const a = describeApproval(normaliseApproval(e));

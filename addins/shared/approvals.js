@@ -13,7 +13,8 @@
 // Everything the bridge sends is untrusted: it reaches the page through textContent and
 // attributes only (ui.js `h`).
 
-import { describeApproval, formatCountdown, h, levelWords, sensitivityClass } from "./ui.js";
+import { formatCountdown } from "./ui.js";
+import { renderTip } from "./tip.js";
 
 /** How each host names its document in the cards' words ("Always for this deck"). */
 export const HOST_WORDS = {
@@ -97,57 +98,24 @@ export class ApprovalCards {
     return [...this.cards.keys()];
   }
 
-  /** Shows a card for an approval.request; a repeated id is ignored. Returns the card. */
+  /** Shows a card (a policy tip, shared/tip.js) for an approval.request; a repeated id is
+   * ignored. Returns the card. */
   add(req) {
     const id = typeof req?.approval_id === "string" ? req.approval_id : String(req?.approval_id ?? "");
     if (!id || this.cards.has(id) || this.ended.has(id)) return null;
-    const a = describeApproval(req);
-    const f = a.flow;
     const expiresAt = Number(req.expires_at) || this.now() + 120000;
-    const n = ++seq;
-    const titleId = `approval-${n}-title`;
-    const countdown = h("strong", {}, formatCountdown(expiresAt - this.now()));
-    // role=timer is aria-live off: the region announces the new card, not every second.
-    const timer = h("p", { class: "countdown", role: "timer", "aria-live": "off" }, "Blocked automatically in ", countdown);
     const enabled = this.connected();
-    const message = h("p", { class: "message", role: "status" }, enabled ? "" : OFFLINE_WORDS);
-    const button = (label, cls, decision, scope, aria) =>
-      h("button", { type: "button", class: cls, "aria-label": aria, disabled: !enabled, onclick: () => this.decide(id, decision, scope) }, label);
-    const row = (term, value) => (value ? [h("dt", {}, term), h("dd", {}, value)] : null);
-    const details = a.deletion
-      ? [row("Why held", f.because)]
-      : [
-          row("From", f.where),
-          row("What", f.matched ? `${f.matched} matched${f.how ? ` (${f.how})` : ""}` : ""),
-          row("Sensitivity", h("span", { class: `badge ${sensitivityClass(f.level)}` }, levelWords(f.level))),
-          row("Going to", f.location),
-          row("Why held", f.because),
-        ];
-    // A deletion has no source to remember a standing choice for: allow once or block.
-    const buttons = a.deletion
-      ? [button("Allow once", "primary", "allow", "once", `Allow once: ${a.subject}`), button("Block", "danger", "deny", "once", `Block: ${a.subject}`)]
-      : [
-          button("Allow once", "primary", "allow", "once", `Allow once: content from ${f.from}`),
-          button(`Always for this ${this.words.noun}`, "", "allow", "document", `Always allow content from ${f.sourceName} in this ${this.words.noun}`),
-          button("Block", "danger", "deny", "once", `Block content from ${f.from}`),
-        ];
-    const el = h(
-      "article",
-      { class: "card", "aria-labelledby": titleId, "data-approval-id": id },
-      h("h3", { id: titleId }, a.title),
-      h("dl", {}, ...details),
-      timer,
-      h("div", { class: "actions" }, ...buttons),
-      message,
-    );
-    const flowId = a.deletion ? null : (req.flow_id ?? req.flow?.flow_id ?? req.held?.flow?.flow_id ?? null);
-    this.cards.set(id, { el, expiresAt, countdown, timer, message, buttons, subject: a.subject, location: a.deletion ? "" : f.location, flowId, busy: false });
-    this.list.prepend(el);
+    const tip = renderTip(req, { here: true, noun: this.words.noun, expiresAt, now: this.now(), enabled, decide: (decision, scope) => this.decide(id, decision, scope) });
+    tip.message.textContent = enabled ? "" : OFFLINE_WORDS;
+    tip.setPaused(!enabled);
+    const w = tip.words;
+    this.cards.set(id, { el: tip.el, tip, expiresAt, countdown: tip.countdown, timer: tip.timer, message: tip.message, buttons: tip.buttons, subject: w.subject, location: w.location, flowId: w.flowId, busy: false });
+    this.list.prepend(tip.el);
     if (this.empty) this.empty.hidden = true;
     // No focus() here: moving focus into the pane would take the keyboard away from the
     // person's document. The region is aria-live, so screen readers announce the card; the
     // buttons are ordinary buttons, next in the pane's tab order.
-    return el;
+    return tip.el;
   }
 
   /** Sends the person's answer; the card goes once the bridge took it (or had settled it). */
@@ -237,8 +205,11 @@ export class ApprovalCards {
     return { added, removed };
   }
 
-  /** Counts down; a card whose time ran out goes (the bridge blocks it: fail closed). */
+  /** Counts down; a card whose time ran out goes (the bridge blocks it: fail closed).
+   * Not while the pane is disconnected: the countdown is the bridge's, and the bridge says
+   * how each approval ended when the pane is back (reconcile). */
   tick(now = this.now()) {
+    if (!this.connected()) return;
     for (const [id, c] of [...this.cards]) {
       const left = c.expiresAt - now;
       if (left <= 0 && c.busy) {
@@ -258,6 +229,7 @@ export class ApprovalCards {
    * way), and a card says why it cannot be answered while the pane is disconnected. */
   setEnabled(enabled) {
     for (const c of this.cards.values()) {
+      c.tip?.setPaused(!enabled);
       if (c.busy) continue;
       c.buttons.forEach((b) => (b.disabled = !enabled));
       if (!enabled && !c.message.textContent) {

@@ -1,7 +1,7 @@
 // Small DOM helpers shared by the panes. Text from documents, cell values and anything the
 // bridge sends is untrusted: it only ever reaches the page through textContent/attributes.
 
-import { STATES } from "./client.js";
+import { NOT_RUNNING, STATES } from "./client.js";
 
 /** h("p", {class: "x"}, "text", childNode) - strings become text nodes, never HTML. */
 export function h(tag, attrs = {}, ...children) {
@@ -30,6 +30,20 @@ const STATE_TEXT = {
   [STATES.STOPPED]: "Not connected",
 };
 
+/** The status line's detail: why, and a live "Retrying in 9 s" while a retry is due. */
+export function statusDetail(client, now = Date.now()) {
+  if (client.state === STATES.CONNECTED) return "";
+  const why = client.stateDetail && client.stateDetail !== NOT_RUNNING ? client.stateDetail : "";
+  const retry = client.state === STATES.RECONNECTING && client.retryAt ? `Retrying in ${Math.max(1, Math.ceil((client.retryAt - now) / 1000))} s` : "";
+  return [why, retry].filter(Boolean).join(". ");
+}
+
+/** The status line's words: "office-bridge is not running: …" when nothing answers. */
+export function statusText(client) {
+  if (client.state === STATES.RECONNECTING && client.notRunning) return NOT_RUNNING;
+  return STATE_TEXT[client.state] ?? client.state;
+}
+
 /** Wires the status line, the disabled banner and the Retry button to a BridgeClient. */
 export function bindStatus(client, { onState } = {}) {
   const status = document.getElementById("status");
@@ -41,8 +55,8 @@ export function bindStatus(client, { onState } = {}) {
   const render = () => {
     const s = client.state;
     status.dataset.state = s;
-    text.textContent = STATE_TEXT[s] ?? s;
-    detail.textContent = s === STATES.CONNECTED ? "" : client.stateDetail || "";
+    text.textContent = statusText(client);
+    detail.textContent = statusDetail(client);
     if (retry) retry.hidden = !(s === STATES.RECONNECTING || s === STATES.SUPERSEDED);
     if (banner) banner.hidden = s !== STATES.DISABLED;
     document.body.classList.toggle("is-disabled", s === STATES.DISABLED);
@@ -52,6 +66,11 @@ export function bindStatus(client, { onState } = {}) {
     onState?.(s);
   };
   client.addEventListener("state", render);
+  // The countdown to the next attempt counts down (the status line is polite: only its
+  // state changes are announced, the seconds go in the detail, which is not live).
+  setInterval(() => {
+    if (client.state === STATES.RECONNECTING) detail.textContent = statusDetail(client);
+  }, 1000);
   render();
 }
 
