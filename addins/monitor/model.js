@@ -361,7 +361,7 @@ export function layout(graph, width = 760) {
   const cols = { 1: [], 3: [], 2: [] };
   for (const n of nodes) cols[role.get(n.key)].push(n);
   const hasMiddle = cols[3].length > 0;
-  const w = hasMiddle ? Math.min(NODE_W, Math.floor((width - 2 * PAD - 2 * 90) / 3)) : NODE_W;
+  const w = hasMiddle ? Math.min(NODE_W, Math.floor((width - 2 * PAD - 2 * 90) / 3)) : Math.min(NODE_W, Math.floor((width - 2 * PAD - 120) / 2));
   const x = { 1: PAD, 3: Math.round((width - w) / 2), 2: width - PAD - w };
   const rows = Math.max(1, cols[1].length, cols[2].length, cols[3].length);
   const height = 2 * PAD + rows * NODE_H + (rows - 1) * GAP + 8;

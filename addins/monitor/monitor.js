@@ -32,6 +32,7 @@ const graph = new FlowGraph();
 const flowRows = new Map(); // flow id -> {li, earlier}: each transfer's one row
 const approvalRows = new Map(); // approval_id -> li: a held deletion's one row
 let graphQueued = false;
+let tableOpened = false;
 let loadedOnce = false;
 let live = false; // the event stream is open and the page is up to date
 let staleSince = null; // when the page stopped being live (after it had loaded once)
@@ -687,7 +688,14 @@ function renderGraph() {
     box.replaceChildren();
     return;
   }
-  const g = layout(graph, 760);
+  // Drawn for the width it has (never under 480 units: a narrow window scales it down, and
+  // opens the table, which reads better there).
+  const width = Math.max(480, Math.min(760, Math.round(box.clientWidth || 760)));
+  const g = layout(graph, width);
+  if (box.clientWidth && box.clientWidth < 520 && !tableOpened) {
+    tableOpened = true;
+    $("graph-table-wrap").open = true;
+  }
   const names = new Map(g.nodes.map((n) => [n.key, n.name]));
   const pairs = graph.pairs();
   const sentence = pairs.map((p) => `${names.get(p.source)} to ${names.get(p.target)}: ${pairLabel(p)}`);
@@ -822,6 +830,12 @@ function main() {
     start();
   });
   setInterval(tick, 1000);
+  // The graph is laid out for the width it has.
+  let resized = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resized);
+    resized = setTimeout(queueGraph, 150);
+  });
   token = takeToken();
   if (!token) {
     showNoToken(NO_TOKEN);

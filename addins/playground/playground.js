@@ -178,6 +178,11 @@ whenReady(ppFrame, attachPowerPoint);
 // with `serve --playground`), through its real MCP tools: what it reads and writes lands in
 // the panes like any agent's.
 const demoButton = $("demo-run");
+/** Each step of the demo in words: [done, could not …]. */
+const STEP_WORDS = {
+  excel_read_range: ["read Revenue!A1:D4 from the workbook", "read Revenue!A1:D4 from the workbook"],
+  ppt_add_table: ["wrote it, in millions, as a table on slide 2 of the deck", "write it into the deck"],
+};
 const demoStatus = $("demo-status");
 
 function say(text, kind = "") {
@@ -194,8 +199,8 @@ demoButton.addEventListener("click", async () => {
     if (!res.ok) throw new Error(body?.error ?? `HTTP ${res.status}`);
     const steps = Array.isArray(body.steps) ? body.steps : [];
     const failed = steps.find((s) => !s.ok);
-    if (failed) say(`The demo agent could not ${String(failed.what ?? failed.tool)}: ${String(failed.text ?? "").slice(0, 400)}`, "error");
-    else say(`Done: the demo agent ${steps.map((s) => String(s.what ?? s.tool)).join(", then ")}. See both panes' activity for how each transfer ended.`, "ok");
+    if (failed) say(`The demo agent could not ${STEP_WORDS[failed.tool]?.[1] ?? String(failed.what ?? failed.tool)}: ${String(failed.text ?? "").slice(0, 400)}`, "error");
+    else say(`Done: the demo agent ${steps.map((s) => STEP_WORDS[s.tool]?.[0] ?? String(s.what ?? s.tool)).join(", then ")}. Each pane's activity says how the transfer ended.`, "ok");
   } catch (e) {
     say(`The demo agent did not run: ${e?.message ?? e}`, "error");
   } finally {
