@@ -247,6 +247,10 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
       for (const r of streams) r.write(frame);
       return streams.size;
     },
+    /** Ends every open /v1/events stream (the monitor reconnects and reloads what it shows). */
+    dropStreams() {
+      for (const r of streams) r.destroy();
+    },
     /** How many monitor pages have the event stream open. */
     get streams() {
       return streams.size;

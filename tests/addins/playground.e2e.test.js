@@ -96,6 +96,31 @@ test("Run demo agent: it reads the workbook and writes into the deck through the
   const card = await pp.$("article.card");
   const box = await card.boundingBox();
   assert.ok(box && box.y >= 0 && box.y < 800, `the card is visible: ${JSON.stringify(box)}`);
+  // The card at 320 px, whole: Allow once and Block on one row, nothing cut or overlapping.
+  const layout = await pp.evaluate(() => {
+    const card = document.querySelector("article.card");
+    const c = card.getBoundingClientRect();
+    const r = (el) => el.getBoundingClientRect();
+    const [allow, block] = [...card.querySelectorAll(".tip-actions button")];
+    const outside = [...card.querySelectorAll("*")].filter((el) => el.getClientRects().length && r(el).right > c.right + 0.5 && getComputedStyle(el).position !== "absolute").map((el) => el.className || el.tagName);
+    const cut = [...card.querySelectorAll("h3, p, button, summary, span, dd, dt")].filter((el) => el.getClientRects().length && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== "visible").map((el) => el.className || el.tagName);
+    const boxes = [...card.children].filter((el) => el.getClientRects().length).map(r);
+    const overlapping = boxes.some((a, i) => boxes.slice(i + 1).some((b) => a.bottom > b.top + 0.5 && b.bottom > a.top + 0.5));
+    return { width: c.width, sameRow: Math.abs(r(allow).top - r(block).top) < 1, outside, cut, overlapping, paneWidth: document.documentElement.clientWidth };
+  });
+  assert.equal(layout.paneWidth, 318, "the pane is 320 px wide (its frame's border aside)");
+  assert.deepEqual([layout.sameRow, layout.outside, layout.cut, layout.overlapping], [true, [], [], false], JSON.stringify(layout));
+  await page.evaluate(() => {
+    document.getElementById("pp-pane").style.height = "1500px";
+    document.querySelector(".pg-bar").style.position = "static"; // not over the frame in the picture
+  });
+  await pp.evaluate(() => document.querySelector("article.card details").setAttribute("open", ""));
+  await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane-tip-320.png") });
+  await pp.evaluate(() => document.querySelector("article.card details").removeAttribute("open"));
+  await page.evaluate(() => {
+    document.getElementById("pp-pane").style.height = "";
+    document.querySelector(".pg-bar").style.position = "";
+  });
   await page.getByRole("button", { name: "Go to it" }).click();
   await pp.waitForFunction(() => document.activeElement?.id === "approvals-h");
   // Answered with the keyboard alone, from the heading: Tab to Allow once, Enter.

@@ -294,6 +294,25 @@ test("an approval answered on the desktop first: the tool call is refused and th
   await ask.pg.frame("excel").waitForFunction(() => /Kept out of Q3 review\.pptx, slide 2: \d+ values? from Revenue!\S+.*denied on the desktop/s.test(document.getElementById("feed").innerText));
 });
 
+test("a reloaded pane shows its document's transfers again, each once, with how it ended (flow.list recent)", { skip }, async () => {
+  const { page, frame } = ask.pg;
+  const pp = frame("powerpoint");
+  const before = await feedLines(pp);
+  const transfers = (lines) => lines.filter((l) => /^(Moved into|Kept out of|Expired, kept out of|Waiting to go to) this deck/.test(l));
+  const shown = transfers(before).map((l) => l.replace(/\s\d\d:\d\d:\d\d\s?(AM|PM)?$/, ""));
+  assert.ok(shown.length >= 3, before.join("\n"));
+  await Promise.all([pp.waitForNavigation({ timeout: 15000 }), pp.evaluate(() => location.reload())]);
+  await pp.waitForSelector("#status[data-state=connected]", { timeout: 15000 });
+  await pp.waitForFunction((n) => document.querySelectorAll("#feed .feed-item").length >= n, shown.length, { timeout: 10000 });
+  const after = transfers(await feedLines(pp)).map((l) => l.replace(/\s\d\d:\d\d:\d\d\s?(AM|PM)?$/, ""));
+  // The same transfers, newest first, with their outcomes: none back to "waiting".
+  assert.ok(after.some((l) => /^Moved into this deck, slide 2: \d+ (confidential )?values? from Q3\.xlsx > Revenue!\S+.*approved in this pane/.test(l)), after.join("\n"));
+  assert.ok(after.some((l) => /^Kept out of this deck, slide 1: \d+ (confidential )?values? from Q3\.xlsx > Costs!A1:C3.*denied in this pane/.test(l)), after.join("\n"));
+  assert.ok(after.some((l) => /^Kept out of this deck, slide 2: .*denied on the desktop/.test(l)), after.join("\n"));
+  assert.ok(!after.some((l) => /^Waiting to go to/.test(l)), after.join("\n"));
+  await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane-reloaded.png") });
+});
+
 test("a bridge restart with a card open: the pane reconciles with approval.list and says nothing was written", { skip }, async () => {
   const { page, frame } = ask.pg;
   const pp = frame("powerpoint");
@@ -350,6 +369,10 @@ test("the Excel pane lists the person's marks from the bridge and removes one ex
   await xl.waitForSelector("#marks li[data-sheet='Revenue'][data-address='B2:C4']", { timeout: 10000 });
   assert.equal((await xl.textContent("#marks li[data-sheet='Revenue'][data-address='B2:C4'] .mark-range")).trim(), "Revenue!B2:C4");
   assert.equal(await xl.isVisible("#marks-empty"), false);
+  // The marks are the bridge's: they are still listed after the pane is reloaded.
+  await Promise.all([xl.waitForNavigation({ timeout: 15000 }), xl.evaluate(() => location.reload())]);
+  await xl.waitForSelector("#status[data-state=connected]", { timeout: 15000 });
+  await xl.waitForSelector("#marks li[data-sheet='Revenue'][data-address='B2:C4']", { timeout: 10000 });
   await page.locator("#xl-pane").screenshot({ path: join(OUT, "excel-pane-marks-real.png") });
   await xl.getByRole("button", { name: "Remove the confidential mark on Revenue!B2:C4" }).click();
   await xl.waitForSelector("#marks li[data-address='B2:C4']", { state: "detached", timeout: 10000 });
