@@ -12,7 +12,7 @@
 // backoff. Everything the bridge sends is untrusted text: it reaches the page only through
 // textContent and attributes.
 
-import { h, describeApproval, formatCountdown } from "../shared/ui.js";
+import { h, describeApproval, formatCountdown, sheetRef } from "../shared/ui.js";
 import { renderTip } from "../shared/tip.js";
 import { SseParser, backoffMs, FlowGraph, layout, transferRow, flowOfEvent, normaliseApproval, DECIDED_BY, EDGE_LABEL, APP_LABEL, edgeWords, pairLabel, plural, policyRows } from "./model.js";
 
@@ -565,7 +565,7 @@ function onEvent(name, e) {
     }
     case "read": {
       const d = e.document ?? {};
-      const where = [e.sheet, e.address].filter(Boolean).join("!");
+      const where = e.sheet ? sheetRef(String(e.sheet), String(e.address ?? "")) : String(e.address ?? "");
       addFeedRow({
         group: "reads",
         kind: e.flagged > 0 ? "warn" : "read",
@@ -596,7 +596,7 @@ function onEvent(name, e) {
     case "approval_requested": {
       addCard(e);
       fillPreviews();
-      // A held transfer has its row (its `flow` event, "Held for approval"); a held deletion
+      // A held transfer has its row (its `flow` event, "Waiting to go to"); a held deletion
       // gets one here, rewritten when it is answered.
       const a = describeApproval(normaliseApproval(e));
       const id = String(e.approval_id ?? "");

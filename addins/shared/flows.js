@@ -3,9 +3,10 @@
 // `flow.notice` when it is detected (outcome "pending", or already final when it was blocked
 // outright), `flow.outcome` once when it becomes final, and for a held one `approval.request`
 // and `approval.resolved` in between. All of these carry the transfer's `flow_id`, so a pane
-// shows ONE line per transfer and rewrites it in place: "Waiting to leave this workbook" becomes
-// "Left this workbook … approved in the pane of Board.pptx" or "Kept in this workbook …
-// blocked", never a second line beside a stale "waiting" one.
+// shows ONE line per transfer and rewrites it in place: "Waiting to go to Board.pptx, slide 3"
+// becomes "Moved into Board.pptx, slide 3 … approved in the pane of Board.pptx" or "Kept out
+// of Board.pptx, slide 3 … blocked by the policy", never a second line beside a stale
+// "waiting" one.
 //
 // The words are plain functions (tested without a DOM); FlowFeed keeps the lines.
 

@@ -248,6 +248,10 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   const a800 = await page.locator(".area-approvals").boundingBox();
   const d800 = await page.locator(".area-docs").boundingBox();
   assert.ok(d800.y > a800.y && Math.abs(d800.x - a800.x) < 1, "one column at 800 px, documents below approvals");
+  // At 320 px the card is a policy tip still: Allow once and Block on one row.
+  await shoot("monitor-held-320.png", 320, 900);
+  const [allowBox, blockBox] = await Promise.all([page.getByRole("button", { name: /^Allow once/ }).boundingBox(), page.getByRole("button", { name: /^Block: content/ }).boundingBox()]);
+  assert.ok(Math.abs(allowBox.y - blockBox.y) < 1, `one row at 320 px: ${JSON.stringify([allowBox, blockBox])}`);
   await page.setViewportSize({ width: 1280, height: 800 });
 
   // A monitor opened later shows the same: the card from /v1/approvals, the transfer from
