@@ -8,10 +8,11 @@ import { BridgeClient, STATES, bridgeUrl, supportedSets } from "../shared/client
 import { loadOffice } from "../shared/office-host.js";
 import { ApprovalCards, reconcileApprovals } from "../shared/approvals.js";
 import { FlowFeed, flowRole } from "../shared/flows.js";
-import { Feed, bindStatus, cellCount, fatal, sensitivityClass } from "../shared/ui.js";
+import { Feed, bindStatus, cellCount, fatal, sensitivityClass, sheetRef } from "../shared/ui.js";
 import { purviewLabel } from "../shared/purview.js";
 import { createExcelOperations, excelDocumentInfo, excelSelection } from "./operations.js";
 import { MarksList } from "./marks.js";
+import { FlaggedCells, cellWords } from "./flagged.js";
 
 export const ADDIN_VERSION = "0.1.0";
 
@@ -23,6 +24,9 @@ let client = null;
 const connected = () => client?.state === STATES.CONNECTED;
 // A workbook is usually where data comes from; the document ids register gave say for sure.
 const flows = new FlowFeed({ feed, noun: "workbook", role: (flow) => flowRole(flow, client?.session?.document_id, "source") });
+const flagged = new FlaggedCells({ section: $("flagged-section"), list: $("flagged") });
+// The latest read of each range's feed line, to add what the bridge found in it.
+const readLines = new Map(); // "sheet!address" -> {li, line}
 const sensitivity = { checked: false, label: null, problem: "" }; // the Purview label, or why it is unknown
 const marks = new MarksList({
   list: $("marks"),
@@ -40,6 +44,8 @@ const cards = new ApprovalCards({
   heading: $("approvals-h"),
   feed,
   decide: (id, decision, scope) => client.decideApproval(id, decision, scope),
+  // A held transfer's card ends on the transfer's own line: one entry per transfer.
+  told: (c, msg) => c.flowId !== null && flows.has(c.flowId) && (msg ? flows.settled({ ...msg, flow_id: c.flowId }) : true),
   connected,
 });
 
@@ -76,7 +82,7 @@ async function main() {
   client.addEventListener("registered", async () => {
     const doc = client.documentInfo ?? {};
     $("doc-name").textContent = doc.name || "Untitled workbook";
-    reconcileApprovals({ listApprovals: () => client.listApprovals(), listFlows: (ids) => client.listFlows(ids), cards, flows, restarted: client.restarted }).catch(() => {
+    reconcileApprovals({ listApprovals: () => client.listApprovals(), listFlows: (ids) => client.listFlows(ids), listRecent: () => client.listRecentFlows(50), cards, flows, restarted: client.restarted }).catch(() => {
       /* the connection went again; the next register reconciles */
     });
     marks.refresh();
@@ -157,11 +163,16 @@ function onServed({ method, params, result, error }) {
     return;
   }
   if (READS[method]) {
-    const where = method === "excel.getChartImage" ? `${params.sheet} > chart "${params.chart}"` : `${result.sheet}!${result.address}`;
+    const where = method === "excel.getChartImage" ? `${sheetRef(params.sheet)} > chart "${params.chart}"` : sheetRef(result.sheet, result.address);
     const n = cellCount(result.values);
-    feed.add({ kind: "read", title: `${READS[method]}: ${where}`, detail: n ? `${n} cell${n === 1 ? "" : "s"}` : result.sourceRange ? `data from ${result.sourceRange}` : "" });
+    const line = { kind: "read", title: `${READS[method]}: ${where}`, detail: n ? `${n} cell${n === 1 ? "" : "s"}` : result.sourceRange ? `data from ${result.sourceRange}` : "" };
+    const li = feed.add(line);
+    if (method !== "excel.getChartImage") {
+      readLines.set(`${result.sheet}!${result.address}`, { li, line });
+      while (readLines.size > 50) readLines.delete(readLines.keys().next().value);
+    }
   } else if (method === "excel.writeRange") {
-    feed.add({ kind: "info", title: `The agent wrote to ${params.sheet}!${result.address}`, detail: `${cellCount(params.values)} cell(s)` });
+    feed.add({ kind: "info", title: `The agent wrote to ${sheetRef(params.sheet, result.address)}`, detail: `${cellCount(params.values)} cell(s)` });
   } else if (method === "excel.deleteSheet") {
     feed.add({ kind: "blocked", title: `The agent deleted the sheet "${result.deleted}"` });
   }
@@ -169,7 +180,17 @@ function onServed({ method, params, result, error }) {
 
 function onNotification({ method, params }) {
   // The bridge tells both ends of a transfer: this workbook is its source or its target.
-  if (method === "flow.notice") {
+  if (method === "read.notice") {
+    // What the bridge found in a read of this workbook: instruction-like cells.
+    const n = flagged.notice(params ?? {});
+    const read = readLines.get(`${params?.sheet}!${params?.address}`);
+    if (n && read) {
+      const where = (params.flagged ?? []).map((f) => cellWords(f?.location)).slice(0, 3).join(", ");
+      feed.update(read.li, { ...read.line, kind: "warn", detail: `${read.line.detail} · ${n === 1 ? "1 cell looks" : `${n} cells look`} like instructions aimed at the agent: ${where}` });
+    } else if (n) {
+      feed.add({ kind: "warn", title: `Text that looks like instructions to the agent: ${cellWords(params.flagged[0]?.location)}`, detail: String(params.flagged[0]?.reason ?? "") });
+    }
+  } else if (method === "flow.notice") {
     flows.notice(params ?? {});
   } else if (method === "flow.outcome") {
     flows.outcome(params ?? {});

@@ -4,7 +4,7 @@
 // (tests/addins/monitor.test.js).
 
 import { describeFlow, levelWords } from "../shared/ui.js";
-import { FINAL, KEPT_OUT, lifecycleOf, phaseOf } from "../shared/flows.js";
+import { FINAL, KEPT_OUT, lifecycleOf, phaseOf, verbOf } from "../shared/flows.js";
 
 /**
  * Server-sent events (text/event-stream) as the HTML standard parses them: lines end with
@@ -124,30 +124,29 @@ export function stageOf(entry) {
   return phaseOf({ ...entry, lost: false });
 }
 
-const STAGE_VERB = { held: "waiting to go into", writing: "going into", moved: "moved into", failed: "not written into", kept: "kept out of" };
-
 /**
  * A transfer's row in the feed: {kind, title, detail, badge, decision}. The title is built
  * from the outcome, not taken from the bridge's `line` (written when it was detected: a
- * transfer allowed itself but refused with the rest of its write never "moved into" anything).
+ * transfer allowed itself but refused with the rest of its write never "moved into"
+ * anything), with the panes' verbs: "Moved into Board.pptx, slide 3: 12 values from Q3.xlsx >
+ * Revenue!A1:D4", "Kept out of …", "Waiting to go to …", "Expired, kept out of …".
  */
 export function transferRow(entry, { earlier = false } = {}) {
   const f = describeFlow(entry.flow);
   const stage = stageOf(entry);
-  const what = f.matched || "data";
-  const to = [f.targetName || "another document", f.location].filter(Boolean).join(" ");
-  const title = `${what[0].toUpperCase()}${what.slice(1)} from ${f.from} ${STAGE_VERB[stage]} ${to}`;
+  const to = [f.targetName || "another document", f.location].filter(Boolean).join(", ");
+  const title = `${verbOf({ ...entry, lost: false })} ${to}: ${f.matched || "data"} from ${f.from}`;
   let badge;
   let decision;
   switch (stage) {
     case "held":
-      [badge, decision] = ["Held for approval", "ask"];
+      [badge, decision] = ["Waiting for approval", "ask"];
       break;
     case "writing":
       [badge, decision] = [entry.approvedBy !== undefined ? "Approved, being written" : "Being written", "ask"];
       break;
     case "moved":
-      [badge, decision] = entry.outcome === "notified" ? ["Allowed, shown to you", "notify"] : entry.outcome === "approved" ? ["Approved", "allow"] : ["Allowed", "allow"];
+      [badge, decision] = entry.outcome === "notified" ? ["Moved, shown to you", "notify"] : entry.outcome === "approved" ? ["Approved, moved", "allow"] : ["Moved", "allow"];
       break;
     case "failed":
       [badge, decision] = ["Not written", "block"];
@@ -179,7 +178,11 @@ function docKey(d) {
 }
 
 /** How an edge is drawn, in words (the legend's and the table's). */
-export const EDGE_LABEL = { allow: "Moved", notify: "Moved, shown to you", ask: "Waiting, nothing moved yet", block: "Nothing moved" };
+export const EDGE_LABEL = { allow: "Moved", notify: "Moved, shown to you", ask: "Waiting", block: "Kept out" };
+
+/** The three kinds of arrow between two documents, drawn apart: what moved, what is
+ * waiting (held, or being written) and what was kept out. */
+export const EDGE_KINDS = ["moved", "waiting", "kept"];
 
 /**
  * The transfers the monitor knows, one entry per flow_id with its lifecycle (outcome,
@@ -188,11 +191,27 @@ export const EDGE_LABEL = { allow: "Moved", notify: "Moved, shown to you", ask: 
 export class FlowGraph {
   constructor() {
     this.flows = new Map(); // flow_id -> {flow, outcome, written, decided_by, reason, at, approvedBy?}
-    this.docs = new Map(); // key -> {app, name, id}
+    this.docs = new Map(); // key -> {app, name, id, seen}
     this.seq = 0;
   }
   static idOf(flow) {
     return flow.flow_id ?? `${docKey(flow.source)}>${docKey(flow.target)}@${flow.at ?? ""}:${flow.location ?? ""}`;
+  }
+  /**
+   * A document seen under a name at `at` (unix ms): the graph shows each document by the
+   * newest name it had, so a renamed workbook is one box with its new name.
+   */
+  noteDocument(d, at = 0) {
+    if (!d || typeof d !== "object") return;
+    const k = docKey(d);
+    const known = this.docs.get(k);
+    const name = typeof d.name === "string" && d.name ? d.name : null;
+    if (!known) {
+      this.docs.set(k, { app: String(d.app ?? ""), name: name ?? "a document", id: d.id ?? null, seen: Number(at) || 0 });
+    } else if (name && (Number(at) || 0) >= known.seen) {
+      known.name = name;
+      known.seen = Number(at) || known.seen;
+    }
   }
   /**
    * Adds a flow summary (a `flow` event's `flow` with its `at`, a /v1/flows row, or the flow
@@ -204,6 +223,7 @@ export class FlowGraph {
     const id = FlowGraph.idOf(flow);
     const life = lifecycleOf(flow);
     const known = this.flows.get(id);
+    for (const d of [flow.source, flow.target]) this.noteDocument(d, flow.at);
     if (known) {
       known.flow = { ...known.flow, ...flow };
       if (!FINAL.has(known.outcome) && FINAL.has(life.outcome)) Object.assign(known, life);
@@ -211,10 +231,6 @@ export class FlowGraph {
       return false;
     }
     this.flows.set(id, { flow, ...life, decided_by: typeof flow.decided_by === "string" ? flow.decided_by : life.decided_by, at: Number(flow.at) || 0, n: ++this.seq });
-    for (const d of [flow.source, flow.target]) {
-      const k = docKey(d);
-      if (!this.docs.has(k)) this.docs.set(k, { app: String(d.app ?? ""), name: String(d.name ?? "a document"), id: d.id ?? null });
-    }
     return true;
   }
   entry(id) {
@@ -249,61 +265,76 @@ export class FlowGraph {
     return this.flows.size;
   }
   /**
-   * One edge per (source, target) pair. `values` counts only values that were written: a
-   * transfer kept out (or still waiting) moved nothing. `moved`, `kept` (blocked, denied,
-   * expired, or allowed but not written) and `pending` count the transfers.
-   *
-   * The colour (`decision`) says what reached the target, not the strictest decision seen:
-   * green when data moved (blue when the latest transfer that moved was shown to the
-   * person), orange when nothing moved yet but a transfer is held or being written, red and
-   * dashed only when nothing ever moved. So one blocked transfer among many allowed ones
-   * does not repaint data that did move; it shows in the counts (label, tooltip, table).
+   * What went between each (source, target) pair, by what happened to it: {key, source,
+   * target, count (transfers), moved, kept, pending (transfers of each kind), values
+   * (values written), keptValues, pendingValues, latestMoved}. A transfer kept out (or
+   * still waiting) moved nothing, so its values are never counted as moved.
    */
-  edges() {
-    const edges = new Map();
+  pairs() {
+    const pairs = new Map();
     const ordered = [...this.flows.values()].sort((a, b) => a.at - b.at || a.n - b.n);
     for (const entry of ordered) {
       const { flow } = entry;
       const s = docKey(flow.source);
       const t = docKey(flow.target);
       const key = `${s}\u0000${t}`;
-      let e = edges.get(key);
-      if (!e) {
-        e = { key, source: s, target: t, values: 0, count: 0, moved: 0, kept: 0, pending: 0, latestMoved: null, decision: "block" };
-        edges.set(key, e);
+      let p = pairs.get(key);
+      if (!p) {
+        p = { key, source: s, target: t, count: 0, moved: 0, kept: 0, pending: 0, values: 0, keptValues: 0, pendingValues: 0, latestMoved: null };
+        pairs.set(key, p);
       }
-      e.count += 1;
+      p.count += 1;
+      const n = Number(flow.matched) > 0 ? Number(flow.matched) : 0;
       const stage = stageOf(entry);
       if (stage === "moved") {
-        e.moved += 1;
-        e.values += Number(flow.matched) > 0 ? Number(flow.matched) : 0;
-        e.latestMoved = entry.outcome;
-      } else if (stage === "held" || stage === "writing") e.pending += 1;
-      else e.kept += 1;
+        p.moved += 1;
+        p.values += n;
+        p.latestMoved = entry.outcome;
+      } else if (stage === "held" || stage === "writing") {
+        p.pending += 1;
+        p.pendingValues += n;
+      } else {
+        p.kept += 1;
+        p.keptValues += n;
+      }
     }
-    for (const e of edges.values()) e.decision = e.moved ? (e.latestMoved === "notified" ? "notify" : "allow") : e.pending ? "ask" : "block";
-    return [...edges.values()];
+    return [...pairs.values()];
+  }
+  /**
+   * The arrows: one per pair and kind of outcome, so what moved and what was kept out are
+   * drawn apart, each coloured by its outcome: "moved" green (blue when the latest transfer
+   * that moved was shown to the person), "waiting" amber, "kept" red and dashed. `values`
+   * is the values of that kind, `count` its transfers; `decision` its colour.
+   */
+  edges() {
+    const out = [];
+    for (const p of this.pairs()) {
+      const base = { pair: p.key, source: p.source, target: p.target };
+      if (p.moved) out.push({ ...base, key: `${p.key}\u0000moved`, kind: "moved", values: p.values, count: p.moved, decision: p.latestMoved === "notified" ? "notify" : "allow" });
+      if (p.pending) out.push({ ...base, key: `${p.key}\u0000waiting`, kind: "waiting", values: p.pendingValues, count: p.pending, decision: "ask" });
+      if (p.kept) out.push({ ...base, key: `${p.key}\u0000kept`, kind: "kept", values: p.keptValues, count: p.kept, decision: "block" });
+    }
+    return out;
   }
   nodes() {
     return [...this.docs.entries()].map(([key, d]) => ({ key, ...d }));
   }
 }
 
-/** An edge's counts in words: "16 values moved · 2 transfers, 1 kept out, 1 waiting". */
+const KIND_WORDS = { moved: "moved", waiting: "waiting", kept: "kept out" };
+
+/** One arrow in words: "16 values moved (2 transfers)", "12 values kept out (1 transfer)". */
 export function edgeWords(e) {
-  const parts = [e.moved ? `${plural(e.values, "value")} moved` : "nothing moved"];
-  const counts = [plural(e.count, "transfer")];
-  if (e.kept) counts.push(`${e.kept} kept out`);
-  if (e.pending) counts.push(`${e.pending} waiting`);
-  return `${parts[0]} · ${counts.join(", ")}`;
+  return `${plural(e.values, "value")} ${KIND_WORDS[e.kind] ?? ""} (${plural(e.count, "transfer")})`;
 }
 
-/** The short label on the arrow: what moved, and what did not when there is any. */
-export function edgeLabel(e) {
-  const parts = [e.moved ? plural(e.values, "value") : "nothing moved"];
-  if (e.kept) parts.push(`${e.kept} kept out`);
-  if (e.pending) parts.push(`${e.pending} waiting`);
-  return parts.join(" · ");
+/** A pair's label on the graph: what moved, then what was kept out or is waiting. */
+export function pairLabel(p) {
+  const parts = [];
+  if (p.moved) parts.push(`${plural(p.values, "value")} moved`);
+  if (p.kept) parts.push(`${p.keptValues} kept out`);
+  if (p.pending) parts.push(`${p.pendingValues} waiting`);
+  return parts.join(" · ") || "nothing moved";
 }
 
 const NODE_W = 200;
@@ -330,7 +361,7 @@ export function layout(graph, width = 760) {
   const cols = { 1: [], 3: [], 2: [] };
   for (const n of nodes) cols[role.get(n.key)].push(n);
   const hasMiddle = cols[3].length > 0;
-  const w = hasMiddle ? Math.min(NODE_W, Math.floor((width - 2 * PAD - 2 * 90) / 3)) : NODE_W;
+  const w = hasMiddle ? Math.min(NODE_W, Math.floor((width - 2 * PAD - 2 * 90) / 3)) : Math.min(NODE_W, Math.floor((width - 2 * PAD - 120) / 2));
   const x = { 1: PAD, 3: Math.round((width - w) / 2), 2: width - PAD - w };
   const rows = Math.max(1, cols[1].length, cols[2].length, cols[3].length);
   const height = 2 * PAD + rows * NODE_H + (rows - 1) * GAP + 8;
@@ -342,14 +373,22 @@ export function layout(graph, width = 760) {
     list.forEach((n, i) => placed.set(n.key, { ...n, col: c, x: x[c], y: Math.round(PAD + offset + i * (NODE_H + GAP)), w, h: NODE_H }));
   }
   const max = Math.max(1, ...edges.map((e) => e.values));
+  // The arrows of one pair side by side, a few units apart (moved on top, then waiting,
+  // then kept out), so a blocked transfer never paints over data that moved.
+  const byPair = new Map();
+  for (const e of edges) byPair.set(e.pair, [...(byPair.get(e.pair) ?? []), e]);
+  const SPREAD = 12;
   const laid = edges
     .map((e) => {
       const s = placed.get(e.source);
       const t = placed.get(e.target);
-      const stroke = Math.round((2 + 8 * Math.sqrt(e.values / max)) * 10) / 10;
+      const siblings = byPair.get(e.pair);
+      const i = siblings.indexOf(e);
+      const off = (i - (siblings.length - 1) / 2) * SPREAD;
+      const stroke = Math.round((2 + 6 * Math.sqrt(e.values / max)) * 10) / 10;
       const head = Math.max(8, stroke * 1.4);
-      const sy = s.y + s.h / 2;
-      const ty = t.y + t.h / 2;
+      const sy = s.y + s.h / 2 + off;
+      const ty = t.y + t.h / 2 + off;
       let d, label, arrow;
       if (t.x > s.x) {
         const x1 = s.x + s.w;
@@ -364,7 +403,7 @@ export function layout(graph, width = 760) {
         const x2 = t.x + t.w + head;
         const a = s === t ? sy - 8 : sy;
         const b = s === t ? ty + 8 : ty;
-        const bulge = 60 + Math.abs(ty - sy) / 4;
+        const bulge = 60 + Math.abs(ty - sy) / 4 + i * SPREAD;
         d = `M${x1} ${a} C${x1 + bulge} ${a} ${x2 + bulge} ${b} ${x2} ${b}`;
         arrow = `M${x2} ${b - head / 1.6} L${t.x + t.w} ${b} L${x2} ${b + head / 1.6} Z`;
         label = { x: x1 + bulge * 0.75, y: (a + b) / 2 };
@@ -372,7 +411,12 @@ export function layout(graph, width = 760) {
       return { ...e, from: s, to: t, stroke, d, arrow, label };
     })
     .sort((a, b) => a.key.localeCompare(b.key));
-  return { width, height, nodes: [...placed.values()], edges: laid };
+  // One label per pair, above its top arrow.
+  const labels = graph.pairs().map((p) => {
+    const top = laid.filter((e) => e.pair === p.key).sort((a, b) => a.label.y - b.label.y)[0];
+    return { pair: p.key, source: p.source, target: p.target, x: top.label.x, y: top.label.y - top.stroke / 2 - 4, text: pairLabel(p) };
+  });
+  return { width, height, nodes: [...placed.values()], edges: laid, labels };
 }
 
 export function plural(n, one, many = `${one}s`) {

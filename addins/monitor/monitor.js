@@ -12,8 +12,9 @@
 // backoff. Everything the bridge sends is untrusted text: it reaches the page only through
 // textContent and attributes.
 
-import { h, describeApproval, levelWords, sensitivityClass, formatCountdown } from "../shared/ui.js";
-import { SseParser, backoffMs, FlowGraph, layout, transferRow, flowOfEvent, normaliseApproval, DECIDED_BY, EDGE_LABEL, APP_LABEL, edgeLabel, edgeWords, plural, policyRows } from "./model.js";
+import { h, describeApproval, formatCountdown, sheetRef } from "../shared/ui.js";
+import { renderTip } from "../shared/tip.js";
+import { SseParser, backoffMs, FlowGraph, layout, transferRow, flowOfEvent, normaliseApproval, DECIDED_BY, EDGE_LABEL, APP_LABEL, edgeWords, pairLabel, plural, policyRows } from "./model.js";
 
 const TOKEN_KEY = "office-bridge.monitor.token";
 const FEED_MAX = 500;
@@ -31,7 +32,10 @@ const graph = new FlowGraph();
 const flowRows = new Map(); // flow id -> {li, earlier}: each transfer's one row
 const approvalRows = new Map(); // approval_id -> li: a held deletion's one row
 let graphQueued = false;
+let tableOpened = false;
 let loadedOnce = false;
+let live = false; // the event stream is open and the page is up to date
+let staleSince = null; // when the page stopped being live (after it had loaded once)
 
 // ------------------------------------------------------------------ token
 
@@ -104,6 +108,43 @@ function setConn(state, text, { retry = false } = {}) {
   conn.dataset.state = state;
   $("conn-text").textContent = text;
   $("conn-retry").hidden = !retry;
+  setLive(state === "live");
+}
+
+/** What a card says while the monitor is not connected: the answer has to wait. */
+const OFFLINE_WORDS = "Not connected to office-bridge: answers wait for the connection.";
+
+/**
+ * Live or not. Not live, the page says what it shows is as of when it last was (greyed,
+ * "as of 14:05"), documents are no longer shown as connected, and the approval cards stop
+ * counting down and cannot be answered: what happens to them is the bridge's to say when
+ * the page is back (load() then drops the cards of approvals that are gone).
+ */
+function setLive(now) {
+  if (now === live) return;
+  live = now;
+  if (!now && loadedOnce) staleSince = staleSince ?? Date.now();
+  if (now) staleSince = null;
+  const stale = !now && staleSince !== null;
+  document.body.classList.toggle("is-stale", stale);
+  $("stale").hidden = !stale;
+  $("stale").textContent = stale ? `Not live: what this page shows is as of ${clockShort(staleSince)}. It updates by itself when office-bridge is back.` : "";
+  for (const el of document.querySelectorAll(".as-of")) {
+    el.hidden = !stale;
+    el.textContent = stale ? `as of ${clockShort(staleSince)}` : "";
+  }
+  for (const c of cards.values()) {
+    c.tip.setPaused(!now);
+    if (c.answering) continue;
+    c.buttons.forEach((b) => (b.disabled = !now));
+    if (!now) c.message.textContent = OFFLINE_WORDS;
+    else if (c.message.textContent === OFFLINE_WORDS) c.message.textContent = "";
+  }
+  renderDocs();
+}
+
+function clockShort(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 /** /v1/events over fetch: parsed as it arrives, reopened with backoff when it ends. */
@@ -172,7 +213,7 @@ class EventStream {
   async wait(ms, why) {
     const until = Date.now() + ms;
     await new Promise((resolve) => {
-      const show = () => setConn("reconnecting", `Not connected (${why}). Retrying in ${Math.max(1, Math.ceil((until - Date.now()) / 1000))} s`, { retry: true });
+      const show = () => setConn("reconnecting", `${why === NOT_RUNNING ? NOT_RUNNING : `Not connected (${why})`}. Retrying in ${Math.max(1, Math.ceil((until - Date.now()) / 1000))} s`, { retry: true });
       show();
       const tick = setInterval(show, 1000);
       const timer = setTimeout(done, ms);
@@ -200,9 +241,12 @@ class EventStream {
   }
 }
 
+/** Words for a failed call: a refused connection means the bridge is not running. */
+const NOT_RUNNING = "office-bridge is not running: start it with `office-bridge serve`";
+
 function describeFetchError(e) {
   const m = String(e?.message ?? e);
-  return /fetch|network/i.test(m) ? "the bridge is not reachable" : m;
+  return /fetch|network/i.test(m) ? NOT_RUNNING : m;
 }
 
 // ------------------------------------------------------------------ state from the API
@@ -252,6 +296,9 @@ function applyStatus(s) {
   $("version").textContent = s?.version ? `bridge ${s.version}` : "";
   docs.clear();
   for (const d of Array.isArray(s?.documents) ? s.documents : []) if (d?.session_id) docs.set(d.session_id, d);
+  // A document renamed since its transfers were recorded shows its name now in the graph.
+  for (const d of docs.values()) graph.noteDocument(d.document, Number(d.connected_since) || Date.now());
+  queueGraph();
   renderDocs();
   renderDisabled(s?.policy);
 }
@@ -283,10 +330,13 @@ function renderDocs() {
       const doc = s.document ?? {};
       const appName = APP_LABEL[s.app] ?? String(s.app ?? "");
       const since = Number(s.connected_since) ? ` since ${clock(Number(s.connected_since))}` : "";
-      const state = s.connected ? `Connected${since}` : `Disconnected${s.reason ? `: ${s.reason}` : ""}`;
+      // Not live, the page cannot know whether a document is still connected.
+      const known = live || staleSince === null;
+      const on = s.connected && known;
+      const state = !known ? (s.connected ? `Not known now (connected as of ${clockShort(staleSince)})` : "Disconnected") : s.connected ? `Connected${since}` : `Disconnected${s.reason ? `: ${s.reason}` : ""}`;
       return h(
         "li",
-        { class: `doc-row${s.connected ? "" : " is-off"}`, "data-session": s.session_id, "data-name": doc.name ?? "" },
+        { class: `doc-row${on ? "" : " is-off"}`, "data-session": s.session_id, "data-name": doc.name ?? "", "data-state": !known ? "unknown" : s.connected ? "connected" : "disconnected" },
         appChip(s.app),
         h(
           "div",
@@ -294,7 +344,7 @@ function renderDocs() {
           h("div", { class: "doc-name" }, h("span", { class: "visually-hidden" }, `${appName}: `), String(doc.name ?? "an unnamed document")),
           doc.location ? h("div", { class: "doc-loc small muted", title: String(doc.location) }, String(doc.location)) : null,
         ),
-        h("span", { class: `doc-state small${s.connected ? " on" : ""}` }, h("span", { class: "dot", "aria-hidden": "true" }), state),
+        h("span", { class: `doc-state small${on ? " on" : ""}` }, h("span", { class: "dot", "aria-hidden": "true" }), state),
       );
     }),
   );
@@ -311,9 +361,14 @@ function alwaysLabel(target) {
 function addCard(raw) {
   const req = normaliseApproval(raw);
   const id = typeof req.approval_id === "string" ? req.approval_id : String(req.approval_id ?? "");
-  if (!id || cards.has(id)) return;
+  if (!id) return;
+  if (cards.has(id)) {
+    // The same approval from /v1/approvals: it carries the write's preview (the event
+    // stream never carries values).
+    if (req.preview) cards.get(id).tip.setPreview(req);
+    return;
+  }
   const a = describeApproval(req);
-  const f = a.flow;
   const flowId = a.deletion ? undefined : (req.flow_id ?? req.held?.flow?.flow_id ?? req.flow?.flow_id);
   const line = String(req.line ?? a.subject);
   approvalInfo.set(id, { flowId, line });
@@ -322,41 +377,25 @@ function addCard(raw) {
     if (graph.add(req.held.flow)) queueGraph();
     showTransfer(FlowGraph.idOf(req.held.flow));
   }
-  const targetName = String(req.target?.name ?? "") || f.targetName || "the document";
+  const app = String(req.target?.app ?? "").toLowerCase();
+  const noun = app === "powerpoint" ? "deck" : app === "excel" ? "workbook" : "file";
   const expiresAt = Number(req.expires_at) || Date.now() + 120000;
-  const countdown = h("strong", {}, formatCountdown(expiresAt - Date.now()));
-  const message = h("p", { class: "message", role: "status" });
-  const titleId = `apr-${id.replace(/[^A-Za-z0-9_-]/g, "")}-${cards.size}`;
-  const button = (label, cls, decision, scope, aria) =>
-    h("button", { type: "button", class: cls, "aria-label": aria, "data-decision": decision, "data-scope": scope, onclick: () => decide(id, decision, scope) }, label);
-  const details = a.deletion
-    ? [[h("dt", {}, "In"), h("dd", {}, targetName)], f.because ? [h("dt", {}, "Why held"), h("dd", {}, f.because)] : null]
-    : [
-        [h("dt", {}, "From"), h("dd", {}, f.from)],
-        [h("dt", {}, "To"), h("dd", {}, [targetName, f.location].filter(Boolean).join(", "))],
-        f.matched ? [h("dt", {}, "What"), h("dd", {}, `${f.matched} matched${f.how ? ` (${f.how})` : ""}`)] : null,
-        [h("dt", {}, "Sensitivity"), h("dd", {}, h("span", { class: `badge ${sensitivityClass(f.level)}` }, levelWords(f.level)))],
-        f.because ? [h("dt", {}, "Why held"), h("dd", {}, f.because)] : null,
-      ];
-  const buttons = a.deletion
-    ? [button("Allow once", "primary", "allow", "once", `Allow once: ${a.subject}`), button("Block", "danger", "deny", "once", `Block: ${a.subject}`)]
-    : [
-        button("Allow once", "primary", "allow", "once", `Allow once: content from ${f.from} into ${targetName}`),
-        button(alwaysLabel(req.target), "", "allow", "document", `${alwaysLabel(req.target)}: always allow content from ${f.sourceName} into ${targetName}`),
-        button("Block", "danger", "deny", "once", `Block content from ${f.from} into ${targetName}`),
-      ];
-  const el = h(
-    "article",
-    { class: "card", "aria-labelledby": titleId, "data-approval": id },
-    h("h3", { id: titleId }, a.deletion ? a.title : `Content from ${f.sourceName} into ${targetName}`),
-    h("dl", {}, ...details),
-    h("p", { class: "countdown" }, "Blocked automatically in ", countdown),
-    h("div", { class: "actions" }, ...buttons),
-    message,
-  );
-  cards.set(id, { el, expiresAt, countdown, message, buttons, line });
-  $("approvals").prepend(el);
+  const tip = renderTip(req, { here: false, noun, always: alwaysLabel(req.target), expiresAt, enabled: live, decide: (decision, scope) => decide(id, decision, scope), idAttr: "data-approval" });
+  tip.setPaused(!live);
+  if (!live) tip.message.textContent = OFFLINE_WORDS;
+  cards.set(id, { el: tip.el, tip, expiresAt, countdown: tip.countdown, message: tip.message, buttons: tip.buttons, line });
+  $("approvals").prepend(tip.el);
   renderApprovalCount();
+}
+
+/** The previews of the open approvals (GET /v1/approvals carries them; the stream does not). */
+async function fillPreviews() {
+  try {
+    const body = await getJson("/v1/approvals");
+    for (const a of Array.isArray(body?.approvals) ? body.approvals : []) if (a?.preview && cards.has(String(a.approval_id))) cards.get(String(a.approval_id)).tip.setPreview(a);
+  } catch {
+    /* the card stands without its preview */
+  }
 }
 
 async function decide(id, decision, scope) {
@@ -405,11 +444,9 @@ function removeCard(id, { refocus = false } = {}) {
   c.el.remove();
   cards.delete(id);
   renderApprovalCount();
-  if (hadFocus) {
-    // Keep the keyboard in place: the next card's first button, else the section heading.
-    const next = $("approvals").querySelector("button:not([disabled])");
-    (next ?? $("approvals-h")).focus();
-  }
+  // Keep the keyboard in the region, on its heading: never on another card's button, where
+  // a second Enter would answer something the person has not read.
+  if (hadFocus) $("approvals-h").focus();
 }
 
 function renderApprovalCount() {
@@ -421,6 +458,7 @@ function renderApprovalCount() {
 }
 
 function tick() {
+  if (!live) return; // the countdown is the bridge's: stopped while it cannot be reached
   const now = Date.now();
   for (const [id, c] of cards) {
     const left = c.expiresAt - now;
@@ -509,6 +547,10 @@ function onEvent(name, e) {
       if (!s.session_id) return;
       const connected = name === "addin_connected";
       docs.set(s.session_id, { ...s, connected, reason: connected ? undefined : e.reason });
+      if (connected && s.document) {
+        graph.noteDocument(s.document, Number(s.connected_since) || Date.now());
+        queueGraph();
+      }
       renderDocs();
       const doc = s.document?.name ?? "a document";
       const app = APP_LABEL[s.app] ?? s.app ?? "";
@@ -523,7 +565,7 @@ function onEvent(name, e) {
     }
     case "read": {
       const d = e.document ?? {};
-      const where = [e.sheet, e.address].filter(Boolean).join("!");
+      const where = e.sheet ? sheetRef(String(e.sheet), String(e.address ?? "")) : String(e.address ?? "");
       addFeedRow({
         group: "reads",
         kind: e.flagged > 0 ? "warn" : "read",
@@ -553,7 +595,8 @@ function onEvent(name, e) {
     }
     case "approval_requested": {
       addCard(e);
-      // A held transfer has its row (its `flow` event, "Held for approval"); a held deletion
+      fillPreviews();
+      // A held transfer has its row (its `flow` event, "Waiting to go to"); a held deletion
       // gets one here, rewritten when it is answered.
       const a = describeApproval(normaliseApproval(e));
       const id = String(e.approval_id ?? "");
@@ -645,21 +688,27 @@ function renderGraph() {
     box.replaceChildren();
     return;
   }
-  const g = layout(graph, 760);
+  // Drawn for the width it has (never under 480 units: a narrow window scales it down, and
+  // opens the table, which reads better there).
+  const width = Math.max(480, Math.min(760, Math.round(box.clientWidth || 760)));
+  const g = layout(graph, width);
+  if (box.clientWidth && box.clientWidth < 520 && !tableOpened) {
+    tableOpened = true;
+    $("graph-table-wrap").open = true;
+  }
   const names = new Map(g.nodes.map((n) => [n.key, n.name]));
-  const sentence = g.edges.map((e) => `${names.get(e.source)} to ${names.get(e.target)}: ${edgeWords(e)}`);
+  const pairs = graph.pairs();
+  const sentence = pairs.map((p) => `${names.get(p.source)} to ${names.get(p.target)}: ${pairLabel(p)}`);
   const edges = g.edges.map((e) =>
     svg(
       "g",
       {
-        class: `edge d-${e.decision}`,
+        class: `edge d-${e.decision} k-${e.kind}`,
         "data-source": names.get(e.source),
         "data-target": names.get(e.target),
+        "data-kind": e.kind,
         "data-values": e.values,
         "data-count": e.count,
-        "data-moved": e.moved,
-        "data-kept": e.kept,
-        "data-pending": e.pending,
         "data-decision": e.decision,
       },
       svg("title", {}, `${names.get(e.source)} → ${names.get(e.target)}: ${edgeWords(e)}`),
@@ -667,9 +716,7 @@ function renderGraph() {
       svg("path", { class: "edge-head", d: e.arrow }),
     ),
   );
-  const labels = g.edges.map((e) =>
-    svg("text", { class: "edge-label", x: e.label.x, y: e.label.y - e.stroke / 2 - 4, "text-anchor": "middle" }, edgeLabel(e)),
-  );
+  const labels = g.labels.map((l) => svg("text", { class: "edge-label", x: l.x, y: l.y, "text-anchor": "middle", "data-source": names.get(l.source), "data-target": names.get(l.target) }, l.text));
   const nodes = g.nodes.map((n) =>
     svg(
       "g",
@@ -692,18 +739,18 @@ function renderGraph() {
     svg("g", { class: "labels" }, labels),
   );
   box.replaceChildren(pic);
+  // The same as a table: one row per pair, what moved apart from what was kept out.
   $("graph-rows").replaceChildren(
-    ...g.edges.map((e) =>
+    ...pairs.map((p) =>
       h(
         "tr",
-        {},
-        h("td", {}, names.get(e.source)),
-        h("td", {}, names.get(e.target)),
-        h("td", { class: "num" }, String(e.values)),
-        h("td", { class: "num" }, String(e.count)),
-        h("td", { class: "num" }, String(e.kept)),
-        h("td", { class: "num" }, String(e.pending)),
-        h("td", {}, h("span", { class: `badge dec d-${e.decision}` }, EDGE_LABEL[e.decision])),
+        { "data-source": names.get(p.source), "data-target": names.get(p.target) },
+        h("td", {}, names.get(p.source)),
+        h("td", {}, names.get(p.target)),
+        h("td", { class: "num" }, String(p.values)),
+        h("td", { class: "num" }, String(p.keptValues)),
+        h("td", { class: "num" }, String(p.pendingValues)),
+        h("td", { class: "num" }, String(p.count)),
       ),
     ),
   );
@@ -783,6 +830,12 @@ function main() {
     start();
   });
   setInterval(tick, 1000);
+  // The graph is laid out for the width it has.
+  let resized = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resized);
+    resized = setTimeout(queueGraph, 150);
+  });
   token = takeToken();
   if (!token) {
     showNoToken(NO_TOKEN);

@@ -172,3 +172,103 @@ $("no-props").addEventListener("change", (e) => reloadWith(xlFrame, "../excel/ta
 
 whenReady(xlFrame, attachExcel);
 whenReady(ppFrame, attachPowerPoint);
+
+// ---------------------------------------------------------------- the bar
+// Run demo agent: the bridge acts as an agent's client (POST /playground/demo-agent, only
+// with `serve --playground`), through its real MCP tools: what it reads and writes lands in
+// the panes like any agent's.
+const demoButton = $("demo-run");
+/** Each step of the demo in words: [done, could not …]. */
+const STEP_WORDS = {
+  excel_read_range: ["read Revenue!A1:D4 from the workbook", "read Revenue!A1:D4 from the workbook"],
+  ppt_add_table: ["wrote it, in millions, as a table on slide 2 of the deck", "write it into the deck"],
+};
+const demoStatus = $("demo-status");
+
+function say(text, kind = "") {
+  demoStatus.className = `small${kind ? ` ${kind}` : ""}`;
+  demoStatus.textContent = text;
+}
+
+demoButton.addEventListener("click", async () => {
+  demoButton.disabled = true;
+  say("The demo agent reads Revenue!A1:D4 from the workbook and writes it into slide 2 of the deck. Watch the panes; if office-bridge holds the write for your approval, answer it in the PowerPoint pane.");
+  try {
+    const res = await fetch("/playground/demo-agent", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body?.error ?? `HTTP ${res.status}`);
+    const steps = Array.isArray(body.steps) ? body.steps : [];
+    const failed = steps.find((s) => !s.ok);
+    if (failed) say(`The demo agent could not ${STEP_WORDS[failed.tool]?.[1] ?? String(failed.what ?? failed.tool)}: ${String(failed.text ?? "").slice(0, 400)}`, "error");
+    else say(`Done: the demo agent ${steps.map((s) => STEP_WORDS[s.tool]?.[0] ?? String(s.what ?? s.tool)).join(", then ")}. Each pane's activity says how the transfer ended.`, "ok");
+  } catch (e) {
+    say(`The demo agent did not run: ${e?.message ?? e}`, "error");
+  } finally {
+    demoButton.disabled = false;
+  }
+});
+
+// A bar that jumps to a waiting approval in either pane (same-origin frames: their DOM is
+// read, never written, except to move the focus to the approvals' heading).
+const PANES = [
+  { frame: xlFrame, name: "Excel" },
+  { frame: ppFrame, name: "PowerPoint" },
+];
+
+function waiting() {
+  for (const p of PANES) {
+    let doc = null;
+    try {
+      doc = p.frame.contentDocument;
+    } catch {
+      doc = null;
+    }
+    const cards = doc ? doc.querySelectorAll("#approvals article.card") : [];
+    if (cards.length) return { ...p, doc, count: cards.length, headline: cards[0].querySelector("h3")?.textContent ?? "" };
+  }
+  return null;
+}
+
+let shown = "";
+function renderWaiting() {
+  const w = waiting();
+  const bar = $("waiting-bar");
+  bar.hidden = !w;
+  const text = w ? `${w.count === 1 ? "An approval is" : `${w.count} approvals are`} waiting in the ${w.name} pane: ${w.headline}` : "";
+  if (text !== shown) {
+    shown = text;
+    $("waiting-text").textContent = text;
+  }
+}
+setInterval(renderWaiting, 400);
+
+$("waiting-go").addEventListener("click", () => {
+  const w = waiting();
+  if (!w) return;
+  w.frame.scrollIntoView({ block: "start", behavior: "smooth" });
+  const heading = w.doc.getElementById("approvals-h");
+  w.doc.querySelector("#approvals article.card")?.scrollIntoView({ block: "nearest" });
+  w.frame.contentWindow?.focus();
+  // The region's heading, not a button: reading the card comes before answering it.
+  heading?.focus();
+});
+
+// How to connect your own agent: this bridge's MCP URL and the command that prints its token.
+$("mcp-url").textContent = `${location.origin}/mcp`;
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  button.addEventListener("click", async () => {
+    const text = $(button.dataset.copy).textContent;
+    try {
+      await navigator.clipboard.writeText(text);
+      $("copy-status").textContent = `Copied: ${text}`;
+    } catch {
+      // No clipboard access (a browser setting): select it for Ctrl+C instead.
+      const range = document.createRange();
+      range.selectNodeContents($(button.dataset.copy));
+      const sel = getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      $("copy-status").textContent = "Selected: press Ctrl+C (⌘C) to copy";
+    }
+  });
+}

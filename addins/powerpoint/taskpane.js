@@ -8,6 +8,7 @@ import { loadOffice } from "../shared/office-host.js";
 import { ApprovalCards, reconcileApprovals } from "../shared/approvals.js";
 import { FlowFeed, flowRole } from "../shared/flows.js";
 import { Feed, bindStatus, fatal, sensitivityClass } from "../shared/ui.js";
+import { labelSuggestion } from "./suggest.js";
 import { purviewLabel } from "../shared/purview.js";
 import { createPowerPointOperations, powerpointDocumentInfo } from "./operations.js";
 
@@ -16,6 +17,9 @@ export const ADDIN_VERSION = "0.1.0";
 const $ = (id) => document.getElementById(id);
 const feed = new Feed($("feed"), $("feed-empty"));
 let client = null;
+// The deck's Purview label as last read (null: none), and whether the person dismissed the
+// suggestion to label it.
+const deck = { label: undefined, dismissed: false };
 // A deck is usually where data goes; the document ids register gave say for sure.
 const flows = new FlowFeed({ feed, noun: "deck", role: (flow) => flowRole(flow, client?.session?.document_id, "target") });
 const cards = new ApprovalCards({
@@ -25,6 +29,8 @@ const cards = new ApprovalCards({
   heading: $("approvals-h"),
   feed,
   decide: (id, decision, scope) => client.decideApproval(id, decision, scope),
+  // A held transfer's card ends on the transfer's own line: one entry per transfer.
+  told: (c, msg) => c.flowId !== null && flows.has(c.flowId) && (msg ? flows.settled({ ...msg, flow_id: c.flowId }) : true),
   connected: () => client?.state === STATES.CONNECTED,
 });
 
@@ -49,12 +55,18 @@ async function main() {
   });
   bindStatus(client, { onState: (s) => cards.setEnabled(s === STATES.CONNECTED) });
   // After every register (first connect and each reconnect): the bridge's open approvals.
-  client.addEventListener("registered", () => {
+  client.addEventListener("registered", async () => {
     $("doc-name").textContent = client.documentInfo?.name || "Untitled presentation";
-    reconcileApprovals({ listApprovals: () => client.listApprovals(), listFlows: (ids) => client.listFlows(ids), cards, flows, restarted: client.restarted }).catch(() => {
+    const reconciled = reconcileApprovals({ listApprovals: () => client.listApprovals(), listFlows: (ids) => client.listFlows(ids), listRecent: () => client.listRecentFlows(50), cards, flows, restarted: client.restarted }).catch(() => {
       /* the connection went again; the next register reconciles */
     });
-    showSensitivity(ops);
+    await showSensitivity(ops);
+    await reconciled;
+    suggestLabel();
+  });
+  $("label-suggestion-dismiss").addEventListener("click", () => {
+    deck.dismissed = true;
+    $("label-suggestion").hidden = true;
   });
   powerpointDocumentInfo({ Office }).then((d) => ($("doc-name").textContent = d.name));
   client.addEventListener("served", (ev) => onServed(ev.detail));
@@ -97,6 +109,7 @@ function onNotification({ method, params }) {
     flows.notice(params ?? {});
   } else if (method === "flow.outcome") {
     flows.outcome(params ?? {});
+    suggestLabel();
   } else if (method === "approval.request") {
     cards.add(params ?? {});
     flows.held(params ?? {});
@@ -116,12 +129,25 @@ async function showSensitivity(ops) {
   let level = "";
   try {
     const label = purviewLabel((await ops["powerpoint.getProperties"]({})).custom);
+    deck.label = label ?? null;
     if (label) [text, level] = [`${label} (sensitivity label)`, label];
   } catch (e) {
+    deck.label = undefined; // not known: no suggestion on a guess
     text = e?.code === -32004 ? "Unknown (this version of PowerPoint cannot read labels)" : `Unknown (${e?.message ?? e})`;
   }
   el.textContent = text;
   el.className = `badge ${sensitivityClass(level)}`;
+}
+
+/** Confidential data moved into this deck and the deck has no label that says so: suggest
+ * labelling it (Office.js cannot apply a label; the person does, in PowerPoint). */
+function suggestLabel() {
+  if (deck.dismissed) return;
+  const docId = client?.session?.document_id;
+  const moved = flows.ids().map((id) => flows.state(id)).filter(Boolean).filter((st) => flowRole(st.flow, docId, "target") === "target");
+  const words = labelSuggestion({ label: deck.label, moved });
+  $("label-suggestion").hidden = !words;
+  if (words) $("label-suggestion-text").textContent = words;
 }
 
 main();

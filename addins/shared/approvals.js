@@ -13,7 +13,8 @@
 // Everything the bridge sends is untrusted: it reaches the page through textContent and
 // attributes only (ui.js `h`).
 
-import { describeApproval, formatCountdown, h, levelWords, sensitivityClass } from "./ui.js";
+import { formatCountdown } from "./ui.js";
+import { renderTip } from "./tip.js";
 
 /** How each host names its document in the cards' words ("Always for this deck"). */
 export const HOST_WORDS = {
@@ -67,7 +68,7 @@ let seq = 0;
  * possible now; `heading` (optional) takes the focus when a focused card goes away.
  */
 export class ApprovalCards {
-  constructor({ host = "powerpoint", list, empty = null, heading = null, feed, decide, connected = () => true, now = () => Date.now() }) {
+  constructor({ host = "powerpoint", list, empty = null, heading = null, feed, decide, connected = () => true, now = () => Date.now(), told = () => false }) {
     this.words = HOST_WORDS[host] ?? HOST_WORDS.powerpoint;
     this.list = list;
     this.empty = empty;
@@ -76,6 +77,10 @@ export class ApprovalCards {
     this.send = decide;
     this.connected = connected;
     this.now = now;
+    // told(card, msg): a held transfer whose line in the feed (FlowFeed) says how its
+    // approval ended; true when it did, so the card adds no second line for the same
+    // transfer. msg is null when the pane cannot know how it ended (the line says so).
+    this.told = told;
     this.cards = new Map(); // approval_id -> {el, expiresAt, countdown, timer, message, buttons, subject, location, flowId, busy}
     this.ended = new Set(); // approval ids whose card went: never shown again
   }
@@ -93,57 +98,24 @@ export class ApprovalCards {
     return [...this.cards.keys()];
   }
 
-  /** Shows a card for an approval.request; a repeated id is ignored. Returns the card. */
+  /** Shows a card (a policy tip, shared/tip.js) for an approval.request; a repeated id is
+   * ignored. Returns the card. */
   add(req) {
     const id = typeof req?.approval_id === "string" ? req.approval_id : String(req?.approval_id ?? "");
     if (!id || this.cards.has(id) || this.ended.has(id)) return null;
-    const a = describeApproval(req);
-    const f = a.flow;
     const expiresAt = Number(req.expires_at) || this.now() + 120000;
-    const n = ++seq;
-    const titleId = `approval-${n}-title`;
-    const countdown = h("strong", {}, formatCountdown(expiresAt - this.now()));
-    // role=timer is aria-live off: the region announces the new card, not every second.
-    const timer = h("p", { class: "countdown", role: "timer", "aria-live": "off" }, "Blocked automatically in ", countdown);
     const enabled = this.connected();
-    const message = h("p", { class: "message", role: "status" }, enabled ? "" : OFFLINE_WORDS);
-    const button = (label, cls, decision, scope, aria) =>
-      h("button", { type: "button", class: cls, "aria-label": aria, disabled: !enabled, onclick: () => this.decide(id, decision, scope) }, label);
-    const row = (term, value) => (value ? [h("dt", {}, term), h("dd", {}, value)] : null);
-    const details = a.deletion
-      ? [row("Why held", f.because)]
-      : [
-          row("From", f.where),
-          row("What", f.matched ? `${f.matched} matched${f.how ? ` (${f.how})` : ""}` : ""),
-          row("Sensitivity", h("span", { class: `badge ${sensitivityClass(f.level)}` }, levelWords(f.level))),
-          row("Going to", f.location),
-          row("Why held", f.because),
-        ];
-    // A deletion has no source to remember a standing choice for: allow once or block.
-    const buttons = a.deletion
-      ? [button("Allow once", "primary", "allow", "once", `Allow once: ${a.subject}`), button("Block", "danger", "deny", "once", `Block: ${a.subject}`)]
-      : [
-          button("Allow once", "primary", "allow", "once", `Allow once: content from ${f.from}`),
-          button(`Always for this ${this.words.noun}`, "", "allow", "document", `Always allow content from ${f.sourceName} in this ${this.words.noun}`),
-          button("Block", "danger", "deny", "once", `Block content from ${f.from}`),
-        ];
-    const el = h(
-      "article",
-      { class: "card", "aria-labelledby": titleId, "data-approval-id": id },
-      h("h3", { id: titleId }, a.title),
-      h("dl", {}, ...details),
-      timer,
-      h("div", { class: "actions" }, ...buttons),
-      message,
-    );
-    const flowId = a.deletion ? null : (req.flow_id ?? req.flow?.flow_id ?? req.held?.flow?.flow_id ?? null);
-    this.cards.set(id, { el, expiresAt, countdown, timer, message, buttons, subject: a.subject, location: a.deletion ? "" : f.location, flowId, busy: false });
-    this.list.prepend(el);
+    const tip = renderTip(req, { here: true, noun: this.words.noun, expiresAt, now: this.now(), enabled, decide: (decision, scope) => this.decide(id, decision, scope) });
+    tip.message.textContent = enabled ? "" : OFFLINE_WORDS;
+    tip.setPaused(!enabled);
+    const w = tip.words;
+    this.cards.set(id, { el: tip.el, tip, expiresAt, countdown: tip.countdown, timer: tip.timer, message: tip.message, buttons: tip.buttons, subject: w.subject, location: w.location, flowId: w.flowId, busy: false });
+    this.list.prepend(tip.el);
     if (this.empty) this.empty.hidden = true;
     // No focus() here: moving focus into the pane would take the keyboard away from the
     // person's document. The region is aria-live, so screen readers announce the card; the
     // buttons are ordinary buttons, next in the pane's tab order.
-    return el;
+    return tip.el;
   }
 
   /** Sends the person's answer; the card goes once the bridge took it (or had settled it). */
@@ -160,9 +132,11 @@ export class ApprovalCards {
       // settle() then left the feed line to this, the person's own answer.
       if (!this.cards.has(id) && !c.resolved) return;
       this.remove(id);
+      if (this.told(c, { approval_id: id, state: decision === "deny" ? "denied" : "allowed", decided_by: "pane", scope, reason: "" })) return;
       this.feed.add({ kind: decision === "deny" ? "blocked" : "ok", title: `${answerWords(decision, scope, this.words.noun)}: ${c.subject}`, detail: c.location });
     } catch (e) {
       if (c.resolved) {
+        if (this.told(c, c.resolved)) return;
         this.feed.add({ kind: c.resolved.state === "allowed" ? "ok" : "blocked", title: `${settledWords(c.resolved)}: ${c.subject}`, detail: c.location });
         return;
       }
@@ -171,6 +145,7 @@ export class ApprovalCards {
         // Answered on the desktop (monitor, notification) or from the agent's client first,
         // or already expired: there is nothing left to answer here.
         this.remove(id);
+        if (this.told(c, null)) return;
         this.feed.add({ kind: "info", title: `Already answered elsewhere, or expired: ${c.subject}`, detail: c.location });
         return;
       }
@@ -195,6 +170,7 @@ export class ApprovalCards {
       c.resolved = msg;
       return true;
     }
+    if (this.told(c, msg)) return true;
     // The bridge's reason when it decided ("another transfer in the same write was denied").
     const detail = [c.location, typeof msg.reason === "string" ? msg.reason : ""].filter(Boolean).join(" · ");
     this.feed.add({ kind: msg.state === "allowed" ? "ok" : "blocked", title: `${settledWords(msg)}: ${c.subject}`, detail });
@@ -219,6 +195,7 @@ export class ApprovalCards {
       if (live.has(id) || c.busy || (only && !only.has(id))) continue; // an answer on its way says how it ended
       this.remove(id);
       removed.push({ id, subject: c.subject, flowId: c.flowId });
+      if (this.told(c, restarted ? { approval_id: id, state: "expired", decided_by: "bridge", reason: "office-bridge restarted while it was held" } : null)) continue;
       const title = restarted
         ? `Closed while office-bridge was away: ${c.subject} — nothing was written`
         : `Closed while this pane was disconnected: ${c.subject} — answered elsewhere or expired`;
@@ -228,14 +205,18 @@ export class ApprovalCards {
     return { added, removed };
   }
 
-  /** Counts down; a card whose time ran out goes (the bridge blocks it: fail closed). */
+  /** Counts down; a card whose time ran out goes (the bridge blocks it: fail closed).
+   * Not while the pane is disconnected: the countdown is the bridge's, and the bridge says
+   * how each approval ended when the pane is back (reconcile). */
   tick(now = this.now()) {
+    if (!this.connected()) return;
     for (const [id, c] of [...this.cards]) {
       const left = c.expiresAt - now;
       if (left <= 0 && c.busy) {
         c.countdown.textContent = formatCountdown(0); // the answer on its way says how it ended
       } else if (left <= 0) {
         this.remove(id);
+        if (this.told(c, { approval_id: id, state: "expired", decided_by: "timeout", reason: "" })) continue;
         this.feed.add({ kind: "blocked", title: `Not answered in time, blocked: ${c.subject}`, detail: c.location });
       } else {
         c.countdown.textContent = formatCountdown(left);
@@ -248,6 +229,7 @@ export class ApprovalCards {
    * way), and a card says why it cannot be answered while the pane is disconnected. */
   setEnabled(enabled) {
     for (const c of this.cards.values()) {
+      c.tip?.setPaused(!enabled);
       if (c.busy) continue;
       c.buttons.forEach((b) => (b.disabled = !enabled));
       if (!enabled && !c.message.textContent) {
@@ -262,19 +244,15 @@ export class ApprovalCards {
   remove(id) {
     const c = this.cards.get(id);
     if (!c) return;
-    // Keep a keyboard user in the region: a focused card that goes hands the focus on to
-    // the next card's first button, or to the region's heading.
-    const hadFocus = typeof document !== "undefined" && c.el.contains(document.activeElement);
+    // Keep a keyboard user in the region, on its heading: never on another card's button,
+    // where a second Enter would answer something the person has not read.
+    const hadFocus = c.busy || (typeof document !== "undefined" && c.el.contains(document.activeElement));
     c.el.remove();
     this.cards.delete(id);
     this.ended.add(id);
     if (this.ended.size > MAX_ENDED) this.ended.delete(this.ended.values().next().value);
     if (this.empty) this.empty.hidden = this.cards.size > 0;
-    if (hadFocus) {
-      const next = [...this.cards.values()].find((o) => o.buttons.some((b) => !b.disabled));
-      const target = next?.buttons.find((b) => !b.disabled) ?? this.heading;
-      target?.focus?.();
-    }
+    if (hadFocus) this.heading?.focus?.();
   }
 }
 
@@ -307,10 +285,17 @@ export async function catchUpFlows({ listFlows, flows }) {
   return ended;
 }
 
-export async function reconcileApprovals({ listApprovals, listFlows = null, cards, flows = null, restarted = false }) {
+export async function reconcileApprovals({ listApprovals, listFlows = null, listRecent = null, cards, flows = null, restarted = false }) {
   // What is shown now: only that can be out of date when the answer comes.
   const shownCards = new Set(cards.ids());
   const shownFlows = flows ? new Set(flows.ids()) : null;
+  // The bridge's latest transfers of this document, each with its outcome now: what a
+  // reloaded pane shows again, and how the ones shown as pending ended meanwhile.
+  if (flows && listRecent) {
+    await listRecent()
+      .then((res) => flows.load(res?.flows))
+      .catch(() => 0);
+  }
   // Transfers that ended while this pane was away: the bridge says how (flow.list).
   // Its failure (a bridge that does not answer it in time) must not keep the cards from
   // being reconciled: they are what the person acts on. A lost connection fails

@@ -17,7 +17,13 @@ export const STATES = Object.freeze({
 
 export const BACKOFF_BASE_MS = 1000;
 export const BACKOFF_CAP_MS = 30000;
-export const DISABLED_RETRY_MS = 60000;
+/** How often a pane disabled by the administrator tries `register` again: it is
+ * disconnected (close 4003), so this is how soon it learns the add-in was turned back on
+ * (the bridge reads the policy file every second). */
+export const DISABLED_RETRY_MS = 1000;
+
+/** What a pane says when its connection attempts never open: nothing listens. */
+export const NOT_RUNNING = "office-bridge is not running: start it with `office-bridge serve`";
 export const REQUEST_TIMEOUT_MS = 30000;
 
 /**
@@ -73,6 +79,10 @@ export class BridgeClient extends EventTarget {
     this.documentInfo = null;
     this.disabledCloseTimer = null;
     this.restarted = false;
+    // When the next reconnect attempt is due (unix ms), for a live "Retrying in 9 s".
+    this.retryAt = null;
+    // The last attempt never opened a connection: office-bridge is not running.
+    this.notRunning = false;
   }
 
   get storageKey() {
@@ -144,6 +154,12 @@ export class BridgeClient extends EventTarget {
     return this.request("flow.list", { flow_ids: flowIds });
   }
 
+  /** The bridge's `n` latest transfers from or into this document, newest first, each with
+   * its outcome now (what a reloaded pane shows again): {flows: [...]}. */
+  listRecentFlows(n = 50) {
+    return this.request("flow.list", { recent: n });
+  }
+
   /** The person's confidential marks on this workbook: {marks: [{sheet, address}]}. */
   listMarks() {
     return this.request("label.list", {});
@@ -162,8 +178,11 @@ export class BridgeClient extends EventTarget {
     }
     this.ws = ws;
     this.registered = false;
+    let opened = false;
     ws.onopen = () => {
       if (this.ws !== ws) return;
+      opened = true;
+      this.notRunning = false;
       this.#register();
     };
     ws.onmessage = (ev) => {
@@ -182,7 +201,7 @@ export class BridgeClient extends EventTarget {
       this.ws = null;
       this.registered = false;
       this.#failPending("the connection to office-bridge closed");
-      this.#onClose(ev?.code ?? 1006, ev?.reason ?? "");
+      this.#onClose(ev?.code ?? 1006, ev?.reason ?? "", opened);
     };
   }
 
@@ -248,7 +267,7 @@ export class BridgeClient extends EventTarget {
     }
   }
 
-  #onClose(code, reason) {
+  #onClose(code, reason, opened = true) {
     if (this.state === STATES.STOPPED || this.state === STATES.PLAYGROUND_OFF) return;
     if (code === 4004) {
       this.#setState(STATES.PLAYGROUND_OFF, reason || "the playground is off");
@@ -265,15 +284,29 @@ export class BridgeClient extends EventTarget {
       this.#setState(STATES.SUPERSEDED, "This document is connected from another window.");
       return;
     }
-    const why = code === 1009 ? "a message was too large" : code === 1011 ? "the heartbeat timed out" : code === 1001 ? "office-bridge is restarting" : reason || "the connection closed";
+    // A connection that never opened: nothing answered on the bridge's port.
+    this.notRunning = !opened && (code === 1006 || code === 1015);
+    const why = this.notRunning
+      ? NOT_RUNNING
+      : code === 1009
+        ? "a message was too large"
+        : code === 1011
+          ? "the heartbeat timed out"
+          : code === 1001
+            ? "office-bridge is restarting"
+            : reason || "the connection closed";
     this.#scheduleReconnect(why);
   }
 
   #scheduleReconnect(why) {
     const delay = backoffDelay(this.attempt++, this.random);
-    this.#setState(STATES.RECONNECTING, `${why}; retrying in ${Math.round(delay / 1000)} s`, delay);
+    this.retryAt = Date.now() + delay;
+    this.#setState(STATES.RECONNECTING, why, delay);
     this.#clearTimer();
-    this.timer = this.setTimeout(() => this.#connect(), delay);
+    this.timer = this.setTimeout(() => {
+      this.retryAt = null;
+      this.#connect();
+    }, delay);
   }
 
   /** Reconnects now (the "Retry now" button). */
@@ -376,6 +409,7 @@ export class BridgeClient extends EventTarget {
   }
 
   #setState(state, detail, delayMs) {
+    if (state !== STATES.RECONNECTING) this.retryAt = null;
     const changed = state !== this.state || detail !== this.stateDetail;
     this.state = state;
     this.stateDetail = detail;

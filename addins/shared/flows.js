@@ -3,9 +3,10 @@
 // `flow.notice` when it is detected (outcome "pending", or already final when it was blocked
 // outright), `flow.outcome` once when it becomes final, and for a held one `approval.request`
 // and `approval.resolved` in between. All of these carry the transfer's `flow_id`, so a pane
-// shows ONE line per transfer and rewrites it in place: "Waiting to leave this workbook" becomes
-// "Left this workbook … approved in the pane of Board.pptx" or "Kept in this workbook …
-// blocked", never a second line beside a stale "waiting" one.
+// shows ONE line per transfer and rewrites it in place: "Waiting to go to Board.pptx, slide 3"
+// becomes "Moved into Board.pptx, slide 3 … approved in the pane of Board.pptx" or "Kept out
+// of Board.pptx, slide 3 … blocked by the policy", never a second line beside a stale
+// "waiting" one.
 //
 // The words are plain functions (tested without a DOM); FlowFeed keeps the lines.
 
@@ -80,27 +81,47 @@ export function phaseOf(state) {
   return "writing"; // an outcome this pane does not know: not final as far as it can tell
 }
 
-const TITLES = {
-  source: { held: "Waiting to leave", writing: "Leaving", moved: "Left", kept: "Kept in", failed: "Did not leave", lost: "Not known whether it left" },
-  target: { held: "Waiting to come into", writing: "Coming into", moved: "Came into", kept: "Kept out of", failed: "Did not come into", lost: "Not known whether it came into" },
+/**
+ * The verb a transfer's line starts with, the same in both panes and on the monitor: what
+ * happened to the data, never what the detection first saw ("Waiting to go to", "Moved
+ * into", "Kept out of", "Expired, kept out of").
+ */
+export const VERBS = {
+  held: "Waiting to go to",
+  writing: "Moving into",
+  moved: "Moved into",
+  kept: "Kept out of",
+  expired: "Expired, kept out of",
+  failed: "Not written into",
+  lost: "Not known whether it moved into",
 };
+
+export function verbOf(state) {
+  const phase = phaseOf(state);
+  return phase === "kept" && state.outcome === "expired" ? VERBS.expired : VERBS[phase];
+}
+
+/** A line's kind (its colour and shape): waiting, moved, kept out, failed or not known. */
+export const PHASE_KIND = { held: "held", writing: "held", moved: "moved", kept: "blocked", failed: "error", lost: "info" };
 
 /**
  * A transfer's line: {kind, title, detail}. `state` is {flow, outcome, written, decided_by,
  * reason, approvedBy?, lost?}; `role` "source" | "target"; `noun` "workbook" | "deck".
+ * The title says what happened to what, from this pane's end: "Moved into Board.pptx,
+ * slide 3: 12 values from Revenue!A1:D4" (the source's pane), "Kept out of this deck,
+ * slide 3: 12 values from Q3.xlsx > Revenue!A1:D4" (the target's).
  */
 export function flowLine(state, { role = "source", noun = "workbook" } = {}) {
   const f = describeFlow(state.flow);
   const phase = phaseOf(state);
   const by = decidedByWords(state.decided_by, role, f.targetName);
-  const subject =
-    role === "target"
-      ? `from ${f.from}${f.location ? ` → ${f.location}` : ""}`
-      : `${f.where || f.sourceName} → ${[f.targetName || "another document", f.location].filter(Boolean).join(", ")}`;
+  const dest =
+    role === "target" ? `this ${noun}${f.location ? `, ${f.location}` : ""}` : [f.targetName || "another document", f.location].filter(Boolean).join(", ");
+  const what = `${f.matched || "data"} from ${role === "target" ? f.from : f.where || f.sourceName}`;
   let status;
   switch (phase) {
     case "held":
-      status = role === "target" ? "waiting for your approval" : "waiting for approval";
+      status = role === "target" ? "waiting for your approval" : `waiting for approval${f.targetName ? ` in ${f.targetName}` : ""}`;
       break;
     case "writing":
       status = state.approvedBy !== undefined ? join(`approved ${decidedByWords(state.approvedBy, role, f.targetName)}`, "being written") : "allowed, being written";
@@ -113,7 +134,14 @@ export function flowLine(state, { role = "source", noun = "workbook" } = {}) {
       status = `${state.outcome === "approved" ? `approved ${by}`.trim() : "allowed"}, but the write failed`;
       break;
     case "kept":
-      status = state.outcome === "denied" ? `denied ${by}` : state.outcome === "expired" ? (state.decided_by === "timeout" || !state.decided_by ? "not answered in time" : "expired") : "blocked";
+      status =
+        state.outcome === "denied"
+          ? `denied ${by}`
+          : state.outcome === "expired"
+            ? state.decided_by === "timeout" || !state.decided_by
+              ? "nobody answered in time"
+              : "expired"
+            : "blocked by the policy";
       break;
     default:
       status = "how it ended was not received while this pane was disconnected";
@@ -125,9 +153,8 @@ export function flowLine(state, { role = "source", noun = "workbook" } = {}) {
   let because = state.reason;
   if (!because && phase === "kept" && ownDecision === "block") because = f.because;
   if (!because && phase === "kept" && (ownDecision === "allow" || ownDecision === "notify")) because = "another transfer in the same write was kept out";
-  const detail = [f.matched && `${f.matched} matched`, f.level && `sensitivity: ${levelWords(f.level)}`, status.trim(), because].filter(Boolean).join(" · ");
-  const kind = { held: "held", writing: role === "target" ? "in" : "out", moved: role === "target" ? "in" : "out", kept: "blocked", failed: "error", lost: "info" }[phase];
-  return { kind, title: `${TITLES[role === "target" ? "target" : "source"][phase]} this ${noun}: ${subject}`, detail };
+  const detail = [f.level && `sensitivity: ${levelWords(f.level)}`, status.trim(), because].filter(Boolean).join(" · ");
+  return { kind: PHASE_KIND[phase], title: `${verbOf(state)} ${dest}: ${what}`, detail };
 }
 
 function join(a, b) {
@@ -143,8 +170,10 @@ export const MAX_TRACKED = 200;
  *   const flows = new FlowFeed({ feed, noun: "workbook", role: (flow) => flowRole(flow, docId) });
  *   flows.notice(params)     // flow.notice
  *   flows.outcome(params)    // flow.outcome
+ *   flows.load(rows)         // flow.list {recent}: the bridge's latest transfers of this document
  *   flows.held(request)      // approval.request (or an approval.list item): the line, if new
  *   flows.resolved(params)   // approval.resolved
+ *   flows.settled(params)    // an approval card went: true when its transfer's line told it
  *   flows.pendingIds()       // the transfers not ended here, to ask the bridge about (flow.list)
  *   flows.reconnected({ open, restarted })  // after register: lines whose end was missed
  */
@@ -177,19 +206,41 @@ export class FlowFeed {
       .filter(Number.isSafeInteger);
   }
 
+  /** Whether this feed has a line for transfer `id`. */
+  has(id) {
+    const k = key(id);
+    return k !== null && this.entries.has(k);
+  }
+
   /** flow.notice (its params are the flow summary): a new line, or (seen before, e.g. from
-   * its approval) the same line updated. */
+   * its approval) the same line updated. A summary from flow.list carries `at`, when the
+   * transfer was detected: its line takes that time and place in the feed. */
   notice(params) {
     const flow = obj(params);
     const id = key(flow.flow_id);
     const life = lifecycleOf(params);
     const e = id !== null ? this.entries.get(id) : undefined;
     if (e) {
-      e.state.flow = flow;
-      if (!FINAL.has(e.state.outcome)) Object.assign(e.state, life);
+      e.state.flow = { ...e.state.flow, ...flow };
+      if (!FINAL.has(e.state.outcome)) {
+        // A final outcome from the bridge (flow.list) ends it; "pending" changes nothing.
+        if (FINAL.has(life.outcome)) Object.assign(e.state, life, { lost: false });
+      }
       return this.#render(e);
     }
-    return this.#render(this.#track(id, { flow, ...life }));
+    const at = Number(flow.at);
+    return this.#render(this.#track(id, { flow, ...life }), Number.isFinite(at) && at > 0 ? new Date(at) : undefined);
+  }
+
+  /**
+   * The bridge's latest transfers of this document (flow.list with `recent`, newest first),
+   * as a pane shows them after a reload or a reconnect: each one line, with the outcome the
+   * bridge has now. Returns how many there were.
+   */
+  load(rows) {
+    const list = Array.isArray(rows) ? rows.filter((r) => r && typeof r === "object" && r.source && r.target) : [];
+    for (const row of [...list].reverse()) this.notice(row);
+    return list.length;
   }
 
   /** flow.outcome: the transfer's final outcome; a transfer this pane never saw is left out
@@ -225,8 +276,17 @@ export class FlowFeed {
     const e = id !== null ? this.entries.get(id) : undefined;
     if (!e || FINAL.has(e.state.outcome)) return null;
     if (msg.state === "allowed") e.state.approvedBy = str(msg.decided_by) || null;
-    else Object.assign(e.state, { outcome: msg.state === "expired" ? "expired" : "denied", written: false, decided_by: str(msg.decided_by) || null, reason: str(msg.reason) });
+    else Object.assign(e.state, { outcome: msg.state === "expired" ? "expired" : "denied", written: false, decided_by: str(msg.decided_by) || null, reason: str(msg.reason), lost: false });
     return this.#render(e);
+  }
+
+  /** An approval of transfer `msg.flow_id` ended (answered here or elsewhere, expired):
+   * told on the transfer's own line. False when this feed has no line for it (then the
+   * approval card says how it ended in a line of its own). */
+  settled(msg) {
+    if (!this.has(msg?.flow_id)) return false;
+    this.resolved(msg);
+    return true;
   }
 
   /**
@@ -259,9 +319,9 @@ export class FlowFeed {
     return e;
   }
 
-  #render(e) {
+  #render(e, time) {
     const line = flowLine(e.state, { role: e.role, noun: this.noun });
-    if (!(e.li && this.feed.update(e.li, line))) e.li = this.feed.add(line);
+    if (!(e.li && this.feed.update(e.li, line))) e.li = this.feed.add(time ? { ...line, time } : line);
     return e.li;
   }
 }

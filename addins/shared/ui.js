@@ -1,7 +1,7 @@
 // Small DOM helpers shared by the panes. Text from documents, cell values and anything the
 // bridge sends is untrusted: it only ever reaches the page through textContent/attributes.
 
-import { STATES } from "./client.js";
+import { NOT_RUNNING, STATES } from "./client.js";
 
 /** h("p", {class: "x"}, "text", childNode) - strings become text nodes, never HTML. */
 export function h(tag, attrs = {}, ...children) {
@@ -30,6 +30,20 @@ const STATE_TEXT = {
   [STATES.STOPPED]: "Not connected",
 };
 
+/** The status line's detail: why, and a live "Retrying in 9 s" while a retry is due. */
+export function statusDetail(client, now = Date.now()) {
+  if (client.state === STATES.CONNECTED) return "";
+  const why = client.stateDetail && client.stateDetail !== NOT_RUNNING ? client.stateDetail : "";
+  const retry = client.state === STATES.RECONNECTING && client.retryAt ? `Retrying in ${Math.max(1, Math.ceil((client.retryAt - now) / 1000))} s` : "";
+  return [why, retry].filter(Boolean).join(". ");
+}
+
+/** The status line's words: "office-bridge is not running: …" when nothing answers. */
+export function statusText(client) {
+  if (client.state === STATES.RECONNECTING && client.notRunning) return NOT_RUNNING;
+  return STATE_TEXT[client.state] ?? client.state;
+}
+
 /** Wires the status line, the disabled banner and the Retry button to a BridgeClient. */
 export function bindStatus(client, { onState } = {}) {
   const status = document.getElementById("status");
@@ -41,8 +55,8 @@ export function bindStatus(client, { onState } = {}) {
   const render = () => {
     const s = client.state;
     status.dataset.state = s;
-    text.textContent = STATE_TEXT[s] ?? s;
-    detail.textContent = s === STATES.CONNECTED ? "" : client.stateDetail || "";
+    text.textContent = statusText(client);
+    detail.textContent = statusDetail(client);
     if (retry) retry.hidden = !(s === STATES.RECONNECTING || s === STATES.SUPERSEDED);
     if (banner) banner.hidden = s !== STATES.DISABLED;
     document.body.classList.toggle("is-disabled", s === STATES.DISABLED);
@@ -52,7 +66,31 @@ export function bindStatus(client, { onState } = {}) {
     onState?.(s);
   };
   client.addEventListener("state", render);
+  // The countdown to the next attempt counts down (the status line is polite: only its
+  // state changes are announced, the seconds go in the detail, which is not live).
+  setInterval(() => {
+    if (client.state === STATES.RECONNECTING) detail.textContent = statusDetail(client);
+  }, 1000);
   render();
+}
+
+/** A time of day as the panes show it: "14:05:09"; with the date when it is not today. */
+export function clockWords(d) {
+  const t = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return d.toDateString() === new Date().toDateString() ? t : `${d.toLocaleDateString()} ${t}`;
+}
+
+/**
+ * A cell reference as Excel writes it: the sheet name quoted when it is not a plain name
+ * ("'Q3 data'!B2", "Revenue!B2"; a quote inside is doubled), the address after "!".
+ */
+export function sheetRef(sheet, address = "") {
+  const name = String(sheet ?? "");
+  const addr = String(address ?? "");
+  if (!name) return addr;
+  const plain = /^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_.\u00C0-\uFFFF]*$/.test(name) && !/^[A-Za-z]{1,3}[0-9]+$/.test(name) && !/^[Rr]([0-9]*[Cc][0-9]*)?$|^[Cc][0-9]*$/.test(name);
+  const quoted = plain ? name : `'${name.replace(/'/g, "''")}'`;
+  return addr ? `${quoted}!${addr}` : quoted;
 }
 
 /** Shows an error that stops the pane (no Office, wrong host) in words. */
@@ -78,22 +116,27 @@ export class Feed {
     this.parts = new WeakMap(); // li -> {title, detail}
   }
   add({ title, detail, kind = "info", time = new Date() }) {
+    const when = time instanceof Date ? time : new Date(Number(time) || Date.now());
     const titleEl = h("div", { class: "feed-title" }, title);
     const detailEl = h("div", { class: "feed-detail", hidden: !detail }, detail || "");
     const li = h(
       "li",
-      { class: `feed-item feed-${kind}` },
+      { class: `feed-item feed-${kind}`, "data-at": String(when.getTime()) },
       h("span", { class: "feed-icon", "aria-hidden": "true" }),
       h(
         "div",
         { class: "feed-body" },
         titleEl,
         detailEl,
-        h("time", { class: "feed-time", datetime: time.toISOString() }, time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })),
+        h("time", { class: "feed-time", datetime: when.toISOString() }, clockWords(when)),
       ),
     );
     this.parts.set(li, { title: titleEl, detail: detailEl });
-    this.list.prepend(li);
+    // Newest first: an entry from the past (a transfer the bridge lists after a reload)
+    // takes its place by time, not the top.
+    const before = [...this.list.children].find((o) => Number(o.getAttribute?.("data-at") ?? 0) <= when.getTime());
+    if (before) this.list.insertBefore(li, before);
+    else this.list.append(li);
     while (this.list.children.length > this.max) this.list.lastElementChild.remove();
     if (this.empty) this.empty.hidden = true;
     return li;
@@ -123,7 +166,7 @@ export class Feed {
 export function describeFlow(raw) {
   const f = obj(raw?.flow ?? raw);
   const sourceName = str(obj(f.source).name) || "another document";
-  const where = [str(f.sheet), str(f.cells)].filter(Boolean).join("!");
+  const where = str(f.sheet) ? sheetRef(str(f.sheet), str(f.cells)) : str(f.cells);
   const targetName = str(obj(f.target).name);
   const matched = typeof f.matched === "number" && Number.isFinite(f.matched) ? `${f.matched} value${f.matched === 1 ? "" : "s"}` : "";
   return {

@@ -204,6 +204,10 @@ pub enum BridgeEvent {
         target: DocumentSummary,
         #[serde(flatten)]
         held: HeldAction,
+        /// What the held write would do, in words ("add a table to slide 2", "delete
+        /// slide 2"); absent when not known. Never the values (see `GET /v1/approvals`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        action: Option<String>,
         expires_at: UnixMillis,
         line: String,
     },

@@ -16,4 +16,7 @@ pub struct SessionInfo {
     /// When the current (or last) connection of this session was made.
     pub connected_since: UnixMillis,
     pub connected: bool,
+    /// The pane runs on the Office.js stand-in (the playground): its document is simulated.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }

@@ -447,3 +447,114 @@ async fn a_pane_back_from_away_asks_how_its_transfers_ended() {
         .unwrap_err();
     assert_eq!(refused["code"], -32602);
 }
+
+#[tokio::test]
+async fn a_reloaded_pane_asks_for_the_latest_transfers_of_its_document() {
+    let bridge = TestBridge::start().await;
+    let desk = Desk::open(&bridge, ClientImpl::default()).await;
+    let first = call_ok(&desk.client, "ppt_add_table", reformatted_table()).await;
+    let second = call_ok(&desk.client, "ppt_add_table", reformatted_table()).await;
+    let ids = |r: &Value| -> Vec<i64> {
+        r["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["flow_id"].as_i64().unwrap())
+            .collect()
+    };
+    // Newest first, each with how it ended, from either end of the transfer.
+    for pane in [&desk.excel, &desk.ppt] {
+        let listed = pane.call("flow.list", json!({"recent": 50})).await.unwrap();
+        let mut expected = ids(&second);
+        expected.extend(ids(&first));
+        assert_eq!(ids(&listed), expected, "{listed}");
+        assert_eq!(listed["flows"][0]["outcome"], "notified", "{listed}");
+        assert_eq!(listed["flows"][0]["written"], true);
+        assert!(listed["flows"][0]["at"].as_i64().unwrap() > 0);
+    }
+    let one = desk
+        .ppt
+        .call("flow.list", json!({"recent": 1}))
+        .await
+        .unwrap();
+    assert_eq!(ids(&one), ids(&second));
+    // Another document's pane sees none of them.
+    let other = SimPane::open(&bridge, "excel", "Other.xlsx", workbook()).await;
+    let listed = other
+        .call("flow.list", json!({"recent": 50}))
+        .await
+        .unwrap();
+    assert_eq!(listed["flows"], json!([]));
+    for bad in [
+        json!({"recent": 0}),
+        json!({"recent": 201}),
+        json!({}),
+        json!({"recent": 5, "flow_ids": [1]}),
+    ] {
+        let refused = other.call("flow.list", bad.clone()).await.unwrap_err();
+        assert_eq!(refused["code"], -32602, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn a_held_write_says_what_it_would_do_and_previews_it_to_the_person_only() {
+    let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}})).await;
+    let mut events = bridge.state.events.subscribe();
+    let mut desk = Desk::open(&bridge, ClientImpl::default()).await;
+    let client = desk.client.clone();
+    let write =
+        tokio::spawn(async move { call(&client, "ppt_add_table", reformatted_table()).await });
+    let request = desk.ppt.next("approval.request").await;
+    // What the card's headline says, and the start of what would be written.
+    assert_eq!(request["action"], "add a table to slide 3", "{request}");
+    assert_eq!(
+        request["preview"]["rows"][0],
+        json!(["Region", "Q1", "Q2", "Q3"])
+    );
+    assert_eq!(
+        request["preview"]["rows"][1],
+        json!(["EMEA", "$1.23M", "$1.46M", "$1.61M"])
+    );
+    assert_eq!(request["preview"]["more"], false);
+    // The pane's list and GET /v1/approvals say the same.
+    let listed = desk.ppt.call("approval.list", json!({})).await.unwrap();
+    let pending = bridge.state.gate.pending().await.unwrap();
+    for item in [&listed["approvals"][0], &pending[0]] {
+        for field in ["approval_id", "action", "preview"] {
+            assert_eq!(item[field], request[field], "{field}");
+        }
+    }
+    // The event stream says what, never the values.
+    let event = next_event(&mut events, "approval_requested", |_| true).await;
+    assert_eq!(event["action"], "add a table to slide 3");
+    assert!(event.get("preview").is_none(), "{event}");
+    assert!(!event.to_string().contains("$1.23M"), "{event}");
+    desk.ppt
+        .call(
+            "approval.decide",
+            json!({"approval_id": request["approval_id"], "decision": "deny"}),
+        )
+        .await
+        .unwrap();
+    let (err, _, _) = write.await.unwrap();
+    assert!(err);
+    assert_eq!(
+        bridge.state.gate.pending().await.unwrap(),
+        Vec::<Value>::new()
+    );
+    // A held deletion says what too, with no preview.
+    let client = desk.client.clone();
+    let deletion =
+        tokio::spawn(async move { call(&client, "ppt_delete_slide", json!({"slide": 2})).await });
+    let request = desk.ppt.next("approval.request").await;
+    assert_eq!(request["action"], "delete slide 2");
+    assert!(request.get("preview").is_none(), "{request}");
+    desk.ppt
+        .call(
+            "approval.decide",
+            json!({"approval_id": request["approval_id"], "decision": "deny"}),
+        )
+        .await
+        .unwrap();
+    assert!(deletion.await.unwrap().0);
+}

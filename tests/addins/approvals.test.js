@@ -71,51 +71,90 @@ beforeEach(() => {
   connected = true;
 });
 
-test("a held transfer into a workbook: what, from where, sensitivity, going to, why, countdown, three answers", () => {
+test("a held transfer is a policy tip: one headline with a verb, what and from where; a preview; one line of why with Details; Allow once and Block on one row; the standing choice apart", () => {
   const cards = make("excel");
-  const card = cards.add(request("apr_1"));
+  const card = cards.add({ ...request("apr_1"), action: "write to Summary!A1:C3", preview: { rows: [["Region", "Q3"], ["EMEA", "$1.42M"]], more: true } });
   assert.equal(list.children.length, 1);
   assert.equal(empty.hidden, true);
   assert.equal(card.tagName, "ARTICLE");
   assert.equal(card.getAttribute("data-approval-id"), "apr_1");
   const h3 = card.querySelector("h3");
-  assert.equal(card.getAttribute("aria-labelledby"), h3.id, "the card is named by its title");
-  assert.equal(h3.textContent, "Content from Budget.xlsx");
-  const dl = text(card.querySelector("dl"));
-  assert.match(dl, /From\s*Costs!A1:C3/);
+  assert.equal(card.getAttribute("aria-labelledby"), h3.id, "the card is named by its headline");
+  assert.equal(h3.textContent, "The agent wants to write to Summary!A1:C3 with 9 confidential values from Budget.xlsx > Costs!A1:C3");
+  // What it would write: text, cell by cell.
+  const preview = card.querySelector("div.tip-preview");
+  assert.deepEqual(preview.querySelectorAll("td").map((td) => td.textContent), ["Region", "Q3", "EMEA", "$1.42M"]);
+  assert.match(text(preview), /and more$/);
+  // One line of why; the rest behind Details.
+  assert.equal(card.querySelector("p.tip-reason").textContent, "confidential data needs your approval");
+  const details = card.querySelector("details");
+  assert.equal(details.querySelector("summary").textContent, "Details");
+  const dl = text(details.querySelector("dl"));
+  assert.match(dl, /From\s*Budget\.xlsx > Costs!A1:C3/);
+  assert.match(dl, /To\s*Q3\.xlsx, Summary!A1:C3/);
   assert.match(dl, /What\s*9 values matched \(found in what the agent wrote\)/);
   assert.match(dl, /Sensitivity\s*Confidential/);
-  assert.equal(card.querySelector("span").className, "badge sens-conf");
-  assert.match(dl, /Going to\s*Summary!A1:C3/);
+  assert.equal(details.querySelector("span").className, "badge sens-conf");
   assert.match(dl, /Why held\s*confidential data needs your approval/);
-  const timer = card.querySelector("p.countdown");
+  const timer = card.querySelector("span.countdown");
   assert.equal(text(timer), "Blocked automatically in 1:30");
   assert.equal(timer.getAttribute("role"), "timer");
   assert.equal(timer.getAttribute("aria-live"), "off", "the countdown is not announced every second");
-  assert.deepEqual(buttons(card).map((b) => b.textContent), ["Allow once", "Always for this workbook", "Block"]);
+  // Allow once and Block together in one row; "Always for this workbook" in a row of its own.
+  assert.deepEqual(card.querySelector("div.tip-actions").querySelectorAll("button").map((b) => b.textContent), ["Allow once", "Block"]);
+  assert.deepEqual(card.querySelector("div.tip-foot").querySelectorAll("button").map((b) => b.textContent), ["Always for this workbook"]);
   assert.deepEqual(buttons(card).map((b) => b.getAttribute("aria-label")), [
     "Allow once: content from Budget.xlsx > Costs!A1:C3",
-    "Always allow content from Budget.xlsx in this workbook",
-    "Block content from Budget.xlsx > Costs!A1:C3",
+    "Block: content from Budget.xlsx > Costs!A1:C3",
+    "Always for this workbook: always allow content from Budget.xlsx in this workbook",
   ]);
   assert.ok(buttons(card).every((b) => b.getAttribute("type") === "button" && !b.disabled), "ordinary, enabled buttons: in the tab order");
   assert.equal(cards.size, 1);
   assert.equal(cards.has("apr_1"), true);
 });
 
+test("without the write's action or preview (an older bridge): still one headline with a verb, no empty preview", () => {
+  const card = make("excel").add(request("apr_1"));
+  assert.equal(card.querySelector("h3").textContent, "The agent wants to put data into this workbook, Summary!A1:C3 with 9 confidential values from Budget.xlsx > Costs!A1:C3");
+  assert.equal(card.querySelector("div.tip-preview").hidden, true);
+});
+
 test("the PowerPoint wording: Always for this deck", () => {
-  const card = make("powerpoint").add(request("apr_1", { ...xlFlow, target: { app: "powerpoint", name: "Deck.pptx", id: "doc_9" }, location: "slide 3" }));
-  assert.deepEqual(buttons(card).map((b) => b.textContent), ["Allow once", "Always for this deck", "Block"]);
-  assert.equal(byLabel(card, "Always for this deck").getAttribute("aria-label"), "Always allow content from Budget.xlsx in this deck");
+  const card = make("powerpoint").add({ ...request("apr_1", { ...xlFlow, target: { app: "powerpoint", name: "Deck.pptx", id: "doc_9" }, location: "slide 3", sensitivity: "normal" }), action: "add a table to slide 3" });
+  assert.equal(card.querySelector("h3").textContent, "The agent wants to add a table to slide 3 with 9 values from Budget.xlsx > Costs!A1:C3");
+  assert.deepEqual(buttons(card).map((b) => b.textContent), ["Allow once", "Block", "Always for this deck"]);
+  assert.equal(byLabel(card, "Always for this deck").getAttribute("aria-label"), "Always for this deck: always allow content from Budget.xlsx in this deck");
   assert.equal(answerWords("allow", "document", "deck"), "You allowed (always for this deck)");
 });
 
-test("a held deletion offers Allow once and Block only", () => {
-  const card = make("excel").add(deletion("apr_d"));
-  assert.equal(card.querySelector("h3").textContent, "Delete sheet Costs from Q3.xlsx?");
-  assert.equal(text(card.querySelector("dl")), "Why helddeletions need your permission");
+test("a held deletion is a policy tip too, and offers Allow once and Block only", () => {
+  const card = make("excel").add({ ...deletion("apr_d"), action: "delete sheet Costs" });
+  assert.equal(card.querySelector("h3").textContent, "The agent wants to delete sheet Costs from this workbook");
+  assert.equal(card.querySelector("p.tip-reason").textContent, "deletions need your permission");
+  assert.match(text(card.querySelector("dl")), /Why held\s*deletions need your permission/);
   assert.deepEqual(buttons(card).map((b) => b.textContent), ["Allow once", "Block"]);
   assert.equal(buttons(card)[1].getAttribute("aria-label"), "Block: delete sheet Costs from Q3.xlsx");
+});
+
+test("a write held after instruction-like text is a policy tip: what it would do, why in one line, the bridge's sentence under Details", () => {
+  const why = { rule: "after_flagged_instructions", policy: "ask" };
+  const reason = "writing to Q3.xlsx: the agent read text in Notes.xlsx that looks like instructions aimed at an AI agent (Notes!A4: asks to ignore instructions), and may be following it; your administrator requires approval for writes after that";
+  const card = make("excel").add({
+    approval_id: "apr_i",
+    write_id: "wr_9",
+    flow_id: null,
+    target: { app: "excel", name: "Q3.xlsx", id: "doc_1" },
+    held: { kind: "after_instructions", why, reason },
+    flow: { target: { name: "Q3.xlsx" }, why, reason },
+    action: "write to Summary!A1:B2",
+    preview: { rows: [["ok", "1"]], more: false },
+    expires_at: NOW + 60000,
+  });
+  assert.equal(card.querySelector("h3").textContent, "The agent wants to write to Summary!A1:B2 after reading text that looks like instructions aimed at it");
+  assert.equal(card.querySelector("p.tip-reason").textContent, "The agent read text that looks like instructions aimed at it; your administrator requires approval for writes after that");
+  assert.match(text(card.querySelector("dl")), /Why held\s*writing to Q3\.xlsx: the agent read text in Notes\.xlsx/);
+  assert.deepEqual(buttons(card).map((b) => b.textContent), ["Allow once", "Block"]);
+  assert.equal(card.querySelector("div.tip-preview").hidden, false);
 });
 
 test("a repeated or missing approval_id adds no card; cards are newest first with distinct ids", () => {
@@ -227,7 +266,7 @@ test("the bridge's approval.resolved before its reply to this pane's answer: one
 test("the countdown ticks, turns urgent, and an unanswered card goes as blocked", () => {
   const cards = make();
   const card = cards.add(request("apr_1", xlFlow, 30000));
-  const timer = card.querySelector("p.countdown");
+  const timer = card.querySelector("span.countdown");
   clock = NOW + 10000;
   cards.tick();
   assert.equal(text(timer), "Blocked automatically in 0:20");
@@ -269,13 +308,16 @@ test("the buttons follow the connection", () => {
   assert.ok(buttons(card).every((b) => b.disabled));
 });
 
-test("keyboard: a focused card that goes hands the focus to the next card, then to the heading", () => {
+test("keyboard: a focused card that goes hands the focus to the region's heading, never to another card's button", () => {
   const cards = make();
   const a = cards.add(request("apr_a"));
   const b = cards.add(request("apr_b"));
   buttons(b)[1].focus();
   cards.settle({ approval_id: "apr_b", state: "allowed", decided_by: "events" });
-  assert.equal(doc.activeElement, buttons(a)[0]);
+  // A second Enter must not answer the next card, which the person has not read.
+  assert.equal(doc.activeElement, heading);
+  assert.notEqual(doc.activeElement, buttons(a)[0]);
+  buttons(a)[0].focus();
   cards.settle({ approval_id: "apr_a", state: "denied", decided_by: "events" });
   assert.equal(doc.activeElement, heading);
   // A card that goes while the focus is elsewhere (the person's document) does not take it.
@@ -291,7 +333,10 @@ test("keyboard: a focused card that goes hands the focus to the next card, then 
 test("what the bridge sends stays text", () => {
   const evil = { ...xlFlow, source: { name: "<img src=x onerror=alert(1)>" }, reason: "<script>alert(1)</script>" };
   const card = make().add(request("apr_x", evil));
-  assert.equal(card.querySelector("h3").textContent, "Content from <img src=x onerror=alert(1)>");
+  assert.equal(card.querySelector("h3").textContent, "The agent wants to put data into this workbook, Summary!A1:C3 with 9 confidential values from <img src=x onerror=alert(1)> > Costs!A1:C3");
+  const withPreview = make().add({ ...request("apr_y", evil), preview: { rows: [["<img src=x onerror=alert(1)>", "<b>bold</b>"]] } });
+  assert.deepEqual(withPreview.querySelectorAll("td").map((td) => td.textContent), ["<img src=x onerror=alert(1)>", "<b>bold</b>"]);
+  assert.equal(withPreview.querySelectorAll("img").length + withPreview.querySelectorAll("b").length, 0);
   assert.equal(card.querySelectorAll("img").length, 0);
   assert.equal(card.querySelectorAll("script").length, 0);
 });

@@ -272,7 +272,7 @@ test("backoff is capped at 30 s over many failures", async () => {
   assert.deepEqual(waits, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
 });
 
-test("disabled by the administrator: -32002 then close 4003, retry register every 60 s, recover", async () => {
+test("disabled by the administrator: -32002 then close 4003, retry register every second, recover", async () => {
   const { client, timers, states } = makeClient();
   client.start();
   const ws = FakeSocket.all.at(-1);
@@ -286,8 +286,9 @@ test("disabled by the administrator: -32002 then close 4003, retry register ever
   await tick();
   assert.equal(client.state, STATES.DISABLED);
   assert.deepEqual(timers.pending(), [DISABLED_RETRY_MS]);
-  timers.advance(59999);
-  assert.equal(FakeSocket.all.length, 1, "no retry before 60 s");
+  assert.equal(DISABLED_RETRY_MS, 1000, "turned back on, the pane learns it within 2 s (the bridge reads its policy file every second)");
+  timers.advance(DISABLED_RETRY_MS - 1);
+  assert.equal(FakeSocket.all.length, 1, "no retry before the interval");
   timers.advance(1);
   const ws2 = FakeSocket.all.at(-1);
   assert.equal(FakeSocket.all.length, 2);
@@ -326,7 +327,7 @@ test("close 4003 without a register error (policy changed live) also disables", 
   const { ws } = await connectAndRegister(client);
   ws.serverClose(4003);
   assert.equal(client.state, STATES.DISABLED);
-  assert.deepEqual(timers.pending(), [60000]);
+  assert.deepEqual(timers.pending(), [DISABLED_RETRY_MS]);
 });
 
 test("close 4001 (superseded by another window) does not reconnect; retryNow does", async () => {
@@ -354,7 +355,7 @@ test("supportedSets lists every supported version of the host's sets", () => {
   assert.deepEqual(supportedSets(Office, "excel"), ["ExcelApi 1.1", "ExcelApi 1.2", "ExcelApi 1.3"]);
 });
 
-test("disabled but the bridge does not close: the pane closes after 5 s and retries every 60 s", async () => {
+test("disabled but the bridge does not close: the pane closes after 5 s and retries every second", async () => {
   const { client, timers } = makeClient();
   client.start();
   const ws = FakeSocket.all.at(-1);
@@ -368,7 +369,7 @@ test("disabled but the bridge does not close: the pane closes after 5 s and retr
   await tick();
   assert.equal(ws.readyState, 3);
   assert.equal(client.state, STATES.DISABLED);
-  assert.deepEqual(timers.pending(), [60000]);
+  assert.deepEqual(timers.pending(), [DISABLED_RETRY_MS]);
 });
 
 test("register clamps a long document name to 1024 bytes and drops a url over 8192 bytes", async () => {
@@ -422,4 +423,34 @@ test("restarted: a reconnect whose session the bridge no longer knows (a new bri
   reg = await reconnect({ session_id: "ses_2", resumed: true });
   assert.equal(reg.params.session_id, "ses_2", "the new bridge's id from then on");
   assert.equal(client.restarted, false);
+});
+
+test("nothing answers on the bridge's port: 'office-bridge is not running', and the retry counts down", async () => {
+  const { statusText, statusDetail } = await import("../../addins/shared/ui.js");
+  const { NOT_RUNNING } = await import("../../addins/shared/client.js");
+  const { client, timers } = makeClient({ random: () => 0.5 });
+  client.start();
+  // The socket fails before it opens (a refused connection): close 1006.
+  FakeSocket.all.at(-1).serverClose(1006);
+  assert.equal(client.state, STATES.RECONNECTING);
+  assert.equal(client.notRunning, true);
+  assert.equal(statusText(client), "office-bridge is not running: start it with `office-bridge serve`");
+  assert.equal(statusText(client), NOT_RUNNING);
+  const due = client.retryAt;
+  assert.equal(statusDetail(client, due - 9000), "Retrying in 9 s");
+  assert.equal(statusDetail(client, due - 8200), "Retrying in 9 s");
+  assert.equal(statusDetail(client, due - 7900), "Retrying in 8 s", "it counts down");
+  assert.equal(statusDetail(client, due + 500), "Retrying in 1 s", "never 0 or less");
+  // A connection that opened and then dropped says why instead.
+  timers.advance(timers.pending()[0]);
+  const ws = FakeSocket.all.at(-1);
+  ws.open();
+  await tick();
+  ws.receive({ jsonrpc: "2.0", id: ws.last("register").id, result: { session_id: "ses_1", policy: { addin_enabled: true } } });
+  await tick();
+  assert.equal(statusDetail(client), "");
+  ws.serverClose(1001);
+  assert.equal(client.notRunning, false);
+  assert.equal(statusText(client), "Reconnecting to office-bridge…");
+  assert.match(statusDetail(client), /^office-bridge is restarting\. Retrying in \d s$/);
 });

@@ -176,8 +176,11 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
         conn.send({ jsonrpc: "2.0", id: msg.id, result: { marks: structuredClone(marks) } });
       } else if (msg.method === "flow.list") {
         events.emit(msg.method, msg.params, conn);
+        // {flow_ids}: those transfers; {recent: n}: the latest n (newest first, as `flows` is).
+        const recent = Number(msg.params?.recent) || 0;
         const ids = new Set(msg.params?.flow_ids ?? []);
-        conn.send({ jsonrpc: "2.0", id: msg.id, result: { flows: structuredClone(flows.filter((f) => ids.has(f.flow_id))) } });
+        const picked = recent ? flows.slice(0, recent) : flows.filter((f) => ids.has(f.flow_id));
+        conn.send({ jsonrpc: "2.0", id: msg.id, result: { flows: structuredClone(picked) } });
       } else if (msg.method === "ping") {
         conn.send({ jsonrpc: "2.0", id: msg.id, result: { pong: Math.floor(Date.now() / 1000) } });
       } else if (msg.method !== undefined && msg.id !== undefined) {
@@ -243,6 +246,10 @@ export async function startFakeBridge({ port = 0, policy = { excel: true, powerp
       const frame = `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
       for (const r of streams) r.write(frame);
       return streams.size;
+    },
+    /** Ends every open /v1/events stream (the monitor reconnects and reloads what it shows). */
+    dropStreams() {
+      for (const r of streams) r.destroy();
     },
     /** How many monitor pages have the event stream open. */
     get streams() {

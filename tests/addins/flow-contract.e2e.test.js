@@ -403,14 +403,14 @@ test("the workbook's pane: one line per transfer, ending with its outcome", { sk
   const by = Object.fromEntries(NAMES.map((n) => [n, flows.state(ids[n])]));
   for (const n of NAMES) assert.equal(by[n].outcome, EXPECT[n].outcome, n);
   const [blocked, denied, approved, notified] = lines;
-  assert.equal(blocked.title, "Kept in this workbook: Costs!A1:C3 → Board.pptx, slide 1");
+  assert.equal(blocked.title, "Kept out of Board.pptx, slide 1: 9 values from Costs!A1:C3");
   // Why it ended so: flow.outcome's reason (for a blocked transfer, the decision's sentence).
-  assert.match(blocked.detail, /^9 values matched · sensitivity: not marked sensitive · blocked · \S.*your administrator blocks data moving between documents$/);
-  assert.match(denied.title, /^Kept in this workbook: Revenue!\S+ → Board\.pptx, slide 3$/);
-  assert.match(denied.detail, /^\d+ values? matched · sensitivity: Confidential · denied on the desktop · /);
-  assert.equal(approved.title, "Left this workbook: Revenue!A1:D4 → Board.pptx, slide 2");
-  assert.match(approved.detail, /^16 values matched · sensitivity: Confidential · approved in the pane of Board\.pptx/);
-  assert.match(notified.title, /^Left this workbook: Revenue!\S+ → Board\.pptx, slide 3$/);
+  assert.match(blocked.detail, /^sensitivity: not marked sensitive · blocked by the policy · \S.*your administrator blocks data moving between documents$/);
+  assert.match(denied.title, /^Kept out of Board\.pptx, slide 3: \d+ values? from Revenue!\S+$/);
+  assert.match(denied.detail, /^sensitivity: Confidential · denied on the desktop · /);
+  assert.equal(approved.title, "Moved into Board.pptx, slide 2: 16 values from Revenue!A1:D4");
+  assert.match(approved.detail, /^sensitivity: Confidential · approved in the pane of Board\.pptx/);
+  assert.match(notified.title, /^Moved into Board\.pptx, slide 3: \d+ values? from Revenue!\S+$/);
   assert.match(notified.detail, /sensitivity: Confidential · allowed and shown to you/);
 });
 
@@ -419,28 +419,29 @@ test("the deck's pane: its cards say what is held and why, its lines end with th
   assert.equal(cards.size, 0, "every card went");
   assert.equal(cardTexts.length, 3);
   const [denied, approved, deletion] = cardTexts;
+  // Policy tips: what the agent wants to do, with what, from where; a preview of what it
+  // would write (the bridge's `action` and `preview`); one line of why; Details.
   for (const t of [denied, approved]) {
-    assert.match(t, /^Content from Q3\.xlsx/);
+    assert.match(t, /^The agent wants to add a table to slide \d with \d+ confidential values? from Q3\.xlsx > Revenue!\S+What it would write/);
     assert.match(t, /Confidential/);
-    assert.ok(t.includes(`Why held${CONFIDENTIAL}`), t);
+    assert.ok(t.includes(`${CONFIDENTIAL}Details`), t);
     assert.ok(!t.includes("another document"), t);
   }
-  assert.match(denied, /FromRevenue!\S+What\d+ values? matched \(found in what the agent wrote\)/);
-  assert.match(denied, /Going toslide 3/);
-  assert.match(approved, /FromRevenue!A1:D4What16 values matched \(copied from the workbook\)/);
-  assert.match(approved, /Going toslide 2/);
-  assert.match(deletion, /^Delete slide 2 from Board\.pptx\?Why heldYour administrator requires approval for deletions/);
+  assert.match(denied, /FromQ3\.xlsx > Revenue!\S+ToBoard\.pptx, slide 3What\d+ values? matched \(found in what the agent wrote\)/);
+  assert.match(approved, /^The agent wants to add a table to slide 2 with 16 confidential values from Q3\.xlsx > Revenue!A1:D4/);
+  assert.match(approved, /FromQ3\.xlsx > Revenue!A1:D4ToBoard\.pptx, slide 2What16 values matched \(copied from the workbook\)/);
+  assert.match(deletion, /^The agent wants to delete slide 2 from this deckYour administrator requires approval for deletionsDetails/);
   assert.equal(cardLines.length, 3, JSON.stringify(cardLines));
   assert.match(cardLines[0].title, /^Blocked on the desktop: content from Q3\.xlsx > Revenue!\S+$/);
   assert.equal(cardLines[1].title, "Allowed: content from Q3.xlsx > Revenue!A1:D4");
   assert.equal(cardLines[2].title, "Blocked: delete slide 2 from Board.pptx");
   assert.equal(lines.length, 4, JSON.stringify(lines));
-  assert.equal(lines[0].title, "Kept out of this deck: from Q3.xlsx > Costs!A1:C3 → slide 1");
-  assert.match(lines[1].title, /^Kept out of this deck: from Q3\.xlsx > Revenue!\S+ → slide 3$/);
+  assert.equal(lines[0].title, "Kept out of this deck, slide 1: 9 values from Q3.xlsx > Costs!A1:C3");
+  assert.match(lines[1].title, /^Kept out of this deck, slide 3: \d+ values? from Q3\.xlsx > Revenue!\S+$/);
   assert.match(lines[1].detail, /denied on the desktop/);
-  assert.equal(lines[2].title, "Came into this deck: from Q3.xlsx > Revenue!A1:D4 → slide 2");
+  assert.equal(lines[2].title, "Moved into this deck, slide 2: 16 values from Q3.xlsx > Revenue!A1:D4");
   assert.match(lines[2].detail, /approved in this pane/);
-  assert.match(lines[3].title, /^Came into this deck: from Q3\.xlsx > Revenue!\S+ → slide 3$/);
+  assert.match(lines[3].title, /^Moved into this deck, slide 3: \d+ values? from Q3\.xlsx > Revenue!\S+$/);
   assert.match(lines[3].detail, /allowed and shown to you/);
 });
 
@@ -490,22 +491,25 @@ test("the monitor reads the stream and /v1/flows alike: one row per transfer, it
       return transferRow(entry);
     });
     const [blocked, denied, approved, notified] = rows[what];
-    assert.equal(blocked.title, "9 values from Q3.xlsx > Costs!A1:C3 kept out of Board.pptx slide 1", what);
+    assert.equal(blocked.title, "Kept out of Board.pptx, slide 1: 9 values from Q3.xlsx > Costs!A1:C3", what);
     assert.deepEqual([blocked.badge, blocked.decision], ["Blocked", "block"], what);
     assert.match(blocked.detail, /^decided by the policy · /, what);
-    assert.match(denied.title, /^\d+ values? from Q3\.xlsx > Revenue!\S+ kept out of Board\.pptx slide 3$/, what);
+    assert.match(denied.title, /^Kept out of Board\.pptx, slide 3: \d+ values? from Q3\.xlsx > Revenue!\S+$/, what);
     assert.deepEqual([denied.badge, denied.decision], ["Denied", "block"], what);
     assert.match(denied.detail, /^answered on the desktop/, what);
-    assert.equal(approved.title, "16 values from Q3.xlsx > Revenue!A1:D4 moved into Board.pptx slide 2", what);
-    assert.deepEqual([approved.badge, approved.decision], ["Approved", "allow"], what);
+    assert.equal(approved.title, "Moved into Board.pptx, slide 2: 16 values from Q3.xlsx > Revenue!A1:D4", what);
+    assert.deepEqual([approved.badge, approved.decision], ["Approved, moved", "allow"], what);
     assert.match(approved.detail, /^answered in the document's pane · .*confirmed, copied from the workbook · Confidential$/, what);
-    assert.match(notified.title, /^\d+ values? from Q3\.xlsx > Revenue!\S+ moved into Board\.pptx slide 3$/, what);
-    assert.deepEqual([notified.badge, notified.decision], ["Allowed, shown to you", "notify"], what);
-    // The graph: one arrow, counting only the values written (approved and notified).
-    const edges = g.edges();
-    assert.equal(edges.length, 1, what);
+    assert.match(notified.title, /^Moved into Board\.pptx, slide 3: \d+ values? from Q3\.xlsx > Revenue!\S+$/, what);
+    assert.deepEqual([notified.badge, notified.decision], ["Moved, shown to you", "notify"], what);
+    // The graph: one pair, an arrow for what moved (only the values written: approved and
+    // notified) and one for what was kept out.
+    const pairs = g.pairs();
+    assert.equal(pairs.length, 1, what);
     const moved = NAMES.filter((n) => EXPECT[n].written).reduce((s, n) => s + Number(g.entry(ids[n]).flow.matched), 0);
-    assert.deepEqual([edges[0].count, edges[0].moved, edges[0].kept, edges[0].pending, edges[0].values], [4, 2, 2, 0, moved], what);
+    const kept = NAMES.filter((n) => !EXPECT[n].written).reduce((s, n) => s + Number(g.entry(ids[n]).flow.matched), 0);
+    assert.deepEqual([pairs[0].count, pairs[0].moved, pairs[0].kept, pairs[0].pending, pairs[0].values, pairs[0].keptValues], [4, 2, 2, 0, moved, kept], what);
+    assert.deepEqual(g.edges().map((e) => [e.kind, e.count, e.values]), [["moved", 2, moved], ["kept", 2, kept]], what);
     assert.deepEqual(
       g.nodes().map((d) => d.name).sort(),
       ["Board.pptx", "Q3.xlsx"],

@@ -12,7 +12,7 @@
 // Screenshots at 1280x800 and 800x900 go to tests/output/ for review.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CHROMIUM_ARGS, McpClient, SimPane, runCommand, sleep, startBridge, stopBridge } from "./helpers/bridge-process.mjs";
@@ -214,12 +214,18 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   // The approval card, as the monitor shows it.
   const card = await page.waitForSelector("#approvals article.card", { timeout: 15000 });
   const cardText = (await card.innerText()).replace(/\s+/g, " ");
-  assert.match(cardText, /Content from Q3\.xlsx into Board\.pptx/);
-  assert.match(cardText, /From Q3\.xlsx > Revenue![A-D]\d+(:[A-D]\d+)?/);
-  assert.match(cardText, /To Board\.pptx, slide 3/);
-  assert.match(cardText, /\d+ values matched/);
-  assert.match(cardText, /Blocked automatically in [12]:\d\d/);
-  for (const name of [/^Allow once/, /^Always for this deck/, /^Block content/]) assert.equal(await page.getByRole("button", { name }).isEnabled(), true, String(name));
+  assert.match(cardText, /^The agent wants to add a table to slide 3 of Board\.pptx with \d+ (confidential )?values? from Q3\.xlsx > Revenue![A-D]\d+(:[A-D]\d+)?/);
+  // The preview comes from /v1/approvals (the event stream carries no values).
+  await page.waitForSelector("#approvals article.card .tip-preview td");
+  assert.match((await card.innerText()).replace(/\s+/g, " "), /What it would write Region Q1 Q2 Q3 EMEA \$1\.23M \$1\.46M \$1\.61M/);
+  await card.$eval("details", (d) => (d.open = true));
+  const details = (await card.innerText()).replace(/\s+/g, " ");
+  assert.match(details, /From Q3\.xlsx > Revenue![A-D]\d+(:[A-D]\d+)?/);
+  assert.match(details, /To Board\.pptx, slide 3/);
+  assert.match(details, /\d+ values matched/);
+  assert.match(details, /Blocked automatically in [12]:\d\d/);
+  await card.$eval("details", (d) => (d.open = false));
+  for (const name of [/^Allow once/, /^Always for this deck/, /^Block: content/]) assert.equal(await page.getByRole("button", { name }).isEnabled(), true, String(name));
   assert.equal(await page.textContent("#approvals-count"), "1");
   assert.match(await page.title(), /^\(1\) /);
   // Held: nothing written yet, the agent still waits.
@@ -228,10 +234,10 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   assert.ok(!ppt.received.some((r) => r.method === "powerpoint.addTable"), "nothing written while held");
   // The feed and the graph show the held transfer already.
   await page.waitForSelector("#feed li[data-group=flows] .badge.d-ask");
-  const edge = await page.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-target='Board.pptx']");
+  const edge = await page.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-target='Board.pptx'][data-kind='waiting']");
   assert.equal(await edge.getAttribute("data-decision"), "ask");
-  assert.equal(await edge.getAttribute("data-values"), "0", "nothing has moved while it is held");
-  assert.ok(Number(await edge.getAttribute("data-pending")) >= 1);
+  assert.equal(await page.locator("#graph svg g.edge[data-kind='moved']").count(), 0, "nothing has moved while it is held");
+  assert.ok(Number(await edge.getAttribute("data-count")) >= 1);
 
   // For review: the monitor with the card held, at both widths; one column at 800 px.
   await shoot("monitor-held-1280.png", 1280, 800);
@@ -242,6 +248,10 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   const a800 = await page.locator(".area-approvals").boundingBox();
   const d800 = await page.locator(".area-docs").boundingBox();
   assert.ok(d800.y > a800.y && Math.abs(d800.x - a800.x) < 1, "one column at 800 px, documents below approvals");
+  // At 320 px the card is a policy tip still: Allow once and Block on one row.
+  await shoot("monitor-held-320.png", 320, 900);
+  const [allowBox, blockBox] = await Promise.all([page.getByRole("button", { name: /^Allow once/ }).boundingBox(), page.getByRole("button", { name: /^Block: content/ }).boundingBox()]);
+  assert.ok(Math.abs(allowBox.y - blockBox.y) < 1, `one row at 320 px: ${JSON.stringify([allowBox, blockBox])}`);
   await page.setViewportSize({ width: 1280, height: 800 });
 
   // A monitor opened later shows the same: the card from /v1/approvals, the transfer from
@@ -251,7 +261,7 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   await second.goto(link);
   await second.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
   await second.waitForSelector("#approvals article.card");
-  await second.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-target='Board.pptx'][data-decision='ask']");
+  await second.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-target='Board.pptx'][data-kind='waiting']");
   await second.waitForFunction((line) => document.getElementById("feed").textContent.includes(line), (await page.$eval("#feed li[data-group=flows] .row-title", (el) => el.textContent)));
 
   // Answer with the keyboard: focus the button, press Enter.
@@ -278,18 +288,18 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   assert.equal(await page.isVisible("#approvals-count"), false);
   // The transfer's one row ends with its outcome (approval_resolved, then flow_outcome):
   // approved on the desktop and written. No second row, none left "Held for approval".
-  await page.waitForFunction(() => [...document.querySelectorAll("#feed li[data-group=flows] .row-badge")].some((b) => b.textContent === "Approved"), null, { timeout: 10000 });
+  await page.waitForFunction(() => [...document.querySelectorAll("#feed li[data-group=flows] .row-badge")].some((b) => b.textContent === "Approved, moved"), null, { timeout: 10000 });
   const feed = await feedRows();
   const transfer = feed.filter((r) => /from Q3\.xlsx > Revenue!/.test(r));
   assert.equal(transfer.length, s.flows.length, `one row per transfer: ${feed.join("\n")}`);
   const approved = transfer.find((r) => /Approved/.test(r));
-  assert.match(approved, /^\d+ values? from Q3\.xlsx > Revenue!\S+ moved into Board\.pptx slide 3/);
+  assert.match(approved, /^Moved into Board\.pptx, slide 3: \d+ values? from Q3\.xlsx > Revenue!\S+/);
   assert.match(approved, /answered on the desktop/);
-  assert.ok(!feed.some((r) => /Held for approval/.test(r)), feed.join("\n"));
+  assert.ok(!feed.some((r) => /Waiting for approval/.test(r)), feed.join("\n"));
   // The graph: one arrow Q3.xlsx -> Board.pptx, weighted by the values moved, labelled.
   // (The values count once the write's outcome, written, has arrived: flow_outcome comes
   // after approval_resolved.)
-  await page.waitForFunction((n) => document.querySelector("#graph svg g.edge")?.dataset.values === String(n), flow.matched, { timeout: 10000 });
+  await page.waitForFunction((n) => document.querySelector("#graph svg g.edge[data-kind='moved']")?.dataset.values === String(n), flow.matched, { timeout: 10000 });
   const edges = await page.$$eval("#graph svg g.edge", (gs) => gs.map((g) => ({ ...g.dataset, label: g.querySelector("title").textContent, width: Number(g.querySelector(".edge-line").getAttribute("stroke-width")) })));
   assert.equal(edges.length, 1, JSON.stringify(edges));
   assert.equal(edges[0].source, "Q3.xlsx");
@@ -303,7 +313,8 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   const x = Object.fromEntries(nodes.map((n) => [n.name, n.x]));
   assert.ok(x["Q3.xlsx"] < x["Board.pptx"], `the source on the left: ${JSON.stringify(nodes)}`);
   const cells = await page.$$eval("#graph-rows tr", (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
-  assert.deepEqual(cells, [["Q3.xlsx", "Board.pptx", String(flow.matched), "1", "0", "0", "Moved"]]);
+  // From, to, values moved, kept out, waiting, transfers.
+  assert.deepEqual(cells, [["Q3.xlsx", "Board.pptx", String(flow.matched), "0", "0", "1"]]);
   ask.flow = flow;
 
   await shoot("monitor-1280.png", 1280, 800);
@@ -311,44 +322,110 @@ test("a transfer happens live: held, answered with Allow once on the monitor, wr
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
-test("a second transfer blocked on the monitor: the arrow stays green, its values are not counted", { skip }, async () => {
+test("keyboard only, two cards: Enter on one answers it and the focus goes to the heading, never to the other card's button", { skip }, async () => {
   const [, ppt] = panes;
   const writes = ppt.received.filter((r) => r.method === "powerpoint.addTable").length;
   const call = mcp.callTool("ppt_add_table", { slide: 2, from_range: { sheet: "Revenue", range: "A1:D4" } });
   call.catch(() => {});
   await page.waitForSelector("#approvals article.card", { timeout: 15000 });
-  await page.getByRole("button", { name: /^Block content/ }).click();
+  // A slide deletion waits too (from a second agent session): the next card after the one
+  // answered.
+  const other = new McpClient(bridge);
+  await other.connect();
+  const deletion = other.callTool("ppt_delete_slide", { slide: 3 }).finally(() => other.close());
+  deletion.catch(() => {});
+  await page.waitForFunction(() => document.querySelectorAll("#approvals article.card").length === 2, null, { timeout: 15000 });
+  assert.match(await page.textContent("#approvals article.card:first-child h3"), /^The agent wants to delete slide 3 from Board\.pptx$/);
+  // Tab to the transfer's Block, press Enter.
+  const block = page.getByRole("button", { name: /^Block: content from Q3\.xlsx/ });
+  await page.focus("#approvals-h");
+  for (let i = 0; i < 12 && !(await block.evaluate((b) => b === document.activeElement)); i++) await page.keyboard.press("Tab");
+  assert.equal(await block.evaluate((b) => b === document.activeElement), true, "Block is reached with Tab");
+  await page.keyboard.press("Enter");
   const result = await call;
   assert.equal(result.isError, true, JSON.stringify(result));
   assert.equal(ppt.received.filter((r) => r.method === "powerpoint.addTable").length, writes, "nothing written");
-  await page.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-kept='1']", { timeout: 10000 });
-  const edge = await page.$eval("#graph svg g.edge[data-source='Q3.xlsx']", (g) => ({ ...g.dataset }));
-  assert.deepEqual([edge.decision, edge.values, edge.count, edge.moved, edge.kept], ["allow", String(ask.flow.matched), "2", "1", "1"]);
-  assert.match(await page.textContent("#graph svg .labels"), /1 kept out/);
+  await page.waitForFunction(() => document.querySelectorAll("#approvals article.card").length === 1);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "approvals-h", "the focus is on the region's heading");
+  // A second Enter answers nothing: the deletion still waits.
+  await page.keyboard.press("Enter");
+  await sleep(500);
+  assert.equal(await page.locator("#approvals article.card").count(), 1);
+  assert.equal(ppt.received.some((r) => r.method === "powerpoint.deleteSlide"), false, "the slide was not deleted");
+  await page.screenshot({ path: join(OUT, "monitor-keyboard-1280.png") });
+  // The deletion is answered on purpose, with the keyboard too.
+  const blockDeletion = page.getByRole("button", { name: /^Block: delete slide 3/ });
+  for (let i = 0; i < 6 && !(await blockDeletion.evaluate((b) => b === document.activeElement)); i++) await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  assert.equal((await deletion).isError, true);
+  // The graph: the blocked values are their own red arrow; the green one keeps its count.
+  await page.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-kind='kept']", { timeout: 10000 });
+  const moved = await page.$eval("#graph svg g.edge[data-source='Q3.xlsx'][data-kind='moved']", (g) => ({ ...g.dataset }));
+  const kept = await page.$eval("#graph svg g.edge[data-source='Q3.xlsx'][data-kind='kept']", (g) => ({ ...g.dataset }));
+  assert.deepEqual([moved.decision, moved.values, moved.count], ["allow", String(ask.flow.matched), "1"]);
+  assert.deepEqual([kept.decision, kept.values, kept.count], ["block", "16", "1"]);
+  assert.match(await page.textContent("#graph svg .labels"), new RegExp(`${ask.flow.matched} values moved · 16 kept out`));
   const rows = await feedRows();
-  assert.ok(rows.some((r) => /from Q3\.xlsx > Revenue!A1:D4 kept out of Board\.pptx slide 2/.test(r) && /Denied/.test(r)), rows.join("\n"));
+  assert.ok(rows.some((r) => /^Kept out of Board\.pptx, slide 2: 16 values from Q3\.xlsx > Revenue!A1:D4/.test(r) && /Denied/.test(r)), rows.join("\n"));
+  // The deletion's one row says how it ended.
+  assert.equal(rows.filter((r) => /delete slide 3 from Board\.pptx/.test(r)).length, 1, rows.join("\n"));
+  assert.equal(rows.filter((r) => /slide 2: 16 values from Q3\.xlsx > Revenue!A1:D4/.test(r)).length, 1, "held then blocked: one row");
 });
 
-test("after a reload the rows come from /v1/flows with their outcomes, not 'Held for approval'", { skip }, async () => {
+test("a transfer nobody answers expires: its row says so, live", { skip }, async () => {
+  // The administrator shortens the time to answer (the bridge reads its policy file live).
+  writeFileSync(join(bridge.dir, "policy.json"), JSON.stringify({ flows: { default: "ask" }, approval_timeout_seconds: 2 }));
+  await page.waitForSelector("#policy-rows tr[data-path='approval_timeout_seconds']:has-text('2 s')", { timeout: 10000 });
+  const call = mcp.callTool("ppt_add_table", { slide: 1, from_range: { sheet: "Revenue", range: "B2:C3" } });
+  await page.waitForSelector("#approvals article.card", { timeout: 15000 });
+  const result = await call;
+  assert.equal(result.isError, true, JSON.stringify(result));
+  await page.waitForSelector("#approvals article.card", { state: "detached", timeout: 10000 });
+  await page.waitForFunction(() => [...document.querySelectorAll("#feed li[data-group=flows]")].some((li) => /^Expired, kept out of Board\.pptx, slide 1: 4 values from Q3\.xlsx > Revenue!B2:C3/.test(li.innerText)), null, { timeout: 10000 });
+  writeFileSync(join(bridge.dir, "policy.json"), JSON.stringify({ flows: { default: "ask" } }));
+  await page.waitForSelector("#policy-rows tr[data-path='approval_timeout_seconds']:has-text('120 s')", { timeout: 10000 });
+});
+
+test("after a reload the rows come from /v1/flows with their outcomes (approved, denied, expired), never 'waiting'", { skip }, async () => {
   await page.reload();
   await page.waitForSelector("#conn[data-state=live]", { timeout: 15000 });
   await page.waitForSelector("#feed li[data-group=flows]");
   const rows = await feedRows();
   const transfers = rows.filter((r) => /from Q3\.xlsx > Revenue!/.test(r));
-  assert.ok(transfers.some((r) => /moved into Board\.pptx slide 3/.test(r) && /Approved/.test(r)), transfers.join("\n"));
-  assert.ok(transfers.some((r) => /kept out of Board\.pptx slide 2/.test(r) && /Denied/.test(r)), transfers.join("\n"));
-  assert.ok(!transfers.some((r) => /Held for approval/.test(r)), transfers.join("\n"));
-  const edge = await page.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-target='Board.pptx']");
+  assert.ok(transfers.some((r) => /^Moved into Board\.pptx, slide 3: /.test(r) && /Approved, moved/.test(r)), transfers.join("\n"));
+  assert.ok(transfers.some((r) => /^Kept out of Board\.pptx, slide 2: /.test(r) && /Denied/.test(r)), transfers.join("\n"));
+  assert.ok(transfers.some((r) => /^Expired, kept out of Board\.pptx, slide 1: /.test(r) && /Expired/.test(r)), transfers.join("\n"));
+  assert.ok(!transfers.some((r) => /Waiting/.test(r)), transfers.join("\n"));
+  const edge = await page.waitForSelector("#graph svg g.edge[data-source='Q3.xlsx'][data-target='Board.pptx'][data-kind='moved']");
   assert.equal(await edge.getAttribute("data-decision"), "allow");
   assert.equal(await edge.getAttribute("data-values"), String(ask.flow.matched));
+  const kept = await page.$eval("#graph svg g.edge[data-source='Q3.xlsx'][data-kind='kept']", (g) => ({ ...g.dataset }));
+  assert.deepEqual([kept.values, kept.count], ["20", "2"], "16 denied and 4 expired values, kept out");
+  // For review, at the three widths.
+  await shoot("monitor-reloaded-1280.png", 1280, 800);
+  await shoot("monitor-reloaded-800.png", 800, 900);
+  await shoot("monitor-reloaded-320.png", 320, 900);
+  await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 test("the page shows when the bridge goes away, and catches up when it is back", { skip }, async () => {
   for (const p of panes.splice(0)) p.close();
   await stopBridge(bridge);
   await page.waitForSelector("#conn[data-state=reconnecting]", { timeout: 15000 });
-  assert.match(await page.textContent("#conn-text"), /Not connected .*Retrying in \d+ s/);
+  await page.waitForFunction(() => /^office-bridge is not running: start it with `office-bridge serve`\. Retrying in \d+ s$/.test(document.getElementById("conn-text").textContent), null, { timeout: 15000 });
   assert.equal(await page.isVisible("#conn-retry"), true);
+  // The countdown counts down.
+  const secs = async () => Number(/Retrying in (\d+) s/.exec(await page.textContent("#conn-text"))?.[1]);
+  const first = await secs();
+  if (first > 1) await page.waitForFunction((n) => Number(/Retrying in (\d+) s/.exec(document.getElementById("conn-text").textContent)?.[1]) < n, first, { timeout: 3000 });
+  // What the page shows is greyed and dated; documents are not shown as connected.
+  await page.waitForSelector("#stale", { state: "visible" });
+  assert.match(await page.textContent("#stale"), /^Not live: what this page shows is as of \d\d:\d\d/);
+  assert.equal(await page.evaluate(() => document.body.classList.contains("is-stale")), true);
+  assert.match(await page.textContent("#graph-h"), /as of \d\d:\d\d/);
+  assert.equal(await page.locator("#docs li[data-state=connected]").count(), 0);
+  await shoot("monitor-stale-1280.png", 1280, 800);
+  await page.setViewportSize({ width: 1280, height: 800 });
   // The same port and data dir (token, CA): the page reconnects by itself or on "Retry now".
   const again = await startBridge(BIN, "monitor-again", { flows: { default: "ask" } }, { dataDir: bridge.dataDir, port: bridge.port, dir: bridge.dir });
   bridge.proc = again.proc;
@@ -356,7 +433,9 @@ test("the page shows when the bridge goes away, and catches up when it is back",
   await page.waitForSelector("#conn[data-state=live]", { timeout: 20000 });
   // The documents list is the new bridge's (none connected); the history of flows is kept.
   await page.waitForSelector("#docs-empty", { state: "visible" });
-  assert.equal(await page.locator("#graph svg g.edge").count(), 1);
+  assert.equal(await page.locator("#graph svg g.edge").count(), 2, "the moved and the kept-out arrows");
+  assert.equal(await page.isVisible("#stale"), false);
+  assert.equal(await page.evaluate(() => document.body.classList.contains("is-stale")), false);
 });
 
 test("a policy file that cannot be used is shown with its error; the defaults are in force", { skip }, async () => {

@@ -15,7 +15,7 @@
 // Screenshots for review go to tests/output/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CHROMIUM_ARGS, McpClient, api, sleep, startBridge, stopBridge } from "./helpers/bridge-process.mjs";
@@ -143,21 +143,24 @@ test("a write of those figures, reformatted, is held: the PowerPoint pane's card
   call.catch(() => {}); // awaited below; keep an early failure from being unhandled
 
   const card = await pp.waitForSelector("article.card", { timeout: 15000 });
+  await card.$eval("details", (d) => (d.open = true));
   const cardText = await readCard(card);
-  assert.match(cardText, /Content from Q3\.xlsx/);
-  assert.match(cardText, /From Revenue![A-D]\d+(:[A-D]\d+)?/);
+  // A policy tip: what the agent wants to do, with what and from where, a preview of the
+  // reformatted figures, one line of why.
+  assert.match(cardText, /^The agent wants to add a table to slide 2 with \d+ (confidential )?values? from Q3\.xlsx > Revenue![A-D]\d+(:[A-D]\d+)?/);
+  assert.match(cardText, /What it would write Region Q1 Q2 Q3 EMEA \$1\.23M \$1\.30M \$1\.42M/);
   assert.match(cardText, /\d+ values matched/);
-  assert.match(cardText, /Going to slide 2/);
+  assert.match(cardText, /To Q3 review\.pptx, slide 2/);
   assert.match(cardText, /Why held .*approval/);
   assert.match(cardText, /Blocked automatically in [12]:\d\d/);
-  for (const name of [/^Allow once/, /^Always allow/, /^Block/]) assert.equal(await pp.getByRole("button", { name }).isEnabled(), true);
+  for (const name of [/^Allow once/, /^Always for this deck/, /^Block/]) assert.equal(await pp.getByRole("button", { name }).isEnabled(), true);
   // While the card is up, nothing is written and the agent's call is still waiting.
   await sleep(300);
   assert.equal(settled, false, "the tool call waits for the person");
   assert.equal((await deckOf(pp)).slides[1].shapes.length, slidesBefore);
   // Both panes were told of the flow as it was held: one line each, waiting.
-  await pp.waitForFunction(() => /Waiting to come into this deck: from Q3\.xlsx > Revenue!.*waiting for your approval/s.test(document.getElementById("feed").textContent));
-  await xl.waitForFunction(() => /Waiting to leave this workbook: Revenue!\S+ → Q3 review\.pptx, slide 2/.test(document.getElementById("feed").textContent));
+  await pp.waitForFunction(() => /Waiting to go to this deck, slide 2: \d+ values? from Q3\.xlsx > Revenue!.*waiting for your approval/s.test(document.getElementById("feed").textContent));
+  await xl.waitForFunction(() => /Waiting to go to Q3 review\.pptx, slide 2: \d+ values? from Revenue!\S+/.test(document.getElementById("feed").textContent));
   assert.match((await feedLines(xl))[0], /waiting for approval/);
 
   // For review: both panes and the playground with the card held.
@@ -183,7 +186,7 @@ test("a write of those figures, reformatted, is held: the PowerPoint pane's card
   assert.equal(flow.explicit, false, "found by detection in the reformatted figures, not copied by reference");
   assert.equal(flow.strength, "confirmed");
   // The card named exactly what the bridge held.
-  assert.ok(cardText.includes(`From Revenue!${flow.cells}`), `card ${JSON.stringify(cardText)} names Revenue!${flow.cells}`);
+  assert.ok(cardText.includes(`from Q3.xlsx > Revenue!${flow.cells}`), `card ${JSON.stringify(cardText)} names Revenue!${flow.cells}`);
   assert.ok(cardText.includes(`${flow.matched} value`), `card names ${flow.matched} matched values`);
 
   // The table is in the simulated deck, on slide 2, as written; and on the rendered slide.
@@ -194,18 +197,18 @@ test("a write of those figures, reformatted, is held: the PowerPoint pane's card
   assert.deepEqual(tables[0].table, rows);
   assert.equal(tables[0].id, s.result.shape_id);
   await page.waitForSelector(".slide .shape table td:text-is('$1.23M')");
-  // The person's answer and the write are in the PowerPoint pane's feed.
+  // The person's answer is told on the transfer's one line; the write is in the feed.
   const lines = await feedLines(pp);
-  assert.ok(lines.some((l) => /^You allowed once: content from Q3\.xlsx > Revenue!/.test(l)), lines.join("\n"));
+  assert.ok(!lines.some((l) => /^You allowed once/.test(l)), `no second entry for the transfer: ${lines.join("\n")}`);
   assert.ok(lines.some((l) => /^The agent added a table to slide 2/.test(l)), lines.join("\n"));
   assert.equal(await pp.isVisible("#approvals-empty"), true);
   // The transfer's line in each pane ended with its outcome (flow.outcome): approved in the
   // deck's pane, written. The workbook's pane no longer says it is waiting.
-  await pp.waitForFunction(() => /Came into this deck: from Q3\.xlsx > Revenue!\S+ → slide 2.*approved in this pane/s.test(document.getElementById("feed").innerText));
-  await xl.waitForFunction(() => /Left this workbook: Revenue!\S+ → Q3 review\.pptx, slide 2.*approved in the pane of Q3 review\.pptx/s.test(document.getElementById("feed").innerText));
+  await pp.waitForFunction(() => /Moved into this deck, slide 2: \d+ values? from Q3\.xlsx > Revenue!\S+.*approved in this pane/s.test(document.getElementById("feed").innerText));
+  await xl.waitForFunction(() => /Moved into Q3 review\.pptx, slide 2: \d+ values? from Revenue!\S+.*approved in the pane of Q3 review\.pptx/s.test(document.getElementById("feed").innerText));
   const xlLines = await feedLines(xl);
-  assert.ok(!xlLines.some((l) => /^Waiting to leave this workbook/.test(l)), xlLines.join("\n"));
-  assert.equal(xlLines.filter((l) => /this workbook: Revenue!/.test(l)).length, s.flows.length, "one line per transfer");
+  assert.ok(!xlLines.some((l) => /^Waiting to go to/.test(l)), xlLines.join("\n"));
+  assert.equal(xlLines.filter((l) => /Q3 review\.pptx, slide 2: \d+ values? from Revenue!/.test(l)).length, s.flows.length, "one line per transfer");
   await page.screenshot({ path: join(OUT, "playground.png"), fullPage: true });
   await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane.png") });
 });
@@ -217,10 +220,13 @@ test("from_range held and blocked in the pane: the tool call fails and the deck 
   call.catch(() => {});
   const card = await pp.waitForSelector("article.card", { timeout: 15000 });
   const cardText = await readCard(card);
-  assert.match(cardText, /Content from Q3\.xlsx/);
-  assert.match(cardText, /From Costs!A1:C3/);
-  assert.match(cardText, /Going to slide 1/);
-  await pp.getByRole("button", { name: /^Block/ }).click();
+  assert.match(cardText, /^The agent wants to add a table to slide 1 with \d+ (confidential )?values? from Q3\.xlsx > Costs!A1:C3/);
+  // Answered with the keyboard alone: Tab to Block, Enter.
+  await pp.focus("#approvals-h");
+  const block = pp.getByRole("button", { name: /^Block/ });
+  for (let i = 0; i < 5 && !(await block.evaluate((b) => b === document.activeElement)); i++) await ask.pg.page.keyboard.press("Tab");
+  assert.equal(await block.evaluate((b) => b === document.activeElement), true, "Block is reached with Tab");
+  await ask.pg.page.keyboard.press("Enter");
   const result = await call;
   assert.equal(result.isError, true, JSON.stringify(result));
   assert.equal(result.structuredContent?.written, false, JSON.stringify(result));
@@ -228,12 +234,14 @@ test("from_range held and blocked in the pane: the tool call fails and the deck 
   assert.match(result.content[0].text, /Q3\.xlsx > Costs!A1:C3/);
   assert.deepEqual(await deckOf(pp), before);
   await pp.waitForSelector("article.card", { state: "detached" });
-  assert.match((await feedLines(pp))[0], /^You blocked: content from Q3\.xlsx > Costs!A1:C3/);
-  // Nothing left the workbook, and its pane says so on the transfer's one line.
+  // The keyboard stays in the region, on its heading.
+  assert.equal(await pp.evaluate(() => document.activeElement?.id), "approvals-h");
+  // Nothing left the workbook, and each pane says so on the transfer's one line.
   const xl = ask.pg.frame("excel");
-  await xl.waitForFunction(() => /Kept in this workbook: Costs!A1:C3 → Q3 review\.pptx, slide 1.*denied in the pane of Q3 review\.pptx/s.test(document.getElementById("feed").innerText));
-  await pp.waitForFunction(() => /Kept out of this deck: from Q3\.xlsx > Costs!A1:C3 → slide 1.*denied in this pane/s.test(document.getElementById("feed").innerText));
-  assert.ok(!(await feedLines(xl)).some((l) => /^Waiting to leave this workbook: Costs!A1:C3/.test(l)));
+  await xl.waitForFunction(() => /Kept out of Q3 review\.pptx, slide 1: \d+ values? from Costs!A1:C3.*denied in the pane of Q3 review\.pptx/s.test(document.getElementById("feed").innerText));
+  await pp.waitForFunction(() => /Kept out of this deck, slide 1: \d+ values? from Q3\.xlsx > Costs!A1:C3.*denied in this pane/s.test(document.getElementById("feed").innerText));
+  assert.ok(!(await feedLines(xl)).some((l) => /^Waiting to go to Q3 review\.pptx, slide 1/.test(l)));
+  assert.equal((await feedLines(pp)).filter((l) => /Costs!A1:C3/.test(l)).length, 1, "held then blocked: one entry");
 });
 
 test("a slide deletion is held as a deletion, not as content from another document", { skip }, async () => {
@@ -243,9 +251,9 @@ test("a slide deletion is held as a deletion, not as content from another docume
   call.catch(() => {});
   const card = await pp.waitForSelector("article.card", { timeout: 15000 });
   const cardText = await readCard(card);
-  assert.match(cardText, /Delete slide 1 from Q3 review\.pptx\?/);
+  assert.match(cardText, /^The agent wants to delete slide 1 from this deck/);
   assert.doesNotMatch(cardText, /another document/);
-  assert.equal(await pp.getByRole("button", { name: /^Always allow/ }).count(), 0, "no standing choice for a deletion");
+  assert.equal(await pp.getByRole("button", { name: /^Always for/ }).count(), 0, "no standing choice for a deletion");
   await pp.getByRole("button", { name: /^Block/ }).click();
   const result = await call;
   assert.equal(result.isError, true, JSON.stringify(result));
@@ -281,10 +289,28 @@ test("an approval answered on the desktop first: the tool call is refused and th
   assert.deepEqual(await deckOf(pp), before);
   // The bridge tells the pane the approval was settled elsewhere: its card goes, in words.
   await pp.waitForSelector("article.card", { state: "detached", timeout: 5000 });
-  assert.match((await feedLines(pp))[0], /^Blocked on the desktop: content from Q3\.xlsx > Revenue!/);
   assert.deepEqual(await deckOf(pp), before);
-  await pp.waitForFunction(() => /Kept out of this deck: from Q3\.xlsx > Revenue!\S+ → slide 2.*denied on the desktop/s.test(document.getElementById("feed").innerText));
-  await ask.pg.frame("excel").waitForFunction(() => /Kept in this workbook: Revenue!\S+ → Q3 review\.pptx, slide 2.*denied on the desktop/s.test(document.getElementById("feed").innerText));
+  await pp.waitForFunction(() => /Kept out of this deck, slide 2: \d+ values? from Q3\.xlsx > Revenue!\S+.*denied on the desktop/s.test(document.getElementById("feed").innerText));
+  await ask.pg.frame("excel").waitForFunction(() => /Kept out of Q3 review\.pptx, slide 2: \d+ values? from Revenue!\S+.*denied on the desktop/s.test(document.getElementById("feed").innerText));
+});
+
+test("a reloaded pane shows its document's transfers again, each once, with how it ended (flow.list recent)", { skip }, async () => {
+  const { page, frame } = ask.pg;
+  const pp = frame("powerpoint");
+  const before = await feedLines(pp);
+  const transfers = (lines) => lines.filter((l) => /^(Moved into|Kept out of|Expired, kept out of|Waiting to go to) this deck/.test(l));
+  const shown = transfers(before).map((l) => l.replace(/\s\d\d:\d\d:\d\d\s?(AM|PM)?$/, ""));
+  assert.ok(shown.length >= 3, before.join("\n"));
+  await Promise.all([pp.waitForNavigation({ timeout: 15000 }), pp.evaluate(() => location.reload())]);
+  await pp.waitForSelector("#status[data-state=connected]", { timeout: 15000 });
+  await pp.waitForFunction((n) => document.querySelectorAll("#feed .feed-item").length >= n, shown.length, { timeout: 10000 });
+  const after = transfers(await feedLines(pp)).map((l) => l.replace(/\s\d\d:\d\d:\d\d\s?(AM|PM)?$/, ""));
+  // The same transfers, newest first, with their outcomes: none back to "waiting".
+  assert.ok(after.some((l) => /^Moved into this deck, slide 2: \d+ (confidential )?values? from Q3\.xlsx > Revenue!\S+.*approved in this pane/.test(l)), after.join("\n"));
+  assert.ok(after.some((l) => /^Kept out of this deck, slide 1: \d+ (confidential )?values? from Q3\.xlsx > Costs!A1:C3.*denied in this pane/.test(l)), after.join("\n"));
+  assert.ok(after.some((l) => /^Kept out of this deck, slide 2: .*denied on the desktop/.test(l)), after.join("\n"));
+  assert.ok(!after.some((l) => /^Waiting to go to/.test(l)), after.join("\n"));
+  await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane-reloaded.png") });
 });
 
 test("a bridge restart with a card open: the pane reconciles with approval.list and says nothing was written", { skip }, async () => {
@@ -296,21 +322,30 @@ test("a bridge restart with a card open: the pane reconciles with approval.list 
   const call = ask.mcp.callTool("ppt_add_table", { slide: 2, rows });
   call.catch(() => {}); // the bridge goes away under it
   const card = await pp.waitForSelector("article.card", { timeout: 15000 });
-  const subject = (await card.evaluate((el) => el.querySelector("h3").textContent)).replace(/^Content from /, "");
-  assert.equal(subject, "Q3.xlsx");
+  assert.match(await card.evaluate((el) => el.querySelector("h3").textContent), /^The agent wants to add a table to slide 2 with \d+ (confidential )?values? from Q3\.xlsx/);
   ask.mcp.close();
   // A crash: the bridge cannot close the approval itself (a clean stop does; restart.rs).
   await stopBridge(ask, { signal: "SIGKILL" });
-  // While the bridge is away the card stays, its buttons off, saying why.
+  // While the bridge is away the card stays, its buttons off, saying why; its countdown
+  // stops; the pane says office-bridge is not running and counts down to its next attempt.
   await pp.waitForFunction(() => /answers wait for the connection/.test(document.querySelector("article.card .message")?.textContent ?? ""), null, { timeout: 15000 });
   assert.equal(await pp.getByRole("button", { name: /^Allow once/ }).isDisabled(), true);
+  assert.equal(await pp.isVisible("article.card .countdown"), false, "the countdown stops while the bridge is down");
+  await pp.waitForFunction(() => document.getElementById("status-text").textContent === "office-bridge is not running: start it with `office-bridge serve`", null, { timeout: 15000 });
+  await pp.waitForFunction(() => /^Retrying in \d+ s$/.test(document.getElementById("status-detail").textContent), null, { timeout: 15000 });
+  const secs = () => pp.evaluate(() => Number(/Retrying in (\d+) s/.exec(document.getElementById("status-detail").textContent)?.[1] ?? 0));
+  const first = await secs();
+  if (first > 1) await pp.waitForFunction((n) => Number(/Retrying in (\d+) s/.exec(document.getElementById("status-detail").textContent)?.[1] ?? 99) < n, first, { timeout: 3000 });
+  // A disabled Block button is grey, not red.
+  const colors = await pp.$eval("article.card button.danger", (b) => ({ color: getComputedStyle(b).color, disabled: b.disabled }));
+  assert.deepEqual(colors, { color: "rgb(189, 189, 189)", disabled: true });
+  await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane-bridge-down.png") });
   // The same port and data dir: the panes come back by themselves (backoff) to a new bridge.
   const again = await startBridge(BIN, "real-ask-again", { flows: { default: "ask" } }, { dataDir: ask.dataDir, port: ask.port, dir: ask.dir, playground: true });
   ask.proc = again.proc;
   await pp.waitForSelector("#status[data-state=connected]", { timeout: 40000 });
   await pp.waitForSelector("article.card", { state: "detached", timeout: 10000 });
-  await pp.waitForFunction(() => /Closed while office-bridge was away: content from Q3\.xlsx > Revenue!\S+ — nothing was written/.test(document.getElementById("feed").innerText));
-  await pp.waitForFunction(() => /Kept out of this deck: from Q3\.xlsx > Revenue!\S+ → slide 2.*expired/s.test(document.getElementById("feed").innerText));
+  await pp.waitForFunction(() => /Expired, kept out of this deck, slide 2: \d+ values? from Q3\.xlsx > Revenue!\S+.*expired/s.test(document.getElementById("feed").innerText));
   assert.equal(await pp.isVisible("#approvals-empty"), true);
   assert.deepEqual(await deckOf(pp), before, "nothing was written");
   // The new bridge agrees: nothing is waiting, and the transfer ended as expired, not written.
@@ -334,6 +369,10 @@ test("the Excel pane lists the person's marks from the bridge and removes one ex
   await xl.waitForSelector("#marks li[data-sheet='Revenue'][data-address='B2:C4']", { timeout: 10000 });
   assert.equal((await xl.textContent("#marks li[data-sheet='Revenue'][data-address='B2:C4'] .mark-range")).trim(), "Revenue!B2:C4");
   assert.equal(await xl.isVisible("#marks-empty"), false);
+  // The marks are the bridge's: they are still listed after the pane is reloaded.
+  await Promise.all([xl.waitForNavigation({ timeout: 15000 }), xl.evaluate(() => location.reload())]);
+  await xl.waitForSelector("#status[data-state=connected]", { timeout: 15000 });
+  await xl.waitForSelector("#marks li[data-sheet='Revenue'][data-address='B2:C4']", { timeout: 10000 });
   await page.locator("#xl-pane").screenshot({ path: join(OUT, "excel-pane-marks-real.png") });
   await xl.getByRole("button", { name: "Remove the confidential mark on Revenue!B2:C4" }).click();
   await xl.waitForSelector("#marks li[data-address='B2:C4']", { state: "detached", timeout: 10000 });
@@ -358,6 +397,20 @@ test("the administrator's switch: with PowerPoint disabled the pane says so and 
   const health = await page.evaluate(async () => (await fetch("/healthz")).json());
   assert.equal(health.panes_connected, 1, JSON.stringify(health));
   await page.locator("#pp-pane").screenshot({ path: join(OUT, "powerpoint-pane-disabled.png") });
+  // The administrator turns it back on: the disabled pane, which polls, is back within about
+  // 2 s (the bridge reads its policy file every second; the pane tries every second).
+  const policyFile = join(off.dir, "policy.json");
+  writeFileSync(policyFile, JSON.stringify({ addins: { powerpoint: { enabled: true } } }));
+  const t0 = Date.now();
+  await pp.waitForSelector("#status[data-state=connected]", { timeout: 10000 });
+  const back = Date.now() - t0;
+  assert.ok(back < 3000, `re-enabled pane connected after ${back} ms`);
+  // And off again: the connected pane is told at once (policy.changed), not on a timer.
+  writeFileSync(policyFile, JSON.stringify({ addins: { powerpoint: { enabled: false } } }));
+  const t1 = Date.now();
+  await pp.waitForSelector("#status[data-state=disabled]", { timeout: 10000 });
+  const gone = Date.now() - t1;
+  assert.ok(gone < 2500, `disabled pane told after ${gone} ms`);
   // The agent is told the same, in words.
   const mcp = new McpClient(off);
   try {

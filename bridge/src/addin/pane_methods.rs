@@ -40,10 +40,19 @@ enum DecisionWord {
 /// A pane asks about at most this many transfers at once (it tracks fewer lines than that).
 const MAX_FLOW_IDS: usize = 500;
 
+/// A pane reloaded (or opened) asks for the most recent transfers of its document: at most
+/// this many.
+const MAX_RECENT: usize = 200;
+
+/// Either the transfers a pane still shows as pending (`flow_ids`), or the most recent
+/// ones from or into its document (`recent`: what a reloaded pane shows again).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FlowListParams {
-    flow_ids: Vec<i64>,
+    #[serde(default)]
+    flow_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    recent: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -106,15 +115,28 @@ impl GatePaneMethods {
                 }
                 "flow.list" => {
                     let p: FlowListParams = serde_json::from_value(params).map_err(invalid)?;
-                    if p.flow_ids.len() > MAX_FLOW_IDS {
-                        return Err(invalid(format!(
-                            "at most {MAX_FLOW_IDS} flow ids at a time"
-                        )));
+                    let flows = match (p.flow_ids, p.recent) {
+                        (Some(ids), None) => {
+                            if ids.len() > MAX_FLOW_IDS {
+                                return Err(invalid(format!(
+                                    "at most {MAX_FLOW_IDS} flow ids at a time"
+                                )));
+                            }
+                            gate.flows_of(session.document.id.clone(), ids).await
+                        }
+                        (None, Some(n)) if (1..=MAX_RECENT).contains(&n) => {
+                            gate.recent_flows_of(session.document.id.clone(), n).await
+                        }
+                        (None, Some(_)) => {
+                            return Err(invalid(format!("recent must be 1 to {MAX_RECENT}")));
+                        }
+                        _ => {
+                            return Err(invalid(
+                                "send either flow_ids (the transfers to ask about) or recent (how many of the latest)",
+                            ));
+                        }
                     }
-                    let flows = gate
-                        .flows_of(session.document.id.clone(), p.flow_ids)
-                        .await
-                        .map_err(|e| RpcError::new(codes::INTERNAL_ERROR, e.to_string()))?;
+                    .map_err(|e| RpcError::new(codes::INTERNAL_ERROR, e.to_string()))?;
                     Ok(
                         json!({"flows": flows.iter().map(crate::events::stored_flow_json).collect::<Vec<_>>()}),
                     )

@@ -237,6 +237,7 @@ impl Registry {
                 capabilities: reg.capabilities,
                 connected_since: now,
                 connected: true,
+                simulated: reg.simulated,
             };
             let old = sessions.insert(
                 session_id,

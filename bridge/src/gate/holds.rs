@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tracker::approvals::{Answer, HeldApproval, Outcome, Scope, Settlement, Who, WriteId};
 use tracker::{DocumentId, DocumentRef, UnixMillis};
 
-use super::routing::{approval_request, held_action};
+use super::routing::{WriteSketch, approval_request, held_action, held_action_words};
 use super::{AnswerRefused, Gate, GateError, lock};
 use crate::events::BridgeEvent;
 
@@ -67,6 +67,18 @@ impl Drop for HoldingCount<'_> {
     }
 }
 
+/// Forgets a held write's sketch once it is no longer held, however `hold` ends.
+pub(super) struct SketchGuard<'a> {
+    gate: &'a Gate,
+    write_id: WriteId,
+}
+
+impl Drop for SketchGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.gate.sketches).remove(&self.write_id);
+    }
+}
+
 /// Withdraws a held write whose call went away before it was settled (the agent's request
 /// was cancelled or its connection dropped): its approvals close, so a late answer finds
 /// nothing to approve.
@@ -112,17 +124,22 @@ impl Gate {
     /// The approvals waiting for an answer, as their requests were announced.
     pub async fn pending(&self) -> Result<Vec<Value>, GateError> {
         let open = self.read_tracker(|t| t.open_approvals()).await?;
-        Ok(open.iter().map(approval_request).collect())
+        let sketches = lock(&self.sketches);
+        Ok(open
+            .iter()
+            .map(|a| approval_request(a, sketches.get(&a.write_id)))
+            .collect())
     }
 
     /// The approvals waiting for an answer in one document (what its pane reconciles its
     /// cards with when it reconnects).
     pub async fn pending_for(&self, document: DocumentId) -> Result<Vec<Value>, GateError> {
         let open = self.read_tracker(|t| t.open_approvals()).await?;
+        let sketches = lock(&self.sketches);
         Ok(open
             .iter()
             .filter(|a| a.target.id == document)
-            .map(approval_request)
+            .map(|a| approval_request(a, sketches.get(&a.write_id)))
             .collect())
     }
 
@@ -175,17 +192,25 @@ impl Gate {
         held: Vec<HeldApproval>,
         expires_at: UnixMillis,
         caller: Caller,
+        sketch: Option<WriteSketch>,
     ) -> Result<Settlement, GateError> {
         let (tx, mut rx) = oneshot::channel();
         // Registered before anyone learns the approval ids, so no answer can come first.
         lock(&self.waiters).insert(write_id.clone(), tx);
+        if let Some(s) = &sketch {
+            lock(&self.sketches).insert(write_id.clone(), s.clone());
+        }
+        let _sketch = SketchGuard {
+            gate: self,
+            write_id: write_id.clone(),
+        };
         let _guard = HoldGuard {
             gate: self.clone(),
             write_id: write_id.clone(),
         };
         let mut lines = Vec::new();
         for approval in &held {
-            let request = approval_request(approval);
+            let request = approval_request(approval, sketch.as_ref());
             let line = request["line"].as_str().unwrap_or_default().to_string();
             self.events.publish(BridgeEvent::ApprovalRequested {
                 approval_id: approval.id.clone(),
@@ -193,6 +218,7 @@ impl Gate {
                 flow_id: approval.flow_id(),
                 target: target.into(),
                 held: held_action(approval),
+                action: held_action_words(approval, sketch.as_ref()),
                 expires_at,
                 line: line.clone(),
             });

@@ -33,6 +33,7 @@ mod routing;
 mod writes;
 
 pub use holds::{Caller, Elicit, HoldProgress, Progress};
+pub use routing::WriteSketch;
 pub use writes::{Passage, Verdict};
 
 /// How long a held transfer waits for the person before it is denied.
@@ -72,6 +73,8 @@ pub struct Gate {
     tracker: Arc<Mutex<Tracker>>,
     /// Held writes waiting for their settlement, by write id.
     waiters: Mutex<HashMap<WriteId, oneshot::Sender<Settlement>>>,
+    /// What each held write would do, for the approvals' cards (never stored).
+    sketches: Mutex<HashMap<WriteId, routing::WriteSketch>>,
     /// Calls inside `hold` (for a shutdown that lets them answer before closing).
     holding: AtomicUsize,
     /// One question per pane session for its document's label, shared by every caller
@@ -114,6 +117,7 @@ impl Gate {
             audit_key_error,
             tracker: Arc::new(Mutex::new(tracker)),
             waiters: Mutex::new(HashMap::new()),
+            sketches: Mutex::new(HashMap::new()),
             holding: AtomicUsize::new(0),
             label_questions: Mutex::new(HashMap::new()),
             events,
@@ -200,6 +204,12 @@ impl Gate {
         findings: Vec<InjectionFinding>,
     ) -> Result<ProvenanceId, GateError> {
         let flagged = findings.len();
+        // The read document's pane shows which of its cells look like instructions aimed at
+        // the agent (their text is the person's own document's; it goes to that pane only).
+        let flagged_cells: Vec<Value> = findings
+            .iter()
+            .map(|f| json!({"location": f.location, "reason": f.reason, "excerpt": f.excerpt}))
+            .collect();
         let summary = DocumentSummary::from(&read.document);
         let sheet = read
             .sheets
@@ -219,6 +229,15 @@ impl Gate {
                 Ok::<_, tracker::store::StoreError>(id)
             })
             .await??;
+        let notice = json!({
+            "provenance_id": id.to_string(),
+            "sheet": sheet,
+            "address": address,
+            "cells": cells,
+            "flagged": flagged_cells,
+            "at": at,
+        });
+        let document_id = summary.id.clone();
         self.events.publish(BridgeEvent::Read {
             provenance_id: id.to_string(),
             document: summary,
@@ -228,6 +247,8 @@ impl Gate {
             flagged,
             at,
         });
+        self.notify_documents(&[&document_id], "read.notice", &notice)
+            .await;
         Ok(id)
     }
 
@@ -361,6 +382,22 @@ impl Gate {
         Ok(flows
             .into_iter()
             .filter(|f| f.flow.source.id == document || f.flow.target.id == document)
+            .collect())
+    }
+
+    /// The most recent transfers from or into `document`, newest first (at most `limit`,
+    /// among the bridge's latest 500): what a pane that was reloaded shows again, each
+    /// with how it ended.
+    pub async fn recent_flows_of(
+        &self,
+        document: DocumentId,
+        limit: usize,
+    ) -> Result<Vec<StoredFlow>, GateError> {
+        let flows = self.read_tracker(|t| t.recent_flows(500)).await??;
+        Ok(flows
+            .into_iter()
+            .filter(|f| f.flow.source.id == document || f.flow.target.id == document)
+            .take(limit)
             .collect())
     }
 

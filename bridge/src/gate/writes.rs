@@ -167,6 +167,7 @@ impl Gate {
         let at = tracker::unix_millis_now();
         let expires_at = at + self.approval_timeout().as_millis() as UnixMillis;
         let target = write.target.clone();
+        let sketch = super::routing::WriteSketch::of(&write);
         let check = self
             .with_tracker(move |t| t.check_write(&write, at, expires_at))
             .await??;
@@ -207,7 +208,14 @@ impl Gate {
             }
             Action::Ask => {
                 let settlement = self
-                    .hold(&check.write_id, &target, check.held, expires_at, caller)
+                    .hold(
+                        &check.write_id,
+                        &target,
+                        check.held,
+                        expires_at,
+                        caller,
+                        Some(sketch),
+                    )
                     .await?;
                 match settlement {
                     Settlement::Proceed { approvals } => Ok(Verdict::Proceed(Passage {
@@ -282,7 +290,14 @@ impl Gate {
             }),
             (Action::Ask, Some(held)) => {
                 match self
-                    .hold(&check.write_id, target, vec![held], expires_at, caller)
+                    .hold(
+                        &check.write_id,
+                        target,
+                        vec![held],
+                        expires_at,
+                        caller,
+                        None,
+                    )
                     .await?
                 {
                     Settlement::Proceed { approvals } => Ok(passage(approvals)),

@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod conn;
+pub mod demo_agent;
 pub mod events_api;
 pub mod guard;
 pub mod peer_user;
@@ -124,6 +125,10 @@ pub struct AppState {
     pub connections: Arc<ConnectionCounts>,
     /// `serve --playground`: the playground is served and stand-in panes may register.
     pub playground: bool,
+    /// The playground's demo agent (`POST /playground/demo-agent`): one run at a time.
+    pub demo: Arc<demo_agent::DemoAgent>,
+    /// The bridge's CA, PEM: what the demo agent trusts when it calls this bridge's `/mcp`.
+    pub ca_pem: Arc<str>,
 }
 
 /// Connections since the start, by how they went. Another OS user knocking shows up here
@@ -372,6 +377,8 @@ impl Bridge {
             fixed_approval_timeout: options.approval_timeout,
             connections: Arc::default(),
             playground: options.playground,
+            demo: Arc::default(),
+            ca_pem: Arc::from(material.ca_pem.as_str()),
         };
         state.connections.limit.store(
             options.connections.max_connections as u64,
@@ -483,6 +490,7 @@ impl Bridge {
         Router::new()
             .route("/healthz", get(healthz))
             .route("/addin/ws", get(addin_socket))
+            .route("/playground/demo-agent", post(demo_agent::run))
             .merge(api)
             .fallback(assets::routes(assets::Assets {
                 origins: state.origins.clone(),

@@ -27,6 +27,12 @@ export class Node {
   prepend(...nodes) {
     nodes.forEach((n, i) => this.#insert(n instanceof Node ? n : new Text(String(n)), i));
   }
+  insertBefore(n, ref) {
+    if (!ref) return this.append(n);
+    n.remove();
+    this.#insert(n, this.childNodes.indexOf(ref));
+    return n;
+  }
   #insert(n, at) {
     n.remove();
     n.parentNode = this;
@@ -133,6 +139,14 @@ export class Element extends Node {
   }
   focus() {
     this.ownerDocument.activeElement = this;
+  }
+  blur() {
+    if (this.ownerDocument.activeElement === this) this.ownerDocument.activeElement = this.ownerDocument.body;
+  }
+  get isConnected() {
+    let x = this;
+    while (x.parentNode) x = x.parentNode;
+    return x === this.ownerDocument?.body;
   }
   /** Depth-first descendants matching a predicate. */
   findAll(pred) {
