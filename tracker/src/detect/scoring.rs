@@ -79,7 +79,7 @@ impl Detector {
     }
 
     /// Cells of sheet `sid` whose folded text hashes to `label`.
-    fn label_cells(&self, sid: u32, label: u64) -> Vec<(u32, u32)> {
+    pub(super) fn label_cells(&self, sid: u32, label: u64) -> Vec<(u32, u32)> {
         let mut v = Vec::new();
         self.texts.query(label, label, 4096, |id| {
             if let Some(c) = self.cells.get(id as usize).filter(|c| c.sheet == sid) {
@@ -142,6 +142,7 @@ impl Detector {
         hits: &SheetHits,
         look_elsewhere: f64,
     ) -> Option<Flow> {
+        let grid = hits.grid.as_ref();
         let info = self.sheets.get(sid as usize)?;
         let source = self.doc_of(sid)?;
 
@@ -373,7 +374,7 @@ impl Detector {
             chosen.entry(*id).or_insert_with(|| self.pick_at(*id, 2));
         }
         let fp_evidence = fp_evidence.min(40.0);
-        if chosen.is_empty() {
+        if chosen.is_empty() && grid.is_none() {
             return None;
         }
         // Weak coincidental matches far from the copied block are noise, not cells of the
@@ -436,6 +437,17 @@ impl Detector {
         }
         if let Some(ch) = &chain {
             evidence += ch.evidence(&chosen);
+        }
+        // Small integers agreeing at their header crossings (`grid`): their cells join the
+        // flow without rarity or compactness of their own.
+        if let Some(g) = grid {
+            evidence += g.evidence;
+            for (id, item) in &g.cells {
+                chosen.entry(*id).or_insert_with(|| Pick {
+                    item: *item,
+                    ..self.pick_at(*id, 1)
+                });
+            }
         }
         evidence -= look_elsewhere;
         if joint_pin(&mut crossings) {
