@@ -15,6 +15,8 @@ use super::{Detector, FastMap};
 const CELL_CAP: f64 = 8.0;
 /// Fewest written cells with a crossing in the sheet for the rule to apply.
 const MIN_CELLS: usize = 4;
+/// Shifts tried between a written column and the sheet's when the headers differ.
+const SHIFTS: u32 = 12;
 /// Most places one header may be found in one sheet.
 const MAX_PLACES: usize = 8;
 
@@ -91,6 +93,10 @@ impl Detector {
         };
         // (item, candidate crossing cells) for each small written integer with a crossing.
         let mut mapped: Vec<(usize, Vec<u32>)> = Vec::new();
+        // (item, written column, places of its row header) when its column header is not
+        // in the sheet.
+        type Unmapped = (usize, u32, Vec<(u32, u32)>);
+        let mut unmapped: Vec<Unmapped> = Vec::new();
         for (idx, item) in items.iter().enumerate().take(10_000) {
             let (ItemKind::Num(tok), Some((i, j))) = (&item.kind, item.at) else {
                 continue;
@@ -122,6 +128,51 @@ impl Detector {
             }
             if !cells.is_empty() {
                 mapped.push((idx, cells));
+            } else if !rp.is_empty() {
+                unmapped.push((idx, j, rp));
+            }
+        }
+        // Column headers renamed on the slide (`Q2` for `Apr–Jun 2025`): the written columns
+        // keep their order, so the sheet column is the row header's column plus the written
+        // one plus one shift for the table, the shift that agrees most (paid ln SHIFTS).
+        let mut shift_cost = 0.0;
+        if !unmapped.is_empty() {
+            let agrees = |id: u32, idx: usize| {
+                let (Some(cell), Some(ItemKind::Num(tok))) =
+                    (self.cells.get(id as usize), items.get(idx).map(|i| &i.kind))
+                else {
+                    return false;
+                };
+                let v = cell.value.abs();
+                tok.readings.iter().any(|r| r.lo <= v && v <= r.hi)
+            };
+            let cells_at = |s: u32, j: u32, rp: &[(u32, u32)]| -> Vec<u32> {
+                rp.iter()
+                    .filter_map(|(r, c0)| {
+                        self.pos
+                            .get(&super::index::pos_key(sid, *r, c0 + j + s))
+                            .copied()
+                    })
+                    .collect()
+            };
+            let mut best = (0usize, 0u32);
+            for s in 0..SHIFTS {
+                let n = unmapped
+                    .iter()
+                    .filter(|(idx, j, rp)| cells_at(s, *j, rp).iter().any(|id| agrees(*id, *idx)))
+                    .count();
+                if n > best.0 {
+                    best = (n, s);
+                }
+            }
+            if best.0 >= 2 {
+                shift_cost = f64::from(SHIFTS).ln();
+                for (idx, j, rp) in &unmapped {
+                    let cells = cells_at(best.1, *j, rp);
+                    if !cells.is_empty() {
+                        mapped.push((*idx, cells));
+                    }
+                }
             }
         }
         let m = mapped.len();
@@ -157,8 +208,15 @@ impl Detector {
             // width (at least 61 units for an integer), per crossing.
             let (c, w) = ((r.lo + r.hi) / 2.0, (r.hi - r.lo).max(1.0));
             let (lo, hi) = (c - 30.5 * w, c + 30.5 * w);
-            let near = block.partition_point(|x| *x <= hi) - block.partition_point(|x| *x < lo);
-            let p = ((near as f64 + 0.5) / 61.0 / nb * cells.len() as f64).min(1.0);
+            let count = |lo: f64, hi: f64| {
+                (block.partition_point(|x| *x <= hi) - block.partition_point(|x| *x < lo)) as f64
+            };
+            let near = count(lo, hi);
+            // And the share of the other crossings holding such a value themselves: values
+            // that crowd one spot (attrition rates of 0%) are no rarer for a wide window.
+            let same = (count(r.lo, r.hi) - 1.0).max(0.0);
+            let p_cell = ((near + 0.5) / 61.0).max(same + 0.5) / nb;
+            let p = (p_cell * cells.len() as f64).min(1.0);
             out.evidence += (-p.ln()).min(CELL_CAP);
             out.cells.push((id, *idx));
         }
@@ -167,7 +225,7 @@ impl Detector {
             return None;
         }
         let ln_fact = |n: usize| (2..=n).map(|i| (i as f64).ln()).sum::<f64>();
-        out.evidence -= ln_fact(m) - ln_fact(k) - ln_fact(m - k);
+        out.evidence -= ln_fact(m) - ln_fact(k) - ln_fact(m - k) + shift_cost;
         Some(out)
     }
 }

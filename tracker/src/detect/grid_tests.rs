@@ -106,3 +106,48 @@ fn the_same_headers_with_other_numbers_do_not_confirm() {
     let flows = det.check(&slide(&theirs, &[0, 1, 2, 3, 4, 5]));
     assert!(confirmed(&flows).is_empty(), "{flows:#?}");
 }
+
+#[test]
+fn renamed_quarter_headers_keep_their_columns_and_confirm() {
+    let (det, d, ours) = detector();
+    // `Q2`..`Q4` on the slide for the sheet's `Q2 2025`..`Q4 2025`: the columns keep
+    // their order, one shift for the table.
+    let mut t: Vec<Vec<String>> = vec![vec!["Team".into(), "Q2".into(), "Q3".into(), "Q4".into()]];
+    for i in [0usize, 1, 4, 5] {
+        let mut row = vec![DEPTS[i].to_string()];
+        row.extend(ours[i].iter().skip(1).map(|v| format!("{v}")));
+        t.push(row);
+    }
+    let w = write_table(
+        t.iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect(),
+    );
+    let flows = det.check(&w);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, d.id);
+    assert!(
+        c[0].cells.contains(&CellAddr::new(3, 3)),
+        "{:?}",
+        c[0].cells
+    );
+}
+
+#[test]
+fn renamed_headers_with_other_numbers_do_not_confirm() {
+    let (det, _, _) = detector();
+    let theirs = headcounts(34);
+    let mut t: Vec<Vec<String>> = vec![vec!["Team".into(), "Q2".into(), "Q3".into(), "Q4".into()]];
+    for (i, d) in DEPTS.iter().enumerate() {
+        let mut row = vec![d.to_string()];
+        row.extend(theirs[i].iter().skip(1).map(|v| format!("{v}")));
+        t.push(row);
+    }
+    let w = write_table(
+        t.iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect(),
+    );
+    assert!(confirmed(&det.check(&w)).is_empty());
+}
