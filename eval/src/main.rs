@@ -7,7 +7,7 @@
 //! Optional args: SEED BOOKS PER_CLASS NEGATIVES (corpus A), and
 //! - `--heldout-seed N`: corpus B's seed (default 20261204);
 //! - `--only-a` / `--only-b`: print one corpus;
-//! - `--misses`: after corpus B, print the decks of classes below their goal that were
+//! - `--misses`: after corpus A, its missed decks; after corpus B, print the decks of classes below their goal that were
 //!   not confirmed (up to 3 per class) and the negatives with a confirmed flow, with the
 //!   detector's flows;
 //! - `--low-cells X`: print up to 2 decks per class that were missed or confirmed with a
@@ -46,7 +46,14 @@ fn main() {
         println!(
             "seed {seed}: {books} source workbooks, {per_class} targets per class, {negatives} negative targets"
         );
-        print!("{}", eval::evaluate(&corpus));
+        let report = eval::evaluate(&corpus);
+        print!("{report}");
+        if misses {
+            let missed: Vec<usize> = (0..report.rows.len())
+                .filter(|&i| report.rows[i].hit_confirmed < report.rows[i].n)
+                .collect();
+            print!("{}", eval::explain_misses(&corpus, &missed, 3, 0.0));
+        }
     }
     if show_b {
         if show_a {

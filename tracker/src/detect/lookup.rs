@@ -40,6 +40,8 @@ pub(super) struct SheetHits {
     /// window 61x wider than the token's interval, over 61 (plus half a pseudo-count), per numeric cell of the sheet)
     pub(super) items: Vec<(usize, Vec<Hit>, f64)>,
     pub(super) fps: Vec<(u64, u32)>,
+    /// A written table's small integers agreeing at their header crossings here.
+    pub(super) grid: Option<super::grid::GridMatch>,
 }
 
 impl Detector {

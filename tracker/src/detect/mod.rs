@@ -50,6 +50,9 @@
 mod block_vote;
 #[cfg(test)]
 mod chance_tests;
+mod grid;
+#[cfg(test)]
+mod grid_tests;
 mod index;
 mod items;
 mod lookup;
@@ -67,6 +70,7 @@ use std::collections::HashMap;
 
 use crate::model::{
     CellAddr, DocumentRef, Flow, FlowStrength, ProvenanceId, SensitivityMark, WriteContent,
+    WritePart,
 };
 use index::pos_key;
 use items::extract;
@@ -190,7 +194,20 @@ impl Detector {
         for part in &write.parts {
             let (items, fps) = extract(part);
             let mut per_sheet: FastMap<u32, SheetHits> = FastMap::default();
-            let searched = self.collect(&items, &fps, target_doc, &mut per_sheet);
+            let mut searched = self.collect(&items, &fps, target_doc, &mut per_sheet);
+            // A table's small integers are compared at their header crossings in the sheets
+            // holding its row headers (`grid`).
+            if let WritePart::Table { rows, .. } = part {
+                for sid in self.grid_sheets(rows, target_doc) {
+                    if let Some(g) = self.header_grid(sid, rows, &items) {
+                        let hits = per_sheet.entry(sid).or_insert_with(|| {
+                            searched += 1;
+                            SheetHits::default()
+                        });
+                        hits.grid = Some(g);
+                    }
+                }
+            }
             // Look-elsewhere: with many candidate sheets, one of them reaching a given score
             // by chance is that many times likelier. Sheets whose only matches were set
             // aside (see `collect`) were candidates too.

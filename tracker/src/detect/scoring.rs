@@ -13,7 +13,7 @@ use super::{
 };
 use crate::model::{CellAddr, DocumentRef, Flow, FlowStrength, SensitivityMark, WriteContent};
 
-/// Fewest values in one line for their order to count ([`Detector::order_evidence`]).
+/// Fewest values in one line for their order to count ([`Chain::evidence`]).
 const ORDER_MIN: usize = 3;
 /// Most evidence their order may give.
 const ORDER_CAP: f64 = 12.0;
@@ -79,7 +79,7 @@ impl Detector {
     }
 
     /// Cells of sheet `sid` whose folded text hashes to `label`.
-    fn label_cells(&self, sid: u32, label: u64) -> Vec<(u32, u32)> {
+    pub(super) fn label_cells(&self, sid: u32, label: u64) -> Vec<(u32, u32)> {
         let mut v = Vec::new();
         self.texts.query(label, label, 4096, |id| {
             if let Some(c) = self.cells.get(id as usize).filter(|c| c.sheet == sid) {
@@ -142,6 +142,7 @@ impl Detector {
         hits: &SheetHits,
         look_elsewhere: f64,
     ) -> Option<Flow> {
+        let grid = hits.grid.as_ref();
         let info = self.sheets.get(sid as usize)?;
         let source = self.doc_of(sid)?;
 
@@ -186,6 +187,9 @@ impl Detector {
         // those headers). Several of them in one sheet pin the source jointly.
         let mut crossings: Vec<(u32, f64, f64)> = Vec::new();
         let mut chosen: FastMap<u32, Pick> = FastMap::default();
+        // Every candidate cell of a number or date (not only the chosen one), for the order
+        // of the write along one line of the sheet.
+        let mut cands: Vec<(u32, Pick)> = Vec::new();
         for (idx, hs, wide) in &hits.items {
             let Some(item) = items.get(*idx) else {
                 continue;
@@ -202,6 +206,12 @@ impl Detector {
                 ItemKind::Text { evidence, .. } => ((-evidence).exp(), 1.0, TOKEN_CAP),
             };
             let base = -(p_cell * sheet_n).min(1.0).ln();
+            let lnh = (hs.len() as f64).ln();
+            let kind = match item.kind {
+                ItemKind::Num(_) => 0u8,
+                ItemKind::Date(_) => 1,
+                ItemKind::Text { .. } => 2,
+            };
             // Header adjacency: a written label equal to a text cell left of the candidate in
             // its row, or above it in its column.
             let mut best: Option<(Hit, f64, u32)> = None; // (cell, evidence, distance)
@@ -257,6 +267,19 @@ impl Detector {
                     ev = ev.max(-p.ln());
                 }
                 let ev = ev.min(cap);
+                if kind < 2 {
+                    cands.push((
+                        *id,
+                        Pick {
+                            ev,
+                            lnh,
+                            kind,
+                            row,
+                            col,
+                            item: *idx,
+                        },
+                    ));
+                }
                 if hdr == 3 && matches!(item.kind, ItemKind::Num(_)) {
                     let places = row_n.min(col_n).max(1) as f64;
                     if -(p_cell * places).ln() >= PIN_EVIDENCE {
@@ -275,12 +298,6 @@ impl Detector {
             }
             crossings.extend(crossing);
             if let Some((c, ev, _)) = best {
-                let lnh = (hs.len() as f64).ln();
-                let kind = match item.kind {
-                    ItemKind::Num(_) => 0u8,
-                    ItemKind::Date(_) => 1,
-                    ItemKind::Text { .. } => 2,
-                };
                 let pick = |ev| Pick {
                     ev,
                     lnh,
@@ -357,7 +374,7 @@ impl Detector {
             chosen.entry(*id).or_insert_with(|| self.pick_at(*id, 2));
         }
         let fp_evidence = fp_evidence.min(40.0);
-        if chosen.is_empty() {
+        if chosen.is_empty() && grid.is_none() {
             return None;
         }
         // Weak coincidental matches far from the copied block are noise, not cells of the
@@ -365,6 +382,23 @@ impl Detector {
         let near_anchor =
             |v: &Pick| v.row.abs_diff(ar) <= CLUSTER_ROWS && v.col.abs_diff(ac) <= CLUSTER_COLS;
         chosen.retain(|_, v| v.kind == 2 || v.ev >= WEAK_EVIDENCE || near_anchor(v));
+        // The write's values in the order of one line of the sheet take the cells of that
+        // line: a date written twice takes both rows holding it, a date the column also
+        // holds elsewhere takes the row that keeps the order.
+        // Values attributed at their header crossings have no candidates of their own.
+        cands.extend(
+            chosen
+                .iter()
+                .filter(|(_, v)| v.kind < 2 && v.item != usize::MAX)
+                .map(|(id, v)| (*id, *v)),
+        );
+        let chain = self.order_chain(&cands, items, ar, ac);
+        if let Some(ch) = &chain {
+            chosen.retain(|_, v| !ch.picks.iter().any(|p| p.1.item == v.item));
+            for (id, p, _) in &ch.picks {
+                chosen.insert(*id, *p);
+            }
+        }
         let table_in_order = grid_shape(&mut chosen, items);
         let mut evidence: f64 =
             chosen.values().map(|v| v.ev).sum::<f64>() + fp_evidence + label_evidence
@@ -401,7 +435,20 @@ impl Detector {
             }
             evidence += bonus.min(30.0);
         }
-        evidence += self.order_evidence(&chosen, ar, ac);
+        if let Some(ch) = &chain {
+            evidence += ch.evidence(&chosen);
+        }
+        // Small integers agreeing at their header crossings (`grid`): their cells join the
+        // flow without rarity or compactness of their own.
+        if let Some(g) = grid {
+            evidence += g.evidence;
+            for (id, item) in &g.cells {
+                chosen.entry(*id).or_insert_with(|| Pick {
+                    item: *item,
+                    ..self.pick_at(*id, 1)
+                });
+            }
+        }
         evidence -= look_elsewhere;
         if joint_pin(&mut crossings) {
             pinned = true;
@@ -439,66 +486,187 @@ impl Detector {
     }
 }
 
+/// A run of the write's values along one line of the sheet (a column, or a row for a
+/// transposed copy), in the write's order.
+struct Chain {
+    /// (cell, pick, the cell's value), in the write's order.
+    picks: Vec<(u32, Pick, f64)>,
+    /// Written values with a candidate cell on the line: the run is a choice among them.
+    n: usize,
+}
+
+impl Chain {
+    /// Structure as evidence: k values each common (a date, a rounded count) whose cells
+    /// line up in the write's order have a chance of about 2/k! under coincidence (either
+    /// direction), so they earn ln(k!/2), less ln of the candidate cells each had and
+    /// ln C(n, k) for choosing the k among the line's n. Only the values still chosen at
+    /// their cells count (the table-shape rule may have dropped some), and values that
+    /// are monotone in the write's order earn nothing: a column sorted by value lines up
+    /// with any write sorted the same way.
+    fn evidence(&self, chosen: &FastMap<u32, Pick>) -> f64 {
+        let kept: Vec<&(u32, Pick, f64)> = self
+            .picks
+            .iter()
+            .filter(|(id, p, _)| chosen.get(id).is_some_and(|c| c.item == p.item))
+            .collect();
+        let k = kept.len();
+        if k < ORDER_MIN {
+            return 0.0;
+        }
+        let values_monotone =
+            kept.windows(2).all(|w| w[0].2 <= w[1].2) || kept.windows(2).all(|w| w[0].2 >= w[1].2);
+        if values_monotone {
+            return 0.0;
+        }
+        let ln_fact = |n: usize| (2..=n).map(|i| (i as f64).ln()).sum::<f64>();
+        let n = self.n.max(k);
+        let choice: f64 = kept.iter().map(|x| x.1.lnh).sum();
+        let subset = ln_fact(n) - ln_fact(k) - ln_fact(n - k);
+        (ln_fact(k) - std::f64::consts::LN_2 - choice - subset).clamp(0.0, ORDER_CAP)
+    }
+}
+
 impl Detector {
-    /// Structure as evidence: values written in the order of their rows in one source
-    /// column (or of their columns in one row, for a transposed copy). Each value may be
-    /// common (a date, a rounded count), but under coincidence the cells they happen to
-    /// match are in no particular order, so k of them lining up in the write's order has a
-    /// chance of about 2/k! (either direction). A column sorted by value would line up
-    /// with any write sorted the same way, so values that are monotone in the write's
-    /// order earn nothing here; the choice among several candidate cells is paid for by
-    /// their count (`lnh`).
-    fn order_evidence(&self, chosen: &FastMap<u32, Pick>, ar: u32, ac: u32) -> f64 {
+    /// The longest run of the write's numbers and dates, in the write's order, whose
+    /// candidate cells rise (or fall) strictly along one line of the sheet near the anchor,
+    /// each value at one of its candidate cells; the run with the most evidence
+    /// ([`Chain::evidence`]), if it has any.
+    fn order_chain(
+        &self,
+        cands: &[(u32, Pick)],
+        items: &[Item],
+        ar: u32,
+        ac: u32,
+    ) -> Option<Chain> {
         let near =
             |v: &Pick| v.row.abs_diff(ar) <= CLUSTER_ROWS && v.col.abs_diff(ac) <= CLUSTER_COLS;
-        // (transposed, column or row) -> (item, place along the line, value, ln candidates)
-        type Placed = (usize, u32, f64, f64);
-        let mut lines: FastMap<(bool, u32), Vec<Placed>> = FastMap::default();
-        for (id, v) in chosen {
-            if v.kind > 1 || v.item == usize::MAX || !near(v) {
+        // (transposed, column or row, written line) -> (item, place along the line, cell,
+        // pick). A table's values run along one written row or column: values of other
+        // written lines that happen to match on this line are no part of the run.
+        type Placed = (usize, u32, u32, Pick);
+        type Line = (bool, u32, Option<(bool, u32)>);
+        let mut lines: FastMap<Line, Vec<Placed>> = FastMap::default();
+        for (id, v) in cands {
+            if v.kind > 1 || !near(v) {
                 continue;
             }
-            let value = self.cells.get(*id as usize).map_or(f64::NAN, |c| c.value);
-            lines
-                .entry((false, v.col))
-                .or_default()
-                .push((v.item, v.row, value, v.lnh));
-            lines
-                .entry((true, v.row))
-                .or_default()
-                .push((v.item, v.col, value, v.lnh));
+            let written: [Option<(bool, u32)>; 2] = match items.get(v.item).and_then(|i| i.at) {
+                Some((i, j)) => [Some((false, i)), Some((true, j))],
+                None => [None, None],
+            };
+            for w in written
+                .iter()
+                .take(if written[0].is_some() { 2 } else { 1 })
+            {
+                lines
+                    .entry((false, v.col, *w))
+                    .or_default()
+                    .push((v.item, v.row, *id, *v));
+                lines
+                    .entry((true, v.row, *w))
+                    .or_default()
+                    .push((v.item, v.col, *id, *v));
+            }
         }
-        let mut best = 0.0f64;
-        for line in lines.values_mut() {
-            if line.len() < ORDER_MIN {
+        let mut best: Option<(f64, Chain)> = None;
+        let mut keys: Vec<Line> = lines.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let Some(line) = lines.get_mut(&key) else {
                 continue;
-            }
+            };
             line.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-            // One cell per written item and one item per cell.
-            line.dedup_by_key(|x| x.0);
-            let mut places: Vec<u32> = line.iter().map(|x| x.1).collect();
-            places.sort_unstable();
-            places.dedup();
-            let k = line.len();
-            if k < ORDER_MIN || places.len() != k {
+            line.dedup_by_key(|x| (x.0, x.1));
+            let mut items: Vec<usize> = line.iter().map(|x| x.0).collect();
+            items.dedup();
+            if items.len() < ORDER_MIN {
                 continue;
             }
-            let rising = line.windows(2).all(|w| w[0].1 < w[1].1);
-            let falling = line.windows(2).all(|w| w[0].1 > w[1].1);
-            if !rising && !falling {
-                continue;
+            for falling in [false, true] {
+                let run = longest_run(line, falling);
+                if run.len() < ORDER_MIN {
+                    continue;
+                }
+                let chain = Chain {
+                    picks: run
+                        .iter()
+                        .filter_map(|&i| line.get(i))
+                        .map(|x| {
+                            let value = self.cells.get(x.2 as usize).map_or(f64::NAN, |c| c.value);
+                            (x.2, x.3, value)
+                        })
+                        .collect(),
+                    n: items.len(),
+                };
+                let all: FastMap<u32, Pick> = chain.picks.iter().map(|x| (x.0, x.1)).collect();
+                let ev = chain.evidence(&all);
+                if ev > 0.0 && best.as_ref().is_none_or(|b| ev > b.0) {
+                    best = Some((ev, chain));
+                }
             }
-            let values_monotone = line.windows(2).all(|w| w[0].2 <= w[1].2)
-                || line.windows(2).all(|w| w[0].2 >= w[1].2);
-            if values_monotone {
-                continue;
-            }
-            let ln_fact: f64 = (2..=k).map(|i| (i as f64).ln()).sum();
-            let choice: f64 = line.iter().map(|x| x.3).sum();
-            best = best.max(ln_fact - std::f64::consts::LN_2 - choice);
         }
-        best.clamp(0.0, ORDER_CAP)
+        best.map(|b| b.1)
     }
+}
+
+/// Indices into `line` (sorted by item, then place) of a longest run with items and places
+/// both strictly rising (or places falling): at most one place per item.
+fn longest_run(line: &[(usize, u32, u32, Pick)], falling: bool) -> Vec<usize> {
+    // Within one item, visit places against the direction of the run, so that a strictly
+    // monotone run can take only one of them.
+    let mut order: Vec<usize> = (0..line.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&line[a], &line[b]);
+        let by_place = if falling {
+            x.1.cmp(&y.1)
+        } else {
+            y.1.cmp(&x.1)
+        };
+        x.0.cmp(&y.0).then(by_place)
+    });
+    let key = |i: usize| -> i64 {
+        let p = i64::from(line[i].1);
+        if falling { -p } else { p }
+    };
+    // Patience sorting: tails[l] is the index ending the best run of length l + 1.
+    let mut tails: Vec<usize> = Vec::new();
+    let mut prev: Vec<Option<usize>> = vec![None; line.len()];
+    for &i in &order {
+        let k = key(i);
+        let at = tails.partition_point(|&t| key(t) < k);
+        prev[i] = at.checked_sub(1).and_then(|a| tails.get(a).copied());
+        if at == tails.len() {
+            tails.push(i);
+        } else {
+            tails[at] = i;
+        }
+    }
+    let mut run = Vec::new();
+    let mut cur = tails.last().copied();
+    while let Some(i) = cur {
+        run.push(i);
+        cur = prev[i];
+    }
+    run.reverse();
+    // Of the runs that long, the tightest: each value takes its candidate closest to the
+    // next one's (a date the column also holds far above stays in the copied block).
+    let ahead = |a: u32, b: u32| if falling { a > b } else { a < b };
+    for at in (0..run.len().saturating_sub(1)).rev() {
+        let (Some(&cur), Some(&next)) = (run.get(at), run.get(at + 1)) else {
+            continue;
+        };
+        let (item, limit) = (line[cur].0, line[next].1);
+        let mut pick = cur;
+        for (j, x) in line.iter().enumerate() {
+            if x.0 == item && ahead(x.1, limit) && ahead(line[pick].1, x.1) {
+                pick = j;
+            }
+        }
+        if let Some(slot) = run.get_mut(at) {
+            *slot = pick;
+        }
+    }
+    run
 }
 
 /// The written table's shape against the cells chosen for its values. A copied table keeps

@@ -105,3 +105,47 @@ fn dates_sorted_like_a_sorted_ledger_earn_nothing_from_order() {
         "{flows:#?}"
     );
 }
+
+/// The customer sheet with dates repeated: row 24 renews on the same day as row 23, and
+/// row 10 on the same day as row 21 (so that date has two candidate rows).
+fn detector_with_repeats() -> (Detector, DocumentRef, Vec<f64>) {
+    let d = doc("Customers.xlsx");
+    let (mut cells, mut dates) = customers();
+    dates[23] = dates[22];
+    dates[9] = dates[20];
+    for c in &mut cells {
+        let (r, col) = (c.addr.row, c.addr.col);
+        if col == 1 && (r == 24 || r == 10) {
+            *c = num(r, 1, dates[(r - 1) as usize], "mmm d, yyyy");
+        }
+    }
+    let mut det = Detector::new();
+    det.add_read(&read(&d, "Customers", cells));
+    det.add_read(&read(&doc("Ledger.xlsx"), "Ledger", ledger()));
+    (det, d, dates)
+}
+
+#[test]
+fn repeated_and_ambiguous_dates_in_the_sheets_order_confirm() {
+    // The same date written twice (two customers renew that day) takes both rows, and a
+    // date the column also holds on another row takes the row that keeps the order.
+    let (det, d, dates) = detector_with_repeats();
+    let picked = &dates[20..25];
+    assert_eq!(picked[2], picked[3]);
+    let flows = det.check(&renewals_slide(picked));
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, d.id);
+    let want: Vec<CellAddr> = (21..26).map(|r| CellAddr::new(r, 1)).collect();
+    assert_eq!(c[0].cells, want);
+}
+
+#[test]
+fn repeated_dates_out_of_the_sheets_order_stay_possible() {
+    let (det, _, dates) = detector_with_repeats();
+    let mut picked: Vec<f64> = dates[20..25].to_vec();
+    picked.swap(0, 3);
+    picked.swap(1, 4);
+    let flows = det.check(&renewals_slide(&picked));
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+}
