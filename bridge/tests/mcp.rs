@@ -987,6 +987,7 @@ async fn read_all_pages(
     let mut events = bridge.state.events.subscribe();
     let mut cells = std::collections::BTreeMap::new();
     let mut pages = Vec::new();
+    let mut sizes = Vec::new();
     let mut args = first;
     loop {
         let (result, size) = call_measured(client, tool, args.clone()).await;
@@ -996,6 +997,7 @@ async fn read_all_pages(
             "page {} is {size} bytes",
             pages.len() + 1
         );
+        sizes.push(size);
         let page = result.structured_content.clone().unwrap();
         let text: Value = serde_json::from_str(&result.content[0].as_text().unwrap().text).unwrap();
         assert_eq!(text, page, "the text content is the same JSON");
@@ -1049,6 +1051,11 @@ async fn read_all_pages(
                 args = call["arguments"].clone();
             }
         }
+    }
+    eprintln!("{tool}: pages {pages:?} of {sizes:?} bytes (both copies)");
+    // Pages are full: all but the last hold more than half the budget.
+    if let Some((_, full)) = sizes.split_last() {
+        assert!(full.iter().all(|s| *s > PAGE_BYTES / 2), "{sizes:?}");
     }
     (cells, pages)
 }
