@@ -53,18 +53,17 @@ impl OfficeBridgeMcp {
                 json!({"sheet": sheet, "address": asked.to_string(), "addressOnly": true}),
             )
             .await?;
-        let data = match used.get("address") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(a)) if a.trim().is_empty() => None,
-            Some(Value::String(a)) => {
-                Some(CellRange::parse(tracker::split_sheet(a).1).map_err(|e| {
+        let data =
+            match used.get("address") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(a)) if a.trim().is_empty() => None,
+                Some(Value::String(a)) => Some(CellRange::parse_whole(a).map_err(|e| {
                     format!("the pane answered an unexpected shape (used range: {e})")
-                })?)
-            }
-            Some(_) => {
-                return Err("the pane answered an unexpected shape (used range)".to_string());
-            }
-        };
+                })?),
+                Some(_) => {
+                    return Err("the pane answered an unexpected shape (used range)".to_string());
+                }
+            };
         Ok(files::resolve_range(asked, data))
     }
 
