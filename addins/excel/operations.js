@@ -4,7 +4,7 @@
 // same code runs on Office, on the stand-in (addins/standin/) and on office-addin-mock.
 
 import { purviewLabel, purviewProperties } from "../shared/purview.js";
-import { RpcError, CODES, address, invalidParams, isSetSupported, matrix, num, obj, requireSet, splitAddress, str } from "../shared/rpc.js";
+import { RpcError, CODES, address, flag, invalidParams, isSetSupported, matrix, num, obj, requireSet, splitAddress, str } from "../shared/rpc.js";
 
 /** The most cells one readRange / writeRange may move (keeps messages far below 16 MiB). */
 export const MAX_CELLS = 100000;
@@ -66,20 +66,55 @@ export function createExcelOperations({ Excel, Office }) {
       });
     },
 
+    // addressOnly: where the selection is ({sheet, address}), no cells: the bridge reads
+    // a big selection, or whole columns, page by page with excel.readRange.
     async "excel.getSelection"(params) {
-      obj(params);
+      const p = obj(params);
+      const addressOnly = flag(p, "addressOnly");
       requireSet(Office, "ExcelApi", "1.1");
-      return run(async (ctx) => readChecked(ctx, ctx.workbook.getSelectedRange()));
+      return run(async (ctx) => {
+        const range = ctx.workbook.getSelectedRange();
+        if (!addressOnly) return readChecked(ctx, range);
+        range.load("address");
+        await ctx.sync();
+        const { sheet, address: addr } = splitAddress(range.address);
+        return { sheet, address: addr };
+      });
     },
 
+    // The used range of a sheet, or (address) the used part of a range of it, such as the
+    // whole columns "A:C". addressOnly: only {sheet, address}, no cells; address null when
+    // the range holds no value (what the bridge asks before reading whole columns).
     async "excel.getUsedRange"(params) {
       const p = obj(params);
       const sheet = str(p, "sheet", { max: SHEET_MAX });
+      const within = p.address === undefined || p.address === null ? null : address(p);
+      const addressOnly = flag(p, "addressOnly");
       // getUsedRange(valuesOnly) needs 1.2; plain getUsedRange() would count formatted-only cells.
       requireSet(Office, "ExcelApi", "1.2");
       return run(async (ctx) => {
-        const range = ctx.workbook.worksheets.getItem(sheet).getUsedRange(true);
-        return readChecked(ctx, range, sheet);
+        const ws = ctx.workbook.worksheets.getItem(sheet);
+        if (!within) {
+          const range = ws.getUsedRange(true);
+          if (!addressOnly) return readChecked(ctx, range, sheet);
+          range.load("address");
+          await ctx.sync();
+          return { sheet, address: splitAddress(range.address).address };
+        }
+        // The sheet first: Range.getUsedRange answers ItemNotFound for a range without
+        // values, which must not be mistaken for a sheet that does not exist.
+        ws.load("name");
+        await ctx.sync();
+        const range = ws.getRange(within).getUsedRange(true);
+        if (!addressOnly) return readChecked(ctx, range, sheet);
+        range.load("address");
+        try {
+          await ctx.sync();
+        } catch (e) {
+          if (e?.code === "ItemNotFound") return { sheet, address: null };
+          throw e;
+        }
+        return { sheet, address: splitAddress(range.address).address };
       });
     },
 

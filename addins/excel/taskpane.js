@@ -162,7 +162,8 @@ function onServed({ method, params, result, error }) {
     }
     return;
   }
-  if (READS[method]) {
+  // An addressOnly answer says where a range is, not what it holds: the read follows.
+  if (READS[method] && !params?.addressOnly) {
     const where = method === "excel.getChartImage" ? `${sheetRef(params.sheet)} > chart "${params.chart}"` : sheetRef(result.sheet, result.address);
     const n = cellCount(result.values);
     const line = { kind: "read", title: `${READS[method]}: ${where}`, detail: n ? `${n} cell${n === 1 ? "" : "s"}` : result.sourceRange ? `data from ${result.sourceRange}` : "" };

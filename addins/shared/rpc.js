@@ -116,6 +116,14 @@ export function num(params, field, { optional = false, min = -Infinity, max = In
   return v;
 }
 
+/** An optional boolean field: absent or null is false; anything but a boolean is -32602. */
+export function flag(params, field) {
+  const v = params[field];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== "boolean") throw invalidParams(`"${field}" must be true or false`);
+  return v;
+}
+
 const CELL = /^\$?[A-Za-z]{1,3}\$?[0-9]{1,7}$/;
 const COLS = /^\$?[A-Za-z]{1,3}$/;
 const ROWS = /^\$?[0-9]{1,7}$/;

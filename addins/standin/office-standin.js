@@ -532,13 +532,8 @@
         if (valuesOnly !== undefined) api("ExcelApi", "1.2");
         return new Range(this.context, () => {
           const sheet = this._resolve();
-          let b = null;
-          for (const [k, cell] of Object.entries(sheet.cells)) {
-            if (valuesOnly && (cell.v === "" || cell.v === null)) continue;
-            const [r, c] = k.split(",").map(Number);
-            b = b ? { r0: Math.min(b.r0, r), c0: Math.min(b.c0, c), r1: Math.max(b.r1, r), c1: Math.max(b.c1, c) } : { r0: r, c0: c, r1: r, c1: c };
-          }
-          return { sheet, box: b ?? { r0: 1, c0: 1, r1: 1, c1: 1 } };
+          // An empty sheet's used range is A1, as in Excel.
+          return { sheet, box: usedBox(sheet, valuesOnly, null) ?? { r0: 1, c0: 1, r1: 1, c1: 1 } };
         });
       }
       delete() {
@@ -564,8 +559,30 @@
       name(m, v) { m.name = String(v); },
     });
 
+    /** The smallest box holding the sheet's cells (with a value, when valuesOnly) inside `within`; null when none. */
+    function usedBox(sheet, valuesOnly, within) {
+      let b = null;
+      for (const [k, cell] of Object.entries(sheet.cells)) {
+        if (valuesOnly && (cell.v === "" || cell.v === null)) continue;
+        const [r, c] = k.split(",").map(Number);
+        if (within && (r < within.r0 || r > within.r1 || c < within.c0 || c > within.c1)) continue;
+        b = b ? { r0: Math.min(b.r0, r), c0: Math.min(b.c0, c), r1: Math.max(b.r1, r), c1: Math.max(b.c1, c) } : { r0: r, c0: c, r1: r, c1: c };
+      }
+      return b;
+    }
+
     class Range extends ClientObject {
       get worksheet() { return new Worksheet(this.context, () => this._resolve().sheet); }
+      /** The used part of this range; ItemNotFound (at sync) when it holds no cell, as in Excel. */
+      getUsedRange(valuesOnly) {
+        if (valuesOnly !== undefined) api("ExcelApi", "1.2");
+        return new Range(this.context, () => {
+          const { sheet, box } = this._resolve();
+          const b = usedBox(sheet, valuesOnly, box);
+          if (!b) throw new OfficeError("ItemNotFound", "The requested resource doesn't exist.", "Range.getUsedRange");
+          return { sheet, box: b };
+        });
+      }
       select() {
         this.context._enqueue(() => { const { sheet, box } = this._resolve(); wbModel().selection = { sheet: sheet.name, address: boxToA1(box) }; });
       }

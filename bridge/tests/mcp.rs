@@ -970,3 +970,423 @@ async fn status_counts_commits_and_the_flushes_that_made_them_durable() {
     assert!(n(&after, "flushes") <= n(&after, "commits"), "{after}");
     assert!(after["flush_ms"].as_f64().unwrap() > 0.0, "{after}");
 }
+
+// ---- Big reads in pages; limits enforced before a pane is asked (#17) ----
+
+use common::office::{grid_value, grid_workbook};
+use office_bridge::mcp::paging::PAGE_BYTES;
+
+/// Calls a tool; (its result as the client received it, serialized: both copies, its size).
+async fn call_measured(
+    client: &rmcp::Peer<rmcp::RoleClient>,
+    tool: &str,
+    args: Value,
+) -> (rmcp::model::CallToolResult, usize) {
+    let params = rmcp::model::CallToolRequestParams::new(tool.to_string())
+        .with_arguments(args.as_object().cloned().unwrap());
+    let result = tokio::time::timeout(Duration::from_secs(60), client.call_tool(params))
+        .await
+        .expect("tool answers within 60 s")
+        .expect("tool call is not a protocol error");
+    let size = serde_json::to_vec(&result).unwrap().len();
+    (result, size)
+}
+
+/// Reads `range` with `tool` and follows `next_range` to the end, checking every page:
+/// under the byte budget (both copies), labelled with exactly its own cells, rectangles
+/// of whole rows that follow one another. Returns every value by (row, col), and the
+/// pages' addresses.
+async fn read_all_pages(
+    bridge: &TestBridge,
+    client: &rmcp::Peer<rmcp::RoleClient>,
+    tool: &str,
+    first: Value,
+) -> (std::collections::BTreeMap<(u32, u32), Value>, Vec<String>) {
+    let mut events = bridge.state.events.subscribe();
+    let mut cells = std::collections::BTreeMap::new();
+    let mut pages = Vec::new();
+    let mut sizes = Vec::new();
+    let mut args = first;
+    loop {
+        let (result, size) = call_measured(client, tool, args.clone()).await;
+        assert!(!result.is_error.unwrap_or(false), "{result:?}");
+        assert!(
+            size <= PAGE_BYTES,
+            "page {} is {size} bytes",
+            pages.len() + 1
+        );
+        sizes.push(size);
+        let page = result.structured_content.clone().unwrap();
+        let text: Value = serde_json::from_str(&result.content[0].as_text().unwrap().text).unwrap();
+        assert_eq!(text, page, "the text content is the same JSON");
+        let address = page["address"].as_str().unwrap().to_string();
+        let range = tracker::CellRange::parse(&address).unwrap();
+        let values = page["values"].as_array().unwrap();
+        assert_eq!(values.len() as u32, range.rows(), "{address}");
+        let mut non_empty = 0;
+        for (r, row) in values.iter().enumerate() {
+            let row = row.as_array().unwrap();
+            assert_eq!(row.len() as u32, range.cols(), "{address}");
+            for (c, v) in row.iter().enumerate() {
+                let at = (range.start.row + r as u32, range.start.col + c as u32);
+                if !(v.is_null() || v == "") {
+                    non_empty += 1;
+                }
+                assert!(cells.insert(at, v.clone()).is_none(), "{at:?} read twice");
+            }
+        }
+        // Labelled: this page's cells, no more.
+        let read = loop {
+            match events.recv().await.unwrap() {
+                BridgeEvent::Read { address, cells, .. } => break (address, cells),
+                _ => continue,
+            }
+        };
+        assert_eq!(read, (address.clone(), non_empty), "the read recorded");
+        pages.push(address);
+        match page.get("next_range") {
+            None => {
+                assert!(page.get("complete").is_none(), "{}", page["complete"]);
+                break;
+            }
+            Some(next) => {
+                assert_eq!(page["complete"], json!(false));
+                assert_eq!(page["rows_returned"], json!(range.rows()));
+                let next_range = tracker::CellRange::parse(next.as_str().unwrap()).unwrap();
+                assert_eq!(
+                    next_range.start.row,
+                    range.end.row + 1,
+                    "pages follow one another"
+                );
+                assert_eq!(
+                    (next_range.start.col, next_range.end.col),
+                    (range.start.col, range.end.col),
+                    "pages are whole rows of the same columns"
+                );
+                let call = &page["next_call"];
+                assert_eq!(call["tool"], tool);
+                assert_eq!(call["arguments"]["range"], *next);
+                args = call["arguments"].clone();
+            }
+        }
+    }
+    eprintln!("{tool}: pages {pages:?} of {sizes:?} bytes (both copies)");
+    // Pages are full: all but the last hold more than half the budget.
+    if let Some((_, full)) = sizes.split_last() {
+        assert!(full.iter().all(|s| *s > PAGE_BYTES / 2), "{sizes:?}");
+    }
+    (cells, pages)
+}
+
+#[tokio::test]
+async fn a_big_pane_read_comes_back_in_pages_that_fit_every_client() {
+    let bridge = TestBridge::start().await;
+    let mut excel = SimPane::open(
+        &bridge,
+        "excel",
+        "Grid.xlsx",
+        grid_workbook(1000, 100, "Data!A1:B2"),
+    )
+    .await;
+    let client = bridge.mcp().await;
+    let (cells, pages) = read_all_pages(
+        &bridge,
+        &client,
+        "excel_read_range",
+        json!({"sheet": "Data", "range": "A1:CV1000"}),
+    )
+    .await;
+    assert_eq!(cells.len(), 100_000);
+    for ((r, c), v) in &cells {
+        assert_eq!(*v, json!(grid_value(*r, *c)), "({r}, {c})");
+    }
+    assert!(pages.len() >= 4, "{pages:?}");
+    assert_eq!(pages[0].split(':').next(), Some("A1"));
+    // The pane was asked for about a page at a time, never for the whole range.
+    let asked: Vec<Value> = excel
+        .drain()
+        .into_iter()
+        .filter(|(m, _)| m == "excel.readRange")
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(asked.len(), pages.len(), "{asked:?}");
+    for p in &asked {
+        let r = tracker::CellRange::parse(p["address"].as_str().unwrap()).unwrap();
+        assert!(r.cell_count() <= 20_000, "asked for {r}");
+    }
+    let status = call_ok(&client, "office_status", json!({})).await;
+    assert_eq!(status["labelled_cells"], 100_000);
+    // A small read is as it always was: no paging fields.
+    let small = call_ok(
+        &client,
+        "excel_read_range",
+        json!({"sheet": "Data", "range": "B2:C3"}),
+    )
+    .await;
+    assert_eq!(small["values"], json!([[1001, 1002], [2001, 2002]]));
+    for field in [
+        "complete",
+        "next_range",
+        "next_call",
+        "rows_returned",
+        "rows_remaining",
+    ] {
+        assert!(small.get(field).is_none(), "{field}: {small}");
+    }
+    client.cancel().await.unwrap();
+    bridge.stop().await;
+}
+
+#[tokio::test]
+async fn a_big_selection_is_read_on_with_excel_read_range() {
+    let bridge = TestBridge::start().await;
+    let _excel = SimPane::open(
+        &bridge,
+        "excel",
+        "Grid.xlsx",
+        grid_workbook(600, 100, "Data!B:C"),
+    )
+    .await;
+    let client = bridge.mcp().await;
+    // Whole columns selected: read as far as the data goes, 600 rows.
+    let first = call_ok(&client, "excel_read_selection", json!({})).await;
+    assert_eq!(first["sheet"], "Data");
+    assert_eq!(first["address"], "B1:C600");
+    assert!(first.get("next_range").is_none(), "{}", first["next_range"]);
+    client.cancel().await.unwrap();
+    bridge.stop().await;
+
+    let bridge = TestBridge::start().await;
+    let _excel = SimPane::open(
+        &bridge,
+        "excel",
+        "Grid.xlsx",
+        grid_workbook(1000, 100, "Data!A1:CV1000"),
+    )
+    .await;
+    let client = bridge.mcp().await;
+    let (result, size) = call_measured(&client, "excel_read_selection", json!({})).await;
+    assert!(size <= PAGE_BYTES, "{size}");
+    let page = result.structured_content.unwrap();
+    assert_eq!(page["complete"], json!(false), "{}", page["address"]);
+    assert_eq!(page["next_call"]["tool"], "excel_read_range");
+    assert_eq!(page["next_call"]["arguments"]["sheet"], "Data");
+    let (cells, _) = read_all_pages(
+        &bridge,
+        &client,
+        "excel_read_range",
+        page["next_call"]["arguments"].clone(),
+    )
+    .await;
+    let first_rows = page["values"].as_array().unwrap().len();
+    assert_eq!(cells.len() + first_rows * 100, 100_000);
+    client.cancel().await.unwrap();
+    bridge.stop().await;
+}
+
+#[tokio::test]
+async fn reads_over_the_limit_are_refused_before_the_pane_is_asked() {
+    let bridge = TestBridge::start().await;
+    let mut excel = SimPane::open(
+        &bridge,
+        "excel",
+        "Grid.xlsx",
+        grid_workbook(10, 10, "Data!A1:J1000000"),
+    )
+    .await;
+    let client = bridge.mcp().await;
+    excel.drain();
+    let (err, text, _) = call(
+        &client,
+        "excel_read_range",
+        json!({"sheet": "Data", "range": "A1:J1000000"}),
+    )
+    .await;
+    assert!(err);
+    assert!(
+        text.starts_with("range \"A1:J1000000\" has 10000000 cells; at most 100000"),
+        "{text}"
+    );
+    // A selection of ten million cells: the pane says where it is, and is asked no more.
+    let (err, text, _) = call(&client, "excel_read_selection", json!({})).await;
+    assert!(err);
+    assert!(
+        text.starts_with("the selection \"A1:J1000000\" has 10000000 cells"),
+        "{text}"
+    );
+    let asked: Vec<String> = excel.drain().into_iter().map(|(m, _)| m).collect();
+    assert_eq!(asked, ["excel.getSelection"], "{asked:?}");
+    // A table copied from a range over the limit: refused before anything is read.
+    let (err, text, _) = call(
+        &client,
+        "ppt_add_table",
+        json!({"slide": 1, "from_range": {"sheet": "Data", "range": "A1:J1000000"}}),
+    )
+    .await;
+    assert!(err);
+    assert!(
+        text.starts_with("from_range.range \"A1:J1000000\" has 10000000 cells"),
+        "{text}"
+    );
+    assert!(excel.drain().is_empty());
+    client.cancel().await.unwrap();
+    bridge.stop().await;
+}
+
+#[tokio::test]
+async fn whole_columns_and_rows_are_read_as_far_as_the_data_goes() {
+    let bridge = TestBridge::start().await;
+    let mut excel = SimPane::open(
+        &bridge,
+        "excel",
+        "Grid.xlsx",
+        grid_workbook(5, 4, "Data!A1"),
+    )
+    .await;
+    let client = bridge.mcp().await;
+    let read = |range: &str| {
+        let client = client.clone();
+        let args = json!({"sheet": "Data", "range": range});
+        async move { call_ok(&client, "excel_read_range", args).await }
+    };
+    let r = read("A:C").await;
+    assert_eq!(r["address"], "A1:C5");
+    assert_eq!(r["values"][4], json!([4000, 4001, 4002]));
+    assert_eq!(read("$B:$B").await["address"], "B1:B5");
+    assert_eq!(read("Data!B:B").await["address"], "B1:B5");
+    assert_eq!(read("'Data'!2:3").await["address"], "A2:D3");
+    assert_eq!(
+        read("3:3").await["values"],
+        json!([[2000, 2001, 2002, 2003]])
+    );
+    assert_eq!(read("C4:F1048576").await["address"], "C4:F5");
+    // Nothing there: an empty read.
+    let empty = read("F:G").await;
+    assert_eq!(empty["address"], "");
+    assert_eq!(empty["values"], json!([]));
+    // The pane was asked where the data ends, then for exactly that.
+    let asked: Vec<(String, Value)> = excel
+        .drain()
+        .into_iter()
+        .filter(|(m, _)| m.starts_with("excel.") && m != "excel.getProperties")
+        .collect();
+    assert_eq!(asked[0].0, "excel.getUsedRange");
+    assert_eq!(
+        asked[0].1,
+        json!({"sheet": "Data", "address": "A1:C1048576", "addressOnly": true})
+    );
+    assert_eq!(
+        asked[1],
+        (
+            "excel.readRange".to_string(),
+            json!({"sheet": "Data", "address": "A1:C5"})
+        )
+    );
+    assert_eq!(
+        asked.last().unwrap().0,
+        "excel.getUsedRange",
+        "F:G: nothing to read"
+    );
+    client.cancel().await.unwrap();
+    bridge.stop().await;
+}
+
+#[tokio::test]
+async fn writes_over_the_limit_are_refused_before_the_pane_is_asked() {
+    let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}}), WAIT).await;
+    let mut excel = SimPane::open(
+        &bridge,
+        "excel",
+        "Grid.xlsx",
+        grid_workbook(10, 10, "Data!A1"),
+    )
+    .await;
+    let client = bridge.mcp().await;
+    excel.drain();
+    let over = vec![vec![json!(1); 1000]; 101];
+    let (err, text, _) = call(
+        &client,
+        "excel_write_range",
+        json!({"sheet": "Data", "range": "A1", "values": over}),
+    )
+    .await;
+    assert!(err);
+    assert_eq!(
+        text,
+        "values has 101000 cells; at most 100000 per call, split it"
+    );
+    // 100,000 cells, as rows of different lengths: a rectangle of 2.5 billion.
+    let mut ragged = vec![vec![json!(1)]; 50_000];
+    ragged.push(vec![json!(2); 50_000]);
+    let (err, text, _) = call(
+        &client,
+        "excel_write_range",
+        json!({"sheet": "Data", "range": "A1", "values": ragged}),
+    )
+    .await;
+    assert!(err);
+    assert!(
+        text.starts_with("values: row 1 has 1 cells where the longest row has 50000"),
+        "{text}"
+    );
+    let (err, text, _) = call(
+        &client,
+        "excel_write_range",
+        json!({"sheet": "Data", "range": "A1:J1000000", "values": [[1]]}),
+    )
+    .await;
+    assert!(err);
+    assert!(
+        text.starts_with("range \"A1:J1000000\" is 1000000x10 but values are 1x1"),
+        "{text}"
+    );
+    // Nothing reached the pane, and nobody was asked to approve anything.
+    let asked: Vec<String> = excel.drain().into_iter().map(|(m, _)| m).collect();
+    assert!(asked.is_empty(), "{asked:?}");
+    assert_eq!(bridge.state.gate.pending().await.unwrap().len(), 0);
+    client.cancel().await.unwrap();
+    bridge.stop().await;
+}
+
+#[tokio::test]
+async fn a_big_workbook_file_is_read_in_pages() {
+    let bridge = TestBridge::start().await;
+    let rows: Vec<Vec<Value>> = (0..1000u32)
+        .map(|r| (0..100u32).map(|c| json!(grid_value(r, c))).collect())
+        .collect();
+    office_bridge::files::write_workbook(
+        &bridge.files.join("big.xlsx"),
+        &[office_bridge::files::SheetInput {
+            name: "Data".into(),
+            rows,
+        }],
+        false,
+    )
+    .unwrap();
+    let client = bridge.mcp().await;
+    for first in [
+        json!({"path": "big.xlsx"}),
+        json!({"path": "big.xlsx", "sheet": "Data", "range": "A:CV"}),
+    ] {
+        let (cells, pages) = read_all_pages(&bridge, &client, "xlsx_read", first).await;
+        assert_eq!(cells.len(), 100_000);
+        for ((r, c), v) in &cells {
+            assert_eq!(*v, json!(grid_value(*r, *c)), "({r}, {c})");
+        }
+        assert!(pages.len() >= 3, "{pages:?}");
+    }
+    // A range of ten million cells is refused before the file is opened.
+    let (err, text, _) = call(
+        &client,
+        "xlsx_read",
+        json!({"path": "missing.xlsx", "range": "A1:J1000000"}),
+    )
+    .await;
+    assert!(err);
+    assert!(
+        text.starts_with("range \"A1:J1000000\" has 10000000 cells"),
+        "{text}"
+    );
+    client.cancel().await.unwrap();
+    bridge.stop().await;
+}

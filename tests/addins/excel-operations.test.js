@@ -123,6 +123,25 @@ test("excel.getUsedRange needs ExcelApi 1.2 (valuesOnly) and reads the used rang
   assert.equal(s.state.usedRangeValuesOnly, true);
 });
 
+test("excel.getUsedRange with addressOnly says where the data is, for a sheet or inside a range", async () => {
+  const s = setup({ mutate: (m) => (m.sheets[0].usedIn = { "A:C": "A1:C5" }) });
+  assert.deepEqual(await s.ops["excel.getUsedRange"]({ sheet: "Revenue", addressOnly: true }), { sheet: "Revenue", address: "A1:G5" });
+  assert.deepEqual(await s.ops["excel.getUsedRange"]({ sheet: "Revenue", address: "A:C", addressOnly: true }), { sheet: "Revenue", address: "A1:C5" });
+  assert.equal(s.state.usedRangeValuesOnly, true);
+  // A range without values: null.
+  assert.deepEqual(await s.ops["excel.getUsedRange"]({ sheet: "Revenue", address: "E:F", addressOnly: true }), { sheet: "Revenue", address: null });
+  // A sheet that does not exist is still an Office error.
+  const e = await rpcError(s.ops["excel.getUsedRange"]({ sheet: "Nope", address: "E:F", addressOnly: true }));
+  assert.deepEqual([e.code, e.data.code], [-32005, "ItemNotFound"]);
+  const bad = await rpcError(s.ops["excel.getUsedRange"]({ sheet: "Revenue", address: "A:C", addressOnly: 1 }));
+  assert.equal(bad.code, -32602);
+});
+
+test("excel.getSelection with addressOnly gives where the selection is, without its cells", async () => {
+  const { ops } = setup();
+  assert.deepEqual(await ops["excel.getSelection"]({ addressOnly: true }), { sheet: "Revenue", address: "B2:B3" });
+});
+
 test("excel.getSelection reads the selected range with its sheet", async () => {
   const { ops } = setup();
   const r = await ops["excel.getSelection"]({});

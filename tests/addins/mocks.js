@@ -129,8 +129,22 @@ export function excelMock(model) {
       getRange: function (address) {
         const r = (s.ranges ?? {})[address];
         if (!r) {
-          // A write target or an unknown read: a range that echoes its address.
-          const m = mock({ address: `${s.name}!${address}`, values: [[""]], text: [[""]], numberFormat: [["General"]], rowCount: 1, columnCount: 1 });
+          // A write target or an unknown read: a range that echoes its address, and whose
+          // used part is the sheet's usedIn[address] (none: ItemNotFound, as in Excel).
+          const m = mock({
+            address: `${s.name}!${address}`,
+            values: [[""]],
+            text: [[""]],
+            numberFormat: [["General"]],
+            rowCount: 1,
+            columnCount: 1,
+            getUsedRange: function (valuesOnly) {
+              w.state.usedRangeValuesOnly = valuesOnly;
+              const used = (s.usedIn ?? {})[address];
+              if (!used) fail("ItemNotFound", "The requested resource doesn't exist.");
+              return rangeMock({ address: `${s.name}!${used ?? "A1"}`, values: [[""]], text: [[""]], numberFormat: [["General"]] });
+            },
+          });
           ranges.push({ sheet: s.name, address, mock: m });
           return m;
         }

@@ -93,6 +93,28 @@ test("the real Excel operations run on the stand-in", async () => {
   assert.equal(e2.data.code, "ItemNotFound");
 });
 
+test("where a selection or the data in whole columns is, without the cells (addressOnly)", async () => {
+  const s = OfficeStandin.create({ host: "excel" });
+  const ops = createExcelOperations({ Excel: s.Excel, Office: s.Office });
+  assert.deepEqual(await ops["excel.getSelection"]({ addressOnly: true }), { sheet: "Revenue", address: "B2:D4" });
+  // The used part of whole columns and rows: what the bridge asks before reading them.
+  assert.deepEqual(await ops["excel.getUsedRange"]({ sheet: "Costs", address: "B:C", addressOnly: true }), { sheet: "Costs", address: "B1:C4" });
+  assert.deepEqual(await ops["excel.getUsedRange"]({ sheet: "Costs", address: "$2:$3", addressOnly: true }), { sheet: "Costs", address: "A2:E3" });
+  assert.deepEqual(await ops["excel.getUsedRange"]({ sheet: "Costs", address: "A1:C1048576", addressOnly: true }), { sheet: "Costs", address: "A1:C4" });
+  assert.deepEqual(await ops["excel.getUsedRange"]({ sheet: "Costs", addressOnly: true }), { sheet: "Costs", address: "A1:E4" });
+  // No value there: null, not an error (and not mistaken for a missing sheet).
+  assert.deepEqual(await ops["excel.getUsedRange"]({ sheet: "Costs", address: "H:J", addressOnly: true }), { sheet: "Costs", address: null });
+  const e = await rpcError(ops["excel.getUsedRange"]({ sheet: "Nope", address: "H:J", addressOnly: true }));
+  assert.equal(e.data.code, "ItemNotFound");
+  // Without addressOnly, the used part's cells.
+  const cells = await ops["excel.getUsedRange"]({ sheet: "Costs", address: "B:C" });
+  assert.equal(cells.address, "B1:C4");
+  assert.equal(cells.values.length, 4);
+  const bad = await rpcError(ops["excel.getSelection"]({ addressOnly: "yes" }));
+  assert.equal(bad.code, -32602);
+  assert.match(bad.message, /addressOnly/);
+});
+
 test("the stand-in honours missing requirement sets (and so do the operations)", async () => {
   const s = OfficeStandin.create({ host: "excel", missing: ["ExcelApi 1.7"] });
   const ops = createExcelOperations({ Excel: s.Excel, Office: s.Office });

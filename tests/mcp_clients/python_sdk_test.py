@@ -4,7 +4,8 @@ Starts the real bridge binary (OFFICE_BRIDGE_BIN) on a temporary data directory,
 - over Streamable HTTP (HTTPS trusting only the bridge's CA, bearer token) and
 - over stdio through `office-bridge mcp` (the relay Claude Desktop uses),
 lists the tools, reads a workbook file, writes its figures reformatted ("$1.23M") into a
-new workbook, and checks that the bridge reports the flow from the source. Also: a wrong
+new workbook, and checks that the bridge reports the flow from the source; reads a
+workbook of 100,000 cells page by page at the SDK's default settings. Also: a wrong
 token gets 401, the relay answers with a JSON-RPC error when no bridge can be had, and an
 approval held by policy is answered through the client's elicitation, via the relay.
 
@@ -34,6 +35,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from big_workbook import BIG_COLS, BIG_ROWS, big_value, write_big  # beside this file
 from contract import CONTRACT_TOOLS  # beside this file: the tool names of docs/mcp.md
 
 BIN = os.environ.get("OFFICE_BRIDGE_BIN", "")
@@ -309,6 +311,85 @@ class PythonSdkAgainstBridge(unittest.TestCase):
         started = time.monotonic()
         anyio.run(with_stdio, self.bridge.stdio_params(port=1, data=blocker / "data"), body)
         self.assertLess(time.monotonic() - started, 20)
+
+
+def a1_cell(a1: str) -> tuple[int, int]:
+    m = re.fullmatch(r"([A-Z]+)(\d+)", a1)
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
+
+
+async def read_all_pages(test: unittest.TestCase, session: ClientSession, path: str) -> tuple[int, float]:
+    """Reads every cell of path's first sheet with xlsx_read, following next_range; checks
+    every value once. Returns (pages, seconds)."""
+    await session.initialize()
+    started = time.monotonic()
+    seen: dict[tuple[int, int], float] = {}
+    args: dict = {"path": path}
+    pages = 0
+    while True:
+        result = await session.call_tool("xlsx_read", args)
+        test.assertFalse(result.is_error, error_text(result))
+        page = structured(result)
+        pages += 1
+        first, _, last = page["address"].partition(":")
+        (r0, c0), (r1, c1) = a1_cell(first), a1_cell(last or first)
+        test.assertEqual(len(page["values"]), r1 - r0 + 1, page["address"])
+        for r, row in enumerate(page["values"]):
+            test.assertEqual(len(row), c1 - c0 + 1)
+            for c, v in enumerate(row):
+                at = (r0 + r, c0 + c)
+                test.assertNotIn(at, seen, f"{at} read twice")
+                seen[at] = v
+        if "next_range" not in page:
+            test.assertNotIn("complete", page)
+            break
+        test.assertIs(page["complete"], False)
+        test.assertEqual(page["rows_returned"], r1 - r0 + 1)
+        args = {"path": path, "sheet": page["sheet"], "range": page["next_range"]}
+    seconds = time.monotonic() - started
+    test.assertEqual(len(seen), BIG_ROWS * BIG_COLS)
+    for (r, c), v in seen.items():
+        if v != big_value(r, c):
+            test.fail(f"row {r} col {c}: {v!r} != {big_value(r, c)!r}")
+    return pages, seconds
+
+
+class BigReadsAtTheDefaults(unittest.TestCase):
+    """100,000 cells through xlsx_read with the SDK at its default settings (a server-sent
+    event of at most 1 MiB over HTTP): the bridge answers in pages that fit, and following
+    next_range reads every cell once, over HTTPS and through the stdio relay."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not BIN or not Path(BIN).exists():
+            if os.environ.get("CI") == "true":
+                raise RuntimeError("OFFICE_BRIDGE_BIN is not set: under CI nothing is skipped")
+            raise unittest.SkipTest("set OFFICE_BRIDGE_BIN to the office-bridge binary")
+        cls.tmp = Path(tempfile.mkdtemp(prefix="ob-pysdk-big-"))
+        cls.bridge = Bridge(cls.tmp / "big")
+        write_big(cls.bridge.files / "big.xlsx")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.bridge.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def report(self, how: str, pages: int, seconds: float) -> None:
+        cells = BIG_ROWS * BIG_COLS
+        print(f"\n    {how}: {cells} cells in {pages} pages, {seconds:.2f} s ({cells / seconds:,.0f} cells/s)", flush=True)
+
+    def test_100k_cells_over_streamable_http(self):
+        pages, seconds = anyio.run(with_http, self.bridge, lambda s: read_all_pages(self, s, "big.xlsx"))
+        self.assertGreater(pages, 1)
+        self.report("Streamable HTTP", pages, seconds)
+
+    def test_100k_cells_through_the_stdio_relay(self):
+        pages, seconds = anyio.run(with_stdio, self.bridge.stdio_params(), lambda s: read_all_pages(self, s, "big.xlsx"))
+        self.assertGreater(pages, 1)
+        self.report("stdio relay", pages, seconds)
 
 
 class RelaySurvivesTheBridge(unittest.TestCase):

@@ -6,7 +6,10 @@
 #      bridge started here; check_conformance.py judges it against
 #      conformance-not-applicable.md;
 #   3. the MCP Inspector's CLI (`@modelcontextprotocol/inspector --cli`) against the same
-#      bridge, over HTTPS and through the stdio relay (inspector_test.py).
+#      bridge, over HTTPS and through the stdio relay (inspector_test.py);
+#   4. the official TypeScript SDK (`@modelcontextprotocol/sdk`) at its defaults, reading a
+#      workbook of 100,000 cells page by page from the same bridge, over HTTPS and through
+#      the relay (ts_sdk_test.mjs).
 # Needs only the registries (PyPI, npm): pinned versions go into target/mcp-clients-venv
 # and tests/mcp_clients/node_modules.
 #
@@ -104,6 +107,14 @@ echo "--- MCP Inspector CLI"
 if ! "$venv/bin/python" "$here/inspector_test.py" "$node22" \
   "$here/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js" \
   "$bin" "$work/data" "$port" "$(cd "$work/files" && pwd -P)"; then
+  echo "--- bridge log" >&2
+  tail -n 40 "$work/serve.err" >&2
+  exit 1
+fi
+
+echo "--- TypeScript MCP SDK"
+"$venv/bin/python" "$here/big_workbook.py" "$work/files/big.xlsx"
+if ! "$node22" --import "$here/bearer-preload.mjs" "$here/ts_sdk_test.mjs" "$url" "$bin" "$work/data" "$port"; then
   echo "--- bridge log" >&2
   tail -n 40 "$work/serve.err" >&2
   exit 1

@@ -234,6 +234,47 @@ impl CellRange {
         }
     }
 
+    /// Parses what [`CellRange::parse`] does and also whole columns (`A:C`, `$B:$B`) and
+    /// whole rows (`2:5`, `$3:$3`), as Excel accepts them: a whole column is the range
+    /// down to the sheet's last row (`A:C` is `A1:C1048576`), a whole row the range across
+    /// to its last column (`2:5` is `A2:XFD5`). A sheet before `!` is dropped.
+    pub fn parse_whole(s: &str) -> Result<Self, AddressError> {
+        let (_, addr) = split_sheet(s);
+        let Some((a, b)) = addr.split_once(':') else {
+            return Self::parse(addr);
+        };
+        let bare = |p: &str| p.trim().replace('$', "");
+        let (a, b) = (bare(a), bare(b));
+        let all = |p: &str, f: fn(&u8) -> bool| !p.is_empty() && p.as_bytes().iter().all(f);
+        if all(&a, u8::is_ascii_alphabetic) && all(&b, u8::is_ascii_alphabetic) {
+            let col =
+                |p: &str| CellAddr::parse_a1(&format!("{p}1")).map_err(|_| AddressError::new(addr));
+            return Ok(CellRange::new(
+                CellAddr::new(0, col(&a)?.col),
+                CellAddr::new(MAX_ROWS - 1, col(&b)?.col),
+            ));
+        }
+        if all(&a, u8::is_ascii_digit) && all(&b, u8::is_ascii_digit) {
+            let row =
+                |p: &str| CellAddr::parse_a1(&format!("A{p}")).map_err(|_| AddressError::new(addr));
+            return Ok(CellRange::new(
+                CellAddr::new(row(&a)?.row, 0),
+                CellAddr::new(row(&b)?.row, MAX_COLS - 1),
+            ));
+        }
+        Self::parse(addr)
+    }
+
+    /// Whether the range runs down to the sheet's last row (whole columns do).
+    pub fn reaches_last_row(&self) -> bool {
+        self.end.row == MAX_ROWS - 1
+    }
+
+    /// Whether the range runs across to the sheet's last column (whole rows do).
+    pub fn reaches_last_col(&self) -> bool {
+        self.end.col == MAX_COLS - 1
+    }
+
     /// The smallest range holding every cell; None for no cells.
     pub fn bounding(cells: &[CellAddr]) -> Option<Self> {
         let (first, rest) = cells.split_first()?;
@@ -787,6 +828,44 @@ mod tests {
         assert_eq!(CellRange::bounding(&cells).unwrap().to_string(), "B2:D5");
         assert_eq!(CellRange::bounding(&cells[..1]).unwrap().to_string(), "C3");
         assert_eq!(CellRange::bounding(&[]), None);
+    }
+
+    #[test]
+    fn whole_columns_and_rows_parse_as_the_ranges_they_stand_for() {
+        let p = |s: &str| CellRange::parse_whole(s).map(|r| r.to_string());
+        assert_eq!(p("A:C").unwrap(), "A1:C1048576");
+        assert_eq!(p("$a:$c").unwrap(), "A1:C1048576");
+        assert_eq!(p("Sheet1!B:B").unwrap(), "B1:B1048576");
+        assert_eq!(p("C:A").unwrap(), "A1:C1048576");
+        assert_eq!(p("2:5").unwrap(), "A2:XFD5");
+        assert_eq!(p("'Q3 data'!$3:$3").unwrap(), "A3:XFD3");
+        assert_eq!(p("Sheet 1!B:B").unwrap(), "B1:B1048576");
+        assert_eq!(p("B2:D5").unwrap(), "B2:D5");
+        assert_eq!(p("C3").unwrap(), "C3");
+        for bad in [
+            "A:",
+            ":C",
+            "A:1",
+            "1:A",
+            "0:3",
+            "1:1048577",
+            "A:XFE",
+            "A:B:C",
+            "A",
+            "3",
+        ] {
+            assert!(
+                CellRange::parse_whole(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+        // The plain parse still refuses them.
+        assert!(CellRange::parse("A:C").is_err());
+        let whole = CellRange::parse_whole("B:C").unwrap();
+        assert!(whole.reaches_last_row() && !whole.reaches_last_col());
+        let rows = CellRange::parse_whole("4:4").unwrap();
+        assert!(rows.reaches_last_col() && !rows.reaches_last_row());
+        assert!(!CellRange::parse("B2:D5").unwrap().reaches_last_row());
     }
 
     #[test]

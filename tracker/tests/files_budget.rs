@@ -13,7 +13,7 @@ use files_common::hostile::{deep_xml_xlsx, many_cells_xlsx, many_sheets_xlsx, ma
 use files_common::*;
 use tracker::files::{
     FileError, Limits, Problem, ReadControl, read_sheet, read_target, read_workbook,
-    read_workbook_range,
+    read_workbook_range, sheet_extent,
 };
 
 fn message<T: std::fmt::Debug>(r: Result<T, FileError>) -> String {
@@ -138,6 +138,25 @@ fn a_sheet_of_too_many_cells_is_refused_whole_and_cut_when_a_part_is_asked_for()
     let all = read_sheet(&path, None, None, 50_000, &Limits::default()).expect("all cells");
     assert!(!all.truncated);
     assert_eq!(all.sheet.cells.len(), 50_000);
+    // Where the data lies is found without keeping any cell: over the cell limit too.
+    let found = sheet_extent(&path, None, None, &limits).expect("extent");
+    assert_eq!(
+        found.extent.map(|r| r.to_string()).as_deref(),
+        Some("A1:CV500")
+    );
+    let within = tracker::CellRange::parse_whole("C:D").expect("columns");
+    let found = sheet_extent(&path, None, Some(within), &limits).expect("extent");
+    assert_eq!(
+        found.extent.map(|r| r.to_string()).as_deref(),
+        Some("C1:D500")
+    );
+    let past = tracker::CellRange::parse_whole("ZZ:ZZ").expect("a column without data");
+    assert_eq!(
+        sheet_extent(&path, None, Some(past), &limits)
+            .expect("extent")
+            .extent,
+        None
+    );
 }
 
 #[test]

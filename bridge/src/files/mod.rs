@@ -11,7 +11,9 @@ mod reading;
 mod writing;
 
 pub use allowed::{AllowedDirs, CheckedFile};
-pub use reading::{ReadHandle, ReadSwitch, WorkbookRange, read_workbook_range};
+pub use reading::{
+    ReadHandle, ReadSwitch, WorkbookRange, is_open, read_workbook_range, resolve_range,
+};
 pub use writing::{SheetInput, WrittenSheet, check_writable, write_workbook};
 
 use tracker::files::FileError;

@@ -16,18 +16,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 use tracker::files::{Limits, PurviewLabel, ReadControl};
 use tracker::office_json::cell_json;
-use tracker::{CellAddr, CellRange, DocumentRef, MAX_COLS, MAX_ROWS, ReadCell, SheetRead};
+use tracker::{CellAddr, CellRange, DocumentRef, ReadCell, SheetRead};
 
 use super::FileToolError;
 
-/// A rectangle of one sheet, as `xlsx_read` returns it.
+/// A band of rows of one sheet, as `xlsx_read` returns it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct WorkbookRange {
     /// `App::File`, from `tracker::files::file_document`.
     pub document: DocumentRef,
     pub sheet: String,
-    /// A1 range of what is returned, e.g. `A1:C3` (`""` when empty).
+    /// A1 range of what is returned, e.g. `A1:C3` (`""` when empty): the first rows of
+    /// `covers`, whole.
     pub address: String,
+    /// The rectangle the read stands for: the range asked for, or for whole columns or
+    /// rows (and no range: the used range) the part of it that holds data. `address` is
+    /// its first rows; `None` when there is nothing there.
+    pub covers: Option<CellRange>,
     /// Rectangular, row-major from the range's top-left: numbers (whole numbers as JSON
     /// integers), strings, booleans, null for empty; error cells as their text (`#DIV/0!`).
     pub values: Vec<Vec<Value>>,
@@ -40,20 +45,57 @@ pub struct WorkbookRange {
     pub purview: Option<PurviewLabel>,
     /// The non-empty cells returned, for the tracker's labels.
     pub cells: Vec<ReadCell>,
-    /// True when non-empty cells were left out to stay within `max_cells`.
+    /// True when rows of `covers` come after what is returned (read them next).
     pub truncated: bool,
 }
 
-/// Reads one sheet of a workbook (xlsx, xlsm, xls, ods, csv).
+/// Whether a range runs to the sheet's edge: whole columns (`B:D`, or `B5:D1048576`) or
+/// whole rows (`2:5`). Such a range stands for "as far as the data goes" and is cut to
+/// it ([`resolve_range`]). A single row or column at the edge is just that row or column.
+pub fn is_open(range: &CellRange) -> bool {
+    (range.reaches_last_row() && range.rows() > 1) || (range.reaches_last_col() && range.cols() > 1)
+}
+
+/// The rectangle `range` stands for, given `data`, the smallest rectangle holding the
+/// non-empty cells inside it (`None`: there are none). A range that does not reach the
+/// sheet's edge is itself. One that does keeps its top-left cell and ends at the last row
+/// holding data (when it reaches the last row) and at the last column holding data (when
+/// it reaches the last column); `None` when it holds no data.
+pub fn resolve_range(range: CellRange, data: Option<CellRange>) -> Option<CellRange> {
+    if !is_open(&range) {
+        return Some(range);
+    }
+    let data = data?;
+    let down = range.reaches_last_row() && range.rows() > 1;
+    let right = range.reaches_last_col() && range.cols() > 1;
+    let end_row = if down {
+        data.end.row.min(range.end.row)
+    } else {
+        range.end.row
+    };
+    let end_col = if right {
+        data.end.col.min(range.end.col)
+    } else {
+        range.end.col
+    };
+    (end_row >= range.start.row && end_col >= range.start.col)
+        .then(|| CellRange::new(range.start, CellAddr::new(end_row, end_col)))
+}
+
+/// Reads one sheet of a workbook (xlsx, xlsm, xls, ods, csv): the first rows of a range.
 ///
 /// `sheet` None = the first sheet (or the sheet named in a qualified `range` such as
-/// `Data!B2:D5`). `range` None = the used range (the smallest rectangle holding every
-/// non-empty cell). A range is A1 notation: `B2:D5`, `C3`, whole columns `B:D` or whole
-/// rows `2:5`. A range of at most `max_cells` cells comes back in full, empty cells as
-/// null, like Excel's own `readRange`; a larger one is trimmed to the last row and
-/// column holding data (its top-left kept). At most `max_cells` cells are returned: whole
-/// rows are cut from the bottom (columns too when one row alone is wider), and
-/// `truncated` says whether any non-empty cell was left out.
+/// `Data!B2:D5`). A range is A1 notation: `B2:D5`, `C3`, whole columns `B:D` or whole
+/// rows `2:5`. A range that does not reach the sheet's edge is read as it is, empty cells
+/// as null, like Excel's own `readRange`; whole columns or rows are cut to the data in
+/// them, their top-left kept ([`resolve_range`]); no range = the used range (the smallest
+/// rectangle holding every non-empty cell). Finding where the data ends reads the whole
+/// sheet without keeping its cells.
+///
+/// What comes back is whole rows of that rectangle (`covers`) from its top: as many as
+/// hold at most `max_cells` cells (one row at least), and `truncated` says whether rows
+/// remain. Only those rows' cells are kept: a sheet of millions of cells costs a pass
+/// over it, not its contents.
 pub fn read_workbook_range(
     path: &Path,
     sheet: Option<&str>,
@@ -83,9 +125,43 @@ pub fn read_workbook_range(
         (None, b) => b,
     };
 
-    // Only the chosen sheet is parsed, and no more of its cells than can be returned: a
-    // workbook of a million sheets or a sheet of twelve million cells costs the checks
-    // of the file, not its contents.
+    // The rectangle the read stands for: found by a pass that keeps no cell when it
+    // depends on where the data ends.
+    let (covers, sheet_name) = match range {
+        Some(r) if !is_open(&r) => (Some(r), wanted),
+        _ => {
+            let found = tracker::files::sheet_extent(path, wanted.as_deref(), range, limits)?;
+            let covers = match range {
+                Some(r) => resolve_range(r, found.extent),
+                None => found.extent,
+            };
+            if covers.is_none() {
+                return Ok(WorkbookRange {
+                    document: tracker::files::file_document(path),
+                    sheet: found.sheet,
+                    address: String::new(),
+                    covers: None,
+                    values: Vec::new(),
+                    text: Vec::new(),
+                    sheets: found.sheet_names,
+                    purview: found.purview,
+                    cells: Vec::new(),
+                    truncated: false,
+                });
+            }
+            (covers, Some(found.sheet))
+        }
+    };
+    let covers = covers.expect("a range that covers cells");
+    let cols = covers.cols() as usize;
+    // Whole rows, at least one (a row is at most 16,384 cells).
+    let keep_rows = (max_cells / cols).clamp(1, covers.rows() as usize);
+    // keep_rows >= 1 and fits in u32 (it is at most the range's rows).
+    let band = CellRange::new(
+        covers.start,
+        CellAddr::new(covers.start.row + keep_rows as u32 - 1, covers.end.col),
+    );
+    // Only the chosen sheet is parsed, and only down to the band's last row.
     let tracker::files::WorkbookSheet {
         document,
         sheet: SheetRead {
@@ -95,71 +171,33 @@ pub fn read_workbook_range(
         sheet_names: names,
         purview,
         truncated: cut_short,
-    } = tracker::files::read_sheet(path, wanted.as_deref(), range, max_cells as u64, limits)?;
+    } = tracker::files::read_sheet(
+        path,
+        sheet_name.as_deref(),
+        Some(band),
+        band.cell_count(),
+        limits,
+    )?;
     cells.sort_by_key(|c| (c.addr.row, c.addr.col));
-
-    let addrs: Vec<CellAddr> = cells.iter().map(|c| c.addr).collect();
-    let used = CellRange::bounding(&addrs);
-    // A range of at most max_cells slots comes back whole, empty cells included.
-    let small = range.filter(|r| r.cell_count() <= max_cells as u64);
-    let bounds = match (range, small) {
-        (Some(r), Some(_)) => Some(r),
-        (Some(r), None) => used.map(|u| CellRange::new(r.start, u.end)),
-        (None, _) => used,
-    };
-    let Some(bounds) = bounds else {
-        return Ok(WorkbookRange {
-            document,
-            sheet: sheet_name,
-            address: String::new(),
-            values: Vec::new(),
-            text: Vec::new(),
-            sheets: names,
-            purview,
-            cells: Vec::new(),
-            truncated: cut_short,
-        });
-    };
-    let cols = bounds.cols() as usize;
-    let rows = bounds.rows() as usize;
-    let (keep_rows, keep_cols) = if cols > max_cells {
-        (1, max_cells)
-    } else {
-        (rows.min(max_cells / cols), cols)
-    };
-    // keep_rows, keep_cols >= 1 and fit in u32 (they are at most the range's size).
-    let shown_range = CellRange::new(
-        bounds.start,
-        CellAddr::new(
-            bounds.start.row + keep_rows as u32 - 1,
-            bounds.start.col + keep_cols as u32 - 1,
-        ),
-    );
-    let mut values = vec![vec![Value::Null; keep_cols]; keep_rows];
-    let mut text = vec![vec![String::new(); keep_cols]; keep_rows];
-    let mut kept = Vec::new();
-    let mut truncated = cut_short;
-    for cell in cells {
-        if !shown_range.contains(cell.addr) {
-            truncated = true;
-            continue;
-        }
-        let r = (cell.addr.row - shown_range.start.row) as usize;
-        let c = (cell.addr.col - shown_range.start.col) as usize;
+    let mut values = vec![vec![Value::Null; cols]; keep_rows];
+    let mut text = vec![vec![String::new(); cols]; keep_rows];
+    for cell in &cells {
+        let r = (cell.addr.row - band.start.row) as usize;
+        let c = (cell.addr.col - band.start.col) as usize;
         values[r][c] = cell_json(&cell.value);
-        text[r][c] = tracker::files::shown(&cell);
-        kept.push(cell);
+        text[r][c] = tracker::files::shown(cell);
     }
     Ok(WorkbookRange {
         document,
         sheet: sheet_name,
-        address: shown_range.to_string(),
+        address: band.to_string(),
+        covers: Some(covers),
         values,
         text,
         sheets: names,
         purview,
-        cells: kept,
-        truncated,
+        cells,
+        truncated: cut_short || band.rows() < covers.rows(),
     })
 }
 
@@ -220,40 +258,10 @@ impl Drop for ReadHandle {
 
 /// `B2:D5`, `C3`, `B:D` (whole columns), `2:5` (whole rows); `$` markers allowed.
 pub(super) fn parse_range(s: &str) -> Result<CellRange, FileToolError> {
-    let invalid = |s: &str| {
+    CellRange::parse_whole(s.trim()).map_err(|_| {
         FileToolError::Invalid(format!(
             "not a cell range: {:?} (expected A1 notation such as B2, B2:D5, B:D or 2:5)",
-            s.chars().take(64).collect::<String>()
+            s.trim().chars().take(64).collect::<String>()
         ))
-    };
-    let s = s.trim();
-    let strip = |p: &str| p.trim().replace('$', "");
-    if let Some((a, b)) = s.split_once(':') {
-        let (a, b) = (strip(a), strip(b));
-        let letters = |p: &str| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphabetic());
-        let digits = |p: &str| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit());
-        if letters(&a) && letters(&b) {
-            let col = |p: &str| {
-                CellAddr::parse_a1(&format!("{p}1"))
-                    .map(|c| c.col)
-                    .map_err(|_| invalid(s))
-            };
-            return Ok(CellRange::new(
-                CellAddr::new(0, col(&a)?),
-                CellAddr::new(MAX_ROWS - 1, col(&b)?),
-            ));
-        }
-        if digits(&a) && digits(&b) {
-            let row = |p: &str| {
-                CellAddr::parse_a1(&format!("A{p}"))
-                    .map(|c| c.row)
-                    .map_err(|_| invalid(s))
-            };
-            return Ok(CellRange::new(
-                CellAddr::new(row(&a)?, 0),
-                CellAddr::new(row(&b)?, MAX_COLS - 1),
-            ));
-        }
-    }
-    CellRange::parse(s).map_err(|_| invalid(s))
+    })
 }

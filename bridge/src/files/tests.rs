@@ -663,11 +663,17 @@ fn reads_are_cut_to_max_cells() {
     );
     assert_eq!(r.cells.len(), 6);
     assert!(r.truncated);
-    // Narrower than one row: columns are cut too.
+    assert_eq!(r.covers.unwrap().to_string(), "A1:C10");
+    // Pages are whole rows: one row at least, however narrow the limit.
     let r = read_workbook_range(&path, None, Some("A5:C10"), 2, &limits()).unwrap();
-    assert_eq!(r.address, "A5:B5");
-    assert_eq!(r.values, vec![vec![json!(51), json!(52)]]);
+    assert_eq!(r.address, "A5:C5");
+    assert_eq!(r.values, vec![vec![json!(51), json!(52), json!(53)]]);
     assert!(r.truncated);
+    assert_eq!(r.covers.unwrap().to_string(), "A5:C10");
+    // Whole columns read on from where a page ended: as far as the data goes.
+    let r = read_workbook_range(&path, None, Some("B4:C1048576"), 4, &limits()).unwrap();
+    assert_eq!((r.address.as_str(), r.truncated), ("B4:C5", true));
+    assert_eq!(r.covers.unwrap().to_string(), "B4:C10");
     // Exactly enough is not truncated.
     let r = read_workbook_range(&path, None, None, 30, &limits()).unwrap();
     assert_eq!((r.address.as_str(), r.truncated), ("A1:C10", false));

@@ -11,6 +11,7 @@ use serde_json::json;
 use tracker::files::ReadControl;
 use tracker::{ProvenanceId, ReadEvent, SheetRead, WriteContent};
 
+use super::paging::{self, Asked};
 use super::pane_data::{flag_cells, warning_json};
 use super::tool_args::{FlowsRecentArgs, ScanFileArgs, StatusArgs, XlsxReadArgs, XlsxWriteArgs};
 use super::{OfficeBridgeMcp, fail, internal, ok};
@@ -131,7 +132,7 @@ impl OfficeBridgeMcp {
     }
 
     #[tool(
-        description = "Read a workbook file (xlsx, xlsm, xls, ods, csv) from a folder the person allowed: values and their displayed form. The cells are labelled with their source like a live read; instruction-like text is flagged.",
+        description = "Read a workbook file (xlsx, xlsm, xls, ods, csv) from a folder the person allowed: values and their displayed form. The cells are labelled with their source like a live read; instruction-like text is flagged. A big read comes back in pages: while the result has next_range, call again with it as range (next_call is that call).",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn xlsx_read(
@@ -139,15 +140,21 @@ impl OfficeBridgeMcp {
         Parameters(args): Parameters<XlsxReadArgs>,
         call: RequestContext<RoleServer>,
     ) -> CallToolResult {
+        // The range's form and size are checked before the file is opened.
+        let asked = match args.checked_range() {
+            Ok(r) => r.map_or(Asked::UsedRange, Asked::Range),
+            Err(e) => return fail(e),
+        };
         let dirs = self.ctx.allowed_dirs.clone();
         let limits = self.ctx.limits.clone();
+        let (path, sheet, range) = (args.path.clone(), args.sheet.clone(), args.range.clone());
         let read = reading(&self.ctx.reads, &call.ct, move |control| {
-            let file = dirs.open_existing(&args.path)?;
+            let file = dirs.open_existing(&path)?;
             let wb = files::read_workbook_range(
                 file.path(),
-                args.sheet.as_deref(),
-                args.range.as_deref(),
-                tracker::office_json::MAX_READ_CELLS,
+                sheet.as_deref(),
+                range.as_deref(),
+                paging::file_cells_to_read(),
                 &limits.with_control(control),
             )?;
             // The reader opened the file by path: what it read counts only if the path
@@ -156,20 +163,9 @@ impl OfficeBridgeMcp {
             Ok(wb)
         })
         .await;
-        let wb = match read {
+        let mut wb = match read {
             Ok(wb) => wb,
             Err(e) => return e,
-        };
-        let flagged = flag_cells(&self.ctx.injection, &wb.document.name, &wb.sheet, &wb.cells);
-        let event = ReadEvent {
-            id: ProvenanceId::new(),
-            document: wb.document.clone(),
-            sheets: vec![SheetRead {
-                sheet: wb.sheet.clone(),
-                cells: wb.cells.clone(),
-            }],
-            at: tracker::unix_millis_now(),
-            request: "xlsx_read".into(),
         };
         // What the file says of its label is what is known of this document now (a csv
         // cannot carry one).
@@ -182,29 +178,82 @@ impl OfficeBridgeMcp {
         {
             return internal(e);
         }
+        // As many of the rows read as fit one answer.
+        let mut costs = Vec::new();
+        paging::add_row_costs(&mut costs, &wb.values);
+        paging::add_row_costs(&mut costs, &wb.text);
+        let band_start = wb.covers.map(|c| c.start);
+        let cells_in = |cells: &[tracker::ReadCell], n: usize| -> Vec<tracker::ReadCell> {
+            let Some(start) = band_start else {
+                return Vec::new();
+            };
+            cells
+                .iter()
+                .filter(|c| ((c.addr.row - start.row) as usize) < n)
+                .cloned()
+                .collect()
+        };
+        let mut flagged = Vec::new();
+        let fitted = paging::fit_rows(&costs, |n| {
+            let cells = cells_in(&wb.cells, n);
+            flagged = flag_cells(&self.ctx.injection, &wb.document.name, &wb.sheet, &cells);
+            let next = wb.covers.and_then(|covers| {
+                paging::rest(asked, covers, n as u32).map(|next| (covers, next))
+            });
+            let mut result = json!({
+                "path": wb.document.location,
+                "sheet": wb.sheet,
+                "sheets": wb.sheets,
+                "address": band_address(wb.covers, n),
+                "values": wb.values[..n],
+                "text": wb.text[..n],
+                "truncated": next.is_some(),
+                "sensitivity_label": wb.purview.as_ref().map(|l| l.name.clone()),
+                "provenance_id": paging::PROVENANCE_PLACEHOLDER,
+            });
+            if let Some(w) = warning_json(&flagged) {
+                result["instructions_in_data"] = w;
+            }
+            if let Some((covers, next)) = next {
+                paging::add_next(
+                    &mut result,
+                    n as u32,
+                    covers,
+                    next,
+                    "xlsx_read",
+                    json!({"path": wb.document.location, "sheet": wb.sheet}),
+                );
+            }
+            result
+        });
+        let (n, mut result) = match fitted {
+            Ok(f) => f,
+            Err(bytes) => {
+                let row = wb.covers.map_or(0, |c| c.start.row);
+                return fail(paging::row_too_big(&wb.sheet, row, bytes));
+            }
+        };
+        wb.cells = cells_in(&wb.cells, n);
+        let event = ReadEvent {
+            id: ProvenanceId::new(),
+            document: wb.document.clone(),
+            sheets: vec![SheetRead {
+                sheet: wb.sheet.clone(),
+                cells: wb.cells,
+            }],
+            at: tracker::unix_millis_now(),
+            request: "xlsx_read".into(),
+        };
         let provenance = match self
             .ctx
             .gate
-            .record_read(event, wb.address.clone(), flagged.clone())
+            .record_read(event, band_address(wb.covers, n), flagged)
             .await
         {
             Ok(id) => id,
             Err(e) => return internal(e),
         };
-        let mut result = json!({
-            "path": wb.document.location,
-            "sheet": wb.sheet,
-            "sheets": wb.sheets,
-            "address": wb.address,
-            "values": wb.values,
-            "text": wb.text,
-            "truncated": wb.truncated,
-            "sensitivity_label": wb.purview.map(|l| l.name),
-            "provenance_id": provenance.to_string(),
-        });
-        if let Some(w) = warning_json(&flagged) {
-            result["instructions_in_data"] = w;
-        }
+        result["provenance_id"] = json!(provenance.to_string());
         ok(result)
     }
 
@@ -360,5 +409,17 @@ impl OfficeBridgeMcp {
             })),
             Err(e) => internal(e),
         }
+    }
+}
+
+/// `A1:C10`: the first `rows` rows of `covers`; `""` when none.
+fn band_address(covers: Option<tracker::CellRange>, rows: usize) -> String {
+    match covers {
+        Some(c) if rows > 0 => tracker::CellRange::new(
+            c.start,
+            tracker::CellAddr::new(c.start.row + rows as u32 - 1, c.end.col),
+        )
+        .to_string(),
+        _ => String::new(),
     }
 }

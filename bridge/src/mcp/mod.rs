@@ -6,6 +6,7 @@
 
 mod live;
 mod local;
+pub mod paging;
 mod pane_data;
 mod tool_args;
 pub mod transport;

@@ -22,7 +22,9 @@ pub struct ReadRangeArgs {
     pub document: Option<String>,
     /// Worksheet name, e.g. "Revenue".
     pub sheet: String,
-    /// A1 range, e.g. "B2:D5" (at most 100,000 cells).
+    /// A1 range, e.g. "B2:D5" (at most 100,000 cells), or whole columns "A:C" or rows
+    /// "2:5", read as far as the data goes. A big read comes back in pages: pass the
+    /// result's next_range here to read on.
     pub range: String,
 }
 
@@ -126,7 +128,8 @@ pub struct RangeRef {
     pub document: Option<String>,
     /// Worksheet name.
     pub sheet: String,
-    /// A1 range, e.g. "A1:D5".
+    /// A1 range, e.g. "A1:D5" (at most 100,000 cells), or whole columns "A:C" or rows "2:5",
+    /// cut to the data in them.
     pub range: String,
 }
 
@@ -178,7 +181,9 @@ pub struct XlsxReadArgs {
     /// Worksheet name; the first sheet when absent.
     #[serde(default)]
     pub sheet: Option<String>,
-    /// A1 range, e.g. "A1:D20"; the sheet's used range when absent.
+    /// A1 range, e.g. "A1:D20" (at most 100,000 cells), or whole columns "A:C" or rows
+    /// "2:5", read as far as the data goes; the sheet's used range when absent. A big
+    /// read comes back in pages: pass the result's next_range here to read on.
     #[serde(default)]
     pub range: Option<String>,
 }

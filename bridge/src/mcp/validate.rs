@@ -39,7 +39,9 @@ pub fn validate_arguments(tool: &str, args: Value, dirs: &AllowedDirs) -> Result
         "excel_list_sheets" | "excel_read_selection" | "ppt_list_slides" => {
             parse::<DocumentArgs>(args).map(drop)
         }
-        "excel_read_range" => read_address(&parse::<ReadRangeArgs>(args)?.range, "range").map(drop),
+        "excel_read_range" => {
+            read_range_arg(&parse::<ReadRangeArgs>(args)?.range, "range").map(drop)
+        }
         "excel_write_range" => parse::<WriteRangeArgs>(args)?.plan().map(drop),
         "excel_delete_sheet" => parse::<SheetArgs>(args).map(drop),
         "ppt_read_slide" | "ppt_delete_slide" => parse::<SlideArgs>(args).map(drop),
@@ -49,6 +51,7 @@ pub fn validate_arguments(tool: &str, args: Value, dirs: &AllowedDirs) -> Result
         "ppt_insert_chart" => parse::<InsertChartArgs>(args).map(drop),
         "xlsx_read" => {
             let args = parse::<XlsxReadArgs>(args)?;
+            args.checked_range()?;
             dirs.resolve_existing(&args.path)
                 .map(drop)
                 .map_err(|e| e.to_string())
@@ -96,20 +99,52 @@ pub(crate) fn a1_address<'a>(range: &'a str, what: &str) -> Result<(&'a str, Cel
         .map_err(|e| format!("{what} {range:?} is not an A1 range: {e}"))
 }
 
-/// A range to read through a pane: an A1 range of at most [`MAX_READ_CELLS`] cells, checked
-/// before the pane is asked (a pane would otherwise be sent a range of millions of cells).
-pub(crate) fn read_address<'a>(range: &'a str, what: &str) -> Result<(&'a str, CellRange), String> {
-    let (address, cells) = a1_address(range, what)?;
+/// A range to read (`B2:D5`, `Revenue!B2`, whole columns `A:C`, whole rows `2:5`),
+/// checked before anything is asked or opened. A range that runs to the sheet's edge
+/// (whole columns or rows, `A10:C1048576`) stands for "as far as the data goes": it is
+/// cut to the data and read in pages. Any other range must hold at most
+/// [`MAX_READ_CELLS`] cells (a pane would otherwise be sent a range of millions of cells).
+/// `what` names the argument in the error.
+pub(crate) fn read_range_arg(range: &str, what: &str) -> Result<CellRange, String> {
+    let address = tracker::split_sheet(range).1;
+    let cells = CellRange::parse_whole(address).map_err(|e| {
+        format!(
+            "{what} {range:?} is not an A1 range (B2:D5, or whole columns A:C or rows 2:5): {e}"
+        )
+    })?;
     let count = cells.cell_count();
-    if count > MAX_READ_CELLS as u64 {
+    if !crate::files::is_open(&cells) && count > MAX_READ_CELLS as u64 {
         return Err(format!(
-            "{what} {range:?} has {count} cells; at most {MAX_READ_CELLS} can be read at once, read it in parts"
+            "{what} {range:?} has {count} cells; at most {MAX_READ_CELLS} can be read at once: read it in parts, or as whole columns or rows (such as {}), which are read as far as the data goes, in pages",
+            whole_columns(&cells)
         ));
     }
-    Ok((address, cells))
+    Ok(cells)
+}
+
+/// `B:D` for a range over columns B to D.
+fn whole_columns(range: &CellRange) -> String {
+    format!(
+        "{}:{}",
+        CellAddr::column_name(range.start.col),
+        CellAddr::column_name(range.end.col)
+    )
+}
+
+impl XlsxReadArgs {
+    /// The range to read, checked as [`read_range_arg`] checks it; `None`: the used range.
+    pub(crate) fn checked_range(&self) -> Result<Option<CellRange>, String> {
+        self.range
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| read_range_arg(r, "range"))
+            .transpose()
+    }
 }
 
 /// Where an `excel_write_range` lands, worked out before anything is asked.
+#[derive(Debug)]
 pub(crate) struct WritePlan<'a> {
     /// The address as given, without its sheet (what the pane is sent).
     pub address: &'a str,
@@ -118,11 +153,40 @@ pub(crate) struct WritePlan<'a> {
 }
 
 impl WriteRangeArgs {
+    /// Everything the pane would refuse, refused before the write is checked or anyone
+    /// is asked to approve it: more than [`tracker::office_json::MAX_WRITE_CELLS`]
+    /// cells, rows of different lengths (the rectangle written would be far larger than
+    /// the cells given), a range whose size is not the values'.
     pub(crate) fn plan(&self) -> Result<WritePlan<'_>, String> {
         check_write_grid(&self.values, "values")?;
         let (address, range) = a1_address(&self.range, "range")?;
         let start = range.start;
-        let width = self.values.iter().map(Vec::len).max().unwrap_or(0) as u32;
+        let width = self.values.iter().map(Vec::len).max().unwrap_or(0);
+        if let Some((r, row)) = self
+            .values
+            .iter()
+            .enumerate()
+            .find(|(_, row)| row.len() != width)
+        {
+            return Err(format!(
+                "values: row {} has {} cells where the longest row has {width}; give every row the same number of cells (null for an empty cell)",
+                r + 1,
+                row.len()
+            ));
+        }
+        // A cell grows to fit the values (as a paste does); a rectangle must fit them.
+        if address.contains(':')
+            && (range.rows() as usize != self.values.len() || range.cols() as usize != width)
+        {
+            return Err(format!(
+                "range {:?} is {}x{} but values are {}x{width}: give the top-left cell alone, or a range of the values' size",
+                self.range,
+                range.rows(),
+                range.cols(),
+                self.values.len()
+            ));
+        }
+        let width = width as u32;
         // check_grid bounds the cells, not the rows: a grid of many empty rows must not
         // overflow the address arithmetic.
         let height = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
@@ -155,10 +219,10 @@ impl AddTextArgs {
 pub(crate) enum TableSource<'a> {
     /// Rows the agent gave, as the table will show them.
     Rows(Vec<Vec<String>>),
-    /// An Excel range to read (`address` without its sheet).
+    /// An Excel range to read.
     Range {
         from: &'a RangeRef,
-        address: &'a str,
+        range: CellRange,
     },
 }
 
@@ -174,8 +238,8 @@ impl AddTableArgs {
                 Ok(TableSource::Rows(shown_rows(rows)))
             }
             (None, Some(from)) => {
-                let (address, _) = read_address(&from.range, "from_range.range")?;
-                Ok(TableSource::Range { from, address })
+                let range = read_range_arg(&from.range, "from_range.range")?;
+                Ok(TableSource::Range { from, range })
             }
         }
     }
@@ -213,7 +277,31 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e,
-            "range \"A1:Z1000000\" has 26000000 cells; at most 100000 can be read at once, read it in parts"
+            "range \"A1:Z1000000\" has 26000000 cells; at most 100000 can be read at once: read it in parts, or as whole columns or rows (such as A:Z), which are read as far as the data goes, in pages"
+        );
+        // Whole columns and rows, however many cells they span, are read in pages.
+        for whole in [
+            "A:C",
+            "$A:$C",
+            "2:5",
+            "Sheet 1!B:B",
+            "'Q3 data'!3:3",
+            "A10:C1048576",
+        ] {
+            assert_eq!(
+                v("excel_read_range", json!({"sheet": "S", "range": whole})),
+                Ok(()),
+                "{whole}"
+            );
+        }
+        let e = v(
+            "xlsx_read",
+            json!({"path": "a.xlsx", "range": "A1:J1000000"}),
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("range \"A1:J1000000\" has 10000000 cells"),
+            "{e}"
         );
         assert_eq!(
             v(
@@ -224,11 +312,11 @@ mod tests {
         );
         let e = v(
             "ppt_add_table",
-            json!({"slide": 1, "from_range": {"sheet": "S", "range": "A1:A1048576"}}),
+            json!({"slide": 1, "from_range": {"sheet": "S", "range": "A1:B1000000"}}),
         )
         .unwrap_err();
         assert!(
-            e.starts_with("from_range.range \"A1:A1048576\" has 1048576 cells"),
+            e.starts_with("from_range.range \"A1:B1000000\" has 2000000 cells"),
             "{e}"
         );
         let e = v("excel_read_range", json!({"sheet": "S"})).unwrap_err();
@@ -269,17 +357,19 @@ mod tests {
         assert!(v("nope", json!({})).unwrap_err().contains("unknown tool"));
     }
 
-    #[test]
-    fn a_write_of_many_empty_rows_far_down_does_not_overflow() {
-        let mut values = vec![vec![]; 200_000];
-        values.push(vec![json!(1)]);
-        let args = WriteRangeArgs {
+    fn write(range: &str, values: Vec<Vec<Value>>) -> WriteRangeArgs {
+        WriteRangeArgs {
             document: None,
             sheet: "S".into(),
-            range: "XFD1048576".into(),
+            range: range.into(),
             values,
             formulas: false,
-        };
+        }
+    }
+
+    #[test]
+    fn a_write_far_down_does_not_overflow() {
+        let args = write("XFD1048576", vec![vec![json!(1)]; 50_000]);
         let plan = args.plan().unwrap();
         assert_eq!(plan.address, "XFD1048576");
         assert!(
@@ -287,5 +377,40 @@ mod tests {
             "{}",
             plan.location
         );
+    }
+
+    /// What the pane would refuse is refused before the write is checked: the grid of a
+    /// write is a rectangle of at most 100,000 cells, the size of its range.
+    #[test]
+    fn writes_are_rectangles_within_the_limit() {
+        // 100,000 cells given, but as rows of different lengths: the rectangle written
+        // would be 50,001 x 50,000.
+        let mut values = vec![vec![json!(1)]; 50_000];
+        values.push(vec![json!(2); 50_000]);
+        let e = write("A1", values).plan().unwrap_err();
+        assert_eq!(
+            e,
+            "values: row 1 has 1 cells where the longest row has 50000; give every row the same number of cells (null for an empty cell)"
+        );
+        let mut values = vec![vec![]; 200_000];
+        values.push(vec![json!(1)]);
+        assert!(write("XFD1048576", values).plan().is_err());
+        let e = write("A1", vec![vec![json!(1); 1000]; 101])
+            .plan()
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "values has 101000 cells; at most 100000 per call, split it"
+        );
+        let e = write("A1:B2", vec![vec![json!(1); 3]; 2])
+            .plan()
+            .unwrap_err();
+        assert!(
+            e.starts_with("range \"A1:B2\" is 2x2 but values are 2x3"),
+            "{e}"
+        );
+        assert!(write("A1:C2", vec![vec![json!(1); 3]; 2]).plan().is_ok());
+        assert!(write("A1", vec![vec![json!(1); 3]; 2]).plan().is_ok());
+        assert!(write("A1:A1", vec![vec![json!(1); 3]; 2]).plan().is_err());
     }
 }

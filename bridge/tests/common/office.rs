@@ -402,3 +402,77 @@ impl TestBridge {
         assert!(report.ok(), "{report:?}");
     }
 }
+
+/// The cell at zero-based (`row`, `col`) of [`grid_workbook`]'s sheet "Data".
+pub fn grid_value(row: u32, col: u32) -> i64 {
+    i64::from(row) * 1000 + i64::from(col)
+}
+
+/// An Excel workbook whose sheet "Data" holds numbers in `rows` x `cols` cells from A1
+/// ([`grid_value`]), answering as Office does: `excel.readRange` any rectangle of it
+/// (`""` beyond the data), `excel.getUsedRange` with `addressOnly` the used part of a
+/// range (null when it has none), and `excel.getSelection` with `addressOnly` where
+/// `selection` is, `"Data!A1:C3"`. Every request is also recorded by the pane.
+pub fn grid_workbook(rows: u32, cols: u32, selection: &str) -> Office {
+    use tracker::{CellAddr, CellRange};
+    let selection = selection.to_string();
+    let data = CellRange::new(CellAddr::new(0, 0), CellAddr::new(rows - 1, cols - 1));
+    Arc::new(move |method, params| {
+        let sheet_ok = || params["sheet"] == "Data";
+        match method {
+            "excel.readRange" if sheet_ok() => {
+                let asked = CellRange::parse(params["address"].as_str().unwrap_or(""))
+                    .map_err(|e| json!({"code": -32602, "message": e.to_string()}))?;
+                if asked.cell_count() > 100_000 {
+                    return Err(json!({"code": -32602, "message": "read at most 100000 cells"}));
+                }
+                let grid = |f: &dyn Fn(u32, u32) -> Value| -> Value {
+                    (asked.start.row..=asked.end.row)
+                        .map(|r| {
+                            (asked.start.col..=asked.end.col)
+                                .map(|c| f(r, c))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect::<Vec<_>>()
+                        .into()
+                };
+                let inside = |r, c| data.contains(CellAddr::new(r, c));
+                Ok(json!({
+                    "sheet": "Data",
+                    "address": format!("Data!{asked}"),
+                    "values": grid(&|r, c| if inside(r, c) { json!(grid_value(r, c)) } else { json!("") }),
+                    "text": grid(&|r, c| if inside(r, c) { json!(grid_value(r, c).to_string()) } else { json!("") }),
+                    "numberFormat": grid(&|_, _| json!("General")),
+                }))
+            }
+            "excel.getUsedRange" if sheet_ok() && params["addressOnly"] == true => {
+                let within = match params["address"].as_str() {
+                    Some(a) => CellRange::parse_whole(a)
+                        .map_err(|e| json!({"code": -32602, "message": e.to_string()}))?,
+                    None => data,
+                };
+                let start = CellAddr::new(
+                    within.start.row.max(data.start.row),
+                    within.start.col.max(data.start.col),
+                );
+                let end = CellAddr::new(
+                    within.end.row.min(data.end.row),
+                    within.end.col.min(data.end.col),
+                );
+                let used = (start.row <= end.row && start.col <= end.col)
+                    .then(|| CellRange::new(start, end).to_string());
+                Ok(json!({"sheet": "Data", "address": used}))
+            }
+            "excel.getSelection" if params["addressOnly"] == true => {
+                let (sheet, address) = tracker::split_sheet(&selection);
+                Ok(json!({"sheet": sheet, "address": address}))
+            }
+            "excel.writeRange" => Ok(json!({"address": params["address"].clone()})),
+            "excel.getProperties" => Ok(json!({"name": "Grid.xlsx", "url": "", "custom": {}})),
+            "excel.readRange" | "excel.getUsedRange" => Err(
+                json!({"code": -32005, "message": "The requested resource doesn't exist.", "data": {"code": "ItemNotFound"}}),
+            ),
+            other => Err(json!({"code": -32601, "message": format!("no {other}")})),
+        }
+    })
+}

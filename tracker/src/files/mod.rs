@@ -503,6 +503,7 @@ pub fn read_sheet(
                 sheets: vec![sheet],
                 purview: None,
                 truncated,
+                located: None,
             }
         }
         _ => workbook::read(path, kind, pick, range, Some(max_cells), limits).map_err(on_file)?,
@@ -519,6 +520,70 @@ pub fn read_sheet(
         sheet_names: found.names,
         purview: found.purview,
         truncated: found.truncated,
+    })
+}
+
+/// Where the data of one sheet lies, as [`sheet_extent`] finds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SheetExtent {
+    /// The sheet's name, as the workbook spells it.
+    pub sheet: String,
+    /// Every sheet of the workbook, in order.
+    pub sheet_names: Vec<String>,
+    /// The smallest rectangle holding every non-empty cell of the sheet inside the range
+    /// asked about; `None` when there is none.
+    pub extent: Option<CellRange>,
+    /// The workbook's Purview sensitivity label, when it carries one.
+    pub purview: Option<PurviewLabel>,
+}
+
+/// Where the non-empty cells of one sheet lie (the one named, or the first when `sheet`
+/// is `None`), inside `range` when one is given: what a read of "whole columns" or "the
+/// used range" needs to know before it reads any cell. The file gets the same checks as
+/// [`read_sheet`]; its cells are then looked at without being kept (an xlsx sheet is
+/// streamed, with no cell built), so a sheet of millions of cells costs one pass over it
+/// and no memory.
+pub fn sheet_extent(
+    path: &Path,
+    sheet: Option<&str>,
+    range: Option<CellRange>,
+    limits: &Limits,
+) -> Result<SheetExtent, FileError> {
+    let limits = &limits.started();
+    let on_file = |problem| FileError {
+        file: path.display().to_string(),
+        problem,
+    };
+    let kind = kind_for(path, WORKBOOK_TYPES, Kind::is_workbook).map_err(on_file)?;
+    check_size(path, limits).map_err(on_file)?;
+    let pick = sheet.map_or(workbook::Pick::First, workbook::Pick::Named);
+    if kind == Kind::Csv {
+        let (read, _) = csv_sheet(path, pick, range, None, limits).map_err(on_file)?;
+        let addrs: Vec<CellAddr> = read.cells.iter().map(|c| c.addr).collect();
+        return Ok(SheetExtent {
+            sheet_names: vec![read.sheet.clone()],
+            sheet: read.sheet,
+            extent: CellRange::bounding(&addrs),
+            purview: None,
+        });
+    }
+    let found = workbook::locate(path, kind, pick, range, limits).map_err(on_file)?;
+    let name = found
+        .sheets
+        .into_iter()
+        .next()
+        .map(|s| s.sheet)
+        .ok_or_else(|| {
+            on_file(Problem::NoSuchSheet {
+                name: "(the first)".to_string(),
+                available: found.names.join(", "),
+            })
+        })?;
+    Ok(SheetExtent {
+        sheet: name,
+        sheet_names: found.names,
+        extent: found.located,
+        purview: found.purview,
     })
 }
 

@@ -33,6 +33,10 @@ struct Budget<'a> {
     keep: Option<u64>,
     truncated: bool,
     tick: u32,
+    /// Only find where the non-empty cells lie ([`locate`]): keep none, count none.
+    locating: bool,
+    /// The smallest rectangle holding every non-empty cell seen while locating.
+    found: Option<CellRange>,
 }
 
 impl<'a> Budget<'a> {
@@ -45,7 +49,21 @@ impl<'a> Budget<'a> {
             keep,
             truncated: false,
             tick: 0,
+            locating: false,
+            found: None,
         }
+    }
+
+    /// Notes a non-empty cell at `addr` while locating.
+    fn locate(&mut self, addr: CellAddr) {
+        let here = CellRange::new(addr, addr);
+        self.found = Some(match self.found {
+            None => here,
+            Some(r) => CellRange::new(
+                CellAddr::new(r.start.row.min(addr.row), r.start.col.min(addr.col)),
+                CellAddr::new(r.end.row.max(addr.row), r.end.col.max(addr.col)),
+            ),
+        });
     }
 
     /// Called for every cell looked at, kept or not: checks the control now and then.
@@ -134,6 +152,8 @@ pub(crate) struct Found {
     pub(crate) purview: Option<PurviewLabel>,
     /// True when cells were left out because of the caller's cap.
     pub(crate) truncated: bool,
+    /// From [`locate`]: the smallest rectangle holding the non-empty cells found.
+    pub(crate) located: Option<CellRange>,
 }
 
 /// Reads the picked sheets of an xlsx, xlsm, xls or ods file, keeping cells inside
@@ -147,7 +167,28 @@ pub(crate) fn read(
     keep: Option<u64>,
     limits: &Limits,
 ) -> Result<Found, Problem> {
-    guarded(kind, || read_inner(path, kind, pick, range, keep, limits))
+    guarded(kind, || {
+        read_inner(path, kind, pick, range, &mut Budget::new(limits, keep))
+    })
+}
+
+/// Where the non-empty cells of the picked sheets lie inside `range` (the whole sheet when
+/// `None`): read as [`read`] reads, with the same checks of the file first, but keeping no
+/// cell, only the smallest rectangle holding them all (`located`; `None` when there is
+/// none). An xlsx sheet is streamed to its end (or past the range's last row) without
+/// building any cell, so this costs a pass over the sheet's XML and no memory.
+pub(crate) fn locate(
+    path: &Path,
+    kind: Kind,
+    pick: Pick<'_>,
+    range: Option<CellRange>,
+    limits: &Limits,
+) -> Result<Found, Problem> {
+    guarded(kind, || {
+        let mut budget = Budget::new(limits, None);
+        budget.locating = true;
+        read_inner(path, kind, pick, range, &mut budget)
+    })
 }
 
 /// Every sheet of an xlsx or xlsm embedded in another file: `archive` is its package,
@@ -214,26 +255,25 @@ fn read_inner(
     kind: Kind,
     pick: Pick<'_>,
     range: Option<CellRange>,
-    keep: Option<u64>,
-    limits: &Limits,
+    budget: &mut Budget<'_>,
 ) -> Result<Found, Problem> {
-    let mut budget = Budget::new(limits, keep);
+    let limits = budget.limits;
     match kind {
         Kind::Xlsx | Kind::Xlsm => {
             let mut archive = Archive::open(path, kind, limits)?;
-            xlsx(&mut archive, Origin::File(path), pick, range, &mut budget)
+            xlsx(&mut archive, Origin::File(path), pick, range, budget)
         }
         Kind::Ods => {
             let mut archive = Archive::open(path, kind, limits)?;
             archive.verify_all()?;
-            check_ods_extent(&mut archive, limits, &mut budget)?;
+            check_ods_extent(&mut archive, limits, budget)?;
             drop(archive);
             let mut wb: Ods<_> = Ods::new(controlled_file(path, limits)?)
                 .map_err(|e| calamine_problem(kind, limits, e))?;
-            range_sheets(&mut wb, kind, pick, range, &mut budget)
+            range_sheets(&mut wb, kind, pick, range, budget)
         }
         // The size was checked before: holding the file in memory is bounded.
-        Kind::Xls => xls(std::fs::read(path)?, pick, range, &mut budget),
+        Kind::Xls => xls(std::fs::read(path)?, pick, range, budget),
         _ => Err(Problem::invalid(kind, "not a workbook")),
     }
 }
@@ -297,6 +337,7 @@ fn xlsx_sheets<RS: std::io::Read + std::io::Seek>(
         names,
         purview,
         truncated: budget.truncated,
+        located: budget.found,
     })
 }
 
@@ -681,6 +722,12 @@ fn xlsx_sheet<RS: std::io::Read + std::io::Seek>(
         if range.is_some_and(|r| !r.contains(addr)) {
             continue;
         }
+        if budget.locating {
+            if !matches!(cell.get_value(), calamine::DataRef::Empty) {
+                budget.locate(addr);
+            }
+            continue;
+        }
         let data: Data = cell.get_value().clone().into();
         let format = formats
             .get(style)
@@ -726,6 +773,7 @@ where
         names,
         purview: None,
         truncated: budget.truncated,
+        located: budget.found,
     })
 }
 
@@ -743,6 +791,12 @@ fn range_cells(
         };
         let addr = CellAddr::new(r0.saturating_add(r), c0.saturating_add(c));
         if range.is_some_and(|rg| !rg.contains(addr)) {
+            continue;
+        }
+        if budget.locating {
+            if !matches!(v, Data::Empty) {
+                budget.locate(addr);
+            }
             continue;
         }
         if let Some(cell) = to_cell(addr, v, None) {
