@@ -493,6 +493,9 @@ struct Chain {
     picks: Vec<(u32, Pick, f64)>,
     /// Written values with a candidate cell on the line: the run is a choice among them.
     n: usize,
+    /// Whether the sheet's line is itself sorted by value around the run: then any write
+    /// sorted the same way lines up with it, and order is no evidence.
+    line_sorted: bool,
 }
 
 impl Chain {
@@ -501,8 +504,10 @@ impl Chain {
     /// direction), so they earn ln(k!/2), less ln of the candidate cells each had and
     /// ln C(n, k) for choosing the k among the line's n. Only the values still chosen at
     /// their cells count (the table-shape rule may have dropped some), and values that
-    /// are monotone in the write's order earn nothing: a column sorted by value lines up
-    /// with any write sorted the same way.
+    /// are monotone in the write's order earn nothing when the sheet's line is sorted over
+    /// their span: a column sorted by value lines up with any write sorted the same way.
+    /// Where the column is not sorted (renewal dates down a customer list), dates written
+    /// in ascending order that fall in the column's own order are still its order.
     fn evidence(&self, chosen: &FastMap<u32, Pick>) -> f64 {
         let kept: Vec<&(u32, Pick, f64)> = self
             .picks
@@ -515,7 +520,7 @@ impl Chain {
         }
         let values_monotone =
             kept.windows(2).all(|w| w[0].2 <= w[1].2) || kept.windows(2).all(|w| w[0].2 >= w[1].2);
-        if values_monotone {
+        if values_monotone && self.line_sorted {
             return 0.0;
         }
         let ln_fact = |n: usize| (2..=n).map(|i| (i as f64).ln()).sum::<f64>();
@@ -587,15 +592,17 @@ impl Detector {
                 if run.len() < ORDER_MIN {
                     continue;
                 }
+                let picks: Vec<(u32, Pick, f64)> = run
+                    .iter()
+                    .filter_map(|&i| line.get(i))
+                    .map(|x| {
+                        let value = self.cells.get(x.2 as usize).map_or(f64::NAN, |c| c.value);
+                        (x.2, x.3, value)
+                    })
+                    .collect();
                 let chain = Chain {
-                    picks: run
-                        .iter()
-                        .filter_map(|&i| line.get(i))
-                        .map(|x| {
-                            let value = self.cells.get(x.2 as usize).map_or(f64::NAN, |c| c.value);
-                            (x.2, x.3, value)
-                        })
-                        .collect(),
+                    line_sorted: self.line_sorted(&picks, key.0),
+                    picks,
                     n: items.len(),
                 };
                 let all: FastMap<u32, Pick> = chain.picks.iter().map(|x| (x.0, x.1)).collect();
@@ -606,6 +613,44 @@ impl Detector {
             }
         }
         best.map(|b| b.1)
+    }
+}
+
+impl Detector {
+    /// Whether the sheet's values along the run's line (a column; a row when `across`),
+    /// around its first and last cell (a cluster window beyond each), are sorted one way.
+    /// Only cells holding numbers or dates count; this reads at most a few hundred cells.
+    fn line_sorted(&self, picks: &[(u32, Pick, f64)], across: bool) -> bool {
+        let (Some(first), Some(last)) = (picks.first(), picks.last()) else {
+            return true;
+        };
+        let Some(sheet) = self.cells.get(first.0 as usize).map(|c| c.sheet) else {
+            return true;
+        };
+        let place = |p: &Pick| if across { p.col } else { p.row };
+        let (lo, hi) = {
+            let (a, b) = (place(&first.1), place(&last.1));
+            (a.min(b), a.max(b))
+        };
+        let fixed = if across { first.1.row } else { first.1.col };
+        // The neighbourhood of the run, not only its span: five rows that happen to rise
+        // are sorted over their own span by definition; a ledger is sorted around them.
+        let (lo, hi) = (
+            lo.saturating_sub(CLUSTER_ROWS),
+            hi.min(lo.saturating_add(2 * CLUSTER_ROWS))
+                .saturating_add(CLUSTER_ROWS),
+        );
+        let values: Vec<f64> = (lo..=hi)
+            .filter_map(|p| {
+                let (r, c) = if across { (fixed, p) } else { (p, fixed) };
+                let id = self.pos.get(&pos_key(sheet, r, c))?;
+                self.cells
+                    .get(*id as usize)
+                    .map(|c| c.value)
+                    .filter(|v| v.is_finite())
+            })
+            .collect();
+        values.windows(2).all(|w| w[0] <= w[1]) || values.windows(2).all(|w| w[0] >= w[1])
     }
 }
 

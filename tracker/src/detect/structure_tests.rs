@@ -149,3 +149,30 @@ fn repeated_dates_out_of_the_sheets_order_stay_possible() {
     let flows = det.check(&renewals_slide(&picked));
     assert!(confirmed(&flows).is_empty(), "{flows:#?}");
 }
+
+#[test]
+fn dates_in_the_sheets_order_that_happen_to_rise_still_confirm() {
+    // Five consecutive customers whose renewals happen to fall in date order: written in
+    // the sheet's order they are also sorted, but the customer column is not sorted by
+    // date, so a write sorted by date would not line up with it by chance.
+    let d = doc("Customers.xlsx");
+    let (mut cells, mut dates) = customers();
+    dates[20..25].sort_by(f64::total_cmp);
+    for c in &mut cells {
+        let (r, col) = (c.addr.row, c.addr.col);
+        if col == 1 && (21..=25).contains(&r) {
+            *c = num(r, 1, dates[(r - 1) as usize], "mmm d, yyyy");
+        }
+    }
+    assert!(
+        dates.windows(2).any(|w| w[0] > w[1]),
+        "the column is not sorted"
+    );
+    let mut det = Detector::new();
+    det.add_read(&read(&d, "Customers", cells));
+    det.add_read(&read(&doc("Ledger.xlsx"), "Ledger", ledger()));
+    let flows = det.check(&renewals_slide(&dates[20..25]));
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, d.id);
+}
