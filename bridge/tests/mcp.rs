@@ -1390,3 +1390,66 @@ async fn a_big_workbook_file_is_read_in_pages() {
     client.cancel().await.unwrap();
     bridge.stop().await;
 }
+
+#[tokio::test]
+async fn a_paged_read_reports_its_page_to_a_client_that_asks_for_progress() {
+    let bridge = TestBridge::start().await;
+    let _excel = SimPane::open(
+        &bridge,
+        "excel",
+        "Grid.xlsx",
+        grid_workbook(1000, 100, "Data!A1:B2"),
+    )
+    .await;
+    let (tx, mut progress) = tokio::sync::mpsc::unbounded_channel();
+    let client = bridge
+        .mcp_with(ClientImpl {
+            progress: Some(tx),
+            ..ClientImpl::default()
+        })
+        .await;
+    let mut params = rmcp::model::CallToolRequestParams::new("excel_read_range").with_arguments(
+        json!({"sheet": "Data", "range": "A1:CV1000"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    );
+    let mut meta = serde_json::Map::new();
+    meta.insert("progressToken".into(), json!("big-read"));
+    params.meta = Some(rmcp::model::RequestMetaObject::from(meta));
+    let result = client.call_tool(params).await.unwrap();
+    let page = result.structured_content.unwrap();
+    let returned = page["rows_returned"].as_u64().unwrap();
+    let told = json!(
+        tokio::time::timeout(WAIT, progress.recv())
+            .await
+            .expect("a progress notification for the page")
+            .unwrap()
+    );
+    assert_eq!(told["progress"].as_f64(), Some(returned as f64), "{told}");
+    assert_eq!(told["total"].as_f64(), Some(1000.0), "{told}");
+    let message = told["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "call again with range {}",
+            page["next_range"].as_str().unwrap()
+        )),
+        "{told}"
+    );
+    // A read that fits one page says nothing more than its result.
+    let mut params = rmcp::model::CallToolRequestParams::new("excel_read_range").with_arguments(
+        json!({"sheet": "Data", "range": "A1:B2"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    );
+    let mut meta = serde_json::Map::new();
+    meta.insert("progressToken".into(), json!("small-read"));
+    params.meta = Some(rmcp::model::RequestMetaObject::from(meta));
+    client.call_tool(params).await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), progress.recv())
+            .await
+            .is_err()
+    );
+}

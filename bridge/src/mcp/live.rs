@@ -362,14 +362,18 @@ impl OfficeBridgeMcp {
     async fn excel_read_range(
         &self,
         Parameters(args): Parameters<ReadRangeArgs>,
+        call: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let asked = match read_range_arg(&args.range, "range") {
             Ok(r) => r,
             Err(e) => return fail(e),
         };
         let session = or_fail!(self.resolve(App::Excel, args.document.as_deref()));
-        self.read_page("excel_read_range", &session, &args.sheet, asked)
-            .await
+        let result = self
+            .read_page("excel_read_range", &session, &args.sheet, asked)
+            .await;
+        super::report_page(&call, &result).await;
+        result
     }
 
     #[tool(
@@ -379,6 +383,7 @@ impl OfficeBridgeMcp {
     async fn excel_read_selection(
         &self,
         Parameters(args): Parameters<DocumentArgs>,
+        call: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let session = or_fail!(self.resolve(App::Excel, args.document.as_deref()));
         // Where the selection is, without its cells: it may be whole columns, or more
@@ -404,8 +409,11 @@ impl OfficeBridgeMcp {
                 .ok_or_else(bad)
         );
         let asked = or_fail!(read_range_arg(address, "the selection"));
-        self.read_page("excel_read_selection", &session, &sheet, asked)
-            .await
+        let result = self
+            .read_page("excel_read_selection", &session, &sheet, asked)
+            .await;
+        super::report_page(&call, &result).await;
+        result
     }
 
     #[tool(

@@ -254,7 +254,9 @@ impl OfficeBridgeMcp {
             Err(e) => return internal(e),
         };
         result["provenance_id"] = json!(provenance.to_string());
-        ok(result)
+        let result = ok(result);
+        super::report_page(&call, &result).await;
+        result
     }
 
     #[tool(

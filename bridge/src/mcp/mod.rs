@@ -313,6 +313,36 @@ pub fn injection_check() -> InjectionCheck {
 /// written.
 pub const HOLD_META_KEY: &str = "office-bridge/hold";
 
+/// A paged read tells a client that asked for progress (a `progressToken`) which part of
+/// its range this page is: `progress` the rows returned, `total` the rows the range has,
+/// and a message naming what remains and how to read on. A read that fits one page says
+/// nothing more than its result.
+async fn report_page(call: &RequestContext<RoleServer>, result: &CallToolResult) {
+    let Some(token) = call.meta.get_progress_token() else {
+        return;
+    };
+    let Some(page) = result.structured_content.as_ref() else {
+        return;
+    };
+    let (Some(returned), Some(remaining), Some(next)) = (
+        page.get("rows_returned").and_then(Value::as_u64),
+        page.get("rows_remaining").and_then(Value::as_u64),
+        page.get("next_range").and_then(Value::as_str),
+    ) else {
+        return;
+    };
+    let total = returned + remaining;
+    let address = page.get("address").and_then(Value::as_str).unwrap_or("");
+    let params = ProgressNotificationParam::new(token, returned as f64)
+        .with_total(total as f64)
+        .with_message(format!(
+            "Read {returned} of {total} rows ({address}); {remaining} remain: call again with range {next}"
+        ));
+    if let Err(e) = call.peer.notify_progress(params).await {
+        tracing::debug!("could not tell the client which page it got: {e}");
+    }
+}
+
 /// Seconds, rounded up, for "95 s left".
 fn seconds(ms: u64) -> u64 {
     ms.div_ceil(1000)
