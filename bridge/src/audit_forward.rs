@@ -118,17 +118,9 @@ pub fn syslog_frame(record: &AuditRecord, hostname: &str, pid: u32) -> Vec<u8> {
     frame
 }
 
-/// This machine's name, as the header's HOSTNAME.
+/// This machine's name, as the header's HOSTNAME (`-` when unknown, as RFC 5424 says).
 fn hostname() -> String {
-    std::env::var("COMPUTERNAME")
-        .ok()
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|s| s.trim().to_string())
-        })
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "-".into())
+    certs::host_name().unwrap_or_else(|| "-".into())
 }
 
 /// How TLS collectors are trusted: the policy's CA file, else the system's roots.

@@ -334,11 +334,10 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn ca_common_name() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "user".into());
-    let host = std::env::var("HOSTNAME")
+/// This machine's name, as far as it can be learned without a system call: `HOSTNAME`,
+/// `COMPUTERNAME` (Windows), or `/etc/hostname`.
+pub fn host_name() -> Option<String> {
+    std::env::var("HOSTNAME")
         .or_else(|_| std::env::var("COMPUTERNAME"))
         .ok()
         .or_else(|| {
@@ -347,7 +346,13 @@ fn ca_common_name() -> String {
                 .map(|h| h.trim().to_string())
         })
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
+}
+
+fn ca_common_name() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "user".into());
+    let host = host_name().unwrap_or_else(|| "localhost".into());
     format!("{CA_CN_PREFIX} ({user}@{host})")
 }
 
