@@ -141,8 +141,6 @@ pub(super) fn blocked_message(flows: &[FlowSummary], own: Option<&Decision>) -> 
                 f.reason
             )
         })
-        .collect::<Vec<_>>()
-        .into_iter()
         .chain(
             own.filter(|d| d.action == Action::Block)
                 .map(|d| d.reason.clone()),
