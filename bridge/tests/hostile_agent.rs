@@ -11,24 +11,41 @@ use common::office::{ClientImpl, Desk, call};
 use common::{TestBridge, WAIT};
 use serde_json::json;
 
+/// The administrator's policy that blocks every confirmed transfer.
+const BLOCKING: &str = r#"{"flows": {"default": "block", "confidential": "block"}}"#;
+
+/// A bridge under the administrator's `policy` (JSON), approvals waiting [`WAIT`].
+async fn bridge_with_policy(policy: &str) -> TestBridge {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policy.json"), policy).unwrap();
+    TestBridge::start_configured(dir, |o| o.approval_timeout = Some(WAIT)).await
+}
+
+/// The poisoned workbook and a deck open, with the deck's record of what was written.
+async fn vendors_and_deck(
+    bridge: &TestBridge,
+) -> (
+    common::office::SimPane,
+    common::office::SimPane,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+) {
+    let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let excel =
+        common::office::SimPane::open(bridge, "excel", "Vendors.xlsx", poisoned_workbook()).await;
+    let ppt = common::office::SimPane::open(
+        bridge,
+        "powerpoint",
+        "Board.pptx",
+        common::office::deck(writes.clone()),
+    )
+    .await;
+    (excel, ppt, writes)
+}
+
 #[tokio::test]
 async fn one_value_per_call_is_blocked_and_a_new_session_does_not_shed_it() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("policy.json"),
-        r#"{"flows": {"default": "block", "confidential": "block"}}"#,
-    )
-    .unwrap();
-    let bridge = TestBridge::start_configured(dir, |o| o.approval_timeout = Some(WAIT)).await;
+    let bridge = bridge_with_policy(BLOCKING).await;
     let desk = Desk::open(&bridge, ClientImpl::default()).await;
-    let texts_written = || {
-        desk.writes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, _)| m == "powerpoint.addTextBox")
-            .count()
-    };
     // The first figure alone is at most a possible flow: written.
     let (err, text, result) = call(
         &desk.client,
@@ -49,7 +66,7 @@ async fn one_value_per_call_is_blocked_and_a_new_session_does_not_shed_it() {
     assert!(err, "{text}");
     assert!(text.starts_with("Blocked"), "{text}");
     assert!(text.contains("with the write before it"), "{text}");
-    assert_eq!(texts_written(), 1);
+    assert_eq!(texts_written(&desk.writes), 1);
     // A new MCP session is the same agent to the target: still blocked.
     let again = bridge.mcp().await;
     let (err, text, _) = call(
@@ -59,7 +76,7 @@ async fn one_value_per_call_is_blocked_and_a_new_session_does_not_shed_it() {
     )
     .await;
     assert!(err, "{text}");
-    assert_eq!(texts_written(), 1);
+    assert_eq!(texts_written(&desk.writes), 1);
     bridge.assert_audit_intact().await;
 }
 
@@ -96,20 +113,8 @@ fn texts_written(writes: &std::sync::Mutex<Vec<(String, serde_json::Value)>>) ->
 
 #[tokio::test]
 async fn a_write_after_instructions_in_the_data_is_held_for_the_person() {
-    let bridge = TestBridge::start_configured(tempfile::tempdir().unwrap(), |o| {
-        o.approval_timeout = Some(WAIT)
-    })
-    .await;
-    let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let _excel =
-        common::office::SimPane::open(&bridge, "excel", "Vendors.xlsx", poisoned_workbook()).await;
-    let _ppt = common::office::SimPane::open(
-        &bridge,
-        "powerpoint",
-        "Board.pptx",
-        common::office::deck(writes.clone()),
-    )
-    .await;
+    let bridge = bridge_with_policy("{}").await;
+    let (_excel, _ppt, writes) = vendors_and_deck(&bridge).await;
     // The person says no when asked (through the agent's client here).
     let denying = ClientImpl {
         elicitation: Some(false),
@@ -164,23 +169,8 @@ async fn a_write_after_instructions_in_the_data_is_held_for_the_person() {
 
 #[tokio::test]
 async fn the_administrator_can_block_writes_after_instructions() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("policy.json"),
-        r#"{"flows": {"after_flagged_instructions": "block"}}"#,
-    )
-    .unwrap();
-    let bridge = TestBridge::start_configured(dir, |o| o.approval_timeout = Some(WAIT)).await;
-    let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let _excel =
-        common::office::SimPane::open(&bridge, "excel", "Vendors.xlsx", poisoned_workbook()).await;
-    let _ppt = common::office::SimPane::open(
-        &bridge,
-        "powerpoint",
-        "Board.pptx",
-        common::office::deck(writes.clone()),
-    )
-    .await;
+    let bridge = bridge_with_policy(r#"{"flows": {"after_flagged_instructions": "block"}}"#).await;
+    let (_excel, _ppt, writes) = vendors_and_deck(&bridge).await;
     let agent = bridge.mcp().await;
     // Before the poisoned read, writing is ordinary.
     let (err, text, _) = call(
@@ -215,13 +205,7 @@ async fn the_administrator_can_block_writes_after_instructions() {
 
 #[tokio::test]
 async fn figures_hidden_in_sheet_names_are_checked_like_cells() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("policy.json"),
-        r#"{"flows": {"default": "block", "confidential": "block"}}"#,
-    )
-    .unwrap();
-    let bridge = TestBridge::start_configured(dir, |o| o.approval_timeout = Some(WAIT)).await;
+    let bridge = bridge_with_policy(BLOCKING).await;
     // Desk::open reads the revenue table from the workbook.
     let desk = Desk::open(&bridge, ClientImpl::default()).await;
     // Nothing in the cells; the figures are in the sheets' names.
@@ -244,13 +228,7 @@ async fn figures_hidden_in_sheet_names_are_checked_like_cells() {
 
 #[tokio::test]
 async fn spaced_digits_and_numbers_in_words_are_still_the_figures() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("policy.json"),
-        r#"{"flows": {"default": "block", "confidential": "block"}}"#,
-    )
-    .unwrap();
-    let bridge = TestBridge::start_configured(dir, |o| o.approval_timeout = Some(WAIT)).await;
+    let bridge = bridge_with_policy(BLOCKING).await;
     let desk = Desk::open(&bridge, ClientImpl::default()).await;
     // The Q3 column, one digit at a time.
     let (err, text, _) = call(
