@@ -3,7 +3,6 @@
 //! properties and the objects embedded in the document.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use crate::model::WritePart;
 
@@ -13,18 +12,7 @@ use super::ooxml::{
     smartart, targets_of,
 };
 use super::reading::Reading;
-use super::{Kind, Limits, Problem, embed, props};
-
-/// A document on disk, and what was skipped in it.
-pub(crate) fn parts(
-    path: &Path,
-    limits: &Limits,
-) -> Result<(Vec<WritePart>, Vec<String>), Problem> {
-    let mut archive = Archive::open(path, Kind::Docx, limits)?;
-    let mut r = Reading::new(limits);
-    let parts = read(&mut archive, &mut r, 0)?;
-    Ok((parts, r.skipped))
-}
+use super::{Problem, embed, props};
 
 /// Body paragraphs, one `Text` part per non-empty paragraph at `paragraph N` (N counts
 /// every body paragraph outside tables, empty ones included, so a location stays put

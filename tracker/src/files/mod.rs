@@ -652,8 +652,8 @@ pub fn read_target(path: &Path, limits: &Limits) -> Result<TargetDoc, FileError>
     let kind = kind_for(path, TARGET_TYPES, |_| true).map_err(on_file)?;
     check_size(path, limits).map_err(on_file)?;
     let (parts, skipped) = match kind {
-        Kind::Pptx => pptx::parts(path, limits).map_err(on_file)?,
-        Kind::Docx => docx::parts(path, limits).map_err(on_file)?,
+        Kind::Pptx => reading::package_parts(path, kind, limits, pptx::read).map_err(on_file)?,
+        Kind::Docx => reading::package_parts(path, kind, limits, docx::read).map_err(on_file)?,
         Kind::Xlsx | Kind::Xlsm => xlsx::parts(path, kind, limits).map_err(on_file)?,
         Kind::Csv => (csv::read_table(path, limits).map_err(on_file)?, Vec::new()),
         Kind::Txt | Kind::Md => (

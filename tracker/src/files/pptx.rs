@@ -3,7 +3,6 @@
 //! and the objects embedded in the deck.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use crate::model::WritePart;
 
@@ -14,18 +13,7 @@ use super::ooxml::{
 };
 use super::reading::Reading;
 use super::xml::{Ev, prefixed_attr, walk};
-use super::{Kind, Limits, Problem, embed, props};
-
-/// A deck on disk, and what was skipped in it.
-pub(crate) fn parts(
-    path: &Path,
-    limits: &Limits,
-) -> Result<(Vec<WritePart>, Vec<String>), Problem> {
-    let mut archive = Archive::open(path, Kind::Pptx, limits)?;
-    let mut r = Reading::new(limits);
-    let parts = read(&mut archive, &mut r, 0)?;
-    Ok((parts, r.skipped))
-}
+use super::{Problem, embed, props};
 
 /// Slides in presentation order; per slide one `Text` part (`slide N`) with every
 /// paragraph outside tables, one `Table` part per table (`slide N table K`) and per

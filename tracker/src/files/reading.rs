@@ -3,8 +3,25 @@
 
 use crate::model::{SheetRead, WritePart};
 
+use std::path::Path;
+
+use super::guard::Archive;
 use super::xml::TextBudget;
-use super::{Limits, Problem, human_bytes, shown};
+use super::{Kind, Limits, Problem, human_bytes, shown};
+
+/// A package on disk (a deck, a document) read by `read` with a budget of its own, and what
+/// was skipped in it.
+pub(crate) fn package_parts(
+    path: &Path,
+    kind: Kind,
+    limits: &Limits,
+    read: fn(&mut Archive, &mut Reading<'_>, usize) -> Result<Vec<WritePart>, Problem>,
+) -> Result<(Vec<WritePart>, Vec<String>), Problem> {
+    let mut archive = Archive::open(path, kind, limits)?;
+    let mut r = Reading::new(limits);
+    let parts = read(&mut archive, &mut r, 0)?;
+    Ok((parts, r.skipped))
+}
 
 pub(crate) struct Reading<'a> {
     pub(crate) limits: &'a Limits,
