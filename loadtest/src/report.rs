@@ -16,6 +16,9 @@ use crate::{Args, Probes, data};
 
 /// The goal for the overhead ratio (issue #7).
 pub const OVERHEAD_GOAL: f64 = 1.5;
+/// The goal for the protocol ratio, with one caller: a tool call's p50 against what no
+/// bridge can avoid, an MCP `ping` plus the pane's round trip (issue #17).
+pub const PROTOCOL_GOAL: f64 = 2.0;
 /// Memory counts as flat when it grew less than this over the last three quarters of the
 /// run (the first quarter is warm-up: caches, connection buffers, SQLite's page cache).
 pub const MEMORY_GROWTH_LIMIT: f64 = 0.10;
@@ -126,6 +129,19 @@ struct Phase {
 }
 
 impl Phase {
+    /// A tool call's p50 against an MCP `ping`'s plus a bare pane round trip's (0 when
+    /// either was not measured): what the bridge adds beyond the protocol and the pane.
+    fn protocol_ratio(&self) -> f64 {
+        let unavoidable = self.mcp.p50 + self.ws.p50;
+        if self.mcp.n > 0 && self.ws.n > 0 && unavoidable > 0.0 {
+            self.all.p50 / unavoidable
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Phase {
     fn of(o: &Outcome, p: &Probes) -> Phase {
         let mut all = o.read_us.clone();
         all.extend(&o.write_us);
@@ -159,6 +175,8 @@ impl Phase {
             "overhead_ratio_p50": r3(self.ratio),
             "overhead_ratio_p50_read": r3(if self.floor > 0.0 { self.read.p50 / self.floor } else { 0.0 }),
             "overhead_ratio_p50_write": r3(if self.floor > 0.0 { self.write.p50 / self.floor } else { 0.0 }),
+            "protocol_ratio_p50": r3(self.protocol_ratio()),
+            "protocol_ratio_goal": PROTOCOL_GOAL,
         })
     }
 }
@@ -583,6 +601,17 @@ impl Report {
                     t,
                     "  of which the MCP protocol alone (ping p50 / floor p50): {:.1}x",
                     ph.mcp.p50 / ph.floor
+                );
+                let ratio = ph.protocol_ratio();
+                let _ = writeln!(
+                    t,
+                    "  against the protocol: tool call p50 / (MCP ping p50 + WebSocket round trip p50 = {:.2} ms) = {ratio:.2}x (goal <= {PROTOCOL_GOAL}x: {})",
+                    ph.mcp.p50 + ph.ws.p50,
+                    if ratio > 0.0 && ratio <= PROTOCOL_GOAL {
+                        "met"
+                    } else {
+                        "not met"
+                    }
                 );
             }
         }

@@ -157,6 +157,7 @@ impl AllowedDirs {
             path: canon,
             requested: requested.to_string(),
             id,
+            stamp: FileStamp::of(&meta),
         })
     }
 
@@ -322,11 +323,22 @@ pub struct CheckedFile {
     path: PathBuf,
     requested: String,
     id: Option<(u64, u64)>,
+    stamp: FileStamp,
 }
 
 impl CheckedFile {
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The version of the file that was checked, from the handle that was opened.
+    pub fn stamp(&self) -> &FileStamp {
+        &self.stamp
+    }
+
+    /// Whether the path still leads to that version now (`false` when it cannot be told).
+    pub fn unchanged(&self) -> bool {
+        fs::symlink_metadata(&self.path).is_ok_and(|m| FileStamp::of(&m) == self.stamp)
     }
 
     /// Walks the path again without following links and confirms it still leads to the
@@ -392,6 +404,40 @@ pub(super) fn links_of(meta: &fs::Metadata) -> Option<u64> {
 #[cfg(not(unix))]
 pub(super) fn links_of(_meta: &fs::Metadata) -> Option<u64> {
     // std exposes the link count on Windows only on nightly (`windows_by_handle`).
+    None
+}
+
+/// What tells one version of a file from another without reading it: which file it is
+/// (device and inode), its length and modification time, and on unix its change time,
+/// which no one can set back. A page of a read is cut from an earlier parse of the file
+/// only while its stamp is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileStamp {
+    id: Option<(u64, u64)>,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    changed: Option<(i64, i64)>,
+}
+
+impl FileStamp {
+    pub fn of(meta: &fs::Metadata) -> Self {
+        FileStamp {
+            id: file_id(meta),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            changed: changed_of(meta),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn changed_of(meta: &fs::Metadata) -> Option<(i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.ctime(), meta.ctime_nsec()))
+}
+
+#[cfg(not(unix))]
+fn changed_of(_meta: &fs::Metadata) -> Option<(i64, i64)> {
     None
 }
 

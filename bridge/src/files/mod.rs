@@ -10,9 +10,10 @@ mod nofollow;
 mod reading;
 mod writing;
 
-pub use allowed::{AllowedDirs, CheckedFile};
+pub use allowed::{AllowedDirs, CheckedFile, FileStamp};
 pub use reading::{
-    ReadHandle, ReadSwitch, WorkbookRange, is_open, read_workbook_range, resolve_range,
+    ReadHandle, ReadSwitch, SheetCache, WorkbookRange, is_open, read_workbook_page,
+    read_workbook_range, resolve_range,
 };
 pub use writing::{SheetInput, WrittenSheet, check_writable, write_workbook};
 

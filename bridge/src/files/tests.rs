@@ -679,6 +679,107 @@ fn reads_are_cut_to_max_cells() {
     assert_eq!((r.address.as_str(), r.truncated), ("A1:C10", false));
 }
 
+/// Every page of a read, following `covers` on from each page's last row as the tool's
+/// `next_range` does: (address, values, text, cells) of each.
+type Page = (String, Vec<Vec<Value>>, Vec<Vec<String>>, usize);
+
+fn all_pages(
+    mut read: impl FnMut(Option<&str>, Option<&str>) -> WorkbookRange,
+    range: Option<&str>,
+) -> Vec<Page> {
+    let mut pages = Vec::new();
+    let (mut sheet, mut range) = (None, range.map(str::to_string));
+    loop {
+        let r = read(sheet.as_deref(), range.as_deref());
+        pages.push((r.address.clone(), r.values, r.text, r.cells.len()));
+        if !r.truncated {
+            return pages;
+        }
+        let covers = r.covers.unwrap();
+        let last = tracker::CellRange::parse(&r.address).unwrap().end.row;
+        let rest = tracker::CellRange::new(CellAddr::new(last + 1, covers.start.col), covers.end);
+        (sheet, range) = (Some(r.sheet), Some(rest.to_string()));
+    }
+}
+
+#[test]
+fn pages_cut_from_a_kept_parse_are_the_pages_read_from_the_file() {
+    let f = fixture();
+    let path = f.root.join("big.xlsx");
+    // 120 rows x 7 columns, gaps and text among the numbers.
+    let rows: Vec<Value> = (0..120)
+        .map(|r| {
+            json!([
+                format!("row {r}"),
+                r * 10,
+                (r as f64) / 8.0,
+                if r % 7 == 0 {
+                    Value::Null
+                } else {
+                    json!(r * 3)
+                },
+                null,
+                r % 2 == 0,
+                r as f64 * 1000.5
+            ])
+        })
+        .collect();
+    write_workbook(&path, &[sheet("Figures", Value::Array(rows))], false).unwrap();
+    for range in [
+        None,
+        Some("B:D"),
+        Some("C10:G100"),
+        Some("Figures!A5:G120"),
+        Some("3:200"),
+    ] {
+        let cache = SheetCache::default();
+        let file = f.dirs.open_existing("big.xlsx").unwrap();
+        let cached = all_pages(
+            |s, r| read_workbook_page(&cache, &file, s, r, 50, &limits()).unwrap(),
+            range,
+        );
+        let fresh = all_pages(
+            |s, r| read_workbook_range(&path, s, r, 50, &limits()).unwrap(),
+            range,
+        );
+        assert!(cached.len() > 5, "{range:?}: {} pages", cached.len());
+        assert_eq!(cached, fresh, "{range:?}");
+        assert_eq!(cache.len(), 1, "{range:?}: the first page's parse is kept");
+    }
+    // A read that fits one page keeps nothing.
+    let cache = SheetCache::default();
+    let file = f.dirs.open_existing("big.xlsx").unwrap();
+    read_workbook_page(&cache, &file, None, Some("A1:C3"), 50, &limits()).unwrap();
+    assert!(cache.is_empty());
+}
+
+#[test]
+fn a_kept_parse_is_not_used_once_the_file_changed_or_when_too_big() {
+    let f = fixture();
+    let path = f.root.join("v.xlsx");
+    let version = |base: i64| -> Value {
+        Value::Array((0..40).map(|r| json!([base + r, base + r * 2])).collect())
+    };
+    write_workbook(&path, &[sheet("S", version(0))], false).unwrap();
+    let cache = SheetCache::default();
+    let file = f.dirs.open_existing("v.xlsx").unwrap();
+    let first = read_workbook_page(&cache, &file, None, None, 20, &limits()).unwrap();
+    assert_eq!(first.values[0], vec![json!(0), json!(0)]);
+    assert_eq!(cache.len(), 1);
+    // The file is replaced between two pages: the next page is read from the new one.
+    write_workbook(&path, &[sheet("S", version(1000))], true).unwrap();
+    let file = f.dirs.open_existing("v.xlsx").unwrap();
+    let next =
+        read_workbook_page(&cache, &file, Some("S"), Some("A11:B40"), 20, &limits()).unwrap();
+    assert_eq!(next.values[0], vec![json!(1010), json!(1020)]);
+    // A sheet with more cells than a parse may keep is read page by page from the file.
+    let small = SheetCache::holding(30);
+    let file = f.dirs.open_existing("v.xlsx").unwrap();
+    let page = read_workbook_page(&small, &file, None, None, 20, &limits()).unwrap();
+    assert_eq!((page.address.as_str(), page.truncated), ("A1:B10", true));
+    assert!(small.is_empty());
+}
+
 #[test]
 fn csv_files_are_one_sheet_named_after_the_file() {
     let f = fixture();

@@ -147,11 +147,13 @@ impl OfficeBridgeMcp {
         };
         let dirs = self.ctx.allowed_dirs.clone();
         let limits = self.ctx.limits.clone();
+        let sheets = self.ctx.sheets.clone();
         let (path, sheet, range) = (args.path.clone(), args.sheet.clone(), args.range.clone());
         let read = reading(&self.ctx.reads, &call.ct, move |control| {
             let file = dirs.open_existing(&path)?;
-            let wb = files::read_workbook_range(
-                file.path(),
+            let wb = files::read_workbook_page(
+                &sheets,
+                &file,
                 sheet.as_deref(),
                 range.as_deref(),
                 paging::file_cells_to_read(),

@@ -48,6 +48,8 @@ pub struct McpContext {
     pub limits: tracker::files::Limits,
     /// Stops this bridge's file reads when it shuts down.
     pub reads: crate::files::ReadSwitch,
+    /// Sheets parsed for the pages of big `xlsx_read`s.
+    pub sheets: crate::files::SheetCache,
     pub started: Instant,
     /// Every MCP session, to tell them when the tool list changes.
     pub peers: std::sync::Mutex<Vec<Peer<RoleServer>>>,

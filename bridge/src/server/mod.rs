@@ -357,6 +357,7 @@ impl Bridge {
             allowed_dirs: Arc::new(allowed_dirs),
             limits: tracker::files::Limits::default(),
             reads: crate::files::ReadSwitch::default(),
+            sheets: crate::files::SheetCache::default(),
             started: std::time::Instant::now(),
             peers: std::sync::Mutex::new(Vec::new()),
             purview_checked: std::sync::Mutex::new(std::collections::HashSet::new()),
