@@ -442,7 +442,55 @@ pub fn explain_misses(c: &Corpus, classes: &[usize], max: usize, low_cells: f64)
                 f.matched,
                 cells_text(&f.cells)
             ));
+            if case.class.is_none() {
+                // For a flow that should not be: what the matched cells hold, beside their
+                // row's label and their column's header.
+                for addr in &f.cells {
+                    out.push_str(&format!(
+                        "    {addr}: {}\n",
+                        source_cell_text(c, &f.source.id, &f.sheet, *addr)
+                    ));
+                }
+            }
         }
     }
     out
+}
+
+/// `value (row label / column header)` of a source cell, from the corpus's reads.
+fn source_cell_text(c: &Corpus, doc: &DocumentId, sheet: &str, addr: CellAddr) -> String {
+    let cells: Vec<&tracker::ReadCell> = c
+        .reads
+        .iter()
+        .filter(|r| &r.document.id == doc)
+        .flat_map(|r| r.sheets.iter().filter(|s| s.sheet == sheet))
+        .flat_map(|s| s.cells.iter())
+        .collect();
+    let shown = |a: CellAddr| -> Option<String> {
+        cells
+            .iter()
+            .find(|c| c.addr == a)
+            .map(|c| c.text.clone().unwrap_or_else(|| format!("{:?}", c.value)))
+    };
+    let is_text = |a: CellAddr| {
+        cells
+            .iter()
+            .any(|c| c.addr == a && matches!(c.value, tracker::CellValue::Text(_)))
+    };
+    let row_label = (0..addr.col)
+        .rev()
+        .map(|col| CellAddr::new(addr.row, col))
+        .find(|a| is_text(*a))
+        .and_then(shown);
+    let header = (0..addr.row)
+        .rev()
+        .map(|row| CellAddr::new(row, addr.col))
+        .find(|a| is_text(*a))
+        .and_then(shown);
+    format!(
+        "{} ({} / {})",
+        shown(addr).unwrap_or_else(|| "?".into()),
+        row_label.unwrap_or_default(),
+        header.unwrap_or_default()
+    )
 }
