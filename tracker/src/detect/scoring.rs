@@ -3,7 +3,6 @@
 //! look-elsewhere correction, against [`CONFIRM_EVIDENCE`] and [`POSSIBLE_EVIDENCE`]. The
 //! model is described in the docs of [`super`].
 
-use super::index::pos_key;
 use super::items::{Item, ItemKind};
 use super::lookup::{Hit, SheetHits};
 use super::parse::{NumToken, Reading};
@@ -116,15 +115,15 @@ impl Detector {
                         if c <= c1 || r <= r2 {
                             continue;
                         }
-                        let Some(id) = self.pos.get(&pos_key(sid, *r, *c)) else {
+                        let Some(id) = self.pos.get(sid, *r, *c) else {
                             continue;
                         };
-                        let covered = self.cells.get(*id as usize).is_some_and(|cl| {
+                        let covered = self.cells.get(id as usize).is_some_and(|cl| {
                             let v = cl.value.abs();
                             tok.readings.iter().any(|rd| rd.lo <= v && v <= rd.hi)
                         });
                         if covered {
-                            return Some(*id);
+                            return Some(id);
                         }
                     }
                 }
@@ -666,9 +665,9 @@ impl Detector {
         let values: Vec<f64> = (lo..=hi)
             .filter_map(|p| {
                 let (r, c) = if across { (fixed, p) } else { (p, fixed) };
-                let id = self.pos.get(&pos_key(sheet, r, c))?;
+                let id = self.pos.get(sheet, r, c)?;
                 self.cells
-                    .get(*id as usize)
+                    .get(id as usize)
                     .map(|c| c.value)
                     .filter(|v| v.is_finite())
             })
