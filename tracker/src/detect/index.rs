@@ -158,6 +158,7 @@ impl Detector {
                     }
                 }
                 self.cells.push(cell);
+                self.sheet_of.push(sid);
                 self.pos.insert(sid, row, col, id);
             }
         }
@@ -191,6 +192,9 @@ impl Detector {
             }
         }
         cell.sheet = DEAD;
+        if let Some(s) = self.sheet_of.get_mut(id as usize) {
+            *s = DEAD;
+        }
         self.dead += 1;
     }
 
@@ -216,6 +220,8 @@ impl Detector {
                 }
             }
             self.cells.retain(|c| c.sheet != DEAD);
+            self.sheet_of.retain(|s| *s != DEAD);
+            self.sheet_of.shrink_to_fit();
             remap
         });
         for c in &self.cells {
@@ -283,6 +289,7 @@ impl Detector {
     /// Estimated heap use in bytes.
     pub fn heap_bytes(&self) -> usize {
         self.cells.capacity() * std::mem::size_of::<Cell>()
+            + self.sheet_of.capacity() * 4
             + self.pos.heap_bytes()
             + self.nums.heap_bytes()
             + self.sheet_nums.heap_bytes()
