@@ -347,8 +347,7 @@ fn insert_labels<'a>(
         }
         let mut stmt = tx.prepare_cached(label_insert_sql(size))?;
         while left >= size {
-            let mut i = 0;
-            for r in rows.by_ref().take(size) {
+            for (i, r) in rows.by_ref().take(size).enumerate() {
                 let b = i * 9;
                 stmt.raw_bind_parameter(b + 1, document)?;
                 stmt.raw_bind_parameter(b + 2, r.sheet)?;
@@ -359,7 +358,6 @@ fn insert_labels<'a>(
                 stmt.raw_bind_parameter(b + 7, &r.cell.number_format)?;
                 stmt.raw_bind_parameter(b + 8, provenance)?;
                 stmt.raw_bind_parameter(b + 9, at)?;
-                i += 1;
             }
             stmt.raw_execute()?;
             left -= size;
