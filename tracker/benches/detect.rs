@@ -1,6 +1,9 @@
 //! Detector benchmarks (no criterion): index build rate, check latency p50/p99 for a
-//! 200-value slide write, memory per indexed cell, at 10k, 1M and (with
-//! `DETECT_BENCH_10M=1`) 10M cells. `cargo bench -p tracker --bench detect`.
+//! 200-value slide write, memory per indexed cell and the process's peak RSS, at 10k, 1M
+//! and (with `DETECT_BENCH_10M=1`: about a minute on a busy 2-core machine) 10M cells.
+//! `cargo bench -p tracker --bench detect`. `DETECT_BENCH_SIZES=1000000` runs only the
+//! sizes listed (comma-separated), `DETECT_BENCH_CHECKS=N` times N checks (default 400):
+//! a profile of the check alone wants many.
 
 use std::time::Instant;
 
@@ -10,6 +13,19 @@ use tracker::model::{
     WriteContent, WritePart,
 };
 use tracker_eval::Rng;
+
+/// The process's peak resident set (VmHWM), in bytes: what goal 6's memory bound is about.
+fn peak_rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
 
 fn rss_bytes() -> usize {
     // Second field of /proc/self/statm is resident pages.
@@ -101,7 +117,7 @@ fn slide(read: &ReadEvent, rng: &mut Rng) -> WriteContent {
     }
 }
 
-fn run(total: usize) {
+fn run(total: usize, checks: usize) {
     let mut rng = Rng::new(42);
     let rss0 = rss_bytes();
     let mut build = std::time::Duration::ZERO;
@@ -123,6 +139,7 @@ fn run(total: usize) {
             kept.push(r);
         }
     }
+    let peak_before_compact = peak_rss_bytes();
     // One sorted run per index after a bulk load: a single binary search per lookup.
     let t0 = Instant::now();
     det.compact();
@@ -140,18 +157,20 @@ fn run(total: usize) {
             writes.push(slide(r, &mut rng));
         }
     }
-    let mut confirmed = 0;
-    for k in 0..400 {
+    let (mut confirmed, mut possible) = (0, 0);
+    for k in 0..checks {
         let Some(w) = writes.get(k % writes.len().max(1)) else {
             break;
         };
         let t = Instant::now();
         let flows = det.check(w);
         times.push(t.elapsed().as_nanos());
-        confirmed += flows
-            .iter()
-            .filter(|f| f.strength == tracker::model::FlowStrength::Confirmed)
-            .count();
+        for f in &flows {
+            match f.strength {
+                tracker::model::FlowStrength::Confirmed => confirmed += 1,
+                tracker::model::FlowStrength::Possible => possible += 1,
+            }
+        }
     }
     times.sort_unstable();
     let q = |p: f64| {
@@ -163,7 +182,7 @@ fn run(total: usize) {
     };
     let n = det.len().max(1);
     println!(
-        "{:>10} cells | build {:>7.2} s, {:>10.0} cells/s | check p50 {:>7.3} ms p99 {:>7.3} ms | heap {:>6.1} B/cell, RSS delta {:>6.1} B/cell ({:.0} MiB) | confirmed flows/check {:.2}",
+        "{:>10} cells | build {:>7.2} s, {:>10.0} cells/s | check p50 {:>7.3} ms p99 {:>7.3} ms | heap {:>6.1} B/cell, RSS delta {:>6.1} B/cell ({:.0} MiB), peak RSS so far {:.0} MiB ({:.0} MiB before the final compaction) | flows/check confirmed {:.2} possible {:.2}",
         det.len(),
         build.as_secs_f64(),
         n as f64 / build.as_secs_f64(),
@@ -172,7 +191,10 @@ fn run(total: usize) {
         det.heap_bytes() as f64 / n as f64,
         rss1.saturating_sub(rss0) as f64 / n as f64,
         rss1.saturating_sub(rss0) as f64 / 1_048_576.0,
-        confirmed as f64 / times.len().max(1) as f64
+        peak_rss_bytes() as f64 / 1_048_576.0,
+        peak_before_compact as f64 / 1_048_576.0,
+        confirmed as f64 / times.len().max(1) as f64,
+        possible as f64 / times.len().max(1) as f64
     );
 }
 
@@ -181,7 +203,17 @@ fn main() {
     if std::env::var("DETECT_BENCH_10M").is_ok_and(|v| v == "1") {
         sizes.push(10_000_000);
     }
+    if let Ok(list) = std::env::var("DETECT_BENCH_SIZES") {
+        sizes = list
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect();
+    }
+    let checks = std::env::var("DETECT_BENCH_CHECKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
     for n in sizes {
-        run(n);
+        run(n, checks);
     }
 }

@@ -1,18 +1,23 @@
-//! The tracker's work per tool call, as the bridge asks for it (issue #17 part 4): the
-//! time inside `Tracker::record_read` for a 45-cell read (the load tool's 9x5 table) and
-//! inside `Tracker::check_write` + `finish_write` for a 200-value slide table, at 1M
-//! indexed cells, with the store in the bridge's mode (grouped commits: the WAL flush is
-//! made outside the tracker's lock and shared, so it is timed apart, per flush).
+//! The tracker's work per tool call, as the bridge asks for it (issue #17 parts 4 and 6):
+//! the time inside `Tracker::record_read` for a 45-cell read (the load tool's 9x5 table),
+//! inside `Tracker::check_write` for a 200-value slide table, and inside `check_write` +
+//! `finish_write`, at 1M indexed cells, with the store in the bridge's mode (grouped
+//! commits: the WAL flush is made outside the tracker's lock and shared, so it is timed
+//! apart, per flush). The detection alone (`Tracker::find_flows`, the same index lookups
+//! and scoring `check_write` makes, nothing stored) is timed on the same writes.
 //!
-//! `cargo bench -p tracker --bench per_call` (`PER_CALL_CELLS=N` for another index size).
+//! `cargo bench -p tracker --bench per_call` (`PER_CALL_CELLS=N` for another index size:
+//! 10M takes about a minute to build on a busy 2-core machine, so it is opt-in;
+//! `PER_CALL_ROUNDS=N` for the number of read + write rounds, default 2,000). Peak RSS is
+//! the process's VmHWM, index, SQLite cache and the bench's own data included.
 
 use std::time::{Duration, Instant};
 
 use tracker::Tracker;
 use tracker::audit_key::AuditKey;
 use tracker::model::{
-    App, CellAddr, CellValue, DocumentRef, ProvenanceId, ReadCell, ReadEvent, SheetRead,
-    WriteContent, WritePart,
+    App, CellAddr, CellValue, DocumentRef, FlowStrength, ProvenanceId, ReadCell, ReadEvent,
+    SheetRead, WriteContent, WritePart,
 };
 use tracker::policy::AdminPolicy;
 use tracker::store::Durability;
@@ -72,15 +77,35 @@ fn slide(from: &ReadEvent, deck: &DocumentRef, rng: &mut Rng) -> WriteContent {
 
 fn percentiles(mut t: Vec<Duration>) -> (f64, f64) {
     t.sort_unstable();
-    let q = |p: f64| t[((t.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+    let q = |p: f64| {
+        t.get(((t.len().max(1) - 1) as f64 * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    };
     (q(0.5), q(0.99))
 }
 
-fn main() {
-    let total: u32 = std::env::var("PER_CALL_CELLS")
+/// The process's peak resident set (VmHWM) in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn env_or(name: &str, default: u32) -> u32 {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(default)
+}
+
+fn main() {
+    let total = env_or("PER_CALL_CELLS", 1_000_000);
+    let rounds = env_or("PER_CALL_ROUNDS", 2_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut t = Tracker::open_at(
         &dir.path().join("bench.db"),
@@ -117,8 +142,10 @@ fn main() {
         t0.elapsed().as_secs_f64()
     );
     let deck = DocumentRef::new(App::Powerpoint, "Deck.pptx", "file:///deck.pptx");
-    let (mut reads, mut checks, mut flushes) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..2_000 {
+    let (mut reads, mut checks, mut check_finish, mut detects, mut flushes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut confirmed, mut possible) = (0usize, 0usize);
+    for i in 0..rounds {
         let doc = DocumentRef::new(
             App::Excel,
             format!("Q{}.xlsx", i % 50),
@@ -136,6 +163,7 @@ fn main() {
         let at = tracker::unix_millis_now();
         let s = Instant::now();
         let check = t.check_write(&w, at, at + 120_000).expect("check");
+        checks.push(s.elapsed());
         t.finish_write(
             &check.write_id,
             &deck,
@@ -145,13 +173,35 @@ fn main() {
             at,
         )
         .expect("finish");
-        checks.push(s.elapsed());
+        check_finish.push(s.elapsed());
         t.commit_ticket().wait().expect("flush");
+        // After the check, so the check is timed as the bridge meets it (caches not warmed
+        // by a look-up of the same values just before).
+        let s = Instant::now();
+        let found = t.find_flows(&w);
+        detects.push(s.elapsed());
+        for f in &found {
+            match f.strength {
+                FlowStrength::Confirmed => confirmed += 1,
+                FlowStrength::Possible => possible += 1,
+            }
+        }
     }
     let (r50, r99) = percentiles(reads);
     let (c50, c99) = percentiles(checks);
+    let (cf50, cf99) = percentiles(check_finish);
+    let (d50, d99) = percentiles(detects);
     let (f50, f99) = percentiles(flushes);
+    let n = rounds.max(1) as f64;
+    println!("at {indexed} indexed cells, {rounds} rounds (times in us):");
+    println!("  record_read (45 cells)                  p50 {r50:>7.0}  p99 {r99:>7.0}");
+    println!("  check_write (200 values)                p50 {c50:>7.0}  p99 {c99:>7.0}");
+    println!("  check_write+finish_write (200 values)   p50 {cf50:>7.0}  p99 {cf99:>7.0}");
     println!(
-        "at {indexed} indexed cells: record_read (45 cells) p50 {r50:.0} us p99 {r99:.0} us | check_write+finish_write (200 values) p50 {c50:.0} us p99 {c99:.0} us | WAL flush p50 {f50:.0} us p99 {f99:.0} us"
+        "  detection alone (find_flows, 200 values) p50 {d50:>6.0}  p99 {d99:>7.0}  flows/check confirmed {:.2} possible {:.2}",
+        confirmed as f64 / n,
+        possible as f64 / n
     );
+    println!("  WAL flush (outside the tracker)         p50 {f50:>7.0}  p99 {f99:>7.0}");
+    println!("  peak RSS (VmHWM) {:.0} MiB", peak_rss_mib());
 }

@@ -138,9 +138,7 @@ fn a_few_of_many_written_values_pay_for_their_choice() {
     det.add_read(&read(&d, "Open Pipeline", cells));
     let id = |r: u32| {
         let addr = CellAddr::new(r, 1);
-        *det.pos
-            .get(&super::index::pos_key(0, addr.row, addr.col))
-            .unwrap_or(&0)
+        det.pos.get(0, addr.row, addr.col).unwrap_or(0)
     };
     let write = write_table(vec![
         vec!["Account", "Close date"],

@@ -121,9 +121,9 @@ impl Detector {
                     .filter(|(r2, c)| r2 < r && c > c0)
                     .max_by_key(|(r2, _)| *r2);
                 if let Some((_, c)) = above
-                    && let Some(id) = self.pos.get(&super::index::pos_key(sid, *r, *c))
+                    && let Some(id) = self.pos.get(sid, *r, *c)
                 {
-                    cells.push(*id);
+                    cells.push(id);
                 }
             }
             if !cells.is_empty() {
@@ -148,11 +148,7 @@ impl Detector {
             };
             let cells_at = |s: u32, j: u32, rp: &[(u32, u32)]| -> Vec<u32> {
                 rp.iter()
-                    .filter_map(|(r, c0)| {
-                        self.pos
-                            .get(&super::index::pos_key(sid, *r, c0 + j + s))
-                            .copied()
-                    })
+                    .filter_map(|(r, c0)| self.pos.get(sid, *r, c0 + j + s))
                     .collect()
             };
             let mut best = (0usize, 0u32);

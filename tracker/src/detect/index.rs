@@ -47,10 +47,6 @@ pub(super) fn sheet_num_key(sheet: u32, x: f64) -> u64 {
     (u64::from(sheet) << 32) | u64::from((x.abs() as f32).to_bits())
 }
 
-pub(super) fn pos_key(sheet: u32, row: u32, col: u32) -> u64 {
-    (u64::from(sheet) << 36) | (u64::from(row.min(0xF_FFFF)) << 16) | u64::from(col.min(0xFFFF))
-}
-
 impl Detector {
     /// Indexes every cell of the read, labelled with its document, sheet, address and the
     /// read's id. A cell read again replaces its earlier value.
@@ -90,19 +86,18 @@ impl Detector {
             };
             for rc in &sheet.cells {
                 let (row, col) = (rc.addr.row, rc.addr.col.min(u32::from(u16::MAX)));
-                let pk = pos_key(sid, row, col);
                 // An agent re-reads the same ranges again and again: an unchanged cell only
                 // takes the new read as its label. Replacing it would leave dead copies in
                 // the runs until the next compaction, and they count in every lookup (a
                 // header read four times would look like common vocabulary).
-                if let Some(&old) = self.pos.get(&pk)
+                if let Some(old) = self.pos.get(sid, row, col)
                     && let Some(c) = self.cells.get_mut(old as usize)
                     && same_content(c, rc)
                 {
                     c.read = read_idx;
                     continue;
                 }
-                if let Some(old) = self.pos.remove(&pk) {
+                if let Some(old) = self.pos.remove(sid, row, col) {
                     self.kill(old);
                 }
                 let mut cell = Cell {
@@ -163,7 +158,8 @@ impl Detector {
                     }
                 }
                 self.cells.push(cell);
-                self.pos.insert(pk, id);
+                self.sheet_of.push(sid);
+                self.pos.insert(sid, row, col, id);
             }
         }
         self.nums.push_tagged(nums);
@@ -196,6 +192,9 @@ impl Detector {
             }
         }
         cell.sheet = DEAD;
+        if let Some(s) = self.sheet_of.get_mut(id as usize) {
+            *s = DEAD;
+        }
         self.dead += 1;
     }
 
@@ -205,19 +204,34 @@ impl Detector {
     /// `add_read` calls it when dead cells outnumber live ones; call it after a bulk load to
     /// make lookups a single binary search.
     pub fn compact(&mut self) {
-        // New ids in the old order: every run stays sorted by (key, id).
-        let mut remap = vec![u32::MAX; self.cells.len()];
-        let mut cells = Vec::with_capacity(self.len());
+        // New ids in the old order: every run stays sorted by (key, id). Cells move down in
+        // place (a copy of a 10M-cell index's cells was a quarter of a gigabyte at once),
+        // and with no dead cell the ids stay as they are and no remap is made.
         let mut read_used = vec![false; self.reads.len()];
-        for (old, c) in self.cells.iter().enumerate() {
-            if c.sheet != DEAD {
-                remap[old] = cells.len() as u32;
-                if let Some(used) = read_used.get_mut(c.read as usize) {
-                    *used = true;
+        let remap: Option<Vec<u32>> = (self.dead > 0).then(|| {
+            let mut remap = vec![u32::MAX; self.cells.len()];
+            let mut next = 0u32;
+            for (old, c) in self.cells.iter().enumerate() {
+                if c.sheet != DEAD
+                    && let Some(slot) = remap.get_mut(old)
+                {
+                    *slot = next;
+                    next += 1;
                 }
-                cells.push(*c);
+            }
+            self.cells.retain(|c| c.sheet != DEAD);
+            self.sheet_of.retain(|s| *s != DEAD);
+            self.sheet_of.shrink_to_fit();
+            remap
+        });
+        for c in &self.cells {
+            if let Some(used) = read_used.get_mut(c.read as usize) {
+                *used = true;
             }
         }
+        let mut cells = std::mem::take(&mut self.cells);
+        // Before the runs are merged: their copies are the peak.
+        cells.shrink_to_fit();
         let mut read_remap = vec![u32::MAX; self.reads.len()];
         let mut reads = Vec::new();
         for (i, used) in read_used.iter().enumerate() {
@@ -229,16 +243,19 @@ impl Detector {
         for c in &mut cells {
             c.read = read_remap.get(c.read as usize).copied().unwrap_or(u32::MAX);
         }
-        let map = |id: u32| remap.get(id as usize).copied().filter(|n| *n != u32::MAX);
+        let map = |id: u32| match &remap {
+            Some(remap) => remap.get(id as usize).copied().filter(|n| *n != u32::MAX),
+            None => Some(id),
+        };
         self.nums.retain_map(map);
         self.sheet_nums.retain_map(map);
         self.texts.retain_map(map);
         self.fps.retain_map(map);
         // `pos` only ever holds live ids.
-        for id in self.pos.values_mut() {
-            *id = remap.get(*id as usize).copied().unwrap_or(u32::MAX);
+        if let Some(remap) = &remap {
+            self.pos
+                .remap(|id| remap.get(id as usize).copied().unwrap_or(u32::MAX));
         }
-        cells.shrink_to_fit();
         reads.shrink_to_fit();
         self.cells = cells;
         self.reads = reads;
@@ -264,16 +281,16 @@ impl Detector {
     ) -> Option<ProvenanceId> {
         let doc = *self.doc_ids.get(&document.id)?;
         let sid = *self.sheet_ids.get(&(doc, sheet.to_string()))?;
-        let id = *self.pos.get(&pos_key(sid, addr.row, addr.col))?;
+        let id = self.pos.get(sid, addr.row, addr.col)?;
         let cell = self.cells.get(id as usize)?;
         self.reads.get(cell.read as usize).copied()
     }
 
     /// Estimated heap use in bytes.
     pub fn heap_bytes(&self) -> usize {
-        let map_entry = 8 + 4 + 1; // key, value, hashbrown control byte
         self.cells.capacity() * std::mem::size_of::<Cell>()
-            + self.pos.capacity() * map_entry
+            + self.sheet_of.capacity() * 4
+            + self.pos.heap_bytes()
             + self.nums.heap_bytes()
             + self.sheet_nums.heap_bytes()
             + self.texts.heap_bytes()

@@ -45,8 +45,14 @@ pub(super) struct SheetHits {
 }
 
 impl Detector {
+    /// The sheet of a live cell outside the target document (what [`Self::live_hit`]
+    /// says, without reading the cell).
     pub(super) fn live_sheet(&self, id: u32, target_doc: Option<u32>) -> Option<u32> {
-        self.live_hit(id, target_doc).map(|(s, _)| s)
+        let sheet = *self.sheet_of.get(id as usize)?;
+        if sheet == DEAD || Some(self.sheets.get(sheet as usize)?.doc) == target_doc {
+            return None;
+        }
+        Some(sheet)
     }
 
     /// The sheet and position of a live cell outside the target document.

@@ -3,7 +3,6 @@
 //! look-elsewhere correction, against [`CONFIRM_EVIDENCE`] and [`POSSIBLE_EVIDENCE`]. The
 //! model is described in the docs of [`super`].
 
-use super::index::pos_key;
 use super::items::{Item, ItemKind};
 use super::lookup::{Hit, SheetHits};
 use super::parse::{NumToken, Reading};
@@ -116,15 +115,15 @@ impl Detector {
                         if c <= c1 || r <= r2 {
                             continue;
                         }
-                        let Some(id) = self.pos.get(&pos_key(sid, *r, *c)) else {
+                        let Some(id) = self.pos.get(sid, *r, *c) else {
                             continue;
                         };
-                        let covered = self.cells.get(*id as usize).is_some_and(|cl| {
+                        let covered = self.cells.get(id as usize).is_some_and(|cl| {
                             let v = cl.value.abs();
                             tok.readings.iter().any(|rd| rd.lo <= v && v <= rd.hi)
                         });
                         if covered {
-                            return Some(*id);
+                            return Some(id);
                         }
                     }
                 }
@@ -436,7 +435,7 @@ impl Detector {
             evidence += bonus.min(30.0);
         }
         if let Some(ch) = &chain {
-            evidence += ch.evidence(&chosen);
+            evidence += ch.evidence(self, &chosen);
         }
         // Small integers agreeing at their header crossings (`grid`): their cells join the
         // flow without rarity or compactness of their own.
@@ -493,12 +492,25 @@ struct Chain {
     picks: Vec<(u32, Pick, f64)>,
     /// Written values with a candidate cell on the line: the run is a choice among them.
     n: usize,
+    /// Whether the line is a row of the sheet (a transposed copy) rather than a column.
+    across: bool,
     /// Whether the sheet's line is itself sorted by value around the run: then any write
-    /// sorted the same way lines up with it, and order is no evidence.
-    line_sorted: bool,
+    /// sorted the same way lines up with it, and order is no evidence. Read from the sheet
+    /// only when the run's values are monotone (the only case it decides), and then once:
+    /// it is up to a hundred lookups of cells by position.
+    line_sorted: std::cell::Cell<Option<bool>>,
 }
 
 impl Chain {
+    fn line_sorted(&self, det: &Detector) -> bool {
+        if let Some(sorted) = self.line_sorted.get() {
+            return sorted;
+        }
+        let sorted = det.line_sorted(&self.picks, self.across);
+        self.line_sorted.set(Some(sorted));
+        sorted
+    }
+
     /// Structure as evidence: k values each common (a date, a rounded count) whose cells
     /// line up in the write's order have a chance of about 2/k! under coincidence (either
     /// direction), so they earn ln(k!/2), less ln of the candidate cells each had and
@@ -508,7 +520,7 @@ impl Chain {
     /// their span: a column sorted by value lines up with any write sorted the same way.
     /// Where the column is not sorted (renewal dates down a customer list), dates written
     /// in ascending order that fall in the column's own order are still its order.
-    fn evidence(&self, chosen: &FastMap<u32, Pick>) -> f64 {
+    fn evidence(&self, det: &Detector, chosen: &FastMap<u32, Pick>) -> f64 {
         let kept: Vec<&(u32, Pick, f64)> = self
             .picks
             .iter()
@@ -520,7 +532,7 @@ impl Chain {
         }
         let values_monotone =
             kept.windows(2).all(|w| w[0].2 <= w[1].2) || kept.windows(2).all(|w| w[0].2 >= w[1].2);
-        if values_monotone && self.line_sorted {
+        if values_monotone && self.line_sorted(det) {
             return 0.0;
         }
         let ln_fact = |n: usize| (2..=n).map(|i| (i as f64).ln()).sum::<f64>();
@@ -549,8 +561,14 @@ impl Detector {
         // pick). A table's values run along one written row or column: values of other
         // written lines that happen to match on this line are no part of the run.
         type Placed = (usize, u32, u32, Pick);
-        type Line = (bool, u32, Option<(bool, u32)>);
-        let mut lines: FastMap<Line, Vec<Placed>> = FastMap::default();
+        // One flat buffer, grouped by line after: a map of small vectors cost an allocation
+        // per line and was most of this function. Each value is filed under its line's key
+        // packed with its place in the buffer into one integer (order-preserving, so the
+        // lines come in the order of their keys and each line's values in the order they
+        // were pushed: each line below is exactly the vector the map held), and sorting
+        // plain integers is several times cheaper than sorting the tuples.
+        let mut placed: Vec<Placed> = Vec::new();
+        let mut order: Vec<u128> = Vec::new();
         for (id, v) in cands {
             if v.kind > 1 || !near(v) {
                 continue;
@@ -563,23 +581,26 @@ impl Detector {
                 .iter()
                 .take(if written[0].is_some() { 2 } else { 1 })
             {
-                lines
-                    .entry((false, v.col, *w))
-                    .or_default()
-                    .push((v.item, v.row, *id, *v));
-                lines
-                    .entry((true, v.row, *w))
-                    .or_default()
-                    .push((v.item, v.col, *id, *v));
+                for (key, place) in [((false, v.col, *w), v.row), ((true, v.row, *w), v.col)] {
+                    order.push((line_code(key) << 32) | placed.len() as u128);
+                    placed.push((v.item, place, *id, *v));
+                }
             }
         }
+        order.sort_unstable();
         let mut best: Option<(f64, Chain)> = None;
-        let mut keys: Vec<Line> = lines.keys().copied().collect();
-        keys.sort_unstable();
-        for key in keys {
-            let Some(line) = lines.get_mut(&key) else {
+        let mut line: Vec<Placed> = Vec::new();
+        for group in order.chunk_by(|a, b| a >> 32 == b >> 32) {
+            let Some(first) = group.first() else {
                 continue;
             };
+            let across = (first >> 98) & 1 == 1;
+            line.clear();
+            line.extend(
+                group
+                    .iter()
+                    .filter_map(|x| placed.get((x & 0xFFFF_FFFF) as usize)),
+            );
             line.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
             line.dedup_by_key(|x| (x.0, x.1));
             let mut items: Vec<usize> = line.iter().map(|x| x.0).collect();
@@ -588,7 +609,7 @@ impl Detector {
                 continue;
             }
             for falling in [false, true] {
-                let run = longest_run(line, falling);
+                let run = longest_run(&line, falling);
                 if run.len() < ORDER_MIN {
                     continue;
                 }
@@ -601,12 +622,13 @@ impl Detector {
                     })
                     .collect();
                 let chain = Chain {
-                    line_sorted: self.line_sorted(&picks, key.0),
                     picks,
                     n: items.len(),
+                    across,
+                    line_sorted: std::cell::Cell::new(None),
                 };
                 let all: FastMap<u32, Pick> = chain.picks.iter().map(|x| (x.0, x.1)).collect();
-                let ev = chain.evidence(&all);
+                let ev = chain.evidence(self, &all);
                 if ev > 0.0 && best.as_ref().is_none_or(|b| ev > b.0) {
                     best = Some((ev, chain));
                 }
@@ -643,15 +665,25 @@ impl Detector {
         let values: Vec<f64> = (lo..=hi)
             .filter_map(|p| {
                 let (r, c) = if across { (fixed, p) } else { (p, fixed) };
-                let id = self.pos.get(&pos_key(sheet, r, c))?;
+                let id = self.pos.get(sheet, r, c)?;
                 self.cells
-                    .get(*id as usize)
+                    .get(id as usize)
                     .map(|c| c.value)
                     .filter(|v| v.is_finite())
             })
             .collect();
         values.windows(2).all(|w| w[0] <= w[1]) || values.windows(2).all(|w| w[0] >= w[1])
     }
+}
+
+/// A line of `order_chain` (transposed, column or row, written line) as an integer of 67
+/// bits ordered as the tuple is (`None` before any written line).
+fn line_code((across, at, written): (bool, u32, Option<(bool, u32)>)) -> u128 {
+    let written = match written {
+        None => 0,
+        Some((cols, k)) => (1 << 33) | (u128::from(cols) << 32) | u128::from(k),
+    };
+    (u128::from(across) << 66) | (u128::from(at) << 34) | written
 }
 
 /// Indices into `line` (sorted by item, then place) of a longest run with items and places
@@ -852,6 +884,29 @@ pub(super) fn reading_p(r: &Reading) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_codes_sort_as_the_lines_they_stand_for() {
+        let mut lines = Vec::new();
+        for across in [false, true] {
+            for at in [0, 1, 7, u32::MAX] {
+                for written in [None, Some((false, 0u32)), Some((false, 9)), Some((true, 0))] {
+                    lines.push((across, at, written));
+                    lines.push((
+                        across,
+                        at,
+                        written.map(|(c, k)| (c, k.saturating_add(u32::MAX / 2))),
+                    ));
+                }
+            }
+        }
+        for a in &lines {
+            for b in &lines {
+                assert_eq!(a.cmp(b), line_code(*a).cmp(&line_code(*b)), "{a:?} {b:?}");
+            }
+        }
+        assert!(line_code((true, u32::MAX, Some((true, u32::MAX)))) < 1 << 67);
+    }
 
     #[test]
     fn joint_pin_needs_two_distinct_rare_crossings() {

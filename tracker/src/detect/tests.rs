@@ -729,6 +729,36 @@ fn rounded_table_with_headers_confirms_with_the_right_cells() {
 // ---------- attribution at scale, joint pins, distinctive headers ----------
 
 #[test]
+fn each_cells_sheet_is_kept_beside_it_through_replacement_and_compaction() {
+    let mut det = Detector::new();
+    let same = |det: &Detector| {
+        det.cells.len() == det.sheet_of.len()
+            && det
+                .cells
+                .iter()
+                .zip(&det.sheet_of)
+                .all(|(c, s)| c.sheet == *s)
+    };
+    det.add_read(&read(
+        &doc("A.xlsx"),
+        "S",
+        vec![num(0, 0, 5.0, "0"), num(0, 1, 7.5, "0")],
+    ));
+    det.add_read(&read(&doc("B.xlsx"), "T", vec![num(0, 0, 5.0, "0")]));
+    // A replaced cell: dead in both.
+    det.add_read(&read(&doc("A.xlsx"), "S", vec![num(0, 0, 6.0, "0")]));
+    assert!(same(&det));
+    assert_eq!(det.sheet_of.iter().filter(|s| **s == DEAD).count(), 1);
+    let b = det.doc_ids.get(&doc("B.xlsx").id).copied();
+    assert_eq!(det.live_sheet(0, None), None, "replaced");
+    assert_eq!(det.live_sheet(2, None), Some(1));
+    assert_eq!(det.live_sheet(2, b), None, "in the target document");
+    det.compact();
+    assert!(same(&det));
+    assert_eq!(det.sheet_of, vec![0, 1, 0]);
+}
+
+#[test]
 fn runs_spans_narrow_lookups_to_one_sheet() {
     let mut det = Detector::new();
     det.add_read(&read(

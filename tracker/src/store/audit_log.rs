@@ -120,17 +120,15 @@ impl Store {
 }
 
 pub(super) fn keyed_since_in(conn: &Connection) -> rusqlite::Result<Option<KeyedSince>> {
-    conn.query_row(
-        "SELECT key_id, since_seq FROM audit_key WHERE id = 1",
-        [],
-        |r| {
+    // Cached: every read asks (see `super::exec`).
+    conn.prepare_cached("SELECT key_id, since_seq FROM audit_key WHERE id = 1")?
+        .query_row([], |r| {
             Ok(KeyedSince {
                 key_id: r.get(0)?,
                 since_seq: r.get::<_, i64>(1)?.max(0) as u64,
             })
-        },
-    )
-    .optional()
+        })
+        .optional()
 }
 
 pub(super) fn key_mismatch(k: &KeyedSince, key: &AuditKey) -> String {
@@ -152,11 +150,10 @@ pub(super) fn append_in(
     body: &serde_json::Value,
 ) -> Result<AuditRecord> {
     let e = |what: &str| sql_err(path, what);
+    // Cached: every record of every call reads the head (see `super::exec`).
     let head: Option<(i64, String)> = tx
-        .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(e("cannot read the audit head"))?;
     let head = match head {
         Some(h) => Some(h),

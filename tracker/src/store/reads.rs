@@ -3,6 +3,7 @@
 //! the detector's index can be rebuilt at start.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use rusqlite::params;
 use serde_json::json;
@@ -44,48 +45,38 @@ impl Store {
             params![ev.id.0.to_string(), ev.document.id.0, ev.request, ev.at, total as i64],
         )
         .map_err(e("cannot record the read"))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO labels (document, sheet, row, col, value, text, number_format, provenance, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                     ON CONFLICT(document, sheet, row, col) DO UPDATE SET
-                       value = excluded.value, text = excluded.text,
-                       number_format = excluded.number_format,
-                       provenance = excluded.provenance, at = excluded.at
-                     WHERE excluded.at >= labels.at",
-                )
-                .map_err(e("cannot prepare label insert"))?;
-            let prov = ev.id.0.to_string();
-            for s in &ev.sheets {
-                let addrs: Vec<CellAddr> = s.cells.iter().map(|c| c.addr).collect();
-                sheets_body.push(json!({"sheet": s.sheet, "cells": s.cells.len(), "range": cells_summary(&addrs)}));
-                values_hash.update((s.sheet.len() as u64).to_be_bytes());
-                values_hash.update(s.sheet.as_bytes());
-                for c in &s.cells {
-                    let value =
-                        serde_json::to_string(&c.value).map_err(|err| StoreError::Corrupt {
-                            path: path.clone(),
-                            what: format!("cannot encode cell {}: {err}", c.addr),
-                        })?;
-                    values_hash.update(c.addr.row.to_be_bytes());
-                    values_hash.update(c.addr.col.to_be_bytes());
-                    values_hash.update((value.len() as u64).to_be_bytes());
-                    values_hash.update(value.as_bytes());
-                    stmt.execute(params![
-                        ev.document.id.0,
-                        s.sheet,
-                        c.addr.row,
-                        c.addr.col,
-                        value,
-                        c.text,
-                        c.number_format,
-                        prov,
-                        ev.at
-                    ])
-                    .map_err(e("cannot store a label"))?;
-                }
+        let prov = ev.id.0.to_string();
+        // Encoded first (the values hash needs the same encoding), stored after in
+        // multi-row INSERTs.
+        let mut values: Vec<String> = Vec::with_capacity(total);
+        for s in &ev.sheets {
+            let addrs: Vec<CellAddr> = s.cells.iter().map(|c| c.addr).collect();
+            sheets_body.push(
+                json!({"sheet": s.sheet, "cells": s.cells.len(), "range": cells_summary(&addrs)}),
+            );
+            values_hash.update((s.sheet.len() as u64).to_be_bytes());
+            values_hash.update(s.sheet.as_bytes());
+            for c in &s.cells {
+                let value = serde_json::to_string(&c.value).map_err(|err| StoreError::Corrupt {
+                    path: path.clone(),
+                    what: format!("cannot encode cell {}: {err}", c.addr),
+                })?;
+                values_hash.update(c.addr.row.to_be_bytes());
+                values_hash.update(c.addr.col.to_be_bytes());
+                values_hash.update((value.len() as u64).to_be_bytes());
+                values_hash.update(value.as_bytes());
+                values.push(value);
             }
+        }
+        let mut values = values.iter();
+        for s in &ev.sheets {
+            let rows = s.cells.iter().map(|c| LabelRow {
+                sheet: &s.sheet,
+                cell: c,
+                value: values.next().map_or("", String::as_str),
+            });
+            insert_labels(&tx, &ev.document.id.0, &prov, ev.at, rows)
+                .map_err(e("cannot store a label"))?;
         }
         let body = json!({
             "provenance": ev.id.to_string(),
@@ -283,6 +274,97 @@ impl Store {
         }
         Ok(None)
     }
+}
+
+/// One label to store: a cell of a read and its value as stored (JSON).
+struct LabelRow<'a> {
+    sheet: &'a str,
+    cell: &'a ReadCell,
+    value: &'a str,
+}
+
+/// Rows per multi-row label INSERT, largest first: a read's labels go in as few statements
+/// as these sizes allow, and only these few statements are ever prepared (and cached). One
+/// statement per cell was most of a 45-cell read's time in SQLite's per-statement work
+/// (bind, step, reset); 64 rows of 9 parameters stay far below SQLite's parameter limit.
+const LABEL_BATCHES: [usize; 3] = [64, 8, 1];
+
+/// The multi-row label upsert for one of the [`LABEL_BATCHES`] sizes, built once: the
+/// statement cache is keyed by the text.
+fn label_insert_sql(n: usize) -> &'static str {
+    static SQL: LazyLock<[String; 3]> = LazyLock::new(|| LABEL_BATCHES.map(label_upsert));
+    let i = LABEL_BATCHES.iter().position(|&b| b == n).unwrap_or(0);
+    SQL.get(i).map_or("", String::as_str)
+}
+
+/// The multi-row label upsert for `n` rows: the latest read of a cell wins.
+fn label_upsert(n: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO labels (document, sheet, row, col, value, text, number_format, provenance, at) VALUES ",
+    );
+    for i in 0..n {
+        let b = i * 9;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "(?{},?{},?{},?{},?{},?{},?{},?{},?{})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9
+        ));
+    }
+    sql.push_str(
+        " ON CONFLICT(document, sheet, row, col) DO UPDATE SET
+           value = excluded.value, text = excluded.text,
+           number_format = excluded.number_format,
+           provenance = excluded.provenance, at = excluded.at
+         WHERE excluded.at >= labels.at",
+    );
+    sql
+}
+
+/// Stores labels in multi-row INSERTs of the [`LABEL_BATCHES`] sizes, in the rows' order
+/// (so a cell read twice in one read keeps the later, as one INSERT per cell did).
+fn insert_labels<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    document: &str,
+    provenance: &str,
+    at: UnixMillis,
+    rows: impl ExactSizeIterator<Item = LabelRow<'a>>,
+) -> rusqlite::Result<()> {
+    let mut left = rows.len();
+    let mut rows = rows.peekable();
+    for size in LABEL_BATCHES {
+        if left < size {
+            continue;
+        }
+        let mut stmt = tx.prepare_cached(label_insert_sql(size))?;
+        while left >= size {
+            for (i, r) in rows.by_ref().take(size).enumerate() {
+                let b = i * 9;
+                stmt.raw_bind_parameter(b + 1, document)?;
+                stmt.raw_bind_parameter(b + 2, r.sheet)?;
+                stmt.raw_bind_parameter(b + 3, r.cell.addr.row)?;
+                stmt.raw_bind_parameter(b + 4, r.cell.addr.col)?;
+                stmt.raw_bind_parameter(b + 5, r.value)?;
+                stmt.raw_bind_parameter(b + 6, &r.cell.text)?;
+                stmt.raw_bind_parameter(b + 7, &r.cell.number_format)?;
+                stmt.raw_bind_parameter(b + 8, provenance)?;
+                stmt.raw_bind_parameter(b + 9, at)?;
+            }
+            stmt.raw_execute()?;
+            left -= size;
+        }
+    }
+    debug_assert!(rows.peek().is_none());
+    Ok(())
 }
 
 /// Labels grouped per document and sheet, for callers that want counts (status pages).

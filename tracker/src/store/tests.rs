@@ -163,6 +163,38 @@ fn reads_round_trip_latest_wins_and_survive_reopen() {
 }
 
 #[test]
+fn a_read_of_any_size_stores_every_label_once_and_a_cell_read_twice_keeps_the_later() {
+    // 64 + 8 + 1 + the cell read twice: every batch size of the multi-row INSERT is used.
+    let (dir, mut s) = open();
+    let doc = q3();
+    let mut values: Vec<(u32, u32, f64)> = (0..73).map(|i| (i / 5, i % 5, f64::from(i))).collect();
+    values.push((0, 0, 999.0));
+    let r = read(&doc, "Revenue", 1000, &values);
+    s.record_read(&r).unwrap();
+    drop(s);
+    let s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    assert_eq!(s.label_count().unwrap(), 73);
+    let evs = s.labels().unwrap();
+    let cells = &evs[0].sheets[0].cells;
+    assert_eq!(cells.len(), 73);
+    assert_eq!(cells[0].value, CellValue::Number(999.0), "{:?}", cells[0]);
+    let mut want: Vec<ReadCell> = r.sheets[0].cells[1..73].to_vec();
+    want.insert(0, r.sheets[0].cells[73].clone());
+    want.sort_by_key(|c| c.addr);
+    assert_eq!(cells, &want);
+    // The labels' provenance index was dropped by migration 7.
+    let indexes: i64 = s
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'labels_provenance'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 0);
+}
+
+#[test]
 fn choices_round_trip() {
     let (_d, mut s) = open();
     assert_eq!(s.load_choices().unwrap(), UserChoices::default());
