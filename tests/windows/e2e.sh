@@ -13,6 +13,8 @@
 #   3. The Linux office-bridge-load against the Windows bridge: simulated Excel and
 #      PowerPoint panes on the pane channel and MCP agents reading ranges and writing them
 #      into decks, over real TLS; every request and every audit record accounted for.
+#      `office-bridge.exe notify` follows: its toast name registered for the user, and,
+#      Wine having no toast platform, the lines printed instead.
 #   4. The administrator's policy file at the OS path from the known folder
 #      (C:\ProgramData\office-bridge\policy.json in the prefix), watched live: appearing,
 #      read and refused (Wine reports every file as owned by the Wine user, and only an
@@ -86,7 +88,7 @@ print(f"tools: {len(tools)}; excel_list_sheets with no workbook: {json.dumps(res
 relay.stdin.close()
 relay.wait(timeout=60)
 EOF
-ok "MCP through office-bridge.exe mcp ($(head -c 200 "$work/relay.log"))"
+ok "MCP through office-bridge.exe mcp: $(grep -o 'tools: .*' "$work/relay.log" | head -c 200)"
 [ -f "$data/bridge.json" ] || fail "the relay left no bridge running (no bridge.json)"
 desktop_get /healthz >"$work/health.json" || fail "the relay's bridge does not answer after the relay exited"
 ok "the bridge the relay started detached outlives it: $(cat "$work/health.json")"
@@ -119,11 +121,23 @@ grep -q 'a connection of its own was not recognised' "$work/serve.log" ||
   fail "the log does not say why the other-user check is off"
 ok "under Wine the owner of a socket is unknown (pid 0): the check is off and the bridge says why"
 
-# -- 3. panes and agents from Linux over TLS ------------------------------------------------
+# -- 3. panes and agents from Linux over TLS, with `notify` following ---------------------
+toast_key='HKCU\Software\Classes\AppUserModelId\OfficeBridge.Notify'
+wine reg delete "$toast_key" /f >/dev/null 2>&1 || true
+wine "$ob" --data-dir "$wdata" notify --port "$port" >"$work/notify.out" 2>"$work/notify.err" &
+sleep 3
 "$load" --port "$port" --data-dir "$data" --bridge-pid "$bridge_pid" --panes 4 --agents 2 \
   --duration 4 --baseline 5 >"$work/load.log" 2>&1 || fail "office-bridge-load against the Windows bridge"
 ok "office-bridge-load: $(grep -E '^requests:' "$work/load.log")"
 ok "office-bridge-load: $(grep -E '^audit:' "$work/load.log")"
+# Toasts: the name is registered for the user; Wine has no toast platform (the class is
+# not registered), so `notify` says so once and prints the lines instead.
+for _ in $(seq 20); do grep -q 'moved into' "$work/notify.out" && break; sleep 0.5; done
+grep -q 'moved into' "$work/notify.out" || fail "notify showed no transfer"
+grep -q 'desktop notifications failed' "$work/notify.err" || fail "notify did not say toasts failed"
+wine reg query "$toast_key" /v DisplayName 2>/dev/null | grep -q 'office-bridge' ||
+  fail "notify did not register its toast name"
+ok "notify: toast name registered ($toast_key), toasts unavailable under Wine, printed: $(head -n 1 "$work/notify.out")"
 
 # -- 4. the policy file at the OS path, watched live ---------------------------------------
 path=$(desktop_get /v1/status | json 'd["policy_file"]["path"]')
