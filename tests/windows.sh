@@ -29,6 +29,9 @@ missing=()
 for pkg in rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# The end-to-end script's own tools.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     step "installing ${missing[*]}"
@@ -45,6 +48,10 @@ WINE=/usr/lib/wine/wine64
 [ -x "$WINE" ] || WINE=$(command -v wine64 || command -v wine)
 
 target=x86_64-pc-windows-gnu
+# The Linux tools (office-bridge-load, office-bridge) come from the usual target directory,
+# where tests/run.sh has already built them.
+linux_target=${CARGO_TARGET_DIR:-$root/target}
+case $linux_target in /*) ;; *) linux_target=$root/$linux_target ;; esac
 export CARGO_TARGET_DIR=${WIN_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}}
 case $CARGO_TARGET_DIR in /*) ;; *) CARGO_TARGET_DIR=$root/$CARGO_TARGET_DIR ;; esac
 # Debian's toolchain, not whichever rustup puts first on PATH (only for these builds: the
@@ -90,7 +97,7 @@ if grep -E '^warning: `(office-bridge|tracker|certs)`' "$build_log"; then
   exit 1
 fi
 # The end-to-end run drives the Windows bridge with the Linux load tool.
-cargo build -p office-bridge -p office-bridge-load --locked
+CARGO_TARGET_DIR=$linux_target cargo build -p office-bridge -p office-bridge-load --locked
 echo "windows: build took $(($(date +%s) - build_started)) s"
 
 # -- tests under Wine ----------------------------------------------------------------------
@@ -125,7 +132,7 @@ for s in "${wine_skips[@]}"; do echo "  (skipped by windows.sh) ${s%%|*}: ${s#*|
 # -- end to end ----------------------------------------------------------------------------
 step "end to end: the Windows bridge under Wine, driven from Linux"
 e2e_started=$(date +%s)
-bash tests/windows/e2e.sh "$CARGO_TARGET_DIR/$target/debug" "$CARGO_TARGET_DIR/debug/office-bridge-load"
+bash tests/windows/e2e.sh "$CARGO_TARGET_DIR/$target/debug" "$linux_target/debug/office-bridge-load"
 echo "windows: end to end took $(($(date +%s) - e2e_started)) s"
 
 step "done in $(elapsed)"
