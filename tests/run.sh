@@ -92,3 +92,8 @@ elif ci; then
 else
   echo "!!! SKIPPED: MCP client tests need Python >= 3.11 with venv (apt-get install python3 python3-venv)" >&2
 fi
+
+step "Windows (cross-built for x86_64-pc-windows-gnu; the Rust tests and an end-to-end run under Wine)"
+# Installs Debian's Rust with std sources, MinGW-w64 and Wine when missing; under CI=true a
+# tool it cannot install fails the run. Prints how long each part took.
+bash tests/windows.sh

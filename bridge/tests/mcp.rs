@@ -166,6 +166,10 @@ async fn every_contract_tool_is_listed_with_schema_and_annotations() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn allow_writes_and_records_the_flow() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "allow"}}), WAIT).await;
     let mut s = scene(bridge, ClientImpl::default()).await;
@@ -234,6 +238,10 @@ async fn notify_writes_and_tells_the_panes_and_the_event_stream() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn ask_answered_yes_in_the_deck_pane_writes() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}}), WAIT).await;
     let mut s = scene(bridge, ClientImpl::default()).await;
@@ -319,6 +327,10 @@ async fn ask_answered_yes_in_the_deck_pane_writes() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn ask_answered_no_on_the_desktop_writes_nothing() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}}), WAIT).await;
     let mut s = scene(bridge, ClientImpl::default()).await;
@@ -391,6 +403,10 @@ async fn ask_answered_no_on_the_desktop_writes_nothing() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn ask_unanswered_is_denied_when_it_expires() {
     let bridge = bridge_with_policy(
         json!({"flows": {"default": "ask"}}),
@@ -434,6 +450,10 @@ async fn ask_unanswered_is_denied_when_it_expires() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn block_writes_nothing_and_says_what_from_where_and_why() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "block"}}), WAIT).await;
     let mut s = scene(bridge, ClientImpl::default()).await;
@@ -464,6 +484,10 @@ async fn block_writes_nothing_and_says_what_from_where_and_why() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn the_agents_client_can_answer_by_elicitation() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}}), WAIT).await;
     let s = scene(
@@ -482,6 +506,10 @@ async fn the_agents_client_can_answer_by_elicitation() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn copy_by_reference_and_charts_carry_exact_provenance() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "allow"}}), WAIT).await;
     let s = scene(bridge, ClientImpl::default()).await;
@@ -622,6 +650,10 @@ async fn a_pane_that_vanishes_mid_request_gives_a_clear_error() {
 /// labels it like any other cell, so copying it into a deck is a flow. Only Excel's own
 /// error values (`#DIV/0!`, `#N/A`) are left unlabelled.
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn text_that_looks_like_an_error_value_is_labelled_and_traced() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "allow"}}), WAIT).await;
     let tags: Office = Arc::new(|method, _params| match method {
@@ -824,7 +856,6 @@ async fn the_event_stream_carries_reads_and_flows() {
 async fn file_tools_stay_inside_the_allowed_folders() {
     let bridge = bridge_with_policy(json!({}), WAIT).await;
     let client = bridge.mcp().await;
-    let files = bridge.files.clone();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.csv"), "a,b\n1,2\n").unwrap();
     for path in [
@@ -836,6 +867,7 @@ async fn file_tools_stay_inside_the_allowed_folders() {
     }
     #[cfg(unix)]
     {
+        let files = bridge.files.clone();
         std::os::unix::fs::symlink(outside.path().join("secret.csv"), files.join("link.csv"))
             .unwrap();
         let (err, text, _) = call(&client, "xlsx_read", json!({"path": "link.csv"})).await;
@@ -937,6 +969,10 @@ async fn a_workbooks_purview_label_makes_its_data_confidential() {
 /// Group commit: every recorded read and decision is flushed before the tool answers, and
 /// `/v1/status` counts the commits and the flushes that made them durable.
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn status_counts_commits_and_the_flushes_that_made_them_durable() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "allow"}}), WAIT).await;
     let s = scene(bridge, ClientImpl::default()).await;
@@ -1292,6 +1328,10 @@ async fn whole_columns_and_rows_are_read_as_far_as_the_data_goes() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "needs an administrator's policy file: Wine reports every file as owned by the Wine user, so none is trusted"
+)]
 async fn writes_over_the_limit_are_refused_before_the_pane_is_asked() {
     let bridge = bridge_with_policy(json!({"flows": {"default": "ask"}}), WAIT).await;
     let mut excel = SimPane::open(

@@ -524,6 +524,42 @@ fn win_install_args(ca: &CaRef) -> Vec<String> {
     ]
 }
 
+/// Whether the CurrentUser Root store lists our CA (`certutil -verifystore` by serial).
+/// Exit status 0 alone is not enough: the answer must show the serial, as certutil's
+/// listing of a found certificate does ("Serial Number: ..."); a certutil that answers 0
+/// with nothing (Wine's stub) is an error, not a yes.
+fn win_lists(env: &TrustEnv, ca: &CaRef) -> Result<bool, String> {
+    let out = env
+        .runner
+        .run("certutil", &win_args("-verifystore", ca))
+        .map_err(|e| format!("cannot run certutil: {e}"))?;
+    if !out.success {
+        return Ok(false);
+    }
+    if lists_serial(&out.stdout, &ca.serial_hex) {
+        Ok(true)
+    } else {
+        Err("certutil exited 0 without listing the CA (a certutil that does nothing?)".into())
+    }
+}
+
+/// Whether `listing` shows `serial_hex`, ignoring case, spacing and leading zero bytes
+/// (certutil may print the serial in groups, and DER keeps a leading 00 that some
+/// printers drop).
+pub fn lists_serial(listing: &str, serial_hex: &str) -> bool {
+    let squash = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let mut serial = squash(serial_hex);
+    while serial.len() > 2 && serial.starts_with("00") {
+        serial.drain(..2);
+    }
+    !serial.is_empty() && squash(listing).contains(&serial)
+}
+
 // The serial, not the common name, identifies our CA in the Windows store: it is unique per
 // CA key, so a stale CA with the same name is never touched by mistake.
 fn win_args(op: &str, ca: &CaRef) -> Vec<String> {
@@ -560,9 +596,16 @@ pub fn install(paths: &CertPaths, env: &TrustEnv) -> Result<TrustReport, CertErr
             mac_install_args(env, &ca),
         )),
         Os::Windows => {
-            report
-                .actions
-                .push(run_step(env, WIN_STORE, "certutil", win_install_args(&ca)))
+            let mut action = run_step(env, WIN_STORE, "certutil", win_install_args(&ca));
+            // Believed only when the store then lists the CA: a certutil that does nothing
+            // and exits 0 (Wine's is such a stub) must not pass for an install.
+            if action.outcome == TrustOutcome::Done && win_lists(env, &ca) != Ok(true) {
+                action.outcome = TrustOutcome::Failed {
+                    error: "certutil reported success but the store does not list the CA".into(),
+                    command: display_command(env.os, "certutil", &win_install_args(&ca)),
+                };
+            }
+            report.actions.push(action)
         }
     }
     Ok(report)
@@ -713,10 +756,7 @@ pub fn uninstall(paths: &CertPaths, env: &TrustEnv) -> Result<TrustReport, CertE
             });
         }
         Os::Windows => {
-            let present = env
-                .runner
-                .run("certutil", &win_args("-verifystore", &ca))
-                .is_ok_and(|o| o.success);
+            let present = win_lists(env, &ca) == Ok(true);
             report.actions.push(if present {
                 run_step(env, WIN_STORE, "certutil", win_args("-delstore", &ca))
             } else {
@@ -845,13 +885,19 @@ pub(crate) fn check(paths: &CertPaths, env: &TrustEnv) -> Vec<TrustStoreState> {
             ));
         }
         Os::Windows => {
-            out.push(query(
-                env,
-                WIN_STORE,
-                "certutil",
-                win_args("-verifystore", &ca),
-                &install_fix,
-            ));
+            let (state, fix) = match win_lists(env, &ca) {
+                Ok(true) => (TrustState::Trusted, None),
+                Ok(false) => (
+                    TrustState::NotTrusted("CA not found in the store".into()),
+                    Some(install_fix.clone()),
+                ),
+                Err(why) => (TrustState::Unknown(why), Some(install_fix.clone())),
+            };
+            out.push(TrustStoreState {
+                store: WIN_STORE.into(),
+                state,
+                fix,
+            });
         }
     }
     out

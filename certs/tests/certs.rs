@@ -435,11 +435,19 @@ impl CommandRunner for FakeRunner {
                 st.os_store_has_ca = true;
                 ok(true, "")
             }
-            "security" | "certutil"
-                if args
-                    .iter()
-                    .any(|a| a == "find-certificate" || a == "-verifystore") =>
-            {
+            // certutil lists a certificate it finds, serial included (the last argument).
+            "certutil" if args.iter().any(|a| a == "-verifystore") => CommandOutput {
+                stdout: if st.os_store_has_ca {
+                    format!(
+                        "Serial Number: {}\n",
+                        args.last().cloned().unwrap_or_default()
+                    )
+                } else {
+                    String::new()
+                },
+                ..ok(st.os_store_has_ca, "not found")
+            },
+            "security" if args.iter().any(|a| a == "find-certificate") => {
                 ok(st.os_store_has_ca, "not found")
             }
             "security" | "certutil"
@@ -583,6 +591,10 @@ fn linux_privileged_install_copies_and_updates_then_uninstalls() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "simulates the Linux or macOS stores, whose commands and paths are spelt with unix separators"
+)]
 fn linux_unprivileged_install_runs_nothing_and_prints_the_command() {
     let (d, paths) = setup();
     ensure(&paths, now()).expect("ensure");
@@ -699,11 +711,25 @@ fn macos_and_windows_use_the_user_stores() {
 
         let report = trust::install(&paths, &env).expect("install");
         assert!(report.is_complete(), "{report}");
-        let (program, args) = runner.calls().last().cloned().expect("a call");
+        // The adding call (on Windows a -verifystore follows it, to confirm).
+        let (program, args) = runner
+            .calls()
+            .into_iter()
+            .rev()
+            .find(|(_, a)| {
+                a.iter()
+                    .any(|x| x == "-addstore" || x == "add-trusted-cert")
+            })
+            .expect("an adding call");
         match os {
             Os::MacOs => {
                 assert_eq!(program, "security");
-                let keychain = d.path().join("home/Library/Keychains/login.keychain-db");
+                // Joined as the product joins it (one piece under home), so the test holds
+                // on a Windows host too, where join puts `\` only before the piece.
+                let keychain = d
+                    .path()
+                    .join("home")
+                    .join("Library/Keychains/login.keychain-db");
                 assert_eq!(
                     args,
                     vec![
@@ -833,6 +859,10 @@ fn the_ca_cannot_vouch_for_names_other_than_loopback() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "simulates the Linux or macOS stores, whose commands and paths are spelt with unix separators"
+)]
 fn firefox_profiles_are_found_and_each_trusts_the_ca() {
     let (d, paths) = setup();
     ensure(&paths, now()).expect("ensure");
@@ -928,4 +958,87 @@ fn firefox_profiles_are_found_and_each_trusts_the_ca() {
         .count();
     assert_eq!(skipped, 3, "{report}");
     assert!(bare.calls().iter().all(|(p, _)| p != "certutil"));
+}
+
+/// A certutil that exits 0 and prints nothing, whatever it is asked (Wine's is such a stub).
+struct SilentCertutil;
+
+impl CommandRunner for SilentCertutil {
+    fn run(&self, _program: &str, _args: &[String]) -> io::Result<CommandOutput> {
+        Ok(CommandOutput {
+            success: true,
+            ..CommandOutput::default()
+        })
+    }
+
+    fn which(&self, _program: &str) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_windows_certutil_that_does_nothing_is_not_believed() {
+    let (d, paths) = setup();
+    ensure(&paths, now()).expect("ensure");
+    let mut env = fake_env(&d.path().join("unused"), false, FakeRunner::default(), None);
+    env.os = Os::Windows;
+    env.runner = Box::new(SilentCertutil);
+    let st = certs::status_with(&paths, now(), &env).expect("status");
+    assert!(
+        matches!(&st.trust[0].state, TrustState::Unknown(why) if why.contains("without listing the CA")),
+        "{st}"
+    );
+    let report = trust::install(&paths, &env).expect("install");
+    assert!(!report.is_complete(), "{report}");
+    assert!(
+        matches!(&report.actions[0].outcome, TrustOutcome::Failed { error, .. } if error.contains("does not list the CA")),
+        "{report}"
+    );
+    // Nothing to remove when the store does not say it holds the CA.
+    let report = trust::uninstall(&paths, &env).expect("uninstall");
+    assert_eq!(
+        report.actions[0].outcome,
+        TrustOutcome::AlreadyDone,
+        "{report}"
+    );
+}
+
+#[test]
+fn certutil_listings_are_matched_by_serial() {
+    let serial = "00c3a1ff02";
+    assert!(trust::lists_serial("Serial Number: 00c3a1ff02\r\n", serial));
+    assert!(trust::lists_serial("Serial Number: c3 a1 ff 02", serial));
+    assert!(trust::lists_serial("SERIAL NUMBER: C3A1FF02", serial));
+    assert!(!trust::lists_serial("Serial Number: c3a1ff03", serial));
+    assert!(!trust::lists_serial("", serial));
+    assert!(!trust::lists_serial(
+        "CertUtil: -verifystore command completed successfully.",
+        serial
+    ));
+    assert!(!trust::lists_serial("anything", ""));
+}
+
+/// The real certutil under Wine: a stub that exits 0 without doing anything, which
+/// `certs status` must not take for a trusted CA. (The real store, and Windows'
+/// confirmation dialog for a new root, are not reachable under Wine.)
+#[cfg(windows)]
+#[test]
+fn the_systems_certutil_is_believed_only_when_it_lists_the_ca() {
+    let (_d, paths) = setup();
+    ensure(&paths, now()).expect("ensure");
+    let env = TrustEnv::system();
+    assert_eq!(env.os, Os::Windows);
+    let st = certs::status_with(&paths, now(), &env).expect("status");
+    if std::env::var_os("OB_UNDER_WINE").is_some() {
+        assert!(
+            matches!(&st.trust[0].state, TrustState::Unknown(why) if why.contains("without listing")),
+            "{st}"
+        );
+    } else {
+        // A fresh CA is in no store yet.
+        assert!(
+            matches!(st.trust[0].state, TrustState::NotTrusted(_)),
+            "{st}"
+        );
+    }
 }

@@ -145,15 +145,25 @@ impl Bridge {
         })
     }
 
-    /// A bridge already serving `data_dir` (its pid from the run file `bridge.json`).
-    pub fn attach(bin: PathBuf, port: Option<u16>, data_dir: PathBuf) -> Result<Self> {
+    /// A bridge already serving `data_dir` (its pid from the run file `bridge.json`, unless
+    /// `pid` says how this system sees it: a Windows bridge under Wine records its Windows
+    /// process id, which /proc does not know).
+    pub fn attach(
+        bin: PathBuf,
+        port: Option<u16>,
+        data_dir: PathBuf,
+        pid: Option<u32>,
+    ) -> Result<Self> {
         let run: Value = serde_json::from_str(
             &std::fs::read_to_string(data_dir.join("bridge.json"))
                 .context("reading bridge.json: is a bridge running with this --data-dir?")?,
         )?;
-        let pid = run["pid"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("no pid in bridge.json"))? as u32;
+        let pid = match pid {
+            Some(p) => p,
+            None => run["pid"]
+                .as_u64()
+                .ok_or_else(|| anyhow!("no pid in bridge.json"))? as u32,
+        };
         let port = match port {
             Some(p) => p,
             None => run["port"]

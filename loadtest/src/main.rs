@@ -58,6 +58,11 @@ pub struct Args {
     /// starting one. It is left running; its audit chain is checked live.
     #[arg(long)]
     port: Option<u16>,
+    /// With --port: the bridge's process id as this system sees it, for its liveness and
+    /// memory (default: the one in bridge.json; a Windows bridge under Wine records its
+    /// Windows id).
+    #[arg(long, requires = "port")]
+    bridge_pid: Option<u32>,
     /// The bridge's data directory (default: a fresh temporary one).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -158,7 +163,7 @@ async fn run(args: Args) -> Result<bool> {
             if args.bridge_fd_limit.is_some() {
                 bail!("--bridge-fd-limit applies to a bridge this tool starts, not with --port");
             }
-            Bridge::attach(bin, Some(port), dir.clone())?
+            Bridge::attach(bin, Some(port), dir.clone(), args.bridge_pid)?
         }
         (Some(_), None) => bail!("--port attaches to a running bridge and needs its --data-dir"),
         (None, Some(dir)) => {

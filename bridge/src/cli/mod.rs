@@ -9,3 +9,4 @@ pub mod notify;
 pub mod package;
 pub mod scan;
 pub mod service;
+pub mod toast_id;

@@ -1,9 +1,9 @@
 //! `office-bridge notify [--print]`: follows the bridge's event stream (`GET /v1/events`,
 //! with the desktop token) and shows one line per transfer and per approval, as native
 //! desktop notifications (D-Bus on Linux and the BSDs, Notification Center on macOS, toasts
-//! on Windows) or, with `--print`, on stdout. An approval's notice carries the two
-//! `office-bridge approvals allow|deny <id>` commands that answer it, on lines of their
-//! own. Action buttons are not offered: they depend on the notification service and could
+//! on Windows, under office-bridge's own registered name: `cli/toast_id.rs`) or, with
+//! `--print`, on stdout. An approval's notice carries the two `office-bridge approvals
+//! allow|deny <id>` commands that answer it, on lines of their own. Action buttons are not offered: they depend on the notification service and could
 //! not be tested here.
 //!
 //! What is shown (see [`Interpreter::interpret`]): confirmed flows the policy decided to
@@ -485,6 +485,12 @@ mod desktop {
         n.appname("office-bridge")
             .summary("office-bridge")
             .body(line);
+        // Under office-bridge's own name once registered (cli/toast_id.rs); otherwise
+        // notify-rust's default, PowerShell's ID, rather than no toast at all.
+        #[cfg(windows)]
+        if *REGISTERED.get_or_init(register_toast_id) {
+            n.app_id(crate::cli::toast_id::AUMID);
+        }
         // A held transfer waits for the person: critical notifications stay on screen
         // until dismissed (XDG servers; a reminder toast on Windows) instead of fading
         // while the approval runs out. macOS has no such setting in notify-rust.
@@ -493,6 +499,20 @@ mod desktop {
             n.urgency(notify_rust::Urgency::Critical);
         }
         n
+    }
+
+    #[cfg(windows)]
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+    #[cfg(windows)]
+    fn register_toast_id() -> bool {
+        crate::cli::toast_id::register()
+            .map_err(|e| {
+                eprintln!(
+                    "office-bridge notify: cannot register the toast name ({e}); toasts show as Windows PowerShell's"
+                )
+            })
+            .is_ok()
     }
 
     /// Is there a notification service to talk to? (Only D-Bus can be asked up front.)

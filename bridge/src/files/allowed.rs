@@ -4,11 +4,13 @@
 //! The person names folders when starting the bridge (`--allow-dir`); [`AllowedDirs`] holds
 //! them canonicalized (symlinks and `..` resolved, so a root given through a symlink is
 //! its real folder). A requested path is canonicalized too and must then lie inside a root,
-//! compared component by component (`Path::starts_with`, so `/data-evil` is not inside
-//! `/data`). That one rule covers `../` traversal, absolute paths elsewhere, symlinked
-//! folders and symlinked files pointing outside. A path that does not exist is reported as
-//! missing only when its deepest existing ancestor is inside a root; otherwise it is
-//! refused as outside, so the answers do not reveal what exists elsewhere on the disk.
+//! compared component by component (so `/data-evil` is not inside `/data`; on Windows
+//! also without regard to case and across long `\\?\` and short spellings,
+//! `files/inside.rs`). That one rule covers `../` traversal, absolute paths elsewhere,
+//! symlinked folders and symlinked files pointing outside. A path that does not exist is
+//! reported as missing only when its deepest existing ancestor is inside a root;
+//! otherwise it is refused as outside, so the answers do not reveal what exists elsewhere
+//! on the disk.
 //!
 //! One folder is never the agent's even inside a root: the bridge's own data directory
 //! ([`AllowedDirs::excluding`]), which holds the desktop credential that answers approvals,
@@ -44,6 +46,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::inside::inside;
 use super::nofollow::{Dir, Stat};
 use super::{FileToolError, MAX_PATH_BYTES};
 
@@ -98,7 +101,7 @@ impl AllowedDirs {
             path: dir.display().to_string(),
             why: format!("cannot resolve the folder to keep out ({e})"),
         })?;
-        if let Some(root) = self.roots.iter().find(|r| r.starts_with(&canon)) {
+        if let Some(root) = self.roots.iter().find(|r| inside(r, &canon)) {
             return Err(FileToolError::BridgeData {
                 path: root.display().to_string(),
             });
@@ -112,7 +115,7 @@ impl AllowedDirs {
     }
 
     fn is_excluded(&self, canon: &Path) -> bool {
-        self.excluded.iter().any(|x| canon.starts_with(x))
+        self.excluded.iter().any(|x| inside(canon, x))
     }
 
     /// An existing file the agent may read. Relative paths are taken against the first
@@ -142,9 +145,14 @@ impl AllowedDirs {
         let dir = Dir::open(parent).map_err(|e| refused(e.describe("it was not read")))?;
         // Opened without following a link and without blocking on a FIFO; the type and
         // the link count are read from the handle, so they describe what was opened.
-        let file = dir
-            .open_read(name)
-            .map_err(|e| refused(format!("cannot open it ({e})")))?;
+        let file = dir.open_read(name).map_err(|e| {
+            // Windows will not open a folder as a file (access denied): name what it is.
+            if fs::symlink_metadata(&canon).is_ok_and(|m| m.is_dir()) {
+                refused("not a regular file".to_string())
+            } else {
+                refused(format!("cannot open it ({e})"))
+            }
+        })?;
         let meta = file
             .metadata()
             .map_err(|e| refused(format!("cannot inspect it ({e})")))?;
@@ -261,7 +269,7 @@ impl AllowedDirs {
                 path: requested.to_string(),
             });
         }
-        if self.roots.iter().any(|r| canon.starts_with(r)) {
+        if self.roots.iter().any(|r| inside(canon, r)) {
             Ok(())
         } else {
             Err(FileToolError::Outside {
@@ -281,7 +289,7 @@ impl AllowedDirs {
             .find_map(|a| fs::canonicalize(a).ok());
         let inside = ancestor
             .as_ref()
-            .is_some_and(|c| self.roots.iter().any(|r| c.starts_with(r)));
+            .is_some_and(|c| self.roots.iter().any(|r| inside(c, r)));
         if ancestor.as_deref().is_some_and(|c| self.is_excluded(c)) {
             FileToolError::BridgeData {
                 path: requested.to_string(),

@@ -6,6 +6,7 @@
 //! - `writing.rs`: an `.xlsx` written validated and atomically for `xlsx_write`.
 
 mod allowed;
+pub(crate) mod inside;
 mod nofollow;
 mod reading;
 mod writing;

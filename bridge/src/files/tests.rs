@@ -1,7 +1,7 @@
 //! The file tools' ground: allowed folders, reading and writing, on real folders.
 
 use std::ffi::OsStr;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -127,7 +127,12 @@ fn traversal_and_absolute_paths_outside_are_refused() {
     // A sibling whose name merely starts with the root's is outside too.
     let sibling = format!("{}-evil", f.root.display());
     fs::create_dir_all(&sibling).unwrap();
-    let p = format!("{sibling}/x.xlsx");
+    // Joined, not formatted: in a Windows long path (`\\?\C:\...`) `/` is no separator.
+    let p = Path::new(&sibling)
+        .join("x.xlsx")
+        .to_str()
+        .unwrap()
+        .to_string();
     fs::write(&p, b"x").unwrap();
     assert_eq!(err_text(f.dirs.resolve_existing(&p)), outside_msg(&f, &p));
     assert_eq!(err_text(f.dirs.resolve_for_write(&p)), outside_msg(&f, &p));
@@ -337,7 +342,7 @@ fn a_write_replaces_the_file_atomically_in_its_folder() {
     let old_ino = fs::metadata(&path).unwrap().ino();
     // A reader holding the old file keeps reading the old bytes: the new content is a
     // new file renamed over the name, never written into the old one.
-    let mut held = File::open(&path).unwrap();
+    let mut held = fs::File::open(&path).unwrap();
     write_workbook(&path, &[sheet("B", json!([["second"]]))], true).unwrap();
     let mut old = Vec::new();
     held.read_to_end(&mut old).unwrap();

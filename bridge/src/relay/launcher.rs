@@ -31,7 +31,9 @@ fn folders_not_in_effect(requested: &[PathBuf], run_file: Option<&RunFile>) -> V
         .iter()
         .filter(|dir| {
             let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-            !allowed.iter().any(|root| dir.starts_with(root))
+            !allowed
+                .iter()
+                .any(|root| crate::files::inside::inside(&dir, root))
         })
         .cloned()
         .collect()
@@ -161,12 +163,15 @@ fn detach(command: &mut std::process::Command) {
     command.process_group(0);
 }
 
+/// No console at all (`DETACHED_PROCESS`): no window flashes up when an MCP client starts
+/// the relay, no hidden console host is left running for the bridge, and neither the
+/// relay's console closing nor a Ctrl+C in it reaches the bridge (a process group of its
+/// own as well). Its output goes to `bridge.log` (`spawn_bridge`), not to a console.
 #[cfg(windows)]
 fn detach(command: &mut std::process::Command) {
     use std::os::windows::process::CommandExt;
-    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
-    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
-    command.creation_flags(CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW);
+    use windows_sys::Win32::System::Threading::{CREATE_NEW_PROCESS_GROUP, DETACHED_PROCESS};
+    command.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
 }
 
 #[cfg(not(any(unix, windows)))]

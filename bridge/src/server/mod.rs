@@ -395,8 +395,8 @@ impl Bridge {
         let (own_user, peer_check) = peer_user::OwnUser::detect(options.bind);
         match peer_check {
             Ok(()) => tracing::debug!("connections from other OS users are refused"),
-            // Expected on Windows and macOS (docs/security.md): said once, not as a fault.
-            Err(why) if !cfg!(target_os = "linux") => tracing::info!(
+            // Expected on macOS (docs/security.md): said once, not as a fault.
+            Err(why) if !cfg!(any(target_os = "linux", windows)) => tracing::info!(
                 "connections from other OS users are not refused on this system ({why})"
             ),
             Err(why) => tracing::warn!(
@@ -615,7 +615,7 @@ impl Bridge {
             // ~40 ms (found with office-bridge-load: every tool call paid it).
             let _ = tcp.set_nodelay(true);
             let acceptor = self.tls.clone();
-            let own_user = self.own_user;
+            let own_user = self.own_user.clone();
             let router = router.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {
@@ -627,10 +627,13 @@ impl Bridge {
                     Ok(local) => own_user.check(peer, local),
                     Err(_) => peer_user::PeerCheck::Refused(None),
                 };
-                if let peer_user::PeerCheck::Refused(uid) = check {
+                if let peer_user::PeerCheck::Refused(owner) = check {
                     ConnectionCounts::bump(&counts.refused_other_user);
-                    let uid = uid.map_or_else(|| "unknown".to_string(), |u| u.to_string());
-                    tracing::warn!(%peer, uid, "refused a connection from another OS user");
+                    let owner = owner.map_or_else(
+                        || "unknown".to_string(),
+                        |o| format!("{} {o}", peer_user::OWNER_KIND),
+                    );
+                    tracing::warn!(%peer, owner, "refused a connection from another OS user (or one whose owner is unknown)");
                     return;
                 }
                 let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp))

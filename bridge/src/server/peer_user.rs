@@ -12,8 +12,17 @@
 //!
 //! Linux asks the kernel for that one socket over netlink (`NETLINK_SOCK_DIAG`, what `ss`
 //! uses: an exact lookup), falling back to the socket table in `/proc/net/tcp` and
-//! `/proc/net/tcp6`. Other systems have neither; there the check is not made
-//! (`PeerCheck::Unsupported`) and the limit is documented.
+//! `/proc/net/tcp6`. Windows reads the TCP table with owning process ids
+//! (`GetExtendedTcpTable`, `TCP_TABLE_OWNER_PID_ALL`, IPv4 or IPv6), opens the owning
+//! process and compares its token's user SID with the bridge's own ([`windows`]). On both,
+//! a connection whose owner cannot be established is refused (fail closed), and when the
+//! lookup does not work at all at start (the self-test on a connection of the bridge's
+//! own fails) the check is off and the log says why. macOS has neither; there the check
+//! is not made (`PeerCheck::Unsupported`) and the limit is documented.
+//!
+//! The table formats are parsed by pure functions ([`socket_owner`],
+//! [`owning_pid`]) tested on every system with hand-built tables; only the calls that
+//! fetch them are per system.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -22,7 +31,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 pub enum PeerCheck {
     /// The connecting socket belongs to the bridge's own user.
     SameUser,
-    /// It belongs to another user (their uid), or to no live socket the kernel lists.
+    /// It belongs to another user (their uid on Linux, the owning process id on Windows),
+    /// or to no live socket the kernel lists, or its owner could not be established.
     Refused(Option<u32>),
     /// This system has no socket table the bridge can read.
     Unsupported,
@@ -30,11 +40,17 @@ pub enum PeerCheck {
 
 /// The bridge's own user, read once at bind, when this system lets the bridge tell who is
 /// connecting.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct OwnUser {
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     uid: Option<u32>,
+    /// The bridge's user SID (Windows), as bytes.
+    #[cfg_attr(not(windows), allow(dead_code))]
+    sid: Option<std::sync::Arc<[u8]>>,
 }
+
+/// What `PeerCheck::Refused` carries, for the log.
+pub const OWNER_KIND: &str = if cfg!(windows) { "pid" } else { "uid" };
 
 impl OwnUser {
     /// Finds the bridge's user and proves the lookup works here with a loopback
@@ -47,32 +63,55 @@ impl OwnUser {
             use std::os::unix::fs::MetadataExt;
             // /proc/self is owned by the process's effective user: no libc call needed.
             let Ok(meta) = std::fs::metadata("/proc/self") else {
-                return (Self { uid: None }, Err("/proc/self is not readable".into()));
+                return (Self::OFF, Err("/proc/self is not readable".into()));
             };
             let me = Self {
                 uid: Some(meta.uid()),
+                sid: None,
             };
             match me.self_test(bind) {
                 Ok(()) => (me, Ok(())),
-                Err(e) => (Self { uid: None }, Err(e)),
+                Err(e) => (Self::OFF, Err(e)),
             }
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(windows)]
+        {
+            let me = match windows::own_sid() {
+                Ok(sid) => Self {
+                    uid: None,
+                    sid: Some(sid.into()),
+                },
+                Err(e) => {
+                    return (
+                        Self::OFF,
+                        Err(format!("the bridge's own user SID is not readable: {e}")),
+                    );
+                }
+            };
+            match me.self_test(bind) {
+                Ok(()) => (me, Ok(())),
+                Err(e) => (Self::OFF, Err(e)),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", windows)))]
         {
             let _ = bind;
-            (
-                Self { uid: None },
-                Err("not implemented on this system yet".into()),
-            )
+            (Self::OFF, Err("not implemented on this system yet".into()))
         }
     }
+
+    /// No check: every connection is `Unsupported`.
+    const OFF: Self = Self {
+        uid: None,
+        sid: None,
+    };
 
     /// Whether connections are checked at all.
     pub fn checks(&self) -> bool {
-        self.uid.is_some()
+        self.uid.is_some() || self.sid.is_some()
     }
 
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", windows))]
     fn self_test(&self, bind: std::net::IpAddr) -> Result<(), String> {
         let listener = std::net::TcpListener::bind((bind, 0)).map_err(|e| e.to_string())?;
         let server = listener.local_addr().map_err(|e| e.to_string())?;
@@ -117,13 +156,87 @@ impl OwnUser {
                 }
             }
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(windows)]
+        {
+            let Some(own) = &self.sid else {
+                return PeerCheck::Unsupported;
+            };
+            windows::check(own, peer, local)
+        }
+        #[cfg(not(any(target_os = "linux", windows)))]
         {
             let _ = (peer, local);
             PeerCheck::Unsupported
         }
     }
 }
+
+/// Size of one `MIB_TCPROW_OWNER_PID` (six DWORDs) and one `MIB_TCP6ROW_OWNER_PID`
+/// (two 16-byte addresses and eight DWORDs).
+const ROW_V4: usize = 24;
+const ROW_V6: usize = 56;
+
+/// The owning process id of the socket whose local end is `peer` and remote end is
+/// `local`, from the bytes `GetExtendedTcpTable(TCP_TABLE_OWNER_PID_ALL)` fills: a DWORD
+/// row count, then `MIB_TCPROW_OWNER_PID` rows (`ipv6` false) or `MIB_TCP6ROW_OWNER_PID`
+/// rows (`ipv6` true). DWORDs are little-endian (Windows runs little-endian everywhere);
+/// addresses are stored in network order and each port in the first two bytes of its
+/// DWORD, in network order. A count beyond the buffer reads only the rows present.
+pub fn owning_pid(table: &[u8], ipv6: bool, peer: SocketAddr, local: SocketAddr) -> Option<u32> {
+    let dword = |row: &[u8], at: usize| {
+        row.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let port = |row: &[u8], at: usize| {
+        row.get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    let v4 = |row: &[u8], at: usize| {
+        row.get(at..at + 4)
+            .map(|b| IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3])))
+    };
+    let v6 = |row: &[u8], at: usize| {
+        let bytes: [u8; 16] = row.get(at..at + 16)?.try_into().ok()?;
+        Some(IpAddr::V6(Ipv6Addr::from(bytes)))
+    };
+    let count = dword(table, 0)? as usize;
+    let size = if ipv6 { ROW_V6 } else { ROW_V4 };
+    table
+        .get(4..)?
+        .chunks_exact(size)
+        .take(count)
+        .find_map(|row| {
+            // (their end, our end, pid): the client's socket has the client's address as
+            // its local end.
+            let (theirs, ours, pid) = if ipv6 {
+                (
+                    SocketAddr::new(v6(row, 0)?, port(row, 20)?),
+                    SocketAddr::new(v6(row, 24)?, port(row, 44)?),
+                    dword(row, 52)?,
+                )
+            } else {
+                (
+                    SocketAddr::new(v4(row, 4)?, port(row, 8)?),
+                    SocketAddr::new(v4(row, 12)?, port(row, 16)?),
+                    dword(row, 20)?,
+                )
+            };
+            (same_endpoint(theirs, peer) && same_endpoint(ours, local)).then_some(pid)
+        })
+}
+
+/// Which table lists the client's socket: an IPv4 client seen through an IPv6 socket
+/// (`::ffff:a.b.c.d`) has an IPv4 socket of its own.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn is_ipv6_socket(peer: SocketAddr) -> bool {
+    match peer.ip() {
+        IpAddr::V4(_) => false,
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_none(),
+    }
+}
+
+#[cfg(windows)]
+mod windows;
 
 /// The uid of the socket whose local end is `peer` and remote end is `local` (the
 /// client's side of our accepted connection), from a `/proc/net/tcp`-format table.
@@ -354,18 +467,184 @@ mod tests {
         }
     }
 
+    /// A `GetExtendedTcpTable` buffer: the count, then rows of (local, remote, pid).
+    fn win_table(ipv6: bool, count: u32, rows: &[(SocketAddr, SocketAddr, u32)]) -> Vec<u8> {
+        let mut t = count.to_le_bytes().to_vec();
+        let port = |a: &SocketAddr| {
+            let mut d = [0u8; 4];
+            d[..2].copy_from_slice(&a.port().to_be_bytes());
+            d
+        };
+        for (l, r, pid) in rows {
+            let ip = |a: &SocketAddr| match a.ip() {
+                IpAddr::V4(v4) => v4.octets().to_vec(),
+                IpAddr::V6(v6) => v6.octets().to_vec(),
+            };
+            if ipv6 {
+                t.extend(ip(l));
+                t.extend(0u32.to_le_bytes()); // scope
+                t.extend(port(l));
+                t.extend(ip(r));
+                t.extend(0u32.to_le_bytes());
+                t.extend(port(r));
+                t.extend(5u32.to_le_bytes()); // MIB_TCP_STATE_ESTAB
+            } else {
+                t.extend(5u32.to_le_bytes());
+                t.extend(ip(l));
+                t.extend(port(l));
+                t.extend(ip(r));
+                t.extend(port(r));
+            }
+            t.extend(pid.to_le_bytes());
+        }
+        t
+    }
+
+    #[test]
+    fn windows_table_names_the_process_of_the_client_socket() {
+        let sa = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let (bridge, client) = (sa("127.0.0.1:29443"), sa("127.0.0.1:40001"));
+        let rows = [
+            // The listener, the bridge's end of this connection, another client, ours.
+            (sa("127.0.0.1:29443"), sa("0.0.0.0:0"), 100),
+            (bridge, client, 100),
+            (sa("127.0.0.1:40002"), bridge, 200),
+            (client, bridge, 300),
+        ];
+        let t = win_table(false, 4, &rows);
+        assert_eq!(t.len(), 4 + 4 * ROW_V4);
+        assert_eq!(owning_pid(&t, false, client, bridge), Some(300));
+        assert_eq!(
+            owning_pid(&t, false, sa("127.0.0.1:40002"), bridge),
+            Some(200)
+        );
+        assert_eq!(owning_pid(&t, false, sa("127.0.0.1:40003"), bridge), None);
+        // The same client port towards another server is not our connection.
+        assert_eq!(owning_pid(&t, false, client, sa("127.0.0.1:8080")), None);
+        // An IPv4 client seen through a dual-stack socket is in the IPv4 table.
+        let mapped = |a: SocketAddr| match a.ip() {
+            IpAddr::V4(v4) => SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), a.port()),
+            IpAddr::V6(_) => a,
+        };
+        assert!(!is_ipv6_socket(mapped(client)));
+        assert_eq!(
+            owning_pid(&t, false, mapped(client), mapped(bridge)),
+            Some(300)
+        );
+    }
+
+    #[test]
+    fn windows_ipv6_table_for_loopback_clients() {
+        let sa = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let (bridge, client) = (sa("[::1]:29443"), sa("[::1]:50000"));
+        assert!(is_ipv6_socket(client));
+        let t = win_table(true, 2, &[(bridge, client, 10), (client, bridge, 4242)]);
+        assert_eq!(t.len(), 4 + 2 * ROW_V6);
+        assert_eq!(owning_pid(&t, true, client, bridge), Some(4242));
+        assert_eq!(owning_pid(&t, true, bridge, client), Some(10));
+        // The same bytes read as IPv4 rows name nothing of ours.
+        assert_eq!(owning_pid(&t, false, client, bridge), None);
+    }
+
+    #[test]
+    fn short_or_lying_windows_tables_are_not_trusted() {
+        let sa = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let (bridge, client) = (sa("127.0.0.1:29443"), sa("127.0.0.1:40001"));
+        let full = win_table(false, 1, &[(client, bridge, 300)]);
+        assert_eq!(owning_pid(&full, false, client, bridge), Some(300));
+        // Cut anywhere inside the row or the count: no owner, no panic.
+        for cut in 0..full.len() {
+            assert_eq!(
+                owning_pid(&full[..cut], false, client, bridge),
+                None,
+                "{cut}"
+            );
+        }
+        // A count of zero lists nothing even if bytes follow; a count past the end reads
+        // only the rows there.
+        let none = win_table(false, 0, &[(client, bridge, 300)]);
+        assert_eq!(owning_pid(&none, false, client, bridge), None);
+        let more = win_table(false, u32::MAX, &[(client, bridge, 300)]);
+        assert_eq!(owning_pid(&more, false, client, bridge), Some(300));
+        let v6 = win_table(true, 1, &[(sa("[::1]:50000"), sa("[::1]:29443"), 7)]);
+        for cut in 0..v6.len() {
+            assert_eq!(
+                owning_pid(&v6[..cut], true, sa("[::1]:50000"), sa("[::1]:29443")),
+                None
+            );
+        }
+    }
+
+    /// A live loopback connection (kept open while this is held).
+    #[cfg(any(target_os = "linux", windows))]
+    struct Connected {
+        bind: &'static str,
+        peer: SocketAddr,
+        server: SocketAddr,
+        _open: (
+            std::net::TcpListener,
+            std::net::TcpStream,
+            std::net::TcpStream,
+        ),
+    }
+
+    /// One connection on IPv4 loopback and one on IPv6 where this machine has it.
+    #[cfg(any(target_os = "linux", windows))]
+    fn loopback_connections() -> Vec<Connected> {
+        ["127.0.0.1:0", "[::1]:0"]
+            .into_iter()
+            .filter_map(|bind| {
+                let listener = std::net::TcpListener::bind(bind).ok()?;
+                let server = listener.local_addr().unwrap();
+                let client = std::net::TcpStream::connect(server).unwrap();
+                let (accepted, peer) = listener.accept().unwrap();
+                Some(Connected {
+                    bind,
+                    peer,
+                    server,
+                    _open: (listener, client, accepted),
+                })
+            })
+            .collect()
+    }
+
+    /// On Windows the bridge's own connection is recognised and a port nobody uses is
+    /// refused. Under Wine 8 (tests/windows.sh sets `OB_UNDER_WINE`) every socket is listed
+    /// with owning process 0, its own included: there the self-test must fail and turn the
+    /// check off, saying why, rather than refuse everyone.
+    #[cfg(windows)]
+    #[test]
+    fn windows_names_this_process_as_the_owner_of_its_own_connection() {
+        let wine = std::env::var_os("OB_UNDER_WINE").is_some();
+        for Connected {
+            bind, peer, server, ..
+        } in loopback_connections()
+        {
+            let (own, works) = OwnUser::detect(server.ip());
+            if wine {
+                let why = works.unwrap_err();
+                assert!(why.contains("not recognised"), "{bind}: {why}");
+                assert!(!own.checks());
+                assert_eq!(own.check(peer, server), PeerCheck::Unsupported);
+                continue;
+            }
+            assert_eq!(works, Ok(()), "{bind}");
+            assert!(own.checks());
+            assert_eq!(own.check(peer, server), PeerCheck::SameUser, "{bind}");
+            let nobody = SocketAddr::new(peer.ip(), 1);
+            assert!(matches!(own.check(nobody, server), PeerCheck::Refused(_)));
+        }
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn the_kernel_names_the_owner_of_a_real_connection_both_ways() {
         use std::os::unix::fs::MetadataExt;
         let own = std::fs::metadata("/proc/self").unwrap().uid();
-        for bind in ["127.0.0.1:0", "[::1]:0"] {
-            let Ok(listener) = std::net::TcpListener::bind(bind) else {
-                continue; // no IPv6 loopback on this machine
-            };
-            let server = listener.local_addr().unwrap();
-            let _client = std::net::TcpStream::connect(server).unwrap();
-            let (_accepted, peer) = listener.accept().unwrap();
+        for Connected {
+            bind, peer, server, ..
+        } in loopback_connections()
+        {
             assert_eq!(sock_diag::owner(peer, server).unwrap(), Some(own), "{bind}");
             let table = if peer.is_ipv4() {
                 "/proc/net/tcp"
