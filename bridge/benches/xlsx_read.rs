@@ -7,8 +7,8 @@
 //!   read event, and `Tracker::record_read` of all of them on a fresh store;
 //! - office-bridge: the release binary's `serve` on a fresh data directory, and through its
 //!   stdio relay (`office-bridge mcp`, as Claude Desktop starts it) every page of
-//!   `xlsx_read`, following `next_range`, from `tools/call` to the last page's answer,
-//!   spoken as plain JSON-RPC lines.
+//!   `xlsx_read` of a fresh copy of the file, following `next_range`, from `tools/call`
+//!   to the last page's answer, spoken as plain JSON-RPC lines.
 //!
 //! The goal (issue #17): office-bridge within 3x of the calamine figure.
 //!
@@ -171,10 +171,10 @@ fn relay(data: &Path, port: u16, policy: &Path) -> Lines {
     lines
 }
 
-/// Every page of `xlsx_read` of the workbook: (time, pages, cells).
-fn read_all(lines: &mut Lines) -> (Duration, usize, usize) {
+/// Every page of `xlsx_read` of workbook `name`: (time, pages, cells).
+fn read_all(lines: &mut Lines, name: &str) -> (Duration, usize, usize) {
     let started = Instant::now();
-    let mut args = json!({"path": "big.xlsx"});
+    let mut args = json!({"path": name});
     let (mut pages, mut cells) = (0, 0);
     loop {
         let result = lines.call(
@@ -192,7 +192,7 @@ fn read_all(lines: &mut Lines) -> (Duration, usize, usize) {
             .sum::<usize>();
         match page.get("next_range") {
             Some(next) => {
-                args = json!({"path": "big.xlsx", "sheet": page["sheet"], "range": next});
+                args = json!({"path": name, "sheet": page["sheet"], "range": next});
             }
             None => return (started.elapsed(), pages, cells),
         }
@@ -264,9 +264,13 @@ fn main() {
 
     let mut read = Vec::new();
     let mut pages = 0;
-    for _ in 0..rounds {
+    for i in 0..rounds {
+        // A fresh copy each round: the bridge keeps a parse for the pages of a read, which
+        // must not answer the next round.
+        let name = format!("big-{i}.xlsx");
+        std::fs::copy(&book, files.join(&name)).expect("copy");
         let mut lines = relay(&data, port, &policy);
-        let (d, p, cells) = read_all(&mut lines);
+        let (d, p, cells) = read_all(&mut lines, &name);
         assert_eq!(cells, ROWS as usize * COLS as usize);
         read.push(d);
         pages = p;

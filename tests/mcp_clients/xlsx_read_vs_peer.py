@@ -8,8 +8,9 @@ stdio, by the official Python MCP SDK at its default settings:
   default page size (2,000 cells), following `next_range`; and once more with the largest
   page it allows (10,000 cells), so the peer's best case is printed too.
 
-Each round reads with both, alternating which goes first; every value read is compared
-with the workbook after the clock stops. Prints cells/s per round, the medians and the
+Each round reads with both, alternating which goes first, each read a fresh copy of the
+file (nothing kept from an earlier round helps); every value read is compared with the
+workbook after the clock stops. Prints cells/s per round, the medians and the
 ratio. No timing is asserted: this is a measurement (the README quotes it).
 
 Run: bash tests/mcp_clients/xlsx_read_vs_peer.sh   (installs the peer into target/)
@@ -89,22 +90,33 @@ def main() -> int:
         write_big(bridge.files / "big.xlsx")
         peer_dir = tmp / "peer"
         peer_dir.mkdir()
-        shutil.copy(bridge.files / "big.xlsx", peer_dir / "big.xlsx")
         peer_params = StdioServerParameters(command=peer, args=["stdio", "--allow-dir", str(peer_dir)])
-        path = str(peer_dir / "big.xlsx")
+
+        # Each read is of a file of its own, a copy nobody has read yet, so that no server
+        # answers from what it kept of an earlier round.
+        copies = 0
+
+        def fresh(folder: Path) -> str:
+            nonlocal copies
+            copies += 1
+            name = f"big-{copies}.xlsx"
+            shutil.copy(bridge.files / "big.xlsx", folder / name)
+            return name
 
         def ours(session):
+            name = fresh(bridge.files)
             return read_pages(
                 session,
                 "xlsx_read",
-                {"path": "big.xlsx"},
-                lambda p: {"path": "big.xlsx", "sheet": p["sheet"], "range": p["next_range"]},
+                {"path": name},
+                lambda p: {"path": name, "sheet": p["sheet"], "range": p["next_range"]},
             )
 
         def theirs(max_cells: int | None):
             extra = {} if max_cells is None else {"max_cells": max_cells}
 
             def body(session):
+                path = str(peer_dir / fresh(peer_dir))
                 return read_pages(
                     session,
                     "read_range",
