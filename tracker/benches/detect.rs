@@ -14,31 +14,9 @@ use tracker::model::{
 };
 use tracker_eval::Rng;
 
-/// The process's peak resident set (VmHWM), in bytes: what goal 6's memory bound is about.
-fn peak_rss_bytes() -> usize {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
-}
-
-fn rss_bytes() -> usize {
-    // Second field of /proc/self/statm is resident pages.
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<usize>().ok())
-        })
-        .map(|p| p * 4096)
-        .unwrap_or(0)
-}
+#[path = "common/memory.rs"]
+mod memory;
+use memory::{peak_rss_bytes, rss_bytes};
 
 /// One workbook of up to ten 10,000-cell sheets (250 rows x 40 cols) of log-uniform
 /// amounts; generated one at a time so 10M cells of input never sit in memory at once.

@@ -84,17 +84,8 @@ fn percentiles(mut t: Vec<Duration>) -> (f64, f64) {
     (q(0.5), q(0.99))
 }
 
-/// The process's peak resident set (VmHWM) in MiB.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+#[path = "common/memory.rs"]
+mod memory;
 
 fn env_or(name: &str, default: u32) -> u32 {
     std::env::var(name)
@@ -203,5 +194,8 @@ fn main() {
         possible as f64 / n
     );
     println!("  WAL flush (outside the tracker)         p50 {f50:>7.0}  p99 {f99:>7.0}");
-    println!("  peak RSS (VmHWM) {:.0} MiB", peak_rss_mib());
+    println!(
+        "  peak RSS (VmHWM) {:.0} MiB",
+        memory::peak_rss_bytes() as f64 / 1_048_576.0
+    );
 }
