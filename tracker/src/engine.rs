@@ -164,7 +164,7 @@ impl Tracker {
         let mut store = Store::open_with(path, durability)?;
         let restart = store.close_stale(now)?;
         let mut detector = Detector::new();
-        for read in store.labels()? {
+        for read in store.labels_compacting()? {
             detector.add_read(&read);
         }
         let choices = store.load_choices()?;

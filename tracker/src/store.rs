@@ -314,6 +314,7 @@ fn restrict(_path: &Path) -> std::io::Result<()> {
 }
 
 mod audit_log;
+mod cell_blob;
 mod choices;
 mod documents;
 mod forward;

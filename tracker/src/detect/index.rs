@@ -69,6 +69,7 @@ impl Detector {
         self.reads.push(read.id);
         let (mut nums, mut texts, mut fps) = (Vec::new(), Vec::new(), Vec::new());
         let mut by_sheet = Vec::new();
+        let mut last_format: (Option<&str>, bool) = (None, false);
         for sheet in &read.sheets {
             let key = (doc, sheet.sheet.clone());
             let sid = match self.sheet_ids.get(&key) {
@@ -113,11 +114,12 @@ impl Detector {
                 match &rc.value {
                     CellValue::Number(x) if x.is_finite() => {
                         cell.value = *x;
-                        if rc
-                            .number_format
-                            .as_deref()
-                            .is_some_and(parse::is_date_format)
-                        {
+                        // A column shares one format: parsed once per run of equal ones.
+                        let format = rc.number_format.as_deref();
+                        if last_format.0 != format {
+                            last_format = (format, format.is_some_and(parse::is_date_format));
+                        }
+                        if last_format.1 {
                             cell.flags |= FLAG_DATE;
                         }
                         nums.push((num_key(*x), id, block_tag(sid, row, col)));

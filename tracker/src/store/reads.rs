@@ -3,13 +3,14 @@
 //! the detector's index can be rebuilt at start.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 use rusqlite::params;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::audit_log::{append_in, key_mismatch, keyed_since_in};
+use super::cell_blob;
 use super::{
     Result, Store, StoreError, app_from_str, cells_summary, exec, sql_err, upsert_document,
 };
@@ -46,9 +47,16 @@ impl Store {
         )
         .map_err(e("cannot record the read"))?;
         let prov = ev.id.0.to_string();
-        // Encoded first (the values hash needs the same encoding), stored after in
-        // multi-row INSERTs.
-        let mut values: Vec<String> = Vec::with_capacity(total);
+        // One JSON encoding of each value, for the values hash only (the audit record's
+        // `values_hmac` has always been over this encoding); the cells are stored as one
+        // blob per sheet.
+        let mut value = Vec::new();
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO read_cells (provenance, document, sheet, at, cells)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(e("cannot store a read's cells"))?;
         for s in &ev.sheets {
             let addrs: Vec<CellAddr> = s.cells.iter().map(|c| c.addr).collect();
             sheets_body.push(
@@ -57,27 +65,27 @@ impl Store {
             values_hash.update((s.sheet.len() as u64).to_be_bytes());
             values_hash.update(s.sheet.as_bytes());
             for c in &s.cells {
-                let value = serde_json::to_string(&c.value).map_err(|err| StoreError::Corrupt {
+                value.clear();
+                serde_json::to_writer(&mut value, &c.value).map_err(|err| StoreError::Corrupt {
                     path: path.clone(),
                     what: format!("cannot encode cell {}: {err}", c.addr),
                 })?;
                 values_hash.update(c.addr.row.to_be_bytes());
                 values_hash.update(c.addr.col.to_be_bytes());
                 values_hash.update((value.len() as u64).to_be_bytes());
-                values_hash.update(value.as_bytes());
-                values.push(value);
+                values_hash.update(&value);
             }
+            insert
+                .execute(params![
+                    prov,
+                    ev.document.id.0,
+                    s.sheet,
+                    ev.at,
+                    cell_blob::encode(&s.cells)
+                ])
+                .map_err(e("cannot store a read's cells"))?;
         }
-        let mut values = values.iter();
-        for s in &ev.sheets {
-            let rows = s.cells.iter().map(|c| LabelRow {
-                sheet: &s.sheet,
-                cell: c,
-                value: values.next().map_or("", String::as_str),
-            });
-            insert_labels(&tx, &ev.document.id.0, &prov, ev.at, rows)
-                .map_err(e("cannot store a label"))?;
-        }
+        drop(insert);
         let body = json!({
             "provenance": ev.id.to_string(),
             "document": ev.document.name,
@@ -114,81 +122,114 @@ impl Store {
         Ok(rec)
     }
 
-    /// Every stored label, regrouped into the reads they came from (in time order), so the
-    /// detector's index can be rebuilt at start. A read whose cells were all re-read later
-    /// has no labels left and does not appear.
+    /// Every stored label (the latest read of each cell), regrouped into the reads they
+    /// came from, in time order, so the detector's index can be rebuilt at start. A read
+    /// whose cells were all re-read later has no labels left and does not appear.
     pub fn labels(&self) -> Result<Vec<ReadEvent>> {
+        Ok(only_live(self.live_labels()?.events))
+    }
+
+    /// [`Store::labels`], and the stored reads made to hold only their live cells: a row
+    /// none of whose cells is the latest read of its cell is deleted, and a row with fewer
+    /// than half of its cells live is rewritten with those. Re-reading a sheet stores it
+    /// again (a read is one append, not an upsert per cell), so this bounds the store at
+    /// about twice its live cells after each start.
+    pub fn labels_compacting(&mut self) -> Result<Vec<ReadEvent>> {
+        let loaded = self.live_labels()?;
+        let stale: Vec<&StoredSheet> = loaded
+            .rows
+            .iter()
+            .filter(|r| r.live < r.total.div_ceil(2))
+            .collect();
+        if stale.is_empty() {
+            return Ok(only_live(loaded.events));
+        }
+        let path = self.path.display().to_string();
+        let e = |what: &str| sql_err(&path, what);
+        let tx = self.begin("compact stored reads")?;
+        {
+            let mut delete = tx
+                .prepare("DELETE FROM read_cells WHERE id = ?1")
+                .map_err(e("cannot compact stored reads"))?;
+            let mut rewrite = tx
+                .prepare("UPDATE read_cells SET cells = ?2 WHERE id = ?1")
+                .map_err(e("cannot compact stored reads"))?;
+            for r in stale {
+                let cells = loaded
+                    .events
+                    .get(r.event)
+                    .and_then(|ev| ev.sheets.get(r.sheet))
+                    .map(|s| s.cells.as_slice());
+                match cells {
+                    Some(cells) if r.live > 0 => {
+                        rewrite.execute(params![r.id, cell_blob::encode(cells)])
+                    }
+                    _ => delete.execute([r.id]),
+                }
+                .map_err(e("cannot compact stored reads"))?;
+            }
+        }
+        tx.commit().map_err(e("cannot commit the compaction"))?;
+        self.group.committed();
+        Ok(only_live(loaded.events))
+    }
+
+    /// The stored reads, newest read of each cell kept.
+    pub(super) fn live_labels(&self) -> Result<LiveLabels> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT l.provenance, l.sheet, l.row, l.col, l.value, l.text, l.number_format,
-                        r.request, r.at, d.id, d.app, d.name, d.location
-                 FROM labels l
-                 JOIN reads r ON r.provenance = l.provenance
-                 JOIN documents d ON d.id = l.document
-                 ORDER BY r.at, l.provenance, l.sheet, l.row, l.col",
+                "SELECT c.id, c.provenance, c.sheet, c.at, c.cells,
+                        r.request, d.id, d.app, d.name, d.location
+                 FROM read_cells c
+                 JOIN reads r ON r.provenance = c.provenance
+                 JOIN documents d ON d.id = c.document
+                 ORDER BY c.at, c.id",
             )
-            .map_err(self.err("cannot query labels"))?;
-        let mut rows = stmt.query([]).map_err(self.err("cannot query labels"))?;
-        let mut out: Vec<ReadEvent> = Vec::new();
-        let mut current: Option<String> = None;
-        while let Some(row) = rows.next().map_err(self.err("cannot read a label row"))? {
+            .map_err(self.err("cannot query stored reads"))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(self.err("cannot query stored reads"))?;
+        // Every stored sheet read, oldest first, as stored.
+        let mut stored: Vec<(StoredSheet, Vec<ReadCell>)> = Vec::new();
+        let mut events: Vec<ReadEvent> = Vec::new();
+        while let Some(row) = rows.next().map_err(self.err("cannot read a stored read"))? {
             let get = |row: &rusqlite::Row<'_>| -> rusqlite::Result<_> {
                 Ok((
-                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(0)?,
                     row.get::<_, String>(1)?,
-                    row.get::<_, u32>(2)?,
-                    row.get::<_, u32>(3)?,
-                    row.get::<_, String>(4)?,
-                    row.get::<_, Option<String>>(5)?,
-                    row.get::<_, Option<String>>(6)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(3)?,
+                    row.get_ref(4)?.as_blob()?.to_vec(),
+                    row.get::<_, String>(5)?,
+                    row.get::<_, String>(6)?,
                     row.get::<_, String>(7)?,
-                    row.get::<_, i64>(8)?,
+                    row.get::<_, String>(8)?,
                     row.get::<_, String>(9)?,
-                    row.get::<_, String>(10)?,
-                    row.get::<_, String>(11)?,
-                    row.get::<_, String>(12)?,
                 ))
             };
-            let (
-                prov,
-                sheet,
-                r,
-                c,
-                value,
-                text,
-                number_format,
-                request,
-                at,
-                id,
-                app,
-                name,
-                location,
-            ) = get(row).map_err(self.err("cannot decode a label row"))?;
-            let value: CellValue = serde_json::from_str(&value).map_err(|err| {
+            let (id, prov, sheet, at, blob, request, doc, app, name, location) =
+                get(row).map_err(self.err("cannot decode a stored read"))?;
+            let cells = cell_blob::decode(&blob).map_err(|what| {
                 self.corrupt(format!(
-                    "label {sheet}!{} has an unreadable value: {err}",
-                    CellAddr::new(r, c)
+                    "the cells of read {prov} of sheet {sheet:?}: {what}"
                 ))
             })?;
-            let cell = ReadCell {
-                addr: CellAddr::new(r, c),
-                value,
-                text,
-                number_format,
-            };
-            if current.as_deref() != Some(prov.as_str()) {
+            let same_read = events
+                .last()
+                .is_some_and(|ev| ev.id.0.to_string() == prov && ev.at == at);
+            if !same_read {
                 let uuid = Uuid::parse_str(&prov).map_err(|err| {
                     self.corrupt(format!("read {prov:?} has a bad provenance id: {err}"))
                 })?;
                 let app = app_from_str(&app).ok_or_else(|| {
-                    self.corrupt(format!("document {id} has an unknown app {app:?}"))
+                    self.corrupt(format!("document {doc} has an unknown app {app:?}"))
                 })?;
-                out.push(ReadEvent {
+                events.push(ReadEvent {
                     id: ProvenanceId(uuid),
                     document: DocumentRef {
                         app,
-                        id: DocumentId(id),
+                        id: DocumentId(doc),
                         name,
                         location,
                     },
@@ -196,29 +237,78 @@ impl Store {
                     at,
                     request,
                 });
-                current = Some(prov);
             }
-            // `out` is non-empty here: we just pushed if it was a new provenance.
-            if let Some(ev) = out.last_mut() {
-                match ev.sheets.last_mut() {
-                    Some(s) if s.sheet == sheet => s.cells.push(cell),
-                    _ => ev.sheets.push(SheetRead {
-                        sheet,
-                        cells: vec![cell],
-                    }),
+            let event = events.len() - 1;
+            let sheet_index = events.get(event).map_or(0, |ev| ev.sheets.len());
+            if let Some(ev) = events.get_mut(event) {
+                ev.sheets.push(SheetRead {
+                    sheet,
+                    cells: Vec::new(),
+                });
+            }
+            stored.push((
+                StoredSheet {
+                    id,
+                    total: cells.len(),
+                    live: 0,
+                    event,
+                    sheet: sheet_index,
+                },
+                cells,
+            ));
+        }
+        // Newest first, the last of a read first: the first sighting of a cell is its
+        // latest read; every later one is stale.
+        let mut sheet_ids: FxHashMap<(DocumentId, String), u32> = FxHashMap::default();
+        let mut seen: FxHashSet<(u32, u32, u32)> = FxHashSet::default();
+        for (meta, cells) in stored.iter_mut().rev() {
+            let Some(ev) = events.get_mut(meta.event) else {
+                continue;
+            };
+            let Some(sheet) = ev.sheets.get_mut(meta.sheet) else {
+                continue;
+            };
+            let next = sheet_ids.len() as u32;
+            let sid = *sheet_ids
+                .entry((ev.document.id.clone(), sheet.sheet.clone()))
+                .or_insert(next);
+            let mut live: Vec<ReadCell> = Vec::new();
+            for c in std::mem::take(cells).into_iter().rev() {
+                if seen.insert((sid, c.addr.row, c.addr.col)) {
+                    live.push(c);
                 }
             }
+            live.sort_by_key(|c| c.addr);
+            meta.live = live.len();
+            sheet.cells = live;
         }
-        Ok(out)
+        // Sheets and reads left with nothing live are not reads to rebuild from; the
+        // rows still point at them by index, so they are dropped only from the copy.
+        let rows = stored.into_iter().map(|(meta, _)| meta).collect();
+        Ok(LiveLabels { events, rows })
     }
 
-    /// How many label rows are stored.
+    /// How many labels are live (each cell's latest read).
     #[cfg(test)]
     pub(crate) fn label_count(&self) -> Result<u64> {
+        let live = self
+            .live_labels()?
+            .rows
+            .iter()
+            .map(|r| r.live)
+            .sum::<usize>();
+        Ok(live as u64)
+    }
+
+    /// How many sheet reads are stored (live or not).
+    #[cfg(test)]
+    pub(crate) fn stored_sheet_reads(&self) -> Result<u64> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM labels", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT COUNT(*) FROM read_cells", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|n| n.max(0) as u64)
-            .map_err(self.err("cannot count labels"))
+            .map_err(self.err("cannot count stored reads"))
     }
 
     /// Records that a read returned text looking like instructions aimed at an AI agent
@@ -276,94 +366,104 @@ impl Store {
     }
 }
 
-/// One label to store: a cell of a read and its value as stored (JSON).
-struct LabelRow<'a> {
-    sheet: &'a str,
-    cell: &'a ReadCell,
-    value: &'a str,
+/// One stored sheet read: its row, how many cells it holds and how many of them are the
+/// latest read of their cell, and where its live cells are in [`LiveLabels::events`].
+pub(super) struct StoredSheet {
+    id: i64,
+    pub(super) total: usize,
+    live: usize,
+    event: usize,
+    sheet: usize,
 }
 
-/// Rows per multi-row label INSERT, largest first: a read's labels go in as few statements
-/// as these sizes allow, and only these few statements are ever prepared (and cached). One
-/// statement per cell was most of a 45-cell read's time in SQLite's per-statement work
-/// (bind, step, reset); 64 rows of 9 parameters stay far below SQLite's parameter limit.
-const LABEL_BATCHES: [usize; 3] = [64, 8, 1];
-
-/// The multi-row label upsert for one of the [`LABEL_BATCHES`] sizes, built once: the
-/// statement cache is keyed by the text.
-fn label_insert_sql(n: usize) -> &'static str {
-    static SQL: LazyLock<[String; 3]> = LazyLock::new(|| LABEL_BATCHES.map(label_upsert));
-    let i = LABEL_BATCHES.iter().position(|&b| b == n).unwrap_or(0);
-    SQL.get(i).map_or("", String::as_str)
+/// The live labels as reads, and what each stored row contributed.
+pub(super) struct LiveLabels {
+    events: Vec<ReadEvent>,
+    pub(super) rows: Vec<StoredSheet>,
 }
 
-/// The multi-row label upsert for `n` rows: the latest read of a cell wins.
-fn label_upsert(n: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO labels (document, sheet, row, col, value, text, number_format, provenance, at) VALUES ",
-    );
-    for i in 0..n {
-        let b = i * 9;
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!(
-            "(?{},?{},?{},?{},?{},?{},?{},?{},?{})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8,
-            b + 9
-        ));
+/// The reads with their sheets that still hold live cells.
+fn only_live(mut events: Vec<ReadEvent>) -> Vec<ReadEvent> {
+    for ev in &mut events {
+        ev.sheets.retain(|s| !s.cells.is_empty());
     }
-    sql.push_str(
-        " ON CONFLICT(document, sheet, row, col) DO UPDATE SET
-           value = excluded.value, text = excluded.text,
-           number_format = excluded.number_format,
-           provenance = excluded.provenance, at = excluded.at
-         WHERE excluded.at >= labels.at",
-    );
-    sql
+    events.retain(|ev| !ev.sheets.is_empty());
+    events
 }
 
-/// Stores labels in multi-row INSERTs of the [`LABEL_BATCHES`] sizes, in the rows' order
-/// (so a cell read twice in one read keeps the later, as one INSERT per cell did).
-fn insert_labels<'a>(
-    tx: &rusqlite::Transaction<'_>,
-    document: &str,
-    provenance: &str,
-    at: UnixMillis,
-    rows: impl ExactSizeIterator<Item = LabelRow<'a>>,
-) -> rusqlite::Result<()> {
-    let mut left = rows.len();
-    let mut rows = rows.peekable();
-    for size in LABEL_BATCHES {
-        if left < size {
-            continue;
-        }
-        let mut stmt = tx.prepare_cached(label_insert_sql(size))?;
-        while left >= size {
-            for (i, r) in rows.by_ref().take(size).enumerate() {
-                let b = i * 9;
-                stmt.raw_bind_parameter(b + 1, document)?;
-                stmt.raw_bind_parameter(b + 2, r.sheet)?;
-                stmt.raw_bind_parameter(b + 3, r.cell.addr.row)?;
-                stmt.raw_bind_parameter(b + 4, r.cell.addr.col)?;
-                stmt.raw_bind_parameter(b + 5, r.value)?;
-                stmt.raw_bind_parameter(b + 6, &r.cell.text)?;
-                stmt.raw_bind_parameter(b + 7, &r.cell.number_format)?;
-                stmt.raw_bind_parameter(b + 8, provenance)?;
-                stmt.raw_bind_parameter(b + 9, at)?;
+/// One read of one sheet in an older store's labels: provenance, document, sheet, at.
+type SheetReadKey = (String, String, String, i64);
+
+/// Migration 8: the per-cell `labels` rows of an older store, as one `read_cells` row per
+/// read and sheet (they are already the latest read of each cell), then `labels` dropped.
+pub(super) fn move_labels_to_read_cells(tx: &rusqlite::Transaction<'_>, path: &str) -> Result<()> {
+    let e = |what: &str| sql_err(path, what);
+    {
+        let mut select = tx
+            .prepare(
+                "SELECT provenance, document, sheet, at, row, col, value, text, number_format
+                 FROM labels ORDER BY at, provenance, sheet, row, col",
+            )
+            .map_err(e("cannot read the labels to move"))?;
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO read_cells (provenance, document, sheet, at, cells)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(e("cannot move the labels"))?;
+        let mut rows = select
+            .query([])
+            .map_err(e("cannot read the labels to move"))?;
+        // The sheet read being gathered, and its cells.
+        let mut current: Option<(SheetReadKey, Vec<ReadCell>)> = None;
+        let mut flush = |group: Option<(SheetReadKey, Vec<ReadCell>)>| match group {
+            Some(((prov, doc, sheet, at), cells)) => insert
+                .execute(params![prov, doc, sheet, at, cell_blob::encode(&cells)])
+                .map(|_| ())
+                .map_err(e("cannot move the labels")),
+            None => Ok(()),
+        };
+        while let Some(row) = rows.next().map_err(e("cannot read a label to move"))? {
+            let get = |row: &rusqlite::Row<'_>| -> rusqlite::Result<_> {
+                Ok((
+                    (
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ),
+                    row.get::<_, u32>(4)?,
+                    row.get::<_, u32>(5)?,
+                    row.get::<_, String>(6)?,
+                    row.get::<_, Option<String>>(7)?,
+                    row.get::<_, Option<String>>(8)?,
+                ))
+            };
+            let (group, r, c, value, text, number_format) =
+                get(row).map_err(e("cannot decode a label to move"))?;
+            let value: CellValue =
+                serde_json::from_str(&value).map_err(|err| StoreError::Corrupt {
+                    path: path.to_string(),
+                    what: format!(
+                        "label {}!{} has an unreadable value: {err}",
+                        group.2,
+                        CellAddr::new(r, c)
+                    ),
+                })?;
+            let cell = ReadCell {
+                addr: CellAddr::new(r, c),
+                value,
+                text,
+                number_format,
+            };
+            match &mut current {
+                Some((g, cells)) if *g == group => cells.push(cell),
+                _ => flush(current.replace((group, vec![cell])))?,
             }
-            stmt.raw_execute()?;
-            left -= size;
         }
+        flush(current.take())?;
     }
-    debug_assert!(rows.peek().is_none());
+    exec(tx, "DROP TABLE labels", []).map_err(e("cannot drop the moved labels"))?;
     Ok(())
 }
 

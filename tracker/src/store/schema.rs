@@ -182,7 +182,27 @@ CREATE TABLE audit_forward (
     r#"
 DROP INDEX IF EXISTS labels_provenance;
 "#,
+    // 8: a read's cells as one row per read and sheet (store/cell_blob.rs) instead of one
+    // row per cell: a 45-cell read was 45 b-tree upserts, most of its time. The latest read
+    // of a cell still wins, decided when the labels are loaded (`Store::labels`). The rows
+    // of `labels` are moved here by `reads::move_labels_to_read_cells` in the same
+    // transaction, and the table dropped. No query looks reads up by document, so that
+    // index, one more b-tree page written per read, goes too.
+    r#"
+DROP INDEX IF EXISTS reads_document;
+CREATE TABLE read_cells (
+    id INTEGER PRIMARY KEY,
+    provenance TEXT NOT NULL,
+    document TEXT NOT NULL,
+    sheet TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    cells BLOB NOT NULL
+);
+"#,
 ];
+
+/// The schema version whose migration moves per-cell labels into `read_cells`.
+const READ_CELLS_VERSION: i64 = 8;
 
 impl Store {
     pub(super) fn migrate(&mut self) -> Result<()> {
@@ -220,6 +240,9 @@ impl Store {
                 what: format!("migration to schema version {version} failed"),
                 source,
             })?;
+            if version == READ_CELLS_VERSION {
+                super::reads::move_labels_to_read_cells(&tx, &path)?;
+            }
             tx.execute("DELETE FROM schema_version", [])
                 .and_then(|_| {
                     tx.execute(

@@ -194,6 +194,182 @@ fn a_read_of_any_size_stores_every_label_once_and_a_cell_read_twice_keeps_the_la
     assert_eq!(indexes, 0);
 }
 
+/// The per-cell labels table as schema versions 1 to 7 had it.
+const LABELS_V1: &str = "CREATE TABLE labels (
+    document TEXT NOT NULL, sheet TEXT NOT NULL, row INTEGER NOT NULL, col INTEGER NOT NULL,
+    value TEXT NOT NULL, text TEXT, number_format TEXT, provenance TEXT NOT NULL,
+    at INTEGER NOT NULL, PRIMARY KEY (document, sheet, row, col)) WITHOUT ROWID;";
+
+#[test]
+fn a_store_with_per_cell_labels_keeps_them_as_one_row_per_read_and_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tracker.db");
+    let mut s = Store::open(&db).unwrap();
+    s.set_audit_key(test_key()).unwrap();
+    let doc = q3();
+    // Reads recorded, then their cells written back as version 7 kept them (one row per
+    // cell, the latest read of each), and the new table removed.
+    let r1 = read(&doc, "Revenue", 1000, &[(1, 1, 10.0), (1, 2, 20.0)]);
+    let r2 = read(&doc, "Costs", 2000, &[(3, 0, 7.5)]);
+    s.record_read(&r1).unwrap();
+    s.record_read(&r2).unwrap();
+    let mut text_cell = r2.clone();
+    text_cell.sheets[0].cells[0] = ReadCell {
+        addr: CellAddr::new(4, 0),
+        value: CellValue::Text("ACME GmbH".into()),
+        text: None,
+        number_format: None,
+    };
+    s.conn()
+        .execute_batch(&format!("DROP TABLE read_cells; {LABELS_V1}"))
+        .unwrap();
+    for (ev, cells) in [
+        (&r1, &r1.sheets[0].cells),
+        (&r2, &r2.sheets[0].cells),
+        (&r2, &text_cell.sheets[0].cells),
+    ] {
+        for c in cells.iter() {
+            s.conn()
+                .execute(
+                    "INSERT INTO labels VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    rusqlite::params![
+                        ev.document.id.0,
+                        ev.sheets[0].sheet,
+                        c.addr.row,
+                        c.addr.col,
+                        serde_json::to_string(&c.value).unwrap(),
+                        c.text,
+                        c.number_format,
+                        ev.id.0.to_string(),
+                        ev.at
+                    ],
+                )
+                .unwrap();
+        }
+    }
+    s.conn()
+        .execute("UPDATE schema_version SET version = 7", [])
+        .unwrap();
+    drop(s);
+    let s = Store::open(&db).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let evs = s.labels().unwrap();
+    assert_eq!(evs.len(), 2, "{evs:#?}");
+    assert_eq!(evs[0].id, r1.id);
+    assert_eq!(evs[0].sheets[0].cells, r1.sheets[0].cells);
+    assert_eq!(evs[1].id, r2.id);
+    let mut want = r2.sheets[0].cells.clone();
+    want.extend(text_cell.sheets[0].cells.clone());
+    assert_eq!(evs[1].sheets[0].cells, want);
+    assert_eq!(s.stored_sheet_reads().unwrap(), 2);
+    let old: i64 = s
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'labels'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old, 0, "the per-cell table is dropped");
+    // A label an older version could not have written is refused, not skipped.
+    let s = Store::open(&db).unwrap();
+    s.conn()
+        .execute_batch(&format!("DROP TABLE read_cells; {LABELS_V1}"))
+        .unwrap();
+    s.conn()
+        .execute(
+            "INSERT INTO labels VALUES (?1, 'S', 0, 0, '{not json', NULL, NULL, ?2, 1)",
+            rusqlite::params![doc.id.0, r1.id.0.to_string()],
+        )
+        .unwrap();
+    s.conn()
+        .execute("UPDATE schema_version SET version = 7", [])
+        .unwrap();
+    drop(s);
+    let err = Store::open(&db).unwrap_err().to_string();
+    assert!(err.contains("unreadable value"), "{err}");
+}
+
+#[test]
+fn rereading_a_sheet_keeps_the_latest_cells_and_a_restart_compacts_what_was_reread() {
+    let (dir, mut s) = open();
+    let doc = q3();
+    let cells: Vec<(u32, u32, f64)> = (0..40).map(|i| (i / 4, i % 4, f64::from(i))).collect();
+    // The whole sheet read five times, then one corner of it again, then another sheet.
+    let mut last = None;
+    for round in 0..5 {
+        let values: Vec<(u32, u32, f64)> = cells
+            .iter()
+            .map(|&(r, c, v)| (r, c, v + f64::from(round) * 1000.0))
+            .collect();
+        let ev = read(&doc, "Revenue", 1000 + i64::from(round), &values);
+        s.record_read(&ev).unwrap();
+        last = Some(ev);
+    }
+    let corner = read(&doc, "Revenue", 2000, &[(0, 0, -1.0), (0, 1, -2.0)]);
+    s.record_read(&corner).unwrap();
+    let other = read(&doc, "Costs", 2001, &[(0, 0, 5.0)]);
+    s.record_read(&other).unwrap();
+    assert_eq!(s.stored_sheet_reads().unwrap(), 7);
+    assert_eq!(s.label_count().unwrap(), 41);
+    let evs = s.labels().unwrap();
+    let last = last.unwrap();
+    assert_eq!(
+        evs.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![last.id, corner.id, other.id]
+    );
+    assert_eq!(evs[0].sheets[0].cells, last.sheets[0].cells[2..].to_vec());
+    assert_eq!(evs[1].sheets[0].cells, corner.sheets[0].cells);
+    drop(s);
+    // At start, the four superseded reads are deleted; the live ones stay as they are.
+    let mut s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    let before = s.labels().unwrap();
+    assert_eq!(s.labels_compacting().unwrap(), before);
+    assert_eq!(s.stored_sheet_reads().unwrap(), 3);
+    assert_eq!(s.labels().unwrap(), before);
+    // A read with fewer than half its cells live is rewritten with those alone.
+    s.set_audit_key(test_key()).unwrap();
+    let most: Vec<(u32, u32, f64)> = cells
+        .iter()
+        .skip(2)
+        .take(30)
+        .map(|&(r, c, v)| (r, c, -v))
+        .collect();
+    s.record_read(&read(&doc, "Revenue", 3000, &most)).unwrap();
+    let before = s.labels().unwrap();
+    assert_eq!(s.labels_compacting().unwrap(), before);
+    let sizes: Vec<usize> = s
+        .live_labels()
+        .unwrap()
+        .rows
+        .iter()
+        .map(|r| r.total)
+        .collect();
+    assert_eq!(
+        sizes,
+        vec![8, 2, 1, 30],
+        "the first read keeps its 8 live cells"
+    );
+    assert!(verify(&s).unwrap().ok());
+}
+
+#[test]
+fn a_damaged_stored_read_is_reported_as_corrupt_with_where() {
+    let (dir, mut s) = open();
+    s.record_read(&read(&q3(), "Revenue", 1, &[(0, 0, 1.0)]))
+        .unwrap();
+    s.conn()
+        .execute("UPDATE read_cells SET cells = X'01000105'", [])
+        .unwrap();
+    drop(s);
+    let s = Store::open(&dir.path().join("tracker.db")).unwrap();
+    let err = s.labels().unwrap_err().to_string();
+    assert!(
+        err.contains("Revenue") && err.contains("cut short"),
+        "{err}"
+    );
+}
+
 #[test]
 fn choices_round_trip() {
     let (_d, mut s) = open();
@@ -882,7 +1058,7 @@ fn an_older_store_with_plain_hashes_keeps_verifying_after_keyed_reads() {
     }
     s.conn()
         .execute_batch(
-            "DROP TABLE audit_forward; DROP TABLE recent_writes; DROP TABLE audit_key; ALTER TABLE decisions DROP COLUMN why; UPDATE schema_version SET version = 2;",
+            &format!("DROP TABLE audit_forward; DROP TABLE recent_writes; DROP TABLE audit_key; ALTER TABLE decisions DROP COLUMN why; DROP TABLE read_cells; {LABELS_V1} UPDATE schema_version SET version = 2;"),
         )
         .unwrap();
     drop(s);
