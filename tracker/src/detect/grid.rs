@@ -8,7 +8,7 @@
 //! departments and quarters but its own numbers agrees at few crossings and earns nothing.
 
 use super::items::{Item, ItemKind};
-use super::parse;
+use super::parse::{self, Currency};
 use super::{Detector, FastMap};
 
 /// Most evidence one agreeing crossing may give.
@@ -144,7 +144,8 @@ impl Detector {
                     return false;
                 };
                 let v = cell.value.abs();
-                tok.readings.iter().any(|r| r.lo <= v && v <= r.hi)
+                tok.currency.agrees(Currency::from_byte(cell.cur))
+                    && tok.readings.iter().any(|r| r.lo <= v && v <= r.hi)
             };
             let cells_at = |s: u32, j: u32, rp: &[(u32, u32)]| -> Vec<u32> {
                 rp.iter()
@@ -193,7 +194,11 @@ impl Detector {
                 continue;
             };
             let agree = cells.iter().find_map(|id| {
-                let v = self.cells.get(*id as usize)?.value.abs();
+                let cell = self.cells.get(*id as usize)?;
+                if !tok.currency.agrees(Currency::from_byte(cell.cur)) {
+                    return None;
+                }
+                let v = cell.value.abs();
                 let r = tok.readings.iter().find(|r| r.lo <= v && v <= r.hi)?;
                 Some((*id, r))
             });

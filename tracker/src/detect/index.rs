@@ -14,17 +14,58 @@ fn text_marker(hash: u64) -> f64 {
     f64::from_bits(0x7FF8_0000_0000_0000 | (hash & 0x0007_FFFF_FFFF_FFFF))
 }
 
-/// Whether a cell read again holds what the indexed cell holds (same number and date
-/// format, or same plain text). Text that reads as a date is re-indexed every time: its
-/// cell keeps the date, not the text.
-fn same_content(cell: &Cell, rc: &ReadCell) -> bool {
+/// What the index keeps of a number format: whether it shows a date, and the currency it
+/// shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct FormatInfo {
+    date: bool,
+    cur: u8,
+}
+
+/// Number formats read once per read, not once per cell: a sheet has a few formats (one
+/// a column), and a read's cells come row by row, so the last few seen are kept.
+#[derive(Default)]
+struct FormatMemo {
+    seen: Vec<(String, FormatInfo)>,
+    next: usize,
+}
+
+/// Formats [`FormatMemo`] keeps.
+const FORMATS_KEPT: usize = 16;
+
+impl FormatMemo {
+    fn info(&mut self, fmt: Option<&str>) -> FormatInfo {
+        let Some(fmt) = fmt else {
+            return FormatInfo::default();
+        };
+        if let Some((_, info)) = self.seen.iter().find(|(f, _)| f == fmt) {
+            return *info;
+        }
+        let info = FormatInfo {
+            date: parse::is_date_format(fmt),
+            cur: parse::format_currency(fmt).to_byte(),
+        };
+        let entry = (fmt.to_string(), info);
+        if self.seen.len() < FORMATS_KEPT {
+            self.seen.push(entry);
+        } else if let Some(slot) = self.seen.get_mut(self.next % FORMATS_KEPT) {
+            *slot = entry;
+            self.next += 1;
+        }
+        info
+    }
+}
+
+/// Whether a cell read again holds what the indexed cell holds (same number, date format
+/// and currency, or same plain text). Text that reads as a date is re-indexed every time:
+/// its cell keeps the date, not the text.
+fn same_content(cell: &Cell, rc: &ReadCell, formats: &mut FormatMemo) -> bool {
     match &rc.value {
         CellValue::Number(x) if x.is_finite() => {
-            let date = rc
-                .number_format
-                .as_deref()
-                .is_some_and(parse::is_date_format);
-            cell.value.to_bits() == x.to_bits() && (cell.flags & FLAG_DATE != 0) == date
+            let f = formats.info(rc.number_format.as_deref());
+            cell.value.to_bits() == x.to_bits()
+                && (cell.flags & FLAG_DATE != 0) == f.date
+                && cell.cur == f.cur
         }
         CellValue::Text(t) if !t.trim().is_empty() && cell.flags & FLAG_DATE == 0 => {
             cell.value.is_nan()
@@ -69,7 +110,7 @@ impl Detector {
         self.reads.push(read.id);
         let (mut nums, mut texts, mut fps) = (Vec::new(), Vec::new(), Vec::new());
         let mut by_sheet = Vec::new();
-        let mut last_format: (Option<&str>, bool) = (None, false);
+        let mut formats = FormatMemo::default();
         for sheet in &read.sheets {
             let key = (doc, sheet.sheet.clone());
             let sid = match self.sheet_ids.get(&key) {
@@ -93,7 +134,7 @@ impl Detector {
                 // header read four times would look like common vocabulary).
                 if let Some(old) = self.pos.get(sid, row, col)
                     && let Some(c) = self.cells.get_mut(old as usize)
-                    && same_content(c, rc)
+                    && same_content(c, rc, &mut formats)
                 {
                     c.read = read_idx;
                     continue;
@@ -108,20 +149,18 @@ impl Detector {
                     read: read_idx,
                     col: col as u16,
                     flags: 0,
+                    cur: 0,
                 };
                 let id = self.cells.len() as u32;
                 let mut indexed = false;
                 match &rc.value {
                     CellValue::Number(x) if x.is_finite() => {
                         cell.value = *x;
-                        // A column shares one format: parsed once per run of equal ones.
-                        let format = rc.number_format.as_deref();
-                        if last_format.0 != format {
-                            last_format = (format, format.is_some_and(parse::is_date_format));
-                        }
-                        if last_format.1 {
+                        let f = formats.info(rc.number_format.as_deref());
+                        if f.date {
                             cell.flags |= FLAG_DATE;
                         }
+                        cell.cur = f.cur;
                         nums.push((num_key(*x), id, block_tag(sid, row, col)));
                         by_sheet.push((sheet_num_key(sid, *x), id));
                         indexed = true;

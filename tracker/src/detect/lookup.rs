@@ -8,6 +8,7 @@
 use super::block_vote::{BlockSample, block_tag};
 use super::index::{num_key, sheet_num_key};
 use super::items::{Item, ItemKind};
+use super::parse::Currency;
 use super::scoring::reading_p;
 use super::{
     DEAD, Detector, ENUM_BUDGET, ENUM_CAP, FLAG_DATE, FastMap, SAMPLE_ITEMS, WEAK_EVIDENCE, WIDE,
@@ -73,15 +74,33 @@ impl Detector {
         Some((cell.sheet, hit))
     }
 
+    /// Whether a value written in currency `cur` may have come from cell `id`: a currency
+    /// the cell shows contradicts none written (`₹` written is no match for a cell shown
+    /// in `£`; a bare number, or a cell showing no currency, always may).
+    pub(super) fn currency_agrees(&self, id: u32, cur: Currency) -> bool {
+        cur == Currency::None
+            || self
+                .cells
+                .get(id as usize)
+                .is_none_or(|c| cur.agrees(Currency::from_byte(c.cur)))
+    }
+
     /// Fills `out` with each sheet's matches; returns the number of sheets any item matched
     /// in (for the look-elsewhere correction), including sheets left out of `out`.
+    ///
+    /// With `relabelled`, a number written in a currency matches no cell showing another
+    /// one, and the sheets of such cells are added to `relabelled`; without, currencies are
+    /// not compared (the reading of a write whose currency was relabelled, see `check`).
     pub(super) fn collect(
         &self,
         items: &[Item],
         fps: &[u64],
         target_doc: Option<u32>,
         out: &mut FastMap<u32, SheetHits>,
+        relabelled: Option<&mut Vec<u32>>,
     ) -> usize {
+        let strict = relabelled.is_some();
+        let mut mismatched: Vec<u32> = Vec::new();
         // A per-check enumeration budget keeps a 200-value write on a 10M-cell index within
         // a millisecond: past it, only rarer values (fewer hits) are enumerated.
         let mut budget: usize = ENUM_BUDGET;
@@ -136,7 +155,13 @@ impl Detector {
                         // wide span (or the fences' bounds on it).
                         let (kl, kh) = (num_key(r.lo), num_key(r.hi));
                         let n = self.nums.query_in(&wspans, kl, kh, cap, |id| {
-                            found.extend(self.live_hit(id, target_doc));
+                            if let Some(hit) = self.live_hit(id, target_doc) {
+                                if !strict || self.currency_agrees(id, tok.currency) {
+                                    found.push(hit);
+                                } else {
+                                    mismatched.push(hit.0);
+                                }
+                            }
                         });
                         exact_total += n;
                         if n > cap {
@@ -265,7 +290,12 @@ impl Detector {
             // Item order, which the lookups of deferred items rely on.
             h.items.sort_by_key(|x| x.0);
         }
-        self.collect_deferred(items, &deferred, &candidates, out);
+        self.collect_deferred(items, &deferred, &candidates, out, strict, &mut mismatched);
+        if let Some(r) = relabelled {
+            r.extend(mismatched);
+            r.sort_unstable();
+            r.dedup();
+        }
         for fp in fps {
             self.fps.query(*fp, *fp, 64, |id| {
                 if let Some(s) = self.live_sheet(id, target_doc) {
@@ -284,6 +314,8 @@ impl Detector {
         deferred: &[Deferred],
         sheets: &[u32],
         out: &mut FastMap<u32, SheetHits>,
+        strict: bool,
+        mismatched: &mut Vec<u32>,
     ) {
         if deferred.is_empty() {
             return;
@@ -318,7 +350,13 @@ impl Detector {
                                 col: u32::from(c.col),
                             })
                         });
-                        hits.extend(hit);
+                        match hit {
+                            Some(_) if strict && !self.currency_agrees(id, tok.currency) => {
+                                mismatched.push(s);
+                            }
+                            Some(h) => hits.push(h),
+                            None => {}
+                        }
                     });
                 }
                 hits.sort_unstable();

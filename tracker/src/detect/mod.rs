@@ -50,6 +50,8 @@
 mod block_vote;
 #[cfg(test)]
 mod chance_tests;
+#[cfg(test)]
+mod currency_tests;
 mod grid;
 #[cfg(test)]
 mod grid_tests;
@@ -76,6 +78,7 @@ use crate::model::{
 use items::extract;
 use lookup::SheetHits;
 use runs::Runs;
+use scoring::Costs;
 
 /// Evidence (natural log of 1 / chance of coincidence) needed for a Confirmed flow.
 pub const CONFIRM_EVIDENCE: f64 = 14.5;
@@ -118,6 +121,12 @@ const CANDIDATE_SHEETS: usize = 4;
 const WEAK_EVIDENCE: f64 = 1.0;
 /// Evidence per shared winnowing fingerprint.
 const FP_EVIDENCE: f64 = 5.0;
+/// What a match costs when the currency written contradicts the one its cells show
+/// (`€1.234` written from a `$` column): a writer relabelling a copied value's currency
+/// without converting it is taken as a one-in-a-thousand event, paid once per sheet. A
+/// copied block of many values still confirms; one or a few coincidental matches (`₹`
+/// amounts against a ledger's `£` cells) do not.
+const RELABEL_EVIDENCE: f64 = 6.9;
 
 const FLAG_DATE: u8 = 1;
 const DEAD: u32 = u32::MAX;
@@ -132,6 +141,9 @@ struct Cell {
     read: u32,
     col: u16,
     flags: u8,
+    /// The currency its number format shows ([`parse::Currency::to_byte`]): in what would
+    /// otherwise be the struct's padding, so it costs no memory.
+    cur: u8,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -199,7 +211,24 @@ impl Detector {
         for part in &write.parts {
             let (items, fps) = extract(part);
             let mut per_sheet: FastMap<u32, SheetHits> = FastMap::default();
-            let mut searched = self.collect(&items, &fps, target_doc, &mut per_sheet);
+            let mut relabelled: Vec<u32> = Vec::new();
+            let mut searched = self.collect(
+                &items,
+                &fps,
+                target_doc,
+                &mut per_sheet,
+                Some(&mut relabelled),
+            );
+            // Sheets whose cells show another currency than the one written: read again as
+            // if the writer had relabelled the currency (`€` written over a `$` column),
+            // which must pay RELABEL_EVIDENCE to count (see `score`).
+            let mut loose: FastMap<u32, SheetHits> = FastMap::default();
+            let loose_look = if relabelled.is_empty() {
+                0.0
+            } else {
+                let n = self.collect(&items, &fps, target_doc, &mut loose, None);
+                (n.max(1) as f64).ln()
+            };
             // A table's small integers are compared at their header crossings in the sheets
             // holding its row headers (`grid`).
             if let WritePart::Table { rows, .. } = part {
@@ -218,12 +247,33 @@ impl Detector {
             // aside (see `collect`) were candidates too.
             let look = (searched.max(1) as f64).ln();
             let mut sheets: Vec<u32> = per_sheet.keys().copied().collect();
+            sheets.extend(relabelled.iter().filter(|s| loose.contains_key(s)));
             sheets.sort_unstable();
+            sheets.dedup();
             for sid in sheets {
-                let Some(hits) = per_sheet.get(&sid) else {
-                    continue;
+                let strict = per_sheet.get(&sid).and_then(|hits| {
+                    let cost = Costs {
+                        look_elsewhere: look,
+                        relabel: 0.0,
+                    };
+                    self.score(write, part.location(), sid, &items, hits, cost)
+                });
+                let relabel = relabelled
+                    .binary_search(&sid)
+                    .ok()
+                    .and_then(|_| loose.get(&sid))
+                    .and_then(|hits| {
+                        let cost = Costs {
+                            look_elsewhere: loose_look,
+                            relabel: RELABEL_EVIDENCE,
+                        };
+                        self.score(write, part.location(), sid, &items, hits, cost)
+                    });
+                let stronger = match (strict, relabel) {
+                    (Some(a), Some(b)) => Some(if b.confidence > a.confidence { b } else { a }),
+                    (a, b) => a.or(b),
                 };
-                if let Some(f) = self.score(write, part.location(), sid, &items, hits, look) {
+                if let Some(f) = stronger {
                     let dup = flows.iter().any(|e: &Flow| {
                         e.explicit
                             && e.source.id == f.source.id

@@ -23,6 +23,250 @@ pub struct NumToken {
     pub sig_digits: u32,
     /// A bare small integer or year-like number: never evidence on its own.
     pub weak: bool,
+    /// The currency written with it (`£`, `EUR`), if one was.
+    pub currency: Currency,
+}
+
+/// A currency named by a written token (`€`, `EUR`, `US$`) or by a cell's number format
+/// (`[$€-407]`, `"£"#,##0`). A symbol several currencies share (`$`, `¥`, `kr`, `Rs`) is a
+/// family of its own, agreeing with each of its members. One byte, kept in the padding of
+/// an indexed cell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Currency {
+    /// None named (or two that contradict each other).
+    #[default]
+    None = 0,
+    /// `$`: any dollar.
+    Dollar,
+    /// US dollar (`USD`, `US$`).
+    Usd,
+    /// Canadian dollar.
+    Cad,
+    /// Australian dollar.
+    Aud,
+    /// New Zealand dollar.
+    Nzd,
+    /// Hong Kong dollar.
+    Hkd,
+    /// Singapore dollar.
+    Sgd,
+    /// Mexican peso.
+    Mxn,
+    /// Euro (`€`, `EUR`).
+    Eur,
+    /// Pound sterling (`£`, `GBP`).
+    Gbp,
+    /// `¥`: yen or yuan.
+    Yen,
+    /// Japanese yen.
+    Jpy,
+    /// Chinese yuan.
+    Cny,
+    /// `Rs`: Indian, Pakistani, Sri Lankan or Nepalese rupee.
+    Rupee,
+    /// Indian rupee (`₹`, `INR`).
+    Inr,
+    /// Swiss franc.
+    Chf,
+    /// Korean won (`₩`).
+    Krw,
+    /// Russian rouble (`₽`).
+    Rub,
+    /// `kr`: a Scandinavian krona or krone.
+    Kr,
+    /// Swedish krona.
+    Sek,
+    /// Norwegian krone.
+    Nok,
+    /// Danish krone.
+    Dkk,
+    /// Brazilian real.
+    Brl,
+    /// South African rand.
+    Zar,
+    /// Polish złoty.
+    Pln,
+}
+
+impl Currency {
+    /// The shared symbol this currency is written with, if it has one.
+    fn family(self) -> Currency {
+        use Currency::*;
+        match self {
+            Usd | Cad | Aud | Nzd | Hkd | Sgd | Mxn => Dollar,
+            Jpy | Cny => Yen,
+            Inr => Rupee,
+            Sek | Nok | Dkk => Kr,
+            c => c,
+        }
+    }
+
+    /// Whether a value written in `self` may have come from a cell shown in `cell`: always
+    /// when either names none; else the same currency, or a shared symbol and one of its
+    /// members (`$` and `USD`, `¥` and `JPY`).
+    pub fn agrees(self, cell: Currency) -> bool {
+        self == Currency::None
+            || cell == Currency::None
+            || self == cell
+            || self == cell.family()
+            || cell == self.family()
+    }
+
+    /// The byte kept in an indexed cell.
+    pub fn to_byte(self) -> u8 {
+        self as u8
+    }
+
+    /// The currency of a byte from [`Currency::to_byte`] (`None` for any other byte).
+    pub fn from_byte(b: u8) -> Currency {
+        CURRENCY_BYTES
+            .get(usize::from(b))
+            .copied()
+            .unwrap_or(Currency::None)
+    }
+}
+
+/// Every [`Currency`] in the order of its byte.
+const CURRENCY_BYTES: [Currency; 26] = {
+    use Currency::*;
+    [
+        None, Dollar, Usd, Cad, Aud, Nzd, Hkd, Sgd, Mxn, Eur, Gbp, Yen, Jpy, Cny, Rupee, Inr, Chf,
+        Krw, Rub, Kr, Sek, Nok, Dkk, Brl, Zar, Pln,
+    ]
+};
+
+/// The currencies seen on one token or number format: one, the more specific of several
+/// that agree (`US$` and `$`), or none when they contradict each other.
+#[derive(Clone, Copy, Debug, Default)]
+struct CurrencySeen {
+    cur: Currency,
+    mixed: bool,
+}
+
+impl CurrencySeen {
+    fn add(&mut self, c: Currency) {
+        if c == Currency::None || c == self.cur {
+            return;
+        }
+        if self.cur == Currency::None || self.cur == c.family() {
+            self.cur = c;
+        } else if c != self.cur.family() {
+            self.mixed = true;
+        }
+    }
+
+    fn get(self) -> Currency {
+        if self.mixed { Currency::None } else { self.cur }
+    }
+}
+
+/// The currency a symbol stands for.
+fn symbol_currency(c: char) -> Currency {
+    match c {
+        '$' => Currency::Dollar,
+        '€' => Currency::Eur,
+        '£' => Currency::Gbp,
+        '¥' | '￥' => Currency::Yen,
+        '₹' => Currency::Inr,
+        '₩' => Currency::Krw,
+        '₽' => Currency::Rub,
+        _ => Currency::None,
+    }
+}
+
+/// The currency a code stands for (lowercase, as in [`CURRENCY_CODES`]).
+fn code_currency(code: &str) -> Currency {
+    match code {
+        "usd" | "us$" => Currency::Usd,
+        "eur" => Currency::Eur,
+        "gbp" => Currency::Gbp,
+        "jpy" => Currency::Jpy,
+        "chf" => Currency::Chf,
+        "cad" | "c$" => Currency::Cad,
+        "aud" | "a$" => Currency::Aud,
+        "nzd" | "nz$" => Currency::Nzd,
+        "hkd" | "hk$" => Currency::Hkd,
+        "cny" | "rmb" => Currency::Cny,
+        "inr" => Currency::Inr,
+        "rs." | "rs" => Currency::Rupee,
+        "sek" => Currency::Sek,
+        "nok" => Currency::Nok,
+        "dkk" => Currency::Dkk,
+        "sgd" | "s$" => Currency::Sgd,
+        "mxn" => Currency::Mxn,
+        "krw" => Currency::Krw,
+        "rub" => Currency::Rub,
+        "brl" | "r$" => Currency::Brl,
+        "zar" => Currency::Zar,
+        "pln" => Currency::Pln,
+        "kr" | "kr." => Currency::Kr,
+        _ => Currency::None,
+    }
+}
+
+/// The currency an Excel number format shows (`[$€-407]`, `"£"#,##0`, `[$CHF-807] #,##0`,
+/// `$#,##0`, `#,##0\ €`), or none: a locale tag alone (`[$-409]`), a condition or colour
+/// in brackets, or quoted text that is not a currency (`"units"`) names none. Formats
+/// naming two currencies that contradict each other name none.
+pub fn format_currency(fmt: &str) -> Currency {
+    let mut seen = CurrencySeen::default();
+    let mut rest = fmt;
+    for _ in 0..256 {
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        let after = rest.get(c.len_utf8()..).unwrap_or("");
+        match c {
+            '"' => {
+                let (lit, tail) = after.split_once('"').unwrap_or((after, ""));
+                seen.add(literal_currency(lit));
+                rest = tail;
+            }
+            '[' => {
+                let (inner, tail) = after.split_once(']').unwrap_or((after, ""));
+                // `[$€-407]`: the symbol or code before the locale id.
+                if let Some(cur) = inner.strip_prefix('$') {
+                    let sym = cur.split('-').next().unwrap_or("");
+                    seen.add(literal_currency(sym));
+                }
+                rest = tail;
+            }
+            '\\' => {
+                let mut tail = after.chars();
+                if let Some(e) = tail.next() {
+                    seen.add(symbol_currency(e));
+                }
+                rest = tail.as_str();
+            }
+            // `_€` leaves the width of a `€` blank (French accounting formats with no
+            // symbol shown), `*-` fills with `-`: neither shows the character.
+            '_' | '*' => {
+                let mut tail = after.chars();
+                tail.next();
+                rest = tail.as_str();
+            }
+            _ => {
+                seen.add(symbol_currency(c));
+                rest = after;
+            }
+        }
+    }
+    seen.get()
+}
+
+/// A quoted literal or bracketed symbol of a number format as a currency: a symbol or a
+/// code and nothing else, around spaces (`"£"`, `"CHF "`, `"US$"`, `" kr"`).
+fn literal_currency(lit: &str) -> Currency {
+    let t = lit.trim_matches(|c: char| c.is_whitespace());
+    if t.is_empty() || t.len() > 8 {
+        return Currency::None;
+    }
+    let mut chars = t.chars();
+    if let (Some(c), None) = (chars.next(), chars.next()) {
+        return symbol_currency(c);
+    }
+    code_currency(&t.to_lowercase())
 }
 
 const CURRENCY_SYMBOLS: &[char] = &['$', '€', '£', '¥', '₹', '₩', '₽', '¢'];
@@ -122,10 +366,11 @@ fn strip_suffix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
     }
 }
 
-/// Removes currency markers and signs from both ends; returns the rest and whether a
-/// currency marker or minus sign was seen.
-fn strip_decorations(mut s: &str) -> (&str, bool, bool) {
+/// Removes currency markers and signs from both ends; returns the rest, whether a
+/// currency marker or minus sign was seen, and the currencies the markers name.
+fn strip_decorations(mut s: &str) -> (&str, bool, bool, CurrencySeen) {
     let mut currency = false;
+    let mut seen = CurrencySeen::default();
     let mut negative = false;
     let digit = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
     for _ in 0..6 {
@@ -140,13 +385,19 @@ fn strip_decorations(mut s: &str) -> (&str, bool, bool) {
             s = r;
         }
         s = s.strip_prefix('+').unwrap_or(s);
-        if let Some(r) = s.strip_prefix(CURRENCY_SYMBOLS) {
+        if let Some(c) = s.chars().next().filter(|c| CURRENCY_SYMBOLS.contains(c)) {
             currency = true;
-            s = r;
+            seen.add(symbol_currency(c));
+            s = s.get(c.len_utf8()..).unwrap_or("");
         }
-        if let Some(r) = s.strip_suffix(CURRENCY_SYMBOLS) {
+        if let Some(c) = s
+            .chars()
+            .next_back()
+            .filter(|c| CURRENCY_SYMBOLS.contains(c))
+        {
             currency = true;
-            s = r;
+            seen.add(symbol_currency(c));
+            s = s.get(..s.len() - c.len_utf8()).unwrap_or("");
         }
         // Codes are ASCII, begin with a letter and end with a letter or `$`: a number that
         // starts and ends with a digit (nearly all of them) skips the 34 comparisons.
@@ -166,6 +417,7 @@ fn strip_decorations(mut s: &str) -> (&str, bool, bool) {
                 // A code must be followed by a non-letter (`USD1`, `USD 1`), never `usdx`.
                 if !r.starts_with(|c: char| c.is_alphabetic()) {
                     currency = true;
+                    seen.add(code_currency(code));
                     s = r;
                 }
             }
@@ -174,6 +426,7 @@ fn strip_decorations(mut s: &str) -> (&str, bool, bool) {
                 && !r.ends_with(|c: char| c.is_alphabetic())
             {
                 currency = true;
+                seen.add(code_currency(code));
                 s = r;
             }
         }
@@ -181,7 +434,7 @@ fn strip_decorations(mut s: &str) -> (&str, bool, bool) {
             break;
         }
     }
-    (s.trim(), currency, negative)
+    (s.trim(), currency, negative, seen)
 }
 
 /// Parses a whole string as one number as displayed (`$1,234.5`, `(1.234,50 €)`, `12.3%`,
@@ -199,7 +452,7 @@ pub fn parse_number(input: &str) -> Option<NumToken> {
         paren = true;
         s = inner;
     }
-    let (rest, mut currency, _neg) = strip_decorations(s);
+    let (rest, mut currency, _neg, mut seen) = strip_decorations(s);
     s = rest;
     let mut percent = false;
     if let Some(r) = s.strip_suffix('%') {
@@ -233,8 +486,10 @@ pub fn parse_number(input: &str) -> Option<NumToken> {
                 }
             }
         }
-        let (rest, cur2, _) = strip_decorations(s);
+        let (rest, cur2, _, seen2) = strip_decorations(s);
         currency |= cur2;
+        seen.add(seen2.get());
+        seen.mixed |= seen2.mixed;
         s = rest;
     }
     let core = parse_core(s)?;
@@ -270,6 +525,7 @@ pub fn parse_number(input: &str) -> Option<NumToken> {
         readings,
         sig_digits: core.sig_digits,
         weak,
+        currency: seen.get(),
     })
 }
 
@@ -802,6 +1058,7 @@ pub fn parse_words(tokens: &[&str]) -> Option<(NumToken, usize)> {
             readings,
             sig_digits: sig,
             weak,
+            currency: Currency::None,
         },
         took,
     ))

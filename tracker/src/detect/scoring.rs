@@ -5,7 +5,7 @@
 
 use super::items::{Item, ItemKind};
 use super::lookup::{Hit, SheetHits};
-use super::parse::{NumToken, Reading};
+use super::parse::{Currency, NumToken, Reading};
 use super::{
     CLUSTER_COLS, CLUSTER_ROWS, CONFIRM_EVIDENCE, DATE_CAP, Detector, FP_EVIDENCE, FastMap,
     JOINT_PIN_EVIDENCE, LOG_RANGE, PIN_EVIDENCE, POSSIBLE_EVIDENCE, TOKEN_CAP, WEAK_EVIDENCE,
@@ -53,6 +53,16 @@ impl Pick {
             item,
         }
     }
+}
+
+/// What a sheet's evidence pays before it is compared with the thresholds.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Costs {
+    /// ln of the number of candidate sheets (look-elsewhere).
+    pub(super) look_elsewhere: f64,
+    /// `RELABEL_EVIDENCE` when the currency written contradicts the one the cells show,
+    /// paid even by a value pinned at its header crossing.
+    pub(super) relabel: f64,
 }
 
 impl Detector {
@@ -120,7 +130,8 @@ impl Detector {
                         };
                         let covered = self.cells.get(id as usize).is_some_and(|cl| {
                             let v = cl.value.abs();
-                            tok.readings.iter().any(|rd| rd.lo <= v && v <= rd.hi)
+                            tok.currency.agrees(Currency::from_byte(cl.cur))
+                                && tok.readings.iter().any(|rd| rd.lo <= v && v <= rd.hi)
                         });
                         if covered {
                             return Some(id);
@@ -139,8 +150,12 @@ impl Detector {
         sid: u32,
         items: &[Item],
         hits: &SheetHits,
-        look_elsewhere: f64,
+        cost: Costs,
     ) -> Option<Flow> {
+        let Costs {
+            look_elsewhere,
+            relabel: relabel_cost,
+        } = cost;
         let grid = hits.grid.as_ref();
         let info = self.sheets.get(sid as usize)?;
         let source = self.doc_of(sid)?;
@@ -455,6 +470,8 @@ impl Detector {
         if pinned {
             evidence = evidence.max(CONFIRM_EVIDENCE);
         }
+        // After the pins: a relabelled currency is paid for however the source was pinned.
+        evidence -= relabel_cost;
         if evidence < POSSIBLE_EVIDENCE {
             return None;
         }
