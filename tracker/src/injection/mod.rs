@@ -156,8 +156,10 @@ const MIN_CHARS: usize = 12;
 /// keep and to share: build one at startup and use it for every read.
 #[derive(Clone, Debug)]
 pub struct InjectionCheck {
-    /// Normalised like the text (lowercase, invisible characters removed), none empty.
-    tool_names: Vec<String>,
+    /// Searchers for the tool names, normalised like the text (lowercase, invisible
+    /// characters removed), none empty: built once, since setting a searcher up cost
+    /// more than searching a short text with it.
+    tool_names: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl InjectionCheck {
@@ -177,7 +179,12 @@ impl InjectionCheck {
             .collect();
         tool_names.sort();
         tool_names.dedup();
-        InjectionCheck { tool_names }
+        InjectionCheck {
+            tool_names: tool_names
+                .iter()
+                .map(|name| memchr::memmem::Finder::new(name.as_bytes()).into_owned())
+                .collect(),
+        }
     }
 
     /// Why `text` looks like instructions aimed at an AI agent, or None.
@@ -215,9 +222,21 @@ impl InjectionCheck {
         if text.len() < MIN_CHARS || text.chars().nth(MIN_CHARS - 1).is_none() {
             return None;
         }
-        let n = Norm::new(text);
+        self.detect_in(text, Norm::new(text))
+    }
+
+    fn detect_in(&self, text: &str, n: Norm) -> Option<(&'static str, usize)> {
         rules::strong(&n, &self.tool_names)
             .or_else(|| rules::weak(&n))
             .map(|(reason, at)| (reason, raw_offset(text, at)))
+    }
+
+    /// [`Self::detect`] without the word filter (tests compare the two).
+    #[cfg(test)]
+    fn detect_unfiltered(&self, text: &str) -> Option<(&'static str, usize)> {
+        if text.len() < MIN_CHARS || text.chars().nth(MIN_CHARS - 1).is_none() {
+            return None;
+        }
+        self.detect_in(text, Norm::new(text).unfiltered())
     }
 }

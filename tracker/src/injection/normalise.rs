@@ -17,6 +17,49 @@ pub(super) struct Norm {
     pub(super) lower: String,
     folded: String,
     pub(super) words: Vec<Word>,
+    /// A Bloom filter of the words (one bit per word): a phrase or sequence whose first
+    /// word is not in it is not searched for. Most text read is ordinary business text
+    /// holding none of the rules' words, and searching it for each of some 300 phrases
+    /// was about 5 us a cell label, 13 us a document name, 12 ms a 1,000-cell sheet of
+    /// labels, in every read.
+    seen: WordBloom,
+}
+
+/// A set of words, by one bit of a 256-bit filter each, and the lengths of the words
+/// (checked first: cheaper than hashing): no false "absent".
+#[derive(Clone, Copy, Default)]
+struct WordBloom([u64; 4], u64);
+
+impl WordBloom {
+    fn length_bit(word: &str) -> u64 {
+        1 << word.len().min(63)
+    }
+
+    fn bit(word: &str) -> (usize, u64) {
+        // FNV-1a: the words are short, so a simple byte loop beats a general hasher.
+        let mut h: u32 = 0x811C_9DC5;
+        for b in word.bytes() {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+        let h = h ^ (h >> 16);
+        (((h >> 6) & 3) as usize, 1 << (h & 63))
+    }
+
+    fn insert(&mut self, word: &str) {
+        self.1 |= Self::length_bit(word);
+        let (i, bit) = Self::bit(word);
+        if let Some(w) = self.0.get_mut(i) {
+            *w |= bit;
+        }
+    }
+
+    fn may_hold(&self, word: &str) -> bool {
+        if self.1 & Self::length_bit(word) == 0 {
+            return false;
+        }
+        let (i, bit) = Self::bit(word);
+        self.0.get(i).is_some_and(|w| w & bit != 0)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -190,8 +233,10 @@ impl Norm {
         let mut folded = String::with_capacity(lower.len() + 2);
         folded.push(' ');
         let mut words = Vec::new();
+        let mut seen = WordBloom::default();
         let mut push = |folded: &mut String, w: &str, lower_start: usize, lower_end: usize| {
             let start = folded.len();
+            seen.insert(w);
             folded.push_str(w);
             words.push(Word {
                 start,
@@ -228,7 +273,21 @@ impl Norm {
             lower,
             folded,
             words,
+            seen,
         }
+    }
+
+    /// The same text with the word filter disabled (every word "may" be there): what the
+    /// rules find without the filter, the reference the filter is tested against.
+    #[cfg(test)]
+    pub(super) fn unfiltered(mut self) -> Self {
+        self.seen = WordBloom([u64::MAX; 4], u64::MAX);
+        self
+    }
+
+    /// Whether `word` may be one of the text's words (false: it is not).
+    pub(super) fn may_hold(&self, word: &str) -> bool {
+        self.seen.may_hold(word)
     }
 
     pub(super) fn word(&self, i: usize) -> &str {
@@ -246,6 +305,13 @@ impl Norm {
 
     /// The index of the first word of the first whole-word occurrence of `phrase`.
     pub(super) fn phrase_word(&self, phrase: &str) -> Option<usize> {
+        let first = match phrase.bytes().position(|b| b == b' ') {
+            Some(end) => phrase.get(..end).unwrap_or(phrase),
+            None => phrase,
+        };
+        if !self.may_hold(first) {
+            return None;
+        }
         let bytes = self.folded.as_bytes();
         for (at, _) in self.folded.match_indices(phrase) {
             let before = at.checked_sub(1).map(|i| bytes[i]);
@@ -263,6 +329,14 @@ impl Norm {
 
     /// The `lower` offset of the first word where `slots` match in sequence.
     pub(super) fn seq(&self, slots: &[Slot]) -> Option<usize> {
+        // Every slot that must take a word needs one of its words in the text.
+        let possible = slots
+            .iter()
+            .filter(|s| s.min > 0)
+            .all(|s| s.words.iter().any(|w| self.may_hold(w)));
+        if !possible {
+            return None;
+        }
         (0..self.words.len())
             .find(|&i| self.seq_at(i, slots))
             .map(|i| self.words[i].lower_start)

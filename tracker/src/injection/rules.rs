@@ -19,7 +19,10 @@ type Check<'a> = &'a dyn Fn() -> Option<usize>;
 
 /// The first strong signal: (reason, `lower` offset). `tools` are the caller's tool names,
 /// normalised like the text (see [`InjectionCheck::new`]).
-pub(super) fn strong(n: &Norm, tools: &[String]) -> Option<(&'static str, usize)> {
+pub(super) fn strong(
+    n: &Norm,
+    tools: &[memchr::memmem::Finder<'static>],
+) -> Option<(&'static str, usize)> {
     let checks: [(&'static str, Check<'_>); 7] = [
         (REASON_OVERRIDE, &|| {
             n.seq(OVERRIDE)
@@ -34,7 +37,10 @@ pub(super) fn strong(n: &Norm, tools: &[String]) -> Option<(&'static str, usize)
                 .or_else(|| n.any_phrase(COVERT_PHRASES))
         }),
         (REASON_TOOLS, &|| {
-            tools.iter().filter_map(|t| n.lower.find(t.as_str())).min()
+            tools
+                .iter()
+                .filter_map(|t| t.find(n.lower.as_bytes()))
+                .min()
         }),
         (REASON_EXFIL, &|| {
             n.phrase("exfiltrate")
@@ -76,6 +82,9 @@ fn chat_tokens(n: &Norm) -> Option<usize> {
 /// A send verb, then (when `secrets`) credentials or whole-document contents within ten
 /// words, then `to`/`at`/`via` and a URL or e-mail address.
 fn send_to_address(n: &Norm, secrets: bool) -> Option<usize> {
+    if !SEND_VERBS.iter().any(|v| n.may_hold(v)) {
+        return None;
+    }
     for i in 0..n.words.len() {
         if !SEND_VERBS.contains(&n.word(i)) {
             continue;
@@ -148,8 +157,16 @@ pub(super) fn weak(n: &Norm) -> Option<(&'static str, usize)> {
         (REASON_ROLE_MARKERS, 2, &|| role_marker(n)),
         (REASON_ADDRESS, 2, &|| n.any_phrase(AI_NAMES)),
         (REASON_SECRETS, 1, &|| {
+            let maybe: Vec<&[&str]> = SECRETS
+                .iter()
+                .filter(|s| s.first().is_some_and(|w| n.may_hold(w)))
+                .copied()
+                .collect();
+            if maybe.is_empty() {
+                return None;
+            }
             (0..n.words.len())
-                .find(|&i| SECRETS.iter().any(|s| n.words_at(i, s)))
+                .find(|&i| maybe.iter().any(|s| n.words_at(i, s)))
                 .map(|i| n.words[i].lower_start)
         }),
         (REASON_ORDERS, 1, &|| n.any_phrase(ORDERS)),

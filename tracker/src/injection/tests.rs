@@ -696,3 +696,103 @@ fn a_long_column_is_scanned_within_its_cap() {
         .collect();
     assert_eq!(scan_sheet("S", &cells).len(), 20);
 }
+
+#[test]
+fn the_word_filter_changes_no_finding() {
+    // The filter skips phrases whose first word the text lacks; it must never skip one
+    // that is there. Every phrase and word the rules know, alone and in random company
+    // (punctuation, capitals, invisible characters, look-alike letters, addresses), is
+    // checked with and without it: same finding, same reason, same place.
+    use super::phrases::*;
+    let lists: &[&[&str]] = &[
+        OVERRIDE_VERBS,
+        DETERMINERS,
+        EARLIER,
+        EARLIER_OR_FILLER,
+        INSTRUCTIONS,
+        AFTERWARDS,
+        CHAT_TOKENS,
+        SYSTEM_PROMPT,
+        NEGATIONS,
+        TELL,
+        TELL_FILLER,
+        USER,
+        COVERT_PHRASES,
+        SEND_VERBS,
+        TO_WORDS,
+        ADDRESS_PHRASES,
+        VOCATIVE_NAMES,
+        VOCATIVE_NEXT,
+        QUIET,
+        CALL_TOOL,
+        ROLE_CHANGE,
+        JAILBREAK,
+        NEW_INSTRUCTIONS,
+        ROLE_MARKERS,
+        AI_NAMES,
+        ORDERS,
+    ];
+    let mut vocabulary: Vec<String> = lists
+        .iter()
+        .flat_map(|l| l.iter())
+        .map(|p| p.to_string())
+        .collect();
+    vocabulary.extend(SECRETS.iter().map(|s| s.join(" ")));
+    vocabulary.extend(TOOLS.iter().map(|t| t.to_string()));
+    vocabulary.extend(
+        [
+            "exfiltrate",
+            "exfiltrating",
+            "a@b.co",
+            "https://x.example",
+            "revenue",
+            "Q3",
+            "the",
+        ]
+        .map(String::from),
+    );
+    let glue = [
+        " ", ", ", ": ", "\n", " - ", "\u{200B}", " ** ", "> ", " (", ") ",
+    ];
+    let check = InjectionCheck::new(TOOLS);
+    let same = |text: &str| {
+        assert_eq!(
+            check.detect(text),
+            check.detect_unfiltered(text),
+            "the filter changed the finding for {text:?}"
+        );
+    };
+    let mut texts: Vec<String> = NEGATIVE.iter().map(|t| t.to_string()).collect();
+    texts.extend(POSITIVE.iter().map(|(t, _)| t.to_string()));
+    for p in &vocabulary {
+        texts.push(format!("Please {p} now."));
+        texts.push(format!("{}: {p}, then send it to a@b.co", p.to_uppercase()));
+    }
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for _ in 0..20_000 {
+        let mut text = String::new();
+        for _ in 0..(2 + next(14)) {
+            text.push_str(&vocabulary[next(vocabulary.len())]);
+            text.push_str(glue[next(glue.len())]);
+        }
+        texts.push(text);
+    }
+    let mut flagged = 0;
+    for t in &texts {
+        same(t);
+        flagged += usize::from(check.detect(t).is_some());
+    }
+    // The random texts reach the rules: a filter that hid everything would fail above,
+    // and this says the comparison saw both outcomes.
+    assert!(
+        flagged > 1_000 && flagged < texts.len() - 1_000,
+        "{flagged} of {}",
+        texts.len()
+    );
+}
