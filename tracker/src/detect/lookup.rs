@@ -11,8 +11,8 @@ use super::items::{Item, ItemKind};
 use super::parse::Currency;
 use super::scoring::reading_p;
 use super::{
-    DEAD, Detector, ENUM_BUDGET, ENUM_CAP, FLAG_DATE, FastMap, SAMPLE_ITEMS, WEAK_EVIDENCE, WIDE,
-    WIDE_CAP,
+    CANDIDATE_SHEETS, DEAD, Detector, ENUM_BUDGET, ENUM_CAP, FLAG_DATE, FastMap, SAMPLE_ITEMS,
+    WEAK_EVIDENCE, WIDE, WIDE_CAP,
 };
 
 /// A numeric item whose readings (index, hit count) were too common to enumerate, with
@@ -290,7 +290,29 @@ impl Detector {
             // Item order, which the lookups of deferred items rely on.
             h.items.sort_by_key(|x| x.0);
         }
-        self.collect_deferred(items, &deferred, &candidates, out, strict, &mut mismatched);
+        // Deferred values are looked up in the candidate blocks' sheets, and in the sheets
+        // where two or more of the write's other values already landed: a count too common
+        // to enumerate index-wide ("5.5 million" among 40,000 ledger amounts) still says
+        // where it came from beside its neighbours of the same column, and scoring prices
+        // it at its index-wide density.
+        let mut deferred_sheets = candidates.clone();
+        if !deferred.is_empty() {
+            let mut landed: Vec<(usize, u32)> = out
+                .iter()
+                .filter(|(s, h)| h.items.len() >= 2 && !candidates.contains(s))
+                .map(|(s, h)| (h.items.len(), *s))
+                .collect();
+            landed.sort_unstable_by(|a, b| b.cmp(a));
+            deferred_sheets.extend(landed.iter().take(CANDIDATE_SHEETS).map(|x| x.1));
+        }
+        self.collect_deferred(
+            items,
+            &deferred,
+            &deferred_sheets,
+            out,
+            strict,
+            &mut mismatched,
+        );
         if let Some(r) = relabelled {
             r.extend(mismatched);
             r.sort_unstable();

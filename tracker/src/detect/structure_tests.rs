@@ -176,3 +176,69 @@ fn dates_in_the_sheets_order_that_happen_to_rise_still_confirm() {
     assert_eq!(c.len(), 1, "{flows:#?}");
     assert_eq!(c[0].source.id, d.id);
 }
+
+/// Active users by country and quarter (values of one row within a few percent of each
+/// other), and a ledger whose 40,000 amounts crowd 4M..7M: every count in that band is
+/// too common index-wide to enumerate.
+fn users_and_crowded_ledger() -> (Detector, DocumentRef) {
+    let d = doc("Country Scorecard.xlsx");
+    let countries = [
+        ("Sweden", 1_464_255.0f64),
+        ("Brazil", 20_438_535.0),
+        ("Netherlands", 3_002_007.0),
+        ("Germany", 5_524_113.0),
+        ("Turkey", 5_144_386.0),
+        ("Philippines", 18_265_542.0),
+        ("Canada", 4_103_199.0),
+        ("Egypt", 2_424_798.0),
+        ("Indonesia", 21_326_153.0),
+        ("France", 7_743_189.0),
+    ];
+    let mut cells = vec![text(0, 0, "Market")];
+    for q in 1..=4u32 {
+        cells.push(text(0, q, &format!("Q{q} FY25")));
+    }
+    for (r, (name, users)) in countries.iter().enumerate() {
+        let r = r as u32 + 1;
+        cells.push(text(r, 0, name));
+        let mut u = *users;
+        for q in 1..=4u32 {
+            cells.push(num(r, q, u.round(), "#,##0"));
+            u *= 1.03;
+        }
+    }
+    let mut det = Detector::new();
+    det.add_read(&read(&d, "Users by Region", cells));
+    let mut rng = eval::Rng::new(13);
+    let ledger: Vec<ReadCell> = (0..40_000u32)
+        .map(|r| {
+            num(
+                r,
+                0,
+                (4e6 * (7.0f64 / 4.0).powf(rng.f64())).round(),
+                "#,##0",
+            )
+        })
+        .collect();
+    det.add_read(&read(&doc("Ledger.xlsx"), "Ledger", ledger));
+    (det, d)
+}
+
+#[test]
+fn counts_too_common_to_enumerate_join_their_column_where_the_others_landed() {
+    // "Germany: 5.5 million", "Turkey: 5.1 million" and "Canada: 4.1 million" each match
+    // over a thousand ledger amounts, so they are looked up only in chosen sheets; the
+    // others of the same slide land in the users sheet's Q1 column, which makes it one.
+    let (det, d) = users_and_crowded_ledger();
+    let slide = write_text(
+        "Active users by market, Q1 FY25\n\
+         Netherlands: 3.0 million\nGermany: 5.5 million\nTurkey: 5.1 million\n\
+         Philippines: 18 million\nCanada: 4.1 million\nEgypt: 2.4 million",
+    );
+    let flows = det.check(&slide);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, d.id);
+    let want: Vec<CellAddr> = (3..=8).map(|r| CellAddr::new(r, 1)).collect();
+    assert_eq!(c[0].cells, want);
+}
