@@ -204,6 +204,9 @@ impl Detector {
         // Every candidate cell of a number or date (not only the chosen one), for the order
         // of the write along one line of the sheet.
         let mut cands: Vec<(u32, Pick)> = Vec::new();
+        // Candidates of values written in text beside their own row header (and no column
+        // header), in that header's row: for the one-column rule below.
+        let mut beside_headers: Vec<(u32, Pick)> = Vec::new();
         for (idx, hs, wide) in &hits.items {
             let Some(item) = items.get(*idx) else {
                 continue;
@@ -282,17 +285,18 @@ impl Detector {
                 }
                 let ev = ev.min(cap);
                 if kind < 2 {
-                    cands.push((
-                        *id,
-                        Pick {
-                            ev,
-                            lnh,
-                            kind,
-                            row,
-                            col,
-                            item: *idx,
-                        },
-                    ));
+                    let pick = Pick {
+                        ev,
+                        lnh,
+                        kind,
+                        row,
+                        col,
+                        item: *idx,
+                    };
+                    cands.push((*id, pick));
+                    if hdr == 1 && item.at.is_none() {
+                        beside_headers.push((*id, pick));
+                    }
                 }
                 if hdr == 3 && matches!(item.kind, ItemKind::Num(_)) {
                     let places = row_n.min(col_n).max(1) as f64;
@@ -326,6 +330,7 @@ impl Detector {
                 }
             }
         }
+        let column = one_column(&mut chosen, &mut beside_headers);
         // Values too common to enumerate (a 2-significant-figure amount in a big index) are
         // still attributed when both their written headers cross in this sheet. They add
         // no evidence (kind 1: no rarity, no compactness), only the right cells.
@@ -417,6 +422,9 @@ impl Detector {
         let mut evidence: f64 =
             chosen.values().map(|v| v.ev).sum::<f64>() + fp_evidence + label_evidence
                 - column_choice(&chosen, items);
+        if let Some((col, members)) = &column {
+            evidence += one_column_evidence(&chosen, *col, members, width);
+        }
         // Compactness: k cells landing in a small block of a big sheet by chance is unlikely.
         // Only plain numbers: dates are sorted and clustered in any ledger, text is rare
         // enough on its own.
@@ -890,6 +898,94 @@ fn joint_pin(crossings: &mut Vec<(u32, f64, f64)>) -> bool {
     let places = crossings.iter().map(|c| c.2).fold(1.0f64, f64::max);
     let total: f64 = crossings.iter().map(|c| c.1.min(TOKEN_CAP)).sum();
     total - places.ln() - (crossings.len() as f64).ln() >= JOINT_PIN_EVIDENCE
+}
+
+/// One column for the values written beside their row headers ("Germany: 5.5 million",
+/// one line a country). Each such value was priced as if any cell of its header's row
+/// could hold it (a sheet's quarters of one country are often within a few percent of
+/// each other, so a rounded count matches two or three of them), and each picked its
+/// cell alone, so a copy of one column came out spread over its neighbours and earned
+/// nothing for being one column. The column holding candidates of the most such values
+/// (at least [`ORDER_MIN`]) takes them all: the values with a candidate there move to it
+/// (ties: the column most of them had already chosen, then the leftmost). Returns the
+/// column and the items moved, for [`one_column_evidence`].
+fn one_column(
+    chosen: &mut FastMap<u32, Pick>,
+    beside: &mut [(u32, Pick)],
+) -> Option<(u32, Vec<usize>)> {
+    if beside.len() < ORDER_MIN {
+        return None;
+    }
+    beside.sort_unstable_by_key(|(_, p)| (p.col, p.item));
+    let mut best: Option<(usize, usize, u32)> = None; // (items, already chosen there, column)
+    for group in beside.chunk_by(|a, b| a.1.col == b.1.col) {
+        let Some((_, first)) = group.first() else {
+            continue;
+        };
+        let mut items: Vec<usize> = group.iter().map(|(_, p)| p.item).collect();
+        items.dedup();
+        let there = group
+            .iter()
+            .filter(|(id, p)| chosen.get(id).is_some_and(|c| c.item == p.item))
+            .count();
+        let better = match best {
+            None => true,
+            Some((n, t, _)) => items.len() > n || (items.len() == n && there > t),
+        };
+        if better {
+            best = Some((items.len(), there, first.col));
+        }
+    }
+    let (n, _, col) = best?;
+    if n < ORDER_MIN {
+        return None;
+    }
+    let mut members = Vec::new();
+    for (id, p) in beside.iter().filter(|(_, p)| p.col == col) {
+        if members.contains(&p.item) {
+            continue;
+        }
+        // The value leaves the cell it had chosen, keeping its evidence (the same header
+        // rule priced every candidate of its row alike).
+        let ev = chosen
+            .iter()
+            .find(|(_, c)| c.item == p.item)
+            .map_or(p.ev, |(_, c)| c.ev.max(p.ev));
+        if chosen
+            .get(id)
+            .is_some_and(|other| other.item != p.item && other.ev >= ev)
+        {
+            continue; // the cell is another value's, with more evidence
+        }
+        chosen.retain(|_, c| c.item != p.item);
+        chosen.insert(*id, Pick { ev, ..*p });
+        members.push(p.item);
+    }
+    Some((col, members))
+}
+
+/// What one column adds: k values each priced as "somewhere in its header's row" (a
+/// chance of about p x the sheet's width) that all sit in one column have a joint chance
+/// of width x the product of their p, not width^k x it, so they earn (k - 1) ln(width).
+/// Counted over the values still chosen in the column after the other rules, at most
+/// [`TOKEN_CAP`].
+fn one_column_evidence(
+    chosen: &FastMap<u32, Pick>,
+    col: u32,
+    members: &[usize],
+    width: f64,
+) -> f64 {
+    let mut kept: Vec<usize> = chosen
+        .values()
+        .filter(|p| p.col == col && members.contains(&p.item))
+        .map(|p| p.item)
+        .collect();
+    kept.sort_unstable();
+    kept.dedup();
+    if kept.len() < ORDER_MIN {
+        return 0.0;
+    }
+    ((kept.len() - 1) as f64 * width.max(1.0).ln()).min(TOKEN_CAP)
 }
 
 /// Prior chance that one cell holds a value in the reading's interval (log-uniform).

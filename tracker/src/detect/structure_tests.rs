@@ -181,6 +181,11 @@ fn dates_in_the_sheets_order_that_happen_to_rise_still_confirm() {
 /// other), and a ledger whose 40,000 amounts crowd 4M..7M: every count in that band is
 /// too common index-wide to enumerate.
 fn users_and_crowded_ledger() -> (Detector, DocumentRef) {
+    users_by_quarter(1.03)
+}
+
+/// [`users_and_crowded_ledger`] with each quarter `growth` times the one before.
+fn users_by_quarter(growth: f64) -> (Detector, DocumentRef) {
     let d = doc("Country Scorecard.xlsx");
     let countries = [
         ("Sweden", 1_464_255.0f64),
@@ -204,7 +209,7 @@ fn users_and_crowded_ledger() -> (Detector, DocumentRef) {
         let mut u = *users;
         for q in 1..=4u32 {
             cells.push(num(r, q, u.round(), "#,##0"));
-            u *= 1.03;
+            u *= growth;
         }
     }
     let mut det = Detector::new();
@@ -241,4 +246,66 @@ fn counts_too_common_to_enumerate_join_their_column_where_the_others_landed() {
     assert_eq!(c[0].source.id, d.id);
     let want: Vec<CellAddr> = (3..=8).map(|r| CellAddr::new(r, 1)).collect();
     assert_eq!(c[0].cells, want);
+}
+
+/// Users of row `r` (1 = Sweden) in quarter `q` (1..=4), as [`users_by_quarter`] has them.
+fn users(growth: f64, r: u32, q: u32) -> f64 {
+    let first = [
+        1_464_255.0,
+        20_438_535.0,
+        3_002_007.0,
+        5_524_113.0,
+        5_144_386.0,
+        18_265_542.0,
+        4_103_199.0,
+        2_424_798.0,
+    ];
+    let mut u: f64 = first[(r - 1) as usize];
+    for _ in 1..q {
+        u *= growth;
+    }
+    u.round()
+}
+
+/// "Netherlands: 3.0 million" .. "Egypt: 2.4 million" (rows 3..=8), the i-th line's count
+/// that of row `rows[i]` in quarter `q`.
+fn users_slide(growth: f64, q: u32, rows: [u32; 6]) -> WriteContent {
+    let names = [
+        "Netherlands",
+        "Germany",
+        "Turkey",
+        "Philippines",
+        "Canada",
+        "Egypt",
+    ];
+    let lines: Vec<String> = names
+        .iter()
+        .zip(rows)
+        .map(|(name, r)| format!("{name}: {}", eval::scaled(users(growth, r, q), 2, 2)))
+        .collect();
+    write_text(&format!("Active users by market\n{}", lines.join("\n")))
+}
+
+#[test]
+fn counts_beside_their_row_headers_take_one_column_even_when_the_next_quarter_matches_too() {
+    // Quarters 0.4% apart: a count rounded to two figures matches two or three quarters
+    // of its country's row, and each value alone would pick any of them.
+    let (det, d) = users_by_quarter(1.004);
+    let slide = users_slide(1.004, 2, [3, 4, 5, 6, 7, 8]);
+    let flows = det.check(&slide);
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{flows:#?}");
+    assert_eq!(c[0].source.id, d.id);
+    let want: Vec<CellAddr> = (3..=8).map(|r| CellAddr::new(r, 2)).collect();
+    assert_eq!(c[0].cells, want, "{slide:#?}");
+}
+
+#[test]
+fn counts_beside_the_wrong_row_headers_stay_unconfirmed() {
+    // The same column's counts, each written beside another country: no value is in its
+    // own header's row, so one column is no evidence.
+    let (det, _) = users_by_quarter(1.004);
+    let slide = users_slide(1.004, 2, [8, 3, 4, 5, 6, 7]);
+    let flows = det.check(&slide);
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
 }
