@@ -199,7 +199,7 @@ impl Detector {
         let mut pinned = false;
         // Values written at their header crossings: (cell, -ln chance there, places holding
         // those headers). Several of them in one sheet pin the source jointly.
-        let mut crossings: Vec<(u32, f64, f64)> = Vec::new();
+        let mut crossings: Vec<(u32, f64, f64, u32, Option<u64>)> = Vec::new();
         let mut chosen: FastMap<u32, Pick> = FastMap::default();
         // Every candidate cell of a number or date (not only the chosen one), for the order
         // of the write along one line of the sheet.
@@ -232,7 +232,7 @@ impl Detector {
             // Header adjacency: a written label equal to a text cell left of the candidate in
             // its row, or above it in its column.
             let mut best: Option<(Hit, f64, u32)> = None; // (cell, evidence, distance)
-            let mut crossing: Option<(u32, f64, f64)> = None;
+            let mut crossing: Option<(u32, f64, f64, u32, Option<u64>)> = None;
             for c in hs {
                 let (id, row, col) = (&c.id, c.row, c.col);
                 let mut hdr = 0u32;
@@ -303,7 +303,7 @@ impl Detector {
                     if -(p_cell * places).ln() >= PIN_EVIDENCE {
                         pinned = true;
                     }
-                    crossing = Some((*id, -p_cell.max(1e-300).ln(), places));
+                    crossing = Some((*id, -p_cell.max(1e-300).ln(), places, row, value_key(item)));
                 }
                 let dist = row.abs_diff(ar) + col.abs_diff(ac);
                 let better = match best {
@@ -425,6 +425,7 @@ impl Detector {
         if let Some((col, members)) = &column {
             evidence += one_column_evidence(&chosen, *col, members, width);
         }
+        evidence -= repeated_values(&chosen, items);
         // Compactness: k cells landing in a small block of a big sheet by chance is unlikely.
         // Only plain numbers: dates are sorted and clustered in any ledger, text is rare
         // enough on its own.
@@ -472,6 +473,24 @@ impl Detector {
             }
         }
         evidence -= look_elsewhere;
+        // A value written again and again along a row ("5,500,000" for three quarters)
+        // that meets a row of the sheet holding it again and again is one coincidence,
+        // not three: a planning workbook's round figures repeat across quarters in every
+        // same-domain workbook.
+        crossings.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+        let mut seen_rows: Vec<(u32, u64)> = Vec::new();
+        let mut crossings: Vec<(u32, f64, f64)> = crossings
+            .into_iter()
+            .filter(|c| match c.4 {
+                Some(key) if seen_rows.contains(&(c.3, key)) => false,
+                Some(key) => {
+                    seen_rows.push((c.3, key));
+                    true
+                }
+                None => true,
+            })
+            .map(|c| (c.0, c.1, c.2))
+            .collect();
         if joint_pin(&mut crossings) {
             pinned = true;
         }
@@ -988,6 +1007,35 @@ fn one_column_evidence(
     ((kept.len() - 1) as f64 * width.max(1.0).ln()).min(TOKEN_CAP)
 }
 
+/// The value of a written number as a key (its first reading), for telling repeats of one
+/// value apart from other values; `None` for dates and text.
+fn value_key(item: &Item) -> Option<u64> {
+    match &item.kind {
+        ItemKind::Num(tok) => tok
+            .readings
+            .first()
+            .map(|r| r.lo.to_bits() ^ r.hi.to_bits().rotate_left(32)),
+        _ => None,
+    }
+}
+
+/// The evidence of numbers that repeat one written value on a sheet row already holding
+/// it for another of them: the first counts, the repeats are the same coincidence again
+/// (a planning sheet's "5,500,000" for three quarters of one country matches a deck's
+/// three quarters of "5,500,000" once, not three times).
+fn repeated_values(chosen: &FastMap<u32, Pick>, items: &[Item]) -> f64 {
+    let mut numbers: Vec<(u32, u64, f64)> = chosen
+        .values()
+        .filter(|p| p.kind == 0)
+        .filter_map(|p| Some((p.row, value_key(items.get(p.item)?)?, p.ev)))
+        .collect();
+    numbers.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
+    numbers
+        .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+        .map(|run| run.iter().skip(1).map(|x| x.2).sum::<f64>())
+        .sum()
+}
+
 /// Prior chance that one cell holds a value in the reading's interval (log-uniform).
 pub(super) fn reading_p(r: &Reading) -> f64 {
     let lo = r.lo.max(r.hi * 1e-3).max(1e-12);
@@ -1019,6 +1067,44 @@ mod tests {
             }
         }
         assert!(line_code((true, u32::MAX, Some((true, u32::MAX)))) < 1 << 67);
+    }
+
+    #[test]
+    fn a_value_repeated_along_a_sheet_row_counts_once() {
+        let num = |v: f64| Item {
+            kind: ItemKind::Num(super::super::parse::NumToken {
+                readings: vec![Reading {
+                    lo: v - 50_000.0,
+                    hi: v + 50_000.0,
+                }],
+                sig_digits: 2,
+                weak: false,
+                currency: super::super::parse::Currency::None,
+            }),
+            labels: Vec::new(),
+            at: None,
+        };
+        // "5,500,000" for three quarters of one row, "7,500,000" once on that row, and
+        // "5,500,000" once on another row.
+        let items = vec![num(5.5e6), num(5.5e6), num(5.5e6), num(7.5e6), num(5.5e6)];
+        let mut chosen: FastMap<u32, Pick> = FastMap::default();
+        for (id, (item, row, col, ev)) in [
+            (0, 12, 2, 6.0),
+            (1, 12, 3, 5.0),
+            (2, 12, 4, 4.0),
+            (3, 12, 5, 6.0),
+            (4, 16, 2, 6.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut p = Pick::test(item, row, col);
+            p.ev = ev;
+            p.kind = 0;
+            chosen.insert(id as u32, p);
+        }
+        // The two weaker repeats on row 12 are discounted; the other values are not.
+        assert!((repeated_values(&chosen, &items) - 9.0).abs() < 1e-9);
     }
 
     #[test]
