@@ -215,13 +215,14 @@ impl Store {
                     "the cells of read {prov} of sheet {sheet:?}: {what}"
                 ))
             })?;
+            let uuid = Uuid::parse_str(&prov).map_err(|err| {
+                self.corrupt(format!("read {prov:?} has a bad provenance id: {err}"))
+            })?;
+            // Compared as ids: no string made per stored sheet read.
             let same_read = events
                 .last()
-                .is_some_and(|ev| ev.id.0.to_string() == prov && ev.at == at);
+                .is_some_and(|ev| ev.id.0 == uuid && ev.at == at);
             if !same_read {
-                let uuid = Uuid::parse_str(&prov).map_err(|err| {
-                    self.corrupt(format!("read {prov:?} has a bad provenance id: {err}"))
-                })?;
                 let app = app_from_str(&app).ok_or_else(|| {
                     self.corrupt(format!("document {doc} has an unknown app {app:?}"))
                 })?;
@@ -282,8 +283,8 @@ impl Store {
             meta.live = live.len();
             sheet.cells = live;
         }
-        // Sheets and reads left with nothing live are not reads to rebuild from; the
-        // rows still point at them by index, so they are dropped only from the copy.
+        // Sheets and reads left with nothing live stay in `events` here, since the rows
+        // point at them by index; `only_live` drops them from what the detector gets.
         let rows = stored.into_iter().map(|(meta, _)| meta).collect();
         Ok(LiveLabels { events, rows })
     }
