@@ -1160,3 +1160,55 @@ fn block_sample_never_names_the_target_or_replaced_values() {
     let flows = det.check(&w);
     assert!(confirmed(&flows).is_empty(), "{flows:#?}");
 }
+
+#[test]
+fn a_wide_block_of_common_rounded_values_confirms() {
+    // A 20 x 10 block of a 250 x 40 sheet of log-uniform amounts, each rounded to three
+    // significant figures: no value is rare on its own (each matches a cell or two of the
+    // sheet by chance), the block is the evidence. The choice among each column's values
+    // once cost more than the values' whole rarity, and the copy gave no flow at all.
+    let mut rng = tracker_eval::Rng::new(42);
+    let d = doc("B0.xlsx");
+    let values: Vec<f64> = (0..10_000)
+        .map(|_| (10f64.powf(2.0 + 6.0 * rng.f64()) * 100.0).round() / 100.0)
+        .collect();
+    let cells: Vec<ReadCell> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| num((i / 40) as u32, (i % 40) as u32, *v, "#,##0.00"))
+        .collect();
+    let mut det = Detector::new();
+    det.add_read(&read(&d, "S0", cells));
+    for cols in [5usize, 10] {
+        let rows: Vec<Vec<String>> = (0..20)
+            .map(|r| {
+                (0..cols)
+                    .map(|c| tracker_eval::scaled(values[r * 40 + c], 3, 0))
+                    .collect()
+            })
+            .collect();
+        let w = WriteContent {
+            target: doc("Deck.pptx"),
+            parts: vec![WritePart::Table {
+                location: "slide 1".into(),
+                rows,
+            }],
+            explicit_sources: vec![],
+        };
+        let flows = det.check(&w);
+        let c = confirmed(&flows);
+        assert_eq!(c.len(), 1, "{cols} columns: {flows:#?}");
+        assert_eq!(c[0].source.id, d.id);
+        // Most values are attributed (a few match a nearer cell by chance), in the block.
+        assert!(
+            c[0].matched >= 17 * cols,
+            "{cols} columns: {}",
+            c[0].matched
+        );
+        assert!(
+            c[0].cells
+                .iter()
+                .all(|a| a.row < 20 && (a.col as usize) < cols)
+        );
+    }
+}
