@@ -2,10 +2,10 @@
 //! sit together, in a block of 16 rows x 8 columns holding far more of them than chance
 //! allows (Poisson, over every block of the index).
 //!
-//! Its own file because it is its own test, run on the block tags kept beside each entry of
-//! the numbers index, never on the cells (reading cells was most of a check at 10M cells).
+//! Its own file because it is its own test, run on the places kept beside each entry of the
+//! numbers index, never on the cells (reading cells was most of a check at 10M cells).
 
-use super::index::num_key;
+use super::index::{Place, num_key};
 use super::items::{Item, ItemKind};
 use super::lookup::Deferred;
 use super::{CANDIDATE_SHEETS, Detector, FastMap, SAMPLE_CAP, SAMPLE_ITEMS};
@@ -46,10 +46,11 @@ fn block_key(sheet: u32, row: u32, col: u32) -> u64 {
     (u64::from(sheet) << 40) | (u64::from(row / 16) << 16) | u64::from((col / 8).min(0xFFFF))
 }
 
-/// The block of a cell as 32 bits (a multiplicative hash of [`block_key`]), kept beside each
-/// entry of the numbers index: the candidate-block sample counts the blocks of thousands of
-/// cells per check, and reading each cell for its position was a cache miss each (most of
-/// a check at 10M cells). Two blocks may share a tag; that only adds their counts.
+/// The block of a cell as 32 bits (a multiplicative hash of [`block_key`]), from the place
+/// kept beside each entry of the numbers index: the candidate-block sample counts the
+/// blocks of thousands of cells per check, and reading each cell for its position was a
+/// cache miss each (most of a check at 10M cells). Two blocks may share a tag; that only
+/// adds their counts.
 pub(super) fn block_tag(sheet: u32, row: u32, col: u32) -> u32 {
     (block_key(sheet, row, col).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as u32
 }
@@ -96,7 +97,14 @@ impl Detector {
                 // Dead cells and the target's own are counted too (no cell is read here);
                 // a block they make a candidate is dropped below or finds nothing live.
                 self.nums
-                    .query_tagged(num_key(r.lo), num_key(r.hi), SAMPLE_CAP, |id, tag| {
+                    .query_placed(num_key(r.lo), num_key(r.hi), SAMPLE_CAP, |id, place| {
+                        let tag = match Place::unpack(place) {
+                            Some(p) => block_tag(p.sheet, p.row, u32::from(p.col)),
+                            None => self
+                                .cells
+                                .get(id as usize)
+                                .map_or(0, |c| block_tag(c.sheet, c.row, u32::from(c.col))),
+                        };
                         sample.hit(tag, id);
                     });
             }

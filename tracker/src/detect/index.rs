@@ -4,7 +4,7 @@
 //! Everything that changes the detector's index is here; the lookups ([`super::lookup`])
 //! only read it.
 
-use super::block_vote::block_tag;
+use super::runs::NO_PLACE;
 use super::{Cell, DEAD, Detector, FLAG_DATE, SheetInfo, parse};
 use crate::model::{CellAddr, CellValue, DocumentRef, ProvenanceId, ReadCell, ReadEvent};
 
@@ -74,6 +74,70 @@ fn same_content(cell: &Cell, rc: &ReadCell, formats: &mut FormatMemo) -> bool {
                     == text_marker(parse::hash64(parse::fold(t).as_bytes())).to_bits()
         }
         _ => false,
+    }
+}
+
+/// Where a numeric cell is and how it shows, packed into the 64 bits kept beside its entry
+/// in the numbers index. A lookup reads a value's cells' positions, date flags and
+/// currencies from the run it already scans, in key order, instead of from `cells`: each
+/// read of a cell of a big index was a cache miss, about 2,000 per check of a 200-value
+/// write at 1M cells, and the largest single cost of the check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Place {
+    pub(super) sheet: u32,
+    pub(super) row: u32,
+    pub(super) col: u16,
+    pub(super) date: bool,
+    pub(super) cur: u8,
+}
+
+/// Bits of each field of a packed [`Place`], low to high: column 16, row 20 (Excel's
+/// 1,048,576 rows), currency 5, date 1, sheet 20. The two top bits stay clear, so no packed
+/// place is [`NO_PLACE`].
+const ROW_BITS: u32 = 20;
+const CUR_BITS: u32 = 5;
+const SHEET_BITS: u32 = 20;
+
+impl Place {
+    pub(super) fn of(cell: &Cell) -> Place {
+        Place {
+            sheet: cell.sheet,
+            row: cell.row,
+            col: cell.col,
+            date: cell.flags & FLAG_DATE != 0,
+            cur: cell.cur,
+        }
+    }
+
+    /// The packed place, or [`NO_PLACE`] when a field does not fit (a row past Excel's
+    /// last, a millionth sheet): lookups then read the cell itself.
+    pub(super) fn pack(self) -> u64 {
+        if self.row >> ROW_BITS != 0
+            || u32::from(self.cur) >> CUR_BITS != 0
+            || self.sheet >> SHEET_BITS != 0
+        {
+            return NO_PLACE;
+        }
+        let mut bits = u64::from(self.sheet);
+        bits = (bits << 1) | u64::from(self.date);
+        bits = (bits << CUR_BITS) | u64::from(self.cur);
+        bits = (bits << ROW_BITS) | u64::from(self.row);
+        (bits << 16) | u64::from(self.col)
+    }
+
+    /// The place packed by [`Place::pack`]; `None` for [`NO_PLACE`].
+    pub(super) fn unpack(bits: u64) -> Option<Place> {
+        if bits == NO_PLACE {
+            return None;
+        }
+        let field = |shift: u32, width: u32| (bits >> shift) & ((1 << width) - 1);
+        Some(Place {
+            col: field(0, 16) as u16,
+            row: field(16, ROW_BITS) as u32,
+            cur: field(16 + ROW_BITS, CUR_BITS) as u8,
+            date: field(16 + ROW_BITS + CUR_BITS, 1) == 1,
+            sheet: field(17 + ROW_BITS + CUR_BITS, SHEET_BITS) as u32,
+        })
     }
 }
 
@@ -161,7 +225,7 @@ impl Detector {
                             cell.flags |= FLAG_DATE;
                         }
                         cell.cur = f.cur;
-                        nums.push((num_key(*x), id, block_tag(sid, row, col)));
+                        nums.push((num_key(*x), id, Place::of(&cell).pack()));
                         by_sheet.push((sheet_num_key(sid, *x), id));
                         indexed = true;
                     }
@@ -173,7 +237,7 @@ impl Detector {
                         if let Some(serial) = parse::parse_date(t).first() {
                             cell.value = *serial;
                             cell.flags |= FLAG_DATE;
-                            nums.push((num_key(*serial), id, block_tag(sid, row, col)));
+                            nums.push((num_key(*serial), id, Place::of(&cell).pack()));
                             by_sheet.push((sheet_num_key(sid, *serial), id));
                         }
                         for fp in parse::fingerprints(t) {
@@ -203,7 +267,7 @@ impl Detector {
                 self.pos.insert(sid, row, col, id);
             }
         }
-        self.nums.push_tagged(nums);
+        self.nums.push_placed(nums);
         self.sheet_nums.push_batch(by_sheet);
         self.texts.push_batch(texts);
         self.fps.push_batch(fps);
@@ -235,6 +299,13 @@ impl Detector {
         cell.sheet = DEAD;
         if let Some(s) = self.sheet_of.get_mut(id as usize) {
             *s = DEAD;
+        }
+        let word = id as usize / 64;
+        if self.dead_bits.len() <= word {
+            self.dead_bits.resize(word + 1, 0);
+        }
+        if let Some(w) = self.dead_bits.get_mut(word) {
+            *w |= 1 << (id % 64);
         }
         self.dead += 1;
     }
@@ -301,6 +372,7 @@ impl Detector {
         self.cells = cells;
         self.reads = reads;
         self.dead = 0;
+        self.dead_bits = Vec::new();
     }
 
     /// Number of live indexed cells.
@@ -331,6 +403,7 @@ impl Detector {
     pub fn heap_bytes(&self) -> usize {
         self.cells.capacity() * std::mem::size_of::<Cell>()
             + self.sheet_of.capacity() * 4
+            + self.dead_bits.capacity() * 8
             + self.pos.heap_bytes()
             + self.nums.heap_bytes()
             + self.sheet_nums.heap_bytes()

@@ -6,13 +6,13 @@
 //! ([`super::block_vote`]) names; bare coincidental matches are set aside here too.
 
 use super::block_vote::{BlockSample, block_tag};
-use super::index::{num_key, sheet_num_key};
+use super::index::{Place, num_key, sheet_num_key};
 use super::items::{Item, ItemKind};
 use super::parse::Currency;
 use super::scoring::reading_p;
 use super::{
-    CANDIDATE_SHEETS, DEAD, Detector, ENUM_BUDGET, ENUM_CAP, FLAG_DATE, FastMap, SAMPLE_ITEMS,
-    WEAK_EVIDENCE, WIDE, WIDE_CAP,
+    CANDIDATE_SHEETS, DEAD, Detector, ENUM_BUDGET, ENUM_CAP, FastMap, SAMPLE_ITEMS, WEAK_EVIDENCE,
+    WIDE, WIDE_CAP,
 };
 
 /// A numeric item whose readings (index, hit count) were too common to enumerate, with
@@ -72,6 +72,35 @@ impl Detector {
             col: u32::from(cell.col),
         };
         Some((cell.sheet, hit))
+    }
+
+    /// The place of a live cell outside the target document, from the place kept beside
+    /// its entry in the numbers index (the cell is read only when none could be packed).
+    pub(super) fn live_place(&self, id: u32, place: u64, target_doc: Option<u32>) -> Option<Place> {
+        let place = match Place::unpack(place) {
+            Some(p) => {
+                let dead = self.dead > 0
+                    && self
+                        .dead_bits
+                        .get(id as usize / 64)
+                        .is_some_and(|w| w >> (id % 64) & 1 == 1);
+                if dead {
+                    return None;
+                }
+                p
+            }
+            None => {
+                let cell = self.cells.get(id as usize)?;
+                if cell.sheet == DEAD {
+                    return None;
+                }
+                Place::of(cell)
+            }
+        };
+        if Some(self.sheets.get(place.sheet as usize)?.doc) == target_doc {
+            return None;
+        }
+        Some(place)
     }
 
     /// Whether a value written in currency `cur` may have come from cell `id`: a currency
@@ -143,8 +172,10 @@ impl Detector {
                             self.nums
                                 .count_within(num_key(wl), num_key(wh), wide_cap, &mut wspans);
                         if exact {
-                            self.nums.enumerate(&wspans, wide_cap, |id| {
-                                wide.extend(self.live_sheet(id, target_doc));
+                            self.nums.enumerate_placed(&wspans, wide_cap, |id, place| {
+                                wide.extend(
+                                    self.live_place(id, place, target_doc).map(|p| p.sheet),
+                                );
                             });
                         }
                         if n > wide_cap {
@@ -154,15 +185,24 @@ impl Detector {
                         // The exact interval lies inside the wide one: search it within the
                         // wide span (or the fences' bounds on it).
                         let (kl, kh) = (num_key(r.lo), num_key(r.hi));
-                        let n = self.nums.query_in(&wspans, kl, kh, cap, |id| {
-                            if let Some(hit) = self.live_hit(id, target_doc) {
-                                if !strict || self.currency_agrees(id, tok.currency) {
-                                    found.push(hit);
-                                } else {
-                                    mismatched.push(hit.0);
+                        let n = self
+                            .nums
+                            .query_in_placed(&wspans, kl, kh, cap, |id, place| {
+                                if let Some(p) = self.live_place(id, place, target_doc) {
+                                    let hit = Hit {
+                                        id,
+                                        row: p.row,
+                                        col: u32::from(p.col),
+                                    };
+                                    let agrees =
+                                        !strict || tok.currency.agrees(Currency::from_byte(p.cur));
+                                    if agrees {
+                                        found.push((p.sheet, hit));
+                                    } else {
+                                        mismatched.push(p.sheet);
+                                    }
                                 }
-                            }
-                        });
+                            });
                         exact_total += n;
                         if n > cap {
                             over.push((ri, n));
@@ -171,16 +211,19 @@ impl Detector {
                 }
                 ItemKind::Date(serials) => {
                     for s in serials {
-                        self.nums
-                            .query(num_key(*s), num_key(s + 0.999_999), cap, |id| {
-                                let is_date = self
-                                    .cells
-                                    .get(id as usize)
-                                    .is_some_and(|c| c.flags & FLAG_DATE != 0);
-                                if is_date {
-                                    found.extend(self.live_hit(id, target_doc));
+                        self.nums.query_placed(
+                            num_key(*s),
+                            num_key(s + 0.999_999),
+                            cap,
+                            |id, place| {
+                                if let Some(p) = self.live_place(id, place, target_doc)
+                                    && p.date
+                                {
+                                    let (row, col) = (p.row, u32::from(p.col));
+                                    found.push((p.sheet, Hit { id, row, col }));
                                 }
-                            });
+                            },
+                        );
                     }
                 }
                 ItemKind::Text { hash, evidence } => {

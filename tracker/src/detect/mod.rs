@@ -178,6 +178,10 @@ pub struct Detector {
     /// a value) read 4 bytes a cell from an array a sixth the size of `cells`, which stays
     /// in cache at 1M cells where `cells` does not.
     sheet_of: Vec<u32>,
+    /// Bit `id` set: cell `id` was replaced (its sheet is `DEAD`). Lookups that read a
+    /// cell's place from the numbers index, not the cell, ask this: 1 bit a cell stays in
+    /// cache where `sheet_of` and `cells` do not. Empty when no cell is dead.
+    dead_bits: Vec<u64>,
     /// (sheet, row, col) -> live cell id: latest read wins.
     pos: positions::Positions,
     nums: Runs,

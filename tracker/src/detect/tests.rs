@@ -759,6 +759,99 @@ fn each_cells_sheet_is_kept_beside_it_through_replacement_and_compaction() {
 }
 
 #[test]
+fn places_pack_every_field_and_refuse_what_does_not_fit() {
+    use super::index::Place;
+    use super::runs::NO_PLACE;
+    let edge = Place {
+        sheet: (1 << 20) - 1,
+        row: (1 << 20) - 1,
+        col: u16::MAX,
+        date: true,
+        cur: 31,
+    };
+    for p in [
+        edge,
+        Place {
+            sheet: 0,
+            row: 0,
+            col: 0,
+            date: false,
+            cur: 0,
+        },
+        Place {
+            sheet: 12_345,
+            row: 1_048_575,
+            col: 16_383,
+            date: false,
+            cur: parse::Currency::Gbp.to_byte(),
+        },
+    ] {
+        assert_ne!(p.pack(), NO_PLACE);
+        assert_eq!(Place::unpack(p.pack()), Some(p));
+    }
+    for p in [
+        Place {
+            row: 1 << 20,
+            ..edge
+        },
+        Place {
+            sheet: 1 << 20,
+            ..edge
+        },
+        Place { cur: 32, ..edge },
+    ] {
+        assert_eq!(p.pack(), NO_PLACE, "{p:?}");
+    }
+    assert_eq!(Place::unpack(NO_PLACE), None);
+}
+
+#[test]
+fn each_numbers_place_agrees_with_its_cell_through_replacement_and_compaction() {
+    use super::index::Place;
+    let mut det = Detector::new();
+    let big = num(2_000_000, 3, 42.5, "0.0");
+    det.add_read(&read(
+        &doc("A.xlsx"),
+        "S",
+        vec![
+            num(0, 0, 5.0, "0"),
+            num(0, 1, 7.5, "£#,##0.00"),
+            num(1, 0, 45_000.0, "yyyy-mm-dd"),
+            text(1, 1, "31/03/2025"),
+            big,
+        ],
+    ));
+    det.add_read(&read(&doc("B.xlsx"), "T", vec![num(4, 9, 5.0, "0")]));
+    // Replaced: the 5 of A!S, and the date text.
+    det.add_read(&read(
+        &doc("A.xlsx"),
+        "S",
+        vec![num(0, 0, 6.0, "0"), text(1, 1, "x")],
+    ));
+    let b = det.doc_ids.get(&doc("B.xlsx").id).copied();
+    let check = |det: &Detector| {
+        let mut seen = 0;
+        det.nums.query_placed(0, u64::MAX, usize::MAX, |id, place| {
+            let cell = det.cells[id as usize];
+            let live = det.live_place(id, place, None);
+            if cell.sheet == DEAD {
+                assert_eq!(live, None, "replaced cell {id}");
+            } else {
+                assert_eq!(live, Some(Place::of(&cell)), "cell {id}");
+                let in_b = det.sheets[cell.sheet as usize].doc == b.unwrap_or(u32::MAX);
+                assert_eq!(det.live_place(id, place, b).is_none(), in_b);
+                seen += 1;
+            }
+        });
+        seen
+    };
+    // 7.5, the date, 42.5 (its row past a packed place's: read from the cell), B's 5, 6.
+    assert_eq!(check(&det), 5);
+    det.compact();
+    assert_eq!(check(&det), 5);
+}
+
+#[test]
 fn runs_spans_narrow_lookups_to_one_sheet() {
     let mut det = Detector::new();
     det.add_read(&read(
