@@ -215,6 +215,9 @@ fn text_items(
         }
     }
 
+    // East Asian text runs words and numbers together: spaced apart first.
+    let spaced = space_east_asian(t);
+    let t: &str = &spaced;
     // Digits spaced one by one are joined first, so `1 8 7 4 3 2 . 5 5` is one token and
     // its ` . ` does not end a sentence.
     let joined = join_spaced_digits(t);
@@ -344,6 +347,74 @@ fn text_items(
             }
         }
     }
+}
+
+/// Whether `c` is written without spaces around it in East Asian text: CJK ideographs,
+/// kana, Hangul syllables and CJK punctuation.
+fn is_east_asian(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x3000..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF
+    )
+}
+
+/// The marks that belong to the number they follow in East Asian text: of a date (`年`,
+/// `月`, `日`), scale words (`万`, `億`), currencies written after the amount (`円`, `元`,
+/// `원`).
+const EAST_ASIAN_NUMBER_MARKS: &[char] = &[
+    '年', '月', '日', '万', '萬', '億', '亿', '兆', '千', '円', '元', '년', '월', '일', '만', '억',
+    '원',
+];
+
+/// Spaces East Asian text into tokens the sentence reader knows. Japanese and Chinese put
+/// no space between words, and numbers sit between them (`GmbHのMRRは€141,784.65で、
+/// 更新日は2025年10月24日です。`): a space goes at each boundary between East Asian
+/// characters and anything else, except that the marks of a number stay on the digits
+/// they follow (`2025年10月24日`, `12万`, `1,234円`); `。` ends a sentence, `、` separates
+/// like a comma, other CJK punctuation is a space, and fullwidth ASCII (`１２３`, `（`)
+/// is read as ASCII. Words within a run of ideographs are not split: that needs a
+/// dictionary, and only the numbers and Latin names between them are evidence here.
+///
+/// Returns the text unchanged (borrowed) when it holds nothing East Asian. One pass, linear.
+pub(super) fn space_east_asian(t: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let fullwidth = |c: char| ('\u{FF01}'..='\u{FF5E}').contains(&c);
+    if t.is_ascii() || !t.chars().any(|c| is_east_asian(c) || fullwidth(c)) {
+        return Cow::Borrowed(t);
+    }
+    let mut out = String::with_capacity(t.len() + t.len() / 4);
+    // Whether the last character written was East Asian (not a number mark), and whether
+    // it was a digit or a number mark: what the next character is compared with.
+    let (mut last_east, mut last_numeric) = (false, false);
+    for c in t.chars() {
+        // Fullwidth ASCII is its ASCII character (what NFKC makes of it).
+        let c = if fullwidth(c) {
+            char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c)
+        } else {
+            c
+        };
+        let punct = match c {
+            '。' | '｡' => Some(". "),
+            '、' | '､' => Some(", "),
+            '\u{3000}'..='\u{303F}' | '・' => Some(" "),
+            _ => None,
+        };
+        if let Some(p) = punct {
+            out.push_str(p);
+            (last_east, last_numeric) = (false, false);
+            continue;
+        }
+        let mark = last_numeric && EAST_ASIAN_NUMBER_MARKS.contains(&c);
+        let east = is_east_asian(c) && !mark;
+        let blank = c.is_whitespace() || out.ends_with(char::is_whitespace) || out.is_empty();
+        if east != last_east && !blank {
+            out.push(' ');
+        }
+        out.push(c);
+        last_east = east;
+        last_numeric = c.is_ascii_digit() || mark;
+    }
+    Cow::Owned(out)
 }
 
 /// Joins digits written one by one with single spaces (`1 8 7 4 3 2 . 5 5` ->

@@ -171,6 +171,10 @@ fn symbol_currency(c: char) -> Currency {
         '₹' => Currency::Inr,
         '₩' => Currency::Krw,
         '₽' => Currency::Rub,
+        // Written after the number in East Asian text (`1,234円`, `56元`, `7,800원`).
+        '円' => Currency::Jpy,
+        '元' => Currency::Cny,
+        '원' => Currency::Krw,
         _ => Currency::None,
     }
 }
@@ -269,7 +273,7 @@ fn literal_currency(lit: &str) -> Currency {
     code_currency(&t.to_lowercase())
 }
 
-const CURRENCY_SYMBOLS: &[char] = &['$', '€', '£', '¥', '₹', '₩', '₽', '¢'];
+const CURRENCY_SYMBOLS: &[char] = &['$', '€', '£', '¥', '₹', '₩', '₽', '¢', '円', '元', '원'];
 const CURRENCY_CODES: &[&str] = &[
     "usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "cny", "inr", "sek", "nok", "dkk", "us$",
     "a$", "c$", "nz$", "hk$", "rs.", "rs",
@@ -321,6 +325,24 @@ const SCALES: &[(&str, f64, f64)] = &[
     ("lakh", 1e5, 1e5),
     ("lacs", 1e5, 1e5),
     ("mila", 1e3, 1e3),
+    // Dutch, Swedish, Danish and Norwegian.
+    ("milliarder", 1e9, 1e9),
+    ("millioner", 1e6, 1e6),
+    ("miljarder", 1e9, 1e9),
+    ("miljoner", 1e6, 1e6),
+    ("miljoen", 1e6, 1e6),
+    ("miljard", 1e9, 1e9),
+    ("duizend", 1e3, 1e3),
+    // Japanese and Chinese count in myriads (`12万` is 120,000, `1.2億` 120 million);
+    // Korean likewise (`만`, `억`).
+    ("万", 1e4, 1e4),
+    ("萬", 1e4, 1e4),
+    ("億", 1e8, 1e8),
+    ("亿", 1e8, 1e8),
+    ("兆", 1e12, 1e12),
+    ("千", 1e3, 1e3),
+    ("만", 1e4, 1e4),
+    ("억", 1e8, 1e8),
     ("lac", 1e5, 1e5),
     ("mio", 1e6, 1e6),
     ("mrd", 1e9, 1e9),
@@ -1120,6 +1142,11 @@ pub fn parse_date(input: &str) -> Vec<f64> {
             return out;
         }
     }
+    // East Asian: `2025年10月24日` (Japanese, Chinese), `2025년 10월 24일` (Korean).
+    if let Some(serial) = east_asian_date(s) {
+        out.push(serial);
+        return out;
+    }
     // Month names: `Mar 31, 2025`, `31 March 2025`, `31-Mar-2025`, `March 31 2025`.
     let words: Vec<&str> = s
         .split(|c: char| c.is_whitespace() || c == ',' || c == '-' || c == '/')
@@ -1139,6 +1166,17 @@ pub fn parse_date(input: &str) -> Vec<f64> {
         }
     }
     out
+}
+
+/// `2025年10月24日` or `2025년 10월 24일`: year, month and day each followed by its mark.
+fn east_asian_date(s: &str) -> Option<f64> {
+    let rest = s.trim();
+    let (y, rest) = rest.split_once(['年', '년'])?;
+    let (m, rest) = rest.split_once(['月', '월'])?;
+    let d = rest.trim().strip_suffix(['日', '일'])?;
+    let (y, m, d) = (y.trim(), m.trim(), d.trim());
+    let year = small_int(y, 4).filter(|_| y.len() == 4)?;
+    excel_serial(year, small_int(m, 2)?, small_int(d, 2)?)
 }
 
 /// True when an Excel number format shows a date (`yyyy-mm-dd`, `m/d/yy`, `d-mmm`), not a

@@ -122,6 +122,14 @@ fn scale_words_in_german_french_italian_spanish_and_indian_english() {
         ("3 Billionen", 3e12, 0.5e12),
         ("3 Bio.", 3e12, 0.5e12),
         ("15 Tausend", 15e3, 500.0),
+        // Dutch, Swedish, Danish, Norwegian
+        ("24,0 miljoen gebruikers", 24e6, 0.05e6),
+        ("2,5 miljard", 2.5e9, 0.05e9),
+        ("15 duizend", 15e3, 500.0),
+        ("15 miljoner", 15e6, 0.5e6),
+        ("2,5 miljarder", 2.5e9, 0.05e9),
+        ("15 millioner", 15e6, 0.5e6),
+        ("2,5 milliarder", 2.5e9, 0.05e9),
         // French
         ("15 millions d'euros", 15e6, 0.5e6),
         ("2,5 milliards", 2.5e9, 0.05e9),
@@ -390,6 +398,176 @@ fn values_in_sentences_in_other_languages() {
     ] {
         assert_reads(t, v, 0.005);
     }
+}
+
+#[test]
+fn values_in_east_asian_sentences_written_without_spaces() {
+    // Japanese and Chinese put no space between words: the numbers sit between them.
+    for (t, v, half) in [
+        (
+            "Deepwater Media GmbHのMRRは€141,784.65で、更新日は2025年10月24日です。",
+            141_784.65,
+            0.005,
+        ),
+        (
+            "Lodestar Retail Inc.との商談($522,650)は2026年5月12日に成約予定です。",
+            522_650.0,
+            0.5,
+        ),
+        (
+            "Manish Boseの年収は₹6,281,200、入社日は2019年6月5日です。",
+            6_281_200.0,
+            0.5,
+        ),
+        ("在庫は1,234個、発注日は2025年7月1日です。", 1234.0, 0.5),
+        (
+            "インドのユーザー数はQ3に1,520万人に達しました。",
+            15_200_000.0,
+            5_000.0,
+        ),
+        ("売上高は1.2億円でした。", 1.2e8, 0.05e8),
+        ("价格为3,450元。", 3450.0, 0.5),
+        ("収益は１２３，４５６円です。", 123_456.0, 0.5),
+        // Korean spaces its words, but glues particles to the number.
+        ("매출은 7,800원을 기록했습니다.", 7800.0, 0.5),
+    ] {
+        assert_reads(t, v, half);
+    }
+    let dates = |t: &str| {
+        let part = WritePart::Text {
+            location: "slide 1".into(),
+            text: t.to_string(),
+        };
+        extract(&part)
+            .0
+            .into_iter()
+            .filter_map(|i| match i.kind {
+                ItemKind::Date(d) => Some(d),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let renewal = parse::excel_serial(2025, 10, 24);
+    assert_eq!(
+        dates("更新日は2025年10月24日です。")
+            .first()
+            .and_then(|d| d.first().copied()),
+        renewal
+    );
+    assert_eq!(
+        dates("갱신일은 2025년 10월 24일입니다.")
+            .first()
+            .and_then(|d| d.first().copied()),
+        renewal
+    );
+    // A year alone, a month alone and counters are no strong numbers.
+    assert_quiet("2025年度の計画は7月に発表します。");
+}
+
+#[test]
+fn east_asian_text_is_spaced_at_its_boundaries_and_keeps_number_marks() {
+    use super::items::space_east_asian;
+    for (t, want) in [
+        (
+            "GmbHのMRRは€141,784.65で、更新日は2025年10月24日です。Ember",
+            "GmbH の MRR は €141,784.65 で, 更新日は 2025年10月24日 です. Ember",
+        ),
+        ("商談($522,650)は", "商談 ($522,650) は"),
+        ("12万人、1.2億円", "12万 人, 1.2億円"),
+        ("１２３，４５６円", "123,456円"),
+        ("plain ASCII stays as it is", "plain ASCII stays as it is"),
+        ("Überblick: 1.234,5 €", "Überblick: 1.234,5 €"),
+    ] {
+        assert_eq!(space_east_asian(t), want, "{t}");
+    }
+}
+
+#[test]
+fn a_japanese_summary_of_a_customer_sheet_confirms() {
+    let customers = [
+        ("Deepwater Media GmbH", 141_784.65, 45_954.0),
+        ("Ember Analytics GmbH", 5_056.32, 45_931.0),
+        ("Meridian Materials AG", 364.32, 46_053.0),
+        ("Peregrine Pharma GmbH & Co. KG", 1_163.80, 45_850.0),
+    ];
+    let mut cells = vec![
+        text(0, 0, "Customer"),
+        text(0, 1, "MRR"),
+        text(0, 2, "Renewal"),
+    ];
+    for (r, (name, mrr, renewal)) in customers.iter().enumerate() {
+        let r = r as u32 + 1;
+        cells.push(text(r, 0, name));
+        cells.push(num(r, 1, *mrr, "[$€-407] #,##0.00"));
+        cells.push(num(r, 2, *renewal, "yyyy-mm-dd"));
+    }
+    let mut det = Detector::new();
+    det.add_read(&read(&doc("Subscriptions.xlsx"), "Accounts", cells));
+    let date = |serial: f64| {
+        let days = serial as i64 - 25_569;
+        let (y, m, d) = civil(days);
+        format!("{y}年{m}月{d}日")
+    };
+    let body: String = customers
+        .iter()
+        .map(|(name, mrr, renewal)| {
+            format!(
+                "{name}のMRRは€{}で、更新日は{}です。",
+                group(*mrr),
+                date(*renewal)
+            )
+        })
+        .collect();
+    let flows = det.check(&write_text(&body));
+    let c = confirmed(&flows);
+    assert_eq!(c.len(), 1, "{body}\n{flows:#?}");
+    assert!(c[0].cells.len() >= 8, "{:?}", c[0].cells);
+    // The same sentences about other customers, figures and dates: nothing confirmed.
+    let others = [
+        "Halcyon Foods BV",
+        "Kestrel Labs SA",
+        "Orchard Logistics",
+        "Tidewater Oy",
+    ];
+    let other: String = customers
+        .iter()
+        .zip(others)
+        .map(|((_, mrr, renewal), name)| {
+            format!(
+                "{name}のMRRは€{}で、更新日は{}です。",
+                group(mrr * 1.37 + 11.0),
+                date(renewal + 40.0)
+            )
+        })
+        .collect();
+    assert!(confirmed(&det.check(&write_text(&other))).is_empty());
+}
+
+/// `141,784.65`.
+fn group(v: f64) -> String {
+    let cents = format!("{v:.2}");
+    let (int, frac) = cents.split_once('.').unwrap_or((&cents, "00"));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{out}.{frac}")
+}
+
+/// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 // ---------- end to end: one line per region, from one column ----------
