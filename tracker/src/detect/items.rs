@@ -329,7 +329,14 @@ fn text_items(
                     continue;
                 }
                 let s = g.join(" ");
-                let ev = parse::string_evidence(&s);
+                let mut ev = parse::string_evidence(&s);
+                // Words inside a table cell that hold more (`Goldcrest Engineering` in
+                // `Goldcrest Engineering K.K.`): the cell names another thing that contains
+                // the sheet's name, which same-domain workbooks share far likelier than a
+                // whole name; half the evidence of the whole.
+                if at.is_some() && s != whole {
+                    ev *= 0.5;
+                }
                 if ev > 0.0 {
                     let h = parse::hash64(s.as_bytes());
                     if !seen.contains(&h) {

@@ -2,7 +2,7 @@
 //! rows of one source column, in the sheet's order, confirm; the same values in an order
 //! the sheet does not have, or matching a column sorted by value, do not.
 
-use super::tests::{confirmed, doc, num, read, text, write_text};
+use super::tests::{confirmed, doc, num, read, text, write_table, write_text};
 use super::*;
 use crate::model::ReadCell;
 use tracker_eval as eval;
@@ -308,4 +308,83 @@ fn counts_beside_the_wrong_row_headers_stay_unconfirmed() {
     let slide = users_slide(1.004, 2, [8, 3, 4, 5, 6, 7]);
     let flows = det.check(&slide);
     assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+}
+
+#[test]
+fn a_name_that_only_contains_a_sheets_name_weighs_less_than_the_name_itself() {
+    // A pipeline sheet: 30 accounts with their close dates over one year.
+    let accounts = [
+        "Goldcrest Engineering",
+        "Larkspur Foods",
+        "Westmere Consulting",
+        "Lumen Capital",
+        "Northgate Clinics",
+        "Beacon Hotels",
+        "Harbor Optics",
+        "Ironwood Freight",
+        "Juniper Dental",
+        "Kestrel Robotics",
+        "Marlow Textiles",
+        "Nimbus Clinics",
+        "Oakridge Farms",
+        "Pinnacle Legal",
+        "Quartz Mobility",
+        "Redwood Analytics",
+        "Summit Brewing",
+        "Tidal Energy",
+        "Umber Capital",
+        "Vantage Media",
+        "Willow Health",
+        "Xenon Labs",
+        "Yardley Retail",
+        "Zephyr Airlines",
+        "Aspen Logistics",
+        "Birch Software",
+        "Cedar Insurance",
+        "Delta Ceramics",
+        "Ember Analytics",
+        "Falcon Security",
+    ];
+    let start = 45_658.0; // 2025-01-01
+    let date_of = |r: usize| start + ((r * 137) % 365) as f64;
+    let mut cells = vec![text(0, 0, "Account"), text(0, 1, "Close date")];
+    for (r, name) in accounts.iter().enumerate() {
+        let row = r as u32 + 1;
+        cells.push(text(row, 0, name));
+        cells.push(num(row, 1, date_of(r), "yyyy-mm-dd"));
+    }
+    let mut det = Detector::new();
+    det.add_read(&read(&doc("Deal Desk.xlsx"), "Open Pipeline", cells));
+    let iso = |serial: f64| {
+        let days = serial as i64 - 25_569;
+        let (y, m, d) = super::written_tests::civil(days);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    // Another workbook's deck: its own companies, one of them "Goldcrest Engineering
+    // K.K.", and three dates that this sheet holds on other rows, out of its order.
+    let rows = |first: &str| {
+        vec![
+            vec!["Account".to_string(), "Close date".to_string()],
+            vec!["Larch Foods Co., Ltd.".to_string(), iso(start + 388.0)],
+            vec![first.to_string(), iso(start + 600.0)],
+            vec!["Wexford Consulting".to_string(), iso(date_of(17))],
+            vec!["Lumos Partners".to_string(), iso(date_of(5))],
+            vec!["Northwind Clinics".to_string(), iso(start + 640.0)],
+            vec!["Bayside Hotels".to_string(), iso(date_of(23))],
+        ]
+    };
+    let check = |first: &str| {
+        let r = rows(first);
+        let table: Vec<Vec<&str>> = r
+            .iter()
+            .map(|row| row.iter().map(String::as_str).collect())
+            .collect();
+        det.check(&write_table(table))
+    };
+    let flows = check("Goldcrest Engineering K.K.");
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+    // The sheet's own name, whole, is the same observation at full weight.
+    let whole = check("Goldcrest Engineering");
+    let ev = |f: &[Flow]| f.iter().map(|f| f.confidence).fold(0.0, f64::max);
+    assert!(ev(&whole) > ev(&flows), "{whole:#?}\n{flows:#?}");
 }
