@@ -497,7 +497,17 @@ pub fn parse_number(input: &str) -> Option<NumToken> {
         }
         // Scale words end with a letter: a bare number skips the comparisons.
         let alpha_last = s.ends_with(|c: char| c.is_alphabetic());
-        for (word, f, alt) in SCALES.iter().filter(|_| alpha_last) {
+        // A scale word can only match where its last letter does: one byte compared
+        // before the full comparison, for the (nearly always ASCII) last letter.
+        let last = s.as_bytes().last().map(u8::to_ascii_lowercase);
+        let could_end = |word: &str| match last {
+            Some(b) if b.is_ascii() => word.as_bytes().last() == Some(&b),
+            _ => true,
+        };
+        for (word, f, alt) in SCALES
+            .iter()
+            .filter(|(word, ..)| alpha_last && could_end(word))
+        {
             if let Some(r) = strip_suffix_ci(s, word) {
                 // `1.2M`, `1.2 M`, `1.2 million`; the scale must follow a digit or space.
                 if r.ends_with(|c: char| c.is_ascii_digit() || c.is_whitespace()) {
