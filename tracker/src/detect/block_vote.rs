@@ -5,7 +5,7 @@
 //! Its own file because it is its own test, run on the places kept beside each entry of the
 //! numbers index, never on the cells (reading cells was most of a check at 10M cells).
 
-use super::index::{Place, num_key};
+use super::index::num_key;
 use super::items::{Item, ItemKind};
 use super::lookup::Deferred;
 use super::{CANDIDATE_SHEETS, Detector, FastMap, SAMPLE_CAP, SAMPLE_ITEMS};
@@ -98,13 +98,9 @@ impl Detector {
                 // a block they make a candidate is dropped below or finds nothing live.
                 self.nums
                     .query_placed(num_key(r.lo), num_key(r.hi), SAMPLE_CAP, |id, place| {
-                        let tag = match Place::unpack(place) {
-                            Some(p) => block_tag(p.sheet, p.row, u32::from(p.col)),
-                            None => self
-                                .cells
-                                .get(id as usize)
-                                .map_or(0, |c| block_tag(c.sheet, c.row, u32::from(c.col))),
-                        };
+                        let tag = self
+                            .place_of(id, place)
+                            .map_or(0, |p| block_tag(p.sheet, p.row, u32::from(p.col)));
                         sample.hit(tag, id);
                     });
             }

@@ -74,29 +74,23 @@ impl Detector {
         Some((cell.sheet, hit))
     }
 
-    /// The place of a live cell outside the target document, from the place kept beside
-    /// its entry in the numbers index (the cell is read only when none could be packed).
+    /// The place of cell `id`, live or not, from the place kept beside its entry in the
+    /// numbers index (the cell is read only when none could be packed).
+    pub(super) fn place_of(&self, id: u32, place: u64) -> Option<Place> {
+        Place::unpack(place).or_else(|| self.cells.get(id as usize).map(Place::of))
+    }
+
+    /// [`Self::place_of`] a live cell outside the target document.
     pub(super) fn live_place(&self, id: u32, place: u64, target_doc: Option<u32>) -> Option<Place> {
-        let place = match Place::unpack(place) {
-            Some(p) => {
-                let dead = self.dead > 0
-                    && self
-                        .dead_bits
-                        .get(id as usize / 64)
-                        .is_some_and(|w| w >> (id % 64) & 1 == 1);
-                if dead {
-                    return None;
-                }
-                p
-            }
-            None => {
-                let cell = self.cells.get(id as usize)?;
-                if cell.sheet == DEAD {
-                    return None;
-                }
-                Place::of(cell)
-            }
-        };
+        let dead = self.dead > 0
+            && self
+                .dead_bits
+                .get(id as usize / 64)
+                .is_some_and(|w| w >> (id % 64) & 1 == 1);
+        if dead {
+            return None;
+        }
+        let place = self.place_of(id, place)?;
         if Some(self.sheets.get(place.sheet as usize)?.doc) == target_doc {
             return None;
         }
