@@ -233,25 +233,7 @@ impl Runs {
     /// Calls `f` for each id with key in `lo..=hi` unless more than `cap` match; returns the
     /// number of matches either way.
     pub(super) fn query(&self, lo: u64, hi: u64, cap: usize, mut f: impl FnMut(u32)) -> usize {
-        // Nearly always one or two runs: no allocation for the spans.
-        let mut spans = [(0usize, 0usize); 8];
-        if self.runs.len() > spans.len() {
-            let sp = self.spans(lo, hi);
-            return self.enumerate(&sp, cap, f);
-        }
-        let mut total = 0;
-        for (run, sp) in self.runs.iter().zip(spans.iter_mut()) {
-            *sp = run.span(lo, hi);
-            total += sp.1.saturating_sub(sp.0);
-        }
-        if total <= cap {
-            for (run, (a, b)) in self.runs.iter().zip(spans) {
-                for id in run.ids_in(a, b) {
-                    f(*id);
-                }
-            }
-        }
-        total
+        self.query_placed(lo, hi, cap, |id, _| f(id))
     }
 
     /// Per run, the index span of keys in `lo..=hi`: narrows later lookups to a small,
@@ -328,17 +310,8 @@ impl Runs {
         spans.iter().map(|(a, b)| b.saturating_sub(*a)).sum()
     }
 
-    /// Calls `f` for each id in `spans` unless more than `cap`; returns their number.
-    pub(super) fn enumerate(
-        &self,
-        spans: &[(usize, usize)],
-        cap: usize,
-        mut f: impl FnMut(u32),
-    ) -> usize {
-        self.enumerate_placed(spans, cap, |id, _| f(id))
-    }
-
-    /// [`Runs::enumerate`] with each entry's place ([`NO_PLACE`] in runs that keep none).
+    /// Calls `f(id, place)` for each entry in `spans` unless more than `cap` ([`NO_PLACE`]
+    /// in runs that keep none); returns their number.
     pub(super) fn enumerate_placed(
         &self,
         spans: &[(usize, usize)],

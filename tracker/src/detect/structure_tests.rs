@@ -356,8 +356,7 @@ fn a_name_that_only_contains_a_sheets_name_weighs_less_than_the_name_itself() {
     let mut det = Detector::new();
     det.add_read(&read(&doc("Deal Desk.xlsx"), "Open Pipeline", cells));
     let iso = |serial: f64| {
-        let days = serial as i64 - 25_569;
-        let (y, m, d) = super::written_tests::civil(days);
+        let (y, m, d) = crate::excel_date::date_from_serial(serial as i64).unwrap_or_default();
         format!("{y:04}-{m:02}-{d:02}")
     };
     // Another workbook's deck: its own companies, one of them "Goldcrest Engineering

@@ -10,19 +10,35 @@ use super::items::{ItemKind, extract};
 use super::parse::{NumToken, Reading, parse_number};
 use super::tests::{confirmed, doc, num, read, text, write_text};
 use super::*;
+use crate::excel_date::date_from_serial;
 use crate::model::WritePart;
 
-/// Every number the tokeniser reads in a paragraph of text, weak or not.
-fn nums(t: &str) -> Vec<NumToken> {
+/// Every item the tokeniser reads in a paragraph of text.
+fn text_kinds(t: &str) -> Vec<ItemKind> {
     let part = WritePart::Text {
         location: "slide 1".into(),
         text: t.to_string(),
     };
-    extract(&part)
-        .0
+    extract(&part).0.into_iter().map(|i| i.kind).collect()
+}
+
+/// Every number the tokeniser reads in a paragraph of text, weak or not.
+fn nums(t: &str) -> Vec<NumToken> {
+    text_kinds(t)
         .into_iter()
-        .filter_map(|i| match i.kind {
+        .filter_map(|k| match k {
             ItemKind::Num(n) => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The first reading of every date the tokeniser reads in a paragraph of text.
+fn dates(t: &str) -> Vec<f64> {
+    text_kinds(t)
+        .into_iter()
+        .filter_map(|k| match k {
+            ItemKind::Date(d) => d.first().copied(),
             _ => None,
         })
         .collect()
@@ -433,31 +449,13 @@ fn values_in_east_asian_sentences_written_without_spaces() {
     ] {
         assert_reads(t, v, half);
     }
-    let dates = |t: &str| {
-        let part = WritePart::Text {
-            location: "slide 1".into(),
-            text: t.to_string(),
-        };
-        extract(&part)
-            .0
-            .into_iter()
-            .filter_map(|i| match i.kind {
-                ItemKind::Date(d) => Some(d),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-    };
     let renewal = parse::excel_serial(2025, 10, 24);
     assert_eq!(
-        dates("更新日は2025年10月24日です。")
-            .first()
-            .and_then(|d| d.first().copied()),
+        dates("更新日は2025年10月24日です。").first().copied(),
         renewal
     );
     assert_eq!(
-        dates("갱신일은 2025년 10월 24일입니다.")
-            .first()
-            .and_then(|d| d.first().copied()),
+        dates("갱신일은 2025년 10월 24일입니다.").first().copied(),
         renewal
     );
     // A year alone, a month alone and counters are no strong numbers.
@@ -504,8 +502,7 @@ fn a_japanese_summary_of_a_customer_sheet_confirms() {
     let mut det = Detector::new();
     det.add_read(&read(&doc("Subscriptions.xlsx"), "Accounts", cells));
     let date = |serial: f64| {
-        let days = serial as i64 - 25_569;
-        let (y, m, d) = civil(days);
+        let (y, m, d) = date_from_serial(serial as i64).unwrap_or_default();
         format!("{y}年{m}月{d}日")
     };
     let body: String = customers
@@ -555,19 +552,6 @@ fn group(v: f64) -> String {
         out.push(c);
     }
     format!("{out}.{frac}")
-}
-
-/// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-pub(super) fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 // ---------- end to end: one line per region, from one column ----------
