@@ -27,6 +27,10 @@
 //! their summed rarity, less the places holding those headers, is enough
 //! ([`JOINT_PIN_EVIDENCE`]).
 //!
+//! Evidence also counts against a sheet: a table value whose own headers cross there at
+//! another number, a table sharing no header with it, a value in a text line naming a row
+//! the sheet keeps elsewhere, and a round cell priced at its rounding (`scoring`).
+//!
 //! Scale: an interval hitting more than [`ENUM_CAP`] cells is counted but not enumerated
 //! index-wide. Such values are attributed per sheet instead: the first values looked up
 //! (or a sample of the common ones, rarest first) vote for blocks of 16 rows x 8 columns,
@@ -47,6 +51,8 @@
 //! kept in the sorted `runs`. [`parse`] reads tokens. The evaluation corpus is the
 //! `tracker-eval` crate (`eval/`), a dev-dependency.
 
+#[cfg(test)]
+mod against_tests;
 mod block_vote;
 #[cfg(test)]
 mod chance_tests;
@@ -133,7 +139,7 @@ const DEAD: u32 = u32::MAX;
 
 /// One indexed cell.
 #[derive(Clone, Copy, Debug)]
-struct Cell {
+pub(super) struct Cell {
     /// The number (or date serial) for numeric cells; NaN for text.
     value: f64,
     sheet: u32,

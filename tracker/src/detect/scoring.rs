@@ -7,7 +7,7 @@ use super::items::{Item, ItemKind};
 use super::lookup::{Hit, SheetHits};
 use super::parse::{Currency, NumToken, Reading};
 use super::{
-    CLUSTER_COLS, CLUSTER_ROWS, CONFIRM_EVIDENCE, DATE_CAP, Detector, FP_EVIDENCE, FastMap,
+    CLUSTER_COLS, CLUSTER_ROWS, CONFIRM_EVIDENCE, Cell, DATE_CAP, Detector, FP_EVIDENCE, FastMap,
     JOINT_PIN_EVIDENCE, LOG_RANGE, PIN_EVIDENCE, POSSIBLE_EVIDENCE, TOKEN_CAP, WEAK_EVIDENCE,
 };
 use crate::model::{CellAddr, DocumentRef, Flow, FlowStrength, SensitivityMark, WriteContent};
@@ -19,6 +19,13 @@ const ORDER_CAP: f64 = 12.0;
 /// Rarity (nats) under which a table value off the lines of its own headers, which the
 /// sheet holds elsewhere, is taken for a coincidence.
 const STRAY_EVIDENCE: f64 = 4.6;
+/// What one written value costs a flow when its row and column headers cross in the
+/// sheet at a number it is not near: ln(1 / 0.1), a copy's chance of such a cell (a
+/// recomputed figure, a header the sheet holds twice). A table none of whose headers the
+/// sheet holds pays it once.
+const CONTRADICTION_EVIDENCE: f64 = 2.3;
+/// Relative distance within which a cell is taken for the written value rounded.
+const NEAR: f64 = 0.05;
 /// Fewest winnowing fingerprints a text cell must share with a write for them to count as
 /// a quoted passage (with k = 5, w = 4, about a dozen shared words).
 const PASSAGE_MIN_FPS: usize = 3;
@@ -98,14 +105,14 @@ impl Detector {
         v
     }
 
-    /// The cell of sheet `sid` at the crossing of two written labels (a row header to its
-    /// left, a column header above it) whose value the token covers.
-    fn crossing(
+    /// Numeric cells of sheet `sid` at the crossings of two written labels (a row header
+    /// to its left, a column header above it), in turn, until `f` returns true.
+    fn each_crossing(
         &self,
         sid: u32,
-        tok: &NumToken,
         labels: &[u64],
         cache: &mut FastMap<u64, Vec<(u32, u32)>>,
+        mut f: impl FnMut(&Cell) -> bool,
     ) -> Option<u32> {
         for la in labels.iter().take(8) {
             for lb in labels.iter().take(8) {
@@ -128,12 +135,11 @@ impl Detector {
                         let Some(id) = self.pos.get(sid, *r, *c) else {
                             continue;
                         };
-                        let covered = self.cells.get(id as usize).is_some_and(|cl| {
-                            let v = cl.value.abs();
-                            tok.currency.agrees(Currency::from_byte(cl.cur))
-                                && tok.readings.iter().any(|rd| rd.lo <= v && v <= rd.hi)
-                        });
-                        if covered {
+                        let hit = self
+                            .cells
+                            .get(id as usize)
+                            .is_some_and(|cl| !cl.value.is_nan() && f(cl));
+                        if hit {
                             return Some(id);
                         }
                     }
@@ -141,6 +147,65 @@ impl Detector {
             }
         }
         None
+    }
+
+    /// The cell of sheet `sid` at the crossing of two written labels whose value the
+    /// token covers.
+    fn crossing(
+        &self,
+        sid: u32,
+        tok: &NumToken,
+        labels: &[u64],
+        cache: &mut FastMap<u64, Vec<(u32, u32)>>,
+    ) -> Option<u32> {
+        self.each_crossing(sid, labels, cache, |cl| {
+            tok.currency.agrees(Currency::from_byte(cl.cur)) && covers(tok, cl)
+        })
+    }
+
+    /// Evidence against this sheet from the headers of a written table: how many of its
+    /// values have row and column headers that cross here at a number they are not near,
+    /// and whether the table has headers none of which the sheet holds. A deck copied
+    /// from the sheet keeps its values at their headers and keeps some of its headers; a
+    /// same-domain deck that meets the sheet's countries and quarters agrees at a few
+    /// crossings by chance and disagrees at the rest, and one of other plans and months
+    /// meets a row of round figures without a header in common.
+    fn header_contradictions(
+        &self,
+        sid: u32,
+        items: &[Item],
+        cache: &mut FastMap<u64, Vec<(u32, u32)>>,
+    ) -> (usize, bool) {
+        let mut disagree = 0;
+        let (mut labelled, mut held) = (false, false);
+        for item in items.iter().take(1000) {
+            let ItemKind::Num(tok) = &item.kind else {
+                continue;
+            };
+            if item.at.is_none() || item.labels.is_empty() {
+                continue;
+            }
+            labelled = true;
+            held = held
+                || item.labels.iter().take(8).any(|l| {
+                    !cache
+                        .entry(*l)
+                        .or_insert_with(|| self.label_cells(sid, *l))
+                        .is_empty()
+                });
+            if item.labels.len() < 2 {
+                continue;
+            }
+            let mut met = false;
+            let covered = self.each_crossing(sid, &item.labels, cache, |cl| {
+                met = true;
+                near(tok, cl)
+            });
+            if covered.is_none() && met {
+                disagree += 1;
+            }
+        }
+        (disagree, labelled && !held)
     }
 
     pub(super) fn score(
@@ -223,6 +288,16 @@ impl Detector {
                 ItemKind::Text { evidence, .. } => ((-evidence).exp(), 1.0, TOKEN_CAP),
             };
             let base = -(p_cell * sheet_n).min(1.0).ln();
+            // A written round figure ("5,500,000", "11.70 %") may meet round cells, each
+            // priced at its own rounding (`round_p`). Only then are its cells read: a
+            // figure that is not round has no round cell within its interval.
+            let round = match &item.kind {
+                ItemKind::Num(tok) => tok
+                    .readings
+                    .iter()
+                    .any(|r| round_p((r.lo + r.hi) / 2.0) > reading_p(r)),
+                _ => false,
+            };
             let lnh = (hs.len() as f64).ln();
             let kind = match item.kind {
                 ItemKind::Num(_) => 0u8,
@@ -235,6 +310,13 @@ impl Detector {
             let mut crossing: Option<(u32, f64, f64, u32, Option<u64>)> = None;
             for c in hs {
                 let (id, row, col) = (&c.id, c.row, c.col);
+                let (p_cell, base) = match self.cells.get(*id as usize).filter(|_| round) {
+                    Some(cell) if round_p(cell.value) > p_cell => {
+                        let p = round_p(cell.value);
+                        (p, -(p * sheet_n).min(1.0).ln())
+                    }
+                    _ => (p_cell, base),
+                };
                 let mut hdr = 0u32;
                 let mut line = 1.0f64;
                 // How many places in the whole index hold the matched row / column labels:
@@ -247,6 +329,7 @@ impl Detector {
                 // names and values of the same range, which otherwise match all over the
                 // table).
                 let mut stray = false;
+                let mut held_text = false;
                 if !matches!(item.kind, ItemKind::Text { .. }) {
                     for l in &item.labels {
                         let cells = label_cache
@@ -264,7 +347,12 @@ impl Detector {
                             col_n = col_n.min(global());
                         }
                         stray |= item.at.is_some() && !cells.is_empty() && !in_row && !in_col;
+                        held_text |= item.at.is_none() && !cells.is_empty();
                     }
+                    // A value in a line of text that names a row or column of this sheet,
+                    // but lands in line with none of them ("Thailand — 11m users" on
+                    // Egypt's row), is a coincidence the same way.
+                    stray |= held_text && hdr == 0;
                     line = match hdr {
                         1 => width,
                         2 => height,
@@ -499,6 +587,17 @@ impl Detector {
         }
         // After the pins: a relabelled currency is paid for however the source was pinned.
         evidence -= relabel_cost;
+        // And so is each written value that its own headers contradict here, and a table
+        // none of whose headers the sheet holds (a copy seldom renames every one).
+        // Only subtracts: not asked of a sheet already under the bar.
+        if evidence >= POSSIBLE_EVIDENCE {
+            let (disagree, headers_absent) =
+                self.header_contradictions(sid, items, &mut label_cache);
+            evidence -= disagree as f64 * CONTRADICTION_EVIDENCE;
+            if headers_absent {
+                evidence -= CONTRADICTION_EVIDENCE;
+            }
+        }
         if evidence < POSSIBLE_EVIDENCE {
             return None;
         }
@@ -1041,6 +1140,48 @@ fn repeated_values(chosen: &FastMap<u32, Pick>, items: &[Item]) -> f64 {
         .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
         .map(|run| run.iter().skip(1).map(|x| x.2).sum::<f64>())
         .sum()
+}
+
+/// Whether one of the token's readings covers the cell's value (sign aside).
+fn covers(tok: &NumToken, cell: &Cell) -> bool {
+    let v = cell.value.abs();
+    tok.readings.iter().any(|rd| rd.lo <= v && v <= rd.hi)
+}
+
+/// Whether the cell's value is within [`NEAR`] of one of the token's readings: a
+/// figure rounded further than it shows ("340k" for 342,270) is no contradiction.
+fn near(tok: &NumToken, cell: &Cell) -> bool {
+    let v = cell.value.abs();
+    tok.readings.iter().any(|rd| {
+        let mid = (rd.lo + rd.hi) / 2.0;
+        rd.lo <= v && v <= rd.hi || (v - mid).abs() <= NEAR * mid.abs()
+    })
+}
+
+/// Prior chance that a cell holds the round value `v` by coincidence: a whole multiple of
+/// 10^k is as likely as any value within 10^k / 2 of it. Round figures are
+/// over-represented in what people keep (a plan's users "5,500,000", a rate kept as
+/// 0.117), so a sheet of them meets a written "5,500,000" or "11.70 %" far more often than
+/// the written digits suggest.
+pub(super) fn round_p(v: f64) -> f64 {
+    let v = v.abs();
+    if v == 0.0 || !v.is_finite() {
+        return 0.0;
+    }
+    // Two significant figures at most: a sheet rounded that far is common; a cell that
+    // happens to be a multiple of a coarser power (20,000,000) is one of those.
+    let mut k = 10f64.powi(v.log10().floor() as i32 - 1);
+    for _ in 0..15 {
+        let q = v / k;
+        if (q - q.round()).abs() <= 1e-6 {
+            return reading_p(&Reading {
+                lo: (v - k / 2.0).max(0.0),
+                hi: v + k / 2.0,
+            });
+        }
+        k /= 10.0;
+    }
+    0.0
 }
 
 /// Prior chance that one cell holds a value in the reading's interval (log-uniform).
