@@ -1,8 +1,9 @@
-//! Evidence against a source: a same-domain deck meets a sheet's countries, quarters and
-//! round figures by chance. Written values that their own headers contradict in the
-//! sheet, a table none of whose headers the sheet holds, a value named beside a row the
-//! sheet keeps elsewhere, and round cells priced at their rounding keep it from
-//! confirming, while a real copy of the same sheet still does.
+//! Evidence against a source: a same-domain deck meets a sheet's countries, quarters,
+//! round figures and product names by chance. Written values that their own headers
+//! contradict in the sheet, a table none of whose headers the sheet holds, a value named
+//! beside a row the sheet keeps elsewhere, a name beside another row's SKU, and round
+//! cells priced at their rounding keep it from confirming, while a real copy of the same
+//! sheet still does.
 
 use super::tests::{confirmed, doc, num, read, text, write_table, write_text};
 use super::*;
@@ -224,4 +225,73 @@ fn round_figure_chance_is_the_width_of_its_rounding_up_to_two_figures() {
     // A precise figure is not round at all (its chance is the written interval's).
     assert!(scoring::round_p(141_784.65) < 1e-6);
     assert_eq!(scoring::round_p(0.0), 0.0);
+}
+
+const MATERIALS: [&str; 4] = ["Steel", "Oak", "Nylon", "Brass"];
+const PARTS: [&str; 4] = ["coupling", "spacer", "clamp", "bracket"];
+const SIZES: [&str; 3] = ["M10", "small", "type B"];
+
+/// An inventory of 48 SKUs whose descriptions are every combination of a small
+/// vocabulary, as two inventories share them.
+fn stock_sheet() -> (Detector, Vec<[String; 3]>) {
+    let mut cells = vec![
+        text(0, 0, "SKU"),
+        text(0, 1, "Description"),
+        text(0, 2, "Warehouse"),
+    ];
+    let mut rows = Vec::new();
+    for (i, m) in MATERIALS.iter().enumerate() {
+        for (j, p) in PARTS.iter().enumerate() {
+            for (k, z) in SIZES.iter().enumerate() {
+                let n = (i * 12 + j * 3 + k) as u32;
+                let sku = format!("QX-{:04}-HX", 1_000 + n * 37);
+                let warehouse = ["Lyon DC", "Gdansk DC", "Pune Hub"][(n % 3) as usize];
+                rows.push([sku, format!("{m} {p} {z}"), warehouse.to_string()]);
+            }
+        }
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            cells.push(text(r as u32 + 1, c as u32, v));
+        }
+    }
+    let mut det = Detector::new();
+    det.add_read(&read(&doc("Stock.xlsx"), "Stock on Hand", cells));
+    (det, rows)
+}
+
+#[test]
+fn a_shared_description_beside_another_sku_is_no_match() {
+    let (det, rows) = stock_sheet();
+    let header = vec!["SKU".to_string(), "Description".into(), "Warehouse".into()];
+    // Another inventory's SKUs, with two descriptions this one also has, and
+    // warehouses this one does not.
+    let other = table(&[
+        header.clone(),
+        row(
+            "akm09884",
+            &["steel coupling m10".into(), "Zurich Hub".into()],
+        ),
+        row(
+            "aol92068",
+            &["Oak spacer type B".into(), "Rotterdam Hub".into()],
+        ),
+        row(
+            "eof79446",
+            &["Copper hinge 40mm".into(), "Rotterdam Hub".into()],
+        ),
+    ]);
+    let flows = det.check(&other);
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+    // The same two rows copied, SKU and all (in lower case), are a copy.
+    let copy: Vec<Vec<String>> = std::iter::once(header)
+        .chain([0usize, 16].iter().map(|&i| {
+            row(
+                &rows[i][0].to_lowercase(),
+                &[rows[i][1].clone(), rows[i][2].clone()],
+            )
+        }))
+        .collect();
+    let flows = det.check(&table(&copy));
+    assert_eq!(confirmed(&flows).len(), 1, "{flows:#?}");
 }

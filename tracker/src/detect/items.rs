@@ -12,7 +12,12 @@ use crate::model::WritePart;
 pub(super) enum ItemKind {
     Num(NumToken),
     Date(Vec<f64>),
-    Text { hash: u64, evidence: f64 },
+    /// A distinctive string; `code` when it holds both letters and digits (a SKU, an id).
+    Text {
+        hash: u64,
+        evidence: f64,
+        code: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -184,6 +189,8 @@ fn text_items(
             kind: ItemKind::Text {
                 hash: parse::hash64(whole.as_bytes()),
                 evidence: ev,
+                code: whole.chars().any(|c| c.is_ascii_digit())
+                    && whole.chars().any(char::is_alphabetic),
             },
             labels: Vec::new(),
             at,
@@ -207,6 +214,7 @@ fn text_items(
                     kind: ItemKind::Text {
                         hash: parse::hash64(folded.as_bytes()),
                         evidence: ev,
+                        code: false,
                     },
                     labels: Vec::new(),
                     at: None,
@@ -322,7 +330,12 @@ fn text_items(
         }
         // Distinctive strings inside the sentence: names, SKUs (2..=4 word n-grams and
         // single words); none in a column header (see above).
+        // A table cell's whole text is already an item of its own (with its place in the
+        // table); the n-gram that spans it is not a second one.
         let mut seen = Vec::new();
+        if at.is_some() {
+            seen.push(parse::hash64(whole.as_bytes()));
+        }
         for n in (1..=4).filter(|_| !column_header) {
             for g in plain.windows(n) {
                 if g.iter().any(|w| w.is_empty()) {
@@ -345,6 +358,7 @@ fn text_items(
                             kind: ItemKind::Text {
                                 hash: h,
                                 evidence: ev,
+                                code: false,
                             },
                             labels: Vec::new(),
                             at: None,

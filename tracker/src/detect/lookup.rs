@@ -220,7 +220,7 @@ impl Detector {
                         );
                     }
                 }
-                ItemKind::Text { hash, evidence } => {
+                ItemKind::Text { hash, evidence, .. } => {
                     if *evidence <= 0.0 {
                         continue;
                     }

@@ -29,7 +29,8 @@
 //!
 //! Evidence also counts against a sheet: a table value whose own headers cross there at
 //! another number, a table sharing no header with it, a value in a text line naming a row
-//! the sheet keeps elsewhere, and a round cell priced at its rounding (`scoring`).
+//! the sheet keeps elsewhere, a table row's name on a sheet row its SKU is not on, and a
+//! round cell priced at its rounding (`scoring`).
 //!
 //! Scale: an interval hitting more than [`ENUM_CAP`] cells is counted but not enumerated
 //! index-wide. Such values are attributed per sheet instead: the first values looked up

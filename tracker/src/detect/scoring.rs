@@ -208,6 +208,34 @@ impl Detector {
         (disagree, labelled && !held)
     }
 
+    /// Whether the other strings of a written table row say the row is not sheet row
+    /// `row`: none of them is on that row, and one of them is on another row of the
+    /// sheet or is a code (a SKU) the sheet does not hold at all. Product descriptions ("Aluminium gasket small") are combinations of a
+    /// small vocabulary that two inventories share; a copied row brings its SKU or its
+    /// warehouse along, a coincidence brings another row's.
+    fn row_disagrees(
+        &self,
+        sid: u32,
+        (wr, wc): (u32, u32),
+        row: u32,
+        row_strings: &[(u32, u32, u64, bool)],
+        cache: &mut FastMap<u64, Vec<(u32, u32)>>,
+    ) -> bool {
+        let start = row_strings.partition_point(|x| x.0 < wr);
+        let mut elsewhere = false;
+        for (_, c, h, code) in row_strings[start..].iter().take_while(|x| x.0 == wr) {
+            if *c == wc {
+                continue;
+            }
+            let cells = cache.entry(*h).or_insert_with(|| self.label_cells(sid, *h));
+            if cells.iter().any(|(r, _)| *r == row) {
+                return false;
+            }
+            elsewhere |= !cells.is_empty() || *code;
+        }
+        elsewhere
+    }
+
     pub(super) fn score(
         &self,
         write: &WriteContent,
@@ -272,6 +300,16 @@ impl Detector {
         // Candidates of values written in text beside their own row header (and no column
         // header), in that header's row: for the one-column rule below.
         let mut beside_headers: Vec<(u32, Pick)> = Vec::new();
+        // The distinctive strings of each written table row (row, column, hash): a name
+        // matched on a sheet row is checked against the rest of its written row.
+        let mut row_strings: Vec<(u32, u32, u64, bool)> = items
+            .iter()
+            .filter_map(|it| match (&it.kind, it.at) {
+                (ItemKind::Text { hash, code, .. }, Some((r, c))) => Some((r, c, *hash, *code)),
+                _ => None,
+            })
+            .collect();
+        row_strings.sort_unstable();
         for (idx, hs, wide) in &hits.items {
             let Some(item) = items.get(*idx) else {
                 continue;
@@ -364,6 +402,11 @@ impl Detector {
                 // the sheet by chance) is no coincidence even off its line: a subset
                 // written under the wrong header.
                 if stray && base < STRAY_EVIDENCE {
+                    continue;
+                }
+                if let (ItemKind::Text { .. }, Some(at)) = (&item.kind, item.at)
+                    && self.row_disagrees(sid, at, row, &row_strings, &mut label_cache)
+                {
                     continue;
                 }
                 let mut ev = base;
