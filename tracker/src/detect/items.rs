@@ -179,6 +179,7 @@ fn text_items(
         Parsed::Other { .. } => {}
     }
     let whole = parse::fold(t);
+    let whole_hash = parse::hash64(whole.as_bytes());
     let ev = parse::string_evidence(&whole);
     // A written table's first row names its columns (`Reorder date`, `Units on hand`):
     // every table of that kind has them, so they are labels (header evidence), never rare
@@ -187,7 +188,7 @@ fn text_items(
     if ev > 0.0 && whole.len() <= 200 && !column_header {
         out.push(Item {
             kind: ItemKind::Text {
-                hash: parse::hash64(whole.as_bytes()),
+                hash: whole_hash,
                 evidence: ev,
                 code: whole.chars().any(|c| c.is_ascii_digit())
                     && whole.chars().any(char::is_alphabetic),
@@ -334,7 +335,7 @@ fn text_items(
         // table); the n-gram that spans it is not a second one.
         let mut seen = Vec::new();
         if at.is_some() {
-            seen.push(parse::hash64(whole.as_bytes()));
+            seen.push(whole_hash);
         }
         for n in (1..=4).filter(|_| !column_header) {
             for g in plain.windows(n) {
