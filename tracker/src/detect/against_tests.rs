@@ -295,3 +295,59 @@ fn a_shared_description_beside_another_sku_is_no_match() {
     let flows = det.check(&table(&copy));
     assert_eq!(confirmed(&flows).len(), 1, "{flows:#?}");
 }
+
+#[test]
+fn a_note_from_the_same_template_is_no_quote() {
+    let note = "Update: Copperleaf Partners may add 12 seats after the pilot if the new \
+                reporting lands as promised. Figures may still move. Cobalt Software asked \
+                for a 36% discount at renewal and hinted at a cheaper rival.";
+    let mut det = Detector::new();
+    det.add_read(&read(
+        &doc("Subscriptions.xlsx"),
+        "Read Me",
+        vec![text(0, 0, "Notes"), text(1, 0, note)],
+    ));
+    // The template's fixed words around other customers and figures.
+    let other = "\"Azimuth Robotics wants a 8% discount at renewal and hinted at a cheaper \
+                 rival. Yellowfin Telecom plans to add 14 seats after the pilot if the new \
+                 reporting lands as promised.\"";
+    let flows = det.check(&write_text(other));
+    assert!(confirmed(&flows).is_empty(), "{flows:#?}");
+    // A quote carries its own names and figures.
+    let quote = "As the note says: \"Copperleaf Partners may add 12 seats after the pilot if \
+                 the new reporting lands as promised.\"";
+    let flows = det.check(&write_text(quote));
+    assert_eq!(confirmed(&flows).len(), 1, "{flows:#?}");
+}
+
+#[test]
+fn slot_fingerprints_are_the_kgrams_holding_a_name_or_a_figure() {
+    let slots = parse::slot_fingerprints("The team may add 12 seats after the pilot ends soon.");
+    let kgram = |s: &str| parse::hash64(s.as_bytes());
+    // "12" is a figure; "The" starts the sentence and is no name.
+    assert!(
+        slots
+            .binary_search(&kgram("may add 12 seats after"))
+            .is_ok()
+    );
+    assert!(slots.binary_search(&kgram("the team may add 12")).is_ok());
+    assert!(
+        slots
+            .binary_search(&kgram("seats after the pilot ends"))
+            .is_err()
+    );
+    let named = parse::slot_fingerprints("It was agreed with Grace Vaughan to look again later.");
+    assert!(
+        named
+            .binary_search(&kgram("agreed with grace vaughan to"))
+            .is_ok()
+    );
+    assert!(
+        named
+            .binary_search(&kgram("it was agreed with grace"))
+            .is_ok()
+    );
+    assert!(
+        parse::slot_fingerprints("no names or figures in this short sentence at all").is_empty()
+    );
+}

@@ -29,8 +29,9 @@
 //!
 //! Evidence also counts against a sheet: a table value whose own headers cross there at
 //! another number, a table sharing no header with it, a value in a text line naming a row
-//! the sheet keeps elsewhere, a table row's name on a sheet row its SKU is not on, and a
-//! round cell priced at its rounding (`scoring`).
+//! the sheet keeps elsewhere, a table row's name on a sheet row its SKU is not on, a
+//! round cell priced at its rounding (`scoring`), and a passage whose shared words miss
+//! every name and figure of the text that has them (a template, not a quote).
 //!
 //! Scale: an interval hitting more than [`ENUM_CAP`] cells is counted but not enumerated
 //! index-wide. Such values are attributed per sheet instead: the first values looked up
@@ -240,6 +241,17 @@ impl Detector {
                 let n = self.collect(&items, &fps, target_doc, &mut loose, None);
                 (n.max(1) as f64).ln()
             };
+            // In a text that names people or gives figures, a passage shared with a cell
+            // counts only if the shared words reach one of them: notes written from one
+            // template share their fixed words ("… seats after the pilot if the new
+            // reporting lands as promised") around other names and figures; a quote
+            // carries its own.
+            if let WritePart::Text { text, .. } = part {
+                let slots = parse::slot_fingerprints(text);
+                for hits in per_sheet.values_mut().chain(loose.values_mut()) {
+                    keep_passages_with_slots(&mut hits.fps, &slots);
+                }
+            }
             // A table's small integers are compared at their header crossings in the sheets
             // holding its row headers (`grid`).
             if let WritePart::Table { rows, .. } = part {
@@ -352,4 +364,19 @@ impl Detector {
             joined_writes: Vec::new(),
         }
     }
+}
+
+/// Drops the shared fingerprints of each cell none of whose shared fingerprints is in
+/// `slots` (the written k-grams holding a name or a figure).
+fn keep_passages_with_slots(fps: &mut Vec<(u64, u32)>, slots: &[u64]) {
+    if fps.is_empty() || slots.is_empty() {
+        return;
+    }
+    let mut keep: Vec<u32> = fps
+        .iter()
+        .filter(|(fp, _)| slots.binary_search(fp).is_ok())
+        .map(|(_, id)| *id)
+        .collect();
+    keep.sort_unstable();
+    fps.retain(|(_, id)| keep.binary_search(id).is_ok());
 }

@@ -1548,6 +1548,40 @@ pub fn fingerprints(text: &str) -> Vec<u64> {
     out
 }
 
+/// Hashes (as in [`fingerprints`], not winnowed) of the word k-grams of a text that hold a
+/// slot: a word with a digit, or a capitalised word that does not start a sentence (a
+/// name). Sorted.
+pub fn slot_fingerprints(text: &str) -> Vec<u64> {
+    let mut ws: Vec<(String, bool)> = Vec::new();
+    let mut sentence_start = true;
+    for raw in text.split(|c: char| !(c.is_alphanumeric() || "-_.'&/".contains(c))) {
+        let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
+        if !w.is_empty() {
+            let slot = w.chars().any(|c| c.is_ascii_digit())
+                || (!sentence_start && w.chars().next().is_some_and(char::is_uppercase));
+            ws.push((w.to_lowercase(), slot));
+            sentence_start = false;
+        }
+        if raw.ends_with(['.', '!', '?']) {
+            sentence_start = true;
+        }
+        if ws.len() >= 100_000 {
+            break;
+        }
+    }
+    let mut out: Vec<u64> = ws
+        .windows(K)
+        .filter(|g| g.iter().any(|(_, slot)| *slot))
+        .map(|g| {
+            let words: Vec<&str> = g.iter().map(|(w, _)| w.as_str()).collect();
+            hash64(words.join(" ").as_bytes())
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod scale_table_tests {
     use super::SCALES;
