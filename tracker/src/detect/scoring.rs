@@ -210,9 +210,10 @@ impl Detector {
 
     /// Whether the other strings of a written table row say the row is not sheet row
     /// `row`: none of them is on that row, and one of them is on another row of the
-    /// sheet or is a code (a SKU) the sheet does not hold at all. Product descriptions ("Aluminium gasket small") are combinations of a
-    /// small vocabulary that two inventories share; a copied row brings its SKU or its
-    /// warehouse along, a coincidence brings another row's.
+    /// sheet or is a code (a SKU) the sheet does not hold at all. Product descriptions
+    /// ("Aluminium gasket small") are combinations of a small vocabulary that two
+    /// inventories share; a copied row brings its SKU or its warehouse along, a
+    /// coincidence brings another row's.
     fn row_disagrees(
         &self,
         sid: u32,
@@ -300,8 +301,9 @@ impl Detector {
         // Candidates of values written in text beside their own row header (and no column
         // header), in that header's row: for the one-column rule below.
         let mut beside_headers: Vec<(u32, Pick)> = Vec::new();
-        // The distinctive strings of each written table row (row, column, hash): a name
-        // matched on a sheet row is checked against the rest of its written row.
+        // The distinctive strings of each written table row (row, column, hash, whether a
+        // code), sorted by row: a name matched on a sheet row is checked against the rest
+        // of its written row.
         let mut row_strings: Vec<(u32, u32, u64, bool)> = items
             .iter()
             .filter_map(|it| match (&it.kind, it.at) {
@@ -348,12 +350,14 @@ impl Detector {
             let mut crossing: Option<(u32, f64, f64, u32, Option<u64>)> = None;
             for c in hs {
                 let (id, row, col) = (&c.id, c.row, c.col);
-                let (p_cell, base) = match self.cells.get(*id as usize).filter(|_| round) {
-                    Some(cell) if round_p(cell.value) > p_cell => {
-                        let p = round_p(cell.value);
-                        (p, -(p * sheet_n).min(1.0).ln())
-                    }
-                    _ => (p_cell, base),
+                let p_round = match self.cells.get(*id as usize).filter(|_| round) {
+                    Some(cell) => round_p(cell.value),
+                    None => 0.0,
+                };
+                let (p_cell, base) = if p_round > p_cell {
+                    (p_round, -(p_round * sheet_n).min(1.0).ln())
+                } else {
+                    (p_cell, base)
                 };
                 let mut hdr = 0u32;
                 let mut line = 1.0f64;
