@@ -246,7 +246,10 @@ impl Detector {
             // template share their fixed words ("… seats after the pilot if the new
             // reporting lands as promised") around other names and figures; a quote
             // carries its own.
-            if let WritePart::Text { text, .. } = part {
+            let shared = |m: &FastMap<u32, SheetHits>| m.values().any(|h| !h.fps.is_empty());
+            if let WritePart::Text { text, .. } = part
+                && (shared(&per_sheet) || shared(&loose))
+            {
                 let slots = parse::slot_fingerprints(text);
                 for hits in per_sheet.values_mut().chain(loose.values_mut()) {
                     keep_passages_with_slots(&mut hits.fps, &slots);

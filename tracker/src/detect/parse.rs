@@ -1446,17 +1446,18 @@ pub fn is_common(word: &str) -> bool {
 /// Folded words of a text: alphanumeric runs (with inner `-`, `_`, `.`, `'` kept, so SKUs
 /// and decimals stay one word).
 pub fn words(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for raw in s.split(|c: char| !(c.is_alphanumeric() || "-_.'&/".contains(c))) {
-        let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
-        if !w.is_empty() {
-            out.push(w.to_lowercase());
-        }
-        if out.len() >= 100_000 {
-            break;
-        }
-    }
-    out
+    raw_words(s)
+        .filter(|(_, w)| !w.is_empty())
+        .take(100_000)
+        .map(|(_, w)| w.to_lowercase())
+        .collect()
+}
+
+/// The pieces `words` is made of: each run between separators as written, and the word in
+/// it (its edges trimmed to alphanumerics; empty for a piece of punctuation).
+fn raw_words(s: &str) -> impl Iterator<Item = (&str, &str)> {
+    s.split(|c: char| !(c.is_alphanumeric() || "-_.'&/".contains(c)))
+        .map(|raw| (raw, raw.trim_matches(|c: char| !c.is_alphanumeric())))
 }
 
 /// How much a folded short string says about its source: 0 for common words, short or
@@ -1554,8 +1555,7 @@ pub fn fingerprints(text: &str) -> Vec<u64> {
 pub fn slot_fingerprints(text: &str) -> Vec<u64> {
     let mut ws: Vec<(String, bool)> = Vec::new();
     let mut sentence_start = true;
-    for raw in text.split(|c: char| !(c.is_alphanumeric() || "-_.'&/".contains(c))) {
-        let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
+    for (raw, w) in raw_words(text) {
         if !w.is_empty() {
             let slot = w.chars().any(|c| c.is_ascii_digit())
                 || (!sentence_start && w.chars().next().is_some_and(char::is_uppercase));
